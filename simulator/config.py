@@ -1,0 +1,146 @@
+"""Every knob of the synthetic world, declared once, with defaults from the figures in INDICATORS.md.
+
+The config is read from TOML; unknown keys are rejected at every level so that a typo in a
+config file is an error, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Scale = Literal["tiny", "small", "medium", "large"]
+
+SECTORS: tuple[str, ...] = (
+    "agriculture",
+    "construction",
+    "manufacturing_garment",
+    "domestic_work",
+    "hospitality_entertainment",
+    "fishing",
+    "food_processing",
+    "other",
+)
+
+# Employers per scale; the records per employer (about 50 over three years) give
+# tiny ~10k, small ~200k, medium ~2M and large 20M+ records.
+EMPLOYERS_PER_SCALE: dict[str, int] = {
+    "tiny": 200,
+    "small": 4_000,
+    "medium": 40_000,
+    "large": 420_000,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorldShape(_Strict):
+    start_date: str = "2022-01-01"  # first day of the simulated window (ISO date)
+    years: int = Field(3, ge=1, le=10)
+    destination_countries: int = Field(6, ge=1, le=12)
+    regions_per_country: int = Field(5, ge=1, le=20)
+    # Per employer over the whole window; the visa/crossing volumes scale with employer size.
+    sponsored_applications_per_employer: float = Field(12.0, gt=0)
+    unsponsored_application_share: float = Field(0.35, ge=0, le=1)  # of sponsored volume
+    background_crossings_per_employer: float = Field(12.0, ge=0)
+    employers_per_chunk: int = Field(10_000, ge=50)  # unit of parallel work and of part files
+
+
+class Prevalence(_Strict):
+    """Planted latent truth: the share of actors that are exploitative / abusive / corrupt."""
+
+    exploitative_employer_by_sector: dict[str, float] = Field(
+        default_factory=lambda: {
+            "agriculture": 0.08,
+            "construction": 0.07,
+            "manufacturing_garment": 0.08,
+            "domestic_work": 0.10,
+            "hospitality_entertainment": 0.10,
+            "fishing": 0.12,
+            "food_processing": 0.07,
+            "other": 0.02,
+        }
+    )
+    abusive_recruiter: float = Field(0.10, ge=0, le=1)
+    corrupt_visa_desk: float = Field(0.06, ge=0, le=1)
+    corrupt_border_officer: float = Field(0.05, ge=0, le=1)
+    corrupt_inspector: float = Field(0.08, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sectors_known(self) -> Prevalence:
+        unknown = set(self.exploitative_employer_by_sector) - set(SECTORS)
+        missing = set(SECTORS) - set(self.exploitative_employer_by_sector)
+        if unknown or missing:
+            raise ValueError(
+                f"exploitative_employer_by_sector must name exactly the sectors {list(SECTORS)}; "
+                f"unknown: {sorted(unknown)}, missing: {sorted(missing)}"
+            )
+        if any(not 0 <= v <= 1 for v in self.exploitative_employer_by_sector.values()):
+            raise ValueError("exploitative_employer_by_sector values must lie in [0, 1]")
+        return self
+
+
+class Network(_Strict):
+    """How the planted actors tie together (003:688, 003:1471, 003:1898, 003:5943)."""
+
+    abusive_recruiter_affinity: float = Field(0.7, ge=0, le=1)  # P(exploitative employer uses an abusive recruiter)
+    route_to_corrupt_desk: float = Field(0.5, ge=0, le=1)  # P(abusive recruiter's application goes to a corrupt desk)
+    route_to_corrupt_officer: float = Field(0.5, ge=0, le=1)  # P(its traveller crosses at a corrupt officer)
+    shared_director_with_network: float = Field(0.5, ge=0, le=1)
+    shared_phone_with_network: float = Field(0.3, ge=0, le=1)
+    escort_share: float = Field(0.6, ge=0, le=1)  # P(abusive recruiter's traveller crosses with an escort)
+
+
+class Realism(_Strict):
+    """The imperfections the models must cope with."""
+
+    # Inspections detect a present indicator only sometimes: fewer than 35% identified (001:270).
+    detection_probability: float = Field(0.35, ge=0, le=1)
+    corrupt_inspector_detection_factor: float = Field(0.2, ge=0, le=1)
+    announced_visit_detection_factor: float = Field(0.5, ge=0, le=1)
+    # Selection bias: most inspections targeted by a simple rule, a minority random, some from complaints.
+    targeted_inspections_per_year: float = Field(0.10, ge=0, le=1)  # share of employers
+    random_inspections_per_year: float = Field(0.03, ge=0, le=1)
+    complaint_inspection_probability: float = Field(0.6, ge=0, le=1)
+    follow_up_probability: float = Field(0.5, ge=0, le=1)
+    name_variant_share: float = Field(0.15, ge=0, le=1)
+    missing_value_share: float = Field(0.03, ge=0, le=1)
+    duplicate_share: float = Field(0.003, ge=0, le=0.5)
+    late_arrival_share: float = Field(0.05, ge=0, le=1)
+    malformed_row_share: float = Field(0.005, ge=0, le=0.5)
+    displacement_share: float = Field(0.5, ge=0, le=1)  # sanctioned actors that re-register under a new name
+    overstay_base: float = Field(0.02, ge=0, le=1)
+    label_false_positive_rate: float = Field(0.002, ge=0, le=1)
+
+
+class SimulationConfig(_Strict):
+    world: WorldShape = WorldShape()
+    prevalence: Prevalence = Prevalence()
+    network: Network = Network()
+    realism: Realism = Realism()
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used, with a message meant for the person who wrote it."""
+
+
+def load_config(path: Path | None) -> SimulationConfig:
+    """Read a TOML config; ``None`` gives the defaults. Unknown keys raise ``ConfigError``."""
+    if path is None:
+        return SimulationConfig()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    try:
+        return SimulationConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid config {path}: {problems}") from exc

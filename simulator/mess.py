@@ -1,0 +1,115 @@
+"""What real exports look like: export batches with late arrivals, missing values, malformed rows and
+duplicates. Each imperfection is a config knob, and every malformed or duplicated row is written to
+the truth folder so tests can check the configured shares and the ingest can be reconciled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from simulator.config import Realism
+from simulator.schema import ExportTable
+
+MALFORMED_DATES = ("31/02/2023", "not recorded", "2099-01-01", "2023-13-45", "yesterday")
+MALFORMED_DATETIMES = ("31/02/2023 10:00", "n/a", "2099-01-01T09:00:00", "2023-02-30T25:61:00", "??")
+MALFORMED_CATEGORIES = ("UNKNOWN", "n/a", "Other!!", "-", "tbd")
+
+
+@dataclass(frozen=True)
+class MessResult:
+    table: pa.Table
+    malformed: pa.Table  # record_id, column, kind
+    duplicates: pa.Table  # record_id
+
+
+def quarter_labels(start_year: int, n_quarters: int) -> pa.Array:
+    return pa.array([f"{start_year + q // 4}Q{q % 4 + 1}" for q in range(n_quarters)], type=pa.string())
+
+
+def apply_mess(spec: ExportTable, table: pa.Table, rng: np.random.Generator, realism: Realism,
+               start_year: int, years: int) -> MessResult:
+    n = table.num_rows
+    day = table.column("_day").to_numpy()
+    n_q = years * 4
+    quarter = np.clip((np.clip(day, 0, None) // 365) * 4 + (np.clip(day, 0, None) % 365) * 4 // 365, 0, n_q - 1)
+    late = _sample(rng, n, realism.late_arrival_share)
+    quarter[late] = np.minimum(quarter[late] + rng.integers(1, 3, len(late)), n_q - 1)
+    cols: dict[str, pa.Array] = {
+        "record_id": table.column("record_id").combine_chunks(),
+        "source": pa.array([spec.source], type=pa.string()).take(pa.array(np.zeros(n, dtype=np.int64))),
+        "batch_id": quarter_labels(start_year, n_q).take(pa.array(quarter)),
+    }
+    for column in spec.columns[3:]:
+        arr = table.column(column.name).combine_chunks()
+        if not column.required and realism.missing_value_share > 0:
+            arr = pc.if_else(_mask(n, _sample(rng, n, realism.missing_value_share)),
+                             pa.scalar(None, type=arr.type), arr)
+        cols[column.name] = arr
+
+    # Malformed rows: one broken field each, chosen among the columns a contract can check.
+    breakable = [c for c in spec.columns[3:] if c.kind in ("date", "datetime", "count", "amount", "category")
+                 or (c.kind == "id" and c.required)]
+    bad_rows = _sample(rng, n, realism.malformed_row_share)
+    which = rng.integers(0, len(breakable), len(bad_rows))
+    bad_ids: list[np.ndarray] = []
+    bad_cols: list[str] = []
+    bad_kinds: list[str] = []
+    record_ids = cols["record_id"]
+    for ci, column in enumerate(breakable):
+        rows = bad_rows[which == ci]
+        if len(rows) == 0:
+            continue
+        mask = _mask(n, rows)
+        arr = cols[column.name]
+        k = len(rows)
+        if column.kind in ("date", "datetime"):
+            pool = MALFORMED_DATES if column.kind == "date" else MALFORMED_DATETIMES
+            choice = rng.integers(0, len(pool), k)
+            bad = pa.array([pool[i] for i in choice], type=pa.string())
+            kinds = ["future_date" if i == 2 else "unparseable_date" for i in choice]
+            arr = pc.replace_with_mask(arr.cast(pa.string()), mask, bad)
+        elif column.kind in ("count", "amount"):
+            current = arr.take(pa.array(rows)).fill_null(0)
+            bad = pc.subtract(pc.negate(current), pa.scalar(1, type=arr.type))
+            arr = pc.replace_with_mask(arr, mask, bad)
+            kinds = ["negative_value"] * k
+        elif column.kind == "category":
+            choice = rng.integers(0, len(MALFORMED_CATEGORIES), k)
+            bad = pa.array([MALFORMED_CATEGORIES[i] for i in choice], type=pa.string())
+            arr = pc.replace_with_mask(arr.cast(pa.string()), mask, bad)
+            kinds = ["unknown_category"] * k
+        else:
+            arr = pc.if_else(mask, pa.scalar(None, type=arr.type), arr)
+            kinds = ["missing_required"] * k
+        cols[column.name] = arr
+        bad_ids.append(rows)
+        bad_cols.extend([column.name] * k)
+        bad_kinds.extend(kinds)
+    out = pa.table(cols)
+    all_bad = np.concatenate(bad_ids) if bad_ids else np.zeros(0, dtype=np.int64)
+    malformed = pa.table({"record_id": record_ids.take(pa.array(all_bad, type=pa.int64())),
+                          "column": pa.array(bad_cols, type=pa.string()),
+                          "kind": pa.array(bad_kinds, type=pa.string())})
+
+    # Duplicates: the same row exported twice (a re-sent file, a double click), appended at the end.
+    dup_rows = _sample(rng, n, realism.duplicate_share)
+    if len(dup_rows):
+        out = pa.concat_tables([out, out.take(pa.array(dup_rows))])
+    duplicates = pa.table({"record_id": record_ids.take(pa.array(dup_rows, type=pa.int64()))})
+    return MessResult(out, malformed, duplicates)
+
+
+def _sample(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
+    """Sorted distinct row positions, each row chosen independently with probability ``share``."""
+    k = rng.binomial(n, share) if n else 0
+    return np.sort(rng.choice(n, size=k, replace=False)) if k else np.zeros(0, dtype=np.int64)
+
+
+def _mask(n: int, rows: np.ndarray) -> pa.Array:
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return pa.array(mask)

@@ -1,0 +1,161 @@
+"""Vectorised text for the synthetic export: ids, ISO dates, names and their variants.
+
+Everything here works on whole arrays (pyarrow compute), never per row in Python, so that the
+large world (20M+ records) is written at more than a million records per second.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_ADJECTIVES = (
+    "Golden Sunrise Green Valley Silver River Eastern Western Northern Southern Royal Prime Blue Ocean "
+    "Bright Star Pacific Atlantic Summit Pioneer Heritage Evergreen Crystal Harbor Liberty United "
+    "Global Coastal Central Delta Highland Lotus Phoenix Orchid Jade Falcon Crescent Meridian Sterling "
+    "Diamond Emerald Horizon Cedar Maple Oak Pine Willow Coral Amber Ivory Sapphire Ruby Granite Iron"
+).split()
+_NOUNS = (
+    "Harvest Fields Works Builders Textiles Garments Seafood Catch Foods Kitchen Homes Care Hotels Resorts "
+    "Logistics Orchards Farms Fisheries Packing Industries Partners Group Ventures Holdings Trading "
+    "Services Solutions Enterprises Company Brothers Family Estates Growers Produce Mills Factory Plant"
+).split()
+_SUFFIXES = ("Ltd", "LLC", "Inc", "Co", "Pvt Ltd", "GmbH", "SA", "Sdn Bhd", "PLC", "Corp")
+_ALT_SUFFIXES = ("Limited", "L.L.C.", "Incorporated", "Company", "Private Limited", "G.m.b.H.", "S.A.",
+                 "Sdn. Bhd.", "P.L.C.", "Corporation")
+_RECRUITER_WORDS = (
+    "Manpower Recruitment Staffing Placement Overseas Employment Labour Travel Tours Talent Models "
+    "Agency Connect Bridge Link Pathways Careers Workforce Jobs Migration Consultancy"
+).split()
+_FIRST = (
+    "Adel Ana Arjun Bich Carlos Chen Dara Elena Farid Grace Hassan Ines Jose Kamal Lina Mei Nadia Omar "
+    "Pedro Quang Rosa Sami Tariq Uma Vera Wei Xavier Yusuf Zara Amir Bao Citlali Dmitri Esi Fatima"
+).split()
+_LAST = (
+    "Santos Nguyen Khan Garcia Silva Tan Lim Perez Ali Rahman Costa Wong Lopez Haddad Sato Kim Mendes "
+    "Ortiz Chowdhury Reyes Morales Ibrahim Novak Kowalski Mensah Okafor Tran Pham Cruz Rossi Weber Ahmed"
+).split()
+_STREETS = ("Main", "Market", "Harbour", "Station", "River", "Industrial", "Mill", "Church", "Park", "Hill",
+            "Canal", "Orchard", "Factory", "Bridge", "Temple", "Garden")
+_STREET_TYPES = ("Road", "Street", "Avenue", "Lane", "Way")
+
+
+def strings(values: tuple[str, ...] | list[str]) -> pa.Array:
+    return pa.array(list(values), type=pa.string())
+
+
+def pick(pool: pa.Array, idx: np.ndarray) -> pa.Array:
+    """pool[idx] as an arrow array (idx: int array of positions)."""
+    return pool.take(pa.array(idx, type=pa.int64()))
+
+
+def join(*parts: Any) -> pa.Array:
+    """Element-wise string concatenation of arrow arrays and/or python strings."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def padded_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """'VA-000000123'-style identifiers: prefix + zero-padded decimal number."""
+    digits = pa.array(numbers.astype(np.int64)).cast(pa.string())
+    return join(prefix, pc.utf8_lpad(digits, width=width, padding="0"))
+
+
+@functools.lru_cache(maxsize=1)
+def _time_of_day_text() -> pa.Array:
+    return pa.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], type=pa.string())
+
+
+class Calendar:
+    """Lookup tables that turn day / second offsets from the window start into ISO-8601 strings."""
+
+    def __init__(self, start: str, days: int) -> None:
+        self.start = np.datetime64(start, "D")
+        # Covers a margin before the window (registration dates, licence dates) and after it.
+        self.before = 365 * 40
+        self.after = 365 * 12
+        all_days = np.arange(self.start - self.before, self.start + days + self.after)
+        self._day_text = pa.array(np.datetime_as_string(all_days, unit="D"), type=pa.string())
+        self._time_text = _time_of_day_text()
+        self.days = days
+
+    def date(self, day_offset: np.ndarray) -> pa.Array:
+        """ISO date for an integer day offset from the window start (may be negative)."""
+        idx = np.clip(day_offset.astype(np.int64) + self.before, 0, len(self._day_text) - 1)
+        return pick(self._day_text, idx)
+
+    def datetime(self, second_offset: np.ndarray) -> pa.Array:
+        """ISO datetime (no zone, local time of the recording office) for a second offset."""
+        sec = second_offset.astype(np.int64)
+        return join(self.date(sec // 86_400), pick(self._time_text, sec % 86_400))
+
+
+def organisation_names(rng: np.random.Generator, n: int, sector_word: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Canonical names, their suffix-free base and the suffix index for ``n`` organisations."""
+    adj = pick(strings(_ADJECTIVES), rng.integers(0, len(_ADJECTIVES), n))
+    noun = pick(strings(_NOUNS), rng.integers(0, len(_NOUNS), n))
+    suffix_idx = rng.integers(0, len(_SUFFIXES), n)
+    # A number in a minority of names keeps most of them unique even in the large world.
+    serial = rng.integers(1, 999, n)
+    with_serial = rng.random(n) < 0.5
+    serial_text = pc.if_else(pa.array(with_serial), join(" ", pa.array(serial).cast(pa.string())), "")
+    base = join(adj, " ", sector_word, " ", noun, serial_text)
+    canonical = join(base, " ", pick(strings(_SUFFIXES), suffix_idx))
+    return canonical, base, pa.array(suffix_idx)
+
+
+def recruiter_names(rng: np.random.Generator, n: int) -> tuple[pa.Array, pa.Array, pa.Array]:
+    adj = pick(strings(_ADJECTIVES), rng.integers(0, len(_ADJECTIVES), n))
+    w1 = pick(strings(_RECRUITER_WORDS), rng.integers(0, len(_RECRUITER_WORDS), n))
+    w2 = pick(strings(_RECRUITER_WORDS), rng.integers(0, len(_RECRUITER_WORDS), n))
+    serial = pa.array(rng.integers(1, 99, n)).cast(pa.string())
+    suffix_idx = rng.integers(0, len(_SUFFIXES), n)
+    base = join(adj, " ", w1, " ", w2, " ", serial)
+    canonical = join(base, " ", pick(strings(_SUFFIXES), suffix_idx))
+    return canonical, base, pa.array(suffix_idx)
+
+
+N_VARIANTS = 4  # canonical + 3 variants per name
+
+
+def name_variants(canonical: pa.Array, base: pa.Array, suffix_idx: pa.Array) -> pa.Array:
+    """Flattened [n * N_VARIANTS] array: canonical, upper-case without punctuation, long suffix, typo.
+
+    Variant v of entity i sits at position ``i * N_VARIANTS + v``.
+    """
+    upper = pc.replace_substring_regex(pc.utf8_upper(canonical), pattern=r"[.,]", replacement="")
+    long_suffix = join(base, " ", strings(_ALT_SUFFIXES).take(suffix_idx))
+    # Typo: drop the fourth character.
+    typo = join(pc.utf8_slice_codeunits(canonical, 0, 3), pc.utf8_slice_codeunits(canonical, 4))
+    n = len(canonical)
+    flat = pa.concat_arrays([a.cast(pa.string()) for a in (canonical, upper, long_suffix, typo)])
+    position = np.arange(n * N_VARIANTS)
+    return flat.take(pa.array((position % N_VARIANTS) * n + position // N_VARIANTS))
+
+
+def choose_variant(rng: np.random.Generator, entity_idx: np.ndarray, variant_share: float) -> np.ndarray:
+    """Position in a ``name_variants`` array: canonical with probability 1 - variant_share."""
+    variant = np.where(rng.random(len(entity_idx)) < variant_share,
+                       rng.integers(1, N_VARIANTS, len(entity_idx)), 0)
+    return entity_idx.astype(np.int64) * N_VARIANTS + variant
+
+
+def person_names(rng: np.random.Generator, n: int) -> pa.Array:
+    first = pick(strings(_FIRST), rng.integers(0, len(_FIRST), n))
+    last = pick(strings(_LAST), rng.integers(0, len(_LAST), n))
+    initial = pick(strings([chr(c) for c in range(65, 91)]), rng.integers(0, 26, n))
+    return join(first, " ", initial, ". ", last)
+
+
+def addresses(rng: np.random.Generator, n: int, city: pa.Array) -> pa.Array:
+    number = pa.array(rng.integers(1, 400, n)).cast(pa.string())
+    street = pick(strings(_STREETS), rng.integers(0, len(_STREETS), n))
+    kind = pick(strings(_STREET_TYPES), rng.integers(0, len(_STREET_TYPES), n))
+    return join(number, " ", street, " ", kind, ", ", city)
+
+
+def phones(rng: np.random.Generator, n: int) -> pa.Array:
+    return padded_ids("+", rng.integers(10**10, 10**11, n), 11)
