@@ -593,7 +593,7 @@ class ChunkBuilder:
         reuse[again] = rng.integers(0, np.maximum(again, 1))
         passports = passports.take(pa.array(reuse))
         tables["visa_application"] = pa.table({
-            "record_id": self.ids("VA", m), "application_id": app_ids,
+            "record_id": app_ids, "application_id": app_ids,
             "post_id": text.pick(a.post_code, v["post"]), "desk_officer_id": text.pick(a.desk_officer, v["desk"]),
             "visa_class": text.pick(text.strings(VISA_CLASSES), v["vclass"]),
             "applicant_passport_no": passports,
@@ -632,8 +632,9 @@ class ChunkBuilder:
         vehicle = _scatter(k, (x["van"], a.rec_vans.take(pa.array(slot[x["van"]]))),
                            (x["car"], text.padded_ids("CAR-", rng.integers(0, 10**7, int(x["car"].sum())), 7)))
         later = x["later_fraud"]
+        crossing_ids = self.ids("X", k)
         tables["border_crossing"] = pa.table({
-            "record_id": self.ids("BC", k), "crossing_id": self.ids("X", k),
+            "record_id": crossing_ids, "crossing_id": crossing_ids,
             "border_post_id": text.pick(a.bpost_code, x["bpost"]), "lane": pa.array(x["lane"]),
             "shift": _label(("day", "night"), x["night"]),
             "officer_badge_no": text.pick(a.officer_badge, x["officer"]),
@@ -656,8 +657,9 @@ class ChunkBuilder:
         ni = len(insp_e)
         found = insp["found"]
         contractor = emp.contractor[insp_e]
+        inspection_ids = self.ids("INS", ni)
         cols: dict[str, pa.Array] = {
-            "record_id": self.ids("LI", ni), "inspection_id": self.ids("INS", ni),
+            "record_id": inspection_ids, "inspection_id": inspection_ids,
             "organisation_registration_no": reg_no.take(pa.array(insp_e)),
             "worksite_name": text.pick(emp.names, text.choose_variant(rng, insp_e, variant)),
             "worksite_region": text.pick(region_names, emp.region[insp_e]),
@@ -687,10 +689,11 @@ class ChunkBuilder:
 
         # Enforcement outcomes on employers (labels and complaints).
         no = len(outc["e"])
+        outcome_ids = self.ids("OUT", no)
         oe = self.move_to_successor(emp, outc["e"], outc["day"])
         oe = np.where(outc["kind"] == 5, oe, outc["e"])  # sanctions stay with the sanctioned registration
         tables["enforcement_outcome"] = outcome_table(
-            self.ids("EO", no), self.ids("OUT", no), "employer", reg_no.take(pa.array(oe)),
+            outcome_ids, outcome_ids, "employer", reg_no.take(pa.array(oe)),
             _where(pa.array(rng.random(no) < 0.9), text.pick(emp.names, text.choose_variant(rng, oe, variant))),
             cal.date(outc["day"]), outc["kind"], outc["body"], outc["day"])
 
@@ -743,7 +746,7 @@ def outcome_table(record_ids: pa.Array, outcome_ids: pa.Array, entity_type: str,
 
 def _where(mask: pa.Array, values: pa.Array) -> pa.Array:
     """values where mask, null elsewhere."""
-    return pc.if_else(mask, values, pa.scalar(None, type=values.type))
+    return text.with_nulls(values, ~mask.to_numpy(zero_copy_only=False))
 
 
 def _label(labels: tuple[str, str], flag: np.ndarray) -> pa.Array:

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from simulator.config import Realism
 from simulator.schema import ExportTable
+from simulator.text import with_nulls
 
 MALFORMED_DATES = ("31/02/2023", "not recorded", "2099-01-01", "2023-13-45", "yesterday")
 MALFORMED_DATETIMES = ("31/02/2023 10:00", "n/a", "2099-01-01T09:00:00", "2023-02-30T25:61:00", "??")
@@ -46,8 +47,9 @@ def apply_mess(spec: ExportTable, table: pa.Table, rng: np.random.Generator, rea
     for column in spec.columns[3:]:
         arr = table.column(column.name).combine_chunks()
         if not column.required and realism.missing_value_share > 0:
-            arr = pc.if_else(_mask(n, _sample(rng, n, realism.missing_value_share)),
-                             pa.scalar(None, type=arr.type), arr)
+            blank = np.zeros(n, dtype=bool)
+            blank[_sample(rng, n, realism.missing_value_share)] = True
+            arr = with_nulls(arr, blank)
         cols[column.name] = arr
 
     # Malformed rows: one broken field each, chosen among the columns a contract can check.

@@ -159,3 +159,16 @@ def addresses(rng: np.random.Generator, n: int, city: pa.Array) -> pa.Array:
 
 def phones(rng: np.random.Generator, n: int) -> pa.Array:
     return padded_ids("+", rng.integers(10**10, 10**11, n), 11)
+
+
+def with_nulls(arr: pa.Array, null_mask: np.ndarray) -> pa.Array:
+    """``arr`` with rows where ``null_mask`` is true set to null, sharing the data buffers (no copy)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    valid = ~null_mask
+    if arr.null_count:
+        valid &= arr.is_valid().to_numpy(zero_copy_only=False)
+    if arr.offset != 0:
+        return pc.if_else(pa.array(null_mask), pa.scalar(None, type=arr.type), arr)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(arr.type, len(arr), [bitmap, *arr.buffers()[1:]])
