@@ -24,6 +24,11 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+@app.callback()
+def _root() -> None:
+    """tracerisk: explainable trafficking and corruption risk scores for organisations and official desks."""
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
@@ -32,13 +37,20 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 @app.command()
 def simulate(
     scale: Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")] = "small",
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give identical files.")] = 0,
-    out: Annotated[Path, typer.Option(help="Output folder (export/, truth/, manifest.json).")] = Path(
-        "var/world"),
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed and config give identical files.")
+    ] = 0,
+    out: Annotated[
+        Path,
+        typer.Option(help="Output folder for the agency exports, the hidden planted truth and a manifest."),
+    ] = Path("var/world"),
     config: Annotated[Path | None, typer.Option(help="TOML file overriding simulator knobs.")] = None,
-    file_format: Annotated[str, typer.Option("--format", help="Export file format: parquet or csv.")] = "parquet",
+    file_format: Annotated[
+        str, typer.Option("--format", help="Export file format: parquet or csv.")
+    ] = "parquet",
     workers: Annotated[int, typer.Option(help="Worker processes (output does not depend on it).")] = min(
-        2, os.cpu_count() or 1),
+        2, os.cpu_count() or 1
+    ),
 ) -> None:
     """Write a synthetic world: agency exports plus the hidden truth in a separate folder."""
     from simulator.world import simulate_world
@@ -56,15 +68,28 @@ def simulate(
     except ConfigError as exc:
         raise _fail(str(exc)) from exc
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]simulate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=not sys.stderr.isatty()) as bar:
+    with Progress(
+        TextColumn("[bold]simulate[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not sys.stderr.isatty(),
+    ) as bar:
         task = bar.add_task(f"{scale} world, seed {seed}", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = simulate_world(scale, seed, out, cfg, fmt=file_format, workers=workers,  # type: ignore[arg-type]
-                                 progress=progress)
+        summary = simulate_world(
+            scale,
+            seed,
+            out,
+            cfg,
+            fmt="csv" if file_format == "csv" else "parquet",
+            workers=workers,
+            progress=progress,
+        )
     elapsed = time.perf_counter() - started
     table = Table(title=f"synthetic world written to {out}")
     table.add_column("file type")
@@ -73,8 +98,10 @@ def simulate(
         table.add_row(name, f"{count:,}")
     table.add_row("[bold]total", f"[bold]{summary.total_records:,}")
     Console().print(table)
-    Console().print(f"{summary.total_records:,} records in {elapsed:.1f} s "
-                    f"({summary.total_records / elapsed:,.0f} records/s); hidden truth in {out / 'truth'}")
+    Console().print(
+        f"{summary.total_records:,} records in {elapsed:.1f} s "
+        f"({summary.total_records / elapsed:,.0f} records/s); hidden truth in {summary.truth_dir}"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

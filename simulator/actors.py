@@ -16,15 +16,61 @@ import pyarrow.compute as pc
 from simulator import text
 from simulator.config import EMPLOYERS_PER_SCALE, SimulationConfig
 
-DESTINATION_COUNTRIES = ("Aldoria", "Beltrana", "Corvia", "Dunmere", "Estovia", "Farland",
-                         "Galmont", "Hestia", "Iverra", "Jorvik", "Kestrel", "Lunaria")
-ORIGIN_COUNTRIES = ("Philippines", "Nepal", "Bangladesh", "Indonesia", "Viet Nam", "Myanmar", "Cambodia",
-                    "Guatemala", "Honduras", "Mexico", "Ukraine", "Nigeria", "India", "Ethiopia")
-ORIGIN_CITIES = ("Manila", "Kathmandu", "Dhaka", "Jakarta", "Hanoi", "Yangon", "Phnom Penh",
-                 "Guatemala City", "Tegucigalpa", "Mexico City", "Kyiv", "Lagos", "New Delhi", "Addis Ababa")
+DESTINATION_COUNTRIES = (
+    "Aldoria",
+    "Beltrana",
+    "Corvia",
+    "Dunmere",
+    "Estovia",
+    "Farland",
+    "Galmont",
+    "Hestia",
+    "Iverra",
+    "Jorvik",
+    "Kestrel",
+    "Lunaria",
+)
+ORIGIN_COUNTRIES = (
+    "Philippines",
+    "Nepal",
+    "Bangladesh",
+    "Indonesia",
+    "Viet Nam",
+    "Myanmar",
+    "Cambodia",
+    "Guatemala",
+    "Honduras",
+    "Mexico",
+    "Ukraine",
+    "Nigeria",
+    "India",
+    "Ethiopia",
+)
+ORIGIN_CITIES = (
+    "Manila",
+    "Kathmandu",
+    "Dhaka",
+    "Jakarta",
+    "Hanoi",
+    "Yangon",
+    "Phnom Penh",
+    "Guatemala City",
+    "Tegucigalpa",
+    "Mexico City",
+    "Kyiv",
+    "Lagos",
+    "New Delhi",
+    "Addis Ababa",
+)
 
-AGENCY_TYPES = ("licensed_agency", "labour_contractor", "travel_agency", "unlicensed_broker",
-                "model_agency", "marriage_agency")
+AGENCY_TYPES = (
+    "licensed_agency",
+    "labour_contractor",
+    "travel_agency",
+    "unlicensed_broker",
+    "model_agency",
+    "marriage_agency",
+)
 # P(agency type | abusive) and P(agency type | clean): abusive recruiters skew to unlicensed brokers and
 # to travel / model / marriage agencies acting as recruiters (000:411, 003:670, 003:1958).
 AGENCY_TYPE_P_ABUSIVE = (0.30, 0.18, 0.20, 0.20, 0.08, 0.04)
@@ -98,8 +144,9 @@ def _csr(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.
     return order, starts, counts
 
 
-def pick_in_group(rng: np.random.Generator, csr: tuple[np.ndarray, np.ndarray, np.ndarray],
-                  group: np.ndarray) -> np.ndarray:
+def pick_in_group(
+    rng: np.random.Generator, csr: tuple[np.ndarray, np.ndarray, np.ndarray], group: np.ndarray
+) -> np.ndarray:
     """A uniformly random member of each row's group; -1 where the group is empty."""
     members, starts, counts = csr
     c = counts[group]
@@ -120,10 +167,14 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     # Visa posts: per destination country, one per origin city up to what the volume needs.
     posts_per_country = int(np.clip(n_emp // (n_c * 1_200), 2, len(ORIGIN_COUNTRIES)))
     post_country = np.repeat(np.arange(n_c), posts_per_country)
-    post_origin = np.concatenate([rng.permutation(len(ORIGIN_COUNTRIES))[:posts_per_country] for _ in range(n_c)])
+    post_origin = np.concatenate(
+        [rng.permutation(len(ORIGIN_COUNTRIES))[:posts_per_country] for _ in range(n_c)]
+    )
     post_code = text.join(
         text.pick(text.strings([c[:3].upper() for c in DESTINATION_COUNTRIES]), post_country),
-        "-", text.pick(text.strings([c[:3].upper() for c in ORIGIN_CITIES]), post_origin))
+        "-",
+        text.pick(text.strings([c[:3].upper() for c in ORIGIN_CITIES]), post_origin),
+    )
     # Desks: small posts are overloaded and more exposed (003:1491).
     desks_per_post = rng.integers(3, 10, len(post_country))
     desk_post = np.repeat(np.arange(len(post_country)), desks_per_post)
@@ -135,9 +186,12 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     bposts_per_country = int(np.clip(n_emp // (n_c * 4_000), 2, 40))
     bpost_country = np.repeat(np.arange(n_c), bposts_per_country)
     bpost_land = rng.random(len(bpost_country)) < 0.6
-    bpost_code = text.join("BP-", text.pick(text.strings([c[:3].upper() for c in DESTINATION_COUNTRIES]),
-                                             bpost_country), "-",
-                           text.padded_ids("", np.arange(len(bpost_country)), 3))
+    bpost_code = text.join(
+        "BP-",
+        text.pick(text.strings([c[:3].upper() for c in DESTINATION_COUNTRIES]), bpost_country),
+        "-",
+        text.padded_ids("", np.arange(len(bpost_country)), 3),
+    )
     officers_per_post = rng.integers(8, 31, len(bpost_country))
     officer_bpost = np.repeat(np.arange(len(bpost_country)), officers_per_post)
     n_off = len(officer_bpost)
@@ -148,23 +202,27 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     # Inspectors.
     n_regions_total = n_c * n_r
     n_insp = max(n_regions_total * 2, n_emp // 60)
-    inspector_region = np.concatenate([np.arange(n_regions_total),
-                                       rng.integers(0, n_regions_total, n_insp - n_regions_total)])
+    inspector_region = np.concatenate(
+        [np.arange(n_regions_total), rng.integers(0, n_regions_total, n_insp - n_regions_total)]
+    )
     inspector_corrupt = rng.random(n_insp) < cfg.prevalence.corrupt_inspector
     inspector_badge = text.padded_ids("LI", _unique(rng, 900_000, n_insp) + 100_000, 6)
 
     # Recruiters.
     n_rec = max(20, n_emp // 6)
     abusive = rng.random(n_rec) < cfg.prevalence.abusive_recruiter
-    rtype = np.where(abusive,
-                     rng.choice(len(AGENCY_TYPES), n_rec, p=AGENCY_TYPE_P_ABUSIVE),
-                     rng.choice(len(AGENCY_TYPES), n_rec, p=AGENCY_TYPE_P_CLEAN))
+    rtype = np.where(
+        abusive,
+        rng.choice(len(AGENCY_TYPES), n_rec, p=AGENCY_TYPE_P_ABUSIVE),
+        rng.choice(len(AGENCY_TYPES), n_rec, p=AGENCY_TYPE_P_CLEAN),
+    )
     unlicensed = rtype == AGENCY_TYPES.index("unlicensed_broker")
     in_registry = ~unlicensed | (rng.random(n_rec) < 0.3)
     rec_origin = rng.integers(0, len(ORIGIN_COUNTRIES), n_rec)
     # Home post per destination country: a post of that country, preferring one in the recruiter's origin.
-    rec_home_post = (np.arange(n_c)[None, :] * posts_per_country
-                     + rng.integers(0, posts_per_country, (n_rec, n_c)))
+    rec_home_post = np.arange(n_c)[None, :] * posts_per_country + rng.integers(
+        0, posts_per_country, (n_rec, n_c)
+    )
     canonical, base, suffix = text.recruiter_names(rng, n_rec)
     rec_names = text.name_variants(canonical, base, suffix)
     rec_ref = text.padded_ids("RA", np.arange(n_rec) + 1, 7)
@@ -178,12 +236,20 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     age_days = np.where(abusive, rng.gamma(1.5, 500, n_rec), rng.gamma(3.0, 1_500, n_rec)).astype(np.int64)
     registered_on = rng.integers(0, days, n_rec) - age_days
     licence_from = registered_on + rng.integers(30, 200, n_rec)
-    licence_to = np.where(status == LICENCE_STATUSES.index("expired"),
-                          rng.integers(-400, days // 2, n_rec), licence_from + rng.integers(3 * 365, 6 * 365, n_rec))
-    declared_fee = np.where(abusive, rng.uniform(200, 3_000, n_rec),
-                            np.where(rng.random(n_rec) < 0.5, 0.0, rng.uniform(50, 450, n_rec))).round(0)
+    licence_to = np.where(
+        status == LICENCE_STATUSES.index("expired"),
+        rng.integers(-400, days // 2, n_rec),
+        licence_from + rng.integers(3 * 365, 6 * 365, n_rec),
+    )
+    declared_fee = np.where(
+        abusive,
+        rng.uniform(200, 3_000, n_rec),
+        np.where(rng.random(n_rec) < 0.5, 0.0, rng.uniform(50, 450, n_rec)),
+    ).round(0)
     # Fees actually charged, reported by workers at inspections: debts of $10,000-15,000 (003:5272).
-    charged_fee = np.where(abusive, rng.uniform(2_000, 15_000, n_rec), declared_fee * rng.uniform(1.0, 1.3, n_rec))
+    charged_fee = np.where(
+        abusive, rng.uniform(2_000, 15_000, n_rec), declared_fee * rng.uniform(1.0, 1.3, n_rec)
+    )
     city = text.pick(text.strings(ORIGIN_CITIES), rec_origin)
     directors = text.person_names(rng, n_rec)
     network_director = text.person_names(rng, n_rec)
@@ -192,23 +258,44 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     share = abusive & (rng.random(n_rec) < 0.5)
     rec_directors = text.join(directors, _conditional_suffix(share, "; ", network_director))
     return Actors(
-        n_countries=n_c, n_regions=n_r,
+        n_countries=n_c,
+        n_regions=n_r,
         country_names=text.strings(DESTINATION_COUNTRIES[:n_c]),
-        post_country=post_country, post_origin=post_origin, post_code=post_code,
-        desk_post=desk_post, desk_officer=desk_officer, desk_corrupt=desk_corrupt,
-        bpost_country=bpost_country, bpost_code=bpost_code, bpost_land=bpost_land,
-        officer_bpost=officer_bpost, officer_badge=officer_badge, officer_corrupt=officer_corrupt,
+        post_country=post_country,
+        post_origin=post_origin,
+        post_code=post_code,
+        desk_post=desk_post,
+        desk_officer=desk_officer,
+        desk_corrupt=desk_corrupt,
+        bpost_country=bpost_country,
+        bpost_code=bpost_code,
+        bpost_land=bpost_land,
+        officer_bpost=officer_bpost,
+        officer_badge=officer_badge,
+        officer_corrupt=officer_corrupt,
         officer_night=officer_night,
-        inspector_region=inspector_region, inspector_badge=inspector_badge,
+        inspector_region=inspector_region,
+        inspector_badge=inspector_badge,
         inspector_corrupt=inspector_corrupt,
-        rec_abusive=abusive, rec_type=rtype, rec_in_registry=in_registry, rec_origin=rec_origin,
-        rec_home_post=rec_home_post, rec_names=rec_names, rec_ref=rec_ref, rec_licence_id=rec_licence_id,
-        rec_licence_status=status, rec_licence_from=licence_from, rec_licence_to=licence_to,
-        rec_registered_on=registered_on, rec_declared_fee=declared_fee, rec_charged_fee=charged_fee,
+        rec_abusive=abusive,
+        rec_type=rtype,
+        rec_in_registry=in_registry,
+        rec_origin=rec_origin,
+        rec_home_post=rec_home_post,
+        rec_names=rec_names,
+        rec_ref=rec_ref,
+        rec_licence_id=rec_licence_id,
+        rec_licence_status=status,
+        rec_licence_from=licence_from,
+        rec_licence_to=licence_to,
+        rec_registered_on=registered_on,
+        rec_declared_fee=declared_fee,
+        rec_charged_fee=charged_fee,
         rec_address=text.addresses(rng, n_rec, city),
         rec_phone=_choose(abusive & (rng.random(n_rec) < 0.4), network_phone, own_phone),
         rec_directors=rec_directors,
-        rec_network_director=network_director, rec_network_phone=network_phone,
+        rec_network_director=network_director,
+        rec_network_phone=network_phone,
         rec_escorts=text.padded_ids("E", _unique(rng, 90_000_000, n_rec * 2) + 10_000_000, 8),
         rec_vans=text.padded_ids("VAN-", _unique(rng, 9_000_000, n_rec * 2) + 1_000_000, 7),
     )

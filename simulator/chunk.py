@@ -40,15 +40,23 @@ OCCUPATIONS = {
     7: ("warehouse worker", "cleaner", "driver"),
 }
 ENTERTAINER_OCCUPATIONS = ("hostess", "dancer", "model", "entertainer")
-OCCUPATION_TEXT = pa.array([o for s in sorted(OCCUPATIONS) for o in OCCUPATIONS[s]] + list(ENTERTAINER_OCCUPATIONS),
-                           type=pa.string())
+OCCUPATION_TEXT = pa.array(
+    [o for s in sorted(OCCUPATIONS) for o in OCCUPATIONS[s]] + list(ENTERTAINER_OCCUPATIONS), type=pa.string()
+)
 # P(indicator present | exploitative employer), in ILO_INDICATORS order.
 ILO_PRESENT_P = np.array([0.5, 0.5, 0.3, 0.3, 0.1, 0.35, 0.5, 0.6, 0.45, 0.4, 0.6])
 # Minor violations at clean employers (in the same order): overtime and arrears are common everywhere.
 ILO_CLEAN_P = np.array([0.005, 0.01, 0.002, 0.005, 0.002, 0.005, 0.01, 0.05, 0.005, 0.03, 0.08])
-SEVERE = [ILO_INDICATORS.index(k) for k in ("restriction_of_movement", "physical_sexual_violence",
-                                            "intimidation_threats", "retention_of_identity_documents",
-                                            "debt_bondage")]
+SEVERE = [
+    ILO_INDICATORS.index(k)
+    for k in (
+        "restriction_of_movement",
+        "physical_sexual_violence",
+        "intimidation_threats",
+        "retention_of_identity_documents",
+        "debt_bondage",
+    )
+]
 STAY_DAYS = np.array([730, 240, 730, 180, 30, 21, 365, 1_095, 180])  # per VISA_CLASSES
 PREVAILING_WAGE = np.array([9.0, 14.0, 8.5, 7.0, 9.5, 10.0, 10.5, 11.0])  # USD / hour per sector
 MEAN_EMPLOYER_SIZE = 27.0
@@ -97,8 +105,16 @@ class ChunkResult:
 
 
 class ChunkBuilder:
-    def __init__(self, cfg: SimulationConfig, actors: Actors, chunk: int, first: int, count: int,
-                 rng: np.random.Generator, calendar: text.Calendar) -> None:
+    def __init__(
+        self,
+        cfg: SimulationConfig,
+        actors: Actors,
+        chunk: int,
+        first: int,
+        count: int,
+        rng: np.random.Generator,
+        calendar: text.Calendar,
+    ) -> None:
         self.cfg = cfg
         self.a = actors
         self.chunk = chunk
@@ -113,13 +129,16 @@ class ChunkBuilder:
         corrupt_desks = np.flatnonzero(actors.desk_corrupt)
         self.corrupt_desks_by_country = (
             corrupt_desks[np.argsort(actors.post_country[actors.desk_post[corrupt_desks]], kind="stable")],
-            *_starts_counts(actors.post_country[actors.desk_post[corrupt_desks]], n_c))
+            *_starts_counts(actors.post_country[actors.desk_post[corrupt_desks]], n_c),
+        )
         self.bposts_per_country = int(np.sum(actors.bpost_country == 0))
         self.officers_by_bpost = _csr(actors.officer_bpost, len(actors.bpost_country))
         corrupt_off = np.flatnonzero(actors.officer_corrupt)
         off_country = actors.bpost_country[actors.officer_bpost[corrupt_off]]
         self.corrupt_officers_by_country = (
-            corrupt_off[np.argsort(off_country, kind="stable")], *_starts_counts(off_country, n_c))
+            corrupt_off[np.argsort(off_country, kind="stable")],
+            *_starts_counts(off_country, n_c),
+        )
         self.inspectors_by_region = _csr(actors.inspector_region, n_c * actors.n_regions)
         self.abusive_pool = np.flatnonzero(actors.rec_abusive)
         self.clean_pool = np.flatnonzero(~actors.rec_abusive)
@@ -153,48 +172,84 @@ class ChunkBuilder:
         minor = ~exploit[:, None] & (rng.random((n, len(ILO_INDICATORS))) < ILO_CLEAN_P[None, :])
         base_abusive = cfg.prevalence.abusive_recruiter * 0.5
         use_abusive = rng.random(n) < np.where(exploit, cfg.network.abusive_recruiter_affinity, base_abusive)
-        r1 = np.where(use_abusive, self.abusive_pool[rng.integers(0, max(len(self.abusive_pool), 1), n)]
-                      if len(self.abusive_pool) else -1,
-                      self.clean_pool[rng.integers(0, len(self.clean_pool), n)])
+        r1 = np.where(
+            use_abusive,
+            self.abusive_pool[rng.integers(0, max(len(self.abusive_pool), 1), n)]
+            if len(self.abusive_pool)
+            else -1,
+            self.clean_pool[rng.integers(0, len(self.clean_pool), n)],
+        )
         r2 = np.where(rng.random(n) < 0.3, self.clean_pool[rng.integers(0, len(self.clean_pool), n)], -1)
         network = np.where(exploit & use_abusive, r1, -1)
-        unregistered = (self.unregistered_pool[rng.integers(0, len(self.unregistered_pool), n)]
-                        if len(self.unregistered_pool) else np.full(n, -1))
-        contractor = np.where(rng.random(n) < np.where(exploit, 0.35, 0.03), unregistered,
-                              np.where(rng.random(n) < 0.25, r1, -1))
+        unregistered = (
+            self.unregistered_pool[rng.integers(0, len(self.unregistered_pool), n)]
+            if len(self.unregistered_pool)
+            else np.full(n, -1)
+        )
+        contractor = np.where(
+            rng.random(n) < np.where(exploit, 0.35, 0.03),
+            unregistered,
+            np.where(rng.random(n) < 0.25, r1, -1),
+        )
         age_days = np.where(exploit, rng.gamma(1.5, 900, n), rng.gamma(3.0, 2_000, n)).astype(np.int64)
         registered_on = -age_days - 1
         canonical, base, suffix = text.organisation_names(
-            rng, n, text.pick(text.strings(SECTOR_WORD), sector))
+            rng, n, text.pick(text.strings(SECTOR_WORD), sector)
+        )
         city = text.pick(a.country_names, country)
         own_directors = text.join(text.person_names(rng, n), "; ", text.person_names(rng, n))
         in_net = network >= 0
         share_dir = in_net & (rng.random(n) < cfg.network.shared_director_with_network)
         share_phone = in_net & (rng.random(n) < cfg.network.shared_phone_with_network)
         net_idx = np.maximum(network, 0)
-        directors = pc.if_else(pa.array(share_dir),
-                               text.join(text.person_names(rng, n), "; ", a.rec_network_director.take(net_idx)),
-                               own_directors)
+        directors = pc.if_else(
+            pa.array(share_dir),
+            text.join(text.person_names(rng, n), "; ", a.rec_network_director.take(net_idx)),
+            own_directors,
+        )
         phone = pc.if_else(pa.array(share_phone), a.rec_network_phone.take(net_idx), text.phones(rng, n))
         return Employers(
-            gid=self.first + np.arange(n), sector=sector, country=country, region=region, size=size,
-            exploit=exploit, present=present, minor=minor,
+            gid=self.first + np.arange(n),
+            sector=sector,
+            country=country,
+            region=region,
+            size=size,
+            exploit=exploit,
+            present=present,
+            minor=minor,
             housing=rng.random(n) < np.where(exploit, 0.75, 0.2),
             transport=rng.random(n) < np.where(exploit, 0.6, 0.15),
             minors_present=exploit & (rng.random(n) < 0.15),
             wage_ratio=np.where(exploit, rng.normal(0.88, 0.1, n), rng.normal(1.05, 0.08, n)),
             found_ratio=np.where(exploit, rng.uniform(0.4, 0.8, n), rng.uniform(0.95, 1.1, n)),
-            hours=np.where(present[:, ILO_INDICATORS.index("excessive_overtime")],
-                           rng.normal(64, 6, n), rng.normal(43, 3, n)),
-            r1=r1, r2=r2, contractor=contractor, network=network, registered_on=registered_on,
+            hours=np.where(
+                present[:, ILO_INDICATORS.index("excessive_overtime")],
+                rng.normal(64, 6, n),
+                rng.normal(43, 3, n),
+            ),
+            r1=r1,
+            r2=r2,
+            contractor=contractor,
+            network=network,
+            registered_on=registered_on,
             names=text.name_variants(canonical, base, suffix),
-            address=text.addresses(rng, n, city), phone=phone, directors=directors,
-            predecessor=np.full(n, -1), active_from=np.full(n, -(10**6)), successor_from=np.full(n, 10**6),
+            address=text.addresses(rng, n, city),
+            phone=phone,
+            directors=directors,
+            predecessor=np.full(n, -1),
+            active_from=np.full(n, -(10**6)),
+            successor_from=np.full(n, 10**6),
         )
 
     # ------------------------------------------------------------------ inspections
-    def inspect(self, emp: Employers, e: np.ndarray, day: np.ndarray, trigger: np.ndarray,
-                avoid_inspector: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def inspect(
+        self,
+        emp: Employers,
+        e: np.ndarray,
+        day: np.ndarray,
+        trigger: np.ndarray,
+        avoid_inspector: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
         rng, cfg = self.rng, self.cfg
         m = len(e)
         insp = pick_in_group(rng, self.inspectors_by_region, emp.region[e])
@@ -203,11 +258,14 @@ class ChunkBuilder:
             insp[again] = pick_in_group(rng, self.inspectors_by_region, emp.region[e[again]])
         corrupt = self.a.inspector_corrupt[insp]
         announced = rng.random(m) < np.where(corrupt & emp.exploit[e], 0.75, 0.15)
-        detect = (cfg.realism.detection_probability
-                  * np.where(corrupt, cfg.realism.corrupt_inspector_detection_factor, 1.0)
-                  * np.where(announced, cfg.realism.announced_visit_detection_factor, 1.0))
-        found = ((emp.present[e] & (rng.random((m, len(ILO_INDICATORS))) < detect[:, None]))
-                 | (emp.minor[e] & (rng.random((m, len(ILO_INDICATORS))) < 0.5)))
+        detect = (
+            cfg.realism.detection_probability
+            * np.where(corrupt, cfg.realism.corrupt_inspector_detection_factor, 1.0)
+            * np.where(announced, cfg.realism.announced_visit_detection_factor, 1.0)
+        )
+        found = (emp.present[e] & (rng.random((m, len(ILO_INDICATORS))) < detect[:, None])) | (
+            emp.minor[e] & (rng.random((m, len(ILO_INDICATORS))) < 0.5)
+        )
         saw_exploitation = emp.exploit[e] & (rng.random(m) < detect)
         workers = rng.binomial(emp.size[e], 0.8)
         uses_recruiter = emp.r1[e] >= 0
@@ -220,22 +278,34 @@ class ChunkBuilder:
         outcome = np.where(prosecution, 3, np.where(referral, 2, np.where(found.any(axis=1), 1, 0)))
         fee_seen = uses_recruiter & (rng.random(m) < 0.5)
         return {
-            "e": e, "day": day, "trigger": trigger, "inspector": insp, "announced": announced,
-            "found": found, "workers": workers, "migrants": migrants,
+            "e": e,
+            "day": day,
+            "trigger": trigger,
+            "inspector": insp,
+            "announced": announced,
+            "found": found,
+            "workers": workers,
+            "migrants": migrants,
             "arrears": np.where(wages_found, (workers * rng.uniform(100, 800, m)).round(0), 0.0),
             "hours": np.where(overtime_found, emp.hours[e], np.minimum(emp.hours[e], 48.0))
             + rng.normal(0, 1.5, m),
-            "wage": (self.declared_hourly(emp, e)
-                     * np.where(saw_exploitation, emp.found_ratio[e], rng.uniform(0.95, 1.1, m))),
+            "wage": (
+                self.declared_hourly(emp, e)
+                * np.where(saw_exploitation, emp.found_ratio[e], rng.uniform(0.95, 1.1, m))
+            ),
             "minors": np.where(emp.minors_present[e] & (rng.random(m) < detect), rng.integers(1, 6, m), 0),
-            "fee": np.where(fee_seen, self.a.rec_charged_fee[np.maximum(emp.r1[e], 0)]
-                            * rng.uniform(0.8, 1.2, m), np.nan),
+            "fee": np.where(
+                fee_seen, self.a.rec_charged_fee[np.maximum(emp.r1[e], 0)] * rng.uniform(0.8, 1.2, m), np.nan
+            ),
             "outcome": outcome,
         }
 
     def declared_hourly(self, emp: Employers, e: np.ndarray) -> np.ndarray:
         region_factor = 0.85 + 0.06 * (emp.region[e] % self.a.n_regions)
-        return PREVAILING_WAGE[emp.sector[e]] * (1 + 0.1 * emp.country[e]) * region_factor * emp.wage_ratio[e]
+        wage: np.ndarray = (
+            PREVAILING_WAGE[emp.sector[e]] * (1 + 0.1 * emp.country[e]) * region_factor * emp.wage_ratio[e]
+        )
+        return wage
 
     def inspections_and_outcomes(self, emp: Employers) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         rng, r = self.rng, self.cfg.realism
@@ -263,21 +333,41 @@ class ChunkBuilder:
             targeted = np.flatnonzero(rng.random(n) < p_t)
             rand = np.flatnonzero(rng.random(n) < r.random_inspections_per_year)
             e = np.concatenate([ce[go], targeted, rand])
-            day = np.concatenate([cday[go] + rng.integers(5, 40, int(go.sum())),
-                                  y0 + rng.integers(0, 365, len(targeted) + len(rand))])
-            trig = np.concatenate([np.full(int(go.sum()), 1), np.full(len(targeted), 2), np.full(len(rand), 0)])
+            day = np.concatenate(
+                [
+                    cday[go] + rng.integers(5, 40, int(go.sum())),
+                    y0 + rng.integers(0, 365, len(targeted) + len(rand)),
+                ]
+            )
+            trig = np.concatenate(
+                [np.full(int(go.sum()), 1), np.full(len(targeted), 2), np.full(len(rand), 0)]
+            )
             visits = self.inspect(emp, e, day, trig)
             parts.append(visits)
             any_found = visits["found"].any(axis=1)
             fu = any_found & (rng.random(len(e)) < r.follow_up_probability)
-            parts.append(self.inspect(emp, e[fu], day[fu] + rng.integers(30, 120, int(fu.sum())),
-                                      np.full(int(fu.sum()), 3)))
+            parts.append(
+                self.inspect(
+                    emp, e[fu], day[fu] + rng.integers(30, 120, int(fu.sum())), np.full(int(fu.sum()), 3)
+                )
+            )
             # A clean visit by a corrupt inspector at an exploitative site is often followed by another
             # inspector finding violations soon after (I02, 003:1367).
-            tipped = (self.a.inspector_corrupt[visits["inspector"]] & emp.exploit[e] & ~any_found
-                      & (rng.random(len(e)) < 0.35))
-            parts.append(self.inspect(emp, e[tipped], day[tipped] + rng.integers(14, 60, int(tipped.sum())),
-                                      np.full(int(tipped.sum()), 1), visits["inspector"][tipped]))
+            tipped = (
+                self.a.inspector_corrupt[visits["inspector"]]
+                & emp.exploit[e]
+                & ~any_found
+                & (rng.random(len(e)) < 0.35)
+            )
+            parts.append(
+                self.inspect(
+                    emp,
+                    e[tipped],
+                    day[tipped] + rng.integers(14, 60, int(tipped.sum())),
+                    np.full(int(tipped.sum()), 1),
+                    visits["inspector"][tipped],
+                )
+            )
             prior[e[any_found]] = True
             # Police investigations that reach employers without an inspection.
             police = np.flatnonzero(emp.exploit & (rng.random(n) < 0.03))
@@ -293,14 +383,20 @@ class ChunkBuilder:
         # Labels from inspections: referrals become substantiated cases, debarments, convictions.
         ref = insp["outcome"] >= 2
         for kind, p, lo, hi, body in ((0, 0.6, 30, 200, 0), (1, 0.4, 60, 300, 1), (4, 0.15, 200, 700, 2)):
-            hit = ref & (rng.random(len(ref)) < (p * (2.0 if kind == 4 else 1.0)
-                                                  * np.where(insp["outcome"] == 3, 1.5, 1.0)))
+            hit = ref & (
+                rng.random(len(ref))
+                < (p * (2.0 if kind == 4 else 1.0) * np.where(insp["outcome"] == 3, 1.5, 1.0))
+            )
             out_e.append(insp["e"][hit])
             out_day.append(insp["day"][hit] + rng.integers(lo, hi, int(hit.sum())))
             out_kind.append(np.full(int(hit.sum()), kind))
             out_body.append(np.full(int(hit.sum()), body))
-        outcomes = {"e": np.concatenate(out_e), "day": np.concatenate(out_day),
-                    "kind": np.concatenate(out_kind), "body": np.concatenate(out_body)}
+        outcomes = {
+            "e": np.concatenate(out_e),
+            "day": np.concatenate(out_day),
+            "kind": np.concatenate(out_kind),
+            "body": np.concatenate(out_body),
+        }
         keep = outcomes["day"] < self.days
         return insp, {k: v[keep] for k, v in outcomes.items()}
 
@@ -317,15 +413,21 @@ class ChunkBuilder:
         first_sanction = np.full(len(emp.gid), 10**6)
         np.minimum.at(first_sanction, outcomes["e"][sanction], outcomes["day"][sanction])
         reg_day = first_sanction + rng.integers(30, 180, len(emp.gid))
-        moves = np.flatnonzero(emp.exploit & (first_sanction < 10**6) & (reg_day < self.days)
-                               & (rng.random(len(emp.gid)) < self.cfg.realism.displacement_share))
+        moves = np.flatnonzero(
+            emp.exploit
+            & (first_sanction < 10**6)
+            & (reg_day < self.days)
+            & (rng.random(len(emp.gid)) < self.cfg.realism.displacement_share)
+        )
         if len(moves) == 0:
             return emp
         k = len(moves)
         canonical, base, suffix = text.organisation_names(
-            rng, k, text.pick(text.strings(SECTOR_WORD), emp.sector[moves]))
+            rng, k, text.pick(text.strings(SECTOR_WORD), emp.sector[moves])
+        )
         kept_director = pc.utf8_slice_codeunits(
-            pc.list_element(pc.split_pattern(emp.directors.take(pa.array(moves)), "; "), 0), 0)
+            pc.list_element(pc.split_pattern(emp.directors.take(pa.array(moves)), "; "), 0), 0
+        )
         same_phone = rng.random(k) < 0.6
         same_address = rng.random(k) < 0.5
         emp.successor_from[moves] = reg_day[moves]
@@ -335,31 +437,56 @@ class ChunkBuilder:
 
         n_old = len(emp.gid)
         names_new = text.name_variants(canonical, base, suffix)
-        return Employers(
-            gid=cat(emp.gid, SUCCESSOR_ID_BASE + self.first + np.arange(k)),
-            sector=cat(emp.sector, emp.sector[moves]), country=cat(emp.country, emp.country[moves]),
-            region=cat(emp.region, emp.region[moves]), size=cat(emp.size, emp.size[moves]),
-            exploit=cat(emp.exploit, emp.exploit[moves]),
-            present=np.vstack([emp.present, emp.present[moves]]),
-            minor=np.vstack([emp.minor, emp.minor[moves]]),
-            housing=cat(emp.housing, emp.housing[moves]), transport=cat(emp.transport, emp.transport[moves]),
-            minors_present=cat(emp.minors_present, emp.minors_present[moves]),
-            wage_ratio=cat(emp.wage_ratio, emp.wage_ratio[moves]),
-            found_ratio=cat(emp.found_ratio, emp.found_ratio[moves]),
-            hours=cat(emp.hours, emp.hours[moves]), r1=cat(emp.r1, emp.r1[moves]), r2=cat(emp.r2, emp.r2[moves]),
-            contractor=cat(emp.contractor, emp.contractor[moves]), network=cat(emp.network, emp.network[moves]),
-            registered_on=cat(emp.registered_on, reg_day[moves]),
-            names=pa.concat_arrays([emp.names, names_new]),
-            address=pa.concat_arrays([emp.address, pc.if_else(
-                pa.array(same_address), emp.address.take(pa.array(moves)),
-                text.addresses(rng, k, text.pick(self.a.country_names, emp.country[moves])))]),
-            phone=pa.concat_arrays([emp.phone, pc.if_else(pa.array(same_phone), emp.phone.take(pa.array(moves)),
-                                                          text.phones(rng, k))]),
-            directors=pa.concat_arrays([emp.directors, text.join(kept_director, "; ",
-                                                                 text.person_names(rng, k))]),
-            predecessor=cat(emp.predecessor, moves), active_from=cat(emp.active_from, reg_day[moves]),
-            successor_from=cat(emp.successor_from, np.full(k, 10**6)),
-        ) if n_old else emp
+        return (
+            Employers(
+                gid=cat(emp.gid, SUCCESSOR_ID_BASE + self.first + np.arange(k)),
+                sector=cat(emp.sector, emp.sector[moves]),
+                country=cat(emp.country, emp.country[moves]),
+                region=cat(emp.region, emp.region[moves]),
+                size=cat(emp.size, emp.size[moves]),
+                exploit=cat(emp.exploit, emp.exploit[moves]),
+                present=np.vstack([emp.present, emp.present[moves]]),
+                minor=np.vstack([emp.minor, emp.minor[moves]]),
+                housing=cat(emp.housing, emp.housing[moves]),
+                transport=cat(emp.transport, emp.transport[moves]),
+                minors_present=cat(emp.minors_present, emp.minors_present[moves]),
+                wage_ratio=cat(emp.wage_ratio, emp.wage_ratio[moves]),
+                found_ratio=cat(emp.found_ratio, emp.found_ratio[moves]),
+                hours=cat(emp.hours, emp.hours[moves]),
+                r1=cat(emp.r1, emp.r1[moves]),
+                r2=cat(emp.r2, emp.r2[moves]),
+                contractor=cat(emp.contractor, emp.contractor[moves]),
+                network=cat(emp.network, emp.network[moves]),
+                registered_on=cat(emp.registered_on, reg_day[moves]),
+                names=pa.concat_arrays([emp.names, names_new]),
+                address=pa.concat_arrays(
+                    [
+                        emp.address,
+                        pc.if_else(
+                            pa.array(same_address),
+                            emp.address.take(pa.array(moves)),
+                            text.addresses(rng, k, text.pick(self.a.country_names, emp.country[moves])),
+                        ),
+                    ]
+                ),
+                phone=pa.concat_arrays(
+                    [
+                        emp.phone,
+                        pc.if_else(
+                            pa.array(same_phone), emp.phone.take(pa.array(moves)), text.phones(rng, k)
+                        ),
+                    ]
+                ),
+                directors=pa.concat_arrays(
+                    [emp.directors, text.join(kept_director, "; ", text.person_names(rng, k))]
+                ),
+                predecessor=cat(emp.predecessor, moves),
+                active_from=cat(emp.active_from, reg_day[moves]),
+                successor_from=cat(emp.successor_from, np.full(k, 10**6)),
+            )
+            if n_old
+            else emp
+        )
 
     def successor_of(self, emp: Employers) -> np.ndarray:
         """Chunk-local index of each employer's successor (-1: none)."""
@@ -377,8 +504,9 @@ class ChunkBuilder:
     def visa_applications(self, emp: Employers) -> dict[str, np.ndarray]:
         rng, cfg, a = self.rng, self.cfg, self.a
         originals = np.flatnonzero(emp.predecessor < 0)
-        lam = np.minimum(cfg.world.sponsored_applications_per_employer * emp.size[originals]
-                         / MEAN_EMPLOYER_SIZE, 300)
+        lam = np.minimum(
+            cfg.world.sponsored_applications_per_employer * emp.size[originals] / MEAN_EMPLOYER_SIZE, 300
+        )
         e = np.repeat(originals, rng.poisson(lam))
         m = len(e)
         day = rng.integers(0, self.days, m)
@@ -397,22 +525,40 @@ class ChunkBuilder:
         # Visitor visas for people placed in work (003:1945, 003:5891): the sponsor is hidden.
         visitor_capable = np.isin(a.rec_type[np.maximum(rec, 0)], [2, 3, 4])
         as_visitor = rec_ab & visitor_capable & (rng.random(m) < 0.35)
-        vclass[as_visitor] = np.where(rng.random(int(as_visitor.sum())) < 0.8, VISA_CLASSES.index("tourist"),
-                                      VISA_CLASSES.index("business"))
+        vclass[as_visitor] = np.where(
+            rng.random(int(as_visitor.sum())) < 0.8,
+            VISA_CLASSES.index("tourist"),
+            VISA_CLASSES.index("business"),
+        )
         # Index into OCCUPATION_TEXT: three per sector, then the entertainer categories.
         occupation = sector * 3 + rng.integers(0, 3, m)
         occupation = np.where(ent, len(SECTORS) * 3 + rng.integers(0, 4, m), occupation)
-        sponsored = {"e": e, "day": day, "rec": rec, "vclass": vclass, "country": emp.country[e],
-                     "occupation": occupation, "hidden_sponsor": as_visitor}
+        sponsored = {
+            "e": e,
+            "day": day,
+            "rec": rec,
+            "vclass": vclass,
+            "country": emp.country[e],
+            "occupation": occupation,
+            "hidden_sponsor": as_visitor,
+        }
         # Applications without a sponsor (tourists, students, spouses), some through travel agencies.
         u = rng.poisson(cfg.world.unsponsored_application_share * m)
         via_agency = rng.random(u) < 0.3
-        urec = np.where(via_agency & (len(self.travel_pool) > 0),
-                        self.travel_pool[rng.integers(0, max(len(self.travel_pool), 1), u)], -1)
-        unsponsored = {"e": np.full(u, -1), "day": rng.integers(0, self.days, u), "rec": urec,
-                       "vclass": rng.choice([4, 5, 6, 7, 8], u, p=(0.5, 0.2, 0.15, 0.1, 0.05)),
-                       "country": rng.integers(0, a.n_countries, u),
-                       "occupation": np.full(u, -1), "hidden_sponsor": np.zeros(u, dtype=bool)}
+        urec = np.where(
+            via_agency & (len(self.travel_pool) > 0),
+            self.travel_pool[rng.integers(0, max(len(self.travel_pool), 1), u)],
+            -1,
+        )
+        unsponsored = {
+            "e": np.full(u, -1),
+            "day": rng.integers(0, self.days, u),
+            "rec": urec,
+            "vclass": rng.choice([4, 5, 6, 7, 8], u, p=(0.5, 0.2, 0.15, 0.1, 0.05)),
+            "country": rng.integers(0, a.n_countries, u),
+            "occupation": np.full(u, -1),
+            "hidden_sponsor": np.zeros(u, dtype=bool),
+        }
         v = {k: np.concatenate([sponsored[k], unsponsored[k]]) for k in sponsored}
         return self.decide(emp, v)
 
@@ -424,8 +570,11 @@ class ChunkBuilder:
         rec_ab = (rec >= 0) & a.rec_abusive[np.maximum(rec, 0)]
         route = rec_ab & (rng.random(m) < net.route_to_corrupt_desk)
         home = (rec >= 0) & ~rec_ab & (rng.random(m) < 0.85)
-        post = np.where(home, a.rec_home_post[np.maximum(rec, 0), country],
-                        country * self.posts_per_country + rng.integers(0, self.posts_per_country, m))
+        post = np.where(
+            home,
+            a.rec_home_post[np.maximum(rec, 0), country],
+            country * self.posts_per_country + rng.integers(0, self.posts_per_country, m),
+        )
         desk = pick_in_group(rng, self.desks_by_post, post)
         corrupt_pick = pick_in_group(rng, self.corrupt_desks_by_country, country)
         routed = route & (corrupt_pick >= 0)
@@ -442,8 +591,9 @@ class ChunkBuilder:
         overturned = (decision == 1) & (rng.random(m) < np.where(favoured, 0.5, 0.01))
         decision = np.where(overturned, 0, decision)
         expedited = rng.random(m) < np.where(favoured, 0.4, 0.03)
-        proc_days = (rng.gamma(2.0, 7.0, m) * np.where(favoured, 0.35, 1.0) * np.where(expedited, 0.5, 1.0)
-                     + 1).astype(np.int64)
+        proc_days = (
+            rng.gamma(2.0, 7.0, m) * np.where(favoured, 0.35, 1.0) * np.where(expedited, 0.5, 1.0) + 1
+        ).astype(np.int64)
         submitted = v["day"] * 86_400 + rng.integers(8 * 3600, 17 * 3600, m)
         outside = rng.random(m) < np.where(favoured, 0.35, 0.03)
         hour = np.where(outside, (rng.integers(18, 31, m)) % 24, rng.integers(9, 17, m))
@@ -457,8 +607,9 @@ class ChunkBuilder:
         e = v["e"]
         sector = np.where(e >= 0, emp.sector[np.maximum(e, 0)], 7)
         female_p = np.array([0.3, 0.1, 0.7, 0.9, 0.6, 0.1, 0.4, 0.3])[sector]
-        nationality = np.where(rng.random(m) < 0.9, a.post_origin[post],
-                               rng.integers(0, len(ORIGIN_COUNTRIES), m))
+        nationality = np.where(
+            rng.random(m) < 0.9, a.post_origin[post], rng.integers(0, len(ORIGIN_COUNTRIES), m)
+        )
         has_sponsor = (e >= 0) & ~v["hidden_sponsor"]
         es = np.maximum(e, 0)
         wage_hourly = np.where(e >= 0, self.declared_hourly(emp, es) * rng.normal(1, 0.03, m), np.nan)
@@ -466,12 +617,27 @@ class ChunkBuilder:
         wage = wage_hourly * np.array([1.0, 40.0, HOURS_PER_MONTH])[unit]
         approved = decision == 0
         valid_until = np.where(approved, v["day"] + proc_days + STAY_DAYS[v["vclass"]], -(10**6))
-        return {**v, "post": post, "desk": desk, "fraud": fraud, "flag": flag, "decision": decision,
-                "overturned": overturned, "expedited": expedited, "submitted": submitted, "decided": decided,
-                "age": age, "female": rng.random(m) < female_p, "nationality": nationality,
-                "has_sponsor": has_sponsor & ~(e < 0), "wage": np.where(has_sponsor, wage, np.nan),
-                "unit": unit, "valid_until": valid_until, "rec_ab": rec_ab,
-                "passport": np.arange(m)}
+        return {
+            **v,
+            "post": post,
+            "desk": desk,
+            "fraud": fraud,
+            "flag": flag,
+            "decision": decision,
+            "overturned": overturned,
+            "expedited": expedited,
+            "submitted": submitted,
+            "decided": decided,
+            "age": age,
+            "female": rng.random(m) < female_p,
+            "nationality": nationality,
+            "has_sponsor": has_sponsor & ~(e < 0),
+            "wage": np.where(has_sponsor, wage, np.nan),
+            "unit": unit,
+            "valid_until": valid_until,
+            "rec_ab": rec_ab,
+            "passport": np.arange(m),
+        }
 
     # ------------------------------------------------------------------ border crossings
     def crossings(self, emp: Employers, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -481,40 +647,83 @@ class ChunkBuilder:
         keep = entry_day < self.days
         app, entry_day = approved[keep], entry_day[keep]
         rec_ab = v["rec_ab"][app]
-        entries = self.crossing_rows(app, v["country"][app], entry_day, rec_ab, v["fraud"][app],
-                                     v["age"][app], v["rec"][app], direction_in=True,
-                                     routed=rec_ab & (rng.random(len(app)) < net.route_to_corrupt_officer))
+        entries = self.crossing_rows(
+            app,
+            v["country"][app],
+            entry_day,
+            rec_ab,
+            v["fraud"][app],
+            v["age"][app],
+            v["rec"][app],
+            direction_in=True,
+            routed=rec_ab & (rng.random(len(app)) < net.route_to_corrupt_officer),
+        )
         # Refused network travellers try again the same day at a corrupt officer (B06).
         retry = np.flatnonzero(entries["refused"] & rec_ab)
-        second = self.crossing_rows(app[retry], v["country"][app[retry]], entry_day[retry], rec_ab[retry],
-                                    v["fraud"][app[retry]], v["age"][app[retry]], v["rec"][app[retry]],
-                                    direction_in=True, routed=np.ones(len(retry), dtype=bool), force_admit=True)
+        second = self.crossing_rows(
+            app[retry],
+            v["country"][app[retry]],
+            entry_day[retry],
+            rec_ab[retry],
+            v["fraud"][app[retry]],
+            v["age"][app[retry]],
+            v["rec"][app[retry]],
+            direction_in=True,
+            routed=np.ones(len(retry), dtype=bool),
+            force_admit=True,
+        )
         # Exits at the end of the stay, unless the worker overstays or absconds (003:1939).
         e = v["e"][app]
         exploit = (e >= 0) & emp.exploit[np.maximum(e, 0)]
         overstay = rng.random(len(app)) < (self.cfg.realism.overstay_base + 0.15 * exploit + 0.10 * rec_ab)
         admitted = ~entries["refused"]
-        exit_day = entry_day + (STAY_DAYS[v["vclass"][app]] * rng.uniform(0.7, 1.0, len(app))).astype(np.int64)
+        exit_day = entry_day + (STAY_DAYS[v["vclass"][app]] * rng.uniform(0.7, 1.0, len(app))).astype(
+            np.int64
+        )
         leaves = np.flatnonzero(admitted & ~overstay & (exit_day < self.days))
-        exits = self.crossing_rows(app[leaves], v["country"][app[leaves]], exit_day[leaves],
-                                   np.zeros(len(leaves), dtype=bool), np.zeros(len(leaves), dtype=bool),
-                                   v["age"][app[leaves]], np.full(len(leaves), -1), direction_in=False,
-                                   routed=np.zeros(len(leaves), dtype=bool))
+        exits = self.crossing_rows(
+            app[leaves],
+            v["country"][app[leaves]],
+            exit_day[leaves],
+            np.zeros(len(leaves), dtype=bool),
+            np.zeros(len(leaves), dtype=bool),
+            v["age"][app[leaves]],
+            np.full(len(leaves), -1),
+            direction_in=False,
+            routed=np.zeros(len(leaves), dtype=bool),
+        )
         # Background traffic: residents and visitors who never applied through these posts.
         nb = rng.poisson(self.cfg.world.background_crossings_per_employer * self.count)
-        background = self.crossing_rows(np.full(nb, -1), rng.integers(0, a.n_countries, nb),
-                                        rng.integers(0, self.days, nb), np.zeros(nb, dtype=bool),
-                                        rng.random(nb) < 0.01, _choice_rows(rng, np.array(
-                                            [0.05, 0.2, 0.3, 0.2, 0.15, 0.1]), nb),
-                                        np.full(nb, -1), direction_in=rng.random(nb) < 0.5,
-                                        routed=np.zeros(nb, dtype=bool))
+        background = self.crossing_rows(
+            np.full(nb, -1),
+            rng.integers(0, a.n_countries, nb),
+            rng.integers(0, self.days, nb),
+            np.zeros(nb, dtype=bool),
+            rng.random(nb) < 0.01,
+            _choice_rows(rng, np.array([0.05, 0.2, 0.3, 0.2, 0.15, 0.1]), nb),
+            np.full(nb, -1),
+            direction_in=rng.random(nb) < 0.5,
+            routed=np.zeros(nb, dtype=bool),
+        )
         out = {k: np.concatenate([entries[k], second[k], exits[k], background[k]]) for k in entries}
-        out["overstay_truth"] = np.concatenate([overstay, np.zeros(len(retry) + len(leaves) + nb, dtype=bool)])
+        out["overstay_truth"] = np.concatenate(
+            [overstay, np.zeros(len(retry) + len(leaves) + nb, dtype=bool)]
+        )
         return out
 
-    def crossing_rows(self, app: np.ndarray, country: np.ndarray, day: np.ndarray, network: np.ndarray,
-                      fraud: np.ndarray, age: np.ndarray, rec: np.ndarray, direction_in: np.ndarray | bool,
-                      routed: np.ndarray, force_admit: bool = False) -> dict[str, np.ndarray]:
+    def crossing_rows(
+        self,
+        app: np.ndarray,
+        country: np.ndarray,
+        day: np.ndarray,
+        network: np.ndarray,
+        fraud: np.ndarray,
+        age: np.ndarray,
+        rec: np.ndarray,
+        direction_in: np.ndarray | bool,
+        routed: np.ndarray,
+        force_admit: bool = False,
+    ) -> dict[str, np.ndarray]:
         rng, a = self.rng, self.a
         m = len(app)
         bpost = country * self.bposts_per_country + rng.integers(0, self.bposts_per_country, m)
@@ -542,12 +751,27 @@ class ChunkBuilder:
         van = land & network & (rng.random(m) < 0.5)
         car = land & ~van & (rng.random(m) < 0.35)
         return {
-            "app": app, "bpost": bpost, "officer": officer, "sec": sec, "night": night,
-            "direction_in": np.broadcast_to(direction_in, (m,)).copy(), "age": age, "flagged": flagged,
-            "referral": referral, "refused": refused, "guardian": guardian, "address_ok": address_ok,
-            "escort": escort, "family": family, "van": van, "car": car, "rec": rec, "fraud": fraud,
+            "app": app,
+            "bpost": bpost,
+            "officer": officer,
+            "sec": sec,
+            "night": night,
+            "direction_in": np.broadcast_to(direction_in, (m,)).copy(),
+            "age": age,
+            "flagged": flagged,
+            "referral": referral,
+            "refused": refused,
+            "guardian": guardian,
+            "address_ok": address_ok,
+            "escort": escort,
+            "family": family,
+            "van": van,
+            "car": car,
+            "rec": rec,
+            "fraud": fraud,
             "later_fraud": np.where(fraud & (rng.random(m) < 0.4), 1, np.where(rng.random(m) < 0.05, 0, -1)),
-            "lane": rng.integers(1, 13, m), "escort_slot": rng.integers(0, 2, m),
+            "lane": rng.integers(1, 13, m),
+            "escort_slot": rng.integers(0, 2, m),
         }
 
     # ------------------------------------------------------------------ assembly
@@ -565,16 +789,22 @@ class ChunkBuilder:
         region_names = _region_names(a)
         tables: dict[str, pa.Table] = {}
 
-        tables["organisation"] = pa.table({
-            "record_id": self.ids("ORG", n_emp), "registration_no": reg_no,
-            "name": text.pick(emp.names, np.arange(n_emp) * text.N_VARIANTS),
-            "sector": text.pick(text.strings(SECTORS), emp.sector),
-            "country": text.pick(a.country_names, emp.country),
-            "region": text.pick(region_names, emp.region),
-            "registered_on": cal.date(emp.registered_on), "address": emp.address, "phone": emp.phone,
-            "directors": emp.directors, "employees": pa.array(emp.size),
-            "_day": pa.array(np.maximum(emp.registered_on, 0)),
-        })
+        tables["organisation"] = pa.table(
+            {
+                "record_id": self.ids("ORG", n_emp),
+                "registration_no": reg_no,
+                "name": text.pick(emp.names, np.arange(n_emp) * text.N_VARIANTS),
+                "sector": text.pick(text.strings(SECTORS), emp.sector),
+                "country": text.pick(a.country_names, emp.country),
+                "region": text.pick(region_names, emp.region),
+                "registered_on": cal.date(emp.registered_on),
+                "address": emp.address,
+                "phone": emp.phone,
+                "directors": emp.directors,
+                "employees": pa.array(emp.size),
+                "_day": pa.array(np.maximum(emp.registered_on, 0)),
+            }
+        )
 
         # Visa applications.
         m = len(v["e"])
@@ -592,66 +822,101 @@ class ChunkBuilder:
         reuse = np.arange(m)
         reuse[again] = rng.integers(0, np.maximum(again, 1))
         passports = passports.take(pa.array(reuse))
-        tables["visa_application"] = pa.table({
-            "record_id": app_ids, "application_id": app_ids,
-            "post_id": text.pick(a.post_code, v["post"]), "desk_officer_id": text.pick(a.desk_officer, v["desk"]),
-            "visa_class": text.pick(text.strings(VISA_CLASSES), v["vclass"]),
-            "applicant_passport_no": passports,
-            "applicant_age_band": text.pick(text.strings(AGE_BANDS), v["age"]),
-            "applicant_sex": _label(("M", "F"), v["female"]),
-            "applicant_nationality": text.pick(text.strings(ORIGIN_COUNTRIES), v["nationality"]),
-            "sponsor_name": _where(has_sponsor, text.pick(emp.names, sponsor_pos)),
-            "sponsor_registration_no": _where(pa.array(v["has_sponsor"] & (rng.random(m) < 0.8)),
-                                              reg_no.take(pa.array(es))),
-            "recruiter_name": _where(has_rec, text.pick(a.rec_names, rec_pos)),
-            "recruiter_licence_id": _where(pa.array((v["rec"] >= 0) & a.rec_in_registry[rs]
-                                                    & (rng.random(m) < 0.6)), a.rec_licence_id.take(pa.array(rs))),
-            "occupation": _where(pa.array(v["occupation"] >= 0), text.pick(OCCUPATION_TEXT, np.maximum(v["occupation"], 0))),
-            "worksite_country": text.pick(a.country_names, v["country"]),
-            "worksite_region": _where(has_sponsor, text.pick(region_names, emp.region[es])),
-            "declared_wage": pa.array(np.round(v["wage"], 2), from_pandas=True),
-            "wage_unit": _where(has_sponsor, text.pick(text.strings(("hour", "week", "month")), v["unit"])),
-            "submitted_at": cal.datetime(v["submitted"]),
-            "decided_at": _where(pa.array(decided_known), cal.datetime(np.where(decided_known, v["decided"], 0))),
-            "decision": text.pick(text.strings(("approved", "refused", "withdrawn", "pending")), v["decision"]),
-            "valid_until": _where(pa.array(v["decision"] == 0), cal.date(np.maximum(v["valid_until"], 0))),
-            "document_check_flag": pa.array(v["flag"]), "expedited": pa.array(v["expedited"]),
-            "refusal_overturned": pa.array(v["overturned"]),
-            "_day": pa.array(v["submitted"] // 86_400),
-        })
+        tables["visa_application"] = pa.table(
+            {
+                "record_id": app_ids,
+                "application_id": app_ids,
+                "post_id": text.pick(a.post_code, v["post"]),
+                "desk_officer_id": text.pick(a.desk_officer, v["desk"]),
+                "visa_class": text.pick(text.strings(VISA_CLASSES), v["vclass"]),
+                "applicant_passport_no": passports,
+                "applicant_age_band": text.pick(text.strings(AGE_BANDS), v["age"]),
+                "applicant_sex": _label(("M", "F"), v["female"]),
+                "applicant_nationality": text.pick(text.strings(ORIGIN_COUNTRIES), v["nationality"]),
+                "sponsor_name": _where(has_sponsor, text.pick(emp.names, sponsor_pos)),
+                "sponsor_registration_no": _where(
+                    pa.array(v["has_sponsor"] & (rng.random(m) < 0.8)), reg_no.take(pa.array(es))
+                ),
+                "recruiter_name": _where(has_rec, text.pick(a.rec_names, rec_pos)),
+                "recruiter_licence_id": _where(
+                    pa.array((v["rec"] >= 0) & a.rec_in_registry[rs] & (rng.random(m) < 0.6)),
+                    a.rec_licence_id.take(pa.array(rs)),
+                ),
+                "occupation": _where(
+                    pa.array(v["occupation"] >= 0), text.pick(OCCUPATION_TEXT, np.maximum(v["occupation"], 0))
+                ),
+                "worksite_country": text.pick(a.country_names, v["country"]),
+                "worksite_region": _where(has_sponsor, text.pick(region_names, emp.region[es])),
+                "declared_wage": pa.array(np.round(v["wage"], 2), from_pandas=True),
+                "wage_unit": _where(
+                    has_sponsor, text.pick(text.strings(("hour", "week", "month")), v["unit"])
+                ),
+                "submitted_at": cal.datetime(v["submitted"]),
+                "decided_at": _where(
+                    pa.array(decided_known), cal.datetime(np.where(decided_known, v["decided"], 0))
+                ),
+                "decision": text.pick(
+                    text.strings(("approved", "refused", "withdrawn", "pending")), v["decision"]
+                ),
+                "valid_until": _where(
+                    pa.array(v["decision"] == 0), cal.date(np.maximum(v["valid_until"], 0))
+                ),
+                "document_check_flag": pa.array(v["flag"]),
+                "expedited": pa.array(v["expedited"]),
+                "refusal_overturned": pa.array(v["overturned"]),
+                "_day": pa.array(v["submitted"] // 86_400),
+            }
+        )
 
         # Border crossings.
         k = len(x["app"])
         has_app = x["app"] >= 0
         rec_x = np.maximum(x["rec"], 0)
-        traveller = _scatter(k, (has_app, passports.take(pa.array(x["app"][has_app]))),
-                             (~has_app, self.passports(int((~has_app).sum()))))
+        traveller = _scatter(
+            k,
+            (has_app, passports.take(pa.array(x["app"][has_app]))),
+            (~has_app, self.passports(int((~has_app).sum()))),
+        )
         slot = rec_x * 2 + x["escort_slot"]
-        companion = _scatter(k, (x["escort"], a.rec_escorts.take(pa.array(slot[x["escort"]]))),
-                             (x["family"], self.passports(int(x["family"].sum()))))
-        vehicle = _scatter(k, (x["van"], a.rec_vans.take(pa.array(slot[x["van"]]))),
-                           (x["car"], text.padded_ids("CAR-", rng.integers(0, 10**7, int(x["car"].sum())), 7)))
+        companion = _scatter(
+            k,
+            (x["escort"], a.rec_escorts.take(pa.array(slot[x["escort"]]))),
+            (x["family"], self.passports(int(x["family"].sum()))),
+        )
+        vehicle = _scatter(
+            k,
+            (x["van"], a.rec_vans.take(pa.array(slot[x["van"]]))),
+            (x["car"], text.padded_ids("CAR-", rng.integers(0, 10**7, int(x["car"].sum())), 7)),
+        )
         later = x["later_fraud"]
         crossing_ids = self.ids("X", k)
-        tables["border_crossing"] = pa.table({
-            "record_id": crossing_ids, "crossing_id": crossing_ids,
-            "border_post_id": text.pick(a.bpost_code, x["bpost"]), "lane": pa.array(x["lane"]),
-            "shift": _label(("day", "night"), x["night"]),
-            "officer_badge_no": text.pick(a.officer_badge, x["officer"]),
-            "crossed_at": cal.datetime(x["sec"]), "direction": _label(("out", "in"), x["direction_in"]),
-            "traveller_passport_no": traveller,
-            "traveller_age_band": text.pick(text.strings(AGE_BANDS), x["age"]),
-            "document_type": _label(("passport", "passport_with_visa"), has_app),
-            "visa_application_id": _where(pa.array(has_app), app_ids.take(pa.array(np.maximum(x["app"], 0)))),
-            "document_check_result": _label(("clear", "flagged"), x["flagged"]),
-            "companion_passport_no": companion, "vehicle_plate": vehicle,
-            "secondary_referral": pa.array(x["referral"]),
-            "outcome": _label(("admitted", "refused"), x["refused"]),
-            "guardian_present": _where(pa.array(x["age"] == 0), pa.array(x["guardian"])),
-            "destination_address_verified": pa.array(x["address_ok"]),
-            "document_later_found_fraudulent": _nullable_flag(later),
-            "_day": pa.array(x["sec"] // 86_400),
-        })
+        tables["border_crossing"] = pa.table(
+            {
+                "record_id": crossing_ids,
+                "crossing_id": crossing_ids,
+                "border_post_id": text.pick(a.bpost_code, x["bpost"]),
+                "lane": pa.array(x["lane"]),
+                "shift": _label(("day", "night"), x["night"]),
+                "officer_badge_no": text.pick(a.officer_badge, x["officer"]),
+                "crossed_at": cal.datetime(x["sec"]),
+                "direction": _label(("out", "in"), x["direction_in"]),
+                "traveller_passport_no": traveller,
+                "traveller_age_band": text.pick(text.strings(AGE_BANDS), x["age"]),
+                "document_type": _label(("passport", "passport_with_visa"), has_app),
+                "visa_application_id": _where(
+                    pa.array(has_app), app_ids.take(pa.array(np.maximum(x["app"], 0)))
+                ),
+                "document_check_result": _label(("clear", "flagged"), x["flagged"]),
+                "companion_passport_no": companion,
+                "vehicle_plate": vehicle,
+                "secondary_referral": pa.array(x["referral"]),
+                "outcome": _label(("admitted", "refused"), x["refused"]),
+                "guardian_present": _where(pa.array(x["age"] == 0), pa.array(x["guardian"])),
+                "destination_address_verified": pa.array(x["address_ok"]),
+                "document_later_found_fraudulent": _nullable_flag(later),
+                "_day": pa.array(x["sec"] // 86_400),
+            }
+        )
 
         # Labour inspections.
         ni = len(insp_e)
@@ -659,32 +924,42 @@ class ChunkBuilder:
         contractor = emp.contractor[insp_e]
         inspection_ids = self.ids("INS", ni)
         cols: dict[str, pa.Array] = {
-            "record_id": inspection_ids, "inspection_id": inspection_ids,
+            "record_id": inspection_ids,
+            "inspection_id": inspection_ids,
             "organisation_registration_no": reg_no.take(pa.array(insp_e)),
             "worksite_name": text.pick(emp.names, text.choose_variant(rng, insp_e, variant)),
             "worksite_region": text.pick(region_names, emp.region[insp_e]),
             "inspector_badge_no": text.pick(a.inspector_badge, insp["inspector"]),
             "inspected_on": cal.date(insp["day"]),
-            "trigger": text.pick(text.strings(("random", "complaint", "targeted", "follow_up")), insp["trigger"]),
-            "announced": pa.array(insp["announced"]), "workers_present": pa.array(insp["workers"]),
+            "trigger": text.pick(
+                text.strings(("random", "complaint", "targeted", "follow_up")), insp["trigger"]
+            ),
+            "announced": pa.array(insp["announced"]),
+            "workers_present": pa.array(insp["workers"]),
             "migrant_workers": pa.array(insp["migrants"]),
         }
         for j, name in enumerate(ILO_INDICATORS):
             cols[f"finding_{name}"] = pa.array(found[:, j])
-        cols.update({
-            "wage_arrears_usd": pa.array(insp["arrears"]),
-            "avg_weekly_hours": pa.array(np.round(insp["hours"], 1)),
-            "wage_found_hourly_usd": pa.array(np.round(insp["wage"], 2)),
-            "minors_found": pa.array(insp["minors"]),
-            "housing_by_employer": pa.array(emp.housing[insp_e]),
-            "transport_by_employer": pa.array(emp.transport[insp_e]),
-            "labour_contractor_name": _where(pa.array(contractor >= 0), text.pick(
-                a.rec_names, text.choose_variant(rng, np.maximum(contractor, 0), variant))),
-            "recruitment_fee_reported_usd": pa.array(np.round(insp["fee"], 0), from_pandas=True),
-            "outcome": text.pick(text.strings(("none", "administrative", "forced_labour_referral", "prosecution")),
-                                 insp["outcome"]),
-            "_day": pa.array(insp["day"]),
-        })
+        cols.update(
+            {
+                "wage_arrears_usd": pa.array(insp["arrears"]),
+                "avg_weekly_hours": pa.array(np.round(insp["hours"], 1)),
+                "wage_found_hourly_usd": pa.array(np.round(insp["wage"], 2)),
+                "minors_found": pa.array(insp["minors"]),
+                "housing_by_employer": pa.array(emp.housing[insp_e]),
+                "transport_by_employer": pa.array(emp.transport[insp_e]),
+                "labour_contractor_name": _where(
+                    pa.array(contractor >= 0),
+                    text.pick(a.rec_names, text.choose_variant(rng, np.maximum(contractor, 0), variant)),
+                ),
+                "recruitment_fee_reported_usd": pa.array(np.round(insp["fee"], 0), from_pandas=True),
+                "outcome": text.pick(
+                    text.strings(("none", "administrative", "forced_labour_referral", "prosecution")),
+                    insp["outcome"],
+                ),
+                "_day": pa.array(insp["day"]),
+            }
+        )
         tables["labour_inspection"] = pa.table(cols)
 
         # Enforcement outcomes on employers (labels and complaints).
@@ -693,9 +968,18 @@ class ChunkBuilder:
         oe = self.move_to_successor(emp, outc["e"], outc["day"])
         oe = np.where(outc["kind"] == 5, oe, outc["e"])  # sanctions stay with the sanctioned registration
         tables["enforcement_outcome"] = outcome_table(
-            outcome_ids, outcome_ids, "employer", reg_no.take(pa.array(oe)),
-            _where(pa.array(rng.random(no) < 0.9), text.pick(emp.names, text.choose_variant(rng, oe, variant))),
-            cal.date(outc["day"]), outc["kind"], outc["body"], outc["day"])
+            outcome_ids,
+            outcome_ids,
+            "employer",
+            reg_no.take(pa.array(oe)),
+            _where(
+                pa.array(rng.random(no) < 0.9), text.pick(emp.names, text.choose_variant(rng, oe, variant))
+            ),
+            cal.date(outc["day"]),
+            outc["kind"],
+            outc["body"],
+            outc["day"],
+        )
 
         # Per recruiter: placements at employers referred for forced labour (R08 drives revocations).
         referred = np.unique(insp_e[insp["outcome"] >= 2])
@@ -705,43 +989,72 @@ class ChunkBuilder:
                 rf[int(r)] = rf.get(int(r), 0) + 1
 
         truth = {
-            "employers": pa.table({
-                "registration_no": reg_no, "exploitative": pa.array(emp.exploit),
-                "sector": text.pick(text.strings(SECTORS), emp.sector),
-                "network_recruiter_ref": _where(pa.array(emp.network >= 0), a.rec_ref.take(
-                    pa.array(np.maximum(emp.network, 0)))),
-                "successor_of": _where(pa.array(emp.predecessor >= 0),
-                                       reg_no.take(pa.array(np.maximum(emp.predecessor, 0)))),
-                "active_from_day": pa.array(emp.active_from), "moved_on_day": pa.array(emp.successor_from),
-                "uses_unregistered_contractor": pa.array((emp.contractor >= 0)
-                                                         & ~a.rec_in_registry[np.maximum(emp.contractor, 0)]),
-                **{f"present_{name}": pa.array(emp.present[:, j]) for j, name in enumerate(ILO_INDICATORS)},
-            }),
-            "employer_names": pa.table({
-                "registration_no": reg_no.take(pa.array(np.repeat(np.arange(n_emp), text.N_VARIANTS))),
-                "name_variant": emp.names,
-                "variant": pa.array(np.tile(np.arange(text.N_VARIANTS), n_emp)),
-            }),
-            "visa_applications": pa.table({
-                "application_id": app_ids, "document_fraudulent": pa.array(v["fraud"]),
-                "true_employer_registration_no": _where(pa.array(v["e"] >= 0), reg_no.take(pa.array(es))),
-                "placed_in_work_on_visitor_visa": pa.array(v["hidden_sponsor"]),
-            }),
+            "employers": pa.table(
+                {
+                    "registration_no": reg_no,
+                    "exploitative": pa.array(emp.exploit),
+                    "sector": text.pick(text.strings(SECTORS), emp.sector),
+                    "network_recruiter_ref": _where(
+                        pa.array(emp.network >= 0), a.rec_ref.take(pa.array(np.maximum(emp.network, 0)))
+                    ),
+                    "successor_of": _where(
+                        pa.array(emp.predecessor >= 0), reg_no.take(pa.array(np.maximum(emp.predecessor, 0)))
+                    ),
+                    "active_from_day": pa.array(emp.active_from),
+                    "moved_on_day": pa.array(emp.successor_from),
+                    "uses_unregistered_contractor": pa.array(
+                        (emp.contractor >= 0) & ~a.rec_in_registry[np.maximum(emp.contractor, 0)]
+                    ),
+                    **{
+                        f"present_{name}": pa.array(emp.present[:, j])
+                        for j, name in enumerate(ILO_INDICATORS)
+                    },
+                }
+            ),
+            "employer_names": pa.table(
+                {
+                    "registration_no": reg_no.take(pa.array(np.repeat(np.arange(n_emp), text.N_VARIANTS))),
+                    "name_variant": emp.names,
+                    "variant": pa.array(np.tile(np.arange(text.N_VARIANTS), n_emp)),
+                }
+            ),
+            "visa_applications": pa.table(
+                {
+                    "application_id": app_ids,
+                    "document_fraudulent": pa.array(v["fraud"]),
+                    "true_employer_registration_no": _where(pa.array(v["e"] >= 0), reg_no.take(pa.array(es))),
+                    "placed_in_work_on_visitor_visa": pa.array(v["hidden_sponsor"]),
+                }
+            ),
         }
         return ChunkResult(tables=tables, truth=truth, recruiter_findings=rf)
 
 
-def outcome_table(record_ids: pa.Array, outcome_ids: pa.Array, entity_type: str, entity_ref: pa.Array,
-                  entity_name: pa.Array, decided_on: pa.Array, kind: np.ndarray, body: np.ndarray,
-                  day: np.ndarray) -> pa.Table:
+def outcome_table(
+    record_ids: pa.Array,
+    outcome_ids: pa.Array,
+    entity_type: str,
+    entity_ref: pa.Array,
+    entity_name: pa.Array,
+    decided_on: pa.Array,
+    kind: np.ndarray,
+    body: np.ndarray,
+    day: np.ndarray,
+) -> pa.Table:
     n = len(record_ids)
-    return pa.table({
-        "record_id": record_ids, "outcome_id": outcome_ids, "entity_type": pa.array([entity_type] * n,
-                                                                                     type=pa.string()),
-        "entity_ref": entity_ref, "entity_name": entity_name.cast(pa.string()), "decided_on": decided_on,
-        "kind": text.pick(text.strings(OUTCOME_KINDS), kind),
-        "issuing_body": text.pick(text.strings(ISSUING_BODIES), body), "_day": pa.array(day),
-    })
+    return pa.table(
+        {
+            "record_id": record_ids,
+            "outcome_id": outcome_ids,
+            "entity_type": pa.array([entity_type] * n, type=pa.string()),
+            "entity_ref": entity_ref,
+            "entity_name": entity_name.cast(pa.string()),
+            "decided_on": decided_on,
+            "kind": text.pick(text.strings(OUTCOME_KINDS), kind),
+            "issuing_body": text.pick(text.strings(ISSUING_BODIES), body),
+            "_day": pa.array(day),
+        }
+    )
 
 
 def _where(mask: pa.Array, values: pa.Array) -> pa.Array:
@@ -779,8 +1092,10 @@ def _choice_rows(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
 
 
 def _region_names(a: Actors) -> pa.Array:
-    return pa.array([f"{DESTINATION_COUNTRIES[c]}-R{r + 1}" for c in range(a.n_countries)
-                     for r in range(a.n_regions)], type=pa.string())
+    return pa.array(
+        [f"{DESTINATION_COUNTRIES[c]}-R{r + 1}" for c in range(a.n_countries) for r in range(a.n_regions)],
+        type=pa.string(),
+    )
 
 
 def _starts_counts(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -788,5 +1103,13 @@ def _starts_counts(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.nd
     return np.concatenate([[0], np.cumsum(counts)[:-1]]), counts
 
 
-ISSUING_BODIES = ("labour_inspectorate", "licensing_authority", "court", "ngo", "union", "worker_hotline",
-                  "police", "integrity_unit")
+ISSUING_BODIES = (
+    "labour_inspectorate",
+    "licensing_authority",
+    "court",
+    "ngo",
+    "union",
+    "worker_hotline",
+    "police",
+    "integrity_unit",
+)

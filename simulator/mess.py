@@ -31,12 +31,20 @@ def quarter_labels(start_year: int, n_quarters: int) -> pa.Array:
     return pa.array([f"{start_year + q // 4}Q{q % 4 + 1}" for q in range(n_quarters)], type=pa.string())
 
 
-def apply_mess(spec: ExportTable, table: pa.Table, rng: np.random.Generator, realism: Realism,
-               start_year: int, years: int) -> MessResult:
+def apply_mess(
+    spec: ExportTable,
+    table: pa.Table,
+    rng: np.random.Generator,
+    realism: Realism,
+    start_year: int,
+    years: int,
+) -> MessResult:
     n = table.num_rows
     day = table.column("_day").to_numpy()
     n_q = years * 4
-    quarter = np.clip((np.clip(day, 0, None) // 365) * 4 + (np.clip(day, 0, None) % 365) * 4 // 365, 0, n_q - 1)
+    quarter = np.clip(
+        (np.clip(day, 0, None) // 365) * 4 + (np.clip(day, 0, None) % 365) * 4 // 365, 0, n_q - 1
+    )
     late = _sample(rng, n, realism.late_arrival_share)
     quarter[late] = np.minimum(quarter[late] + rng.integers(1, 3, len(late)), n_q - 1)
     cols: dict[str, pa.Array] = {
@@ -53,8 +61,11 @@ def apply_mess(spec: ExportTable, table: pa.Table, rng: np.random.Generator, rea
         cols[column.name] = arr
 
     # Malformed rows: one broken field each, chosen among the columns a contract can check.
-    breakable = [c for c in spec.columns[3:] if c.kind in ("date", "datetime", "count", "amount", "category")
-                 or (c.kind == "id" and c.required)]
+    breakable = [
+        c
+        for c in spec.columns[3:]
+        if c.kind in ("date", "datetime", "count", "amount", "category") or (c.kind == "id" and c.required)
+    ]
     bad_rows = _sample(rng, n, realism.malformed_row_share)
     which = rng.integers(0, len(breakable), len(bad_rows))
     bad_ids: list[np.ndarray] = []
@@ -93,9 +104,13 @@ def apply_mess(spec: ExportTable, table: pa.Table, rng: np.random.Generator, rea
         bad_kinds.extend(kinds)
     out = pa.table(cols)
     all_bad = np.concatenate(bad_ids) if bad_ids else np.zeros(0, dtype=np.int64)
-    malformed = pa.table({"record_id": record_ids.take(pa.array(all_bad, type=pa.int64())),
-                          "column": pa.array(bad_cols, type=pa.string()),
-                          "kind": pa.array(bad_kinds, type=pa.string())})
+    malformed = pa.table(
+        {
+            "record_id": record_ids.take(pa.array(all_bad, type=pa.int64())),
+            "column": pa.array(bad_cols, type=pa.string()),
+            "kind": pa.array(bad_kinds, type=pa.string()),
+        }
+    )
 
     # Duplicates: the same row exported twice (a re-sent file, a double click), appended at the end.
     dup_rows = _sample(rng, n, realism.duplicate_share)

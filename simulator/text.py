@@ -13,34 +13,226 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_ADJECTIVES = (
-    "Golden Sunrise Green Valley Silver River Eastern Western Northern Southern Royal Prime Blue Ocean "
-    "Bright Star Pacific Atlantic Summit Pioneer Heritage Evergreen Crystal Harbor Liberty United "
-    "Global Coastal Central Delta Highland Lotus Phoenix Orchid Jade Falcon Crescent Meridian Sterling "
-    "Diamond Emerald Horizon Cedar Maple Oak Pine Willow Coral Amber Ivory Sapphire Ruby Granite Iron"
-).split()
-_NOUNS = (
-    "Harvest Fields Works Builders Textiles Garments Seafood Catch Foods Kitchen Homes Care Hotels Resorts "
-    "Logistics Orchards Farms Fisheries Packing Industries Partners Group Ventures Holdings Trading "
-    "Services Solutions Enterprises Company Brothers Family Estates Growers Produce Mills Factory Plant"
-).split()
+_ADJECTIVES = [
+    "Golden",
+    "Sunrise",
+    "Green",
+    "Valley",
+    "Silver",
+    "River",
+    "Eastern",
+    "Western",
+    "Northern",
+    "Southern",
+    "Royal",
+    "Prime",
+    "Blue",
+    "Ocean",
+    "Bright",
+    "Star",
+    "Pacific",
+    "Atlantic",
+    "Summit",
+    "Pioneer",
+    "Heritage",
+    "Evergreen",
+    "Crystal",
+    "Harbor",
+    "Liberty",
+    "United",
+    "Global",
+    "Coastal",
+    "Central",
+    "Delta",
+    "Highland",
+    "Lotus",
+    "Phoenix",
+    "Orchid",
+    "Jade",
+    "Falcon",
+    "Crescent",
+    "Meridian",
+    "Sterling",
+    "Diamond",
+    "Emerald",
+    "Horizon",
+    "Cedar",
+    "Maple",
+    "Oak",
+    "Pine",
+    "Willow",
+    "Coral",
+    "Amber",
+    "Ivory",
+    "Sapphire",
+    "Ruby",
+    "Granite",
+    "Iron",
+]
+_NOUNS = [
+    "Harvest",
+    "Fields",
+    "Works",
+    "Builders",
+    "Textiles",
+    "Garments",
+    "Seafood",
+    "Catch",
+    "Foods",
+    "Kitchen",
+    "Homes",
+    "Care",
+    "Hotels",
+    "Resorts",
+    "Logistics",
+    "Orchards",
+    "Farms",
+    "Fisheries",
+    "Packing",
+    "Industries",
+    "Partners",
+    "Group",
+    "Ventures",
+    "Holdings",
+    "Trading",
+    "Services",
+    "Solutions",
+    "Enterprises",
+    "Company",
+    "Brothers",
+    "Family",
+    "Estates",
+    "Growers",
+    "Produce",
+    "Mills",
+    "Factory",
+    "Plant",
+]
 _SUFFIXES = ("Ltd", "LLC", "Inc", "Co", "Pvt Ltd", "GmbH", "SA", "Sdn Bhd", "PLC", "Corp")
-_ALT_SUFFIXES = ("Limited", "L.L.C.", "Incorporated", "Company", "Private Limited", "G.m.b.H.", "S.A.",
-                 "Sdn. Bhd.", "P.L.C.", "Corporation")
-_RECRUITER_WORDS = (
-    "Manpower Recruitment Staffing Placement Overseas Employment Labour Travel Tours Talent Models "
-    "Agency Connect Bridge Link Pathways Careers Workforce Jobs Migration Consultancy"
-).split()
-_FIRST = (
-    "Adel Ana Arjun Bich Carlos Chen Dara Elena Farid Grace Hassan Ines Jose Kamal Lina Mei Nadia Omar "
-    "Pedro Quang Rosa Sami Tariq Uma Vera Wei Xavier Yusuf Zara Amir Bao Citlali Dmitri Esi Fatima"
-).split()
-_LAST = (
-    "Santos Nguyen Khan Garcia Silva Tan Lim Perez Ali Rahman Costa Wong Lopez Haddad Sato Kim Mendes "
-    "Ortiz Chowdhury Reyes Morales Ibrahim Novak Kowalski Mensah Okafor Tran Pham Cruz Rossi Weber Ahmed"
-).split()
-_STREETS = ("Main", "Market", "Harbour", "Station", "River", "Industrial", "Mill", "Church", "Park", "Hill",
-            "Canal", "Orchard", "Factory", "Bridge", "Temple", "Garden")
+_ALT_SUFFIXES = (
+    "Limited",
+    "L.L.C.",
+    "Incorporated",
+    "Company",
+    "Private Limited",
+    "G.m.b.H.",
+    "S.A.",
+    "Sdn. Bhd.",
+    "P.L.C.",
+    "Corporation",
+)
+_RECRUITER_WORDS = [
+    "Manpower",
+    "Recruitment",
+    "Staffing",
+    "Placement",
+    "Overseas",
+    "Employment",
+    "Labour",
+    "Travel",
+    "Tours",
+    "Talent",
+    "Models",
+    "Agency",
+    "Connect",
+    "Bridge",
+    "Link",
+    "Pathways",
+    "Careers",
+    "Workforce",
+    "Jobs",
+    "Migration",
+    "Consultancy",
+]
+_FIRST = [
+    "Adel",
+    "Ana",
+    "Arjun",
+    "Bich",
+    "Carlos",
+    "Chen",
+    "Dara",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hassan",
+    "Ines",
+    "Jose",
+    "Kamal",
+    "Lina",
+    "Mei",
+    "Nadia",
+    "Omar",
+    "Pedro",
+    "Quang",
+    "Rosa",
+    "Sami",
+    "Tariq",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Xavier",
+    "Yusuf",
+    "Zara",
+    "Amir",
+    "Bao",
+    "Citlali",
+    "Dmitri",
+    "Esi",
+    "Fatima",
+]
+_LAST = [
+    "Santos",
+    "Nguyen",
+    "Khan",
+    "Garcia",
+    "Silva",
+    "Tan",
+    "Lim",
+    "Perez",
+    "Ali",
+    "Rahman",
+    "Costa",
+    "Wong",
+    "Lopez",
+    "Haddad",
+    "Sato",
+    "Kim",
+    "Mendes",
+    "Ortiz",
+    "Chowdhury",
+    "Reyes",
+    "Morales",
+    "Ibrahim",
+    "Novak",
+    "Kowalski",
+    "Mensah",
+    "Okafor",
+    "Tran",
+    "Pham",
+    "Cruz",
+    "Rossi",
+    "Weber",
+    "Ahmed",
+]
+_STREETS = (
+    "Main",
+    "Market",
+    "Harbour",
+    "Station",
+    "River",
+    "Industrial",
+    "Mill",
+    "Church",
+    "Park",
+    "Hill",
+    "Canal",
+    "Orchard",
+    "Factory",
+    "Bridge",
+    "Temple",
+    "Garden",
+)
 _STREET_TYPES = ("Road", "Street", "Avenue", "Lane", "Way")
 
 
@@ -66,7 +258,9 @@ def padded_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
 
 @functools.lru_cache(maxsize=1)
 def _time_of_day_text() -> pa.Array:
-    return pa.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], type=pa.string())
+    return pa.array(
+        [f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], type=pa.string()
+    )
 
 
 class Calendar:
@@ -93,7 +287,9 @@ class Calendar:
         return join(self.date(sec // 86_400), pick(self._time_text, sec % 86_400))
 
 
-def organisation_names(rng: np.random.Generator, n: int, sector_word: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+def organisation_names(
+    rng: np.random.Generator, n: int, sector_word: pa.Array
+) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Canonical names, their suffix-free base and the suffix index for ``n`` organisations."""
     adj = pick(strings(_ADJECTIVES), rng.integers(0, len(_ADJECTIVES), n))
     noun = pick(strings(_NOUNS), rng.integers(0, len(_NOUNS), n))
@@ -138,8 +334,9 @@ def name_variants(canonical: pa.Array, base: pa.Array, suffix_idx: pa.Array) -> 
 
 def choose_variant(rng: np.random.Generator, entity_idx: np.ndarray, variant_share: float) -> np.ndarray:
     """Position in a ``name_variants`` array: canonical with probability 1 - variant_share."""
-    variant = np.where(rng.random(len(entity_idx)) < variant_share,
-                       rng.integers(1, N_VARIANTS, len(entity_idx)), 0)
+    variant = np.where(
+        rng.random(len(entity_idx)) < variant_share, rng.integers(1, N_VARIANTS, len(entity_idx)), 0
+    )
     return entity_idx.astype(np.int64) * N_VARIANTS + variant
 
 

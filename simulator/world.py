@@ -41,6 +41,10 @@ class WorldSummary:
     chunks: int
 
     @property
+    def truth_dir(self) -> Path:
+        return self.out / TRUTH_DIR
+
+    @property
     def total_records(self) -> int:
         return sum(self.records.values())
 
@@ -96,8 +100,9 @@ def _run_chunk(chunk: int) -> tuple[dict[str, int], dict[int, int]]:
     return counts, result.recruiter_findings
 
 
-def _global_tables(cfg: SimulationConfig, a: Actors, findings: dict[int, int], rng: np.random.Generator,
-                   cal: text.Calendar) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
+def _global_tables(
+    cfg: SimulationConfig, a: Actors, findings: dict[int, int], rng: np.random.Generator, cal: text.Calendar
+) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
     """Recruiter registry and the outcomes on recruiters, desks, border officers and inspectors."""
     days = cfg.world.years * 365
     n_rec = a.n_recruiters
@@ -112,59 +117,107 @@ def _global_tables(cfg: SimulationConfig, a: Actors, findings: dict[int, int], r
     variant = cfg.realism.name_variant_share
 
     # Displacement: revoked abusive recruiters re-register under a new name, keeping phone / director.
-    moves = np.flatnonzero(revoked & a.rec_abusive & (rng.random(n_rec) < cfg.realism.displacement_share)
-                           & (revoke_day + 60 < days))
+    moves = np.flatnonzero(
+        revoked
+        & a.rec_abusive
+        & (rng.random(n_rec) < cfg.realism.displacement_share)
+        & (revoke_day + 60 < days)
+    )
     k = len(moves)
     canonical, _base, _suffix = text.recruiter_names(rng, k)
     reg_rows = np.flatnonzero(a.rec_in_registry)
     status_text = text.strings(LICENCE_STATUSES)
     status = np.where(revoked, LICENCE_STATUSES.index("revoked"), a.rec_licence_status)
-    registry = pa.table({
-        "record_id": text.padded_ids("REC", np.arange(len(reg_rows) + k), 9),
-        "recruiter_ref": pa.concat_arrays([a.rec_ref.take(pa.array(reg_rows)),
-                                           text.padded_ids("RA", 5_000_000 + moves, 7)]),
-        "name": pa.concat_arrays([a.rec_names.take(pa.array(reg_rows * text.N_VARIANTS)), canonical]),
-        "agency_type": text.pick(text.strings(AGENCY_TYPES), np.concatenate([a.rec_type[reg_rows],
-                                                                             a.rec_type[moves]])),
-        "country": text.pick(text.strings(ORIGIN_COUNTRIES), np.concatenate([a.rec_origin[reg_rows],
-                                                                             a.rec_origin[moves]])),
-        "address": pa.concat_arrays([a.rec_address.take(pa.array(reg_rows)),
-                                     a.rec_address.take(pa.array(moves))]),
-        "phone": pa.concat_arrays([a.rec_phone.take(pa.array(reg_rows)), a.rec_phone.take(pa.array(moves))]),
-        "directors": pa.concat_arrays([a.rec_directors.take(pa.array(reg_rows)),
-                                       a.rec_network_director.take(pa.array(moves))]),
-        "licence_id": pa.concat_arrays([
-            _where(pa.array(licensed[reg_rows]), a.rec_licence_id.take(pa.array(reg_rows))),
-            text.padded_ids("LIC-", 20_000_000 + moves, 8)]),
-        "licence_status": text.pick(status_text, np.concatenate([status[reg_rows], np.zeros(k, dtype=np.int64)])),
-        "licence_valid_from": pa.concat_arrays([
-            _where(pa.array(licensed[reg_rows]), cal.date(a.rec_licence_from[reg_rows])),
-            cal.date(revoke_day[moves] + 90)]),
-        "licence_valid_to": pa.concat_arrays([
-            _where(pa.array(licensed[reg_rows]), cal.date(np.where(revoked[reg_rows], revoke_day[reg_rows],
-                                                                   a.rec_licence_to[reg_rows]))),
-            cal.date(revoke_day[moves] + 90 + 3 * 365)]),
-        "declared_fee_to_workers_usd": pa.array(np.concatenate([a.rec_declared_fee[reg_rows],
-                                                                a.rec_declared_fee[moves]])),
-        "registered_on": pa.concat_arrays([cal.date(a.rec_registered_on[reg_rows]),
-                                           cal.date(revoke_day[moves] + 60)]),
-        "_day": pa.array(np.concatenate([np.maximum(a.rec_registered_on[reg_rows], 0), revoke_day[moves] + 60])),
-    })
+    registry = pa.table(
+        {
+            "record_id": text.padded_ids("REC", np.arange(len(reg_rows) + k), 9),
+            "recruiter_ref": pa.concat_arrays(
+                [a.rec_ref.take(pa.array(reg_rows)), text.padded_ids("RA", 5_000_000 + moves, 7)]
+            ),
+            "name": pa.concat_arrays([a.rec_names.take(pa.array(reg_rows * text.N_VARIANTS)), canonical]),
+            "agency_type": text.pick(
+                text.strings(AGENCY_TYPES), np.concatenate([a.rec_type[reg_rows], a.rec_type[moves]])
+            ),
+            "country": text.pick(
+                text.strings(ORIGIN_COUNTRIES), np.concatenate([a.rec_origin[reg_rows], a.rec_origin[moves]])
+            ),
+            "address": pa.concat_arrays(
+                [a.rec_address.take(pa.array(reg_rows)), a.rec_address.take(pa.array(moves))]
+            ),
+            "phone": pa.concat_arrays(
+                [a.rec_phone.take(pa.array(reg_rows)), a.rec_phone.take(pa.array(moves))]
+            ),
+            "directors": pa.concat_arrays(
+                [a.rec_directors.take(pa.array(reg_rows)), a.rec_network_director.take(pa.array(moves))]
+            ),
+            "licence_id": pa.concat_arrays(
+                [
+                    _where(pa.array(licensed[reg_rows]), a.rec_licence_id.take(pa.array(reg_rows))),
+                    text.padded_ids("LIC-", 20_000_000 + moves, 8),
+                ]
+            ),
+            "licence_status": text.pick(
+                status_text, np.concatenate([status[reg_rows], np.zeros(k, dtype=np.int64)])
+            ),
+            "licence_valid_from": pa.concat_arrays(
+                [
+                    _where(pa.array(licensed[reg_rows]), cal.date(a.rec_licence_from[reg_rows])),
+                    cal.date(revoke_day[moves] + 90),
+                ]
+            ),
+            "licence_valid_to": pa.concat_arrays(
+                [
+                    _where(
+                        pa.array(licensed[reg_rows]),
+                        cal.date(
+                            np.where(revoked[reg_rows], revoke_day[reg_rows], a.rec_licence_to[reg_rows])
+                        ),
+                    ),
+                    cal.date(revoke_day[moves] + 90 + 3 * 365),
+                ]
+            ),
+            "declared_fee_to_workers_usd": pa.array(
+                np.concatenate([a.rec_declared_fee[reg_rows], a.rec_declared_fee[moves]])
+            ),
+            "registered_on": pa.concat_arrays(
+                [cal.date(a.rec_registered_on[reg_rows]), cal.date(revoke_day[moves] + 60)]
+            ),
+            "_day": pa.array(
+                np.concatenate([np.maximum(a.rec_registered_on[reg_rows], 0), revoke_day[moves] + 60])
+            ),
+        }
+    )
 
     parts: list[pa.Table] = []
     serial = 0
 
-    def outcomes(entity_type: str, ref: pa.Array, name: pa.Array | None, idx: np.ndarray, day: np.ndarray,
-                 kind: int, body: int) -> None:
+    def outcomes(
+        entity_type: str,
+        ref: pa.Array,
+        name: pa.Array | None,
+        idx: np.ndarray,
+        day: np.ndarray,
+        kind: int,
+        body: int,
+    ) -> None:
         nonlocal serial
         n = len(idx)
         ids = np.arange(serial, serial + n)
         serial += n
-        entity_name = (name.take(pa.array(idx)) if name is not None
-                       else pa.nulls(n, type=pa.string()))
-        parts.append(outcome_table(text.padded_ids("EOG", ids, 9), text.padded_ids("OUTG", ids, 9), entity_type,
-                                   ref.take(pa.array(idx)), entity_name, cal.date(day), np.full(n, kind),
-                                   np.full(n, body), day))
+        entity_name = name.take(pa.array(idx)) if name is not None else pa.nulls(n, type=pa.string())
+        parts.append(
+            outcome_table(
+                text.padded_ids("EOG", ids, 9),
+                text.padded_ids("OUTG", ids, 9),
+                entity_type,
+                ref.take(pa.array(idx)),
+                entity_name,
+                cal.date(day),
+                np.full(n, kind),
+                np.full(n, body),
+                day,
+            )
+        )
 
     rec_name_variant = a.rec_names.take(pa.array(text.choose_variant(rng, np.arange(n_rec), variant)))
     outcomes("recruiter", a.rec_ref, rec_name_variant, np.flatnonzero(revoked), revoke_day[revoked], 2, 1)
@@ -183,28 +236,49 @@ def _global_tables(cfg: SimulationConfig, a: Actors, findings: dict[int, int], r
     outcomes("inspector", a.inspector_badge, None, caught, rng.integers(days // 6, days, len(caught)), 3, 7)
 
     truth = {
-        "recruiters": pa.table({
-            "recruiter_ref": a.rec_ref, "abusive": pa.array(a.rec_abusive),
-            "agency_type": text.pick(text.strings(AGENCY_TYPES), a.rec_type),
-            "in_registry": pa.array(a.rec_in_registry),
-            "successor_ref": _where(pa.array(np.isin(np.arange(n_rec), moves)),
-                                    text.padded_ids("RA", 5_000_000 + np.arange(n_rec), 7)),
-        }),
-        "recruiter_names": pa.table({
-            "recruiter_ref": a.rec_ref.take(pa.array(np.repeat(np.arange(n_rec), text.N_VARIANTS))),
-            "name_variant": a.rec_names, "variant": pa.array(np.tile(np.arange(text.N_VARIANTS), n_rec)),
-        }),
+        "recruiters": pa.table(
+            {
+                "recruiter_ref": a.rec_ref,
+                "abusive": pa.array(a.rec_abusive),
+                "agency_type": text.pick(text.strings(AGENCY_TYPES), a.rec_type),
+                "in_registry": pa.array(a.rec_in_registry),
+                "successor_ref": _where(
+                    pa.array(np.isin(np.arange(n_rec), moves)),
+                    text.padded_ids("RA", 5_000_000 + np.arange(n_rec), 7),
+                ),
+            }
+        ),
+        "recruiter_names": pa.table(
+            {
+                "recruiter_ref": a.rec_ref.take(pa.array(np.repeat(np.arange(n_rec), text.N_VARIANTS))),
+                "name_variant": a.rec_names,
+                "variant": pa.array(np.tile(np.arange(text.N_VARIANTS), n_rec)),
+            }
+        ),
         "visa_desks": pa.table({"desk_ref": desk_ref, "corrupt": pa.array(a.desk_corrupt)}),
-        "border_officers": pa.table({"officer_ref": officer_ref, "corrupt": pa.array(a.officer_corrupt),
-                                     "night_shift": pa.array(a.officer_night)}),
-        "inspectors": pa.table({"inspector_badge_no": a.inspector_badge, "corrupt": pa.array(a.inspector_corrupt)}),
+        "border_officers": pa.table(
+            {
+                "officer_ref": officer_ref,
+                "corrupt": pa.array(a.officer_corrupt),
+                "night_shift": pa.array(a.officer_night),
+            }
+        ),
+        "inspectors": pa.table(
+            {"inspector_badge_no": a.inspector_badge, "corrupt": pa.array(a.inspector_corrupt)}
+        ),
     }
     return {"recruiter": registry, "enforcement_outcome": pa.concat_tables(parts)}, truth
 
 
-def simulate_world(scale: str, seed: int, out: Path, cfg: SimulationConfig | None = None,
-                   fmt: FileFormat = "parquet", workers: int = 2,
-                   progress: Callable[[int, int], None] | None = None) -> WorldSummary:
+def simulate_world(
+    scale: str,
+    seed: int,
+    out: Path,
+    cfg: SimulationConfig | None = None,
+    fmt: FileFormat = "parquet",
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> WorldSummary:
     """Generate the world for ``scale`` and ``seed`` into ``out`` (replacing what was there)."""
     cfg = cfg or SimulationConfig()
     if scale not in EMPLOYERS_PER_SCALE:
@@ -236,12 +310,20 @@ def simulate_world(scale: str, seed: int, out: Path, cfg: SimulationConfig | Non
     for name, table in truth.items():
         _write(table, out / TRUTH_DIR / name, "parquet")
     manifest = {
-        "scale": scale, "seed": seed, "format": fmt, "employers": n_emp, "chunks": n_chunks,
-        "start_date": cfg.world.start_date, "years": cfg.world.years,
-        "records": records, "total_records": sum(records.values()),
+        "scale": scale,
+        "seed": seed,
+        "format": fmt,
+        "employers": n_emp,
+        "chunks": n_chunks,
+        "start_date": cfg.world.start_date,
+        "years": cfg.world.years,
+        "records": records,
+        "total_records": sum(records.values()),
         "config": cfg.model_dump(mode="json"),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     if progress:
         progress(n_chunks + 1, n_chunks + 1)
     _STATE.clear()
@@ -256,5 +338,3 @@ def _map_chunks(n_chunks: int, workers: int) -> Iterator[tuple[dict[str, int], d
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         yield from pool.map(_run_chunk, range(n_chunks))
-
-

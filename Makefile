@@ -1,0 +1,36 @@
+# Two commands for a new user: `make demo` (run the main job on the embedded synthetic default)
+# and `make test` (lint, type-check and run the test suite). Each creates the venv it needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+SCALE ?= small
+SEED ?= 0
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/tracerisk simulate --scale $(SCALE) --seed $(SEED) --out var/world
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks run --scale $(SCALE) --json benchmarks/results/latest-$(SCALE).json
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
