@@ -793,10 +793,10 @@ class ChunkBuilder:
             {
                 "record_id": self.ids("ORG", n_emp),
                 "registration_no": reg_no,
-                "name": text.pick(emp.names, np.arange(n_emp) * text.N_VARIANTS),
-                "sector": text.pick(text.strings(SECTORS), emp.sector),
-                "country": text.pick(a.country_names, emp.country),
-                "region": text.pick(region_names, emp.region),
+                "name": text.category(emp.names, np.arange(n_emp) * text.N_VARIANTS),
+                "sector": text.category(text.strings(SECTORS), emp.sector),
+                "country": text.category(a.country_names, emp.country),
+                "region": text.category(region_names, emp.region),
                 "registered_on": cal.date(emp.registered_on),
                 "address": emp.address,
                 "phone": emp.phone,
@@ -826,36 +826,37 @@ class ChunkBuilder:
             {
                 "record_id": app_ids,
                 "application_id": app_ids,
-                "post_id": text.pick(a.post_code, v["post"]),
-                "desk_officer_id": text.pick(a.desk_officer, v["desk"]),
-                "visa_class": text.pick(text.strings(VISA_CLASSES), v["vclass"]),
+                "post_id": text.category(a.post_code, v["post"]),
+                "desk_officer_id": text.category(a.desk_officer, v["desk"]),
+                "visa_class": text.category(text.strings(VISA_CLASSES), v["vclass"]),
                 "applicant_passport_no": passports,
-                "applicant_age_band": text.pick(text.strings(AGE_BANDS), v["age"]),
+                "applicant_age_band": text.category(text.strings(AGE_BANDS), v["age"]),
                 "applicant_sex": _label(("M", "F"), v["female"]),
-                "applicant_nationality": text.pick(text.strings(ORIGIN_COUNTRIES), v["nationality"]),
-                "sponsor_name": _where(has_sponsor, text.pick(emp.names, sponsor_pos)),
+                "applicant_nationality": text.category(text.strings(ORIGIN_COUNTRIES), v["nationality"]),
+                "sponsor_name": _where(has_sponsor, text.category(emp.names, sponsor_pos)),
                 "sponsor_registration_no": _where(
                     pa.array(v["has_sponsor"] & (rng.random(m) < 0.8)), reg_no.take(pa.array(es))
                 ),
-                "recruiter_name": _where(has_rec, text.pick(a.rec_names, rec_pos)),
+                "recruiter_name": _where(has_rec, text.category(a.rec_names, rec_pos)),
                 "recruiter_licence_id": _where(
                     pa.array((v["rec"] >= 0) & a.rec_in_registry[rs] & (rng.random(m) < 0.6)),
                     a.rec_licence_id.take(pa.array(rs)),
                 ),
                 "occupation": _where(
-                    pa.array(v["occupation"] >= 0), text.pick(OCCUPATION_TEXT, np.maximum(v["occupation"], 0))
+                    pa.array(v["occupation"] >= 0),
+                    text.category(OCCUPATION_TEXT, np.maximum(v["occupation"], 0)),
                 ),
-                "worksite_country": text.pick(a.country_names, v["country"]),
-                "worksite_region": _where(has_sponsor, text.pick(region_names, emp.region[es])),
+                "worksite_country": text.category(a.country_names, v["country"]),
+                "worksite_region": _where(has_sponsor, text.category(region_names, emp.region[es])),
                 "declared_wage": pa.array(np.round(v["wage"], 2), from_pandas=True),
                 "wage_unit": _where(
-                    has_sponsor, text.pick(text.strings(("hour", "week", "month")), v["unit"])
+                    has_sponsor, text.category(text.strings(("hour", "week", "month")), v["unit"])
                 ),
                 "submitted_at": cal.datetime(v["submitted"]),
                 "decided_at": _where(
                     pa.array(decided_known), cal.datetime(np.where(decided_known, v["decided"], 0))
                 ),
-                "decision": text.pick(
+                "decision": text.category(
                     text.strings(("approved", "refused", "withdrawn", "pending")), v["decision"]
                 ),
                 "valid_until": _where(
@@ -894,14 +895,14 @@ class ChunkBuilder:
             {
                 "record_id": crossing_ids,
                 "crossing_id": crossing_ids,
-                "border_post_id": text.pick(a.bpost_code, x["bpost"]),
+                "border_post_id": text.category(a.bpost_code, x["bpost"]),
                 "lane": pa.array(x["lane"]),
                 "shift": _label(("day", "night"), x["night"]),
-                "officer_badge_no": text.pick(a.officer_badge, x["officer"]),
+                "officer_badge_no": text.category(a.officer_badge, x["officer"]),
                 "crossed_at": cal.datetime(x["sec"]),
                 "direction": _label(("out", "in"), x["direction_in"]),
                 "traveller_passport_no": traveller,
-                "traveller_age_band": text.pick(text.strings(AGE_BANDS), x["age"]),
+                "traveller_age_band": text.category(text.strings(AGE_BANDS), x["age"]),
                 "document_type": _label(("passport", "passport_with_visa"), has_app),
                 "visa_application_id": _where(
                     pa.array(has_app), app_ids.take(pa.array(np.maximum(x["app"], 0)))
@@ -927,11 +928,11 @@ class ChunkBuilder:
             "record_id": inspection_ids,
             "inspection_id": inspection_ids,
             "organisation_registration_no": reg_no.take(pa.array(insp_e)),
-            "worksite_name": text.pick(emp.names, text.choose_variant(rng, insp_e, variant)),
-            "worksite_region": text.pick(region_names, emp.region[insp_e]),
-            "inspector_badge_no": text.pick(a.inspector_badge, insp["inspector"]),
+            "worksite_name": text.category(emp.names, text.choose_variant(rng, insp_e, variant)),
+            "worksite_region": text.category(region_names, emp.region[insp_e]),
+            "inspector_badge_no": text.category(a.inspector_badge, insp["inspector"]),
             "inspected_on": cal.date(insp["day"]),
-            "trigger": text.pick(
+            "trigger": text.category(
                 text.strings(("random", "complaint", "targeted", "follow_up")), insp["trigger"]
             ),
             "announced": pa.array(insp["announced"]),
@@ -950,10 +951,10 @@ class ChunkBuilder:
                 "transport_by_employer": pa.array(emp.transport[insp_e]),
                 "labour_contractor_name": _where(
                     pa.array(contractor >= 0),
-                    text.pick(a.rec_names, text.choose_variant(rng, np.maximum(contractor, 0), variant)),
+                    text.category(a.rec_names, text.choose_variant(rng, np.maximum(contractor, 0), variant)),
                 ),
                 "recruitment_fee_reported_usd": pa.array(np.round(insp["fee"], 0), from_pandas=True),
-                "outcome": text.pick(
+                "outcome": text.category(
                     text.strings(("none", "administrative", "forced_labour_referral", "prosecution")),
                     insp["outcome"],
                 ),
@@ -973,7 +974,8 @@ class ChunkBuilder:
             "employer",
             reg_no.take(pa.array(oe)),
             _where(
-                pa.array(rng.random(no) < 0.9), text.pick(emp.names, text.choose_variant(rng, oe, variant))
+                pa.array(rng.random(no) < 0.9),
+                text.category(emp.names, text.choose_variant(rng, oe, variant)),
             ),
             cal.date(outc["day"]),
             outc["kind"],
@@ -993,7 +995,7 @@ class ChunkBuilder:
                 {
                     "registration_no": reg_no,
                     "exploitative": pa.array(emp.exploit),
-                    "sector": text.pick(text.strings(SECTORS), emp.sector),
+                    "sector": text.category(text.strings(SECTORS), emp.sector),
                     "network_recruiter_ref": _where(
                         pa.array(emp.network >= 0), a.rec_ref.take(pa.array(np.maximum(emp.network, 0)))
                     ),
@@ -1050,8 +1052,8 @@ def outcome_table(
             "entity_ref": entity_ref,
             "entity_name": entity_name.cast(pa.string()),
             "decided_on": decided_on,
-            "kind": text.pick(text.strings(OUTCOME_KINDS), kind),
-            "issuing_body": text.pick(text.strings(ISSUING_BODIES), body),
+            "kind": text.category(text.strings(OUTCOME_KINDS), kind),
+            "issuing_body": text.category(text.strings(ISSUING_BODIES), body),
             "_day": pa.array(day),
         }
     )
@@ -1064,7 +1066,7 @@ def _where(mask: pa.Array, values: pa.Array) -> pa.Array:
 
 def _label(labels: tuple[str, str], flag: np.ndarray) -> pa.Array:
     """labels[1] where flag, labels[0] elsewhere."""
-    return text.pick(text.strings(labels), flag.astype(np.int64))
+    return text.category(text.strings(labels), flag.astype(np.int64))
 
 
 def _scatter(n: int, *parts: tuple[np.ndarray, pa.Array]) -> pa.Array:

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from simulator.config import Realism
 from simulator.schema import ExportTable
-from simulator.text import with_nulls
+from simulator.text import category, with_nulls
 
 MALFORMED_DATES = ("31/02/2023", "not recorded", "2099-01-01", "2023-13-45", "yesterday")
 MALFORMED_DATETIMES = ("31/02/2023 10:00", "n/a", "2099-01-01T09:00:00", "2023-02-30T25:61:00", "??")
@@ -49,8 +49,8 @@ def apply_mess(
     quarter[late] = np.minimum(quarter[late] + rng.integers(1, 3, len(late)), n_q - 1)
     cols: dict[str, pa.Array] = {
         "record_id": table.column("record_id").combine_chunks(),
-        "source": pa.array([spec.source], type=pa.string()).take(pa.array(np.zeros(n, dtype=np.int64))),
-        "batch_id": quarter_labels(start_year, n_q).take(pa.array(quarter)),
+        "source": category(pa.array([spec.source], type=pa.string()), np.zeros(n, dtype=np.int64)),
+        "batch_id": category(quarter_labels(start_year, n_q), quarter),
     }
     for column in spec.columns[3:]:
         arr = table.column(column.name).combine_chunks()
@@ -93,7 +93,7 @@ def apply_mess(
         elif column.kind == "category":
             choice = rng.integers(0, len(MALFORMED_CATEGORIES), k)
             bad = pa.array([MALFORMED_CATEGORIES[i] for i in choice], type=pa.string())
-            arr = pc.replace_with_mask(arr.cast(pa.string()), mask, bad)
+            arr = _replace(arr, mask, rows, bad)
             kinds = ["unknown_category"] * k
         else:
             arr = pc.if_else(mask, pa.scalar(None, type=arr.type), arr)
@@ -130,3 +130,16 @@ def _mask(n: int, rows: np.ndarray) -> pa.Array:
     mask = np.zeros(n, dtype=bool)
     mask[rows] = True
     return pa.array(mask)
+
+
+def _replace(arr: pa.Array, mask: pa.Array, rows: np.ndarray, bad: pa.Array) -> pa.Array:
+    """``arr`` with ``bad`` written at ``rows`` (sorted); dictionary arrays stay dictionary-encoded."""
+    if not isinstance(arr, pa.DictionaryArray):
+        return pc.replace_with_mask(arr.cast(pa.string()), mask, bad)
+    indices = arr.indices.to_numpy(zero_copy_only=False)
+    indices = np.nan_to_num(indices, nan=0).astype(np.int32) if indices.dtype.kind == "f" else indices.copy()
+    valid = arr.is_valid().to_numpy(zero_copy_only=False).copy()
+    indices[rows] = len(arr.dictionary) + np.arange(len(rows), dtype=np.int32)
+    valid[rows] = True
+    dictionary = pa.concat_arrays([arr.dictionary.cast(pa.string()), bad])
+    return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32(), mask=~valid), dictionary)

@@ -245,6 +245,17 @@ def pick(pool: pa.Array, idx: np.ndarray) -> pa.Array:
     return pool.take(pa.array(idx, type=pa.int64()))
 
 
+def category(pool: pa.Array, idx: np.ndarray) -> pa.Array:
+    """pool[idx], dictionary-encoded when the pool is small (no string copies; Parquet writes it as is).
+
+    Large pools (names) are taken as plain strings: writing a dictionary far larger than the rows
+    that use it costs more than it saves.
+    """
+    if len(pool) > 16_384:
+        return pick(pool, idx)
+    return pa.DictionaryArray.from_arrays(pa.array(idx, type=pa.int32()), pool)
+
+
 def join(*parts: Any) -> pa.Array:
     """Element-wise string concatenation of arrow arrays and/or python strings."""
     return pc.binary_join_element_wise(*parts, "")
@@ -269,22 +280,23 @@ class Calendar:
     def __init__(self, start: str, days: int) -> None:
         self.start = np.datetime64(start, "D")
         # Covers a margin before the window (registration dates, licence dates) and after it.
-        self.before = 365 * 40
-        self.after = 365 * 12
+        self.before = 365 * 30
+        self.after = 365 * 6
         all_days = np.arange(self.start - self.before, self.start + days + self.after)
         self._day_text = pa.array(np.datetime_as_string(all_days, unit="D"), type=pa.string())
         self._time_text = _time_of_day_text()
         self.days = days
 
     def date(self, day_offset: np.ndarray) -> pa.Array:
-        """ISO date for an integer day offset from the window start (may be negative)."""
+        """ISO date for an integer day offset from the window start (clipped to 30 years before it)."""
         idx = np.clip(day_offset.astype(np.int64) + self.before, 0, len(self._day_text) - 1)
-        return pick(self._day_text, idx)
+        return category(self._day_text, idx)
 
     def datetime(self, second_offset: np.ndarray) -> pa.Array:
         """ISO datetime (no zone, local time of the recording office) for a second offset."""
         sec = second_offset.astype(np.int64)
-        return join(self.date(sec // 86_400), pick(self._time_text, sec % 86_400))
+        day = np.clip(sec // 86_400 + self.before, 0, len(self._day_text) - 1)
+        return join(pick(self._day_text, day), pick(self._time_text, sec % 86_400))
 
 
 def organisation_names(
@@ -362,6 +374,8 @@ def with_nulls(arr: pa.Array, null_mask: np.ndarray) -> pa.Array:
     """``arr`` with rows where ``null_mask`` is true set to null, sharing the data buffers (no copy)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if isinstance(arr, pa.DictionaryArray):
+        return pa.DictionaryArray.from_arrays(with_nulls(arr.indices, null_mask), arr.dictionary)
     valid = ~null_mask
     if arr.null_count:
         valid &= arr.is_valid().to_numpy(zero_copy_only=False)
@@ -369,3 +383,26 @@ def with_nulls(arr: pa.Array, null_mask: np.ndarray) -> pa.Array:
         return pc.if_else(pa.array(null_mask), pa.scalar(None, type=arr.type), arr)
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(arr.type, len(arr), [bitmap, *arr.buffers()[1:]])
+
+
+def normalise_dictionary(arr: pa.Array) -> pa.Array:
+    """A dictionary array whose dictionary holds each used value once, in order of first use.
+
+    pyarrow's Parquet writer does not give byte-identical files for dictionaries with unused or
+    repeated entries; this makes the export reproducible (and the dictionary pages smaller).
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not isinstance(arr, pa.DictionaryArray):
+        return arr
+    values = arr.dictionary.to_pylist()
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    idx = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    used = np.zeros(len(values), dtype=bool)
+    used[idx[valid]] = True
+    remap = np.zeros(len(values), dtype=np.int32)
+    position: dict[object, int] = {}
+    for i in np.flatnonzero(used):
+        remap[i] = position.setdefault(values[i], len(position))
+    dictionary = pa.array(list(position), type=arr.dictionary.type)
+    return pa.DictionaryArray.from_arrays(pa.array(remap[idx], type=pa.int32(), mask=~valid), dictionary)

@@ -62,7 +62,25 @@ def _write(table: pa.Table, path: Path, fmt: FileFormat) -> None:
     if fmt == "csv":
         pacsv.write_csv(table, path.with_suffix(".csv"))
     else:
-        pq.write_table(table, path.with_suffix(".parquet"), compression="snappy", write_statistics=False)
+        # Dictionary pages only for the dictionary-encoded (low-cardinality) columns: trying them on ids
+        # and timestamps costs time and saves nothing.
+        dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+        table = pa.table(
+            {
+                name: text.normalise_dictionary(table.column(name))
+                if name in dictionary
+                else table.column(name)
+                for name in table.column_names
+            }
+        )
+        pq.write_table(
+            table,
+            path.with_suffix(".parquet"),
+            compression="snappy",
+            write_statistics=False,
+            store_schema=False,
+            use_dictionary=dictionary,
+        )
 
 
 def _write_export(name: str, table: pa.Table, part: str, rng: np.random.Generator) -> int:

@@ -1,0 +1,97 @@
+"""The benchmarks: each returns rows {name, figure, unit, compared_with, comparison_figure, ratio}."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import run_measured
+
+Row = dict[str, Any]
+
+# Targets from the issues, used where no competing implementation runs in the same benchmark.
+SIMULATE_TARGET_RECORDS_PER_S = 1_000_000
+SIMULATE_TARGET_PEAK_BYTES = 4 * 1024**3
+
+
+def row(name: str, figure: float, unit: str, compared_with: str, comparison: float) -> Row:
+    return {
+        "name": name,
+        "figure": round(figure, 3),
+        "unit": unit,
+        "compared_with": compared_with,
+        "comparison_figure": round(comparison, 3),
+        "ratio": round(figure / comparison, 3) if comparison else 0.0,
+    }
+
+
+def simulate(scale: str, scratch: Path) -> list[Row]:
+    """Generate the world at ``scale`` with the CLI; records/s and peak memory of the process tree."""
+    out = scratch / f"world-{scale}"
+    m = run_measured(
+        [sys.executable, "-m", "flows.cli", "simulate", "--scale", scale, "--seed", "1", "--out", str(out)]
+    )
+    if m.returncode != 0:
+        raise RuntimeError(f"simulate failed:\n{m.output}")
+    records = json.loads((out / "manifest.json").read_text())["total_records"]
+    return [
+        row(
+            f"simulate {scale}: records/s",
+            records / m.seconds,
+            "records/s",
+            "target (issue 2)",
+            SIMULATE_TARGET_RECORDS_PER_S,
+        ),
+        row(
+            f"simulate {scale}: peak memory",
+            m.peak_rss_bytes / 1024**2,
+            "MiB",
+            "target (issue 2)",
+            SIMULATE_TARGET_PEAK_BYTES / 1024**2,
+        ),
+        row(f"simulate {scale}: records", records, "records", "wall seconds", m.seconds),
+    ]
+
+
+BENCHMARKS: dict[str, Callable[[str, Path], list[Row]]] = {"simulate": simulate}
+
+
+def machine_facts() -> dict[str, Any]:
+    mem = 0
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "memory_bytes": mem,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for package in (
+        "tracerisk",
+        "numpy",
+        "pyarrow",
+        "duckdb",
+        "pandas",
+        "lightgbm",
+        "shap",
+        "prefect",
+        "great-expectations",
+        "fastapi",
+    ):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
