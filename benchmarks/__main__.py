@@ -1,7 +1,8 @@
 """``python -m benchmarks run --scale {small,medium,large} [--only NAME ...] --json FILE``.
 
 Runs each benchmark as a user would run the command, prints one table and writes the JSON
-``{"rows": [{"name", "figure", "unit", "compared_with", "comparison_figure", "ratio"}], "machine", "versions"}``.
+``{"rows": [{"name", "figure", "unit", "compared_with", "comparison_figure", "ratio"}],
+"machine", "versions"}``.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def run(
             f"{r['comparison_figure']:,.2f}",
             f"{r['ratio']:.2f}",
         )
-    Console().print(table)
+    Console(width=160).print(table)
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(

@@ -109,6 +109,9 @@ class Actors:
     rec_in_registry: np.ndarray
     rec_origin: np.ndarray  # origin country index
     rec_home_post: np.ndarray  # [n_rec, n_countries] usual visa post per destination country
+    rec_pref_desk: np.ndarray  # [n_rec, n_countries] corrupt desk it works with (-1: none in that country)
+    rec_pref_officer: np.ndarray  # [n_rec, n_countries] corrupt border officer it works with (-1: none)
+    post_cum_weight: np.ndarray  # [n_countries, posts per country] cumulative share of applications
     rec_names: pa.Array  # flattened name variants (text.N_VARIANTS per recruiter)
     rec_ref: pa.Array  # registry number
     rec_licence_id: pa.Array
@@ -175,17 +178,22 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         "-",
         text.pick(text.strings([c[:3].upper() for c in ORIGIN_CITIES]), post_origin),
     )
-    # Desks: small posts are overloaded and more exposed (003:1491).
+    # Posts differ in demand; desks at posts with many applications per desk are overloaded and more
+    # exposed to fraud and corruption (003:1491).
+    post_weight = rng.lognormal(0.0, 0.6, len(post_country))
+    post_cum_weight = np.cumsum(post_weight.reshape(n_c, posts_per_country), axis=1)
+    post_cum_weight /= post_cum_weight[:, -1:]
     desks_per_post = rng.integers(3, 10, len(post_country))
     desk_post = np.repeat(np.arange(len(post_country)), desks_per_post)
-    overload = np.where(desks_per_post[desk_post] <= 4, 1.6, 0.8)
-    desk_corrupt = rng.random(len(desk_post)) < cfg.prevalence.corrupt_visa_desk * overload
+    load = (post_weight / desks_per_post)[desk_post]
+    overload = np.clip((load / load.mean()) ** 1.5, 0.2, 4.0)
+    desk_corrupt = rng.random(len(desk_post)) < np.clip(cfg.prevalence.corrupt_visa_desk * overload, 0, 1)
     desk_officer = text.padded_ids("CO", _unique(rng, 900_000, len(desk_post)) + 100_000, 6)
 
     # Border posts and officers.
     bposts_per_country = int(np.clip(n_emp // (n_c * 4_000), 2, 40))
     bpost_country = np.repeat(np.arange(n_c), bposts_per_country)
-    bpost_land = rng.random(len(bpost_country)) < 0.6
+    bpost_land = rng.random(len(bpost_country)) < 0.75
     bpost_code = text.join(
         "BP-",
         text.pick(text.strings([c[:3].upper() for c in DESTINATION_COUNTRIES]), bpost_country),
@@ -195,7 +203,9 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     officers_per_post = rng.integers(8, 31, len(bpost_country))
     officer_bpost = np.repeat(np.arange(len(bpost_country)), officers_per_post)
     n_off = len(officer_bpost)
-    officer_corrupt = rng.random(n_off) < cfg.prevalence.corrupt_border_officer
+    # Smuggling and trafficking by road: officers at land crossings are more exposed (003:1974, 003:2745).
+    exposure = np.where(bpost_land[officer_bpost], 1.4, 0.4)
+    officer_corrupt = rng.random(n_off) < np.clip(cfg.prevalence.corrupt_border_officer * exposure, 0, 1)
     officer_night = rng.random(n_off) < np.where(officer_corrupt, 0.7, 0.3)
     officer_badge = text.padded_ids("BO", _unique(rng, 900_000, n_off) + 100_000, 6)
 
@@ -219,9 +229,26 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     unlicensed = rtype == AGENCY_TYPES.index("unlicensed_broker")
     in_registry = ~unlicensed | (rng.random(n_rec) < 0.3)
     rec_origin = rng.integers(0, len(ORIGIN_COUNTRIES), n_rec)
-    # Home post per destination country: a post of that country, preferring one in the recruiter's origin.
-    rec_home_post = np.arange(n_c)[None, :] * posts_per_country + rng.integers(
-        0, posts_per_country, (n_rec, n_c)
+    # Home post per destination country, drawn by post demand.
+    rec_home_post = np.arange(n_c)[None, :] * posts_per_country + np.stack(
+        [np.searchsorted(post_cum_weight[c], rng.random(n_rec), side="right") for c in range(n_c)], axis=1
+    ).clip(0, posts_per_country - 1)
+    # The corrupt desk and officer an abusive recruiter works with in each destination country: one
+    # officer approved 110 applications for the same intermediaries (003:1471); escorts pass the same
+    # officer again and again (003:1898).
+    rec_pref_desk = np.stack(
+        [
+            _pick_member(rng, np.flatnonzero(desk_corrupt & (post_country[desk_post] == c)), n_rec)
+            for c in range(n_c)
+        ],
+        axis=1,
+    )
+    rec_pref_officer = np.stack(
+        [
+            _pick_member(rng, np.flatnonzero(officer_corrupt & (bpost_country[officer_bpost] == c)), n_rec)
+            for c in range(n_c)
+        ],
+        axis=1,
     )
     canonical, base, suffix = text.recruiter_names(rng, n_rec)
     rec_names = text.name_variants(canonical, base, suffix)
@@ -282,6 +309,9 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         rec_in_registry=in_registry,
         rec_origin=rec_origin,
         rec_home_post=rec_home_post,
+        rec_pref_desk=rec_pref_desk,
+        rec_pref_officer=rec_pref_officer,
+        post_cum_weight=post_cum_weight,
         rec_names=rec_names,
         rec_ref=rec_ref,
         rec_licence_id=rec_licence_id,
@@ -299,6 +329,13 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         rec_escorts=text.padded_ids("E", _unique(rng, 90_000_000, n_rec * 2) + 10_000_000, 8),
         rec_vans=text.padded_ids("VAN-", _unique(rng, 9_000_000, n_rec * 2) + 1_000_000, 7),
     )
+
+
+def _pick_member(rng: np.random.Generator, members: np.ndarray, n: int) -> np.ndarray:
+    """n random picks from ``members`` (-1 each when it is empty)."""
+    if len(members) == 0:
+        return np.full(n, -1, dtype=np.int64)
+    return members[rng.integers(0, len(members), n)]
 
 
 def _unique(rng: np.random.Generator, population: int, n: int) -> np.ndarray:

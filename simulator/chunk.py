@@ -126,19 +126,8 @@ class ChunkBuilder:
         n_c = actors.n_countries
         self.posts_per_country = int(np.sum(actors.post_country == 0))
         self.desks_by_post = _csr(actors.desk_post, actors.n_posts)
-        corrupt_desks = np.flatnonzero(actors.desk_corrupt)
-        self.corrupt_desks_by_country = (
-            corrupt_desks[np.argsort(actors.post_country[actors.desk_post[corrupt_desks]], kind="stable")],
-            *_starts_counts(actors.post_country[actors.desk_post[corrupt_desks]], n_c),
-        )
         self.bposts_per_country = int(np.sum(actors.bpost_country == 0))
         self.officers_by_bpost = _csr(actors.officer_bpost, len(actors.bpost_country))
-        corrupt_off = np.flatnonzero(actors.officer_corrupt)
-        off_country = actors.bpost_country[actors.officer_bpost[corrupt_off]]
-        self.corrupt_officers_by_country = (
-            corrupt_off[np.argsort(off_country, kind="stable")],
-            *_starts_counts(off_country, n_c),
-        )
         self.inspectors_by_region = _csr(actors.inspector_region, n_c * actors.n_regions)
         self.abusive_pool = np.flatnonzero(actors.rec_abusive)
         self.clean_pool = np.flatnonzero(~actors.rec_abusive)
@@ -269,7 +258,8 @@ class ChunkBuilder:
         saw_exploitation = emp.exploit[e] & (rng.random(m) < detect)
         workers = rng.binomial(emp.size[e], 0.8)
         uses_recruiter = emp.r1[e] >= 0
-        migrants = rng.binomial(workers, np.where(uses_recruiter, 0.6, 0.2))
+        # Exploitative employers staff more of their sites with migrant workers on tied permits (003:5172).
+        migrants = rng.binomial(workers, np.where(emp.exploit[e], 0.8, np.where(uses_recruiter, 0.5, 0.2)))
         wages_found = found[:, ILO_INDICATORS.index("withholding_of_wages")]
         overtime_found = found[:, ILO_INDICATORS.index("excessive_overtime")]
         severe = found[:, SEVERE].sum(axis=1)
@@ -357,7 +347,7 @@ class ChunkBuilder:
                 self.a.inspector_corrupt[visits["inspector"]]
                 & emp.exploit[e]
                 & ~any_found
-                & (rng.random(len(e)) < 0.35)
+                & (rng.random(len(e)) < 0.8)
             )
             parts.append(
                 self.inspect(
@@ -504,8 +494,11 @@ class ChunkBuilder:
     def visa_applications(self, emp: Employers) -> dict[str, np.ndarray]:
         rng, cfg, a = self.rng, self.cfg, self.a
         originals = np.flatnonzero(emp.predecessor < 0)
+        # Exploitative employers rely more on workers whose permits tie them to the employer (E11, 003:5172).
+        tied = np.where(emp.exploit[originals], 1.6, 1.0)
         lam = np.minimum(
-            cfg.world.sponsored_applications_per_employer * emp.size[originals] / MEAN_EMPLOYER_SIZE, 300
+            cfg.world.sponsored_applications_per_employer * tied * emp.size[originals] / MEAN_EMPLOYER_SIZE,
+            300,
         )
         e = np.repeat(originals, rng.poisson(lam))
         m = len(e)
@@ -573,10 +566,11 @@ class ChunkBuilder:
         post = np.where(
             home,
             a.rec_home_post[np.maximum(rec, 0), country],
-            country * self.posts_per_country + rng.integers(0, self.posts_per_country, m),
+            country * self.posts_per_country + _weighted_post(rng, a.post_cum_weight, country),
         )
         desk = pick_in_group(rng, self.desks_by_post, post)
-        corrupt_pick = pick_in_group(rng, self.corrupt_desks_by_country, country)
+        # The corrupt desk this recruiter is a patron of in that country (-1: none).
+        corrupt_pick = np.where(rec >= 0, a.rec_pref_desk[np.maximum(rec, 0), country], -1)
         routed = route & (corrupt_pick >= 0)
         desk = np.where(routed, corrupt_pick, desk)
         post = a.desk_post[desk]
@@ -728,12 +722,13 @@ class ChunkBuilder:
         m = len(app)
         bpost = country * self.bposts_per_country + rng.integers(0, self.bposts_per_country, m)
         officer = pick_in_group(rng, self.officers_by_bpost, bpost)
-        corrupt_pick = pick_in_group(rng, self.corrupt_officers_by_country, country)
+        corrupt_pick = np.where(rec >= 0, a.rec_pref_officer[np.maximum(rec, 0), country], -1)
         use_corrupt = routed & (corrupt_pick >= 0)
         officer = np.where(use_corrupt, corrupt_pick, officer)
         bpost = a.officer_bpost[officer]
         corrupt = a.officer_corrupt[officer]
-        night = rng.random(m) < np.where(a.officer_night[officer], 0.85, 0.15)
+        # Network crossings are timed for the night shift (B03, 003:635).
+        night = rng.random(m) < np.where(use_corrupt | a.officer_night[officer], 0.85, 0.15)
         hour = np.where(night, (rng.integers(20, 30, m)) % 24, rng.integers(6, 20, m))
         sec = day * 86_400 + hour * 3600 + rng.integers(0, 3600, m)
         flagged = rng.random(m) < np.where(fraud, 0.6, 0.015)
@@ -1100,9 +1095,11 @@ def _region_names(a: Actors) -> pa.Array:
     )
 
 
-def _starts_counts(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.bincount(groups, minlength=n_groups)
-    return np.concatenate([[0], np.cumsum(counts)[:-1]]), counts
+def _weighted_post(rng: np.random.Generator, cum_weight: np.ndarray, country: np.ndarray) -> np.ndarray:
+    """Post position within each row's country, drawn by post demand."""
+    u = rng.random(len(country))
+    pos: np.ndarray = np.minimum((cum_weight[country] < u[:, None]).sum(axis=1), cum_weight.shape[1] - 1)
+    return pos
 
 
 ISSUING_BODIES = (
