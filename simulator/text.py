@@ -386,7 +386,7 @@ def with_nulls(arr: pa.Array, null_mask: np.ndarray) -> pa.Array:
 
 
 def normalise_dictionary(arr: pa.Array) -> pa.Array:
-    """A dictionary array whose dictionary holds each used value once, in order of first use.
+    """A dictionary array whose dictionary holds each used value once (in dictionary order).
 
     pyarrow's Parquet writer does not give byte-identical files for dictionaries with unused or
     repeated entries; this makes the export reproducible (and the dictionary pages smaller).
@@ -395,14 +395,9 @@ def normalise_dictionary(arr: pa.Array) -> pa.Array:
         arr = arr.combine_chunks()
     if not isinstance(arr, pa.DictionaryArray):
         return arr
-    values = arr.dictionary.to_pylist()
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
     idx = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    used = np.zeros(len(values), dtype=bool)
-    used[idx[valid]] = True
-    remap = np.zeros(len(values), dtype=np.int32)
-    position: dict[object, int] = {}
-    for i in np.flatnonzero(used):
-        remap[i] = position.setdefault(values[i], len(position))
-    dictionary = pa.array(list(position), type=arr.dictionary.type)
+    used = np.bincount(idx[valid], minlength=len(arr.dictionary)) > 0
+    dictionary = pc.unique(arr.dictionary.filter(pa.array(used)))  # each used value once
+    remap = pc.index_in(arr.dictionary, value_set=dictionary).fill_null(0).to_numpy(zero_copy_only=False)
     return pa.DictionaryArray.from_arrays(pa.array(remap[idx], type=pa.int32(), mask=~valid), dictionary)
