@@ -40,9 +40,7 @@ def run(
     names = only or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        raise typer.BadParameter(
-            f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}", param_hint="--only"
-        )
+        raise typer.BadParameter(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}", param_hint="--only")
     rows = []
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         for name in names:

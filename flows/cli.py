@@ -37,17 +37,13 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 @app.command()
 def simulate(
     scale: Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")] = "small",
-    seed: Annotated[
-        int, typer.Option(help="Random seed; the same seed and config give identical files.")
-    ] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give identical files.")] = 0,
     out: Annotated[
         Path,
         typer.Option(help="Output folder for the agency exports, the hidden planted truth and a manifest."),
     ] = Path("var/world"),
     config: Annotated[Path | None, typer.Option(help="TOML file overriding simulator knobs.")] = None,
-    file_format: Annotated[
-        str, typer.Option("--format", help="Export file format: parquet or csv.")
-    ] = "parquet",
+    file_format: Annotated[str, typer.Option("--format", help="Export file format: parquet or csv.")] = "parquet",
     workers: Annotated[int, typer.Option(help="Worker processes (output does not depend on it).")] = min(
         2, os.cpu_count() or 1
     ),

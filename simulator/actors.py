@@ -170,9 +170,7 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     # Visa posts: per destination country, one per origin city up to what the volume needs.
     posts_per_country = int(np.clip(n_emp // (n_c * 1_200), 2, len(ORIGIN_COUNTRIES)))
     post_country = np.repeat(np.arange(n_c), posts_per_country)
-    post_origin = np.concatenate(
-        [rng.permutation(len(ORIGIN_COUNTRIES))[:posts_per_country] for _ in range(n_c)]
-    )
+    post_origin = np.concatenate([rng.permutation(len(ORIGIN_COUNTRIES))[:posts_per_country] for _ in range(n_c)])
     post_code = text.join(
         text.pick(text.strings([c[:3].upper() for c in DESTINATION_COUNTRIES]), post_country),
         "-",
@@ -237,10 +235,7 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     # officer approved 110 applications for the same intermediaries (003:1471); escorts pass the same
     # officer again and again (003:1898).
     rec_pref_desk = np.stack(
-        [
-            _pick_member(rng, np.flatnonzero(desk_corrupt & (post_country[desk_post] == c)), n_rec)
-            for c in range(n_c)
-        ],
+        [_pick_member(rng, np.flatnonzero(desk_corrupt & (post_country[desk_post] == c)), n_rec) for c in range(n_c)],
         axis=1,
     )
     rec_pref_officer = np.stack(
@@ -274,9 +269,7 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         np.where(rng.random(n_rec) < 0.5, 0.0, rng.uniform(50, 450, n_rec)),
     ).round(0)
     # Fees actually charged, reported by workers at inspections: debts of $10,000-15,000 (003:5272).
-    charged_fee = np.where(
-        abusive, rng.uniform(2_000, 15_000, n_rec), declared_fee * rng.uniform(1.0, 1.3, n_rec)
-    )
+    charged_fee = np.where(abusive, rng.uniform(2_000, 15_000, n_rec), declared_fee * rng.uniform(1.0, 1.3, n_rec))
     city = text.pick(text.strings(ORIGIN_CITIES), rec_origin)
     directors = text.person_names(rng, n_rec)
     network_director = text.person_names(rng, n_rec)

@@ -163,9 +163,7 @@ class ChunkBuilder:
         use_abusive = rng.random(n) < np.where(exploit, cfg.network.abusive_recruiter_affinity, base_abusive)
         r1 = np.where(
             use_abusive,
-            self.abusive_pool[rng.integers(0, max(len(self.abusive_pool), 1), n)]
-            if len(self.abusive_pool)
-            else -1,
+            self.abusive_pool[rng.integers(0, max(len(self.abusive_pool), 1), n)] if len(self.abusive_pool) else -1,
             self.clean_pool[rng.integers(0, len(self.clean_pool), n)],
         )
         r2 = np.where(rng.random(n) < 0.3, self.clean_pool[rng.integers(0, len(self.clean_pool), n)], -1)
@@ -182,9 +180,7 @@ class ChunkBuilder:
         )
         age_days = np.where(exploit, rng.gamma(1.5, 900, n), rng.gamma(3.0, 2_000, n)).astype(np.int64)
         registered_on = -age_days - 1
-        canonical, base, suffix = text.organisation_names(
-            rng, n, text.pick(text.strings(SECTOR_WORD), sector)
-        )
+        canonical, base, suffix = text.organisation_names(rng, n, text.pick(text.strings(SECTOR_WORD), sector))
         city = text.pick(a.country_names, country)
         own_directors = text.join(text.person_names(rng, n), "; ", text.person_names(rng, n))
         in_net = network >= 0
@@ -277,11 +273,9 @@ class ChunkBuilder:
             "workers": workers,
             "migrants": migrants,
             "arrears": np.where(wages_found, (workers * rng.uniform(100, 800, m)).round(0), 0.0),
-            "hours": np.where(overtime_found, emp.hours[e], np.minimum(emp.hours[e], 48.0))
-            + rng.normal(0, 1.5, m),
+            "hours": np.where(overtime_found, emp.hours[e], np.minimum(emp.hours[e], 48.0)) + rng.normal(0, 1.5, m),
             "wage": (
-                self.declared_hourly(emp, e)
-                * np.where(saw_exploitation, emp.found_ratio[e], rng.uniform(0.95, 1.1, m))
+                self.declared_hourly(emp, e) * np.where(saw_exploitation, emp.found_ratio[e], rng.uniform(0.95, 1.1, m))
             ),
             "minors": np.where(emp.minors_present[e] & (rng.random(m) < detect), rng.integers(1, 6, m), 0),
             "fee": np.where(
@@ -329,25 +323,18 @@ class ChunkBuilder:
                     y0 + rng.integers(0, 365, len(targeted) + len(rand)),
                 ]
             )
-            trig = np.concatenate(
-                [np.full(int(go.sum()), 1), np.full(len(targeted), 2), np.full(len(rand), 0)]
-            )
+            trig = np.concatenate([np.full(int(go.sum()), 1), np.full(len(targeted), 2), np.full(len(rand), 0)])
             visits = self.inspect(emp, e, day, trig)
             parts.append(visits)
             any_found = visits["found"].any(axis=1)
             fu = any_found & (rng.random(len(e)) < r.follow_up_probability)
             parts.append(
-                self.inspect(
-                    emp, e[fu], day[fu] + rng.integers(30, 120, int(fu.sum())), np.full(int(fu.sum()), 3)
-                )
+                self.inspect(emp, e[fu], day[fu] + rng.integers(30, 120, int(fu.sum())), np.full(int(fu.sum()), 3))
             )
             # A clean visit by a corrupt inspector at an exploitative site is often followed by another
             # inspector finding violations soon after (I02, 003:1367).
             tipped = (
-                self.a.inspector_corrupt[visits["inspector"]]
-                & emp.exploit[e]
-                & ~any_found
-                & (rng.random(len(e)) < 0.8)
+                self.a.inspector_corrupt[visits["inspector"]] & emp.exploit[e] & ~any_found & (rng.random(len(e)) < 0.8)
             )
             parts.append(
                 self.inspect(
@@ -374,8 +361,7 @@ class ChunkBuilder:
         ref = insp["outcome"] >= 2
         for kind, p, lo, hi, body in ((0, 0.6, 30, 200, 0), (1, 0.4, 60, 300, 1), (4, 0.15, 200, 700, 2)):
             hit = ref & (
-                rng.random(len(ref))
-                < (p * (2.0 if kind == 4 else 1.0) * np.where(insp["outcome"] == 3, 1.5, 1.0))
+                rng.random(len(ref)) < (p * (2.0 if kind == 4 else 1.0) * np.where(insp["outcome"] == 3, 1.5, 1.0))
             )
             out_e.append(insp["e"][hit])
             out_day.append(insp["day"][hit] + rng.integers(lo, hi, int(hit.sum())))
@@ -462,14 +448,10 @@ class ChunkBuilder:
                 phone=pa.concat_arrays(
                     [
                         emp.phone,
-                        pc.if_else(
-                            pa.array(same_phone), emp.phone.take(pa.array(moves)), text.phones(rng, k)
-                        ),
+                        pc.if_else(pa.array(same_phone), emp.phone.take(pa.array(moves)), text.phones(rng, k)),
                     ]
                 ),
-                directors=pa.concat_arrays(
-                    [emp.directors, text.join(kept_director, "; ", text.person_names(rng, k))]
-                ),
+                directors=pa.concat_arrays([emp.directors, text.join(kept_director, "; ", text.person_names(rng, k))]),
                 predecessor=cat(emp.predecessor, moves),
                 active_from=cat(emp.active_from, reg_day[moves]),
                 successor_from=cat(emp.successor_from, np.full(k, 10**6)),
@@ -585,9 +567,9 @@ class ChunkBuilder:
         overturned = (decision == 1) & (rng.random(m) < np.where(favoured, 0.5, 0.01))
         decision = np.where(overturned, 0, decision)
         expedited = rng.random(m) < np.where(favoured, 0.4, 0.03)
-        proc_days = (
-            rng.gamma(2.0, 7.0, m) * np.where(favoured, 0.35, 1.0) * np.where(expedited, 0.5, 1.0) + 1
-        ).astype(np.int64)
+        proc_days = (rng.gamma(2.0, 7.0, m) * np.where(favoured, 0.35, 1.0) * np.where(expedited, 0.5, 1.0) + 1).astype(
+            np.int64
+        )
         submitted = v["day"] * 86_400 + rng.integers(8 * 3600, 17 * 3600, m)
         outside = rng.random(m) < np.where(favoured, 0.35, 0.03)
         hour = np.where(outside, (rng.integers(18, 31, m)) % 24, rng.integers(9, 17, m))
@@ -601,9 +583,7 @@ class ChunkBuilder:
         e = v["e"]
         sector = np.where(e >= 0, emp.sector[np.maximum(e, 0)], 7)
         female_p = np.array([0.3, 0.1, 0.7, 0.9, 0.6, 0.1, 0.4, 0.3])[sector]
-        nationality = np.where(
-            rng.random(m) < 0.9, a.post_origin[post], rng.integers(0, len(ORIGIN_COUNTRIES), m)
-        )
+        nationality = np.where(rng.random(m) < 0.9, a.post_origin[post], rng.integers(0, len(ORIGIN_COUNTRIES), m))
         has_sponsor = (e >= 0) & ~v["hidden_sponsor"]
         es = np.maximum(e, 0)
         wage_hourly = np.where(e >= 0, self.declared_hourly(emp, es) * rng.normal(1, 0.03, m), np.nan)
@@ -671,9 +651,7 @@ class ChunkBuilder:
         exploit = (e >= 0) & emp.exploit[np.maximum(e, 0)]
         overstay = rng.random(len(app)) < (self.cfg.realism.overstay_base + 0.15 * exploit + 0.10 * rec_ab)
         admitted = ~entries["refused"]
-        exit_day = entry_day + (STAY_DAYS[v["vclass"][app]] * rng.uniform(0.7, 1.0, len(app))).astype(
-            np.int64
-        )
+        exit_day = entry_day + (STAY_DAYS[v["vclass"][app]] * rng.uniform(0.7, 1.0, len(app))).astype(np.int64)
         leaves = np.flatnonzero(admitted & ~overstay & (exit_day < self.days))
         exits = self.crossing_rows(
             app[leaves],
@@ -700,9 +678,7 @@ class ChunkBuilder:
             routed=np.zeros(nb, dtype=bool),
         )
         out = {k: np.concatenate([entries[k], second[k], exits[k], background[k]]) for k in entries}
-        out["overstay_truth"] = np.concatenate(
-            [overstay, np.zeros(len(retry) + len(leaves) + nb, dtype=bool)]
-        )
+        out["overstay_truth"] = np.concatenate([overstay, np.zeros(len(retry) + len(leaves) + nb, dtype=bool)])
         return out
 
     def crossing_rows(
@@ -844,19 +820,11 @@ class ChunkBuilder:
                 "worksite_country": text.category(a.country_names, v["country"]),
                 "worksite_region": _where(has_sponsor, text.category(region_names, emp.region[es])),
                 "declared_wage": pa.array(np.round(v["wage"], 2), from_pandas=True),
-                "wage_unit": _where(
-                    has_sponsor, text.category(text.strings(("hour", "week", "month")), v["unit"])
-                ),
+                "wage_unit": _where(has_sponsor, text.category(text.strings(("hour", "week", "month")), v["unit"])),
                 "submitted_at": cal.datetime(v["submitted"]),
-                "decided_at": _where(
-                    pa.array(decided_known), cal.datetime(np.where(decided_known, v["decided"], 0))
-                ),
-                "decision": text.category(
-                    text.strings(("approved", "refused", "withdrawn", "pending")), v["decision"]
-                ),
-                "valid_until": _where(
-                    pa.array(v["decision"] == 0), cal.date(np.maximum(v["valid_until"], 0))
-                ),
+                "decided_at": _where(pa.array(decided_known), cal.datetime(np.where(decided_known, v["decided"], 0))),
+                "decision": text.category(text.strings(("approved", "refused", "withdrawn", "pending")), v["decision"]),
+                "valid_until": _where(pa.array(v["decision"] == 0), cal.date(np.maximum(v["valid_until"], 0))),
                 "document_check_flag": pa.array(v["flag"]),
                 "expedited": pa.array(v["expedited"]),
                 "refusal_overturned": pa.array(v["overturned"]),
@@ -899,9 +867,7 @@ class ChunkBuilder:
                 "traveller_passport_no": traveller,
                 "traveller_age_band": text.category(text.strings(AGE_BANDS), x["age"]),
                 "document_type": _label(("passport", "passport_with_visa"), has_app),
-                "visa_application_id": _where(
-                    pa.array(has_app), app_ids.take(pa.array(np.maximum(x["app"], 0)))
-                ),
+                "visa_application_id": _where(pa.array(has_app), app_ids.take(pa.array(np.maximum(x["app"], 0)))),
                 "document_check_result": _label(("clear", "flagged"), x["flagged"]),
                 "companion_passport_no": companion,
                 "vehicle_plate": vehicle,
@@ -927,9 +893,7 @@ class ChunkBuilder:
             "worksite_region": text.category(region_names, emp.region[insp_e]),
             "inspector_badge_no": text.category(a.inspector_badge, insp["inspector"]),
             "inspected_on": cal.date(insp["day"]),
-            "trigger": text.category(
-                text.strings(("random", "complaint", "targeted", "follow_up")), insp["trigger"]
-            ),
+            "trigger": text.category(text.strings(("random", "complaint", "targeted", "follow_up")), insp["trigger"]),
             "announced": pa.array(insp["announced"]),
             "workers_present": pa.array(insp["workers"]),
             "migrant_workers": pa.array(insp["migrants"]),
@@ -1002,10 +966,7 @@ class ChunkBuilder:
                     "uses_unregistered_contractor": pa.array(
                         (emp.contractor >= 0) & ~a.rec_in_registry[np.maximum(emp.contractor, 0)]
                     ),
-                    **{
-                        f"present_{name}": pa.array(emp.present[:, j])
-                        for j, name in enumerate(ILO_INDICATORS)
-                    },
+                    **{f"present_{name}": pa.array(emp.present[:, j]) for j, name in enumerate(ILO_INDICATORS)},
                 }
             ),
             "employer_names": pa.table(

@@ -88,12 +88,8 @@ class Prevalence(_Strict):
 class Network(_Strict):
     """How the planted actors tie together (003:688, 003:1471, 003:1898, 003:5943)."""
 
-    abusive_recruiter_affinity: float = Field(
-        0.7, ge=0, le=1
-    )  # P(exploitative employer uses an abusive recruiter)
-    route_to_corrupt_desk: float = Field(
-        0.5, ge=0, le=1
-    )  # P(abusive recruiter's application goes to a corrupt desk)
+    abusive_recruiter_affinity: float = Field(0.7, ge=0, le=1)  # P(exploitative employer uses an abusive recruiter)
+    route_to_corrupt_desk: float = Field(0.5, ge=0, le=1)  # P(abusive recruiter's application goes to a corrupt desk)
     route_to_corrupt_officer: float = Field(0.5, ge=0, le=1)  # P(its traveller crosses at a corrupt officer)
     shared_director_with_network: float = Field(0.5, ge=0, le=1)
     shared_phone_with_network: float = Field(0.3, ge=0, le=1)

@@ -42,9 +42,7 @@ def apply_mess(
     n = table.num_rows
     day = table.column("_day").to_numpy()
     n_q = years * 4
-    quarter = np.clip(
-        (np.clip(day, 0, None) // 365) * 4 + (np.clip(day, 0, None) % 365) * 4 // 365, 0, n_q - 1
-    )
+    quarter = np.clip((np.clip(day, 0, None) // 365) * 4 + (np.clip(day, 0, None) % 365) * 4 // 365, 0, n_q - 1)
     late = _sample(rng, n, realism.late_arrival_share)
     quarter[late] = np.minimum(quarter[late] + rng.integers(1, 3, len(late)), n_q - 1)
     cols: dict[str, pa.Array] = {

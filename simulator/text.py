@@ -269,9 +269,7 @@ def padded_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
 
 @functools.lru_cache(maxsize=1)
 def _time_of_day_text() -> pa.Array:
-    return pa.array(
-        [f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], type=pa.string()
-    )
+    return pa.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], type=pa.string())
 
 
 class Calendar:
@@ -299,9 +297,7 @@ class Calendar:
         return join(pick(self._day_text, day), pick(self._time_text, sec % 86_400))
 
 
-def organisation_names(
-    rng: np.random.Generator, n: int, sector_word: pa.Array
-) -> tuple[pa.Array, pa.Array, pa.Array]:
+def organisation_names(rng: np.random.Generator, n: int, sector_word: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Canonical names, their suffix-free base and the suffix index for ``n`` organisations."""
     adj = pick(strings(_ADJECTIVES), rng.integers(0, len(_ADJECTIVES), n))
     noun = pick(strings(_NOUNS), rng.integers(0, len(_NOUNS), n))
@@ -346,9 +342,7 @@ def name_variants(canonical: pa.Array, base: pa.Array, suffix_idx: pa.Array) -> 
 
 def choose_variant(rng: np.random.Generator, entity_idx: np.ndarray, variant_share: float) -> np.ndarray:
     """Position in a ``name_variants`` array: canonical with probability 1 - variant_share."""
-    variant = np.where(
-        rng.random(len(entity_idx)) < variant_share, rng.integers(1, N_VARIANTS, len(entity_idx)), 0
-    )
+    variant = np.where(rng.random(len(entity_idx)) < variant_share, rng.integers(1, N_VARIANTS, len(entity_idx)), 0)
     return entity_idx.astype(np.int64) * N_VARIANTS + variant
 
 

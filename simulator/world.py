@@ -67,9 +67,7 @@ def _write(table: pa.Table, path: Path, fmt: FileFormat) -> None:
         dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
         table = pa.table(
             {
-                name: text.normalise_dictionary(table.column(name))
-                if name in dictionary
-                else table.column(name)
+                name: text.normalise_dictionary(table.column(name)) if name in dictionary else table.column(name)
                 for name in table.column_names
             }
         )
@@ -136,10 +134,7 @@ def _global_tables(
 
     # Displacement: revoked abusive recruiters re-register under a new name, keeping phone / director.
     moves = np.flatnonzero(
-        revoked
-        & a.rec_abusive
-        & (rng.random(n_rec) < cfg.realism.displacement_share)
-        & (revoke_day + 60 < days)
+        revoked & a.rec_abusive & (rng.random(n_rec) < cfg.realism.displacement_share) & (revoke_day + 60 < days)
     )
     k = len(moves)
     canonical, _base, _suffix = text.recruiter_names(rng, k)
@@ -159,12 +154,8 @@ def _global_tables(
             "country": text.pick(
                 text.strings(ORIGIN_COUNTRIES), np.concatenate([a.rec_origin[reg_rows], a.rec_origin[moves]])
             ),
-            "address": pa.concat_arrays(
-                [a.rec_address.take(pa.array(reg_rows)), a.rec_address.take(pa.array(moves))]
-            ),
-            "phone": pa.concat_arrays(
-                [a.rec_phone.take(pa.array(reg_rows)), a.rec_phone.take(pa.array(moves))]
-            ),
+            "address": pa.concat_arrays([a.rec_address.take(pa.array(reg_rows)), a.rec_address.take(pa.array(moves))]),
+            "phone": pa.concat_arrays([a.rec_phone.take(pa.array(reg_rows)), a.rec_phone.take(pa.array(moves))]),
             "directors": pa.concat_arrays(
                 [a.rec_directors.take(pa.array(reg_rows)), a.rec_network_director.take(pa.array(moves))]
             ),
@@ -174,9 +165,7 @@ def _global_tables(
                     text.padded_ids("LIC-", 20_000_000 + moves, 8),
                 ]
             ),
-            "licence_status": text.pick(
-                status_text, np.concatenate([status[reg_rows], np.zeros(k, dtype=np.int64)])
-            ),
+            "licence_status": text.pick(status_text, np.concatenate([status[reg_rows], np.zeros(k, dtype=np.int64)])),
             "licence_valid_from": pa.concat_arrays(
                 [
                     _where(pa.array(licensed[reg_rows]), cal.date(a.rec_licence_from[reg_rows])),
@@ -187,9 +176,7 @@ def _global_tables(
                 [
                     _where(
                         pa.array(licensed[reg_rows]),
-                        cal.date(
-                            np.where(revoked[reg_rows], revoke_day[reg_rows], a.rec_licence_to[reg_rows])
-                        ),
+                        cal.date(np.where(revoked[reg_rows], revoke_day[reg_rows], a.rec_licence_to[reg_rows])),
                     ),
                     cal.date(revoke_day[moves] + 90 + 3 * 365),
                 ]
@@ -200,9 +187,7 @@ def _global_tables(
             "registered_on": pa.concat_arrays(
                 [cal.date(a.rec_registered_on[reg_rows]), cal.date(revoke_day[moves] + 60)]
             ),
-            "_day": pa.array(
-                np.concatenate([np.maximum(a.rec_registered_on[reg_rows], 0), revoke_day[moves] + 60])
-            ),
+            "_day": pa.array(np.concatenate([np.maximum(a.rec_registered_on[reg_rows], 0), revoke_day[moves] + 60])),
         }
     )
 
@@ -281,9 +266,7 @@ def _global_tables(
                 "night_shift": pa.array(a.officer_night),
             }
         ),
-        "inspectors": pa.table(
-            {"inspector_badge_no": a.inspector_badge, "corrupt": pa.array(a.inspector_corrupt)}
-        ),
+        "inspectors": pa.table({"inspector_badge_no": a.inspector_badge, "corrupt": pa.array(a.inspector_corrupt)}),
     }
     return {"recruiter": registry, "enforcement_outcome": pa.concat_tables(parts)}, truth
 
@@ -339,9 +322,7 @@ def simulate_world(
         "total_records": sum(records.values()),
         "config": cfg.model_dump(mode="json"),
     }
-    (out / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if progress:
         progress(n_chunks + 1, n_chunks + 1)
     _STATE.clear()

@@ -40,9 +40,7 @@ def test_unknown_scale_is_a_clear_error(tmp_path: Path) -> None:
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[realism]\nnot_a_knob = 1\n")
-    result = runner.invoke(
-        app, ["simulate", "--scale", "tiny", "--out", str(tmp_path / "w"), "--config", str(cfg)]
-    )
+    result = runner.invoke(app, ["simulate", "--scale", "tiny", "--out", str(tmp_path / "w"), "--config", str(cfg)])
     assert result.exit_code == 2
     assert "realism.not_a_knob" in result.output
     assert not (tmp_path / "w").exists()

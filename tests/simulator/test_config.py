@@ -59,11 +59,6 @@ duplicate_share = 0.0
         )
     )
     simulate_world("tiny", 1, tmp_path / "w", cfg, workers=1)
-    assert (
-        not load_truth(tmp_path / "w", "employers")
-        .column("exploitative")
-        .to_numpy(zero_copy_only=False)
-        .any()
-    )
+    assert not load_truth(tmp_path / "w", "employers").column("exploitative").to_numpy(zero_copy_only=False).any()
     assert load_truth(tmp_path / "w", "malformed").num_rows == 0
     assert load_truth(tmp_path / "w", "duplicates").num_rows == 0

@@ -72,8 +72,6 @@ def test_the_guard_catches_a_truth_reader(tmp_path: Path) -> None:
 
 def test_export_carries_no_truth_field(tiny_world: Path) -> None:
     for name in EXPORT_TABLES:
-        columns = duckdb.sql(
-            f"describe select * from read_parquet('{tiny_world}/export/{name}/*.parquet')"
-        ).fetchall()
+        columns = duckdb.sql(f"describe select * from read_parquet('{tiny_world}/export/{name}/*.parquet')").fetchall()
         assert not {c[0] for c in columns} & TRUTH_FIELDS, name
     assert not list((tiny_world / "export").rglob("*truth*"))

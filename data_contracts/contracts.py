@@ -1,0 +1,536 @@
+"""What a valid record is: one declaration per record type of ../shared/DESIGN.md.
+
+Everything else is generated from these declarations: the row-level rules that quarantine bad rows
+(``data_contracts.rules``), the Great Expectations suites (``data_contracts.gx_suites``), the typed
+Arrow schema used to read and store accepted rows (``arrow_schema``) and the docs page per contract
+(``data_contracts.docs``). There is no second list of columns anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+# How a person identifier is pseudonymised: the whole value, each ';'-separated name, or (for
+# references like 'POST:OFFICER') the part after the last ':' when a condition column says so.
+PersonId = Literal["whole", "each_name"]
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("s"),
+}
+
+VISA_CLASSES = (
+    "work",
+    "seasonal_agri",
+    "domestic_worker",
+    "entertainer",
+    "tourist",
+    "business",
+    "student",
+    "spouse",
+    "other",
+)
+ILO_INDICATORS = (
+    "abuse_of_vulnerability",
+    "deception",
+    "restriction_of_movement",
+    "isolation",
+    "physical_sexual_violence",
+    "intimidation_threats",
+    "retention_of_identity_documents",
+    "withholding_of_wages",
+    "debt_bondage",
+    "abusive_working_living_conditions",
+    "excessive_overtime",
+)
+SECTORS = (
+    "agriculture",
+    "construction",
+    "manufacturing_garment",
+    "domestic_work",
+    "hospitality_entertainment",
+    "fishing",
+    "food_processing",
+    "other",
+)
+ENTITY_TYPES = ("employer", "recruiter", "visa_desk", "border_post", "inspector")
+OUTCOME_KINDS = (
+    "substantiated_forced_labour",
+    "debarment",
+    "licence_revocation",
+    "integrity_case_substantiated",
+    "conviction",
+    "complaint",
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    description: str
+    required: bool = False  # the column must be present and the value non-empty
+    values: tuple[str, ...] | None = None  # allowed values (case-sensitive, after trimming)
+    min: float | None = None  # inclusive bounds for numbers, integers
+    max: float | None = None
+    max_length: int | None = None  # characters, for strings
+    not_in_future: bool = False  # dates / datetimes after the ingest time are rejected
+    person_id: PersonId | None = None  # pseudonymised at ingestion; the raw value is never stored
+    sensitive: bool = False  # kept for fairness audits only, never a model feature (DESIGN principle 2)
+
+
+@dataclass(frozen=True)
+class ConditionalPersonRef:
+    """A reference that names a person for some entity types: pseudonymise the part after the last ':'
+    (or the whole value when there is no ':') where ``when_column`` has one of ``when_values``."""
+
+    column: str
+    when_column: str
+    when_values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DateOrder:
+    earlier: str
+    later: str  # rule: later is not before earlier (when both parse)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """column must name an accepted row of record_type.target (else the row is quarantined)."""
+
+    column: str
+    record_type: str
+    target: str
+    when_column: str | None = None  # only checked where when_column has one of when_values
+    when_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordContract:
+    name: str
+    description: str
+    natural_id: str  # the record type's own identifier column (application_id, crossing_id, ...)
+    fields: tuple[Field, ...]
+    date_orders: tuple[DateOrder, ...] = ()
+    references: tuple[Reference, ...] = ()
+    conditional_person_refs: tuple[ConditionalPersonRef, ...] = ()
+    entity_note: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def required(self) -> list[str]:
+        return [f.name for f in self.fields if f.required]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name} has no field {name!r}")
+
+    def arrow_schema(self) -> pa.Schema:
+        """The typed schema of accepted rows in the lake (plus the lineage columns of ``LINEAGE``)."""
+        return pa.schema(
+            [pa.field(f.name, ARROW_TYPES[f.type], nullable=not f.required) for f in self.fields]
+            + [pa.field(name, typ, nullable=False) for name, typ in LINEAGE]
+        )
+
+
+# Lineage columns added to every accepted and quarantined row.
+LINEAGE: tuple[tuple[str, pa.DataType], ...] = (
+    ("_batch", pa.string()),  # ledger batch id (content hash of the file and its mapping)
+    ("_file", pa.string()),  # source file path as given
+    (
+        "_line",
+        pa.int64(),
+    ),  # 1-based line of the row in a CSV file (header = line 1); row number + 1 for Parquet
+    ("_ingest_seq", pa.int64()),  # ledger sequence number of the batch: later versions supersede earlier ones
+)
+
+
+def _common(natural_id: str) -> tuple[Field, ...]:
+    return (
+        Field(
+            "record_id",
+            "string",
+            "Identifier of the record, unique within its source.",
+            required=True,
+            max_length=64,
+        ),
+        Field(
+            "source",
+            "string",
+            "The system or agency that exported the record.",
+            required=True,
+            max_length=128,
+        ),
+        Field("batch_id", "string", "The exporter's batch or delivery label.", max_length=64),
+        Field(natural_id, "string", "The record type's own identifier.", required=True, max_length=64),
+    )
+
+
+_FINDINGS = tuple(
+    Field(
+        f"finding_{k}",
+        "boolean",
+        f"Inspection found the ILO forced-labour indicator '{k.replace('_', ' ')}'.",
+    )
+    for k in ILO_INDICATORS
+)
+
+CONTRACTS: dict[str, RecordContract] = {
+    c.name: c
+    for c in (
+        RecordContract(
+            "organisation",
+            "The register of employers and suppliers: who they are, where they operate, who runs them.",
+            "registration_no",
+            (
+                *_common("registration_no"),
+                Field("name", "string", "Registered name.", required=True, max_length=300),
+                Field("sector", "string", "Sector of activity.", required=True, values=SECTORS),
+                Field("country", "string", "Country of operation.", required=True, max_length=100),
+                Field("region", "string", "Region of operation within the country.", max_length=100),
+                Field("registered_on", "date", "Date of registration.", required=True, not_in_future=True),
+                Field("address", "string", "Registered address.", max_length=500),
+                Field("phone", "string", "Registered phone number.", max_length=50),
+                Field(
+                    "directors",
+                    "string",
+                    "Directors, separated by ';' (pseudonymised per name).",
+                    max_length=2_000,
+                    person_id="each_name",
+                ),
+                Field("employees", "integer", "Declared number of employees.", min=0, max=1_000_000),
+            ),
+            entity_note="Scored entity: employer (worksite / supplier).",
+        ),
+        RecordContract(
+            "recruiter",
+            "Registry rows of recruitment agencies, labour contractors and travel agencies acting as intermediaries.",
+            "recruiter_ref",
+            (
+                *_common("recruiter_ref"),
+                Field("name", "string", "Registered name.", required=True, max_length=300),
+                Field(
+                    "agency_type",
+                    "string",
+                    "Kind of intermediary.",
+                    required=True,
+                    values=(
+                        "licensed_agency",
+                        "labour_contractor",
+                        "travel_agency",
+                        "unlicensed_broker",
+                        "model_agency",
+                        "marriage_agency",
+                    ),
+                ),
+                Field("country", "string", "Country of registration.", max_length=100),
+                Field("address", "string", "Registered address.", max_length=500),
+                Field("phone", "string", "Registered phone number.", max_length=50),
+                Field(
+                    "directors",
+                    "string",
+                    "Directors, separated by ';' (pseudonymised per name).",
+                    max_length=2_000,
+                    person_id="each_name",
+                ),
+                Field("licence_id", "string", "Licence number, if any.", max_length=64),
+                Field(
+                    "licence_status",
+                    "string",
+                    "Licence status.",
+                    required=True,
+                    values=("active", "expired", "suspended", "revoked", "none"),
+                ),
+                Field("licence_valid_from", "date", "Licence start date."),
+                Field("licence_valid_to", "date", "Licence end date."),
+                Field(
+                    "declared_fee_to_workers_usd",
+                    "number",
+                    "Fee the agency declares it charges workers (USD).",
+                    min=0,
+                    max=1_000_000,
+                ),
+                Field("registered_on", "date", "Date of registration.", required=True, not_in_future=True),
+            ),
+            date_orders=(DateOrder("licence_valid_from", "licence_valid_to"),),
+            entity_note="Scored entity: recruiter.",
+        ),
+        RecordContract(
+            "visa_application",
+            "Visa applications as decided by a visa unit: the desk, the sponsor, the intermediary, the decision.",
+            "application_id",
+            (
+                *_common("application_id"),
+                Field("post_id", "string", "Visa post.", required=True, max_length=32),
+                Field(
+                    "desk_officer_id",
+                    "string",
+                    "Officer at the desk that decided (pseudonymised).",
+                    required=True,
+                    max_length=64,
+                    person_id="whole",
+                ),
+                Field("visa_class", "string", "Visa class applied for.", required=True, values=VISA_CLASSES),
+                Field(
+                    "applicant_id",
+                    "string",
+                    "Applicant (pseudonymised; never scored).",
+                    required=True,
+                    max_length=64,
+                    person_id="whole",
+                ),
+                Field(
+                    "applicant_age_band",
+                    "string",
+                    "Applicant age band (fairness audits only).",
+                    values=("<18", "18-24", "25-34", "35-44", "45-54", "55+"),
+                    sensitive=True,
+                ),
+                Field(
+                    "applicant_sex",
+                    "string",
+                    "Applicant sex (fairness audits only).",
+                    values=("F", "M", "X"),
+                    sensitive=True,
+                ),
+                Field(
+                    "applicant_nationality",
+                    "string",
+                    "Applicant nationality (fairness audits only).",
+                    max_length=100,
+                    sensitive=True,
+                ),
+                Field(
+                    "sponsor_name",
+                    "string",
+                    "Sponsoring employer as named on the application.",
+                    max_length=300,
+                ),
+                Field(
+                    "sponsor_registration_no",
+                    "string",
+                    "Sponsor's register number, when given.",
+                    max_length=64,
+                ),
+                Field("recruiter_name", "string", "Recruiter or intermediary as named.", max_length=300),
+                Field("recruiter_licence_id", "string", "Recruiter's licence number, when given.", max_length=64),
+                Field("occupation", "string", "Declared occupation.", max_length=200),
+                Field("worksite_country", "string", "Country of the declared worksite.", max_length=100),
+                Field("worksite_region", "string", "Region of the declared worksite.", max_length=100),
+                Field("declared_wage", "number", "Declared wage, in wage_unit.", min=0, max=1_000_000),
+                Field(
+                    "wage_unit",
+                    "string",
+                    "Unit of the declared wage.",
+                    values=("hour", "day", "week", "month", "year"),
+                ),
+                Field("submitted_at", "datetime", "Submission time.", required=True, not_in_future=True),
+                Field("decided_at", "datetime", "Decision time.", not_in_future=True),
+                Field(
+                    "decision",
+                    "string",
+                    "Decision.",
+                    required=True,
+                    values=("approved", "refused", "withdrawn", "pending"),
+                ),
+                Field("valid_until", "date", "Last day of validity of an issued visa."),
+                Field("document_check_flag", "boolean", "Document checks flagged the application."),
+                Field("expedited", "boolean", "Processed out of queue."),
+                Field("refusal_overturned", "boolean", "A refusal was overturned."),
+            ),
+            date_orders=(DateOrder("submitted_at", "decided_at"),),
+            entity_note="Scored entities: employer (sponsor), recruiter, visa desk (post + desk officer).",
+        ),
+        RecordContract(
+            "border_crossing",
+            "Border crossings as recorded at a border post: officer, shift, document check, companions, vehicles.",
+            "crossing_id",
+            (
+                *_common("crossing_id"),
+                Field("border_post_id", "string", "Border post.", required=True, max_length=32),
+                Field("lane", "integer", "Lane.", min=0, max=1_000),
+                Field("shift", "string", "Shift.", values=("day", "night")),
+                Field(
+                    "officer_id",
+                    "string",
+                    "Officer (pseudonymised).",
+                    required=True,
+                    max_length=64,
+                    person_id="whole",
+                ),
+                Field("crossed_at", "datetime", "Time of crossing.", required=True, not_in_future=True),
+                Field("direction", "string", "Direction.", required=True, values=("in", "out")),
+                Field(
+                    "traveller_id",
+                    "string",
+                    "Traveller (pseudonymised; never scored).",
+                    required=True,
+                    max_length=64,
+                    person_id="whole",
+                ),
+                Field(
+                    "traveller_age_band",
+                    "string",
+                    "Traveller age band (fairness audits only).",
+                    values=("<18", "18-24", "25-34", "35-44", "45-54", "55+"),
+                    sensitive=True,
+                ),
+                Field("document_type", "string", "Travel document.", max_length=64),
+                Field(
+                    "visa_application_id",
+                    "string",
+                    "Visa application the traveller used, if any.",
+                    max_length=64,
+                ),
+                Field("document_check_result", "string", "Document check.", values=("clear", "flagged")),
+                Field(
+                    "companion_id",
+                    "string",
+                    "Accompanying person (pseudonymised).",
+                    max_length=64,
+                    person_id="whole",
+                ),
+                Field("vehicle_id", "string", "Vehicle plate.", max_length=32),
+                Field("secondary_referral", "boolean", "Referred to secondary inspection."),
+                Field("outcome", "string", "Outcome.", required=True, values=("admitted", "refused")),
+                Field("guardian_present", "boolean", "For minors: a guardian was present."),
+                Field("destination_address_verified", "boolean", "The destination address was verified."),
+                Field(
+                    "document_later_found_fraudulent",
+                    "boolean",
+                    "A later review found the document fraudulent.",
+                ),
+            ),
+            entity_note="Scored entity: border post (post + officer).",
+        ),
+        RecordContract(
+            "labour_inspection",
+            "Labour inspections: worksite, inspector, trigger, findings per ILO forced-labour indicator, outcome.",
+            "inspection_id",
+            (
+                *_common("inspection_id"),
+                Field(
+                    "organisation_registration_no",
+                    "string",
+                    "Inspected employer's register number.",
+                    required=True,
+                    max_length=64,
+                ),
+                Field("worksite_name", "string", "Worksite as named by the inspector.", max_length=300),
+                Field("worksite_region", "string", "Region of the worksite.", max_length=100),
+                Field(
+                    "inspector_id",
+                    "string",
+                    "Inspector (pseudonymised).",
+                    required=True,
+                    max_length=64,
+                    person_id="whole",
+                ),
+                Field("inspected_on", "date", "Date of the visit.", required=True, not_in_future=True),
+                Field(
+                    "trigger",
+                    "string",
+                    "Why the visit happened.",
+                    required=True,
+                    values=("random", "complaint", "targeted", "follow_up"),
+                ),
+                Field("announced", "boolean", "The visit was announced in advance."),
+                Field("workers_present", "integer", "Workers present.", min=0, max=1_000_000),
+                Field("migrant_workers", "integer", "Migrant workers present.", min=0, max=1_000_000),
+                *_FINDINGS,
+                Field("wage_arrears_usd", "number", "Wage arrears found (USD).", min=0, max=1e9),
+                Field("avg_weekly_hours", "number", "Average weekly hours found.", min=0, max=168),
+                Field("wage_found_hourly_usd", "number", "Hourly wage found (USD).", min=0, max=10_000),
+                Field("minors_found", "integer", "Minors found working.", min=0, max=100_000),
+                Field("housing_by_employer", "boolean", "Workers housed by the employer."),
+                Field("transport_by_employer", "boolean", "Workers transported by the employer."),
+                Field(
+                    "labour_contractor_name",
+                    "string",
+                    "Labour contractor supplying workers, as named.",
+                    max_length=300,
+                ),
+                Field(
+                    "recruitment_fee_reported_usd",
+                    "number",
+                    "Recruitment fee workers reported paying (USD).",
+                    min=0,
+                    max=1_000_000,
+                ),
+                Field(
+                    "outcome",
+                    "string",
+                    "Outcome.",
+                    required=True,
+                    values=("none", "administrative", "forced_labour_referral", "prosecution"),
+                ),
+            ),
+            references=(Reference("organisation_registration_no", "organisation", "registration_no"),),
+            entity_note="Scored entities: employer (worksite), inspector.",
+        ),
+        RecordContract(
+            "enforcement_outcome",
+            "The labels: substantiated cases, debarments, licence revocations, integrity cases, convictions and "
+            "complaints on an organisation, recruiter, desk, border post or inspector.",
+            "outcome_id",
+            (
+                *_common("outcome_id"),
+                Field(
+                    "entity_type",
+                    "string",
+                    "Kind of entity the outcome is about.",
+                    required=True,
+                    values=ENTITY_TYPES,
+                ),
+                Field(
+                    "entity_ref",
+                    "string",
+                    "Register number, licence or 'POST:OFFICER' reference of the entity.",
+                    required=True,
+                    max_length=128,
+                ),
+                Field("entity_name", "string", "Entity as named in the decision.", max_length=300),
+                Field("decided_on", "date", "Date of the decision.", required=True, not_in_future=True),
+                Field("kind", "string", "Kind of outcome.", required=True, values=OUTCOME_KINDS),
+                Field("issuing_body", "string", "Body that decided or received it.", max_length=100),
+            ),
+            conditional_person_refs=(
+                ConditionalPersonRef("entity_ref", "entity_type", ("visa_desk", "border_post", "inspector")),
+            ),
+            entity_note="Labels for every scored entity type; complaints are signals, not labels.",
+        ),
+    )
+}
+
+# Ingest order: references point at record types ingested earlier in the same run.
+INGEST_ORDER: tuple[str, ...] = (
+    "organisation",
+    "recruiter",
+    "visa_application",
+    "border_crossing",
+    "labour_inspection",
+    "enforcement_outcome",
+)
+assert set(INGEST_ORDER) == set(CONTRACTS)
+
+
+def person_id_columns(contract: RecordContract) -> list[str]:
+    return [f.name for f in contract.fields if f.person_id]
+
+
+def sensitive_columns(contract: RecordContract) -> list[str]:
+    return [f.name for f in contract.fields if f.sensitive]
