@@ -12,8 +12,14 @@ from dataclasses import dataclass
 from data_contracts.contracts import Field, RecordContract
 
 # SQL type each contract type is parsed as (TRY_CAST of the trimmed text).
-SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN",
-             "date": "DATE", "datetime": "TIMESTAMP"}
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+}
 FILE_RULES = {
     "malformed_line:wrong_field_count": "The line has more or fewer fields than the header (e.g. a truncated line).",
     "record_id:duplicate_in_batch": "Another row of the same file has the same record_id (the first one is kept).",
@@ -56,35 +62,60 @@ def field_rules(contract: RecordContract, present: set[str] | None = None) -> li
         col, p = f.name, f"p_{f.name}"
         if present is not None and col not in present:
             if f.required:
-                rules.append(Rule(f"{col}:missing_column", col, f"The file has no column {col}, which is required.",
-                                  "TRUE"))
+                rules.append(
+                    Rule(f"{col}:missing_column", col, f"The file has no column {col}, which is required.", "TRUE")
+                )
             continue
         raw = _raw(f)
         if f.required:
             rules.append(Rule(f"{col}:missing", col, f"{col} is required.", f"{raw} IS NULL"))
         if f.type != "string":
-            rules.append(Rule(f"{col}:type", col, f"{col} must parse as {f.type}.",
-                              f"{raw} IS NOT NULL AND {_q(p)} IS NULL"))
+            rules.append(
+                Rule(f"{col}:type", col, f"{col} must parse as {f.type}.", f"{raw} IS NOT NULL AND {_q(p)} IS NULL")
+            )
         if f.values is not None:
             allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in f.values)
-            rules.append(Rule(f"{col}:not_allowed", col, f"{col} must be one of: {', '.join(f.values)}.",
-                              f"{raw} IS NOT NULL AND {raw} NOT IN ({allowed})"))
+            rules.append(
+                Rule(
+                    f"{col}:not_allowed",
+                    col,
+                    f"{col} must be one of: {', '.join(f.values)}.",
+                    f"{raw} IS NOT NULL AND {raw} NOT IN ({allowed})",
+                )
+            )
         if f.min is not None:
             rules.append(Rule(f"{col}:below_min", col, f"{col} must be at least {f.min:g}.", f"{_q(p)} < {f.min!r}"))
         if f.max is not None:
             rules.append(Rule(f"{col}:above_max", col, f"{col} must be at most {f.max:g}.", f"{_q(p)} > {f.max!r}"))
         if f.max_length is not None:
-            rules.append(Rule(f"{col}:too_long", col, f"{col} must be at most {f.max_length} characters.",
-                              f"length({_q(col)}) > {f.max_length}"))
+            rules.append(
+                Rule(
+                    f"{col}:too_long",
+                    col,
+                    f"{col} must be at most {f.max_length} characters.",
+                    f"length({_q(col)}) > {f.max_length}",
+                )
+            )
         if f.not_in_future:
             now = "CAST(getvariable('ingest_time') AS TIMESTAMP)"
-            rules.append(Rule(f"{col}:in_future", col, f"{col} must not be after the time of ingestion.",
-                              f"CAST({_q(p)} AS TIMESTAMP) > {now}"))
+            rules.append(
+                Rule(
+                    f"{col}:in_future",
+                    col,
+                    f"{col} must not be after the time of ingestion.",
+                    f"CAST({_q(p)} AS TIMESTAMP) > {now}",
+                )
+            )
     for order in contract.date_orders:
         if present is None or {order.earlier, order.later} <= present:
-            rules.append(Rule(f"{order.later}:before_{order.earlier}", order.later,
-                              f"{order.later} must not be before {order.earlier}.",
-                              f"{_q('p_' + order.later)} < {_q('p_' + order.earlier)}"))
+            rules.append(
+                Rule(
+                    f"{order.later}:before_{order.earlier}",
+                    order.later,
+                    f"{order.later} must not be before {order.earlier}.",
+                    f"{_q('p_' + order.later)} < {_q('p_' + order.earlier)}",
+                )
+            )
     return rules
 
 
@@ -97,19 +128,25 @@ def declared_rules(contract: RecordContract) -> list[tuple[str, str]]:
     """(rule id, description) for the docs: every rule a row of this contract can break."""
     out = [(r.id, r.description) for r in field_rules(contract)]
     out += [(f"{f}:missing_column", f"The file has no column {f}, which is required.") for f in contract.required]
-    out += [(reference_rule_id(contract, r.column),
-             f"{r.column} must name an accepted {r.record_type} ({r.target}).") for r in contract.references]
+    out += [
+        (reference_rule_id(contract, r.column), f"{r.column} must name an accepted {r.record_type} ({r.target}).")
+        for r in contract.references
+    ]
     out += list(FILE_RULES.items())
     return sorted(set(out))
 
 
 def validation_sql(contract: RecordContract, present: set[str], table: str) -> str:
     """SELECT over ``table`` (raw text columns + _line) adding parsed columns p_* and the list _reasons."""
-    parsed_cols = [f"{parsed(f)} AS {_q('p_' + f.name)}" if f.name in present else
-                   f"CAST(NULL AS {SQL_TYPES[f.type]}) AS {_q('p_' + f.name)}" for f in contract.fields]
+    parsed_cols = [
+        f"{parsed(f)} AS {_q('p_' + f.name)}"
+        if f.name in present
+        else f"CAST(NULL AS {SQL_TYPES[f.type]}) AS {_q('p_' + f.name)}"
+        for f in contract.fields
+    ]
     rules = field_rules(contract, present)
     checks = ", ".join(f"CASE WHEN {r.sql} THEN '{r.id}' END" for r in rules) or "NULL"
-    return (f"WITH parsed AS (SELECT *, {', '.join(parsed_cols)} FROM {table}) "
-            f"SELECT *, list_filter([{checks}], x -> x IS NOT NULL) AS _reasons FROM parsed")
-
-
+    return (
+        f"WITH parsed AS (SELECT *, {', '.join(parsed_cols)} FROM {table}) "
+        f"SELECT *, list_filter([{checks}], lambda x: x IS NOT NULL) AS _reasons FROM parsed"
+    )

@@ -100,6 +100,84 @@ def simulate(
     )
 
 
+@app.command()
+def ingest(
+    source: Annotated[Path, typer.Option(help="Folder to ingest (a simulated world, or a landing zone of files).")],
+    file_format: Annotated[str, typer.Option("--format", help="Source format: synthetic or csv.")] = "synthetic",
+    mapping: Annotated[
+        Path | None, typer.Option(help="TOML file mapping source columns onto contract columns.")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary as JSON to this file.")] = None,
+    gx_sample_rows: Annotated[
+        int, typer.Option(help="Rows per batch validated by Great Expectations for the Data Docs (0: off).")
+    ] = 2_000,
+) -> None:
+    """Validate every file against its data contract; accepted rows to the lake, the rest to quarantine."""
+    import json
+
+    from data_contracts.lake import LakeBusy, tracerisk_home
+    from data_contracts.pseudonymise import PseudonymKeyError
+    from data_contracts.sources import SourceError
+
+    if file_format not in ("synthetic", "csv"):
+        raise _fail(f"unknown format {file_format!r}; choose synthetic or csv")
+    if gx_sample_rows < 0:
+        raise _fail("--gx-sample-rows must be 0 or more")
+    if not source.is_dir():
+        raise _fail(f"--source {source} is not a folder")
+    home = tracerisk_home()
+    from flows.ingest import ingest_flow
+
+    with Progress(
+        TextColumn("[bold]ingest[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not sys.stderr.isatty(),
+    ) as bar:
+        task = bar.add_task(str(source), total=None)
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name)
+
+        try:
+            reports, docs = ingest_flow(source, file_format, home, mapping, gx_sample_rows, progress)
+        except (SourceError, PseudonymKeyError, LakeBusy) as exc:
+            raise _fail(str(exc)) from exc
+    table = Table(title=f"ingest of {source} into {home}")
+    for column in ("file", "record type", "read", "accepted", "quarantined", "top reasons / status"):
+        table.add_column(column, justify="right" if column in ("read", "accepted", "quarantined") else "left")
+    for r in reports:
+        name = Path(r.file).name if r.file else "?"
+        if r.status == "unusable":
+            detail = f"[red]unusable: {r.error}"
+        elif r.status == "already_ingested":
+            detail = "already ingested: nothing added"
+        else:
+            detail = ", ".join(f"{k} ({v})" for k, v in list(r.reasons.items())[:3])
+        table.add_row(name, r.record_type, f"{r.read:,}", f"{r.accepted:,}", f"{r.quarantined:,}", detail)
+    out = Console(width=160)
+    out.print(table)
+    totals = [sum(getattr(r, k) for r in reports) for k in ("read", "accepted", "quarantined", "new", "superseding")]
+    out.print(
+        f"read {totals[0]:,} = accepted {totals[1]:,} + quarantined {totals[2]:,}; "
+        f"{totals[3]:,} new and {totals[4]:,} superseding versions stored"
+    )
+    if docs:
+        out.print(f"Great Expectations Data Docs: {docs}")
+    if json_path:
+        from data_contracts.ingest import summary_json
+
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(summary_json(reports), indent=2) + "\n", encoding="utf-8")
+    unusable = [r for r in reports if r.status == "unusable"]
+    for r in unusable:
+        console.print(f"[bold red]unusable file:[/] {r.file}: {r.error}")
+    if unusable:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

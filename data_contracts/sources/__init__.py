@@ -51,9 +51,8 @@ class Source:
             for p in sorted(base.iterdir()):
                 if not _is_data(p):
                     continue
-                record_type = record_type_of(p.name)
                 # A file named after no record type is still listed (record type ""), so it is reported.
-                found.append(SourceFile(p, record_type or ""))
+                found.append(SourceFile(p, record_type_of(p.name) or ""))
         order = {name: i for i, name in enumerate(INGEST_ORDER)}
         return sorted(found, key=lambda f: (order.get(f.record_type, -1), str(f.path)))
 
@@ -75,8 +74,9 @@ def _parse_columns(raw: object, where: str) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for record_type, mapping in raw.items():
         if record_type not in CONTRACTS:
-            raise SourceError(f"{where}: unknown record type {record_type!r} in [columns]; "
-                              f"known: {', '.join(CONTRACTS)}")
+            raise SourceError(
+                f"{where}: unknown record type {record_type!r} in [columns]; known: {', '.join(CONTRACTS)}"
+            )
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
             raise SourceError(f"{where}: [columns.{record_type}] must map source column names to contract names")
         unknown = sorted(set(mapping.values()) - set(CONTRACTS[record_type].columns))

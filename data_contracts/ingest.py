@@ -1,0 +1,174 @@
+"""Ingest one source file into the lake: read, validate, pseudonymise, classify versions, commit.
+
+These are the steps the Prefect ingest flow (flows/ingest.py) wires together; each is a plain function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from data_contracts.contracts import CONTRACTS
+from data_contracts.lake import Lake, LedgerEntry
+from data_contracts.pseudonymise import PseudonymKey
+from data_contracts.reader import UnusableFile, read_batch_file
+from data_contracts.rules import reference_rule_id
+from data_contracts.sources import Source, SourceFile
+from data_contracts.validate import ValidatedBatch, WrongRecordType, validate_batch
+
+
+class BatchValidator(Protocol):
+    """What ingest needs from the Great Expectations validator (data_contracts.gx_suites)."""
+
+    def validate(self, contract: Any, frame: Any, batch_id: str) -> Any: ...
+
+
+@dataclass
+class FileReport:
+    """One line of the ingest summary (and of ``--json``)."""
+
+    file: str
+    record_type: str
+    read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    status: str = "committed"  # committed | already_ingested | unusable
+    new: int = 0
+    superseding: int = 0
+    unchanged: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    batch_id: str = ""
+    gx_success: bool | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def batch_id_of(path: Path, record_type: str, source: Source) -> str:
+    """Content hash of the file together with what it is read as (record type and column mapping)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([record_type, source.name, source.rename(record_type)], sort_keys=True).encode())
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _report(entry: LedgerEntry, status: str, **extra: Any) -> FileReport:
+    reasons = dict(sorted(entry.reasons.items(), key=lambda kv: (-kv[1], kv[0])))  # most frequent first
+    return FileReport(
+        file=entry.file,
+        record_type=entry.record_type,
+        read=entry.read,
+        accepted=entry.accepted,
+        quarantined=entry.quarantined,
+        reasons=reasons,
+        error=entry.error,
+        status=status,
+        new=entry.new,
+        superseding=entry.superseding,
+        unchanged=entry.unchanged,
+        batch_id=entry.batch_id,
+        **extra,
+    )
+
+
+def known_references(lake: Lake, record_type: str) -> dict[str, pa.Array]:
+    contract = CONTRACTS[record_type]
+    return {
+        reference_rule_id(contract, ref.column): lake.distinct_values(ref.record_type, ref.target)
+        for ref in contract.references
+    }
+
+
+def ingest_file(
+    lake: Lake,
+    source_file: SourceFile,
+    source: Source,
+    ingest_time: datetime,
+    key: PseudonymKey,
+    gx: BatchValidator | None = None,
+    gx_sample_rows: int = 2_000,
+) -> FileReport:
+    path, record_type = source_file.path, source_file.record_type
+    file = str(path)
+    if record_type not in CONTRACTS:
+        batch_id = hashlib.sha256(file.encode()).hexdigest()
+        message = f"file name names no record type (expected it to start with one of: {', '.join(CONTRACTS)})"
+        entry = lake.record_unusable(
+            batch_id=batch_id,
+            source_format=source.name,
+            file=file,
+            record_type="",
+            error=message,
+            ingest_time=ingest_time,
+        )
+        return _report(entry, "unusable")
+    batch_id = batch_id_of(path, record_type, source)
+    done = lake.committed(batch_id)
+    if done is not None:
+        report = _report(done, "already_ingested")
+        report.notes = [f"already ingested as batch {done.seq}; nothing added"]
+        report.file = file
+        return report
+    try:
+        raw = read_batch_file(path)
+        validated = validate_batch(
+            raw,
+            record_type,
+            source.rename(record_type),
+            ingest_time,
+            key,
+            known_references(lake, record_type),
+            gx_sample_rows if gx else 0,
+        )
+    except (UnusableFile, WrongRecordType) as exc:
+        entry = lake.record_unusable(
+            batch_id=batch_id,
+            source_format=source.name,
+            file=file,
+            record_type=record_type,
+            error=str(exc),
+            ingest_time=ingest_time,
+        )
+        return _report(entry, "unusable")
+    gx_success = _run_gx(gx, validated, batch_id)
+    classified = lake.classify(record_type, validated.accepted)
+    entry = lake.commit(
+        batch_id=batch_id,
+        source_format=source.name,
+        file=file,
+        record_type=record_type,
+        read=validated.read,
+        accepted=classified,
+        quarantined=validated.quarantined,
+        reasons=validated.reasons,
+        unknown_columns=validated.unknown_columns,
+        notes=validated.notes,
+        gx_success=gx_success,
+        ingest_time=ingest_time,
+    )
+    assert entry.read == entry.accepted + entry.quarantined, "reconciliation broken"
+    return _report(
+        entry, "committed", unknown_columns=validated.unknown_columns, notes=validated.notes, gx_success=gx_success
+    )
+
+
+def _run_gx(gx: BatchValidator | None, validated: ValidatedBatch, batch_id: str) -> bool | None:
+    if gx is None or validated.gx_sample is None:
+        return None
+    result = gx.validate(CONTRACTS[validated.record_type], validated.gx_sample.to_pandas(), batch_id)
+    return bool(result.success)
+
+
+def summary_json(reports: list[FileReport]) -> dict[str, Any]:
+    return {"batches": [r.as_json() for r in reports]}
