@@ -26,6 +26,7 @@ LINE_COLUMN = "_line"
 WRONG_FIELD_COUNT = "malformed_line:wrong_field_count"
 MAX_REJECTED_TEXT = 1000
 NUL_SCAN_BYTES = 64 * 1024
+BATCH_ROWS = 65_536  # text rows converted to Arrow at a time
 # Candidate delimiters in order of preference when counts tie.
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 DELIMITER_NOTES = {";": "semicolon-separated", "\t": "tab-separated", "|": "pipe-separated"}
@@ -127,9 +128,15 @@ def _is_blank(row: list[str]) -> bool:
     return not row or (len(row) == 1 and not row[0].strip())
 
 
-def _string_column(values: list[str] | tuple[str, ...]) -> pa.Array:
-    arr = pa.array(values, type=pa.string())
-    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+def _to_batch(rows: list[list[str]], lines: list[int], names: list[str]) -> pa.RecordBatch:
+    """Rows of equal width -> one record batch of text columns ('' -> null) plus _line, vectorised per column."""
+    nested = pa.array(rows, type=pa.list_(pa.string()))
+    columns = []
+    for i in range(len(names)):
+        col = pc.list_element(nested, i)
+        columns.append(pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col))
+    columns.append(pa.array(np.asarray(lines, dtype=np.int64), type=pa.int64()))
+    return pa.RecordBatch.from_arrays(columns, names=[*names, LINE_COLUMN])
 
 
 def _read_text(path: Path) -> RawBatch:
@@ -162,6 +169,7 @@ def _read_text(path: Path) -> RawBatch:
     width = 0
     rows: list[list[str]] = []
     lines: list[int] = []
+    batches: list[pa.RecordBatch] = []
     bad: list[tuple[int, int]] = []  # (first line, last line) of rows with the wrong field count
     try:
         for row in reader:
@@ -176,6 +184,9 @@ def _read_text(path: Path) -> RawBatch:
             if len(row) == width:
                 rows.append(row)
                 lines.append(start)
+                if len(rows) == BATCH_ROWS:  # convert as we go: bounded memory, arrays well below 2 GiB
+                    batches.append(_to_batch(rows, lines, header))
+                    rows, lines = [], []
             else:
                 bad.append((start, prev_end))
     except csv.Error as exc:  # not expected with strict=False and no field size limit; kept as a safeguard
@@ -193,13 +204,9 @@ def _read_text(path: Path) -> RawBatch:
             rejected.append(RejectedLine(first, raw[:MAX_REJECTED_TEXT], WRONG_FIELD_COUNT))
         notes.append(f"{len(bad)} line{'s' if len(bad) != 1 else ''} with the wrong number of fields rejected")
 
-    columns: list[pa.Array] = (
-        [_string_column(col) for col in zip(*rows, strict=True)]
-        if rows
-        else [pa.array([], type=pa.string()) for _ in header]
-    )
-    columns.append(pa.array(np.asarray(lines, dtype=np.int64), type=pa.int64()))
-    table = pa.Table.from_arrays(columns, names=[*header, LINE_COLUMN])
+    if rows or not batches:
+        batches.append(_to_batch(rows, lines, header))
+    table = pa.Table.from_batches(batches)
     return RawBatch(table, rejected, encoding, delimiter, notes)
 
 

@@ -111,7 +111,7 @@ def test_rejected_text_is_cut_to_1000_characters(tmp_path: Path) -> None:
 
 
 def test_one_megabyte_field_is_read_intact(tmp_path: Path) -> None:
-    big = ("lorem ipsum, dolor\n" * 60_000)[: 1_100_000]
+    big = ("lorem ipsum, dolor\n" * 60_000)[:1_100_000]
     text = 'id,statement\n1,"' + big + '"\n2,short\n'
     batch = read_batch_file(_write(tmp_path, "x.csv", text))
     assert batch.table.column("statement").to_pylist() == [big, "short"]
@@ -136,17 +136,21 @@ def test_empty_header_name_is_unusable(tmp_path: Path) -> None:
 
 
 def test_parquet_round_trip(tmp_path: Path) -> None:
-    table = pa.table({
-        "flag": pa.array([True, False, None]),
-        "count": pa.array([1, None, -3], pa.int64()),
-        "share": pa.array([0.5, 3.0, None], pa.float64()),
-        "day": pa.array([dt.date(2024, 2, 29), None, dt.date(1999, 1, 1)], pa.date32()),
-        "at": pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 678000), None, dt.datetime(2020, 12, 31, 23, 59, 59)],
-                       pa.timestamp("ms")),
-        "kind": pa.array(["employer", None, "employer"]).dictionary_encode(),
-        "nothing": pa.nulls(3),
-        "name": pa.array(["A", "", None]),
-    })
+    table = pa.table(
+        {
+            "flag": pa.array([True, False, None]),
+            "count": pa.array([1, None, -3], pa.int64()),
+            "share": pa.array([0.5, 3.0, None], pa.float64()),
+            "day": pa.array([dt.date(2024, 2, 29), None, dt.date(1999, 1, 1)], pa.date32()),
+            "at": pa.array(
+                [dt.datetime(2024, 1, 2, 3, 4, 5, 678000), None, dt.datetime(2020, 12, 31, 23, 59, 59)],
+                pa.timestamp("ms"),
+            ),
+            "kind": pa.array(["employer", None, "employer"]).dictionary_encode(),
+            "nothing": pa.nulls(3),
+            "name": pa.array(["A", "", None]),
+        }
+    )
     path = tmp_path / "organisation.parquet"
     pq.write_table(table, path)
     batch = read_batch_file(path)
@@ -155,12 +159,39 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
     assert all(f.type == pa.string() for f in batch.table.schema if f.name != "_line")
     assert batch.table.schema.field("_line").type == pa.int64()
     assert _rows(batch) == [
-        {"flag": "true", "count": "1", "share": "0.5", "day": "2024-02-29", "at": "2024-01-02T03:04:05",
-         "kind": "employer", "nothing": None, "name": "A", "_line": 2},
-        {"flag": "false", "count": None, "share": "3", "day": None, "at": None,
-         "kind": None, "nothing": None, "name": None, "_line": 3},
-        {"flag": None, "count": "-3", "share": None, "day": "1999-01-01", "at": "2020-12-31T23:59:59",
-         "kind": "employer", "nothing": None, "name": None, "_line": 4},
+        {
+            "flag": "true",
+            "count": "1",
+            "share": "0.5",
+            "day": "2024-02-29",
+            "at": "2024-01-02T03:04:05",
+            "kind": "employer",
+            "nothing": None,
+            "name": "A",
+            "_line": 2,
+        },
+        {
+            "flag": "false",
+            "count": None,
+            "share": "3",
+            "day": None,
+            "at": None,
+            "kind": None,
+            "nothing": None,
+            "name": None,
+            "_line": 3,
+        },
+        {
+            "flag": None,
+            "count": "-3",
+            "share": None,
+            "day": "1999-01-01",
+            "at": "2020-12-31T23:59:59",
+            "kind": "employer",
+            "nothing": None,
+            "name": None,
+            "_line": 4,
+        },
     ]
 
 
@@ -188,3 +219,17 @@ def test_csv_named_parquet_is_unusable(tmp_path: Path) -> None:
 def test_unsupported_suffix_is_unusable(tmp_path: Path, name: str) -> None:
     with pytest.raises(UnusableFile, match=r"^unsupported file type "):
         read_batch_file(_write(tmp_path, name, "a,b\n1,2\n"))
+
+
+def test_rows_are_converted_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("data_contracts.reader.BATCH_ROWS", 2)
+    text = "a,b\n1,\n2,x\n\n3,y,z\n4,w\n5,v\n"
+    batch = read_batch_file(_write(tmp_path, "x.csv", text))
+    assert _rows(batch) == [
+        {"a": "1", "b": None, "_line": 2},
+        {"a": "2", "b": "x", "_line": 3},
+        {"a": "4", "b": "w", "_line": 6},
+        {"a": "5", "b": "v", "_line": 7},
+    ]
+    assert batch.rejected == [RejectedLine(5, "3,y,z", WRONG)]
+    assert batch.notes == ["skipped 1 blank line", "1 line with the wrong number of fields rejected"]

@@ -1,0 +1,70 @@
+"""`tracerisk ingest` as a user runs it: Prefect flow, summary table, --json, exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_ingest_synthetic_world_writes_lake_ledger_and_json(
+    tiny_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path / "home"))
+    out = tmp_path / "summary.json"
+    result = runner.invoke(app, ["ingest", "--source", str(tiny_world), "--json", str(out), "--gx-sample-rows", "0"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.read_text())
+    batches = summary["batches"]
+    assert len(batches) == 7 and {b["record_type"] for b in batches} == {
+        "organisation",
+        "recruiter",
+        "visa_application",
+        "border_crossing",
+        "labour_inspection",
+        "enforcement_outcome",
+    }
+    for b in batches:
+        assert set(b) >= {"file", "record_type", "read", "accepted", "quarantined", "reasons", "error"}
+        assert b["read"] == b["accepted"] + b["quarantined"] and b["error"] is None
+    assert "read " in result.output and "= accepted" in result.output
+    assert (tmp_path / "home" / "lake.duckdb").exists()
+    again = runner.invoke(app, ["ingest", "--source", str(tiny_world), "--gx-sample-rows", "0"])
+    assert again.exit_code == 0 and again.output.count("already ingested") == 7
+
+
+def test_unusable_file_exits_non_zero_with_a_reason_and_ingests_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path / "home"))
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "visa_application.csv").write_bytes("\ufeffa,b\n".encode("utf-16"))
+    (landing / "organisation.csv").write_text(
+        "record_id,source,registration_no,name,sector,country,registered_on\n"
+        "O1,register,RN1,Org One,fishing,Aldoria,2010-01-01\n"
+    )
+    result = runner.invoke(app, ["ingest", "--source", str(landing), "--format", "csv", "--gx-sample-rows", "0"])
+    assert result.exit_code == 1
+    assert "unusable file" in result.output and "visa_application.csv" in result.output
+    assert "UTF-16" in result.output
+    assert "accepted 1" in result.output
+
+
+def test_missing_source_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", "--source", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "is not a folder" in result.output
