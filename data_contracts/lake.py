@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data_contracts.contracts import CONTRACTS
@@ -90,16 +92,22 @@ class Lake:
         except duckdb.IOException as exc:
             raise LakeBusy(f"the lake at {home} is in use by another process ({exc})") from exc
         self.con.execute(f"CREATE TABLE IF NOT EXISTS batches ({', '.join(LEDGER_COLUMNS)})")
+        # Latest content hash per record, one table per record type: what classify() compares against.
+        for record_type in CONTRACTS:
+            self.con.execute(
+                f"CREATE TABLE IF NOT EXISTS index_{record_type} "
+                "(source VARCHAR, record_id VARCHAR, row_hash UBIGINT, seq INTEGER)"
+            )
 
     def close(self) -> None:
         self.con.close()
 
     # ---------------------------------------------------------------- ledger
     def committed(self, batch_id: str) -> LedgerEntry | None:
-        row = self.con.execute(
+        rows = self.con.execute(
             "SELECT * FROM batches WHERE batch_id = ? AND status = 'committed' ORDER BY seq LIMIT 1", [batch_id]
-        ).fetchone()
-        return self._entry(row) if row else None
+        ).fetchall()
+        return self._entry(rows[0]) if rows else None
 
     def ledger(self) -> list[LedgerEntry]:
         return [self._entry(r) for r in self.con.execute("SELECT * FROM batches ORDER BY seq").fetchall()]
@@ -124,8 +132,8 @@ class Lake:
         )
 
     def next_seq(self) -> int:
-        row = self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM batches").fetchone()
-        return int(row[0]) if row else 1
+        rows = self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM batches").fetchall()
+        return int(rows[0][0]) if rows else 1
 
     def files(self, record_type: str, kind: str = "lake_file") -> list[str]:
         rows = self.con.execute(
@@ -174,20 +182,14 @@ class Lake:
     # ---------------------------------------------------------------- writing
     def classify(self, record_type: str, accepted: pa.Table) -> pa.Table:
         """Add ``_change``: new | superseding | unchanged, against the latest committed versions."""
-        versions = self.versions_sql(record_type)
         self.con.register("incoming", accepted)
         try:
-            if versions is None:
-                sql = "SELECT *, 'new' AS _change FROM incoming"
-            else:
-                sql = (
-                    f"WITH latest AS (SELECT source, record_id, _row_hash FROM ({versions}) QUALIFY row_number() "
-                    "OVER (PARTITION BY source, record_id ORDER BY _ingest_seq DESC) = 1) "
-                    "SELECT i.*, CASE WHEN l.record_id IS NULL THEN 'new' WHEN l._row_hash = i._row_hash "
-                    "THEN 'unchanged' ELSE 'superseding' END AS _change FROM incoming i "
-                    "LEFT JOIN latest l ON l.source = i.source AND l.record_id = i.record_id ORDER BY i._line"
-                )
-            return self.con.sql(sql).to_arrow_table()
+            return self.con.sql(
+                "SELECT i.*, CASE WHEN l.record_id IS NULL THEN 'new' WHEN l.row_hash = i._row_hash "
+                "THEN 'unchanged' ELSE 'superseding' END AS _change FROM incoming i "
+                f"LEFT JOIN index_{record_type} l ON l.source = i.source AND l.record_id = i.record_id "
+                "ORDER BY i._line"
+            ).to_arrow_table()
         finally:
             self.con.unregister("incoming")
 
@@ -209,10 +211,10 @@ class Lake:
     ) -> LedgerEntry:
         """Write the batch's files, then commit them with one ledger row."""
         seq = self.next_seq()
-        changes = accepted.column("_change").to_pylist() if accepted.num_rows else []
-        counts = {k: changes.count(k) for k in ("new", "superseding", "unchanged")}
-        keep = pa.array([c != "unchanged" for c in changes], type=pa.bool_())
-        stored = accepted.filter(keep).drop_columns(["_change"]) if accepted.num_rows else accepted
+        change = accepted.column("_change") if "_change" in accepted.column_names else pa.array([], pa.string())
+        counts = {k: int(pc.sum(pc.equal(change, k)).as_py() or 0) for k in ("new", "superseding", "unchanged")}
+        stored = accepted.filter(pc.not_equal(change, "unchanged")) if accepted.num_rows else accepted
+        stored = stored.drop_columns(["_change"]) if "_change" in stored.column_names else stored
         lineage = {"_batch": batch_id, "_file": file, "_ingest_seq": seq}
         lake_rel = quarantine_rel = None
         stem = f"{seq:08d}-{batch_id[:12]}.parquet"
@@ -223,29 +225,46 @@ class Lake:
             quarantine_rel = f"quarantine/{record_type}/{stem}"
             _write_atomic(_with_lineage(quarantined, lineage), self.home / quarantine_rel)
         _crash_point("before_ledger")
-        self.con.execute(
-            "INSERT INTO batches VALUES (?, ?, 'committed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
-            [
-                seq,
-                batch_id,
-                source_format,
-                file,
-                record_type,
-                read,
-                accepted.num_rows,
-                counts["new"],
-                counts["superseding"],
-                counts["unchanged"],
-                quarantined.num_rows,
-                json.dumps(reasons, sort_keys=True),
-                json.dumps(unknown_columns),
-                json.dumps(notes),
-                gx_success,
-                lake_rel,
-                quarantine_rel,
-                ingest_time,
-            ],
-        )
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            if stored.num_rows:
+                self.con.register("stored_rows", stored.select(["source", "record_id", "_row_hash"]))
+                if counts["superseding"]:
+                    self.con.execute(
+                        f"DELETE FROM index_{record_type} AS x USING stored_rows s "
+                        "WHERE x.source = s.source AND x.record_id = s.record_id"
+                    )
+                self.con.execute(
+                    f"INSERT INTO index_{record_type} SELECT source, record_id, _row_hash, {seq} FROM stored_rows"
+                )
+                self.con.unregister("stored_rows")
+            self.con.execute(
+                "INSERT INTO batches VALUES (?, ?, 'committed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                [
+                    seq,
+                    batch_id,
+                    source_format,
+                    file,
+                    record_type,
+                    read,
+                    accepted.num_rows,
+                    counts["new"],
+                    counts["superseding"],
+                    counts["unchanged"],
+                    quarantined.num_rows,
+                    json.dumps(reasons, sort_keys=True),
+                    json.dumps(unknown_columns),
+                    json.dumps(notes),
+                    gx_success,
+                    lake_rel,
+                    quarantine_rel,
+                    ingest_time,
+                ],
+            )
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
         _crash_point("after_ledger")
         entry = self.committed(batch_id)
         assert entry is not None
@@ -284,15 +303,18 @@ class Lake:
 def _with_lineage(table: pa.Table, lineage: dict[str, object]) -> pa.Table:
     n = table.num_rows
     for name, value in lineage.items():
-        typ = pa.int64() if isinstance(value, int) else pa.string()
-        table = table.append_column(name, pa.array([value] * n, type=typ))
+        if isinstance(value, int):
+            column = pa.array(np.full(n, value, dtype=np.int64))
+        else:
+            column = pa.array([str(value)], pa.string()).take(pa.array(np.zeros(n, dtype=np.int64)))
+        table = table.append_column(name, column)
     return table
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="snappy")
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)

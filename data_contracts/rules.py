@@ -39,6 +39,11 @@ def _q(name: str) -> str:
 
 
 def _raw(f: Field) -> str:
+    """The trimmed text of the field (NULL when empty), computed once per row as column t_<name>."""
+    return _q("t_" + f.name)
+
+
+def _trimmed(f: Field) -> str:
     return f"nullif(trim({_q(f.name)}), '')"
 
 
@@ -136,17 +141,30 @@ def declared_rules(contract: RecordContract) -> list[tuple[str, str]]:
     return sorted(set(out))
 
 
-def validation_sql(contract: RecordContract, present: set[str], table: str) -> str:
-    """SELECT over ``table`` (raw text columns + _line) adding parsed columns p_* and the list _reasons."""
+def validation_sql(
+    contract: RecordContract, present: set[str], table: str, extra: list[tuple[str, str]] | None = None
+) -> str:
+    """SELECT over ``table`` (raw text columns + _line) adding parsed columns p_* and the list _reasons.
+
+    extra: more (rule id, SQL condition over the p_* columns) pairs, e.g. duplicates and references.
+    The reasons list is only built for rows that break something (a plain OR decides that first).
+    """
+    trimmed_cols = [f"{_trimmed(f)} AS {_q('t_' + f.name)}" for f in contract.fields if f.name in present]
+    trimmed = f"(SELECT *, {', '.join(trimmed_cols)} FROM {table})" if trimmed_cols else table
     parsed_cols = [
         f"{parsed(f)} AS {_q('p_' + f.name)}"
         if f.name in present
         else f"CAST(NULL AS {SQL_TYPES[f.type]}) AS {_q('p_' + f.name)}"
         for f in contract.fields
     ]
-    rules = field_rules(contract, present)
-    checks = ", ".join(f"CASE WHEN {r.sql} THEN '{r.id}' END" for r in rules) or "NULL"
+    checks = [(r.id, r.sql) for r in field_rules(contract, present)] + list(extra or [])
+    if not checks:
+        return f"SELECT *, {', '.join(parsed_cols)}, CAST([] AS VARCHAR[]) AS _reasons FROM {trimmed}"
+    broken = " OR ".join(f"coalesce({sql}, false)" for _, sql in checks)
+    reasons = ", ".join(f"CASE WHEN {sql} THEN '{rule}' END" for rule, sql in checks)
     return (
-        f"WITH parsed AS (SELECT *, {', '.join(parsed_cols)} FROM {table}) "
-        f"SELECT *, list_filter([{checks}], lambda x: x IS NOT NULL) AS _reasons FROM parsed"
+        f"WITH parsed AS (SELECT *, {', '.join(parsed_cols)} FROM {trimmed}), "
+        f"flagged AS (SELECT *, ({broken}) AS _broken FROM parsed) "
+        f"SELECT * EXCLUDE (_broken), CASE WHEN _broken THEN list_filter([{reasons}], lambda x: x IS NOT NULL) "
+        "ELSE CAST([] AS VARCHAR[]) END AS _reasons FROM flagged"
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -87,36 +88,23 @@ def validate_batch(
     check_record_type(record_type, set(data_columns))
     unknown = [c for c in data_columns if c not in contract.columns]
 
+    # Later copies of a record_id within the file (first copy kept), found in Arrow: cheaper than a window.
+    table = table.append_column("_dup_in_batch", _later_copies(table, "record_id" in present))
+
     con = duckdb.connect()
-    con.execute("SET threads TO 2")
     con.execute(f"SET VARIABLE ingest_time = TIMESTAMP '{ingest_time.strftime('%Y-%m-%d %H:%M:%S')}'")
     set_sql_key(con, key)
     con.register("raw_rows", table)
-    extra_reasons: list[str] = []
-    if "record_id" in present:
-        extra_reasons.append(
-            "CASE WHEN p_record_id IS NOT NULL AND row_number() OVER "
-            "(PARTITION BY p_record_id ORDER BY _line) > 1 THEN 'record_id:duplicate_in_batch' END"
-        )
+    extra_rules = [("record_id:duplicate_in_batch", "_dup_in_batch")]
     for ref in contract.references:
         if ref.column not in present:
             continue
         values = (known or {}).get(reference_rule_id(contract, ref.column), pa.array([], type=pa.string()))
         con.register(f"known_{ref.column}", pa.table({"v": values.cast(pa.string())}))
         rule = reference_rule_id(contract, ref.column)
-        extra_reasons.append(
-            f"CASE WHEN p_{ref.column} IS NOT NULL AND p_{ref.column} NOT IN "
-            f"(SELECT v FROM known_{ref.column}) THEN '{rule}' END"
+        extra_rules.append(
+            (rule, f"p_{ref.column} IS NOT NULL AND p_{ref.column} NOT IN (SELECT v FROM known_{ref.column})")
         )
-    if extra_reasons:
-        all_reasons = f"list_concat(_reasons, list_filter([{', '.join(extra_reasons)}], lambda x: x IS NOT NULL))"
-    else:
-        all_reasons = "_reasons"
-    con.execute(
-        f"CREATE TEMP TABLE rows AS SELECT * REPLACE ({all_reasons} AS _reasons) "
-        f"FROM ({validation_sql(contract, present, 'raw_rows')}) AS checked"
-    )
-
     typed = ", ".join(f"{_out(contract, f.name, 'p_', present)} AS {_q(f.name)}" for f in contract.fields)
     extras = (
         f"to_json(struct_pack({', '.join(f'{_q(c)} := {_q(c)}' for c in unknown)}))"
@@ -124,23 +112,34 @@ def validate_batch(
         else "CAST(NULL AS VARCHAR)"
     )
     hash_cols = ", ".join(f'"p_{f.name}"' for f in contract.fields)
-    accepted = con.sql(
-        f"SELECT {typed}, {extras} AS extra_fields, _line, hash(struct_pack({hash_cols})) AS _row_hash "
-        "FROM rows WHERE len(_reasons) = 0 ORDER BY _line"
+    # Raw text is kept only for quarantined rows (person identifiers pseudonymised there too).
+    raw_cols = ", ".join(
+        f"CASE WHEN len(_reasons) > 0 THEN {_out(contract, c, '', present)} END AS {_q('__raw__' + c)}"
+        for c in data_columns
+    )
+    # One pass: every row with its typed (accepted) columns, its raw (quarantined) columns and its reasons.
+    rows = con.sql(
+        f"WITH checked AS ({validation_sql(contract, present, 'raw_rows', extra_rules)}) "
+        f"SELECT {typed}, {extras} AS extra_fields, _line, hash(struct_pack({hash_cols})) AS _row_hash, "
+        f"_reasons{', ' + raw_cols if raw_cols else ''} FROM checked"
     ).to_arrow_table()
-    raw_cols = ", ".join(f"{_out(contract, c, '', present)} AS {_q(c)}" for c in data_columns)
-    quarantined = con.sql(
-        f"SELECT {raw_cols}{',' if raw_cols else ''} _reasons, _line, "
-        "CAST(NULL AS VARCHAR) AS _raw_line FROM rows WHERE len(_reasons) > 0 ORDER BY _line"
-    ).to_arrow_table()
+    is_bad = pc.greater(pc.list_value_length(rows.column("_reasons")), 0)
+    accepted = rows.filter(pc.invert(is_bad)).select([*contract.columns, "extra_fields", "_line", "_row_hash"])
+    bad = rows.filter(is_bad)
+    quarantined = pa.table(
+        {
+            **{c: bad.column("__raw__" + c) for c in data_columns},
+            "_reasons": bad.column("_reasons"),
+            "_line": bad.column("_line"),
+            "_raw_line": pa.nulls(bad.num_rows, pa.string()),
+        }
+    )
     gx_sample = None
     if gx_sample_rows > 0:
-        sample_cols = ", ".join(
-            f"{_out(contract, f.name, 'p_', present)} AS {_q(f.name)}" for f in contract.fields if f.name in present
-        )
+        # A reproducible sample of all rows, typed and pseudonymised, for the Great Expectations Data Docs.
+        con.register("typed_rows", rows.select([c for c in contract.columns if c in present] or ["_line"]))
         gx_sample = con.sql(
-            f"SELECT {sample_cols or '1 AS empty'} FROM rows "
-            f"USING SAMPLE reservoir({int(gx_sample_rows)} ROWS) REPEATABLE (42)"
+            f"SELECT * FROM typed_rows USING SAMPLE reservoir({int(gx_sample_rows)} ROWS) REPEATABLE (42)"
         ).to_arrow_table()
     con.close()
     if raw.rejected:
@@ -170,6 +169,23 @@ def validate_batch(
     return ValidatedBatch(
         record_type, table.num_rows + len(raw.rejected), accepted, quarantined, unknown, notes, gx_sample
     )
+
+
+def _later_copies(table: pa.Table, has_record_id: bool) -> pa.Array:
+    """True for every row whose (trimmed, non-empty) record_id already appeared on an earlier line."""
+    n = table.num_rows
+    if not has_record_id or n == 0:
+        return pa.array(np.zeros(n, dtype=bool))
+    ids = pc.utf8_trim(table.column("record_id").combine_chunks().cast(pa.string()), " ")
+    ids = pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids)
+    position = pc.index_in(ids, value_set=pc.unique(ids)).to_numpy(zero_copy_only=False)
+    valid = ~np.isnan(position) if position.dtype.kind == "f" else np.ones(n, dtype=bool)
+    codes = np.where(valid, np.nan_to_num(position, nan=-1), -1).astype(np.int64)
+    order = np.argsort(table.column("_line").to_numpy(), kind="stable")
+    first = np.zeros(n, dtype=bool)
+    _, first_pos = np.unique(codes[order], return_index=True)
+    first[order[first_pos]] = True
+    return pa.array(valid & ~first)
 
 
 def _q(name: str) -> str:
