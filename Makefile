@@ -17,6 +17,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 demo: $(BIN)/.installed
 	$(BIN)/tracerisk simulate --scale $(SCALE) --seed $(SEED) --out var/world
+	TRACERISK_HOME=var $(BIN)/tracerisk ingest --source var/world --json var/ingest-summary.json
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
