@@ -63,7 +63,7 @@ def batch_id_of(path: Path, record_type: str, source: Source) -> str:
     return digest.hexdigest()
 
 
-def _report(entry: LedgerEntry, status: str, **extra: Any) -> FileReport:
+def report_from_ledger(entry: LedgerEntry, status: str, **extra: Any) -> FileReport:
     reasons = dict(sorted(entry.reasons.items(), key=lambda kv: (-kv[1], kv[0])))  # most frequent first
     return FileReport(
         file=entry.file,
@@ -90,61 +90,83 @@ def known_references(lake: Lake, record_type: str) -> dict[str, pa.Array]:
     }
 
 
-def ingest_file(
-    lake: Lake,
+@dataclass
+class PreparedBatch:
+    """A file read and validated, not yet committed (what can run ahead of the commits)."""
+
+    source_file: SourceFile
+    batch_id: str
+    validated: ValidatedBatch | None = None
+    error: str | None = None  # the file is unusable
+
+
+def prepare_file(
     source_file: SourceFile,
+    batch_id: str,
     source: Source,
     ingest_time: datetime,
     key: PseudonymKey,
-    gx: BatchValidator | None = None,
-    gx_sample_rows: int = 2_000,
-) -> FileReport:
-    path, record_type = source_file.path, source_file.record_type
-    file = str(path)
-    if record_type not in CONTRACTS:
-        batch_id = hashlib.sha256(file.encode()).hexdigest()
+    known: dict[str, pa.Array],
+    gx_sample_rows: int = 0,
+) -> PreparedBatch:
+    """Read and validate one file. Touches no lake state, so it may run in a worker thread."""
+    record_type = source_file.record_type
+    try:
+        raw = read_batch_file(source_file.path)
+        validated = validate_batch(
+            raw, record_type, source.rename(record_type), ingest_time, key, known, gx_sample_rows
+        )
+    except (UnusableFile, WrongRecordType) as exc:
+        return PreparedBatch(source_file, batch_id, error=str(exc))
+    return PreparedBatch(source_file, batch_id, validated)
+
+
+def skip_or_reject(
+    lake: Lake, source_file: SourceFile, source: Source, ingest_time: datetime
+) -> tuple[str | None, FileReport | None]:
+    """(batch id, None) for a file to ingest; (None, report) for one named after no record type or already in."""
+    file = str(source_file.path)
+    if source_file.record_type not in CONTRACTS:
         message = f"file name names no record type (expected it to start with one of: {', '.join(CONTRACTS)})"
         entry = lake.record_unusable(
-            batch_id=batch_id,
+            batch_id=hashlib.sha256(file.encode()).hexdigest(),
             source_format=source.name,
             file=file,
             record_type="",
             error=message,
             ingest_time=ingest_time,
         )
-        return _report(entry, "unusable")
-    batch_id = batch_id_of(path, record_type, source)
+        return None, report_from_ledger(entry, "unusable")
+    batch_id = batch_id_of(source_file.path, source_file.record_type, source)
     done = lake.committed(batch_id)
     if done is not None:
-        report = _report(done, "already_ingested")
+        report = report_from_ledger(done, "already_ingested")
         report.notes = [f"already ingested as batch {done.seq}; nothing added"]
         report.file = file
-        return report
-    try:
-        raw = read_batch_file(path)
-        validated = validate_batch(
-            raw,
-            record_type,
-            source.rename(record_type),
-            ingest_time,
-            key,
-            known_references(lake, record_type),
-            gx_sample_rows if gx else 0,
-        )
-    except (UnusableFile, WrongRecordType) as exc:
+        return None, report
+    return batch_id, None
+
+
+def commit_prepared(
+    lake: Lake, prepared: PreparedBatch, source: Source, ingest_time: datetime, gx: BatchValidator | None = None
+) -> FileReport:
+    """Great Expectations validation, version classification and the atomic commit of one prepared file."""
+    file, record_type = str(prepared.source_file.path), prepared.source_file.record_type
+    validated = prepared.validated
+    if validated is None:
         entry = lake.record_unusable(
-            batch_id=batch_id,
+            batch_id=prepared.batch_id,
             source_format=source.name,
             file=file,
             record_type=record_type,
-            error=str(exc),
+            error=prepared.error or "unusable",
             ingest_time=ingest_time,
         )
-        return _report(entry, "unusable")
-    gx_success = _run_gx(gx, validated, batch_id)
+        return report_from_ledger(entry, "unusable")
+    gx_success = _run_gx(gx, validated, prepared.batch_id)
     classified = lake.classify(record_type, validated.accepted)
     entry = lake.commit(
-        batch_id=batch_id,
+        batch_id=prepared.batch_id,
         source_format=source.name,
         file=file,
         record_type=record_type,
@@ -158,9 +180,28 @@ def ingest_file(
         ingest_time=ingest_time,
     )
     assert entry.read == entry.accepted + entry.quarantined, "reconciliation broken"
-    return _report(
+    return report_from_ledger(
         entry, "committed", unknown_columns=validated.unknown_columns, notes=validated.notes, gx_success=gx_success
     )
+
+
+def ingest_file(
+    lake: Lake,
+    source_file: SourceFile,
+    source: Source,
+    ingest_time: datetime,
+    key: PseudonymKey,
+    gx: BatchValidator | None = None,
+    gx_sample_rows: int = 2_000,
+) -> FileReport:
+    """All steps for one file, one after the other."""
+    batch_id, report = skip_or_reject(lake, source_file, source, ingest_time)
+    if report is not None or batch_id is None:
+        assert report is not None
+        return report
+    known = known_references(lake, source_file.record_type)
+    prepared = prepare_file(source_file, batch_id, source, ingest_time, key, known, gx_sample_rows if gx else 0)
+    return commit_prepared(lake, prepared, source, ingest_time, gx)
 
 
 def _run_gx(gx: BatchValidator | None, validated: ValidatedBatch, batch_id: str) -> bool | None:

@@ -90,6 +90,7 @@ def validate_batch(
 
     # Later copies of a record_id within the file (first copy kept), found in Arrow: cheaper than a window.
     table = table.append_column("_dup_in_batch", _later_copies(table, "record_id" in present))
+    table = table.append_column("_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
 
     con = duckdb.connect()
     con.execute(f"SET VARIABLE ingest_time = TIMESTAMP '{ingest_time.strftime('%Y-%m-%d %H:%M:%S')}'")
@@ -112,23 +113,22 @@ def validate_batch(
         else "CAST(NULL AS VARCHAR)"
     )
     hash_cols = ", ".join(f'"p_{f.name}"' for f in contract.fields)
-    # Raw text is kept only for quarantined rows (person identifiers pseudonymised there too).
-    raw_cols = ", ".join(
-        f"CASE WHEN len(_reasons) > 0 THEN {_out(contract, c, '', present)} END AS {_q('__raw__' + c)}"
-        for c in data_columns
-    )
-    # One pass: every row with its typed (accepted) columns, its raw (quarantined) columns and its reasons.
+    # One pass over all rows: typed (pseudonymised) columns for the accepted, the reasons for the rest.
     rows = con.sql(
         f"WITH checked AS ({validation_sql(contract, present, 'raw_rows', extra_rules)}) "
-        f"SELECT {typed}, {extras} AS extra_fields, _line, hash(struct_pack({hash_cols})) AS _row_hash, "
-        f"_reasons{', ' + raw_cols if raw_cols else ''} FROM checked"
+        f"SELECT {typed}, {extras} AS extra_fields, _line, _row, hash(struct_pack({hash_cols})) AS _row_hash, "
+        "_reasons FROM checked"
     ).to_arrow_table()
     is_bad = pc.greater(pc.list_value_length(rows.column("_reasons")), 0)
     accepted = rows.filter(pc.invert(is_bad)).select([*contract.columns, "extra_fields", "_line", "_row_hash"])
-    bad = rows.filter(is_bad)
+    bad = rows.filter(is_bad).select(["_row", "_reasons", "_line"])
+    # Quarantined rows keep their raw text (few rows: taken back from the input), person ids pseudonymised.
+    con.register("bad_raw", table.take(bad.column("_row")))
+    raw_cols = ", ".join(f"{_out(contract, c, '', present)} AS {_q(c)}" for c in data_columns)
+    raw_bad = con.sql(f"SELECT {raw_cols or '1 AS _empty'} FROM bad_raw").to_arrow_table()
     quarantined = pa.table(
         {
-            **{c: bad.column("__raw__" + c) for c in data_columns},
+            **{c: raw_bad.column(c) for c in data_columns},
             "_reasons": bad.column("_reasons"),
             "_line": bad.column("_line"),
             "_raw_line": pa.nulls(bad.num_rows, pa.string()),

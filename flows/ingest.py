@@ -1,27 +1,59 @@
-"""The ingest flow: every file of a source folder through the data contracts into the lake."""
+"""The ingest flow: every file of a source folder through the data contracts into the lake.
+
+Files are committed one at a time, in ingest order (referenced record types first). While one file is
+checked by Great Expectations and committed, the next file of the same record type is read and validated
+in a worker thread (DuckDB does that work outside the GIL); at most ``PREFETCH`` files wait in memory.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 
-from data_contracts.ingest import FileReport, ingest_file
+from data_contracts.ingest import (
+    FileReport,
+    PreparedBatch,
+    commit_prepared,
+    known_references,
+    prepare_file,
+    skip_or_reject,
+)
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
 from data_contracts.sources import SourceFile, load_source
 
+PREFETCH = 2  # files read and validated ahead of the commits (bounds memory)
 
-@task(name="ingest-file", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
-def ingest_file_task(
-    lake: Lake, source_file: SourceFile, source: Any, ingest_time: datetime, key: Any, gx: Any, gx_sample_rows: int
-) -> FileReport:
+
+@task(name="prepare-file", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+def prepare_task(
+    source_file: SourceFile,
+    batch_id: str,
+    source: Any,
+    ingest_time: datetime,
+    key: Any,
+    known: Any,
+    gx_sample_rows: int,
+) -> PreparedBatch:
+    return prepare_file(source_file, batch_id, source, ingest_time, key, known, gx_sample_rows)
+
+
+@task(name="commit-file", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+def commit_task(lake: Lake, prepared: PreparedBatch, source: Any, ingest_time: datetime, gx: Any) -> FileReport:
     # Safe to retry: a committed batch is recognised by its content hash and never added twice.
-    return ingest_file(lake, source_file, source, ingest_time, key, gx, gx_sample_rows)
+    done = lake.committed(prepared.batch_id)
+    if done is not None:
+        from data_contracts.ingest import report_from_ledger
+
+        return report_from_ledger(done, "committed")
+    return commit_prepared(lake, prepared, source, ingest_time, gx)
 
 
 @task(name="build-data-docs", cache_policy=NO_CACHE)
@@ -49,14 +81,39 @@ def ingest_flow(
         gx = GxBatchValidator(home, ingest_time)
     lake = Lake(home)
     reports: list[FileReport] = []
+    done = 0
+
+    def tick(name: str) -> None:
+        if progress:
+            progress(done, len(files), name)
+
     try:
         lake.remove_orphans()
-        for i, source_file in enumerate(files):
-            if progress:
-                progress(i, len(files), source_file.path.name)
-            reports.append(ingest_file_task(lake, source_file, source, ingest_time, key, gx, gx_sample_rows))
-        if progress:
-            progress(len(files), len(files), "data docs")
+        for record_type, group in groupby(files, key=lambda f: f.record_type):
+            # References point at earlier record types, all committed by now: one snapshot per type.
+            known = known_references(lake, record_type) if record_type else {}
+            pending: list[tuple[SourceFile, str]] = []
+            for source_file in group:
+                batch_id, report = skip_or_reject(lake, source_file, source, ingest_time)
+                if report is not None:
+                    reports.append(report)
+                    done += 1
+                    tick(source_file.path.name)
+                elif batch_id is not None:
+                    pending.append((source_file, batch_id))
+            futures: list[PrefectFuture[PreparedBatch]] = []
+            sample = gx_sample_rows if gx is not None else 0
+            for i in range(len(pending) + 1):
+                while len(futures) < PREFETCH and i + len(futures) < len(pending):
+                    source_file, batch_id = pending[i + len(futures)]
+                    futures.append(prepare_task.submit(source_file, batch_id, source, ingest_time, key, known, sample))
+                if not futures:
+                    break
+                prepared = futures.pop(0).result()
+                tick(prepared.source_file.path.name)
+                reports.append(commit_task(lake, prepared, source, ingest_time, gx))
+                done += 1
+        tick("data docs")
         docs = build_docs_task(gx) if gx is not None and any(r.status == "committed" for r in reports) else None
     finally:
         lake.close()
