@@ -178,6 +178,48 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+def features(
+    as_of: Annotated[str, typer.Option("--as-of", help="Build features from records dated before this day (ISO).")],
+) -> None:
+    """Point-in-time indicator features for every employer, recruiter, desk, border post and inspector."""
+    from datetime import date
+
+    from data_contracts.lake import LakeBusy, tracerisk_home
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from exc
+    home = tracerisk_home()
+    if not (home / "lake.duckdb").exists():
+        raise _fail(f"no lake at {home}: run `tracerisk ingest` first")
+    from flows.features import features_dir, features_flow
+
+    started = time.perf_counter()
+    try:
+        tables = features_flow(home, day)
+    except LakeBusy as exc:
+        raise _fail(str(exc)) from exc
+    out = features_dir(home, day)
+    table = Table(title=f"features as of {day} in {out}")
+    for column in ("entity type", "entities", "indicators", "with >= 1 red flag", "most red flags"):
+        table.add_column(column, justify="left" if column == "entity type" else "right")
+    for entity, ft in tables.items():
+        flags = ft.table.column("red_flags").to_pylist()
+        n_ind = len([c for c in ft.table.column_names if "__" not in c and c not in ("entity_id", "red_flags")])
+        table.add_row(
+            entity,
+            f"{ft.table.num_rows:,}",
+            str(n_ind),
+            f"{sum(1 for f in flags if f > 0):,}",
+            str(max(flags, default=0)),
+        )
+    out_console = Console(width=160)
+    out_console.print(table)
+    out_console.print(f"built in {time.perf_counter() - started:.1f} s; cut-offs in {out / 'cutoffs.json'}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -258,10 +258,11 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     age_days = np.where(abusive, rng.gamma(1.5, 500, n_rec), rng.gamma(3.0, 1_500, n_rec)).astype(np.int64)
     registered_on = rng.integers(0, days, n_rec) - age_days
     licence_from = registered_on + rng.integers(30, 200, n_rec)
+    # Active licences run past the window (renewed); expired ones ended before or during it.
     licence_to = np.where(
         status == LICENCE_STATUSES.index("expired"),
         rng.integers(-400, days // 2, n_rec),
-        licence_from + rng.integers(3 * 365, 6 * 365, n_rec),
+        np.maximum(licence_from + rng.integers(3 * 365, 6 * 365, n_rec), days + rng.integers(30, 1_500, n_rec)),
     )
     declared_fee = np.where(
         abusive,

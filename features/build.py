@@ -1,0 +1,352 @@
+"""Point-in-time features: one row per entity with every registry indicator, as of a date.
+
+Only records dated before the as-of date are used: visa decisions taken on or after it count as pending,
+crossings, inspections and outcomes after it do not exist yet, overstays are only counted once a visa
+has run out 60 days before it. Everything is DuckDB SQL over the lake's current records (pure functions
+of a DuckDB connection and a Lake; the Prefect flow in flows/features.py only wires them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data_contracts.lake import Lake
+from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
+
+LEGAL_SUFFIXES = (
+    "ltd",
+    "limited",
+    "llc",
+    "l l c",
+    "inc",
+    "incorporated",
+    "co",
+    "company",
+    "pvt",
+    "private",
+    "gmbh",
+    "g m b h",
+    "sa",
+    "s a",
+    "sdn",
+    "bhd",
+    "plc",
+    "p l c",
+    "corp",
+    "corporation",
+)
+OVERSTAY_GRACE_DAYS = 60
+HIGH_RISK_SECTORS = (
+    "agriculture",
+    "construction",
+    "domestic_work",
+    "fishing",
+    "food_processing",
+    "hospitality_entertainment",
+    "manufacturing_garment",
+)
+
+
+def name_key_sql(column: str) -> str:
+    """SQL: a name reduced to compare variants: lower case, no punctuation, no legal suffix, single spaces."""
+    suffixes = "|".join(s.replace(" ", r"\s") for s in LEGAL_SUFFIXES)
+    cleaned = f"regexp_replace(lower({column}), '[^a-z0-9]+', ' ', 'g')"
+    return f"trim(regexp_replace(regexp_replace({cleaned}, '\\b({suffixes})\\b', ' ', 'g'), '\\s+', ' ', 'g'))"
+
+
+def name_key(name: str) -> str:
+    """Python twin of ``name_key_sql`` (for tests and the service)."""
+    cleaned = re.sub(r"[^a-z0-9]+", " ", name.lower())
+    cleaned = re.sub(r"\b(" + "|".join(s.replace(" ", r"\s") for s in LEGAL_SUFFIXES) + r")\b", " ", cleaned)
+    return re.sub(r"\s+", " ", cleaned).strip()
+
+
+def _current(lake: Lake, record_type: str) -> str:
+    sql = lake.current_sql(record_type)
+    if sql is None:
+        empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in ("record_id", "source"))
+        return f"SELECT {empty} WHERE FALSE"
+    return sql
+
+
+def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window_days: int) -> None:
+    """The point-in-time views every indicator's SQL reads (see the module docstring)."""
+    since = as_of - timedelta(days=window_days)
+    a, s = f"DATE '{as_of.isoformat()}'", f"DATE '{since.isoformat()}'"
+    for record_type in (
+        "organisation",
+        "recruiter",
+        "visa_application",
+        "border_crossing",
+        "labour_inspection",
+        "enforcement_outcome",
+    ):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{record_type} AS {_current(lake, record_type)}")
+    statements = [
+        f"CREATE OR REPLACE TEMP VIEW org AS SELECT * FROM raw_organisation WHERE registered_on < {a}",
+        f"CREATE OR REPLACE TEMP VIEW eo AS SELECT * FROM raw_enforcement_outcome WHERE decided_on < {a}",
+        # Organisation names (register) and their comparison keys; entity resolution refines this map.
+        f"""CREATE OR REPLACE TEMP TABLE employer_name_map AS
+            SELECT {name_key_sql("name")} AS name_key, min(registration_no) AS employer_id FROM org GROUP BY 1""",
+        f"""CREATE OR REPLACE TEMP TABLE registry AS SELECT * FROM raw_recruiter WHERE registered_on < {a}""",
+        f"""CREATE OR REPLACE TEMP TABLE recruiter_name_map AS
+            SELECT {name_key_sql("name")} AS name_key, min(recruiter_ref) AS recruiter_id FROM registry GROUP BY 1""",
+        """CREATE OR REPLACE TEMP TABLE recruiter_licence_map AS
+            SELECT licence_id, min(recruiter_ref) AS recruiter_id FROM registry WHERE licence_id IS NOT NULL
+            GROUP BY 1""",
+        f"""CREATE OR REPLACE TEMP TABLE va AS
+            SELECT v.*,
+                   coalesce(CASE WHEN v.sponsor_registration_no IN (SELECT registration_no FROM org)
+                                 THEN v.sponsor_registration_no END, en.employer_id) AS employer_id,
+                   coalesce(lm.recruiter_id, rn.recruiter_id,
+                            CASE WHEN v.recruiter_name IS NOT NULL
+                                 THEN 'unregistered:' || {name_key_sql("v.recruiter_name")} END) AS recruiter_id,
+                   v.post_id || ':' || v.desk_officer_id AS desk_id,
+                   v.submitted_at AS sub_ts,
+                   CASE WHEN v.decided_at < {a} THEN v.decided_at END AS dec_ts,
+                   v.decided_at < {a} AND v.decision IN ('approved', 'refused') AS decided,
+                   v.decided_at < {a} AND v.decision = 'approved' AS approved,
+                   CASE WHEN v.declared_wage > 0 THEN v.declared_wage / CASE v.wage_unit WHEN 'hour' THEN 1.0
+                        WHEN 'day' THEN 8.0 WHEN 'week' THEN 40.0 WHEN 'month' THEN 173.3 WHEN 'year' THEN 2080.0
+                        END END AS wage_hourly
+            FROM raw_visa_application v
+            LEFT JOIN employer_name_map en ON en.name_key = {name_key_sql("v.sponsor_name")}
+            LEFT JOIN recruiter_licence_map lm ON lm.licence_id = v.recruiter_licence_id
+            LEFT JOIN recruiter_name_map rn ON rn.name_key = {name_key_sql("v.recruiter_name")}
+            WHERE v.submitted_at < {a} AND v.submitted_at >= {s}""",
+        f"""CREATE OR REPLACE TEMP TABLE li AS
+            SELECT l.*, l.organisation_registration_no AS employer_id, l.inspected_on AS day,
+                   l.labour_contractor_name AS contractor_name,
+                   coalesce(r.licence_status = 'active' AND coalesce(r.licence_valid_to, {a}) >= {a}, false)
+                       AS contractor_licensed,
+                   (l.finding_abuse_of_vulnerability OR l.finding_deception OR l.finding_restriction_of_movement
+                    OR l.finding_isolation OR l.finding_physical_sexual_violence OR l.finding_intimidation_threats
+                    OR l.finding_retention_of_identity_documents OR l.finding_withholding_of_wages
+                    OR l.finding_debt_bondage OR l.finding_abusive_working_living_conditions
+                    OR l.finding_excessive_overtime) IS TRUE AS any_finding,
+                   l.outcome IN ('forced_labour_referral', 'prosecution') AS referred
+            FROM raw_labour_inspection l
+            LEFT JOIN recruiter_name_map rn ON rn.name_key = {name_key_sql("l.labour_contractor_name")}
+            LEFT JOIN registry r ON r.recruiter_ref = rn.recruiter_id
+            WHERE l.inspected_on < {a} AND l.inspected_on >= {s}""",
+        """CREATE OR REPLACE TEMP TABLE sanctioned AS
+            SELECT entity_ref AS employer_id, min(decided_on) AS day FROM eo
+            WHERE entity_type = 'employer' AND kind IN ('substantiated_forced_labour', 'debarment', 'conviction')
+            GROUP BY 1""",
+        """CREATE OR REPLACE TEMP TABLE bad_employers AS
+            SELECT employer_id FROM li WHERE referred UNION SELECT employer_id FROM sanctioned""",
+        """CREATE OR REPLACE TEMP TABLE deceived AS
+            SELECT DISTINCT employer_id FROM li WHERE finding_deception OR finding_withholding_of_wages""",
+        # Organisations sharing a phone, address or (pseudonymised) director.
+        """CREATE OR REPLACE TEMP TABLE org_contacts AS
+            SELECT registration_no, 'phone' AS link, phone AS value FROM org WHERE phone IS NOT NULL
+            UNION ALL SELECT registration_no, 'address', lower(address) FROM org WHERE address IS NOT NULL
+            UNION ALL SELECT registration_no, 'director', trim(d) FROM org, unnest(string_split(directors, ';')) t(d)
+                      WHERE directors IS NOT NULL AND trim(d) <> ''""",
+        """CREATE OR REPLACE TEMP TABLE org_links AS
+            SELECT DISTINCT a.registration_no, b.registration_no AS other_id, a.link
+            FROM org_contacts a JOIN org_contacts b ON a.link = b.link AND a.value = b.value
+            WHERE a.registration_no <> b.registration_no""",
+        f"""CREATE OR REPLACE TEMP TABLE recruiters AS
+            WITH seen AS (SELECT DISTINCT recruiter_id FROM va WHERE recruiter_id IS NOT NULL),
+                 contact AS (SELECT recruiter_ref, phone AS value FROM registry WHERE phone IS NOT NULL
+                             UNION ALL SELECT recruiter_ref, trim(d) FROM registry,
+                             unnest(string_split(directors, ';')) t(d) WHERE directors IS NOT NULL),
+                 shared AS (SELECT DISTINCT a.recruiter_ref FROM contact a JOIN contact b
+                            ON a.value = b.value AND a.recruiter_ref <> b.recruiter_ref)
+            SELECT r.recruiter_ref AS recruiter_id, TRUE AS registered,
+                   r.licence_status = 'active' AND coalesce(r.licence_valid_to, {a}) >= {a} AS licence_valid,
+                   r.declared_fee_to_workers_usd AS declared_fee, r.agency_type,
+                   r.registered_on > {a} - INTERVAL 730 DAY AS young,
+                   r.recruiter_ref IN (SELECT recruiter_ref FROM shared) AS shares_contact
+            FROM registry r
+            UNION ALL
+            SELECT recruiter_id, FALSE, FALSE, NULL, NULL, NULL, NULL FROM seen
+            WHERE recruiter_id NOT IN (SELECT recruiter_ref FROM registry)""",
+        """CREATE OR REPLACE TEMP TABLE placements AS
+            SELECT DISTINCT recruiter_id, employer_id FROM va
+            WHERE approved AND recruiter_id IS NOT NULL AND employer_id IS NOT NULL""",
+        """CREATE OR REPLACE TEMP TABLE main_recruiter AS
+            SELECT employer_id, mode(recruiter_id) AS recruiter_id FROM va
+            WHERE employer_id IS NOT NULL AND recruiter_id IS NOT NULL GROUP BY 1""",
+        """CREATE OR REPLACE TEMP TABLE fees AS
+            SELECT m.recruiter_id, l.recruitment_fee_reported_usd AS fee
+            FROM li l JOIN main_recruiter m USING (employer_id)
+            WHERE l.recruitment_fee_reported_usd IS NOT NULL""",
+        # Risky intermediaries (for E13): unlicensed, lapsed or sanctioned.
+        """CREATE OR REPLACE TEMP TABLE risky_recruiters AS
+            SELECT recruiter_id FROM recruiters WHERE NOT licence_valid
+            UNION SELECT entity_ref FROM eo WHERE entity_type = 'recruiter' AND kind <> 'complaint'""",
+        """CREATE OR REPLACE TEMP TABLE places_work AS
+            SELECT DISTINCT recruiter_id FROM va
+            WHERE visa_class IN ('work', 'seasonal_agri', 'domestic_worker', 'entertainer')""",
+        # Desks approving flagged files far more than others (top decile; R12).
+        """CREATE OR REPLACE TEMP TABLE desk_flag AS
+            WITH d AS (SELECT desk_id, avg(document_check_flag::INT) AS r FROM va WHERE approved GROUP BY 1
+                       HAVING count(*) >= 20)
+            SELECT desk_id, r >= (SELECT quantile_cont(r, 0.9) FROM d) AS high FROM d""",
+        """CREATE OR REPLACE TEMP TABLE va2 AS
+            SELECT v.*, v.recruiter_id IN (SELECT recruiter_id FROM risky_recruiters) AS recruiter_risky,
+                   v.recruiter_id IN (SELECT recruiter_id FROM places_work) AS recruiter_places_work,
+                   coalesce(f.high, false) AS desk_flag_rate_high
+            FROM va v LEFT JOIN desk_flag f USING (desk_id)""",
+        "DROP TABLE va",
+        "ALTER TABLE va2 RENAME TO va",
+        f"""CREATE OR REPLACE TEMP TABLE bc AS
+            SELECT b.*, b.border_post_id || ':' || b.officer_id AS officer_key, b.crossed_at AS ts,
+                   b.outcome = 'admitted' AS admitted,
+                   (b.document_check_result = 'flagged'
+                    OR (b.traveller_age_band = '<18' AND NOT coalesce(b.guardian_present, true))) AS anomalous,
+                   v.recruiter_id, v.employer_id
+            FROM raw_border_crossing b LEFT JOIN va v ON v.application_id = b.visa_application_id
+            WHERE b.crossed_at < {a} AND b.crossed_at >= {s}""",
+        f"""CREATE OR REPLACE TEMP TABLE stays AS
+            WITH moves AS (SELECT visa_application_id AS application_id,
+                                  bool_or(direction = 'in' AND admitted) AS entered,
+                                  bool_or(direction = 'out') AS exited
+                           FROM bc WHERE visa_application_id IS NOT NULL GROUP BY 1)
+            SELECT v.application_id, v.employer_id, v.recruiter_id, NOT m.exited AS overstay
+            FROM va v JOIN moves m USING (application_id)
+            WHERE v.approved AND m.entered AND v.valid_until < {a} - INTERVAL {OVERSTAY_GRACE_DAYS} DAY""",
+        """CREATE OR REPLACE TEMP TABLE high_risk_sites AS
+            SELECT DISTINCT entity_ref AS employer_id FROM eo WHERE entity_type = 'employer' AND kind = 'complaint'""",
+        """CREATE OR REPLACE TEMP TABLE li2 AS
+            SELECT a.*, (a.employer_id IN (SELECT employer_id FROM high_risk_sites)
+                         OR EXISTS (SELECT 1 FROM li b WHERE b.employer_id = a.employer_id AND b.referred
+                                    AND b.inspector_id <> a.inspector_id)) AS high_risk_site
+            FROM li a""",
+        "DROP TABLE li",
+        "ALTER TABLE li2 RENAME TO li",
+    ]
+    for statement in statements:
+        con.execute(statement)
+
+
+ENTITY_UNIVERSE = {
+    "employer": "SELECT registration_no AS entity_id FROM org UNION SELECT employer_id FROM va "
+    "WHERE employer_id IS NOT NULL UNION SELECT employer_id FROM li WHERE employer_id IS NOT NULL",
+    "recruiter": "SELECT recruiter_id AS entity_id FROM recruiters",
+    "visa_desk": "SELECT DISTINCT desk_id AS entity_id FROM va",
+    "border_post": "SELECT DISTINCT officer_key AS entity_id FROM bc",
+    "inspector": "SELECT DISTINCT inspector_id AS entity_id FROM li",
+}
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    entity: EntityType
+    table: pa.Table  # entity_id, one value column per indicator, <feature>__num / __den, red_flags
+    cutoffs: dict[str, float]  # indicator id -> threshold used for the red-flag count
+    peers: dict[str, float]  # indicator id -> peer value (pooled share, or median) for reason details
+
+
+def compute_entity(con: duckdb.DuckDBPyConnection, entity: EntityType) -> FeatureTable:
+    """Every indicator of ``entity`` over the views of ``create_views``; one row per entity."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE universe AS SELECT DISTINCT entity_id FROM ({ENTITY_UNIVERSE[entity]}) "
+        "WHERE entity_id IS NOT NULL"
+    )
+    select = ["u.entity_id"]
+    joins = []
+    indicators = for_entity(entity)
+    for n, ind in enumerate(indicators):
+        alias = f"i{n}"
+        value = (
+            f"CASE WHEN {alias}.den >= {ind.min_den} THEN {alias}.num / {alias}.den END"
+            if ind.kind == "share"
+            else f"{alias}.num"
+        )
+        if ind.kind == "flag":
+            value = f"coalesce({alias}.num, 0)"
+        select += [
+            f'CAST({value} AS DOUBLE) AS "{ind.feature}"',
+            f'CAST({alias}.num AS DOUBLE) AS "{ind.feature}__num"',
+            f'CAST({alias}.den AS DOUBLE) AS "{ind.feature}__den"',
+        ]
+        joins.append(f"LEFT JOIN ({ind.sql}) {alias} ON {alias}.entity_id = u.entity_id")
+    table = con.sql(
+        f"SELECT {', '.join(select)} FROM universe u {' '.join(joins)} ORDER BY u.entity_id"
+    ).to_arrow_table()
+    cutoffs, peers = {}, {}
+    flags = np.zeros(table.num_rows, dtype=np.int64)
+    for ind in indicators:
+        values = table.column(ind.feature).to_numpy(zero_copy_only=False).astype(float)
+        defined = values[~np.isnan(values)]
+        if ind.kind == "share":
+            num = np.nansum(table.column(f"{ind.feature}__num").to_numpy(zero_copy_only=False).astype(float))
+            den = np.nansum(table.column(f"{ind.feature}__den").to_numpy(zero_copy_only=False).astype(float))
+            peers[ind.id] = float(num / den) if den else 0.0
+        else:
+            peers[ind.id] = float(np.median(defined)) if len(defined) else 0.0
+        cutoffs[ind.id] = threshold_value(ind, defined)
+        with np.errstate(invalid="ignore"):
+            flags += (values > cutoffs[ind.id]).astype(np.int64) * (ind.direction > 0)
+    table = table.append_column("red_flags", pa.array(flags))
+    return FeatureTable(entity, table, cutoffs, peers)
+
+
+def threshold_value(ind: Indicator, defined: np.ndarray) -> float:
+    """The declared threshold, or the declared percentile of the entities' values ('p90')."""
+    if isinstance(ind.threshold, float | int):
+        return float(ind.threshold)
+    pct = float(ind.threshold[1:])
+    return float(np.percentile(defined, pct)) if len(defined) else float("inf")
+
+
+def build_features(
+    lake: Lake, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES, threads: int = 2
+) -> dict[EntityType, FeatureTable]:
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {threads}")
+    out: dict[EntityType, FeatureTable] = {}
+    try:
+        windows = sorted({i.window_days for i in INDICATORS})
+        if len(windows) != 1:
+            raise NotImplementedError("one window per run is supported; the registry declares " + str(windows))
+        create_views(con, lake, as_of, windows[0])
+        for entity in entities:
+            out[entity] = compute_entity(con, entity)
+    finally:
+        con.close()
+    return out
+
+
+def write_features(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of: date) -> list[Path]:
+    """One Parquet file per entity type and the run's data-derived cut-offs (cutoffs.json)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for entity, ft in tables.items():
+        path = out_dir / f"{entity}.parquet"
+        tmp = path.with_name(path.name + ".tmp")
+        pq.write_table(ft.table, tmp)
+        tmp.replace(path)
+        written.append(path)
+    meta = {
+        "as_of": as_of.isoformat(),
+        "cutoffs": {e: ft.cutoffs for e, ft in tables.items()},
+        "peers": {e: ft.peers for e, ft in tables.items()},
+        "rows": {e: ft.table.num_rows for e, ft in tables.items()},
+    }
+    (out_dir / "cutoffs.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    written.append(out_dir / "cutoffs.json")
+    return written
+
+
+def reason_detail(ind: Indicator, row: dict[str, object], peer: float) -> str:
+    """The filled-in detail of one indicator for one entity row (value columns of the feature table)."""
+    num = row.get(f"{ind.feature}__num")
+    den = row.get(f"{ind.feature}__den")
+    value = row.get(ind.feature)
+    try:
+        return ind.detail.format(num=float(num or 0), den=float(den or 0), value=float(value or 0), peer=peer)
+    except (ValueError, KeyError):
+        return f"{ind.unit}: {value}"

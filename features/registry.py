@@ -1,0 +1,850 @@
+"""The indicator registry: every red flag of ../shared/INDICATORS.md declared once.
+
+Each declaration carries its id, the entity it describes, its unit, expected direction (the LightGBM
+monotone constraint), whether it is sensitive, its red-flag threshold, its window and its computation
+(DuckDB SQL over the point-in-time views of features/build.py, returning ``entity_id, num, den``).
+The plain-language texts (title, why it is a red flag, what it is based on, exclusions) are written from
+the cited source lines and live in ``indicator_texts.toml`` beside this file, keyed by the same id.
+
+From this one registry come: the feature columns, the monotone constraints, the reason texts with a
+filled-in detail, the docs catalogue and the fairness note (features/catalogue.py), and the rule-based
+red-flag count that the models must beat.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+EntityType = Literal["employer", "recruiter", "visa_desk", "border_post", "inspector"]
+ENTITY_TYPES: tuple[EntityType, ...] = ("employer", "recruiter", "visa_desk", "border_post", "inspector")
+# share: num of den (value = num / den); value: a measured quantity (value = num); flag: 0 / 1 (value = num)
+Kind = Literal["share", "value", "flag"]
+TEXTS_FILE = Path(__file__).with_name("indicator_texts.toml")
+# Record attributes that must never reach a feature (DESIGN principle 2); R13 aggregates age (sensitive).
+FORBIDDEN_ATTRIBUTES = ("applicant_nationality", "applicant_sex", "ethnicity", "religion", "nationality")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    entity: EntityType
+    unit: str  # what the value measures, e.g. "share of inspections"
+    direction: int  # +1 raises risk, -1 lowers it, 0 must not be used as evidence either way
+    kind: Kind
+    sql: str | None  # SELECT entity_id, num, den FROM ... ; None when the records cannot support it
+    detail: str  # reason detail, formatted with num, den, value, peer (peer rate or median)
+    threshold: float | str = "p90"  # red flag when value > threshold; "pNN": data-derived percentile cut-off
+    sources: tuple[str, ...] = ()  # 'ILO' and seed references 'file:line' as in INDICATORS.md
+    data: tuple[str, ...] = ()  # record types it is computed from
+    window_days: int = 1_095  # records within this many days before the as-of date
+    min_den: int = 1  # shares need at least this many observations to be defined
+    sensitive: bool = False
+    not_computable: str = ""  # why the records cannot support it (sql is None)
+
+    @property
+    def feature(self) -> str:
+        """The feature column: id plus window, e.g. 'E01_w1095'."""
+        return f"{self.id}_w{self.window_days}"
+
+    @property
+    def texts(self) -> dict[str, object]:
+        return indicator_texts().get(self.id, {})
+
+    @property
+    def title(self) -> str:
+        return str(self.texts.get("title", ""))
+
+    @property
+    def why(self) -> str:
+        return str(self.texts.get("why", "")).strip()
+
+
+@cache
+def indicator_texts() -> dict[str, dict[str, object]]:
+    with open(TEXTS_FILE, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def _share(table: str, entity: str, condition: str, where: str = "TRUE") -> str:
+    return (
+        f"SELECT {entity} AS entity_id, count_if({condition}) AS num, count(*) AS den "
+        f"FROM {table} WHERE {entity} IS NOT NULL AND ({where}) GROUP BY 1"
+    )
+
+
+def _fl(what: str) -> str:
+    """Reason detail of an inspection-finding share."""
+    return "{num:.0f} of {den:.0f} inspections found " + what + "; peers {peer:.1%}"
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    # ------------------------------------------------------------------ employers
+    Indicator(
+        "E01",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "finding_retention_of_identity_documents"),
+        _fl("identity documents retained"),
+        0.0,
+        ("ILO", "003:2892", "003:4582", "003:5272", "001:174"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E02",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "finding_withholding_of_wages OR coalesce(wage_arrears_usd, 0) > 0"),
+        _fl("wages withheld or in arrears"),
+        0.0,
+        ("ILO", "003:2892", "001:90", "001:324"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E03",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "finding_debt_bondage"),
+        _fl("debt deductions"),
+        0.0,
+        ("ILO", "003:2309", "003:5855", "001:19"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E04",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "finding_excessive_overtime OR coalesce(avg_weekly_hours, 0) > 60"),
+        _fl("hours above the legal maximum"),
+        "p90",
+        ("ILO", "003:2309", "003:2884"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E05",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "finding_restriction_of_movement"),
+        _fl("restriction of movement"),
+        0.0,
+        ("ILO", "003:704", "003:2892", "001:19"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E06",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "housing_by_employer AND transport_by_employer"),
+        _fl("workers housed and transported by the employer"),
+        "p90",
+        ("003:5172", "003:3232"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E07",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "finding_abusive_working_living_conditions"),
+        _fl("abusive living or working conditions"),
+        0.0,
+        ("ILO", "003:2890"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E08",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "finding_intimidation_threats"),
+        _fl("threats, e.g. of denunciation"),
+        0.0,
+        ("ILO", "003:2892", "001:21", "000:97"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E09",
+        "employer",
+        "mean shortfall of the wage found against the wage declared",
+        +1,
+        "value",
+        """WITH d AS (SELECT employer_id, median(wage_hourly) AS m FROM va WHERE wage_hourly > 0 GROUP BY 1)
+                 SELECT l.employer_id AS entity_id,
+                        avg(greatest(0, (d.m - l.wage_found_hourly_usd) / d.m)) AS num, count(*) AS den
+                 FROM li l JOIN d USING (employer_id) WHERE l.wage_found_hourly_usd > 0 GROUP BY 1""",
+        "wage found at inspection {value:.0%} below the wage declared on visa petitions "
+        "({den:.0f} inspections); peers {peer:.0%}",
+        "p90",
+        ("003:4149", "003:4150", "003:4190"),
+        ("visa_application", "labour_inspection"),
+    ),
+    Indicator(
+        "E10",
+        "employer",
+        "share of applications below 90% of the prevailing wage",
+        +1,
+        "share",
+        """WITH p AS (SELECT occupation, worksite_region, median(wage_hourly) AS m FROM va
+                            WHERE wage_hourly > 0 GROUP BY ALL HAVING count(*) >= 5)
+                 SELECT v.employer_id AS entity_id, count_if(v.wage_hourly < 0.9 * p.m) AS num, count(*) AS den
+                 FROM va v JOIN p USING (occupation, worksite_region)
+                 WHERE v.employer_id IS NOT NULL AND v.wage_hourly > 0 GROUP BY 1""",
+        "{num:.0f} of {den:.0f} applications declared a wage under 90% of the prevailing wage for the "
+        "occupation and region; peers {peer:.1%}",
+        "p90",
+        ("003:4149",),
+        ("visa_application",),
+    ),
+    Indicator(
+        "E11",
+        "employer",
+        "tied work permits per declared employee",
+        +1,
+        "value",
+        """SELECT v.employer_id AS entity_id, count(*) / greatest(any_value(o.employees), 1) AS num,
+                        count(*) AS den
+                 FROM va v JOIN org o ON o.registration_no = v.employer_id
+                 WHERE v.approved AND v.visa_class IN ('work', 'seasonal_agri', 'domestic_worker', 'entertainer')
+                 GROUP BY 1""",
+        "{den:.0f} approved employer-tied permits, {value:.2f} per declared employee; peers {peer:.2f}",
+        "p90",
+        ("003:5172",),
+        ("visa_application", "organisation"),
+    ),
+    Indicator(
+        "E12",
+        "employer",
+        "sector named by the sources as high-risk (0 or 1)",
+        +1,
+        "flag",
+        """SELECT registration_no AS entity_id,
+                        CAST(sector IN ('agriculture', 'construction', 'domestic_work', 'fishing', 'food_processing',
+                                        'hospitality_entertainment', 'manufacturing_garment') AS DOUBLE) AS num,
+                        1 AS den FROM org""",
+        "operates in a sector the sources name as high-risk",
+        0.5,
+        ("003:322-330", "003:3964", "003:4218"),
+        ("organisation",),
+    ),
+    Indicator(
+        "E13",
+        "employer",
+        "share of applications through risky intermediaries",
+        +1,
+        "share",
+        _share("va", "employer_id", "recruiter_risky"),
+        "{num:.0f} of {den:.0f} applications came through an unlicensed, lapsed or sanctioned "
+        "intermediary; peers {peer:.1%}",
+        "p90",
+        ("003:688",),
+        ("visa_application", "recruiter", "enforcement_outcome"),
+    ),
+    Indicator(
+        "E14",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "coalesce(minors_found, 0) > 0"),
+        _fl("minors working"),
+        0.0,
+        ("001:338", "003:5256"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "E15",
+        "employer",
+        "prior violations and complaints (count)",
+        +1,
+        "value",
+        """SELECT employer_id AS entity_id, sum(n) AS num, 1 AS den FROM (
+                   SELECT employer_id, count_if(outcome <> 'none') AS n FROM li GROUP BY 1
+                   UNION ALL SELECT entity_ref, count(*) FROM eo WHERE entity_type = 'employer' GROUP BY 1)
+                 WHERE employer_id IS NOT NULL GROUP BY 1""",
+        "{num:.0f} prior violations, sanctions or complaints on record; peers {peer:.1f}",
+        "p90",
+        ("003:5002",),
+        ("labour_inspection", "enforcement_outcome"),
+    ),
+    Indicator(
+        "E16",
+        "employer",
+        "share of inspections",
+        +1,
+        "share",
+        _share("li", "employer_id", "contractor_name IS NOT NULL AND NOT contractor_licensed"),
+        "{num:.0f} of {den:.0f} inspections found workers supplied by an unregistered or unlicensed "
+        "labour contractor; peers {peer:.1%}",
+        0.0,
+        ("003:4990", "003:5020"),
+        ("labour_inspection", "recruiter"),
+    ),
+    Indicator(
+        "E17",
+        "employer",
+        "registered after a sanction, sharing a director or phone (0 or 1)",
+        +1,
+        "flag",
+        """SELECT o.registration_no AS entity_id, 1.0 AS num, 1 AS den FROM org o
+                 WHERE EXISTS (SELECT 1 FROM org_links l JOIN sanctioned s ON s.employer_id = l.other_id
+                               WHERE l.registration_no = o.registration_no AND s.day < o.registered_on
+                                 AND l.link IN ('director', 'phone'))""",
+        "registered after a sanctioned organisation sharing its director or phone",
+        0.5,
+        ("003:2799", "003:5020"),
+        ("organisation", "enforcement_outcome"),
+    ),
+    Indicator(
+        "E18",
+        "employer",
+        "links to sanctioned organisations (count)",
+        +1,
+        "value",
+        """SELECT l.registration_no AS entity_id, count(DISTINCT l.other_id) AS num, 1 AS den
+                 FROM org_links l JOIN sanctioned s ON s.employer_id = l.other_id GROUP BY 1""",
+        "shares an address, phone or director with {num:.0f} sanctioned organisation(s)",
+        0.5,
+        ("003:5943-5963",),
+        ("organisation", "enforcement_outcome"),
+    ),
+    Indicator(
+        "E19",
+        "employer",
+        "share of sponsored workers overstaying",
+        +1,
+        "share",
+        _share("stays", "employer_id", "overstay"),
+        "{num:.0f} of {den:.0f} sponsored workers whose visa ended did not leave; peers {peer:.1%}",
+        "p90",
+        ("003:1939",),
+        ("visa_application", "border_crossing"),
+    ),
+    Indicator(
+        "E20",
+        "employer",
+        "not computed",
+        0,
+        "value",
+        None,
+        "",
+        0.0,
+        ("003:3065-3071",),
+        (),
+        not_computable="A caution, not an indicator: wages found paid at an inspection are not evidence "
+        "that there is no exploitation, so no feature gives them negative weight.",
+    ),
+    # ------------------------------------------------------------------ recruiters
+    Indicator(
+        "R01",
+        "recruiter",
+        "no valid licence (0 or 1)",
+        +1,
+        "flag",
+        """SELECT recruiter_id AS entity_id, CAST(NOT licence_valid AS DOUBLE) AS num, 1 AS den
+                 FROM recruiters""",
+        "no valid licence at the as-of date (unregistered, expired, suspended or revoked)",
+        0.5,
+        ("003:4358", "003:5020"),
+        ("recruiter", "visa_application", "labour_inspection"),
+    ),
+    Indicator(
+        "R02",
+        "recruiter",
+        "fee charged to workers (USD)",
+        +1,
+        "value",
+        """SELECT r.recruiter_id AS entity_id,
+                        greatest(coalesce(any_value(r.declared_fee), 0), coalesce(median(f.fee), 0)) AS num,
+                        count(f.fee) AS den
+                 FROM recruiters r LEFT JOIN fees f USING (recruiter_id) GROUP BY 1""",
+        "fees to workers of about USD {num:,.0f} (declared or reported at {den:.0f} inspections); legal cap USD 500",
+        500.0,
+        ("003:688", "003:2309", "003:5172"),
+        ("recruiter", "labour_inspection"),
+    ),
+    Indicator(
+        "R03",
+        "recruiter",
+        "share of employers placed with found deceiving workers",
+        +1,
+        "share",
+        """SELECT p.recruiter_id AS entity_id, count_if(d.employer_id IS NOT NULL) AS num, count(*) AS den
+                 FROM placements p LEFT JOIN deceived d USING (employer_id) GROUP BY 1""",
+        "{num:.0f} of {den:.0f} employers it placed workers with were found deceiving or underpaying "
+        "them; peers {peer:.1%}",
+        "p90",
+        ("001:88", "003:704", "003:4150"),
+        ("visa_application", "labour_inspection"),
+    ),
+    Indicator(
+        "R04",
+        "recruiter",
+        "share of applications",
+        +1,
+        "share",
+        _share(
+            "va",
+            "recruiter_id",
+            "visa_class = 'entertainer' OR occupation IN ('hostess', 'dancer', 'model', 'entertainer')",
+        ),
+        "{num:.0f} of {den:.0f} applications for hostess, dancer, model or entertainer work; peers {peer:.1%}",
+        "p90",
+        ("001:13", "001:88", "002:18", "003:3495"),
+        ("visa_application",),
+    ),
+    Indicator(
+        "R05",
+        "recruiter",
+        "distinct visa posts used per destination country",
+        +1,
+        "value",
+        """SELECT recruiter_id AS entity_id, avg(n) AS num, sum(a) AS den FROM (
+                   SELECT recruiter_id, worksite_country, count(DISTINCT post_id) AS n, count(*) AS a FROM va
+                   WHERE recruiter_id IS NOT NULL GROUP BY ALL) GROUP BY 1 HAVING sum(a) >= 3""",
+        "applications spread over {value:.1f} visa posts per destination ({den:.0f} applications); peers {peer:.1f}",
+        "p90",
+        ("003:1943",),
+        ("visa_application",),
+    ),
+    Indicator(
+        "R06",
+        "recruiter",
+        "share of applications",
+        +1,
+        "share",
+        _share("va", "recruiter_id", "visa_class IN ('tourist', 'business')", "recruiter_places_work"),
+        "{num:.0f} of {den:.0f} applications of a labour intermediary were on visitor visas; peers {peer:.1%}",
+        "p90",
+        ("003:1945", "003:5891"),
+        ("visa_application",),
+    ),
+    Indicator(
+        "R07",
+        "recruiter",
+        "share of applications",
+        +1,
+        "share",
+        _share("va", "recruiter_id", "document_check_flag"),
+        "{num:.0f} of {den:.0f} applications were flagged by document checks; peers {peer:.1%}",
+        "p90",
+        ("003:1489", "003:1957", "003:2089-2093"),
+        ("visa_application",),
+    ),
+    Indicator(
+        "R08",
+        "recruiter",
+        "share of employers placed with later found exploitative",
+        +1,
+        "share",
+        """SELECT p.recruiter_id AS entity_id, count_if(b.employer_id IS NOT NULL) AS num, count(*) AS den
+                 FROM placements p LEFT JOIN bad_employers b USING (employer_id) GROUP BY 1""",
+        "{num:.0f} of {den:.0f} employers it placed workers with were referred or sanctioned for "
+        "forced labour; peers {peer:.1%}",
+        "p90",
+        ("003:688",),
+        ("visa_application", "labour_inspection", "enforcement_outcome"),
+    ),
+    Indicator(
+        "R09",
+        "recruiter",
+        "front-company signals (count of 3)",
+        +1,
+        "value",
+        """SELECT recruiter_id AS entity_id,
+                        CAST(young AS INT) + CAST(agency_type IN ('travel_agency', 'model_agency',
+                             'marriage_agency') AS INT) + CAST(shares_contact AS INT) AS num, 1 AS den
+                 FROM recruiters WHERE registered""",
+        "{num:.0f} of 3 front-company signals (registered under two years ago; travel, model or "
+        "marriage agency acting as recruiter; contacts shared with another registrant)",
+        1.5,
+        ("000:411", "003:670", "003:1958", "003:2799"),
+        ("recruiter",),
+    ),
+    Indicator(
+        "R10",
+        "recruiter",
+        "complaints (count)",
+        +1,
+        "value",
+        """SELECT entity_ref AS entity_id, count(*) AS num, 1 AS den FROM eo
+                 WHERE entity_type = 'recruiter' AND kind = 'complaint' GROUP BY 1""",
+        "{num:.0f} complaints from workers, NGOs or unions; peers {peer:.1f}",
+        "p90",
+        ("003:5002",),
+        ("enforcement_outcome",),
+    ),
+    Indicator(
+        "R11",
+        "recruiter",
+        "share of placed workers overstaying",
+        +1,
+        "share",
+        _share("stays", "recruiter_id", "overstay"),
+        "{num:.0f} of {den:.0f} workers it placed whose visa ended did not leave; peers {peer:.1%}",
+        "p90",
+        ("003:1939",),
+        ("visa_application", "border_crossing"),
+    ),
+    Indicator(
+        "R12",
+        "recruiter",
+        "share of applications at desks approving flagged files",
+        +1,
+        "share",
+        _share("va", "recruiter_id", "desk_flag_rate_high"),
+        "{num:.0f} of {den:.0f} applications went to desks that often approve files with failed document "
+        "checks; peers {peer:.1%}",
+        "p90",
+        ("003:1471", "003:1491"),
+        ("visa_application",),
+    ),
+    Indicator(
+        "R13",
+        "recruiter",
+        "share of entertainment placements aged under 25",
+        +1,
+        "share",
+        _share(
+            "va",
+            "recruiter_id",
+            "applicant_age_band IN ('<18', '18-24')",
+            "visa_class = 'entertainer' AND applicant_age_band IS NOT NULL",
+        ),
+        "{num:.0f} of {den:.0f} entertainment placements were under 25 (sensitive: fairness note)",
+        "p90",
+        ("003:714",),
+        ("visa_application",),
+        sensitive=True,
+    ),
+    Indicator(
+        "R14",
+        "recruiter",
+        "travellers per escort",
+        +1,
+        "value",
+        """SELECT recruiter_id AS entity_id, avg(n) AS num, count(*) AS den FROM (
+                   SELECT recruiter_id, companion_id, count(DISTINCT traveller_id) AS n FROM bc
+                   WHERE recruiter_id IS NOT NULL AND companion_id IS NOT NULL GROUP BY ALL) GROUP BY 1""",
+        "its travellers' escorts each crossed with {value:.1f} different travellers; peers {peer:.1f}",
+        "p90",
+        ("003:1898", "003:2721"),
+        ("border_crossing", "visa_application"),
+    ),
+    # ------------------------------------------------------------------ visa desks
+    Indicator(
+        "V01",
+        "visa_desk",
+        "approval rate above peers with the same case mix",
+        +1,
+        "value",
+        """WITH mix AS (SELECT post_id, visa_class, avg(approved::INT) AS m FROM va WHERE decided GROUP BY ALL)
+                 SELECT desk_id AS entity_id, avg(approved::INT - mix.m) AS num, count(*) AS den
+                 FROM va JOIN mix USING (post_id, visa_class) WHERE decided GROUP BY 1""",
+        "approves {value:+.1%} more often than its post for the same visa classes ({den:.0f} decisions)",
+        "p90",
+        ("003:1943", "003:1471"),
+        ("visa_application",),
+    ),
+    Indicator(
+        "V02",
+        "visa_desk",
+        "share of approvals",
+        +1,
+        "share",
+        _share("va", "desk_id", "document_check_flag", "approved"),
+        "{num:.0f} of {den:.0f} approvals despite failed document checks; peers {peer:.1%}",
+        "p90",
+        ("003:1471", "003:1501"),
+        ("visa_application",),
+    ),
+    Indicator(
+        "V03",
+        "visa_desk",
+        "over-representation of one intermediary",
+        +1,
+        "value",
+        """WITH a AS (SELECT post_id, desk_id, recruiter_id FROM va WHERE approved),
+                      dn AS (SELECT post_id, desk_id, count(*) AS n FROM a GROUP BY ALL),
+                      desk AS (SELECT post_id, desk_id, n / sum(n) OVER (PARTITION BY post_id) AS share FROM dn),
+                      rn AS (SELECT post_id, recruiter_id, desk_id, count(*) AS k FROM a
+                             WHERE recruiter_id IS NOT NULL GROUP BY ALL),
+                      rec AS (SELECT post_id, recruiter_id, desk_id,
+                                     k / sum(k) OVER (PARTITION BY post_id, recruiter_id) AS share,
+                                     sum(k) OVER (PARTITION BY post_id, recruiter_id) AS n FROM rn)
+                 SELECT desk.desk_id AS entity_id, max(coalesce(rec.share, 0) - desk.share) AS num, 1 AS den
+                 FROM desk LEFT JOIN rec ON rec.post_id = desk.post_id AND rec.desk_id = desk.desk_id
+                      AND rec.n >= 5 GROUP BY 1""",
+        "one intermediary's approvals at the post go to this desk {value:.0%} more often than its share",
+        "p90",
+        ("003:1489", "003:1491", "003:2799"),
+        ("visa_application",),
+    ),
+    Indicator(
+        "V04",
+        "visa_desk",
+        "share of applications",
+        +1,
+        "share",
+        _share("va", "desk_id", "expedited"),
+        "{num:.0f} of {den:.0f} applications expedited out of queue; peers {peer:.1%}",
+        "p90",
+        ("003:1499",),
+        ("visa_application",),
+    ),
+    Indicator(
+        "V05",
+        "visa_desk",
+        "share of decisions",
+        +1,
+        "share",
+        _share("va", "desk_id", "hour(dec_ts) < 8 OR hour(dec_ts) >= 18", "decided"),
+        "{num:.0f} of {den:.0f} decisions taken outside office hours; peers {peer:.1%}",
+        "p90",
+        ("003:1471",),
+        ("visa_application",),
+    ),
+    Indicator(
+        "V06",
+        "visa_desk",
+        "share of decisions",
+        +1,
+        "share",
+        _share("va", "desk_id", "refusal_overturned", "decided"),
+        "{num:.0f} of {den:.0f} decisions overturned an earlier refusal; peers {peer:.1%}",
+        "p90",
+        ("003:1471",),
+        ("visa_application",),
+    ),
+    Indicator(
+        "V07",
+        "visa_desk",
+        "speed-up for the fastest intermediary",
+        +1,
+        "value",
+        """WITH p AS (SELECT desk_id, recruiter_id, date_diff('hour', sub_ts, dec_ts) / 24.0 AS days FROM va
+                            WHERE decided AND dec_ts >= sub_ts),
+                      desk AS (SELECT desk_id, avg(days) AS m FROM p GROUP BY 1),
+                      rec AS (SELECT desk_id, recruiter_id, avg(days) AS m FROM p WHERE recruiter_id IS NOT NULL
+                              GROUP BY ALL HAVING count(*) >= 5)
+                 SELECT rec.desk_id AS entity_id, 1 - min(rec.m) / greatest(any_value(desk.m), 0.01) AS num,
+                        1 AS den FROM rec JOIN desk USING (desk_id) GROUP BY 1""",
+        "one intermediary's files are decided {value:.0%} faster than the desk's average",
+        "p90",
+        ("003:1499",),
+        ("visa_application",),
+    ),
+    Indicator(
+        "V08",
+        "visa_desk",
+        "applications per desk at the post",
+        +1,
+        "value",
+        """WITH post AS (SELECT post_id, count(*) / count(DISTINCT desk_id) AS load FROM va GROUP BY 1)
+                 SELECT DISTINCT va.desk_id AS entity_id, post.load AS num, 1 AS den
+                 FROM va JOIN post USING (post_id)""",
+        "its post handles {value:,.0f} applications per desk; peers {peer:,.0f}",
+        "p90",
+        ("003:1491",),
+        ("visa_application",),
+    ),
+    Indicator(
+        "V09",
+        "visa_desk",
+        "share of approved applicants later found exploited or overstaying",
+        +1,
+        "share",
+        """SELECT v.desk_id AS entity_id,
+                        count_if(b.employer_id IS NOT NULL OR coalesce(s.overstay, false)) AS num, count(*) AS den
+                 FROM va v LEFT JOIN bad_employers b USING (employer_id) LEFT JOIN stays s USING (application_id)
+                 WHERE v.approved GROUP BY 1""",
+        "{num:.0f} of {den:.0f} approved applicants were later found at an exploitative employer or "
+        "overstaying; peers {peer:.1%}",
+        "p90",
+        ("003:1939",),
+        ("visa_application", "border_crossing", "labour_inspection", "enforcement_outcome"),
+    ),
+    # ------------------------------------------------------------------ border posts (post + officer)
+    Indicator(
+        "B01",
+        "border_post",
+        "share of flagged travellers not referred",
+        +1,
+        "share",
+        _share("bc", "officer_key", "NOT coalesce(secondary_referral, false)", "document_check_result = 'flagged'"),
+        "{num:.0f} of {den:.0f} travellers with flagged documents were not referred to secondary "
+        "inspection; peers {peer:.1%}",
+        "p90",
+        ("001:244", "003:635"),
+        ("border_crossing",),
+    ),
+    Indicator(
+        "B02",
+        "border_post",
+        "share of crossings with a repeat escort",
+        +1,
+        "share",
+        """WITH c AS (SELECT officer_key, companion_id, count(DISTINCT traveller_id) AS n FROM bc
+                            WHERE companion_id IS NOT NULL GROUP BY ALL)
+                 SELECT b.officer_key AS entity_id, count_if(coalesce(c.n >= 2, false)) AS num, count(*) AS den
+                 FROM bc b LEFT JOIN c USING (officer_key, companion_id) GROUP BY 1""",
+        "{num:.0f} of {den:.0f} crossings with an escort who passed this officer with other travellers; "
+        "peers {peer:.2%}",
+        "p90",
+        ("003:1898", "003:2721"),
+        ("border_crossing",),
+    ),
+    Indicator(
+        "B03",
+        "border_post",
+        "anomalous night admissions per admission",
+        +1,
+        "share",
+        _share("bc", "officer_key", "shift = 'night' AND anomalous", "admitted"),
+        "{num:.0f} of {den:.0f} admissions were flagged or unaccompanied-minor cases on night shifts; peers {peer:.2%}",
+        "p90",
+        ("003:635",),
+        ("border_crossing",),
+    ),
+    Indicator(
+        "B04",
+        "border_post",
+        "share of admissions",
+        +1,
+        "share",
+        _share("bc", "officer_key", "coalesce(document_later_found_fraudulent, false)", "admitted"),
+        "{num:.0f} of {den:.0f} admissions on documents later found fraudulent; peers {peer:.2%}",
+        "p90",
+        ("003:1501", "003:2089"),
+        ("border_crossing",),
+    ),
+    Indicator(
+        "B05",
+        "border_post",
+        "travellers per vehicle",
+        +1,
+        "value",
+        """WITH v AS (SELECT vehicle_id, count(DISTINCT traveller_id) AS n FROM bc WHERE vehicle_id IS NOT NULL
+                            GROUP BY 1)
+                 SELECT b.officer_key AS entity_id, avg(v.n) AS num, count(*) AS den FROM bc b JOIN v USING (vehicle_id)
+                 GROUP BY 1""",
+        "vehicles crossing at this officer carried {value:.1f} different travellers each; peers {peer:.1f}",
+        "p90",
+        ("003:1974", "003:2745"),
+        ("border_crossing",),
+    ),
+    Indicator(
+        "B06",
+        "border_post",
+        "share of admissions",
+        +1,
+        "share",
+        """WITH refused AS (SELECT traveller_id, officer_key, ts FROM bc WHERE NOT admitted AND direction = 'in')
+                 SELECT b.officer_key AS entity_id,
+                        count_if(EXISTS (SELECT 1 FROM refused r WHERE r.traveller_id = b.traveller_id
+                                         AND r.officer_key <> b.officer_key
+                                         AND abs(epoch(b.ts) - epoch(r.ts)) <= 2 * 86400)) AS num,
+                        count(*) AS den
+                 FROM bc b WHERE b.admitted AND b.direction = 'in' GROUP BY 1""",
+        "{num:.0f} of {den:.0f} admissions were of travellers refused by another officer within two days; "
+        "peers {peer:.2%}",
+        "p90",
+        ("003:635",),
+        ("border_crossing",),
+    ),
+    Indicator(
+        "B07",
+        "border_post",
+        "share of admitted minors",
+        +1,
+        "share",
+        _share(
+            "bc",
+            "officer_key",
+            "NOT coalesce(guardian_present, true) OR NOT coalesce(destination_address_verified, true)",
+            "admitted AND traveller_age_band = '<18'",
+        ),
+        "{num:.0f} of {den:.0f} admitted minors had no guardian or an unverified address; peers {peer:.1%}",
+        "p90",
+        ("003:2709",),
+        ("border_crossing",),
+    ),
+    # ------------------------------------------------------------------ labour inspectors
+    Indicator(
+        "I01",
+        "inspector",
+        "share of visits at high-risk worksites finding nothing",
+        +1,
+        "share",
+        _share("li", "inspector_id", "NOT any_finding", "high_risk_site"),
+        "{num:.0f} of {den:.0f} visits to high-risk worksites found nothing; peers {peer:.1%}",
+        "p90",
+        ("003:1320-1341", "003:1403"),
+        ("labour_inspection", "enforcement_outcome"),
+    ),
+    Indicator(
+        "I02",
+        "inspector",
+        "share of clean visits contradicted soon after",
+        +1,
+        "share",
+        """SELECT a.inspector_id AS entity_id,
+                        count_if(EXISTS (SELECT 1 FROM li b WHERE b.employer_id = a.employer_id
+                                         AND b.inspector_id <> a.inspector_id AND b.any_finding
+                                         AND b.day > a.day AND b.day <= a.day + INTERVAL 90 DAY)) AS num,
+                        count(*) AS den
+                 FROM li a WHERE NOT a.any_finding GROUP BY 1""",
+        "{num:.0f} of {den:.0f} clean visits were followed within 90 days by another inspector's findings; "
+        "peers {peer:.1%}",
+        "p90",
+        ("003:1367", "003:1403"),
+        ("labour_inspection",),
+    ),
+    Indicator(
+        "I03",
+        "inspector",
+        "share of visits at high-risk worksites announced",
+        +1,
+        "share",
+        _share("li", "inspector_id", "announced", "high_risk_site AND announced IS NOT NULL"),
+        "{num:.0f} of {den:.0f} visits to high-risk worksites were announced in advance; peers {peer:.1%}",
+        "p90",
+        ("003:1403",),
+        ("labour_inspection", "enforcement_outcome"),
+    ),
+)
+
+BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}
+
+
+def for_entity(entity: EntityType) -> list[Indicator]:
+    return [i for i in INDICATORS if i.entity == entity and i.sql is not None]
+
+
+def monotone_constraints(entity: EntityType) -> list[int]:
+    """LightGBM monotone constraints in feature-column order (features/build.py keeps that order)."""
+    return [i.direction for i in for_entity(entity)]
+
+
+def feature_columns(entity: EntityType) -> list[str]:
+    return [i.feature for i in for_entity(entity)]
+
+
+def sensitive_indicators() -> list[Indicator]:
+    return [i for i in INDICATORS if i.sensitive]
