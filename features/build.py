@@ -19,7 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data_contracts.contracts import CONTRACTS
 from data_contracts.lake import Lake
+from data_contracts.rules import SQL_TYPES
 from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
 
 LEGAL_SUFFIXES = (
@@ -72,8 +74,8 @@ def name_key(name: str) -> str:
 
 def _current(lake: Lake, record_type: str) -> str:
     sql = lake.current_sql(record_type)
-    if sql is None:
-        empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in ("record_id", "source"))
+    if sql is None:  # nothing ingested yet: an empty table with the contract's columns
+        empty = ", ".join(f'CAST(NULL AS {SQL_TYPES[f.type]}) AS "{f.name}"' for f in CONTRACTS[record_type].fields)
         return f"SELECT {empty} WHERE FALSE"
     return sql
 
@@ -204,8 +206,7 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window
         f"""CREATE OR REPLACE TEMP TABLE bc AS
             SELECT b.*, b.border_post_id || ':' || b.officer_id AS officer_key, b.crossed_at AS ts,
                    b.outcome = 'admitted' AS admitted,
-                   (b.document_check_result = 'flagged'
-                    OR (b.traveller_age_band = '<18' AND NOT coalesce(b.guardian_present, true))) AS anomalous,
+                   b.document_check_result = 'flagged' AS anomalous,
                    v.recruiter_id, v.employer_id
             FROM raw_border_crossing b LEFT JOIN va v ON v.application_id = b.visa_application_id
             WHERE b.crossed_at < {a} AND b.crossed_at >= {s}""",
@@ -265,7 +266,7 @@ def compute_entity(con: duckdb.DuckDBPyConnection, entity: EntityType) -> Featur
             if ind.kind == "share"
             else f"{alias}.num"
         )
-        if ind.kind == "flag":
+        if ind.kind in ("flag", "count"):
             value = f"coalesce({alias}.num, 0)"
         select += [
             f'CAST({value} AS DOUBLE) AS "{ind.feature}"',
@@ -341,12 +342,9 @@ def write_features(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of:
     return written
 
 
-def reason_detail(ind: Indicator, row: dict[str, object], peer: float) -> str:
+def reason_detail(ind: Indicator, row: dict[str, float | None], peer: float) -> str:
     """The filled-in detail of one indicator for one entity row (value columns of the feature table)."""
-    num = row.get(f"{ind.feature}__num")
-    den = row.get(f"{ind.feature}__den")
-    value = row.get(ind.feature)
-    try:
-        return ind.detail.format(num=float(num or 0), den=float(den or 0), value=float(value or 0), peer=peer)
-    except (ValueError, KeyError):
-        return f"{ind.unit}: {value}"
+    num = row.get(f"{ind.feature}__num") or 0.0
+    den = row.get(f"{ind.feature}__den") or 0.0
+    value = row.get(ind.feature) or 0.0
+    return ind.detail.format(num=float(num), den=float(den), value=float(value), peer=peer)

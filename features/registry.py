@@ -21,8 +21,9 @@ from typing import Literal
 
 EntityType = Literal["employer", "recruiter", "visa_desk", "border_post", "inspector"]
 ENTITY_TYPES: tuple[EntityType, ...] = ("employer", "recruiter", "visa_desk", "border_post", "inspector")
-# share: num of den (value = num / den); value: a measured quantity (value = num); flag: 0 / 1 (value = num)
-Kind = Literal["share", "value", "flag"]
+# share: num of den (value = num / den); value: a measured quantity (value = num, missing when unmeasured);
+# count: a count of events (value = num, 0 when none); flag: 0 / 1 (value = num, 0 when absent)
+Kind = Literal["share", "value", "count", "flag"]
 TEXTS_FILE = Path(__file__).with_name("indicator_texts.toml")
 # Record attributes that must never reach a feature (DESIGN principle 2); R13 aggregates age (sensitive).
 FORBIDDEN_ATTRIBUTES = ("applicant_nationality", "applicant_sex", "ethnicity", "religion", "nationality")
@@ -273,7 +274,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "employer",
         "prior violations and complaints (count)",
         +1,
-        "value",
+        "count",
         """SELECT employer_id AS entity_id, sum(n) AS num, 1 AS den FROM (
                    SELECT employer_id, count_if(outcome <> 'none') AS n FROM li GROUP BY 1
                    UNION ALL SELECT entity_ref, count(*) FROM eo WHERE entity_type = 'employer' GROUP BY 1)
@@ -316,7 +317,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "employer",
         "links to sanctioned organisations (count)",
         +1,
-        "value",
+        "count",
         """SELECT l.registration_no AS entity_id, count(DISTINCT l.other_id) AS num, 1 AS den
                  FROM org_links l JOIN sanctioned s ON s.employer_id = l.other_id GROUP BY 1""",
         "shares an address, phone or director with {num:.0f} sanctioned organisation(s)",
@@ -482,7 +483,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "recruiter",
         "complaints (count)",
         +1,
-        "value",
+        "count",
         """SELECT entity_ref AS entity_id, count(*) AS num, 1 AS den FROM eo
                  WHERE entity_type = 'recruiter' AND kind = 'complaint' GROUP BY 1""",
         "{num:.0f} complaints from workers, NGOs or unions; peers {peer:.1f}",
@@ -717,7 +718,7 @@ INDICATORS: tuple[Indicator, ...] = (
         +1,
         "share",
         _share("bc", "officer_key", "shift = 'night' AND anomalous", "admitted"),
-        "{num:.0f} of {den:.0f} admissions were flagged or unaccompanied-minor cases on night shifts; peers {peer:.2%}",
+        "{num:.0f} of {den:.0f} admissions were of travellers with flagged documents on night shifts; peers {peer:.2%}",
         "p90",
         ("003:635",),
         ("border_crossing",),
@@ -784,6 +785,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "p90",
         ("003:2709",),
         ("border_crossing",),
+        sensitive=True,
     ),
     # ------------------------------------------------------------------ labour inspectors
     Indicator(
