@@ -68,3 +68,23 @@ def test_unusable_file_exits_non_zero_with_a_reason_and_ingests_the_rest(
 def test_missing_source_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ingest", "--source", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "is not a folder" in result.output
+
+
+def test_features_after_ingest_writes_one_table_per_entity_type(
+    tiny_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path / "home"))
+    assert runner.invoke(app, ["ingest", "--source", str(tiny_world), "--gx-sample-rows", "0"]).exit_code == 0
+    result = runner.invoke(app, ["features", "--as-of", "2024-06-30"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "home" / "features" / "as_of=2024-06-30"
+    assert {p.stem for p in out.glob("*.parquet")} == {"employer", "recruiter", "visa_desk", "border_post", "inspector"}
+    meta = json.loads((out / "cutoffs.json").read_text())
+    assert meta["as_of"] == "2024-06-30" and meta["rows"]["employer"] > 150
+
+
+def test_features_needs_a_lake_and_a_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path / "empty"))
+    assert "no lake" in runner.invoke(app, ["features", "--as-of", "2024-06-30"]).output
+    bad = runner.invoke(app, ["features", "--as-of", "30/06/2024"])
+    assert bad.exit_code == 2 and "is not a date" in bad.output
