@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from data_contracts.contracts import CONTRACTS
 from data_contracts.lake import Lake
 from data_contracts.rules import SQL_TYPES
+from features.network import build_network
 from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
 
 LEGAL_SUFFIXES = (
@@ -304,8 +305,13 @@ def threshold_value(ind: Indicator, defined: np.ndarray) -> float:
 
 
 def build_features(
-    lake: Lake, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES, threads: int = 2
+    lake: Lake,
+    as_of: date,
+    entities: tuple[EntityType, ...] = ENTITY_TYPES,
+    threads: int = 2,
+    network_out: Path | None = None,
 ) -> dict[EntityType, FeatureTable]:
+    """Features of ``entities`` as of ``as_of``; the network table is written to ``network_out`` if given."""
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads}")
     out: dict[EntityType, FeatureTable] = {}
@@ -314,6 +320,10 @@ def build_features(
         if len(windows) != 1:
             raise NotImplementedError("one window per run is supported; the registry declares " + str(windows))
         create_views(con, lake, as_of, windows[0])
+        build_network(con)
+        if network_out is not None:
+            network_out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(con.sql("SELECT * FROM network_edges").to_arrow_table(), network_out)
         for entity in entities:
             out[entity] = compute_entity(con, entity)
     finally:

@@ -832,6 +832,45 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 
+
+def _network(ind_id: str, entity: EntityType, what: str) -> tuple[Indicator, Indicator]:
+    node = "employer" if entity == "employer" else "recruiter"
+    return (
+        Indicator(
+            ind_id,
+            entity,
+            "links in the employer-recruiter network (degree)",
+            +1,
+            "value",
+            f"SELECT node_id AS entity_id, degree AS num, 1 AS den FROM network_nodes WHERE node_type = '{node}'",
+            "linked to {value:.0f} " + what + " through placements or shared contacts; peers {peer:.0f}",
+            "p90",
+            ("003:5943-5963",),
+            ("visa_application", "organisation"),
+        ),
+        Indicator(
+            f"G0{int(ind_id[1:]) + 1}",
+            entity,
+            "sanctioned or referred entities in its network component",
+            +1,
+            "count",
+            "SELECT node_id AS entity_id, component_bad AS num, component_size AS den FROM network_nodes "
+            f"WHERE node_type = '{node}'",
+            "{num:.0f} referred or sanctioned entities in its network of {den:.0f}",
+            0.5,
+            ("003:688", "003:5943-5963"),
+            ("visa_application", "organisation", "labour_inspection", "enforcement_outcome"),
+        ),
+    )
+
+
+# Graph features of the network table (features/network.py): not rows of INDICATORS.md.
+NETWORK_INDICATORS: tuple[Indicator, ...] = (
+    *_network("G01", "employer", "recruiters or organisations"),
+    *_network("G03", "recruiter", "employers"),
+)
+INDICATORS = INDICATORS + NETWORK_INDICATORS
+
 BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}
 
 

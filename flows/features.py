@@ -17,7 +17,7 @@ from features.registry import ENTITY_TYPES, EntityType
 def build_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> dict[EntityType, FeatureTable]:
     lake = Lake(home)
     try:
-        return build_features(lake, as_of, entities)
+        return build_features(lake, as_of, entities, network_out=features_dir(home, as_of) / "network_edges.parquet")
     finally:
         lake.close()
 
