@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -218,6 +219,83 @@ def features(
     out_console = Console(width=160)
     out_console.print(table)
     out_console.print(f"built in {time.perf_counter() - started:.1f} s; cut-offs in {out / 'cutoffs.json'}")
+
+
+def _as_of(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _lake_home() -> Path:
+    from data_contracts.lake import tracerisk_home
+
+    home = tracerisk_home()
+    if not (home / "lake.duckdb").exists():
+        raise _fail(f"no lake at {home}: run `tracerisk ingest` first")
+    return home
+
+
+@app.command()
+def train(
+    as_of: Annotated[str, typer.Option("--as-of", help="Train with what was known on this day (ISO date).")],
+    truth: Annotated[
+        Path | None, typer.Option(help="Simulator world folder: choose the training strategy on its truth.")
+    ] = None,
+) -> None:
+    """Train one calibrated LightGBM model per entity type (point-in-time features and labels)."""
+    day = _as_of(as_of)
+    home = _lake_home()
+    from flows.models import train_flow
+
+    bundles = train_flow(home, day, truth)
+    out = Console(width=160)
+    for entity, model_id in bundles.items():
+        out.print(f"{entity}: {model_id}")
+
+
+@app.command()
+def evaluate(
+    as_of: Annotated[str, typer.Option("--as-of", help="Rank entities as of this day; labels come after it.")],
+    truth: Annotated[Path | None, typer.Option(help="Simulator world folder: also measure against its truth.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON to this file.")] = None,
+) -> None:
+    """Backtest: the model, the rule-based red-flag count and random, on the same entities."""
+    import json
+
+    day = _as_of(as_of)
+    home = _lake_home()
+    from flows.models import evaluate_flow
+
+    result = evaluate_flow(home, day, truth)
+    table = Table(title=f"evaluation as of {day} (k = top 5%)")
+    for column in ("entity", "ranking", "precision@k", "lift@k", "truth precision@k", "truth lift@k", "AP", "ECE"):
+        table.add_column(column)
+
+    def fmt(v: object) -> str:
+        return "-" if v is None or v != v else f"{float(v):.3f}"  # type: ignore[arg-type]
+
+    for entity, res in result.items():
+        if "error" in res:
+            table.add_row(entity, res["error"], *["-"] * 6)
+            continue
+        for ranking in ("model", "rule", "random"):
+            m = res[ranking]
+            table.add_row(
+                entity,
+                ranking,
+                fmt(m["precision_at_k"]),
+                fmt(m["lift_at_k"]),
+                fmt(m["truth_precision_at_k"]),
+                fmt(m["truth_lift_at_k"]),
+                fmt(m["average_precision"]),
+                fmt(m.get("ece")),
+            )
+    Console(width=160).print(table)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,115 @@
+"""Model bundles: the LightGBM model, its calibration, the feature list with registry ids, the training
+window and metrics, written atomically under ``$TRACERISK_HOME/models/<model_id>/``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from features.registry import EntityType
+from models.train import Calibrator, TrainedModel
+
+
+@dataclass
+class LoadedModel:
+    model_id: str
+    entity: EntityType
+    booster: lgb.Booster
+    calibrator: Calibrator
+    features: list[str]
+    meta: dict[str, Any]
+
+    def raw_score(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return self.calibrator.predict(self.raw_score(x))
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(x, pred_contrib=True), dtype=float)
+
+
+def _calibrator_json(c: Calibrator) -> dict[str, Any]:
+    if isinstance(c.model_, IsotonicRegression):
+        return {"kind": "isotonic", "x": c.model_.X_thresholds_.tolist(), "y": c.model_.y_thresholds_.tolist()}
+    if isinstance(c.model_, LogisticRegression):
+        return {"kind": "platt", "coef": float(c.model_.coef_[0][0]), "intercept": float(c.model_.intercept_[0])}
+    return {"kind": "identity"}
+
+
+class _JsonCalibrator(Calibrator):
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__()
+        self.spec = spec
+        self.kind_ = spec["kind"]
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        if self.kind_ == "isotonic":
+            out = np.interp(raw, np.asarray(self.spec["x"]), np.asarray(self.spec["y"]))
+        elif self.kind_ == "platt":
+            out = 1.0 / (1.0 + np.exp(-(self.spec["coef"] * raw + self.spec["intercept"])))
+        else:
+            out = 1.0 / (1.0 + np.exp(-raw))
+        return np.asarray(out, dtype=float)
+
+
+def save_bundle(model: TrainedModel, home: Path, metrics: dict[str, Any], data_fingerprint: str) -> str:
+    text = model.booster.booster_.model_to_string()
+    model_id = f"{model.entity}-{model.trained_as_of.isoformat()}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+    final = home / "models" / model_id
+    tmp = home / "models" / f".{model_id}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / "model.txt").write_text(text, encoding="utf-8")
+    meta = {
+        "model_id": model_id,
+        "entity": model.entity,
+        "strategy": model.strategy,
+        "features": model.features,
+        "indicator_ids": [f.split("_w", 1)[0] for f in model.features],
+        "fit_as_of": model.fit_as_of.isoformat(),
+        "fold_as_of": model.fold_as_of.isoformat(),
+        "trained_as_of": model.trained_as_of.isoformat(),
+        "calibration": _calibrator_json(model.calibrator),
+        "strategy_comparison": model.comparison,
+        "metrics": metrics,
+        "data_fingerprint": data_fingerprint,
+        "code_version": metadata.version("tracerisk"),
+    }
+    (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)  # the bundle appears whole or not at all
+    return model_id
+
+
+def load_bundle(home: Path, model_id: str) -> LoadedModel:
+    folder = home / "models" / model_id
+    meta = json.loads((folder / "bundle.json").read_text(encoding="utf-8"))
+    booster = lgb.Booster(model_file=str(folder / "model.txt"))
+    return LoadedModel(model_id, meta["entity"], booster, _JsonCalibrator(meta["calibration"]), meta["features"], meta)
+
+
+def latest_bundle(home: Path, entity: EntityType, as_of: date | None = None) -> str | None:
+    """The most recently trained bundle of ``entity`` trained on or before ``as_of``."""
+    best: tuple[str, str] | None = None
+    for meta_file in sorted((home / "models").glob(f"{entity}-*/bundle.json")):
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        trained = meta["trained_as_of"]
+        if as_of is not None and trained > as_of.isoformat():
+            continue
+        if best is None or trained >= best[0]:
+            best = (trained, meta["model_id"])
+    return best[1] if best else None
