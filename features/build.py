@@ -93,7 +93,7 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window
         "labour_inspection",
         "enforcement_outcome",
     ):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{record_type} AS {_current(lake, record_type)}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{record_type} AS {_current(lake, record_type)}")
     statements = [
         f"CREATE OR REPLACE TEMP VIEW org AS SELECT * FROM raw_organisation WHERE registered_on < {a}",
         f"CREATE OR REPLACE TEMP VIEW eo AS SELECT * FROM raw_enforcement_outcome WHERE decided_on < {a}",
@@ -107,7 +107,23 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window
             SELECT licence_id, min(recruiter_ref) AS recruiter_id FROM registry WHERE licence_id IS NOT NULL
             GROUP BY 1""",
         f"""CREATE OR REPLACE TEMP TABLE va AS
-            SELECT v.*,
+            SELECT v.application_id,
+                   v.post_id,
+                   v.desk_officer_id,
+                   v.visa_class,
+                   v.applicant_age_band,
+                   v.occupation,
+                   v.worksite_country,
+                   v.worksite_region,
+                   v.declared_wage,
+                   v.wage_unit,
+                   v.submitted_at,
+                   v.decided_at,
+                   v.decision,
+                   v.valid_until,
+                   v.document_check_flag,
+                   v.expedited,
+                   v.refusal_overturned,
                    coalesce(CASE WHEN v.sponsor_registration_no IN (SELECT registration_no FROM org)
                                  THEN v.sponsor_registration_no END, en.employer_id) AS employer_id,
                    coalesce(lm.recruiter_id, rn.recruiter_id,
@@ -205,7 +221,21 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window
         "DROP TABLE va",
         "ALTER TABLE va2 RENAME TO va",
         f"""CREATE OR REPLACE TEMP TABLE bc AS
-            SELECT b.*, b.border_post_id || ':' || b.officer_id AS officer_key, b.crossed_at AS ts,
+            SELECT b.border_post_id,
+                   b.officer_id,
+                   b.shift,
+                   b.direction,
+                   b.traveller_id,
+                   b.traveller_age_band,
+                   b.visa_application_id,
+                   b.document_check_result,
+                   b.companion_id,
+                   b.vehicle_id,
+                   b.secondary_referral,
+                   b.guardian_present,
+                   b.destination_address_verified,
+                   b.document_later_found_fraudulent,
+                   b.border_post_id || ':' || b.officer_id AS officer_key, b.crossed_at AS ts,
                    b.outcome = 'admitted' AS admitted,
                    b.document_check_result = 'flagged' AS anomalous,
                    v.recruiter_id, v.employer_id
@@ -310,10 +340,18 @@ def build_features(
     entities: tuple[EntityType, ...] = ENTITY_TYPES,
     threads: int = 2,
     network_out: Path | None = None,
+    memory_limit: str = "3GB",
 ) -> dict[EntityType, FeatureTable]:
     """Features of ``entities`` as of ``as_of``; the network table is written to ``network_out`` if given."""
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads}")
+    # Bounded memory (issue target: under 6 GB in all): large worlds spill to disk under $TRACERISK_HOME.
+    spill = lake.home / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET temp_directory = '{spill}'")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     out: dict[EntityType, FeatureTable] = {}
     try:
         windows = sorted({i.window_days for i in INDICATORS})

@@ -8,8 +8,8 @@ compared on a time-held-out fold (``STRATEGIES``); the fold also fits the probab
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 import lightgbm as lgb
