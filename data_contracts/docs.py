@@ -12,8 +12,10 @@ from data_contracts.contracts import CONTRACTS, INGEST_ORDER, LINEAGE, Field, Re
 from data_contracts.gx_suites import natural_id_rule_id
 from data_contracts.rules import declared_rules, reference_rule_id
 
-GENERATED = ("<!-- Generated from data_contracts/contracts.py by `python -m data_contracts.docs docs/contracts`; "
-             "do not edit. -->")
+GENERATED = (
+    "<!-- Generated from data_contracts/contracts.py by `python -m data_contracts.docs docs/contracts`; "
+    "do not edit. -->"
+)
 
 PERSON_ID_HOW = {
     "whole": "yes: the whole value",
@@ -61,8 +63,10 @@ def _person_id(contract: RecordContract, f: Field) -> str:
         return PERSON_ID_HOW[f.person_id]
     for ref in contract.conditional_person_refs:
         if ref.column == f.name:
-            return (f"where {_code(ref.when_column)} is {_or_list(ref.when_values)}: the part after the last "
-                    "':' (the whole value when there is none)")
+            return (
+                f"where {_code(ref.when_column)} is {_or_list(ref.when_values)}: the part after the last "
+                "':' (the whole value when there is none)"
+            )
     return ""
 
 
@@ -105,8 +109,11 @@ def render_contract_page(contract: RecordContract) -> str:
 
     out += ["## Date-order rules", ""]
     if contract.date_orders:
-        out += [f"- {_code(o.later)} must not be before {_code(o.earlier)} (when both parse): rule "
-                f"{_code(f'{o.later}:before_{o.earlier}')}." for o in contract.date_orders]
+        out += [
+            f"- {_code(o.later)} must not be before {_code(o.earlier)} (when both parse): rule "
+            f"{_code(f'{o.later}:before_{o.earlier}')}."
+            for o in contract.date_orders
+        ]
     else:
         out.append("None.")
     out.append("")
@@ -115,8 +122,10 @@ def render_contract_page(contract: RecordContract) -> str:
     if contract.references:
         for r in contract.references:
             when = f", where {_code(r.when_column)} is {_or_list(r.when_values)}" if r.when_column else ""
-            out.append(f"- {_code(r.column)} must name an accepted {_code(r.record_type)} row "
-                       f"({_code(r.target)}){when}: rule {_code(reference_rule_id(contract, r.column))}.")
+            out.append(
+                f"- {_code(r.column)} must name an accepted {_code(r.record_type)} row "
+                f"({_code(r.target)}){when}: rule {_code(reference_rule_id(contract, r.column))}."
+            )
     else:
         out.append("None.")
     out.append("")
@@ -135,7 +144,7 @@ def render_contract_page(contract: RecordContract) -> str:
         "## Great Expectations suite",
         "",
         f"The suite {_code(contract.name)} (`data_contracts.gx_suites.build_suite`) checks each batch against the "
-        "same declarations: every expectation names its rule id in `meta[\"rule_id\"]`. It has no expectation for "
+        'same declarations: every expectation names its rule id in `meta["rule_id"]`. It has no expectation for '
         "the `:type` rules (the batch is already parsed) and adds one dataset-level check that quarantines "
         f"nothing: {_code(natural_id_rule_id(contract))}, {_code(contract.natural_id)} unique within the batch.",
         "",
@@ -158,9 +167,20 @@ def render_index() -> str:
     ]
     for name in INGEST_ORDER:
         c = CONTRACTS[name]
-        out.append("| " + " | ".join(_cell(x) for x in (
-            f"[{name}]({name}.md)", _code(c.natural_id), str(len(c.fields)), str(len(c.required)), c.description,
-        )) + " |")
+        out.append(
+            "| "
+            + " | ".join(
+                _cell(x)
+                for x in (
+                    f"[{name}]({name}.md)",
+                    _code(c.natural_id),
+                    str(len(c.fields)),
+                    str(len(c.required)),
+                    c.description,
+                )
+            )
+            + " |"
+        )
     out += [
         "",
         "Lineage columns on every accepted and quarantined row: " + ", ".join(_code(n) for n, _ in LINEAGE) + ".",

@@ -71,8 +71,7 @@ def _naive(ts: datetime) -> datetime:
     return ts.replace(tzinfo=None)
 
 
-def build_suite(contract: RecordContract, ingest_time: datetime,
-                present: Collection[str] | None = None) -> Any:
+def build_suite(contract: RecordContract, ingest_time: datetime, present: Collection[str] | None = None) -> Any:
     """The expectation suite of ``contract`` (a ``gx.ExpectationSuite`` named after the record type).
 
     ingest_time: dates and datetimes of ``not_in_future`` fields must not be after it.
@@ -114,17 +113,23 @@ def build_suite(contract: RecordContract, ingest_time: datetime,
             add(gxe.ExpectColumnValuesToBeBetween, f"{col}:in_future", column=col, max_value=now)
     for order in contract.date_orders:
         if {order.earlier, order.later} <= cols:
-            add(gxe.ExpectColumnPairValuesAToBeGreaterThanB, f"{order.later}:before_{order.earlier}",
-                column_A=order.later, column_B=order.earlier, or_equal=True,
-                ignore_row_if="either_value_is_missing")
+            add(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+                f"{order.later}:before_{order.earlier}",
+                column_A=order.later,
+                column_B=order.earlier,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
     if "record_id" in cols:
         add(gxe.ExpectColumnValuesToBeUnique, "record_id:duplicate_in_batch", column="record_id")
     if contract.natural_id in cols and contract.natural_id != "record_id":
         add(gxe.ExpectColumnValuesToBeUnique, natural_id_rule_id(contract), column=contract.natural_id)
     # Passing the expectations at construction keeps a suite that is already in a context's store from
     # persisting itself once per added expectation.
-    return gx.ExpectationSuite(name=contract.name, expectations=expectations,
-                               meta={"contract": contract.name, "ingest_time": now.isoformat()})
+    return gx.ExpectationSuite(
+        name=contract.name, expectations=expectations, meta={"contract": contract.name, "ingest_time": now.isoformat()}
+    )
 
 
 def expectation_rule_id(expectation: Any) -> str:
@@ -257,10 +262,19 @@ class GxBatchValidator:
             infos = [info] if "raised_exception" in info else [i for i in info.values() if isinstance(i, dict)]
             for i in infos:
                 if i.get("raised_exception"):
-                    log.warning("%s batch %s: expectation %s raised: %s", contract.name, batch_id,
-                                expectation_rule_id(r.expectation_config), i.get("exception_message"))
-        result.meta["tracerisk"] = {"record_type": contract.name, "batch_id": batch_id, "rows": len(frame),
-                                    "failed_rule_ids": failed}
+                    log.warning(
+                        "%s batch %s: expectation %s raised: %s",
+                        contract.name,
+                        batch_id,
+                        expectation_rule_id(r.expectation_config),
+                        i.get("exception_message"),
+                    )
+        result.meta["tracerisk"] = {
+            "record_type": contract.name,
+            "batch_id": batch_id,
+            "rows": len(frame),
+            "failed_rule_ids": failed,
+        }
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=contract.name),
             run_id=RunIdentifier(run_name=_safe(batch_id), run_time=self.ingest_time),
@@ -273,9 +287,12 @@ class GxBatchValidator:
             page = self._page(key)
         else:
             self._pending.append(key)
-        return GxBatchResult(success=bool(result.success),
-                             evaluated_expectations=int(result.statistics["evaluated_expectations"]),
-                             failed_rule_ids=failed, docs_page=page)
+        return GxBatchResult(
+            success=bool(result.success),
+            evaluated_expectations=int(result.statistics["evaluated_expectations"]),
+            failed_rule_ids=failed,
+            docs_page=page,
+        )
 
     def _page(self, key: Any) -> Path | None:
         *parts, last = key.to_tuple()

@@ -9,7 +9,6 @@ of a DuckDB connection and a Lake; the Prefect flow in flows/features.py only wi
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +21,8 @@ import pyarrow.parquet as pq
 from data_contracts.contracts import CONTRACTS
 from data_contracts.lake import Lake
 from data_contracts.rules import SQL_TYPES
+from features.entity_resolution import resolve_names
+from features.names import name_key_sql
 from features.network import build_network
 from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
 
@@ -59,20 +60,6 @@ HIGH_RISK_SECTORS = (
 )
 
 
-def name_key_sql(column: str) -> str:
-    """SQL: a name reduced to compare variants: lower case, no punctuation, no legal suffix, single spaces."""
-    suffixes = "|".join(s.replace(" ", r"\s") for s in LEGAL_SUFFIXES)
-    cleaned = f"regexp_replace(lower({column}), '[^a-z0-9]+', ' ', 'g')"
-    return f"trim(regexp_replace(regexp_replace({cleaned}, '\\b({suffixes})\\b', ' ', 'g'), '\\s+', ' ', 'g'))"
-
-
-def name_key(name: str) -> str:
-    """Python twin of ``name_key_sql`` (for tests and the service)."""
-    cleaned = re.sub(r"[^a-z0-9]+", " ", name.lower())
-    cleaned = re.sub(r"\b(" + "|".join(s.replace(" ", r"\s") for s in LEGAL_SUFFIXES) + r")\b", " ", cleaned)
-    return re.sub(r"\s+", " ", cleaned).strip()
-
-
 def _current(lake: Lake, record_type: str) -> str:
     sql = lake.current_sql(record_type)
     if sql is None:  # nothing ingested yet: an empty table with the contract's columns
@@ -81,7 +68,9 @@ def _current(lake: Lake, record_type: str) -> str:
     return sql
 
 
-def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window_days: int) -> None:
+def create_views(
+    con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window_days: int, resolve: bool = True
+) -> None:
     """The point-in-time views every indicator's SQL reads (see the module docstring)."""
     since = as_of - timedelta(days=window_days)
     a, s = f"DATE '{as_of.isoformat()}'", f"DATE '{since.isoformat()}'"
@@ -259,7 +248,14 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window
         "DROP TABLE li",
         "ALTER TABLE li2 RENAME TO li",
     ]
-    for statement in statements:
+    # Names on records are linked to register entries: exact keys first, then Splink (features/entity_resolution)
+    # adds the variants it resolves above its merge threshold, before any record is attached to an entity.
+    first_record_view = next(i for i, st in enumerate(statements) if "TEMP TABLE va AS" in st)
+    for statement in statements[:first_record_view]:
+        con.execute(statement)
+    if resolve:  # off only to measure exact matching alone (tests/features/test_entity_resolution.py)
+        resolve_names(con)
+    for statement in statements[first_record_view:]:
         con.execute(statement)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from data_contracts.pseudonymise import PseudonymKey, pseudonym
-from features.build import name_key
+from features.names import name_key
 from features.registry import EntityType
 from simulator.truth import load_truth
 

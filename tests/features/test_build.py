@@ -17,7 +17,8 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey, pseudonym
 from data_contracts.sources import load_source
-from features.build import build_features, name_key
+from features.build import build_features
+from features.names import name_key
 
 GOLDEN = Path(__file__).with_name("golden")
 KEY = PseudonymKey(b"golden-key-" + b"y" * 40, "test")

@@ -1,0 +1,270 @@
+"""Entity resolution: attach names on records that the exact name keys miss (typos) to register entries.
+
+``features.build.create_views`` maps a name on a record to an entity only when its comparison key
+(``name_key_sql``: lower case, no punctuation, no legal suffix) equals the key of a register name, which
+handles case, punctuation and long / short legal suffixes but not typos: 'Golen Agri Harvest 12 Ltd'
+stays unmatched and, for a recruiter, becomes a separate ``unregistered:<key>`` recruiter.
+
+``resolve_names`` links every name key seen on records that is not in the exact maps to the register
+(``org`` for employers, ``registry`` for recruiters) with Splink on the DuckDB backend, over the same
+connection's tables (nothing leaves DuckDB):
+
+* comparisons: the name key (Levenshtein distance 1; two adjacent characters swapped; distance 2;
+  Jaro-Winkler >= 0.95; else) and the numbers in the name (equal or not: 'harvest 12' and 'harvest 13' are
+  different organisations, one character apart);
+* blocking: the single-deletion neighbourhood of the key (the key and every string made by dropping one of
+  its characters, exploded): two keys within edit distance 1 (or one swap) always share an element, and the
+  blocks stay tiny even where many register names share their words (first-characters blocks do not: the
+  large world has ~1,000 register names per three-letter prefix). A second rule (same first three and last
+  three characters, same numbers, length within 2) brings in candidates further apart for the 'possible' tier;
+* parameters: fixed m / u probabilities and prior declared below (``M_U`` / ``PRIOR``), not trained.
+  The name is the only evidence, so expectation maximisation has nothing to separate it from, and u from
+  random sampling is noisy on small registers and depends on the sample; fixed values keep the result
+  deterministic and the same at every scale. With them a pair one edit (or one swap) apart with the same
+  numbers scores 0.993, two edits apart with the same numbers 0.613 (possible), a pair whose numbers
+  differ at most 0.318 (not kept).
+
+Links at or above ``merge_threshold`` go into ``employer_name_map`` / ``recruiter_name_map`` (the best one
+per name key: highest probability, then closest spelling, then the smallest entity id, as the exact maps
+do for names shared by several entries); links from ``possible_threshold`` up to the merge threshold of the
+names left unmerged go to the temp table ``possible_links(kind, name_key, entity_id, probability)``: a risk
+signal for review, never merged.
+
+The maps are read by the views that ``create_views`` builds after them (``va``, ``li``, ...): call
+``resolve_names`` between the maps and those views for the links to reach the features.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+
+from features.names import name_key_sql
+
+Kind = Literal["employer", "recruiter"]
+
+# (table, name column, filter) of every place a name of each kind appears on a record.
+NAME_SOURCES: dict[Kind, tuple[tuple[str, str, str], ...]] = {
+    "employer": (
+        ("raw_visa_application", "sponsor_name", "TRUE"),
+        ("raw_labour_inspection", "worksite_name", "TRUE"),
+        ("raw_enforcement_outcome", "entity_name", "entity_type = 'employer'"),
+    ),
+    "recruiter": (
+        ("raw_visa_application", "recruiter_name", "TRUE"),
+        ("raw_labour_inspection", "labour_contractor_name", "TRUE"),
+        ("raw_enforcement_outcome", "entity_name", "entity_type = 'recruiter'"),
+    ),
+}
+# (register table, its id column, the exact map, the map's id column) per kind.
+REGISTERS: dict[Kind, tuple[str, str, str, str]] = {
+    "employer": ("org", "registration_no", "employer_name_map", "employer_id"),
+    "recruiter": ("registry", "recruiter_ref", "recruiter_name_map", "recruiter_id"),
+}
+
+# Fixed Fellegi-Sunter parameters (not trained; see the module docstring). m: share of true links at the
+# level (typos are mostly one dropped / swapped / changed character); u: share of unrelated
+# (name, register name) candidate pairs at the level. PRIOR: probability that two random records match.
+PRIOR = 1e-4
+M_U: dict[str, tuple[tuple[float, float], ...]] = {
+    # Levenshtein <= 1, two adjacent characters swapped, Levenshtein <= 2, Jaro-Winkler >= 0.95, anything else.
+    "name_key": ((0.70, 2e-6), (0.05, 1.5e-7), (0.12, 3e-5), (0.08, 1e-4), (0.05, 1 - 2e-6 - 1.5e-7 - 3e-5 - 1e-4)),
+    # Same numbers in the name (or none on either side), different numbers.
+    "name_numbers": ((0.99, 0.25), (0.01, 0.75)),
+}
+
+
+@dataclass(frozen=True)
+class ResolutionReport:
+    kind: str  # 'employer' or 'recruiter'
+    names: int  # distinct name keys seen on records
+    matched_exact: int  # of them already in the exact map
+    matched_fuzzy: int  # linked by Splink at or above the merge threshold (added to the map)
+    possible: int  # 'possibly the same' links kept in possible_links below the threshold (not merged)
+
+
+def _settings() -> Any:
+    from splink import SettingsCreator, block_on
+    from splink import comparison_level_library as cll
+    from splink.blocking_rule_library import CustomRule
+
+    def level(creator: Any, m: float, u: float) -> Any:
+        return creator.configure(m_probability=m, u_probability=u, fix_m_probability=True, fix_u_probability=True)
+
+    name = M_U["name_key"]
+    numbers = M_U["name_numbers"]
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="name_key",
+        probability_two_random_records_match=PRIOR,
+        comparisons=[
+            {
+                "output_column_name": "name_key",
+                "comparison_levels": [
+                    cll.NullLevel("name_key"),
+                    level(cll.LevenshteinLevel("name_key", 1), *name[0]),
+                    # Damerau-Levenshtein costs seven times Levenshtein in DuckDB: only where it can matter.
+                    level(
+                        cll.CustomLevel(
+                            "levenshtein(name_key_l, name_key_r) = 2"
+                            " AND damerau_levenshtein(name_key_l, name_key_r) = 1",
+                            label_for_charts="Adjacent characters swapped",
+                        ),
+                        *name[1],
+                    ),
+                    level(cll.LevenshteinLevel("name_key", 2), *name[2]),
+                    level(cll.JaroWinklerLevel("name_key", 0.95), *name[3]),
+                    level(cll.ElseLevel(), *name[4]),
+                ],
+            },
+            {
+                "output_column_name": "name_numbers",
+                "comparison_levels": [
+                    cll.NullLevel("name_numbers"),  # never null ('' when the name has no number)
+                    level(cll.ExactMatchLevel("name_numbers"), *numbers[0]),
+                    level(cll.ElseLevel(), *numbers[1]),
+                ],
+            },
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("name_deletions", arrays_to_explode=["name_deletions"]),
+            # Candidates further apart (the 'possible' tier): same ends, same numbers, similar length. Pairs
+            # whose numbers differ cannot reach the possible tier, so they are not generated here.
+            CustomRule(
+                "substr(l.name_key, 1, 3) = substr(r.name_key, 1, 3) AND right(l.name_key, 3) = right(r.name_key, 3)"
+                " AND l.name_numbers = r.name_numbers AND abs(length(l.name_key) - length(r.name_key)) <= 2"
+            ),
+        ],
+        additional_columns_to_retain=["entity_id"],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def _features(key: str) -> str:
+    """SQL select list: the key, its numbers and its single-deletion neighbourhood (blocking)."""
+    return (
+        f"{key} AS name_key, array_to_string(regexp_extract_all({key}, '[0-9]+'), ' ') AS name_numbers, "
+        f"list_distinct(list_append(list_transform(range(1, length({key}) + 1), "
+        f"lambda i: substr({key}, 1, i - 1) || substr({key}, i + 1)), {key})) AS name_deletions"
+    )
+
+
+def _spellings_sql(kind: Kind) -> str:
+    parts = [
+        f"SELECT {column} AS name FROM {table} WHERE {column} IS NOT NULL AND {where}"
+        for table, column, where in NAME_SOURCES[kind]
+    ]
+    return "SELECT DISTINCT name FROM (" + " UNION ALL ".join(parts) + ")"
+
+
+def seen_name_keys(con: duckdb.DuckDBPyConnection, kind: Kind, table: str = "__er_seen") -> str:
+    """Create temp table ``table(name_key)``: the distinct name keys of ``kind`` on the records; returns its name.
+
+    The distinct spellings are materialised first, so that the key's regular expressions run once per
+    spelling (in one statement DuckDB drops the inner DISTINCT and runs them once per record: 10x slower).
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {_spellings_sql(kind)}")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT DISTINCT name_key FROM (SELECT {name_key_sql("name")} AS name_key FROM {table})
+            WHERE name_key <> ''"""
+    )
+    return table
+
+
+def _resolve(
+    con: duckdb.DuckDBPyConnection, kind: Kind, merge_threshold: float, possible_threshold: float
+) -> ResolutionReport:
+    from splink import Linker
+    from splink.backends.duckdb import DuckDBAPI
+
+    register, register_id, name_map, map_id = REGISTERS[kind]
+    seen_name_keys(con, kind)
+    names, exact = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE name_key IN (SELECT name_key FROM {name_map})) FROM __er_seen"
+    ).fetchall()[0]
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __er_names AS
+            SELECT {_features("name_key")}, CAST(NULL AS VARCHAR) AS entity_id FROM __er_seen
+            WHERE name_key NOT IN (SELECT name_key FROM {name_map}) ORDER BY name_key"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __er_register AS
+            SELECT {_features("name_key")}, entity_id FROM (
+                SELECT {name_key_sql("name")} AS name_key, min({register_id}) AS entity_id FROM {register}
+                WHERE name IS NOT NULL GROUP BY 1)
+            WHERE name_key <> '' ORDER BY name_key"""
+    )
+    con.execute("DROP TABLE __er_seen")
+    (unmatched,) = con.execute("SELECT count(*) FROM __er_names").fetchall()[0]
+    (registered,) = con.execute("SELECT count(*) FROM __er_register").fetchall()[0]
+    links = "__er_links"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {links} (name_key VARCHAR, entity_id VARCHAR, probability DOUBLE, jw DOUBLE)"
+    )
+    if unmatched and registered:
+        db = DuckDBAPI(connection=con)
+        left = db.register("__er_names", dataset_display_name=f"__er_{kind}_names")
+        right = db.register("__er_register", dataset_display_name=f"__er_{kind}_register")
+        linker = Linker([left, right], _settings(), log_level=None)
+        predictions = linker.inference.predict(threshold_match_probability=possible_threshold, warning_mode="never")
+        # Orient each pair: the record's name (no entity) and the register's name (with its entity).
+        con.execute(
+            f"""INSERT INTO {links}
+                SELECT CASE WHEN entity_id_l IS NULL THEN name_key_l ELSE name_key_r END,
+                       coalesce(entity_id_l, entity_id_r), match_probability,
+                       jaro_winkler_similarity(name_key_l, name_key_r)
+                FROM {predictions.physical_name}
+                WHERE (entity_id_l IS NULL) <> (entity_id_r IS NULL)"""
+        )
+        predictions.drop_table_from_database_and_remove_from_cache()
+        linker.table_management.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+    con.execute("DROP TABLE IF EXISTS __er_names")
+    con.execute("DROP TABLE IF EXISTS __er_register")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __er_best AS
+            SELECT name_key, entity_id FROM {links} WHERE probability >= $merge
+            QUALIFY row_number() OVER (PARTITION BY name_key ORDER BY probability DESC, jw DESC, entity_id) = 1""",
+        {"merge": merge_threshold},
+    )
+    (fuzzy,) = con.execute("SELECT count(*) FROM __er_best").fetchall()[0]
+    con.execute(f"INSERT INTO {name_map} (name_key, {map_id}) SELECT name_key, entity_id FROM __er_best")
+    con.execute(
+        f"""INSERT INTO possible_links
+            SELECT '{kind}', name_key, entity_id, probability FROM {links}
+            WHERE probability < $merge AND name_key NOT IN (SELECT name_key FROM __er_best)
+            ORDER BY name_key, probability DESC, entity_id""",
+        {"merge": merge_threshold},
+    )
+    (possible,) = con.execute(f"SELECT count(*) FROM possible_links WHERE kind = '{kind}'").fetchall()[0]
+    con.execute("DROP TABLE __er_best")
+    con.execute(f"DROP TABLE {links}")
+    return ResolutionReport(kind, int(names), int(exact), int(fuzzy), int(possible))
+
+
+def resolve_names(
+    con: duckdb.DuckDBPyConnection, merge_threshold: float = 0.95, possible_threshold: float = 0.5
+) -> list[ResolutionReport]:
+    """Link unmatched names on records to register entries (see the module docstring); one report per kind.
+
+    Needs the tables of ``features.build.create_views`` (``org``, ``registry``, the ``raw_*`` records and
+    the two exact name maps) on ``con``; adds links to the maps and (re)creates ``possible_links``.
+    Deterministic: the same tables give the same links.
+    """
+    if not 0 < possible_threshold <= merge_threshold <= 1:
+        raise ValueError("need 0 < possible_threshold <= merge_threshold <= 1")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE possible_links
+           (kind VARCHAR, name_key VARCHAR, entity_id VARCHAR, probability DOUBLE)"""
+    )
+    splink_logger = logging.getLogger("splink")
+    level = splink_logger.level
+    splink_logger.setLevel(logging.WARNING)
+    try:
+        return [_resolve(con, kind, merge_threshold, possible_threshold) for kind in ("employer", "recruiter")]
+    finally:
+        splink_logger.setLevel(level)
