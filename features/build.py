@@ -26,38 +26,7 @@ from features.names import name_key_sql
 from features.network import build_network
 from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
 
-LEGAL_SUFFIXES = (
-    "ltd",
-    "limited",
-    "llc",
-    "l l c",
-    "inc",
-    "incorporated",
-    "co",
-    "company",
-    "pvt",
-    "private",
-    "gmbh",
-    "g m b h",
-    "sa",
-    "s a",
-    "sdn",
-    "bhd",
-    "plc",
-    "p l c",
-    "corp",
-    "corporation",
-)
 OVERSTAY_GRACE_DAYS = 60
-HIGH_RISK_SECTORS = (
-    "agriculture",
-    "construction",
-    "domestic_work",
-    "fishing",
-    "food_processing",
-    "hospitality_entertainment",
-    "manufacturing_garment",
-)
 
 
 def _current(lake: Lake, record_type: str) -> str:

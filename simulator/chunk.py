@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_contracts.contracts import ILO_INDICATORS, OUTCOME_KINDS, SECTORS, VISA_CLASSES
 from simulator import text
 from simulator.actors import (
     AGENCY_TYPES,
@@ -22,8 +23,8 @@ from simulator.actors import (
     _csr,
     pick_in_group,
 )
-from simulator.config import SECTORS, SimulationConfig
-from simulator.schema import AGE_BANDS, ILO_INDICATORS, OUTCOME_KINDS, VISA_CLASSES
+from simulator.config import SimulationConfig
+from simulator.schema import AGE_BANDS
 
 SECTOR_P = (0.22, 0.15, 0.15, 0.08, 0.12, 0.05, 0.10, 0.13)
 SECTOR_WORD = ("Agro", "Construction", "Apparel", "Household", "Hospitality", "Marine", "Food", "General")

@@ -12,18 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from data_contracts.contracts import SECTORS
+
 Scale = Literal["tiny", "small", "medium", "large"]
 
-SECTORS: tuple[str, ...] = (
-    "agriculture",
-    "construction",
-    "manufacturing_garment",
-    "domestic_work",
-    "hospitality_entertainment",
-    "fishing",
-    "food_processing",
-    "other",
-)
 
 # Employers per scale; the records per employer (about 50 over three years) give
 # tiny ~10k, small ~200k, medium ~2M and large 20M+ records.

@@ -11,46 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# Value sets are declared once, in the contracts: the synthetic agencies export what tracerisk accepts.
+from data_contracts.contracts import ILO_INDICATORS
+
 ColumnKind = Literal["id", "text", "category", "date", "datetime", "count", "amount", "flag"]
 
-ILO_INDICATORS: tuple[str, ...] = (
-    "abuse_of_vulnerability",
-    "deception",
-    "restriction_of_movement",
-    "isolation",
-    "physical_sexual_violence",
-    "intimidation_threats",
-    "retention_of_identity_documents",
-    "withholding_of_wages",
-    "debt_bondage",
-    "abusive_working_living_conditions",
-    "excessive_overtime",
-)
 
-VISA_CLASSES = (
-    "work",
-    "seasonal_agri",
-    "domestic_worker",
-    "entertainer",
-    "tourist",
-    "business",
-    "student",
-    "spouse",
-    "other",
-)
 AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55+")
 DECISIONS = ("approved", "refused", "withdrawn", "pending")
 TRIGGERS = ("random", "complaint", "targeted", "follow_up")
 INSPECTION_OUTCOMES = ("none", "administrative", "forced_labour_referral", "prosecution")
-OUTCOME_KINDS = (
-    "substantiated_forced_labour",
-    "debarment",
-    "licence_revocation",
-    "integrity_case_substantiated",
-    "conviction",
-    "complaint",
-)
-ENTITY_TYPES = ("employer", "recruiter", "visa_desk", "border_post", "inspector")
 
 
 @dataclass(frozen=True)

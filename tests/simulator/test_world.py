@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow.dataset as ds
 import pytest
 
-from simulator.config import SECTORS, SimulationConfig, WorldShape
+from data_contracts.contracts import SECTORS
+from simulator.config import SimulationConfig, WorldShape
 from simulator.schema import EXPORT_TABLES
 from simulator.truth import load_truth
 from simulator.world import simulate_world
