@@ -193,8 +193,7 @@ class Lake:
             return self.con.sql(
                 "SELECT i.*, CASE WHEN l.record_id IS NULL THEN 'new' WHEN l.row_hash = i._row_hash "
                 "THEN 'unchanged' ELSE 'superseding' END AS _change FROM incoming i "
-                f"LEFT JOIN index_{record_type} l ON l.source = i.source AND l.record_id = i.record_id "
-                "ORDER BY i._line"
+                f"LEFT JOIN index_{record_type} l ON l.source = i.source AND l.record_id = i.record_id"
             ).to_arrow_table()
         finally:
             self.con.unregister("incoming")

@@ -78,7 +78,7 @@ def ingest_flow(
     if gx_sample_rows > 0:
         from data_contracts.gx_suites import GxBatchValidator
 
-        gx = GxBatchValidator(home, ingest_time)
+        gx = GxBatchValidator(home, ingest_time, docs_per_batch=False)  # pages rendered once, at the end
     lake = Lake(home)
     reports: list[FileReport] = []
     done = 0
