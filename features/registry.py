@@ -72,7 +72,7 @@ def indicator_texts() -> dict[str, dict[str, object]]:
 
 def _share(table: str, entity: str, condition: str, where: str = "TRUE") -> str:
     return (
-        f"SELECT {entity} AS entity_id, count_if({condition}) AS num, count(*) AS den "
+        f"SELECT {entity} AS entity_id, count_if(coalesce({condition}, false)) AS num, count(*) AS den "
         f"FROM {table} WHERE {entity} IS NOT NULL AND ({where}) GROUP BY 1"
     )
 

@@ -59,7 +59,7 @@ def test_golden_values_true_positives_and_exclusions(golden_lake: Lake) -> None:
     expected = json.loads((GOLDEN / "basic" / "expected.json").read_text())
     tables = build_features(golden_lake, date.fromisoformat(expected["as_of"]))
     checked = 0
-    for entity in ("employer", "visa_desk", "inspector"):
+    for entity in ("employer", "recruiter", "visa_desk", "border_post", "inspector"):
         rows = _rows(tables[entity].table)  # type: ignore[index]
         for raw_id, values in expected[entity].items():
             entity_id = pseudonymous_id(entity, raw_id)
