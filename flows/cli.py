@@ -35,6 +35,34 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _progress(step: str) -> Progress:
+    """The progress bar of a long step (transient when stderr is not a terminal)."""
+    return Progress(
+        TextColumn(f"[bold]{step}[/] {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not sys.stderr.isatty(),
+    )
+
+
+def _as_of(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _lake_home() -> Path:
+    from data_contracts.lake import tracerisk_home
+
+    home = tracerisk_home()
+    if not (home / "lake.duckdb").exists():
+        raise _fail(f"no lake at {home}: run `tracerisk ingest` first")
+    return home
+
+
 @app.command()
 def simulate(
     scale: Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")] = "small",
@@ -65,14 +93,7 @@ def simulate(
     except ConfigError as exc:
         raise _fail(str(exc)) from exc
     started = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]simulate[/] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=not sys.stderr.isatty(),
-    ) as bar:
+    with _progress("simulate") as bar:
         task = bar.add_task(f"{scale} world, seed {seed}", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -129,14 +150,7 @@ def ingest(
     home = tracerisk_home()
     from flows.ingest import ingest_flow
 
-    with Progress(
-        TextColumn("[bold]ingest[/] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=not sys.stderr.isatty(),
-    ) as bar:
+    with _progress("ingest") as bar:
         task = bar.add_task(str(source), total=None)
 
         def progress(done: int, total: int, name: str) -> None:
@@ -184,17 +198,10 @@ def features(
     as_of: Annotated[str, typer.Option("--as-of", help="Build features from records dated before this day (ISO).")],
 ) -> None:
     """Point-in-time indicator features for every employer, recruiter, desk, border post and inspector."""
-    from datetime import date
+    from data_contracts.lake import LakeBusy
 
-    from data_contracts.lake import LakeBusy, tracerisk_home
-
-    try:
-        day = date.fromisoformat(as_of)
-    except ValueError as exc:
-        raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from exc
-    home = tracerisk_home()
-    if not (home / "lake.duckdb").exists():
-        raise _fail(f"no lake at {home}: run `tracerisk ingest` first")
+    day = _as_of(as_of)
+    home = _lake_home()
     from flows.features import features_dir, features_flow
 
     started = time.perf_counter()
@@ -219,22 +226,6 @@ def features(
     out_console = Console(width=160)
     out_console.print(table)
     out_console.print(f"built in {time.perf_counter() - started:.1f} s; cut-offs in {out / 'cutoffs.json'}")
-
-
-def _as_of(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise _fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _lake_home() -> Path:
-    from data_contracts.lake import tracerisk_home
-
-    home = tracerisk_home()
-    if not (home / "lake.duckdb").exists():
-        raise _fail(f"no lake at {home}: run `tracerisk ingest` first")
-    return home
 
 
 @app.command()

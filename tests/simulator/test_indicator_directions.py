@@ -17,25 +17,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from data_contracts.contracts import ILO_INDICATORS
 from simulator.config import SimulationConfig
 from simulator.world import simulate_world
 
 Z_MIN = 2.0  # planted mean must be beyond the clean mean by this many (Welch) standard errors
 MIN_PLANTED = 3  # fewer planted entities with a value than this cannot support a comparison
 
-_FINDINGS = (
-    "abuse_of_vulnerability",
-    "deception",
-    "restriction_of_movement",
-    "isolation",
-    "physical_sexual_violence",
-    "intimidation_threats",
-    "retention_of_identity_documents",
-    "withholding_of_wages",
-    "debt_bondage",
-    "abusive_working_living_conditions",
-    "excessive_overtime",
-)
+_FINDINGS = ILO_INDICATORS
 _ANY_FINDING = " OR ".join(f"coalesce(finding_{k}, false)" for k in _FINDINGS)
 
 
