@@ -24,6 +24,7 @@ from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
 from features.names import name_key_sql
 from features.network import build_network
+from features.profiles import entity_profile, entity_scope
 from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
 
 OVERSTAY_GRACE_DAYS = 60
@@ -244,6 +245,8 @@ class FeatureTable:
     table: pa.Table  # entity_id, one value column per indicator, <feature>__num / __den, red_flags
     cutoffs: dict[str, float]  # indicator id -> threshold used for the red-flag count
     peers: dict[str, float]  # indicator id -> peer value (pooled share, or median) for reason details
+    profile: pa.Table | None = None  # entity_id, name, country, region, sector (features/profiles.py)
+    scope: pa.Table | None = None  # entity_id, kind, value: the keys users are scoped by
 
 
 def compute_entity(con: duckdb.DuckDBPyConnection, entity: EntityType) -> FeatureTable:
@@ -288,7 +291,7 @@ def compute_entity(con: duckdb.DuckDBPyConnection, entity: EntityType) -> Featur
         with np.errstate(invalid="ignore"):
             flags += (values > cutoffs[ind.id]).astype(np.int64) * (ind.direction > 0)
     table = table.append_column("red_flags", pa.array(flags))
-    return FeatureTable(entity, table, cutoffs, peers)
+    return FeatureTable(entity, table, cutoffs, peers, entity_profile(con, entity), entity_scope(con, entity))
 
 
 def threshold_value(ind: Indicator, defined: np.ndarray) -> float:
@@ -344,6 +347,12 @@ def write_features(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of:
         pq.write_table(ft.table, tmp)
         tmp.replace(path)
         written.append(path)
+        for part, extra in (("profile", ft.profile), ("scope", ft.scope)):
+            if extra is not None:
+                extra_path = out_dir / f"{entity}.{part}.parquet"
+                pq.write_table(extra, extra_path.with_name(extra_path.name + ".tmp"))
+                extra_path.with_name(extra_path.name + ".tmp").replace(extra_path)
+                written.append(extra_path)
     meta = {
         "as_of": as_of.isoformat(),
         "cutoffs": {e: ft.cutoffs for e, ft in tables.items()},

@@ -289,6 +289,15 @@ def evaluate(
         json_path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def _register_service_commands() -> None:
+    from service.cli import register
+
+    register(app)
+
+
+_register_service_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

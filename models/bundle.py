@@ -19,7 +19,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from features.registry import EntityType
-from models.train import Calibrator, TrainedModel
+from models.train import Calibrator, RuleCalibration, TrainedModel
 
 
 @dataclass
@@ -30,6 +30,13 @@ class LoadedModel:
     calibrator: Calibrator
     features: list[str]
     meta: dict[str, Any]
+
+    @property
+    def rule_calibration(self) -> RuleCalibration:
+        spec = self.meta.get("rule_calibration")
+        if not spec:
+            return RuleCalibration.uninformed()
+        return RuleCalibration(tuple(spec["flags"]), tuple(spec["rates"]))
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
@@ -65,9 +72,15 @@ class _JsonCalibrator(Calibrator):
         return np.asarray(out, dtype=float)
 
 
-def save_bundle(model: TrainedModel, home: Path, metrics: dict[str, Any], data_fingerprint: str) -> str:
+def save_bundle(
+    model: TrainedModel,
+    home: Path,
+    metrics: dict[str, Any],
+    data_fingerprint: str,
+    gate: dict[str, Any] | None = None,
+) -> str:
     text = model.booster.booster_.model_to_string()
-    model_id = f"{model.entity}-{model.trained_as_of.isoformat()}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+    model_id = model_id_of(model)
     final = home / "models" / model_id
     tmp = home / "models" / f".{model_id}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -85,6 +98,8 @@ def save_bundle(model: TrainedModel, home: Path, metrics: dict[str, Any], data_f
         "calibration": _calibrator_json(model.calibrator),
         "strategy_comparison": model.comparison,
         "metrics": metrics,
+        "rule_calibration": {"flags": list(model.rule_calibration.flags), "rates": list(model.rule_calibration.rates)},
+        "gate": gate or {},
         "data_fingerprint": data_fingerprint,
         "code_version": metadata.version("tracerisk"),
     }
@@ -113,3 +128,47 @@ def latest_bundle(home: Path, entity: EntityType, as_of: date | None = None) -> 
         if best is None or trained >= best[0]:
             best = (trained, meta["model_id"])
     return best[1] if best else None
+
+
+def model_id_of(model: TrainedModel) -> str:
+    """The id ``save_bundle`` gives ``model`` (entity, training date and a hash of the trees)."""
+    text = model.booster.booster_.model_to_string()
+    return f"{model.entity}-{model.trained_as_of.isoformat()}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def _registry_path(home: Path) -> Path:
+    return home / "models" / "registry.json"
+
+
+def read_registry(home: Path) -> dict[str, Any]:
+    """``{entity: {"champion": model id or None, "decisions": [...]}}``; empty when nothing was trained."""
+    path = _registry_path(home)
+    if not path.exists():
+        return {}
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def champion_id(home: Path, entity: EntityType) -> str | None:
+    """The current champion of ``entity`` if its bundle is whole and loadable, else None."""
+    model_id = read_registry(home).get(entity, {}).get("champion")
+    if model_id is None:
+        return None
+    folder = home / "models" / str(model_id)
+    if not (folder / "bundle.json").is_file() or not (folder / "model.txt").is_file():
+        return None
+    return str(model_id)
+
+
+def record_decision(home: Path, entity: EntityType, model_id: str, decision: dict[str, Any]) -> None:
+    """Append the gate decision for ``model_id``; make it champion when promoted (atomic file replace)."""
+    registry = read_registry(home)
+    entry = registry.setdefault(entity, {"champion": None, "decisions": []})
+    entry["decisions"].append({"model_id": model_id, **decision})
+    if decision.get("promote"):
+        entry["champion"] = model_id
+    path = _registry_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(registry, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

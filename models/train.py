@@ -83,6 +83,7 @@ class Dataset:
     red_flags: np.ndarray
     inspected: np.ndarray  # bool: employer had at least one inspection in the window (others: True)
     features: list[str] = field(default_factory=list)
+    table: pa.Table | None = None  # the feature table the rows come from (other models' features too)
 
 
 def dataset(lake: Lake, entity: EntityType, as_of: date, label_end: date, table: FeatureTable | None = None) -> Dataset:
@@ -97,7 +98,8 @@ def dataset(lake: Lake, entity: EntityType, as_of: date, label_end: date, table:
         inspected = ~np.isnan(t.column("E01_w1095").to_numpy(zero_copy_only=False).astype(float))
     else:
         inspected = np.ones(len(ids), dtype=bool)
-    return Dataset(entity, as_of, ids, x, y, t.column("red_flags").to_numpy().astype(float), inspected, cols)
+    flags = t.column("red_flags").to_numpy().astype(float)
+    return Dataset(entity, as_of, ids, x, y, flags, inspected, cols, t)
 
 
 def _weights(ds: Dataset, strategy: str) -> tuple[np.ndarray, np.ndarray]:
@@ -153,6 +155,29 @@ class Calibrator:
         return np.asarray(1.0 / (1.0 + np.exp(-raw)), dtype=float)
 
 
+@dataclass(frozen=True)
+class RuleCalibration:
+    """Red-flag count -> probability: the observed label rate per count on the held-out fold, made monotone
+    (isotonic). Used to give the rule baseline probabilities when it is what gets served."""
+
+    flags: tuple[float, ...]  # knots (red-flag counts), increasing
+    rates: tuple[float, ...]  # probability at each knot, non-decreasing
+
+    @staticmethod
+    def fit(red_flags: np.ndarray, y: np.ndarray) -> RuleCalibration:
+        if len(y) == 0:
+            return RuleCalibration.uninformed()
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(red_flags, y)
+        return RuleCalibration(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
+
+    @staticmethod
+    def uninformed() -> RuleCalibration:
+        return RuleCalibration((0.0,), (0.0,))
+
+    def predict(self, red_flags: np.ndarray) -> np.ndarray:
+        return np.asarray(np.interp(red_flags, np.asarray(self.flags), np.asarray(self.rates)), dtype=float)
+
+
 @dataclass
 class TrainedModel:
     entity: EntityType
@@ -164,6 +189,8 @@ class TrainedModel:
     fold_as_of: date
     trained_as_of: date
     comparison: dict[str, dict[str, float]]  # strategy -> fold metrics
+    rule_calibration: RuleCalibration  # red-flag count -> observed label rate on the same fold
+    fold: Dataset  # the time-held-out fold: calibration, strategy choice and the champion/challenger gate
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
@@ -210,7 +237,8 @@ def train_entity(
     best = max(STRATEGIES, key=rank)
     booster, raw = models[best]
     calibrator = Calibrator().fit(raw, fold.y)
-    return TrainedModel(entity, best, booster, calibrator, fit.features, t0, t1, as_of, comparison)
+    rule = RuleCalibration.fit(fold.red_flags, fold.y)
+    return TrainedModel(entity, best, booster, calibrator, fit.features, t0, t1, as_of, comparison, rule, fold)
 
 
 def feature_frame(table: pa.Table, features: list[str]) -> np.ndarray:

@@ -1,0 +1,98 @@
+"""Who an entity is and where it operates: display name, country, region and sector (the profile), and the
+scope keys the service filters users by (regions, posts, countries, employers served).
+
+Profiles are descriptive only: they never enter a model (DESIGN principle 2 concerns applicants; these are
+attributes of organisations and desks) but the fairness section and the worklists group by them. All SQL reads
+the point-in-time views of ``features.build.create_views``, so a profile knows nothing after the as-of date.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+
+from features.registry import EntityType
+
+ScopeKind = Literal["country", "region", "post", "employer"]
+SCOPE_KINDS: tuple[ScopeKind, ...] = ("country", "region", "post", "employer")
+
+# One row per entity: entity_id, name, country, region, sector (NULL where the records do not say).
+PROFILE_SQL: dict[EntityType, str] = {
+    "employer": """
+        WITH reg AS (SELECT registration_no AS entity_id, min(name) AS name, min(country) AS country,
+                            min(region) AS region, min(sector) AS sector FROM org GROUP BY 1),
+             site AS (SELECT employer_id AS entity_id, min(worksite_name) AS name, mode(worksite_region) AS region
+                      FROM li WHERE employer_id IS NOT NULL GROUP BY 1),
+             filed AS (SELECT employer_id AS entity_id, mode(worksite_country) AS country,
+                              mode(worksite_region) AS region FROM va WHERE employer_id IS NOT NULL GROUP BY 1)
+        SELECT u.entity_id, coalesce(r.name, s.name) AS name, coalesce(r.country, f.country) AS country,
+               coalesce(r.region, s.region, f.region) AS region, r.sector
+        FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN site s USING (entity_id)
+        LEFT JOIN filed f USING (entity_id)""",
+    "recruiter": """
+        WITH reg AS (SELECT recruiter_ref AS entity_id, min(name) AS name, min(country) AS country,
+                            min(agency_type) AS sector FROM registry GROUP BY 1),
+             placed AS (SELECT recruiter_id AS entity_id, mode(worksite_region) AS region
+                        FROM va WHERE recruiter_id IS NOT NULL GROUP BY 1)
+        SELECT u.entity_id, coalesce(r.name, replace(u.entity_id, 'unregistered:', '')) AS name, r.country, p.region,
+               coalesce(r.sector, 'unregistered') AS sector
+        FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN placed p USING (entity_id)""",
+    "visa_desk": """
+        WITH c AS (SELECT desk_id AS entity_id, mode(worksite_country) AS country FROM va GROUP BY 1)
+        SELECT u.entity_id, 'visa desk ' || u.entity_id AS name, c.country, NULL::VARCHAR AS region,
+               'visa_desk' AS sector
+        FROM universe u LEFT JOIN c USING (entity_id)""",
+    "border_post": """
+        SELECT u.entity_id, 'border desk ' || u.entity_id AS name, NULL::VARCHAR AS country,
+               NULL::VARCHAR AS region, 'border_post' AS sector
+        FROM universe u""",
+    "inspector": """
+        WITH r AS (SELECT inspector_id AS entity_id, mode(worksite_region) AS region FROM li GROUP BY 1)
+        SELECT u.entity_id, 'inspector ' || u.entity_id AS name, NULL::VARCHAR AS country, r.region,
+               'inspectorate' AS sector
+        FROM universe u LEFT JOIN r USING (entity_id)""",
+}
+
+# Scope keys: (entity_id, kind, value) rows; a user sees an entity when one of its keys is in the user's
+# jurisdictions (or, for supply-chain auditors, its employer key is in their portfolio).
+SCOPE_SQL: dict[EntityType, str] = {
+    "employer": """
+        SELECT entity_id, 'employer' AS kind, entity_id AS value FROM universe
+        UNION SELECT registration_no, 'region', region FROM org WHERE region IS NOT NULL
+        UNION SELECT registration_no, 'country', country FROM org WHERE country IS NOT NULL
+        UNION SELECT employer_id, 'region', worksite_region FROM li
+              WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL
+        UNION SELECT employer_id, 'region', worksite_region FROM va
+              WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL
+        UNION SELECT employer_id, 'post', post_id FROM va WHERE employer_id IS NOT NULL AND post_id IS NOT NULL""",
+    "recruiter": """
+        SELECT recruiter_ref AS entity_id, 'country' AS kind, country AS value FROM registry WHERE country IS NOT NULL
+        UNION SELECT recruiter_id, 'region', worksite_region FROM va
+              WHERE recruiter_id IS NOT NULL AND worksite_region IS NOT NULL
+        UNION SELECT recruiter_id, 'post', post_id FROM va WHERE recruiter_id IS NOT NULL AND post_id IS NOT NULL
+        UNION SELECT recruiter_id, 'employer', employer_id FROM va
+              WHERE recruiter_id IS NOT NULL AND employer_id IS NOT NULL""",
+    "visa_desk": """
+        SELECT DISTINCT desk_id AS entity_id, 'post' AS kind, post_id AS value FROM va WHERE post_id IS NOT NULL
+        UNION SELECT desk_id, 'country', worksite_country FROM va WHERE worksite_country IS NOT NULL""",
+    "border_post": """
+        SELECT DISTINCT officer_key AS entity_id, 'post' AS kind, border_post_id AS value FROM bc""",
+    "inspector": """
+        SELECT DISTINCT inspector_id AS entity_id, 'region' AS kind, worksite_region AS value FROM li
+        WHERE worksite_region IS NOT NULL""",
+}
+
+
+def entity_profile(con: duckdb.DuckDBPyConnection, entity: EntityType) -> pa.Table:
+    """Profile rows of the entities in the ``universe`` temp table (see ``features.build.compute_entity``)."""
+    return con.sql(f"SELECT * FROM ({PROFILE_SQL[entity]}) ORDER BY entity_id").to_arrow_table()
+
+
+def entity_scope(con: duckdb.DuckDBPyConnection, entity: EntityType) -> pa.Table:
+    """Scope keys of the entities in ``universe``, restricted to them and deduplicated."""
+    return con.sql(
+        f"SELECT DISTINCT s.entity_id, s.kind, s.value FROM ({SCOPE_SQL[entity]}) s "
+        "WHERE s.entity_id IN (SELECT entity_id FROM universe) AND s.value IS NOT NULL ORDER BY ALL"
+    ).to_arrow_table()

@@ -1,0 +1,182 @@
+"""Scoring: every entity of a type gets a calibrated probability, a risk band, its rank (within the type and
+within its region), and its top reasons rendered through the indicator registry.
+
+When no model is champion for a type (the gate kept every model as challenger because none beat the rule
+baseline), the type is ranked by the rule-based red-flag count instead, with probabilities from the count's
+own calibration on the held-out fold, and the reasons are the indicators past their thresholds. The model id
+then reads ``RULE_BASELINE`` so nobody mistakes the ranking for a model's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from features.build import FeatureTable
+from features.registry import BY_ID, for_entity
+from models.bundle import LoadedModel
+from models.explain import DOCS_BASE, MIN_CONTRIBUTION
+from models.train import RuleCalibration, feature_frame
+
+RULE_BASELINE = "rule-baseline"
+# Risk bands by rank share within the type: (band, upper bound of the rank share). The "high" band is the
+# default inspection capacity (top 5%), the next 15% are "elevated".
+BANDS: tuple[tuple[str, float], ...] = (("high", 0.05), ("elevated", 0.20), ("low", 1.0))
+TOP_REASONS = 5
+
+
+def band_of(rank_share: np.ndarray) -> np.ndarray:
+    """Band names for ranks expressed as shares in (0, 1] (rank / n)."""
+    out = np.full(len(rank_share), BANDS[-1][0], dtype=object)
+    for name, upper in reversed(BANDS):
+        out[rank_share <= upper] = name
+    return out
+
+
+def ranks(scores: np.ndarray, ids: list[str]) -> np.ndarray:
+    """1-based ranks, highest score first, ties broken by entity id (deterministic)."""
+    order = np.lexsort((np.array(ids, dtype=object), -scores))
+    out = np.empty(len(scores), dtype=np.int64)
+    out[order] = np.arange(1, len(scores) + 1)
+    return out
+
+
+def ranks_within(groups: list[str | None], scores: np.ndarray, ids: list[str]) -> np.ndarray:
+    """1-based ranks within each group (None is its own group)."""
+    out = np.empty(len(scores), dtype=np.int64)
+    keys = np.array(["" if g is None else g for g in groups], dtype=object)
+    for g in np.unique(keys):
+        idx = np.flatnonzero(keys == g)
+        out[idx] = ranks(scores[idx], [ids[i] for i in idx])
+    return out
+
+
+@dataclass(frozen=True)
+class ScoredType:
+    entity_type: str
+    model_id: str
+    rows: list[dict[str, Any]]  # columns of service.store.scores (without run_id)
+    scope: list[dict[str, Any]]  # columns of service.store.score_scope (without run_id)
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def _reason_json(
+    indicator_ids: list[str],
+    top_idx: np.ndarray,
+    top_contrib: np.ndarray,
+    values: np.ndarray,
+    nums: np.ndarray,
+    dens: np.ndarray,
+    peers: dict[str, float],
+) -> str:
+    """JSON list of the reasons of one entity (columns of ``top_idx`` already sorted by contribution)."""
+    out = []
+    for j, c in zip(top_idx, top_contrib, strict=True):
+        if c < MIN_CONTRIBUTION:
+            break
+        ind = BY_ID[indicator_ids[j]]
+        v, num, den = values[j], nums[j], dens[j]
+        out.append(
+            {
+                "indicator_id": ind.id,
+                "title": ind.title,
+                "value": None if v != v else round(float(v), 6),
+                "detail": ind.detail.format(
+                    num=0.0 if num != num else float(num),
+                    den=0.0 if den != den else float(den),
+                    value=0.0 if v != v else float(v),
+                    peer=peers.get(ind.id, 0.0),
+                ),
+                "contribution": round(float(c), 6),
+                "link": f"{DOCS_BASE}/{ind.id}.md",
+            }
+        )
+    return json.dumps(out, separators=(",", ":"))
+
+
+def score_type(
+    ft: FeatureTable, as_of: str, model: LoadedModel | None, rule_calibration: RuleCalibration | None = None
+) -> ScoredType:
+    """Scores, bands, ranks and top reasons of every entity in ``ft`` (see the module docstring)."""
+    t = ft.table
+    n = t.num_rows
+    ids = [str(v) for v in t.column("entity_id").to_pylist()]
+    flags = _column(t, "red_flags")
+    if model is not None:
+        features = model.features
+        x = feature_frame(t, features)
+        contrib = model.contributions(x)  # [n, f + 1] log-odds; last column = base value
+        raw = contrib.sum(axis=1)
+        probability = model.probability(x)
+        base = contrib[:, -1]
+        reason_weights = contrib[:, :-1]
+        model_id = model.model_id
+    else:
+        features = [ind.feature for ind in for_entity(ft.entity)]
+        probability = (rule_calibration or RuleCalibration.uninformed()).predict(flags)
+        raw = flags.copy()
+        base = np.zeros(n)
+        # Rule reasons: each indicator past its threshold in its risk direction counts one red flag.
+        reason_weights = np.zeros((n, len(features)))
+        for j, f in enumerate(features):
+            ind = BY_ID[f.split("_w", 1)[0]]
+            if ind.direction > 0:
+                with np.errstate(invalid="ignore"):
+                    reason_weights[:, j] = (_column(t, f) > ft.cutoffs[ind.id]).astype(float)
+        model_id = RULE_BASELINE
+    indicator_ids = [f.split("_w", 1)[0] for f in features]
+    values = np.column_stack([_column(t, f) for f in features]) if features else np.zeros((n, 0))
+    nums = np.column_stack([_column(t, f + "__num") for f in features]) if features else np.zeros((n, 0))
+    dens = np.column_stack([_column(t, f + "__den") for f in features]) if features else np.zeros((n, 0))
+    k = min(TOP_REASONS, len(features))
+    # Top-k contributions per row without a full sort: partition, then order the k survivors.
+    part = np.argpartition(-reason_weights, k - 1, axis=1)[:, :k] if k else np.zeros((n, 0), dtype=np.int64)
+    part_vals = np.take_along_axis(reason_weights, part, axis=1)
+    order = np.argsort(-part_vals, axis=1, kind="stable")
+    top_idx = np.take_along_axis(part, order, axis=1)
+    top_contrib = np.take_along_axis(part_vals, order, axis=1)
+
+    profile = _profile(ft, ids)
+    # Rank by probability, then raw score (isotonic calibration has flat steps), then id.
+    rank_key = probability + 1e-12 * (raw - raw.min()) / max(float(np.ptp(raw)), 1e-12)
+    rank = ranks(rank_key, ids)
+    rank_region = ranks_within([p["region"] or p["country"] for p in profile], rank_key, ids)
+    bands = band_of(rank / max(n, 1))
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "entity_type": ft.entity,
+                "entity_id": ids[i],
+                **profile[i],
+                "probability": float(probability[i]),
+                "band": str(bands[i]),
+                "rank": int(rank[i]),
+                "rank_in_region": int(rank_region[i]),
+                "red_flags": int(flags[i]),
+                "model_id": model_id,
+                "as_of": as_of,
+                "reasons": _reason_json(
+                    indicator_ids, top_idx[i], top_contrib[i], values[i], nums[i], dens[i], ft.peers
+                ),
+                "base_value": float(base[i]),
+                "raw_score": float(raw[i]),
+            }
+        )
+    scope = [{"entity_type": ft.entity, **r} for r in ft.scope.to_pylist()] if ft.scope is not None else []
+    return ScoredType(ft.entity, model_id, rows, scope)
+
+
+def _profile(ft: FeatureTable, ids: list[str]) -> list[dict[str, str | None]]:
+    empty: dict[str, str | None] = {"name": None, "country": None, "region": None, "sector": None}
+    if ft.profile is None:
+        return [dict(empty) for _ in ids]
+    by_id = {r["entity_id"]: r for r in ft.profile.to_pylist()}
+    return [{k: by_id.get(i, empty).get(k) for k in empty} for i in ids]
