@@ -370,3 +370,23 @@ def reason_detail(ind: Indicator, row: dict[str, float | None], peer: float) -> 
     den = row.get(f"{ind.feature}__den") or 0.0
     value = row.get(ind.feature) or 0.0
     return ind.detail.format(num=float(num), den=float(den), value=float(value), peer=peer)
+
+
+def read_features(out_dir: Path, entities: tuple[EntityType, ...]) -> dict[EntityType, FeatureTable] | None:
+    """The feature tables ``write_features`` wrote to ``out_dir``, or None if any of ``entities`` is missing."""
+    meta_path = out_dir / "cutoffs.json"
+    if not meta_path.is_file():
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    out: dict[EntityType, FeatureTable] = {}
+    for entity in entities:
+        path = out_dir / f"{entity}.parquet"
+        if not path.is_file() or entity not in meta["cutoffs"]:
+            return None
+        extras = {}
+        for part in ("profile", "scope"):
+            extra = out_dir / f"{entity}.{part}.parquet"
+            extras[part] = pq.read_table(extra) if extra.is_file() else None
+        cutoffs, peers = meta["cutoffs"][entity], meta["peers"][entity]
+        out[entity] = FeatureTable(entity, pq.read_table(path), cutoffs, peers, extras["profile"], extras["scope"])
+    return out

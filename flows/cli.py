@@ -240,10 +240,14 @@ def train(
     home = _lake_home()
     from flows.models import train_flow
 
-    bundles = train_flow(home, day, truth)
-    out = Console(width=160)
-    for entity, model_id in bundles.items():
-        out.print(f"{entity}: {model_id}")
+    results = train_flow(home, day, truth)
+    table = Table(title=f"models trained as of {day}")
+    for column in ("entity", "model", "gate"):
+        table.add_column(column)
+    for entity, r in results.items():
+        verdict = "[green]champion[/]" if r.promoted else "[yellow]challenger[/]"
+        table.add_row(entity, r.model_id, f"{verdict}: {r.reason}")
+    Console(width=200).print(table)
 
 
 @app.command()
@@ -287,6 +291,77 @@ def evaluate(
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+@app.command()
+def score(
+    as_of: Annotated[str, typer.Option("--as-of", help="Score with features from records dated before this day.")],
+) -> None:
+    """Score every entity with its type's champion model and publish to the serving store, all-or-nothing."""
+    day = _as_of(as_of)
+    home = _lake_home()
+    from flows.models import score_flow
+    from service.store import store_url
+
+    run = score_flow(home, day)
+    table = Table(title=f"score run {run.run_id} published to {store_url(home)}")
+    for column in ("entity", "model", "entities", "high band"):
+        table.add_column(column)
+    for entity, model_id in run.model_ids.items():
+        mine = [r for r in run.rows if r["entity_type"] == entity]
+        table.add_row(entity, model_id, f"{len(mine):,}", f"{sum(r['band'] == 'high' for r in mine):,}")
+    Console(width=200).print(table)
+
+
+@app.command()
+def pipeline(
+    scale: Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")] = "small",
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+) -> None:
+    """The whole chain on the synthetic default: simulate, ingest, features, train, evaluate, score, publish."""
+    from data_contracts.lake import LakeBusy, tracerisk_home
+
+    if scale not in EMPLOYERS_PER_SCALE:
+        raise _fail(f"unknown scale {scale!r}; choose one of: {', '.join(EMPLOYERS_PER_SCALE)}")
+    if seed < 0:
+        raise _fail("--seed must be a non-negative integer")
+    home = tracerisk_home()
+    from flows.pipeline import pipeline_flow
+
+    started = time.perf_counter()
+    with _progress("pipeline") as bar:
+        bar.add_task(f"{scale} world, seed {seed} under {home}", total=None)
+        try:
+            result = pipeline_flow(home, scale, seed)
+        except LakeBusy as exc:
+            raise _fail(str(exc)) from exc
+    out = Console(width=200)
+    table = Table(title=f"backtest as of {result.dates.backtest} (truth = the simulator's planted risk, k = top 5%)")
+    for column in ("entity", "model truth p@k", "rule truth p@k", "random truth p@k", "model p@k", "ECE"):
+        table.add_column(column)
+
+    def fmt(v: object) -> str:
+        return "-" if v is None or v != v else f"{float(v):.3f}"  # type: ignore[arg-type]
+
+    for entity, res in result.evaluation.items():
+        if "model" in res:
+            table.add_row(
+                entity,
+                fmt(res["model"]["truth_precision_at_k"]),
+                fmt(res["rule"]["truth_precision_at_k"]),
+                fmt(res["random"]["truth_precision_at_k"]),
+                fmt(res["model"]["precision_at_k"]),
+                fmt(res["model"]["ece"]),
+            )
+    out.print(table)
+    for entity, r in result.serving_models.items():
+        out.print(f"{entity}: {r.model_id} {'champion' if r.promoted else 'challenger'} ({r.reason})")
+    out.print(
+        f"ingested {result.ingested_rows:,} rows ({result.quarantined_rows:,} quarantined); published "
+        f"{result.published_rows:,} scores as of {result.dates.serving} (run {result.run_id}) in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    out.print(f"evaluation: {result.evaluation_path}\nreport: {result.report_path}")
 
 
 def _register_service_commands() -> None:

@@ -1,21 +1,40 @@
-"""Training and evaluation flows: wire models/ (pure functions) into Prefect tasks."""
+"""Training, evaluation and scoring flows: wire models/ (pure functions) into Prefect tasks with retries and
+artifacts (metric tables, links to reports)."""
 
 from __future__ import annotations
 
-from datetime import date
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
-from features.build import build_features
-from features.registry import ENTITY_TYPES, EntityType
-from models.bundle import latest_bundle, load_bundle, save_bundle
+from features.build import FeatureTable, build_features, read_features, write_features
+from features.registry import ENTITY_TYPES, EntityType, for_entity
+from flows.features import features_dir
+from models.bundle import (
+    champion_id,
+    latest_bundle,
+    load_bundle,
+    model_id_of,
+    read_registry,
+    record_decision,
+    save_bundle,
+)
 from models.evaluate import evaluate_entity
-from models.train import train_entity
+from models.gate import decide, gate_metrics
+from models.report import model_card, render_report
+from models.scoring import RULE_BASELINE, score_type
+from models.train import TrainedModel, feature_frame, train_entity, training_days
+from service.store import ModelEntry, ScoreRun, connect, publish, store_url
 
 
 def _lake_fingerprint(lake: Lake) -> str:
@@ -23,46 +42,127 @@ def _lake_fingerprint(lake: Lake) -> str:
     return f"{len(entries)} batches, last {entries[-1].batch_id[:12]}" if entries else "empty lake"
 
 
-@task(name="train-model", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
-def train_task(home: Path, entity: EntityType, as_of: date, truth_dir: Path | None) -> str:
-    lake = Lake(home)
-    try:
-        truth = None
-        if truth_dir is not None:
-            from models.truth_evaluation import truth_positives
+def _truth(truth_dir: Path | None, home: Path, entity: EntityType) -> set[str] | None:
+    if truth_dir is None:
+        return None
+    from models.truth_evaluation import truth_positives
 
-            truth = truth_positives(truth_dir, entity, load_key(home))
-        model = train_entity(lake, entity, as_of, truth)
-        return save_bundle(model, home, {"strategy_comparison": model.comparison}, _lake_fingerprint(lake))
-    finally:
-        lake.close()
+    return truth_positives(truth_dir, entity, load_key(home))
+
+
+class FeatureCache:
+    """Feature tables per as-of day, built once for every entity type of a run."""
+
+    def __init__(self, lake: Lake, entities: tuple[EntityType, ...]) -> None:
+        self.lake, self.entities = lake, entities
+        self.days: dict[date, dict[EntityType, FeatureTable]] = {}
+
+    def get(self, day: date, entity: EntityType) -> FeatureTable:
+        if day not in self.days:
+            self.days[day] = build_features(self.lake, day, self.entities)
+        return self.days[day][entity]
+
+
+def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
+    """The champion/challenger decision for ``model`` on its held-out fold (see models/gate.py)."""
+    fold = model.fold
+    challenger = gate_metrics(model.raw_score(fold.x), fold.y)
+    rule = gate_metrics(fold.red_flags, fold.y)
+    current = champion_id(home, model.entity)
+    if current == model_id_of(model):
+        return {"promote": True, "reason": "identical to the current champion (same trees)", "challenger": challenger}
+    champion = None
+    if current is not None and fold.table is not None:
+        loaded = load_bundle(home, current)
+        missing = [f for f in loaded.features if f not in fold.table.column_names]
+        if not missing:
+            champion = gate_metrics(loaded.raw_score(feature_frame(fold.table, loaded.features)), fold.y)
+    return decide(challenger, rule, champion, current).as_dict()
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_id: str
+    promoted: bool
+    reason: str
+
+
+@task(name="train-model", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+def train_task(home: Path, entity: EntityType, as_of: date, truth_dir: Path | None, cache: FeatureCache) -> TrainResult:
+    model = train_entity(
+        cache.lake, entity, as_of, _truth(truth_dir, home, entity), features_at=lambda d: cache.get(d, entity)
+    )
+    decision = gate_model(home, model)
+    metrics = {"strategy_comparison": model.comparison, "gate": decision}
+    model_id = save_bundle(model, home, metrics, _lake_fingerprint(cache.lake), gate=decision)
+    record_decision(home, entity, model_id, decision)
+    return TrainResult(model_id, bool(decision["promote"]), str(decision["reason"]))
 
 
 @flow(name="train", log_prints=False, validate_parameters=False)
 def train_flow(
     home: Path, as_of: date, truth_dir: Path | None = None, entities: tuple[EntityType, ...] = ENTITY_TYPES
-) -> dict[str, str]:
-    return {entity: train_task(home, entity, as_of, truth_dir) for entity in entities}
+) -> dict[str, TrainResult]:
+    lake = Lake(home)
+    try:
+        cache = FeatureCache(lake, entities)
+        for day in training_days(as_of):  # both origins built once for every entity type
+            cache.get(day, entities[0])
+        out: dict[str, TrainResult] = {e: train_task(home, e, as_of, truth_dir, cache) for e in entities}
+    finally:
+        lake.close()
+    create_table_artifact(
+        key="train-gate",
+        table=[{"entity": e, "model": r.model_id, "promoted": r.promoted, "reason": r.reason} for e, r in out.items()],
+        description=f"Models trained as of {as_of} and the champion/challenger decisions",
+    )
+    return out
 
 
-@task(name="evaluate-model", cache_policy=NO_CACHE)
+def sensitive_removed(
+    lake: Lake, model_meta: dict[str, Any], entity: EntityType, as_of: date, table: FeatureTable, truth: set[str] | None
+) -> dict[str, Any]:
+    """For every sensitive indicator of ``entity``: the same recipe retrained without it, evaluated alike."""
+    from models.bundle import LoadedModel
+
+    out: dict[str, Any] = {}
+    trained_as_of = date.fromisoformat(model_meta["trained_as_of"])
+    cache = FeatureCache(lake, (entity,))
+    for ind in for_entity(entity):
+        if not ind.sensitive:
+            continue
+        model = train_entity(
+            lake, entity, trained_as_of, truth, exclude=(ind.id,), features_at=lambda d: cache.get(d, entity)
+        )
+        loaded = LoadedModel(
+            f"{model_meta['model_id']}-without-{ind.id}",
+            entity,
+            model.booster.booster_,
+            model.calibrator,
+            model.features,
+            {**model_meta, "strategy": model.strategy, "strategy_comparison": model.comparison},
+        )
+        result = evaluate_entity(lake, loaded, table, as_of, truth)
+        keys = ("precision_at_k", "truth_precision_at_k", "average_precision")
+        out[ind.id] = {k: result["model"].get(k) for k in keys}
+    return out
+
+
+@task(name="evaluate-model", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
 def evaluate_task(home: Path, as_of: date, truth_dir: Path | None, entities: tuple[EntityType, ...]) -> dict[str, Any]:
     lake = Lake(home)
     try:
         tables = build_features(lake, as_of, entities)
-        key = load_key(home)
         out: dict[str, Any] = {}
         for entity in entities:
             model_id = latest_bundle(home, entity, as_of)
             if model_id is None:
                 out[entity] = {"error": f"no {entity} model trained on or before {as_of}: run tracerisk train"}
                 continue
-            truth = None
-            if truth_dir is not None:
-                from models.truth_evaluation import truth_positives
-
-                truth = truth_positives(truth_dir, entity, key)
-            out[entity] = evaluate_entity(lake, load_bundle(home, model_id), tables[entity], as_of, truth)
+            truth = _truth(truth_dir, home, entity)
+            model = load_bundle(home, model_id)
+            out[entity] = evaluate_entity(lake, model, tables[entity], as_of, truth)
+            out[entity]["sensitive_removed"] = sensitive_removed(lake, model.meta, entity, as_of, tables[entity], truth)
         return out
     finally:
         lake.close()
@@ -72,4 +172,132 @@ def evaluate_task(home: Path, as_of: date, truth_dir: Path | None, entities: tup
 def evaluate_flow(
     home: Path, as_of: date, truth_dir: Path | None = None, entities: tuple[EntityType, ...] = ENTITY_TYPES
 ) -> dict[str, Any]:
-    return evaluate_task(home, as_of, truth_dir, entities)
+    """Backtest as of ``as_of``; writes reports/evaluation.json, reports/model-report.html and model cards."""
+    result = evaluate_task(home, as_of, truth_dir, entities)
+    reports = home / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    _write(reports / "evaluation.json", json.dumps(result, indent=2, default=_json_default) + "\n")
+    _write(reports / "model-report.html", render_report(result, f"tracerisk model report, as of {as_of}"))
+    for res in result.values():
+        if "model_id" in res:
+            meta = load_bundle(home, res["model_id"]).meta
+            _write(home / "models" / res["model_id"] / "model-card.md", model_card(meta, res))
+    rows = []
+    for entity, res in result.items():
+        for ranking in ("model", "rule", "random"):
+            if ranking in res:
+                m = res[ranking]
+                rows.append(
+                    {
+                        "entity": entity,
+                        "ranking": ranking,
+                        **{k: m.get(k) for k in ("precision_at_k", "truth_precision_at_k", "average_precision")},
+                    }
+                )
+    create_table_artifact(key="evaluation", table=rows, description=f"Backtest as of {as_of}")
+    create_markdown_artifact(
+        key="model-report",
+        markdown=f"Model report: [{reports / 'model-report.html'}](file://{(reports / 'model-report.html').resolve()})",
+    )
+    return result
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` whole or not at all (temp file + rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _model_entries(home: Path, entities: tuple[EntityType, ...]) -> list[ModelEntry]:
+    """Every bundle of the scored entity types, with its registry status, gate decision and card."""
+    registry = read_registry(home)
+    evaluation_path = home / "reports" / "evaluation.json"
+    evaluation = json.loads(evaluation_path.read_text(encoding="utf-8")) if evaluation_path.is_file() else {}
+    entries = []
+    for entity in entities:
+        champion = registry.get(entity, {}).get("champion")
+        for meta_file in sorted((home / "models").glob(f"{entity}-*/bundle.json")):
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            evaluated = evaluation.get(entity, {})
+            backtest = evaluated if evaluated.get("model_id") == meta["model_id"] else None
+            entries.append(
+                ModelEntry(
+                    model_id=meta["model_id"],
+                    entity_type=entity,
+                    status="champion" if meta["model_id"] == champion else "challenger",
+                    trained_as_of=meta["trained_as_of"],
+                    strategy=meta["strategy"],
+                    metrics={k: backtest[k] for k in ("model", "rule", "random")} if backtest else meta["metrics"],
+                    gate=meta.get("gate", {}),
+                    card=model_card(meta, backtest),
+                )
+            )
+    return entries
+
+
+@task(name="score", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+def score_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> ScoreRun:
+    folder = features_dir(home, as_of)
+    tables = read_features(folder, entities)
+    if tables is None or any(t.profile is None for t in tables.values()):
+        lake = Lake(home)
+        try:
+            tables = build_features(lake, as_of, entities)
+        finally:
+            lake.close()
+        write_features(tables, folder, as_of)
+    rows: list[dict[str, Any]] = []
+    scope: list[dict[str, Any]] = []
+    model_ids: dict[str, str] = {}
+    for entity in entities:
+        current = champion_id(home, entity)
+        model = load_bundle(home, current) if current else None
+        latest = latest_bundle(home, entity, as_of)
+        rule_calibration = load_bundle(home, latest).rule_calibration if latest and model is None else None
+        scored = score_type(tables[entity], as_of.isoformat(), model, rule_calibration)
+        rows += scored.rows
+        scope += scored.scope
+        model_ids[entity] = scored.model_id
+    run_id = f"{as_of.isoformat()}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return ScoreRun(run_id, as_of.isoformat(), model_ids, rows, scope, _model_entries(home, entities))
+
+
+@task(name="publish-scores", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def publish_task(home: Path, run: ScoreRun) -> str:
+    engine = connect(store_url(home))
+    try:
+        publish(engine, run)
+    finally:
+        engine.dispose()
+    return run.run_id
+
+
+@flow(name="score", log_prints=False, validate_parameters=False)
+def score_flow(home: Path, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES) -> ScoreRun:
+    """Score every entity with its type's champion (or the rule baseline) and publish, all-or-nothing."""
+    run = score_task(home, as_of, entities)
+    publish_task(home, run)
+    table = []
+    for entity in entities:
+        mine = [r for r in run.rows if r["entity_type"] == entity]
+        table.append(
+            {
+                "entity": entity,
+                "model": run.model_ids[entity],
+                "entities": len(mine),
+                "high band": sum(r["band"] == "high" for r in mine),
+                "mean probability": round(float(np.mean([r["probability"] for r in mine])), 4) if mine else None,
+            }
+        )
+    create_table_artifact(key="score-run", table=table, description=f"Score run {run.run_id} published")
+    return run
+
+
+__all__ = ["RULE_BASELINE", "evaluate_flow", "score_flow", "train_flow"]

@@ -7,6 +7,7 @@ compared on a time-held-out fold (``STRATEGIES``); the fold also fits the probab
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features
-from features.registry import EntityType, feature_columns, monotone_constraints
+from features.registry import BY_ID, EntityType, feature_columns
 from models.metrics import capacity, precision_at_k, safe_ap
 
 HORIZON_DAYS = 270
@@ -86,9 +87,17 @@ class Dataset:
     table: pa.Table | None = None  # the feature table the rows come from (other models' features too)
 
 
-def dataset(lake: Lake, entity: EntityType, as_of: date, label_end: date, table: FeatureTable | None = None) -> Dataset:
+def dataset(
+    lake: Lake,
+    entity: EntityType,
+    as_of: date,
+    label_end: date,
+    table: FeatureTable | None = None,
+    exclude: tuple[str, ...] = (),
+) -> Dataset:
+    """Features as of ``as_of`` (without the indicators in ``exclude``) and labels in (as_of, label_end]."""
     ft = table or build_features(lake, as_of, (entity,))[entity]
-    cols = feature_columns(entity)
+    cols = [c for c in feature_columns(entity) if c.split("_w", 1)[0] not in exclude]
     t = ft.table
     x = np.column_stack([t.column(c).to_numpy(zero_copy_only=False).astype(float) for c in cols])
     ids = [str(v) for v in t.column("entity_id").to_pylist()]
@@ -116,10 +125,15 @@ def _weights(ds: Dataset, strategy: str) -> tuple[np.ndarray, np.ndarray]:
     return mask, weights
 
 
+def directions(features: list[str]) -> list[int]:
+    """Monotone constraints for feature columns, from each indicator's declared direction."""
+    return [BY_ID[f.split("_w", 1)[0]].direction for f in features]
+
+
 def fit_booster(ds: Dataset, strategy: str) -> lgb.LGBMClassifier:
     mask, weights = _weights(ds, strategy)
     model = lgb.LGBMClassifier(
-        **LGB_PARAMS, monotone_constraints=monotone_constraints(ds.entity), monotone_constraints_method="advanced"
+        **LGB_PARAMS, monotone_constraints=directions(ds.features), monotone_constraints_method="advanced"
     )
     y = ds.y[mask]
     if y.sum() == 0 or y.sum() == len(y):
@@ -199,19 +213,35 @@ class TrainedModel:
         return self.calibrator.predict(self.raw_score(x))
 
 
+def training_days(as_of: date, horizon: int = HORIZON_DAYS) -> tuple[date, date]:
+    """(fitting origin t0, fold origin t1) of a model trained with what was known on ``as_of``."""
+    t1 = as_of - timedelta(days=horizon)
+    return t1 - timedelta(days=FOLD_GAP_DAYS), t1
+
+
 def train_entity(
-    lake: Lake, entity: EntityType, as_of: date, truth_labels: set[str] | None = None, horizon: int = HORIZON_DAYS
+    lake: Lake,
+    entity: EntityType,
+    as_of: date,
+    truth_labels: set[str] | None = None,
+    horizon: int = HORIZON_DAYS,
+    exclude: tuple[str, ...] = (),
+    features_at: Callable[[date], FeatureTable] | None = None,
 ) -> TrainedModel:
     """Train for ``entity`` with only what was known on ``as_of`` (labels included).
+
+    ``features_at(day)`` supplies the feature table of ``entity`` as of a day (a cache shared by the entity
+    types of one run); without it the features are built here.
 
     Fitting origin t0 = as_of - horizon - gap (labels (t0, t0 + horizon]); selection and calibration fold
     t1 = as_of - horizon (labels (t1, as_of]). Strategies are compared on the fold by truth precision@k when
     ``truth_labels`` (the simulator's truth, evaluation only) are given, else by observed average precision.
     """
-    t1 = as_of - timedelta(days=horizon)
-    t0 = t1 - timedelta(days=FOLD_GAP_DAYS)
-    fit = dataset(lake, entity, t0, t0 + timedelta(days=horizon))
-    fold = dataset(lake, entity, t1, as_of)
+    t0, t1 = training_days(as_of, horizon)
+    fit_table = features_at(t0) if features_at else None
+    fold_table = features_at(t1) if features_at else None
+    fit = dataset(lake, entity, t0, t0 + timedelta(days=horizon), fit_table, exclude=exclude)
+    fold = dataset(lake, entity, t1, as_of, fold_table, exclude=exclude)
     k = capacity(len(fold.ids))
     comparison: dict[str, dict[str, float]] = {}
     models = {}
