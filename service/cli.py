@@ -1,10 +1,143 @@
-"""Service commands of the ``tracerisk`` CLI (serve, users): registered on the main app by flows/cli.py."""
+"""Service commands of the ``tracerisk`` CLI (serve, users, audit): registered on the main app by flows/cli.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from service.settings import Settings
+
+ROLE_HELP = "labour_inspectorate, supply_chain_auditor, visa_unit, anti_corruption or admin"
+
+
+def _settings() -> Settings:
+    from service.settings import InsecureSettings, Settings
+
+    try:
+        return Settings().check()
+    except InsecureSettings as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _engine() -> Engine:
+    from service.store import connect
+
+    return connect(_settings().resolved_store_url())
 
 
 def register(app: typer.Typer) -> None:
-    """Add the service's commands to ``app`` (the service issue adds ``serve`` and ``users``)."""
-    del app
+    """Add ``serve``, ``users add|revoke|list`` and ``audit verify`` to ``app``."""
+    users = typer.Typer(help="Service users and their bearer tokens.", no_args_is_help=True)
+    audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+    app.add_typer(users, name="users")
+    app.add_typer(audit_app, name="audit")
+
+    @app.command()
+    def serve(
+        host: Annotated[str | None, typer.Option(help="address (default TRACERISK_HOST or 127.0.0.1)")] = None,
+        port: Annotated[int | None, typer.Option(help="port (default TRACERISK_PORT or 8000)")] = None,
+        workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    ) -> None:
+        """Serve the API (/v1, OpenAPI at /docs) and the dashboard (/) over the published scores."""
+        import uvicorn
+
+        settings = _settings()
+        if workers > 1:
+            uvicorn.run(
+                "service.main:app",
+                host=host or settings.host,
+                port=port or settings.port,
+                workers=workers,
+                log_level="info",
+                access_log=False,
+            )
+            return
+        from service.api import create_app
+
+        uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, access_log=False)
+
+    @users.command("add")
+    def users_add(
+        name: str,
+        role: Annotated[str, typer.Option(help=ROLE_HELP)],
+        jurisdiction: Annotated[
+            list[str] | None, typer.Option(help="a country, region or post id (repeat the option for more)")
+        ] = None,
+        portfolio: Annotated[
+            Path | None,
+            typer.Option(help="supplier portfolio: employer ids, one per line"),
+        ] = None,
+    ) -> None:
+        """Create a user; prints its token once, as the last word of the last line."""
+        from service.auth import UserError, add_user
+
+        ids: tuple[str, ...] = ()
+        if portfolio is not None:
+            try:
+                ids = read_portfolio(portfolio)
+            except OSError as exc:
+                typer.echo(f"error: cannot read portfolio {portfolio}: {exc.strerror}", err=True)
+                raise typer.Exit(2) from exc
+        try:
+            token = add_user(_engine(), _settings().secret, name, role, tuple(jurisdiction or ()), ids)
+        except UserError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(f"user {name} ({role}) created; keep this token, it is shown only once:")
+        typer.echo(f"token: {token}")
+
+    @users.command("revoke")
+    def users_revoke(name: str) -> None:
+        """Revoke a user's token (the user row stays for the audit trail)."""
+        from service.auth import UserError, revoke_user
+
+        try:
+            revoke_user(_engine(), name)
+        except UserError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(f"user {name} revoked")
+
+    @users.command("list")
+    def users_list() -> None:
+        """Users, roles, jurisdictions (never tokens)."""
+        import json
+
+        import sqlalchemy as sa
+
+        from service.store import users as users_table
+
+        with _engine().connect() as conn:
+            for r in conn.execute(sa.select(users_table).order_by(users_table.c.created_at)):
+                state = f"revoked {r.revoked_at}" if r.revoked_at else "active"
+                scope = ", ".join(json.loads(r.jurisdictions)) or "-"
+                typer.echo(f"{r.name}\t{r.role}\t{scope}\t{len(json.loads(r.portfolio))} in portfolio\t{state}")
+
+    @audit_app.command("verify")
+    def audit_verify() -> None:
+        """Check the audit log's hash chain; exits 1 when an entry was edited or deleted."""
+        from service.audit import verify
+
+        result = verify(_engine(), _settings().secret)
+        for problem in result.problems:
+            typer.echo(f"problem: {problem}")
+        if not result.ok:
+            typer.echo(f"audit log BROKEN: {len(result.problems)} problem(s) in {result.entries} entries")
+            raise typer.Exit(1)
+        typer.echo(f"audit log intact: {result.entries} entries")
+
+
+def read_portfolio(path: Path) -> tuple[str, ...]:
+    """Employer ids, one per line (a CSV's first column; a header line 'employer_id' or 'id' is skipped)."""
+    ids = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        value = line.split(",", 1)[0].strip().strip('"')
+        if value and not value.startswith("#") and value.lower() not in ("employer_id", "id", "registration_no"):
+            ids.append(value)
+    return tuple(ids)

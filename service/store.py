@@ -92,26 +92,128 @@ models = sa.Table(
 )
 
 
+# --- service tables (users, audit log, outcomes, issued worklists) ------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.String(32), primary_key=True),  # public half of the token: "<user_id>.<secret>"
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("jurisdictions", sa.Text, nullable=False),  # JSON list of country / region / post keys
+    sa.Column("portfolio", sa.Text, nullable=False),  # JSON list of employer ids (supply-chain auditors)
+    sa.Column("token_hash", sa.String(64), nullable=False),  # HMAC-SHA256(secret key, token), hex
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("revoked_at", sa.String(32)),
+)
+
+# Append-only, hash-chained: hash = HMAC(audit key, prev_hash + canonical entry). audit_head holds the last link
+# so that deleting the newest entries is detected too.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity_type", sa.String(32)),
+    sa.Column("entity_id", sa.String(200)),
+    sa.Column("detail", sa.Text, nullable=False),  # JSON
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("outcome_id", sa.String(64), primary_key=True),
+    sa.Column("entity_type", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(200), nullable=False),
+    sa.Column("decided_on", sa.String(10), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("indicators_observed", sa.Text, nullable=False),  # JSON list of ILO indicator names
+    sa.Column("issuing_body", sa.String(100)),
+    sa.Column("exploration", sa.Boolean, nullable=False),
+    sa.Column("worklist_id", sa.String(64)),
+    sa.Column("recorded_by", sa.String(120), nullable=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("landing_file", sa.String(300)),
+)
+
+issued_worklists = sa.Table(
+    "issued_worklists",
+    metadata,
+    sa.Column("worklist_id", sa.String(64), primary_key=True),
+    sa.Column("entity_type", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("issued_to", sa.String(120), nullable=False),
+    sa.Column("issued_at", sa.String(32), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),  # JSON: capacity, region, exploration share, seed
+)
+worklist_items = sa.Table(
+    "worklist_items",
+    metadata,
+    sa.Column("worklist_id", sa.String(64), sa.ForeignKey("issued_worklists.worklist_id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("entity_type", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(200), nullable=False),
+    sa.Column("exploration", sa.Boolean, nullable=False),
+)
+sa.Index("worklist_items_entity", worklist_items.c.entity_type, worklist_items.c.entity_id)
+
+
 def store_url(home: Path) -> str:
     """``TRACERISK_STORE_URL`` when set, else SQLite at ``$TRACERISK_HOME/serving.db``."""
     return os.environ.get("TRACERISK_STORE_URL") or f"sqlite:///{(home / 'serving.db').resolve()}"
 
 
 def connect(url: str) -> Engine:
-    """An engine with the schema created; SQLite gets WAL so readers never see a half-written run."""
-    engine = sa.create_engine(url, future=True)
+    """An engine on an up-to-date schema (Alembic migrations in ``service/migrations`` run to head; a store
+    created before migrations existed is adopted). SQLite gets WAL so readers never see a half-written run."""
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+def make_engine(url: str) -> Engine:
+    """An engine without touching the schema (the service connects lazily and retries when the store is down)."""
+    is_sqlite = url.startswith("sqlite")
+    engine = sa.create_engine(url, pool_pre_ping=not is_sqlite)
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never inconsistent
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-    metadata.create_all(engine)
     return engine
+
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def migrate(engine: Engine) -> None:
+    """Run the Alembic migrations to head on ``engine``."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
 
 
 def now_iso() -> str:

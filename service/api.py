@@ -1,0 +1,672 @@
+"""The FastAPI service: published scores, reasons and worklists for the four user groups, scoped and audited.
+
+``create_app(settings)`` builds the app; the store is connected lazily (migrations run on first use) and
+dropped on any database error, so the service answers 503 with Retry-After while the store is down and
+recovers by itself when it returns. Error bodies never carry a stack trace, SQL or a file path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Connection, Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from features.catalogue import render_indicator_page
+from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, Indicator
+from models.worklist import DEFAULT_EXPLORATION_SHARE, build_worklist, seed_for
+from service import audit, exports, outcomes, queries
+from service.auth import User, authenticate
+from service.roles import Access
+from service.settings import Settings
+from service.store import issued_worklists, make_engine, migrate, now_iso, worklist_items
+
+log = logging.getLogger("tracerisk.service")
+
+COOKIE = "tracerisk_token"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_CAPACITY = 100_000
+
+
+class EntityType(StrEnum):
+    employer = "employer"
+    recruiter = "recruiter"
+    visa_desk = "visa_desk"
+    border_post = "border_post"
+    inspector = "inspector"
+
+
+assert tuple(EntityType) == ENTITY_TYPES
+
+
+DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.ProgrammingError, sa.exc.InternalError)
+
+
+class StoreUnavailable(RuntimeError):
+    """The serving store cannot be reached (answered 503 with Retry-After)."""
+
+
+class Store:
+    """The serving store's engine, created (and migrated) on first use and dropped after a database error."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def engine(self) -> Engine:
+        engine = self._engine
+        if engine is not None:
+            return engine
+        with self._lock:
+            if self._engine is None:
+                candidate = make_engine(self.url)
+                try:
+                    migrate(candidate)
+                except Exception as exc:
+                    candidate.dispose()
+                    raise StoreUnavailable("the serving store is unavailable") from exc
+                self._engine = candidate
+            return self._engine
+
+    def reset(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Database errors inside become StoreUnavailable (503) and drop the engine, so the next request
+        reconnects (and re-runs migrations) instead of reusing a broken pool."""
+        try:
+            yield
+        except DB_ERRORS as exc:
+            self.reset()
+            raise StoreUnavailable("the serving store is unavailable") from exc
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.guard(), self.engine().connect() as conn:
+            yield conn
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.guard(), self.engine().begin() as conn:
+            yield conn
+
+
+# --- response models (OpenAPI) -----------------------------------------------------------------------------------
+
+
+class ReasonOut(BaseModel):
+    indicator_id: str
+    title: str
+    value: float | None
+    detail: str
+    contribution: float
+    link: str
+
+
+class HistoryPoint(BaseModel):
+    run_id: str
+    as_of: str
+    probability: float
+    band: str
+    rank: int
+    model_id: str
+
+
+class EntityOut(BaseModel):
+    entity_type: str
+    entity_id: str
+    name: str | None
+    country: str | None
+    region: str | None
+    sector: str | None
+    probability: float
+    band: str
+    rank: int
+    rank_in_region: int
+    red_flags: int
+    model_id: str
+    as_of: str
+    reasons: list[ReasonOut]
+    base_value: float | None
+    raw_score: float | None
+    history: list[HistoryPoint]
+
+
+class WorklistItem(BaseModel):
+    entity_id: str
+    entity_type: str
+    name: str | None
+    region: str | None
+    score: float
+    band: str
+    rank: int
+    exploration: bool
+    reasons: list[ReasonOut]
+
+
+class WorklistOut(BaseModel):
+    worklist_id: str | None
+    entity_type: str
+    capacity: int
+    in_scope: int
+    exploration_share: float
+    items: list[WorklistItem]
+    expected_findings: float
+    expected_findings_ranked: float
+    expected_findings_exploration: float
+    model_id: str | None
+    as_of: str | None
+
+
+class OutcomeOut(BaseModel):
+    outcome_id: str
+    entity_type: str
+    entity_id: str
+    decided_on: str
+    kind: str
+    indicators_observed: list[str]
+    exploration: bool
+    worklist_id: str | None
+
+
+class IndicatorOut(BaseModel):
+    id: str
+    entity: str
+    title: str
+    unit: str
+    direction: int
+    sensitive: bool
+    sources: list[str]
+    link: str
+
+
+class IndicatorPage(IndicatorOut):
+    why: str
+    page: str = Field(description="the registry page, Markdown")
+
+
+class ModelOut(BaseModel):
+    model_id: str
+    entity_type: str
+    status: str
+    trained_as_of: str
+    strategy: str
+    metrics: dict[str, Any]
+    gate: dict[str, Any]
+    updated_at: str
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    entity_type: str | None
+    entity_id: str | None
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    entries: int
+    problems: list[str]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+# --- helpers shared with the dashboard ---------------------------------------------------------------------------
+
+
+def indicator_out(ind: Indicator) -> dict[str, Any]:
+    return {
+        "id": ind.id,
+        "entity": ind.entity,
+        "title": ind.title,
+        "unit": ind.unit,
+        "direction": ind.direction,
+        "sensitive": ind.sensitive,
+        "sources": list(ind.sources),
+        "link": f"/v1/indicators/{ind.id}",
+    }
+
+
+def indicator_page_markdown(ind: Indicator) -> str:
+    """The registry page without its SQL block (no SQL in any response; the catalogue in docs/ has it)."""
+    out: list[str] = []
+    in_sql = False
+    for line in render_indicator_page(ind).splitlines():
+        if line.startswith("```sql"):
+            in_sql = True
+            out.append("(The computation is published in the indicator catalogue.)")
+            continue
+        if in_sql:
+            in_sql = not line.startswith("```")
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+class Service:
+    """What the routes share: settings, the store, metrics."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.resolved_store_url())
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tracerisk_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "tracerisk_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.store_up = Gauge("tracerisk_store_up", "1 when the serving store answered", registry=self.registry)
+        self.audit_entries = Counter("tracerisk_audit_entries", "audit log entries written", registry=self.registry)
+
+    def user_from(self, request: Request) -> User | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            token = request.cookies.get(COOKIE, "")
+        if not token:
+            return None
+        with self.store.guard():  # a down store answers 503, not 401
+            return authenticate(self.store.engine(), self.settings.secret, token.strip())
+
+    def audit(self, user: User, action: str, entity_type: str | None, entity_id: str | None, **detail: Any) -> None:
+        with self.store.guard():
+            audit.append(
+                self.store.engine(), self.settings.secret, user.name, user.role, action, entity_type, entity_id, detail
+            )
+        self.audit_entries.inc()
+
+    # -- reads used by the API and the dashboard (each audited) --
+
+    def entity(self, user: User, entity_type: str, entity_id: str) -> dict[str, Any]:
+        access = self.access(user, entity_type)
+        with self.store.connect() as conn:
+            found = queries.entity(conn, user, access, entity_type, entity_id)
+        self.audit(user, "entity.read" if found else "entity.not_found", entity_type, entity_id)
+        if found is None:
+            raise HTTPException(404, "not found")
+        return found
+
+    def access(self, user: User, entity_type: str) -> Access:
+        access = user.role_def.types.get(entity_type)
+        if access is None:
+            raise HTTPException(403, f"role {user.role} may not see {entity_type} scores")
+        return access
+
+    def worklist(
+        self, user: User, entity_type: str, capacity: int | None, region: str | None, explore: float
+    ) -> dict[str, Any]:
+        access = self.access(user, entity_type)
+        with self.store.connect() as conn:
+            run_id, rows = queries.ranked(conn, user, access, entity_type, region)
+        if capacity is None:
+            capacity = max(1, math.ceil(self.settings.default_capacity_share * len(rows)))
+        result: dict[str, Any] = {
+            "worklist_id": None,
+            "entity_type": entity_type,
+            "capacity": capacity,
+            "in_scope": len(rows),
+            "exploration_share": explore,
+            "items": [],
+            "expected_findings": 0.0,
+            "expected_findings_ranked": 0.0,
+            "expected_findings_exploration": 0.0,
+            "model_id": None,
+            "as_of": None,
+        }
+        if run_id is None or not rows:
+            self.audit(user, "worklist.read", entity_type, None, items=0, region=region)
+            return result
+        parts = (run_id, entity_type, user.user_id, region or "", str(capacity), repr(explore))
+        seed = seed_for(*parts)
+        wl = build_worklist(rows, capacity, explore, seed)
+        worklist_id = f"wl-{seed:016x}"
+        items = [
+            {
+                "entity_id": r["entity_id"],
+                "entity_type": entity_type,
+                "name": r["name"],
+                "region": r["region"],
+                "score": r["probability"],
+                "band": r["band"],
+                "rank": r["rank"],
+                "exploration": r["exploration"],
+                "reasons": r["reasons"],
+            }
+            for r in wl.items
+        ]
+        self._record_worklist(worklist_id, run_id, entity_type, user, items, capacity, region, explore, seed)
+        self.audit(user, "worklist.read", entity_type, None, worklist_id=worklist_id, items=len(items), region=region)
+        result.update(
+            worklist_id=worklist_id,
+            items=items,
+            expected_findings=wl.expected_findings,
+            expected_findings_ranked=wl.expected_findings_ranked,
+            expected_findings_exploration=wl.expected_findings_exploration,
+            model_id=rows[0]["model_id"],
+            as_of=rows[0]["as_of"],
+        )
+        return result
+
+    def _record_worklist(
+        self,
+        worklist_id: str,
+        run_id: str,
+        entity_type: str,
+        user: User,
+        items: list[dict[str, Any]],
+        capacity: int,
+        region: str | None,
+        explore: float,
+        seed: int,
+    ) -> None:
+        """Remember what was issued (exploration picks included) so outcomes can be marked; idempotent."""
+        with self.store.begin() as conn:
+            known = conn.execute(
+                sa.select(issued_worklists.c.worklist_id).where(issued_worklists.c.worklist_id == worklist_id)
+            ).first()
+            if known is not None:
+                return
+            conn.execute(
+                sa.insert(issued_worklists).values(
+                    worklist_id=worklist_id,
+                    entity_type=entity_type,
+                    run_id=run_id,
+                    issued_to=user.name,
+                    issued_at=now_iso(),
+                    params=_json(capacity, region, explore, seed),
+                )
+            )
+            conn.execute(
+                sa.insert(worklist_items),
+                [
+                    {
+                        "worklist_id": worklist_id,
+                        "position": i,
+                        "entity_type": entity_type,
+                        "entity_id": it["entity_id"],
+                        "exploration": bool(it["exploration"]),
+                    }
+                    for i, it in enumerate(items)
+                ],
+            )
+
+
+def _json(capacity: int, region: str | None, explore: float, seed: int) -> str:
+    return json.dumps({"capacity": capacity, "region": region, "exploration_share": explore, "seed": str(seed)})
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Field-level messages without the submitted input (it could carry anything)."""
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append({"field": ".".join(loc), "message": str(err.get("msg", "invalid value"))})
+    return out
+
+
+def current_user(request: Request) -> User:
+    """The user holding the request's bearer token (or dashboard cookie); 401 otherwise."""
+    user: User | None = request.app.state.service.user_from(request)
+    if user is None:
+        raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def worklist_params(
+    capacity: Annotated[int | None, Query(ge=1, le=MAX_CAPACITY, description="list size; default top 5%")] = None,
+    region: Annotated[str | None, Query(max_length=100, description="only entities in this region")] = None,
+    explore: Annotated[
+        float, Query(ge=0.0, le=0.5, description="share of random exploration picks")
+    ] = DEFAULT_EXPLORATION_SHARE,
+) -> tuple[int | None, str | None, float]:
+    return capacity, region, explore
+
+
+Params = Annotated[tuple[int | None, str | None, float], Depends(worklist_params)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = (settings or Settings()).check()
+    service = Service(settings)
+    app = FastAPI(
+        title="tracerisk",
+        version="1",
+        description="Scores, reasons and worklists for organisations and official desks; never for individuals.",
+    )
+    app.state.service = service
+
+    @app.exception_handler(StoreUnavailable)
+    async def _unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        service.store_up.set(0)
+        log.warning("store unavailable: %s", exc.__cause__.__class__.__name__ if exc.__cause__ else "")
+        return JSONResponse(
+            {"detail": "the score store is unavailable; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": str(settings.retry_after_s)},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _field_errors(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (401, 403, 404) and request.url.path.split("/")[1:2] != ["v1"] and _wants_html(request):
+            from service.dashboard import html_error
+
+            return html_error(request, exc.status_code, str(exc.detail))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.middleware("http")
+    async def _metrics(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        start = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        service.requests.labels(request.method, path, str(response.status_code)).inc()
+        service.latency.labels(path).observe(time.perf_counter() - start)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    errors: dict[int | str, dict[str, Any]] = {
+        401: {"model": Problem},
+        403: {"model": Problem},
+        404: {"model": Problem},
+        503: {"model": Problem},
+    }
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], responses={503: {"model": Problem}})
+    def readyz() -> dict[str, Any]:
+        """Readiness: the store answers (503 with Retry-After while it does not)."""
+        with service.store.connect() as conn:
+            published = [r.entity_type for r in conn.execute(sa.text("SELECT entity_type FROM published"))]
+        service.store_up.set(1)
+        return {"status": "ready", "published": sorted(published)}
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def metrics() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/entities/{entity_type}/{entity_id}", response_model=EntityOut, tags=["scores"], responses=errors)
+    def get_entity(
+        user: CurrentUser, entity_type: EntityType, entity_id: Annotated[str, Path(max_length=200)]
+    ) -> dict[str, Any]:
+        """One entity's published score: probability, band, rank, model, as-of, top reasons and score history.
+        Out of scope answers 404 exactly like a missing entity; a type the role may not see answers 403."""
+        return service.entity(user, entity_type.value, entity_id)
+
+    @app.get("/v1/worklists/{entity_type}.csv", tags=["worklists"], responses=errors, response_class=PlainTextResponse)
+    def worklist_csv(user: CurrentUser, entity_type: EntityType, params: Params) -> Response:
+        """The worklist as CSV."""
+        wl = service.worklist(user, entity_type.value, *params)
+        return _csv(wl)
+
+    @app.get("/v1/worklists/{entity_type}.xlsx", tags=["worklists"], responses=errors)
+    def worklist_xlsx(user: CurrentUser, entity_type: EntityType, params: Params) -> Response:
+        """The worklist as an Excel workbook."""
+        wl = service.worklist(user, entity_type.value, *params)
+        return _xlsx(wl)
+
+    @app.get("/v1/worklists/{entity_type}", response_model=WorklistOut, tags=["worklists"], responses=errors)
+    def worklist(user: CurrentUser, request: Request, entity_type: EntityType, params: Params) -> Any:
+        """The ranked worklist in the user's scope, exploration picks flagged, with expected findings.
+        ``Accept: text/csv`` or the XLSX media type give the spreadsheet exports."""
+        wl = service.worklist(user, entity_type.value, *params)
+        accept = request.headers.get("accept", "")
+        if "text/csv" in accept:
+            return _csv(wl)
+        if XLSX in accept:
+            return _xlsx(wl)
+        return wl
+
+    @app.post("/v1/outcomes", response_model=OutcomeOut, status_code=201, tags=["outcomes"], responses=errors)
+    def post_outcome(user: CurrentUser, body: outcomes.OutcomeIn) -> dict[str, Any]:
+        """Record what a visit or audit found; validated by the enforcement_outcome contract, stored, and written
+        to the landing zone for the next training run. An outcome on an exploration pick is marked as such."""
+        access = service.access(user, body.entity_type)
+        with service.store.connect() as conn:
+            found = queries.entity(conn, user, access, body.entity_type, body.entity_id)
+        if found is None:
+            service.audit(user, "outcome.not_found", body.entity_type, body.entity_id)
+            raise HTTPException(404, "not found")
+        landing = settings.home / "landing" / "outcomes"
+        written: list[str] = []
+        try:
+            with service.store.begin() as conn:
+                out = outcomes.record(conn, landing, body, found["name"], user.name)
+                written.append(out["outcome_id"])
+                audit.append_in(
+                    conn,
+                    settings.secret,
+                    user.name,
+                    user.role,
+                    "outcome.recorded",
+                    body.entity_type,
+                    body.entity_id,
+                    {"outcome_id": out["outcome_id"], "exploration": out["exploration"]},
+                )
+        except BaseException:
+            for path in landing.glob(f"enforcement_outcome-*-{written[0]}.csv") if written else ():
+                path.unlink(missing_ok=True)
+            raise
+        return out
+
+    @app.get("/v1/indicators", response_model=list[IndicatorOut], tags=["indicators"], responses=errors)
+    def indicators(user: CurrentUser) -> list[dict[str, Any]]:
+        """The indicator registry: every indicator a reason can name."""
+        return [indicator_out(i) for i in INDICATORS]
+
+    @app.get("/v1/indicators/{indicator_id}", response_model=IndicatorPage, tags=["indicators"], responses=errors)
+    def indicator(user: CurrentUser, indicator_id: Annotated[str, Path(max_length=20)]) -> dict[str, Any]:
+        """One indicator's page: why it is a red flag, what it is based on, exclusions."""
+        ind = BY_ID.get(indicator_id)
+        if ind is None:
+            raise HTTPException(404, "not found")
+        return {**indicator_out(ind), "why": ind.why, "page": indicator_page_markdown(ind)}
+
+    @app.get("/v1/models", response_model=list[ModelOut], tags=["models"], responses=errors)
+    def model_list(user: CurrentUser) -> list[dict[str, Any]]:
+        """Every registered model with its backtest metrics and champion/challenger decision."""
+        with service.store.connect() as conn:
+            return queries.model_list(conn)
+
+    @app.get("/v1/models/{model_id}/card", tags=["models"], responses=errors, response_class=PlainTextResponse)
+    def model_card(user: CurrentUser, model_id: Annotated[str, Path(max_length=120)]) -> Response:
+        """The model card (Markdown), public to every user."""
+        with service.store.connect() as conn:
+            found = queries.model(conn, model_id)
+        if found is None:
+            raise HTTPException(404, "not found")
+        return Response(found["card"], media_type="text/markdown; charset=utf-8")
+
+    @app.get("/v1/audit", response_model=list[AuditEntry], tags=["audit"], responses=errors)
+    def audit_log(
+        user: CurrentUser,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before: Annotated[int | None, Query(ge=1)] = None,
+    ) -> list[dict[str, Any]]:
+        """The audit log, newest first (admin only)."""
+        if not user.role_def.may_read_audit:
+            raise HTTPException(403, "only admins may read the audit log")
+        with service.store.guard():
+            return audit.entries(service.store.engine(), limit, before)
+
+    @app.get("/v1/audit/verify", response_model=AuditVerification, tags=["audit"], responses=errors)
+    def audit_verify(user: CurrentUser) -> dict[str, Any]:
+        """Check the audit log's hash chain (admin only)."""
+        if not user.role_def.may_read_audit:
+            raise HTTPException(403, "only admins may read the audit log")
+        with service.store.guard():
+            v = audit.verify(service.store.engine(), settings.secret)
+        return {"ok": v.ok, "entries": v.entries, "problems": v.problems}
+
+    from service.dashboard import register_dashboard
+
+    register_dashboard(app, service)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _csv(wl: dict[str, Any]) -> Response:
+    return Response(
+        exports.to_csv(wl["items"]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="worklist-{wl["entity_type"]}.csv"'},
+    )
+
+
+def _xlsx(wl: dict[str, Any]) -> Response:
+    return Response(
+        exports.to_xlsx(wl["items"], f"worklist {wl['entity_type']}"),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="worklist-{wl["entity_type"]}.xlsx"'},
+    )

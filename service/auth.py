@@ -1,0 +1,98 @@
+"""Users and bearer tokens. A token is ``<user_id>.<secret>``; the store keeps only HMAC-SHA256(secret key,
+token), looked up by the public user id and compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from service.roles import ROLES, Role
+from service.store import now_iso, users
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    name: str
+    role: str
+    jurisdictions: tuple[str, ...]
+    portfolio: tuple[str, ...]
+
+    @property
+    def role_def(self) -> Role:
+        return ROLES[self.role]
+
+
+class UserError(ValueError):
+    """A user cannot be created or revoked (message for the operator)."""
+
+
+def token_hash(secret_key: bytes, token: str) -> str:
+    return hmac.new(secret_key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def add_user(
+    engine: Engine,
+    secret_key: bytes,
+    name: str,
+    role: str,
+    jurisdictions: tuple[str, ...] = (),
+    portfolio: tuple[str, ...] = (),
+) -> str:
+    """Create a user and return its token (shown once; only its hash is stored)."""
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if not name.strip() or len(name) > 120:
+        raise UserError("name must be 1 to 120 characters")
+    user_id = secrets.token_hex(8)
+    token = f"{user_id}.{secrets.token_urlsafe(32)}"
+    with engine.begin() as conn:
+        if conn.execute(sa.select(users.c.user_id).where(users.c.name == name)).first() is not None:
+            raise UserError(f"user {name!r} exists; revoke it first or choose another name")
+        conn.execute(
+            sa.insert(users).values(
+                user_id=user_id,
+                name=name,
+                role=role,
+                jurisdictions=json.dumps(sorted(set(jurisdictions))),
+                portfolio=json.dumps(sorted(set(portfolio))),
+                token_hash=token_hash(secret_key, token),
+                created_at=now_iso(),
+                revoked_at=None,
+            )
+        )
+    return token
+
+
+def revoke_user(engine: Engine, name: str) -> None:
+    """Revoke the user's token and free its name (the row stays for the audit trail)."""
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(users.c.user_id).where(users.c.name == name, users.c.revoked_at.is_(None))).first()
+        if row is None:
+            raise UserError(f"no active user {name!r}")
+        stamp = now_iso()
+        conn.execute(
+            sa.update(users)
+            .where(users.c.user_id == row.user_id)
+            .values(revoked_at=stamp, name=f"{name} (revoked {stamp} {row.user_id})")
+        )
+
+
+def authenticate(engine: Engine, secret_key: bytes, token: str) -> User | None:
+    """The active user holding ``token``, else None (unknown, malformed, wrong or revoked token)."""
+    user_id, sep, _ = token.partition(".")
+    if not sep or not user_id or len(token) > 200:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).first()
+    expected = row.token_hash if row is not None else "0" * 64
+    ok = hmac.compare_digest(expected, token_hash(secret_key, token))
+    if row is None or not ok or row.revoked_at is not None:
+        return None
+    return User(row.user_id, row.name, row.role, tuple(json.loads(row.jurisdictions)), tuple(json.loads(row.portfolio)))

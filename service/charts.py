@@ -1,0 +1,114 @@
+"""Inline SVG charts for the dashboard: an entity's score history and the SHAP waterfall of its reasons.
+
+Everything is computed here and escaped; templates insert the markup as is.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+from markupsafe import Markup
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def history_svg(history: list[dict[str, Any]], width: int = 560, height: int = 180) -> Markup:
+    """Probability per score run (as-of date on x), a line with points."""
+    pad_l, pad_r, pad_t, pad_b = 44, 16, 12, 34
+    if not history:
+        return Markup('<p class="muted">No score history.</p>')
+    n = len(history)
+    top = max(0.05, max(float(h["probability"]) for h in history)) * 1.1
+    top = min(1.0, top)
+
+    def x(i: int) -> float:
+        return pad_l + (width - pad_l - pad_r) * (0.5 if n == 1 else i / (n - 1))
+
+    def y(p: float) -> float:
+        return pad_t + (height - pad_t - pad_b) * (1 - p / top)
+
+    pts = [(x(i), y(float(h["probability"]))) for i, h in enumerate(history)]
+    parts = [
+        f'<svg class="chart history" role="img" aria-label="score history" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>Score history: probability per score run, {n} run(s)</title>",
+        f'<line x1="{pad_l}" y1="{y(0):.1f}" x2="{width - pad_r}" y2="{y(0):.1f}" stroke="#999"/>',
+        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{y(0):.1f}" stroke="#999"/>',
+        f'<text x="{pad_l - 6}" y="{y(top) + 4:.1f}" font-size="11" text-anchor="end">{top:.0%}</text>',
+        f'<text x="{pad_l - 6}" y="{y(0) + 4:.1f}" font-size="11" text-anchor="end">0%</text>',
+    ]
+    if n > 1:
+        path = " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="#1f5fa8" stroke-width="2"/>')
+    for (px, py), h in zip(pts, history, strict=True):
+        label = escape(f"{h['as_of']}: {float(h['probability']):.1%} (rank {h['rank']}, {h['band']})")
+        parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="#1f5fa8"><title>{label}</title></circle>')
+    for i in sorted({0, n - 1}):
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{height - 12}" font-size="11" text-anchor="middle">'
+            f"{escape(str(history[i]['as_of']))}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def waterfall_svg(
+    base_value: float | None, raw_score: float | None, reasons: list[dict[str, Any]], width: int = 640
+) -> Markup:
+    """SHAP waterfall in log-odds: the base value, one bar per reason (its contribution), the rest of the
+    indicators together, ending at the entity's raw score; probabilities on the start and end labels."""
+    if base_value is None or raw_score is None:
+        return Markup('<p class="muted">No SHAP values for this score (rule-based baseline).</p>')
+    steps: list[tuple[str, float]] = [(f"{r['indicator_id']} {r['title']}", float(r["contribution"])) for r in reasons]
+    rest = float(raw_score) - float(base_value) - sum(c for _, c in steps)
+    if abs(rest) > 1e-9:
+        steps.append(("all other indicators", rest))
+    row_h, label_w, pad = 26, 260, 12
+    height = pad * 2 + row_h * (len(steps) + 2)
+    running = [float(base_value)]
+    for _, c in steps:
+        running.append(running[-1] + c)
+    lo, hi = min(running), max(running)
+    span = (hi - lo) or 1.0
+    lo, hi = lo - 0.08 * span, hi + 0.08 * span
+    plot_w = width - label_w - pad * 2 - 60
+
+    def sx(v: float) -> float:
+        return label_w + pad + plot_w * (v - lo) / (hi - lo)
+
+    parts = [
+        f'<svg class="chart waterfall" role="img" aria-label="SHAP waterfall" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        "<title>How each reason moves the score from the base value (log-odds)</title>",
+    ]
+    y0 = pad
+    parts.append(
+        f'<text x="{label_w}" y="{y0 + 17}" font-size="12" text-anchor="end">base value '
+        f"({_sigmoid(float(base_value)):.1%})</text>"
+        f'<line x1="{sx(float(base_value)):.1f}" y1="{y0 + 4}" x2="{sx(float(base_value)):.1f}" '
+        f'y2="{height - pad}" stroke="#bbb" stroke-dasharray="3,3"/>'
+    )
+    for i, (label, c) in enumerate(steps):
+        y = pad + row_h * (i + 1)
+        a, b = running[i], running[i + 1]
+        left, right = sx(min(a, b)), sx(max(a, b))
+        colour = "#c0392b" if c > 0 else "#2e86c1"
+        text = escape(label if len(label) <= 40 else label[:39] + "…")
+        parts.append(
+            f'<g class="step"><text x="{label_w}" y="{y + 17}" font-size="12" text-anchor="end">{text}</text>'
+            f'<rect x="{left:.1f}" y="{y + 5}" width="{max(1.0, right - left):.1f}" height="{row_h - 10}" '
+            f'fill="{colour}"><title>{escape(label)}: {c:+.3f}</title></rect>'
+            f'<text x="{right + 4:.1f}" y="{y + 17}" font-size="11">{c:+.2f}</text></g>'
+        )
+    y = pad + row_h * (len(steps) + 1)
+    parts.append(
+        f'<text x="{label_w}" y="{y + 17}" font-size="12" font-weight="bold" text-anchor="end">score '
+        f"({_sigmoid(float(raw_score)):.1%} before calibration)</text>"
+        f'<circle cx="{sx(float(raw_score)):.1f}" cy="{y + 13}" r="5" fill="#333"/>'
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))

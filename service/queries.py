@@ -1,0 +1,173 @@
+"""Scoped reads of the serving store: one entity with its history, the ranked rows of a worklist, models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from service.auth import User
+from service.roles import Access, keys_for
+from service.store import models, published, score_runs, score_scope, scores
+
+HISTORY_LIMIT = 50  # score runs shown in an entity's history, newest kept
+
+
+def published_run(conn: Connection, entity_type: str) -> str | None:
+    row = conn.execute(sa.select(published.c.run_id).where(published.c.entity_type == entity_type)).first()
+    return None if row is None else str(row.run_id)
+
+
+def scope_filter(access: Access, user: User, run_id: str, entity_type: str) -> sa.ColumnElement[bool]:
+    """A condition on ``scores.c.entity_id``: the entity is in ``user``'s scope for this run."""
+    if access.everything:
+        return sa.true()
+    keys = keys_for(access, user.jurisdictions, user.portfolio)
+    if not keys:
+        return sa.false()
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, []).append(value)
+    match = sa.or_(*(sa.and_(score_scope.c.kind == k, score_scope.c.value.in_(v)) for k, v in by_kind.items()))
+    keyed = sa.select(score_scope.c.entity_id).where(
+        score_scope.c.run_id == run_id, score_scope.c.entity_type == entity_type, match
+    )
+    return scores.c.entity_id.in_(keyed)
+
+
+def public_reasons(reasons_json: str) -> list[dict[str, Any]]:
+    """Reasons as stored, with the link pointing at the service's indicator page."""
+    out = []
+    for r in json.loads(reasons_json):
+        out.append({**r, "link": f"/v1/indicators/{r.get('indicator_id', '')}"})
+    return out
+
+
+def entity(conn: Connection, user: User, access: Access, entity_type: str, entity_id: str) -> dict[str, Any] | None:
+    """The published score of one entity in ``user``'s scope, with its history; None when missing or out of scope
+    (the caller cannot tell which)."""
+    run_id = published_run(conn, entity_type)
+    if run_id is None:
+        return None
+    row = conn.execute(
+        sa.select(scores).where(
+            scores.c.run_id == run_id,
+            scores.c.entity_type == entity_type,
+            scores.c.entity_id == entity_id,
+            scope_filter(access, user, run_id, entity_type),
+        )
+    ).first()
+    if row is None:
+        return None
+    history = conn.execute(
+        sa.select(
+            scores.c.run_id,
+            score_runs.c.as_of,
+            score_runs.c.created_at,
+            scores.c.probability,
+            scores.c.band,
+            scores.c.rank,
+            scores.c.model_id,
+        )
+        .join(score_runs, score_runs.c.run_id == scores.c.run_id)
+        .where(scores.c.entity_type == entity_type, scores.c.entity_id == entity_id)
+        .order_by(score_runs.c.as_of.desc(), score_runs.c.created_at.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    return {
+        **_score(row),
+        "history": [
+            {
+                "run_id": h.run_id,
+                "as_of": h.as_of,
+                "probability": h.probability,
+                "band": h.band,
+                "rank": h.rank,
+                "model_id": h.model_id,
+            }
+            for h in reversed(history)
+        ],
+    }
+
+
+def _score(row: Any) -> dict[str, Any]:
+    return {
+        "entity_type": row.entity_type,
+        "entity_id": row.entity_id,
+        "name": row.name,
+        "country": row.country,
+        "region": row.region,
+        "sector": row.sector,
+        "probability": row.probability,
+        "band": row.band,
+        "rank": row.rank,
+        "rank_in_region": row.rank_in_region,
+        "red_flags": row.red_flags,
+        "model_id": row.model_id,
+        "as_of": row.as_of,
+        "run_id": row.run_id,
+        "reasons": public_reasons(row.reasons),
+        "base_value": row.base_value,
+        "raw_score": row.raw_score,
+    }
+
+
+def ranked(
+    conn: Connection, user: User, access: Access, entity_type: str, region: str | None
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """(run id, every in-scope published row of the type, best rank first), optionally in one region."""
+    run_id = published_run(conn, entity_type)
+    if run_id is None:
+        return None, []
+    query = sa.select(scores).where(
+        scores.c.run_id == run_id, scores.c.entity_type == entity_type, scope_filter(access, user, run_id, entity_type)
+    )
+    if region:
+        in_region = sa.select(score_scope.c.entity_id).where(
+            score_scope.c.run_id == run_id,
+            score_scope.c.entity_type == entity_type,
+            score_scope.c.kind == "region",
+            score_scope.c.value == region,
+        )
+        query = query.where(sa.or_(scores.c.region == region, scores.c.entity_id.in_(in_region)))
+    rows = conn.execute(query.order_by(scores.c.rank)).all()
+    return run_id, [_score(r) for r in rows]
+
+
+def regions(conn: Connection, entity_type: str) -> list[str]:
+    """Region keys of the published run of a type (filter choices in the dashboard)."""
+    run_id = published_run(conn, entity_type)
+    if run_id is None:
+        return []
+    result = conn.execute(
+        sa.select(score_scope.c.value)
+        .where(score_scope.c.run_id == run_id, score_scope.c.entity_type == entity_type, score_scope.c.kind == "region")
+        .distinct()
+        .order_by(score_scope.c.value)
+    )
+    return [str(v) for v in result.scalars()]
+
+
+def model_list(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(models).order_by(models.c.entity_type, models.c.trained_as_of.desc())).all()
+    return [_model(r) for r in rows]
+
+
+def model(conn: Connection, model_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(models).where(models.c.model_id == model_id)).first()
+    return None if row is None else {**_model(row), "card": row.card}
+
+
+def _model(row: Any) -> dict[str, Any]:
+    return {
+        "model_id": row.model_id,
+        "entity_type": row.entity_type,
+        "status": row.status,
+        "trained_as_of": row.trained_as_of,
+        "strategy": row.strategy,
+        "metrics": json.loads(row.metrics),
+        "gate": json.loads(row.gate),
+        "updated_at": row.updated_at,
+    }

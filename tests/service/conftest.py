@@ -1,0 +1,212 @@
+"""Service fixtures: a synthetic world published through ``service.store.publish`` into a fresh store (SQLite,
+and PostgreSQL when ``TRACERISK_TEST_POSTGRES_URL`` names a server: .ci/postgres.sh starts one), one user per
+role, and a TestClient on the app."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from features.registry import ENTITY_TYPES, INDICATORS
+from service.api import create_app
+from service.auth import add_user
+from service.roles import ROLES, keys_for
+from service.settings import Settings
+from service.store import ModelEntry, ScoreRun, connect, publish
+
+PG_ENV = "TRACERISK_TEST_POSTGRES_URL"
+JURISDICTIONS = ("R-NORTH", "COR-MAN")  # every scoped user's jurisdictions
+PORTFOLIO = ("E1", "E2")  # supply-chain auditors' portfolio
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+@dataclass
+class World:
+    """Entities with their scope keys; published as two score runs (history) of every type."""
+
+    keys: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)  # (type, id) -> [(kind, value)]
+    names: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def ids(self, entity_type: str) -> list[str]:
+        return [i for (t, i) in self.keys if t == entity_type]
+
+    def visible(self, role: str, entity_type: str, entity_id: str) -> bool:
+        """Expected visibility from the role definitions (not from the service's SQL)."""
+        access = ROLES[role].types.get(entity_type)
+        if access is None:
+            return False
+        if access.everything:
+            return True
+        wanted = set(keys_for(access, JURISDICTIONS, PORTFOLIO))
+        return bool(wanted & set(self.keys[(entity_type, entity_id)]))
+
+
+def make_world() -> World:
+    w = World()
+    regions = ["R-NORTH", "R-SOUTH"]
+    posts = ["COR-MAN", "COR-LAG"]
+    for i in range(1, 9):
+        eid = f"E{i}"
+        w.keys[("employer", eid)] = [
+            ("employer", eid),
+            ("region", regions[i % 2]),
+            ("post", posts[(i // 2) % 2]),
+            ("country", "CA"),
+        ]
+        w.names[("employer", eid)] = f"Employer {i} Ltd"
+    for i in range(1, 7):
+        rid = f"REC-{i}"
+        w.keys[("recruiter", rid)] = [
+            ("region", regions[i % 2]),
+            ("post", posts[(i // 2) % 2]),
+            ("employer", f"E{i}"),
+            ("country", "CB"),
+        ]
+        w.names[("recruiter", rid)] = f"Agency {i}"
+    for i, post in enumerate(posts * 2):
+        did = f"{post}:ps_{i:020x}"
+        w.keys[("visa_desk", did)] = [("post", post), ("country", "CX")]
+        w.names[("visa_desk", did)] = f"visa desk {did}"
+        bid = f"BP-{i}:ps_{i + 100:020x}"
+        w.keys[("border_post", bid)] = [("post", "COR-MAN" if i % 2 else "BP-SOUTH")]
+        w.names[("border_post", bid)] = f"border desk {bid}"
+        iid = f"ps_{i + 200:020x}"
+        w.keys[("inspector", iid)] = [("region", regions[i % 2])]
+        w.names[("inspector", iid)] = f"inspector {iid}"
+    return w
+
+
+def _reasons(entity_type: str, k: int) -> list[dict[str, Any]]:
+    inds = [i for i in INDICATORS if i.entity == entity_type][:3]
+    return [
+        {
+            "indicator_id": ind.id,
+            "title": ind.title,
+            "value": 0.5,
+            "detail": f"{k + 1} of 4 checks; peers 10%",
+            "contribution": round(0.9 / (j + 1), 6),
+            "link": f"docs/indicators/{ind.id}.md",
+        }
+        for j, ind in enumerate(inds)
+    ]
+
+
+def score_run(world: World, run_id: str, as_of: str, shift: float) -> ScoreRun:
+    rows: list[dict[str, Any]] = []
+    scope: list[dict[str, Any]] = []
+    model_ids = {t: f"{t}-model-{as_of}" for t in ENTITY_TYPES}
+    for t in ENTITY_TYPES:
+        ids = world.ids(t)
+        for k, eid in enumerate(ids):
+            p = max(0.01, min(0.99, 0.9 - 0.1 * k + shift))
+            reasons = _reasons(t, k)
+            region = next((v for kind, v in world.keys[(t, eid)] if kind == "region"), None)
+            rows.append(
+                {
+                    "entity_type": t,
+                    "entity_id": eid,
+                    "name": world.names[(t, eid)],
+                    "country": "CA",
+                    "region": region,
+                    "sector": "agriculture",
+                    "probability": p,
+                    "band": "high" if k < 2 else ("elevated" if k < 4 else "low"),
+                    "rank": k + 1,
+                    "rank_in_region": k // 2 + 1,
+                    "red_flags": 3 - min(k, 3),
+                    "model_id": model_ids[t],
+                    "as_of": as_of,
+                    "reasons": json.dumps(reasons),
+                    "base_value": -2.0,
+                    "raw_score": -2.0 + sum(r["contribution"] for r in reasons) + 0.1,
+                }
+            )
+            scope += [{"entity_type": t, "entity_id": eid, "kind": kd, "value": v} for kd, v in world.keys[(t, eid)]]
+    entries = [
+        ModelEntry(
+            model_ids[t],
+            t,
+            "champion",
+            as_of,
+            "inspected_only",
+            {"precision_at_k": 0.4},
+            {"promoted": True},
+            f"# Model card {model_ids[t]}\n\nIntended use: rank {t}s for inspection.\n",
+        )
+        for t in ENTITY_TYPES
+    ]
+    return ScoreRun(run_id, as_of, model_ids, rows, scope, entries)
+
+
+def _postgres_database(base: str) -> str:
+    """A fresh database on the test server (one per app fixture)."""
+    name = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def store_url_for(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'serving.db'}"
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (eval \"$(.ci/postgres.sh)\" starts a server)")
+    return _postgres_database(base)
+
+
+@dataclass
+class Env:
+    client: TestClient
+    tokens: dict[str, str]
+    world: World
+    settings: Settings
+    url: str
+    home: Path
+
+
+def build_env(backend: str, tmp: Path) -> Env:
+    url = store_url_for(backend, tmp)
+    engine = connect(url)
+    world = make_world()
+    publish(engine, score_run(world, "run-2024-01-01", "2024-01-01", -0.05))
+    publish(engine, score_run(world, "run-2024-04-01", "2024-04-01", 0.0))
+    settings = Settings(home=tmp, store_url=url, secret_key=SECRET, mode="production")
+    tokens = {
+        role: add_user(
+            engine,
+            settings.secret,
+            f"{role}-user",
+            role,
+            () if role == "admin" else JURISDICTIONS,
+            PORTFOLIO if role == "supply_chain_auditor" else (),
+        )
+        for role in ROLES
+    }
+    engine.dispose()
+    return Env(TestClient(create_app(settings)), tokens, world, settings, url, tmp)
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    e = build_env(str(request.param), tmp_path_factory.mktemp(f"svc-{request.param}"))
+    yield e
+    e.client.close()
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
