@@ -16,8 +16,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/tracerisk simulate --scale $(SCALE) --seed $(SEED) --out var/world
-	TRACERISK_HOME=var $(BIN)/tracerisk ingest --source var/world --json var/ingest-summary.json
+	TRACERISK_HOME=var $(BIN)/tracerisk pipeline --scale $(SCALE) --seed $(SEED)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
