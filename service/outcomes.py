@@ -71,7 +71,7 @@ class OutcomeIn(BaseModel):
     def _indicators(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - set(ILO_INDICATORS))
         if unknown:
-            raise ValueError(f"unknown indicators {', '.join(unknown)}; allowed: {', '.join(ILO_INDICATORS)}")
+            raise ValueError(f"{len(unknown)} unknown indicator(s); allowed: {', '.join(ILO_INDICATORS)}")
         return sorted(set(value))
 
 

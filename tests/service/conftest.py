@@ -162,7 +162,7 @@ def store_url_for(backend: str, tmp: Path) -> str:
         return f"sqlite:///{tmp / 'serving.db'}"
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (eval \"$(.ci/postgres.sh)\" starts a server)")
+        pytest.skip(f'PostgreSQL tests need {PG_ENV} (eval "$(.ci/postgres.sh)" starts a server)')
     return _postgres_database(base)
 
 

@@ -1,0 +1,241 @@
+"""Authentication, validation, outcomes, audit chain, store outages, settings, metrics and migrations."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from service import audit
+from service.api import create_app
+from service.auth import add_user, authenticate, revoke_user
+from service.outcomes import CONTRACT
+from service.settings import InsecureSettings, Settings
+from service.store import audit_head, audit_log, connect, metadata, publish
+from tests.service.conftest import SECRET, Env, auth, make_world, score_run
+
+LEAKS = ("Traceback", "SELECT ", "sqlite", "psycopg", "/tmp", 'File "')
+
+
+def _v1_paths(client: TestClient) -> list[tuple[str, str]]:
+    out = []
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        path = getattr(route, "path", "")
+        if path.startswith("/v1"):
+            for method in getattr(route, "methods", ()):
+                filled = (
+                    path.replace("{entity_type}", "employer")
+                    .replace("{entity_id}", "E1")
+                    .replace("{indicator_id}", "E01")
+                    .replace("{model_id}", "m")
+                )
+                out.append((method, filled))
+    return out
+
+
+def test_every_v1_route_needs_a_token(env: Env) -> None:
+    paths = _v1_paths(env.client)
+    assert len(paths) >= 10
+    for method, path in paths:
+        for headers in ({}, auth("nope"), auth("abc.def"), {"Authorization": "Basic x"}):
+            r = env.client.request(method, path, headers=headers, json={})
+            assert r.status_code == 401, (method, path, r.status_code)
+            assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_revoked_token_stops_working(env: Env) -> None:
+    engine = connect(env.url)
+    token = add_user(engine, env.settings.secret, "temp", "admin")
+    assert env.client.get("/v1/models", headers=auth(token)).status_code == 200
+    revoke_user(engine, "temp")
+    assert env.client.get("/v1/models", headers=auth(token)).status_code == 401
+    # tokens are stored hashed only
+    with engine.connect() as conn:
+        stored = [r.token_hash for r in conn.execute(sa.text("SELECT token_hash FROM users"))]
+    assert token not in stored and token.split(".")[1] not in json.dumps(stored)
+    # a token checked with another secret key fails
+    assert authenticate(engine, b"another-key", env.tokens["admin"]) is None
+    engine.dispose()
+
+
+def test_field_level_422(env: Env) -> None:
+    h = auth(env.tokens["admin"])
+    r = env.client.get("/v1/worklists/employer?capacity=0&explore=2", headers=h)
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json()["detail"]}
+    assert fields == {"query.capacity", "query.explore"}
+    assert env.client.get("/v1/entities/person/x", headers=h).json()["detail"][0]["field"] == "path.entity_type"
+    bad = {"entity_type": "employer", "entity_id": "E1", "decided_on": "2999-01-01", "kind": "arrest", "extra": 1}
+    r = env.client.post("/v1/outcomes", json={**bad, "indicators_observed": ["nationality"]}, headers=h)
+    assert r.status_code == 422
+    detail = {e["field"]: e["message"] for e in r.json()["detail"]}
+    assert set(detail) == {"body.decided_on", "body.kind", "body.extra", "body.indicators_observed"}
+    assert "complaint" in detail["body.kind"]  # the contract's value set is listed
+    assert "arrest" not in r.text and "nationality" not in r.text.replace("allowed", "")  # input not echoed
+    r = env.client.post("/v1/outcomes", content=b"{not json", headers={**h, "Content-Type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_outcome_lands_for_the_next_training_run(env: Env) -> None:
+    h = auth(env.tokens["labour_inspectorate"])
+    wl = env.client.get("/v1/worklists/employer?capacity=3&explore=0.34", headers=h).json()
+    picks = {it["entity_id"]: it["exploration"] for it in wl["items"]}
+    assert sum(picks.values()) == 1 and len(picks) == 3
+    for entity_id, exploration in picks.items():
+        body = {
+            "entity_type": "employer",
+            "entity_id": entity_id,
+            "decided_on": "2024-05-02",
+            "kind": "substantiated_forced_labour",
+            "indicators_observed": ["debt_bondage", "retention_of_identity_documents"],
+            "worklist_id": wl["worklist_id"],
+        }
+        r = env.client.post("/v1/outcomes", json=body, headers=h)
+        assert r.status_code == 201, r.text
+        out = r.json()
+        assert out["exploration"] is exploration and out["worklist_id"] == wl["worklist_id"]
+        files = list((env.home / "landing" / "outcomes").glob(f"enforcement_outcome-*-{out['outcome_id']}.csv"))
+        assert len(files) == 1
+        with files[0].open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == 1
+        row = rows[0]
+        assert set(CONTRACT.columns) <= set(row)
+        assert row["entity_ref"] == entity_id and row["kind"] == "substantiated_forced_labour"
+        assert row["exploration"] == ("true" if exploration else "false")
+        assert row["indicators_observed"] == "debt_bondage;retention_of_identity_documents"
+        assert not any(k in r.text for k in ("landing", "/tmp"))
+
+
+def test_audit_chain_records_reads_and_detects_tampering(env: Env) -> None:
+    h = auth(env.tokens["admin"])
+    env.client.get("/v1/entities/employer/E1", headers=h)
+    env.client.get("/v1/worklists/recruiter", headers=h)
+    entries = env.client.get("/v1/audit?limit=5", headers=h).json()
+    assert [e["action"] for e in entries[:2]] == ["worklist.read", "entity.read"]
+    assert entries[1]["entity_id"] == "E1" and entries[1]["actor"] == "admin-user"
+    assert env.client.get("/v1/audit/verify", headers=h).json()["ok"] is True
+
+    engine = connect(env.url)
+    key = env.settings.secret
+    assert audit.verify(engine, key).ok
+    with engine.begin() as conn:  # edit one entry
+        original = conn.execute(sa.select(audit_log).where(audit_log.c.seq == 2)).one()
+        conn.execute(sa.update(audit_log).where(audit_log.c.seq == 2).values(actor="someone-else"))
+    result = audit.verify(engine, key)
+    assert not result.ok and any("entry 2" in p and "edited" in p for p in result.problems)
+    with engine.begin() as conn:
+        conn.execute(sa.update(audit_log).where(audit_log.c.seq == 2).values(actor=original.actor))
+        conn.execute(sa.delete(audit_log).where(audit_log.c.seq == 3))  # delete one in the middle
+    result = audit.verify(engine, key)
+    assert not result.ok and any("missing" in p for p in result.problems)
+    runner = CliRunner()
+    from flows.cli import app as cli
+
+    cli_env = {"TRACERISK_STORE_URL": env.url, "TRACERISK_SECRET_KEY": SECRET, "TRACERISK_MODE": "production"}
+    cli_result = runner.invoke(cli, ["audit", "verify"], env=cli_env)
+    assert cli_result.exit_code == 1 and "BROKEN" in cli_result.output
+    # then drop the newest entry
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(sa.func.max(audit_log.c.seq))).scalar_one()
+    with engine.begin() as conn:
+        conn.execute(sa.delete(audit_log).where(audit_log.c.seq == last))
+    result = audit.verify(engine, key)
+    assert any("head" in p for p in result.problems)
+    # a forged head without the key does not help: hashes are keyed
+    with engine.begin() as conn:
+        conn.execute(sa.update(audit_head).values(seq=last - 1))
+    assert not audit.verify(engine, key).ok
+    engine.dispose()
+
+
+def test_store_outage_answers_503_and_recovers(tmp_path: Path) -> None:
+    home = tmp_path / "not-yet"
+    settings = Settings(home=home, secret_key=SECRET, mode="production", retry_after_s=7)
+    client = TestClient(create_app(settings))
+    for path in ("/readyz", "/v1/models", "/v1/entities/employer/E1"):
+        r = client.get(path, headers=auth("x.y"))
+        assert r.status_code == 503 and r.headers["retry-after"] == "7"
+        assert not any(leak in r.text for leak in LEAKS), r.text
+    assert client.get("/healthz").status_code == 200
+    home.mkdir()  # the store comes back: no restart needed
+    engine = connect(settings.resolved_store_url())
+    publish(engine, score_run(make_world(), "run-1", "2024-01-01", 0.0))
+    token = add_user(engine, settings.secret, "a", "admin")
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/v1/entities/employer/E1", headers=auth(token)).status_code == 200
+    engine.dispose()
+
+
+def test_production_refuses_default_secrets(tmp_path: Path) -> None:
+    with pytest.raises(InsecureSettings):
+        create_app(Settings(home=tmp_path, mode="production"))
+    with pytest.raises(InsecureSettings):
+        Settings(home=tmp_path, mode="production", secret_key="short").check()
+    create_app(Settings(home=tmp_path))  # development mode is allowed to use the default
+    result = CliRunner().invoke(
+        __import__("flows.cli", fromlist=["app"]).app,
+        ["users", "add", "x", "--role", "admin"],
+        env={"TRACERISK_MODE": "production", "TRACERISK_HOME": str(tmp_path), "TRACERISK_SECRET_KEY": ""},
+    )
+    assert result.exit_code == 2
+
+
+def test_cli_users_add_prints_the_token_last(tmp_path: Path) -> None:
+    from flows.cli import app as cli
+
+    portfolio = tmp_path / "portfolio.csv"
+    portfolio.write_text("employer_id\nE1\nE2\n", encoding="utf-8")
+    cli_env = {"TRACERISK_HOME": str(tmp_path), "TRACERISK_SECRET_KEY": SECRET, "TRACERISK_MODE": "production"}
+    runner = CliRunner()
+    args = ["users", "add", "Auditor A", "--role", "supply_chain_auditor", "--portfolio", str(portfolio)]
+    result = runner.invoke(cli, args, env=cli_env)
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1].split()[-1]
+    engine = connect(f"sqlite:///{tmp_path / 'serving.db'}")
+    user = authenticate(engine, SECRET.encode(), token)
+    assert user is not None and user.portfolio == ("E1", "E2") and user.role == "supply_chain_auditor"
+    bad = runner.invoke(cli, ["users", "add", "B", "--role", "king"], env=cli_env)
+    assert bad.exit_code == 2 and "unknown role" in bad.output
+    assert runner.invoke(cli, ["users", "revoke", "Auditor A"], env=cli_env).exit_code == 0
+    assert authenticate(engine, SECRET.encode(), token) is None
+    engine.dispose()
+
+
+def test_metrics_and_probes(env: Env) -> None:
+    env.client.get("/v1/models", headers=auth(env.tokens["admin"]))
+    text = env.client.get("/metrics").text
+    assert 'tracerisk_http_requests_total{method="GET",route="/v1/models",status="200"}' in text
+    assert "tracerisk_http_request_seconds_bucket" in text
+    ready = env.client.get("/readyz").json()
+    assert ready["status"] == "ready" and "employer" in ready["published"]
+    assert env.client.get("/openapi.json").json()["info"]["title"] == "tracerisk"
+
+
+def test_migrations_match_the_declared_schema(env: Env) -> None:
+    engine = sa.create_engine(env.url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_a_store_created_before_migrations_is_adopted(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = sa.create_engine(url)
+    score_tables = [metadata.tables[n] for n in ("score_runs", "published", "scores", "score_scope", "models")]
+    metadata.create_all(old, tables=score_tables)
+    old.dispose()
+    engine = connect(url)
+    publish(engine, score_run(make_world(), "run-1", "2024-01-01", 0.0))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar_one() == "wal"
+    engine.dispose()
