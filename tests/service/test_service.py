@@ -116,6 +116,8 @@ def test_outcome_lands_for_the_next_training_run(env: Env) -> None:
 
 def test_audit_chain_records_reads_and_detects_tampering(env: Env) -> None:
     h = auth(env.tokens["admin"])
+    for entity_id in ("E2", "E3", "E4"):
+        env.client.get(f"/v1/entities/employer/{entity_id}", headers=h)
     env.client.get("/v1/entities/employer/E1", headers=h)
     env.client.get("/v1/worklists/recruiter", headers=h)
     entries = env.client.get("/v1/audit?limit=5", headers=h).json()
