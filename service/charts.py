@@ -48,8 +48,9 @@ def history_svg(history: list[dict[str, Any]], width: int = 560, height: int = 1
         label = escape(f"{h['as_of']}: {float(h['probability']):.1%} (rank {h['rank']}, {h['band']})")
         parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="#1f5fa8"><title>{label}</title></circle>')
     for i in sorted({0, n - 1}):
+        anchor = "middle" if n == 1 else ("start" if i == 0 else "end")
         parts.append(
-            f'<text x="{x(i):.1f}" y="{height - 12}" font-size="11" text-anchor="middle">'
+            f'<text x="{x(i):.1f}" y="{height - 12}" font-size="11" text-anchor="{anchor}">'
             f"{escape(str(history[i]['as_of']))}</text>"
         )
     parts.append("</svg>")
