@@ -92,6 +92,15 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"user {name} ({role}) created; keep this token, it is shown only once:")
         typer.echo(f"token: {token}")
 
+    @users.command("demo")
+    def users_demo() -> None:
+        """One demo user per role, scoped to the busiest regions and posts of what is published; prints each
+        token (the last word of each line)."""
+        from service.demo import create_demo_users
+
+        for name, role, scope, token in create_demo_users(_engine(), _settings().secret):
+            typer.echo(f"{name}\t{role}\tscope: {scope}\ttoken: {token}")
+
     @users.command("revoke")
     def users_revoke(name: str) -> None:
         """Revoke a user's token (the user row stays for the audit trail)."""

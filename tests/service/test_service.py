@@ -241,3 +241,20 @@ def test_a_store_created_before_migrations_is_adopted(tmp_path: Path) -> None:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar_one() == "wal"
     engine.dispose()
+
+
+def test_demo_users_one_per_role_each_sees_something(env: Env) -> None:
+    from service.demo import create_demo_users
+    from service.roles import ROLES
+
+    engine = connect(env.url)
+    made = create_demo_users(engine, env.settings.secret)
+    again = create_demo_users(engine, env.settings.secret)  # re-running replaces them
+    engine.dispose()
+    assert [m[1] for m in made] == list(ROLES) == [m[1] for m in again]
+    for _, role, _, token in again:
+        entity_type = next(iter(ROLES[role].types))
+        r = env.client.get(f"/v1/worklists/{entity_type}?capacity=50", headers=auth(token))
+        assert r.status_code == 200 and r.json()["items"], role
+    for _, _, _, token in made:
+        assert env.client.get("/v1/models", headers=auth(token)).status_code == 401
