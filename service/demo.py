@@ -50,13 +50,18 @@ def _portfolio(engine: Engine) -> list[str]:
 def demo_scopes(engine: Engine) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Role -> (jurisdictions, portfolio) for the demo users."""
     orgs = ("employer", "recruiter")
-    desks = ("visa_desk", "border_post", "inspector")
     return {
         "labour_inspectorate": (tuple(_top(engine, "region", orgs, 2)), ()),
         "supply_chain_auditor": ((), tuple(_portfolio(engine))),
         "visa_unit": (tuple(_top(engine, "post", orgs, 1)), ()),
         "anti_corruption": (
-            tuple(dict.fromkeys(_top(engine, "post", desks, 2) + _top(engine, "region", desks, 1))),
+            tuple(
+                dict.fromkeys(
+                    _top(engine, "post", ("visa_desk",))
+                    + _top(engine, "post", ("border_post",))
+                    + _top(engine, "region", ("inspector",))
+                )
+            ),
             (),
         ),
         "admin": ((), ()),
