@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import queue
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,3 +129,87 @@ def entries(engine: Engine, limit: int = 100, before: int | None = None) -> list
         query = query.where(audit_log.c.seq < before)
     with engine.connect() as conn:
         return [{**_entry(r), "detail": json.loads(r.detail), "hash": r.hash} for r in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class Pending:
+    actor: str
+    role: str
+    action: str
+    entity_type: str | None
+    entity_id: str | None
+    detail: dict[str, Any]
+    done: Future[int]
+
+
+class AuditWriter:
+    """Group commit: requests hand their entries to one writer thread, which appends everything pending in one
+    transaction and then resolves each entry's future. A request answers only after its entry is committed, so
+    every read is still audited before the score leaves the service; the commit cost is shared."""
+
+    MAX_BATCH = 500
+
+    def __init__(self, engine_of: Any, secret_key: bytes) -> None:
+        self._engine_of = engine_of  # callable returning the current engine (the store may reconnect)
+        self._secret = secret_key
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(
+        self,
+        actor: str,
+        role: str,
+        action: str,
+        entity_type: str | None = None,
+        entity_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Future[int]:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                    self._thread.start()
+        done: Future[int] = Future()
+        self._queue.put(Pending(actor, role, action, entity_type, entity_id, detail or {}, done))
+        return done
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[Pending]) -> None:
+        try:
+            with _LOCK, self._engine_of().begin() as conn:
+                seqs = [
+                    append_in(conn, self._secret, p.actor, p.role, p.action, p.entity_type, p.entity_id, p.detail)
+                    for p in batch
+                ]
+        except Exception as exc:  # the whole batch failed: every request waiting on it fails (503)
+            for p in batch:
+                p.done.set_exception(exc)
+            return
+        for p, seq in zip(batch, seqs, strict=True):
+            p.done.set_result(seq)
