@@ -1,0 +1,59 @@
+"""SVG charts (the waterfall adds up to the score) and spreadsheet exports (formula injection neutralised)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from openpyxl import load_workbook
+
+from service.charts import history_svg, waterfall_svg
+from service.exports import to_csv, to_xlsx
+
+REASONS = [
+    {"indicator_id": "E01", "title": "Documents <retained>", "contribution": 0.8},
+    {"indicator_id": "E02", "title": "Wages withheld", "contribution": 0.4},
+]
+
+
+def test_waterfall_has_a_bar_per_reason_and_the_rest() -> None:
+    svg = str(waterfall_svg(-2.0, -0.5, REASONS))
+    assert svg.count('<g class="step">') == 3  # two reasons + all other indicators (0.3)
+    assert "+0.30" in svg and "all other indicators" in svg
+    assert "&lt;retained&gt;" in svg and "<retained>" not in svg  # escaped
+    assert "11.9%" in svg  # sigmoid(-2) for the base value
+    widths = [float(w) for w in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"', svg)]
+    assert widths[0] > widths[1] > widths[2]
+    assert "rule-based" in str(waterfall_svg(None, None, []))
+
+
+def test_history_chart_points() -> None:
+    history = [
+        {"as_of": "2024-01-01", "probability": 0.2, "rank": 3, "band": "high"},
+        {"as_of": "2024-04-01", "probability": 0.4, "rank": 1, "band": "high"},
+    ]
+    svg = str(history_svg(history))
+    assert svg.count("<circle") == 2 and "<polyline" in svg and "2024-04-01" in svg
+    assert "No score history" in str(history_svg([]))
+
+
+def test_exports_neutralise_formulas() -> None:
+    items = [
+        {
+            "rank": 1,
+            "entity_type": "employer",
+            "entity_id": "E1",
+            "name": '=HYPERLINK("http://x")',
+            "region": "R",
+            "score": 0.5,
+            "band": "high",
+            "exploration": True,
+            "reasons": [{"indicator_id": "E01", "title": "t"}],
+        }
+    ]
+    row = next(csv.DictReader(io.StringIO(to_csv(items))))
+    assert row["name"].startswith("'=") and row["exploration"] == "yes" and row["top_reasons"] == "E01 t"
+    sheet = load_workbook(io.BytesIO(to_xlsx(items, "worklist employer"))).active
+    assert sheet is not None
+    assert str(sheet.cell(row=2, column=4).value).startswith("'=")
