@@ -55,7 +55,7 @@ def evaluate_entity(
         "gate": model.meta.get("gate", {}),
         "fairness": group_metrics(table, probability, y, truth_y, k / max(len(ids), 1)),
         "curves": {
-            "gain_on": "truth" if truth_y is not None else "observed labels",
+            "gain_on": "planted risk (simulator)" if truth_y is not None else "observed labels",
             "gain": {name: gain_curve(scores, target) for name, scores in rankings.items()},
             "calibration": calibration_curve(probability, y),
         },

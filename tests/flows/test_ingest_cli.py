@@ -78,8 +78,9 @@ def test_features_after_ingest_writes_one_table_per_entity_type(
     result = runner.invoke(app, ["features", "--as-of", "2024-06-30"])
     assert result.exit_code == 0, result.output
     out = tmp_path / "home" / "features" / "as_of=2024-06-30"
-    assert {p.stem for p in out.glob("*.parquet")} == {
-        "employer", "recruiter", "visa_desk", "border_post", "inspector", "network_edges"}
+    entities = {"employer", "recruiter", "visa_desk", "border_post", "inspector"}
+    expected = entities | {f"{e}.{part}" for e in entities for part in ("profile", "scope")} | {"network_edges"}
+    assert {p.stem for p in out.glob("*.parquet")} == expected
     meta = json.loads((out / "cutoffs.json").read_text())
     assert meta["as_of"] == "2024-06-30" and meta["rows"]["employer"] > 150
 
