@@ -365,9 +365,11 @@ def pipeline(
 
 
 def _register_service_commands() -> None:
+    from flows.us_dol import register as register_us_dol
     from service.cli import register
 
     register(app)
+    register_us_dol(app)
 
 
 _register_service_commands()
