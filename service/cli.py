@@ -47,7 +47,15 @@ def register(app: typer.Typer) -> None:
         """Serve the API (/v1, OpenAPI at /docs) and the dashboard (/) over the published scores."""
         import uvicorn
 
+        from service.settings import DEFAULT_SECRET
+
         settings = _settings()
+        if settings.secret_key.get_secret_value() == DEFAULT_SECRET:
+            typer.echo(
+                "warning: development mode with the built-in secret; set TRACERISK_SECRET_KEY and "
+                "TRACERISK_MODE=production for real use",
+                err=True,
+            )
         if workers > 1:
             uvicorn.run(
                 "service.main:app",
