@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -202,6 +203,7 @@ def make_engine(url: str) -> Engine:
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATE_LOCK = threading.Lock()
 
 
 def migrate(engine: Engine) -> None:
@@ -211,7 +213,9 @@ def migrate(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
+    with _MIGRATE_LOCK, engine.begin() as conn:  # Alembic's context is process-global: one migration at a time
+        if conn.dialect.name == "postgresql":  # concurrent starters (workers, flows) migrate one at a time
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7262531)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

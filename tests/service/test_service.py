@@ -258,3 +258,16 @@ def test_demo_users_one_per_role_each_sees_something(env: Env) -> None:
         assert r.status_code == 200 and r.json()["items"], role
     for _, _, _, token in made:
         assert env.client.get("/v1/models", headers=auth(token)).status_code == 401
+
+
+def test_concurrent_migrations_on_a_fresh_store(env: Env, tmp_path: Path) -> None:
+    """Several processes' worth of connect() at once (service workers and a scoring flow) end in one schema."""
+    import concurrent.futures
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}" if env.url.startswith("sqlite") else env.url
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        engines = list(pool.map(lambda _: connect(url), range(4)))
+    with engines[0].connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+    for e in engines:
+        e.dispose()
