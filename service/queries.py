@@ -31,10 +31,18 @@ def scope_filter(access: Access, user: User, run_id: str, entity_type: str) -> s
     for kind, value in keys:
         by_kind.setdefault(kind, []).append(value)
     match = sa.or_(*(sa.and_(score_scope.c.kind == k, score_scope.c.value.in_(v)) for k, v in by_kind.items()))
-    keyed = sa.select(score_scope.c.entity_id).where(
-        score_scope.c.run_id == run_id, score_scope.c.entity_type == entity_type, match
+    # Correlated EXISTS: one lookup in the scope_entity index per score row (a single-entity read stays O(keys),
+    # never a scan of every scope key of the run).
+    return (
+        sa.select(score_scope.c.entity_id)
+        .where(
+            score_scope.c.run_id == run_id,
+            score_scope.c.entity_type == entity_type,
+            score_scope.c.entity_id == scores.c.entity_id,
+            match,
+        )
+        .exists()
     )
-    return scores.c.entity_id.in_(keyed)
 
 
 def public_reasons(reasons_json: str) -> list[dict[str, Any]]:
