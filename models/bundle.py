@@ -19,6 +19,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from features.registry import EntityType
+from models import treeshap
 from models.train import Calibrator, RuleCalibration, TrainedModel
 
 
@@ -45,7 +46,8 @@ class LoadedModel:
         return self.calibrator.predict(self.raw_score(x))
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(x, pred_contrib=True), dtype=float)
+        """[n, features + 1] TreeSHAP contributions (LightGBM pred_contrib per decision pattern, exact)."""
+        return treeshap.contributions(self.booster, x)
 
 
 def _calibrator_json(c: Calibrator) -> dict[str, Any]:
