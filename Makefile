@@ -17,6 +17,8 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 demo: $(BIN)/.installed
 	TRACERISK_HOME=var $(BIN)/tracerisk pipeline --scale $(SCALE) --seed $(SEED)
+	TRACERISK_HOME=var $(BIN)/tracerisk users demo
+	TRACERISK_HOME=var $(BIN)/tracerisk serve --host 127.0.0.1 --port 8000
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks.api_bench import api as api_benchmark
 from benchmarks.measure import run_measured
 
 Row = dict[str, Any]
@@ -234,6 +235,7 @@ BENCHMARKS: dict[str, Callable[[str, Path], list[Row]]] = {
     "ingest": ingest,
     "features": features,
     "models": models,
+    "api": api_benchmark,
 }
 
 

@@ -100,12 +100,17 @@ def each_name_sql(column: str) -> str:
 
 
 def ref_suffix_sql(column: str, when_column: str, when_values: tuple[str, ...]) -> str:
-    """SQL: for rows whose when_column is in when_values, 'POST:OFFICER' -> 'POST:ps_...', 'OFFICER' -> 'ps_...'."""
+    """SQL: for rows whose when_column is in when_values, 'POST:OFFICER' -> 'POST:ps_...', 'OFFICER' -> 'ps_...'.
+
+    A reference whose officer part is already a pseudonym (an outcome recorded through the service about a
+    scored desk) is kept as it is, so it joins the entity it names instead of being hashed twice."""
     values = ", ".join("'" + v.replace("'", "''") + "'" for v in when_values)
     head = f"left({column}, length({column}) - length(split_part({column}, ':', -1)))"
     tail = f"split_part({column}, ':', -1)"
+    already = f"regexp_full_match(trim({tail}), '{PREFIX}[0-9a-f]{{{HEX_DIGITS}}}')"
     return (
-        f"CASE WHEN trim({when_column}) IN ({values}) THEN "
+        f"CASE WHEN trim({when_column}) IN ({values}) AND {already} THEN trim({column}) "
+        f"WHEN trim({when_column}) IN ({values}) THEN "
         f"(CASE WHEN contains({column}, ':') THEN {head} || {_hmac_sql(tail)} ELSE {whole_sql(column)} END) "
         f"ELSE {column} END"
     )

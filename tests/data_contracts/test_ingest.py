@@ -404,3 +404,59 @@ def test_reconciliation_over_a_simulated_world_with_malformed_rows(tiny_world: P
             checkable += 1
             assert (record_type, record_id) in quarantined, (record_type, record_id, column, kind)
     assert checkable > 20
+
+
+def test_official_refs_are_pseudonymised_once(tmp_path: Path, lake: Lake) -> None:
+    """Raw officer refs are hashed; a ref that is already a pseudonym (an outcome recorded through the service
+    on a scored desk) is kept, so it still names the scored entity."""
+    folder = landing(tmp_path)
+    already = "COR-MAN:" + pseudonym(KEY, "CO123456")
+    header = ["record_id", "source", "outcome_id", "entity_type", "entity_ref", "decided_on", "kind"]
+    rows = [
+        {
+            "record_id": "O1",
+            "source": "s",
+            "outcome_id": "O1",
+            "entity_type": "visa_desk",
+            "entity_ref": "COR-MAN:CO123456",
+            "decided_on": "2024-01-05",
+            "kind": "integrity_case_substantiated",
+        },
+        {
+            "record_id": "O2",
+            "source": "s",
+            "outcome_id": "O2",
+            "entity_type": "visa_desk",
+            "entity_ref": already,
+            "decided_on": "2024-01-06",
+            "kind": "integrity_case_substantiated",
+        },
+        {
+            "record_id": "O3",
+            "source": "s",
+            "outcome_id": "O3",
+            "entity_type": "inspector",
+            "entity_ref": pseudonym(KEY, "LI1"),
+            "decided_on": "2024-01-07",
+            "kind": "conviction",
+        },
+        {
+            "record_id": "O4",
+            "source": "s",
+            "outcome_id": "O4",
+            "entity_type": "employer",
+            "entity_ref": "RN1",
+            "decided_on": "2024-01-07",
+            "kind": "debarment",
+        },
+    ]
+    write_csv(folder / "enforcement_outcome.csv", header, rows)
+    ingest_folder(lake, folder)
+    refs = dict(
+        zip(
+            lake.current("enforcement_outcome").column("record_id").to_pylist(),
+            lake.current("enforcement_outcome").column("entity_ref").to_pylist(),
+            strict=True,
+        )
+    )
+    assert refs == {"O1": already, "O2": already, "O3": pseudonym(KEY, "LI1"), "O4": "RN1"}
