@@ -67,38 +67,42 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
 
 
-def _reason_json(
-    indicator_ids: list[str],
-    top_idx: np.ndarray,
-    top_contrib: np.ndarray,
-    values: np.ndarray,
-    nums: np.ndarray,
-    dens: np.ndarray,
-    peers: dict[str, float],
-) -> str:
-    """JSON list of the reasons of one entity (columns of ``top_idx`` already sorted by contribution)."""
-    out = []
-    for j, c in zip(top_idx, top_contrib, strict=True):
-        if c < MIN_CONTRIBUTION:
-            break
-        ind = BY_ID[indicator_ids[j]]
-        v, num, den = values[j], nums[j], dens[j]
-        out.append(
-            {
-                "indicator_id": ind.id,
-                "title": ind.title,
-                "value": None if v != v else round(float(v), 6),
-                "detail": ind.detail.format(
-                    num=0.0 if num != num else float(num),
-                    den=0.0 if den != den else float(den),
-                    value=0.0 if v != v else float(v),
-                    peer=peers.get(ind.id, 0.0),
-                ),
-                "contribution": round(float(c), 6),
-                "link": f"{DOCS_BASE}/{ind.id}.md",
-            }
-        )
-    return json.dumps(out, separators=(",", ":"))
+class _ReasonRenderer:
+    """Reasons as JSON text, rendered through the registry; the detail text of a repeated (indicator, value,
+    num, den) is formatted once (scoring renders up to five reasons for every entity of the world)."""
+
+    def __init__(self, indicator_ids: list[str], peers: dict[str, float]) -> None:
+        self.heads = []
+        for i in indicator_ids:
+            ind = BY_ID[i]
+            self.heads.append(f'{{"indicator_id":{json.dumps(ind.id)},"title":{json.dumps(ind.title)},"value":')
+        self.indicators = [BY_ID[i] for i in indicator_ids]
+        self.peers = [peers.get(i, 0.0) for i in indicator_ids]
+        self.links = [json.dumps(f"{DOCS_BASE}/{i}.md") for i in indicator_ids]
+        self.details: dict[tuple[int, float | None, float | None, float | None], str] = {}
+
+    def detail(self, j: int, v: float | None, num: float | None, den: float | None) -> str:
+        key = (j, v, num, den)
+        text = self.details.get(key)
+        if text is None:
+            text = json.dumps(
+                self.indicators[j].detail.format(num=num or 0.0, den=den or 0.0, value=v or 0.0, peer=self.peers[j])
+            )
+            self.details[key] = text
+        return text
+
+    def render(self, idx: list[int], contrib: list[float], v: list[float], num: list[float], den: list[float]) -> str:
+        parts = []
+        for j, c, value, n, d in zip(idx, contrib, v, num, den, strict=True):
+            if c < MIN_CONTRIBUTION:
+                break
+            value_or_none = None if value != value else value
+            parts.append(
+                f"{self.heads[j]}{'null' if value_or_none is None else repr(round(value, 6))},"
+                f'"detail":{self.detail(j, value_or_none, None if n != n else n, None if d != d else d)},'
+                f'"contribution":{round(c, 6)!r},"link":{self.links[j]}}}'
+            )
+        return "[" + ",".join(parts) + "]"
 
 
 def score_type(
@@ -149,34 +153,59 @@ def score_type(
     rank = ranks(rank_key, ids)
     rank_region = ranks_within([p["region"] or p["country"] for p in profile], rank_key, ids)
     bands = band_of(rank / max(n, 1))
-    rows = []
-    for i in range(n):
-        rows.append(
-            {
-                "entity_type": ft.entity,
-                "entity_id": ids[i],
-                **profile[i],
-                "probability": float(probability[i]),
-                "band": str(bands[i]),
-                "rank": int(rank[i]),
-                "rank_in_region": int(rank_region[i]),
-                "red_flags": int(flags[i]),
-                "model_id": model_id,
-                "as_of": as_of,
-                "reasons": _reason_json(
-                    indicator_ids, top_idx[i], top_contrib[i], values[i], nums[i], dens[i], ft.peers
-                ),
-                "base_value": float(base[i]),
-                "raw_score": float(raw[i]),
-            }
-        )
+    renderer = _ReasonRenderer(indicator_ids, ft.peers)
+    top_values = np.take_along_axis(values, top_idx, axis=1).tolist()
+    top_nums = np.take_along_axis(nums, top_idx, axis=1).tolist()
+    top_dens = np.take_along_axis(dens, top_idx, axis=1).tolist()
+    reasons = [
+        renderer.render(j, c, v, nu, de)
+        for j, c, v, nu, de in zip(top_idx.tolist(), top_contrib.tolist(), top_values, top_nums, top_dens, strict=True)
+    ]
+    columns = zip(
+        ids,
+        profile,
+        probability.tolist(),
+        bands.tolist(),
+        rank.tolist(),
+        rank_region.tolist(),
+        flags.astype(np.int64).tolist(),
+        reasons,
+        base.tolist(),
+        raw.tolist(),
+        strict=True,
+    )
+    rows = [
+        {
+            "entity_type": ft.entity,
+            "entity_id": entity_id,
+            **where,
+            "probability": p,
+            "band": band,
+            "rank": r,
+            "rank_in_region": rr,
+            "red_flags": f,
+            "model_id": model_id,
+            "as_of": as_of,
+            "reasons": why,
+            "base_value": b,
+            "raw_score": score,
+        }
+        for entity_id, where, p, band, r, rr, f, why, b, score in columns
+    ]
     scope = [{"entity_type": ft.entity, **r} for r in ft.scope.to_pylist()] if ft.scope is not None else []
     return ScoredType(ft.entity, model_id, rows, scope)
 
 
+PROFILE_COLUMNS = ("name", "country", "region", "sector")
+
+
 def _profile(ft: FeatureTable, ids: list[str]) -> list[dict[str, str | None]]:
-    empty: dict[str, str | None] = {"name": None, "country": None, "region": None, "sector": None}
+    """Profile columns per entity, in the order of ``ids`` (missing profile rows give None)."""
     if ft.profile is None:
-        return [dict(empty) for _ in ids]
-    by_id = {r["entity_id"]: r for r in ft.profile.to_pylist()}
-    return [{k: by_id.get(i, empty).get(k) for k in empty} for i in ids]
+        return [dict.fromkeys(PROFILE_COLUMNS) for _ in ids]
+    profile_ids = ft.profile.column("entity_id").to_pylist()
+    columns = [ft.profile.column(c).to_pylist() for c in PROFILE_COLUMNS]
+    if profile_ids != ids:  # both are ordered by entity id when written by build_features; re-align otherwise
+        position = {e: i for i, e in enumerate(profile_ids)}
+        columns = [[col[position[e]] if e in position else None for e in ids] for col in columns]
+    return [dict(zip(PROFILE_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)]
