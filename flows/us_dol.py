@@ -2,9 +2,186 @@
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from features.us_dol import DolEntity
+
+us_dol_app = typer.Typer(
+    help="US Department of Labor H-2A / H-2B public records: parse, score employers or agents, backtest.",
+    no_args_is_help=True,
+)
+DataDir = Annotated[Path, typer.Option(help="The folder of the public data (../shared/data: its README.txt).")]
+
+
+def _cli() -> Any:
+    from flows import cli
+
+    return cli
+
+
+def _date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise _cli()._fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _entity(value: str) -> DolEntity:
+    if value == "employer":
+        return "employer"
+    if value == "recruiter":
+        return "recruiter"
+    raise _cli()._fail(f"--entity {value!r}: choose employer or recruiter")
+
+
+def _home() -> Path:
+    from data_contracts.lake import tracerisk_home
+
+    return tracerisk_home()
+
+
+def _check_dir(data_dir: Path) -> None:
+    if not (data_dir / "oflc_h2_disclosure").is_dir():
+        raise _cli()._fail(f"--data-dir {data_dir} holds no oflc_h2_disclosure folder (expected ../shared/data)")
+
+
+@us_dol_app.command()
+def ingest(data_dir: DataDir) -> None:
+    """Parse every declared DOL file once into the Parquet cache ($TRACERISK_HOME/cache/us_dol) and count rows."""
+    from data_contracts.sources.us_dol import DolDataError, cache_dir, load
+
+    _check_dir(data_dir)
+    started = time.perf_counter()
+    with _cli()._progress("us-dol parse") as bar:
+        task = bar.add_task(str(data_dir), total=None)
+        try:
+            data = load(
+                data_dir, _home(), progress=lambda d, t, n: bar.update(task, completed=d, total=t, description=n)
+            )
+        except DolDataError as exc:
+            raise _cli()._fail(str(exc)) from exc
+    table = Table(title=f"US DOL sources in {data_dir}")
+    table.add_column("source")
+    table.add_column("rows", justify="right")
+    for name, rows in data.rows_per_source.items():
+        table.add_row(name, f"{rows:,}")
+    out = Console(width=160)
+    out.print(table)
+    out.print(
+        f"{len(data.filings):,} filings parsed in {time.perf_counter() - started:.1f} s; cache {cache_dir(_home())}"
+    )
+
+
+@us_dol_app.command()
+def score(
+    data_dir: DataDir,
+    as_of: Annotated[str, typer.Option("--as-of", help="Use filings decided and debarments started before this day.")],
+    out: Annotated[Path, typer.Option(help="CSV: employer_name, employer_state, score, rank, reasons.")],
+    entity: Annotated[str, typer.Option(help="employer (the filer) or recruiter (agent / attorney / law firm).")] = (
+        "employer"
+    ),
+) -> None:
+    """Train on what was knowable before --as-of and score every employer (or agent) with a filing before it."""
+    from data_contracts.sources.us_dol import DolDataError
+    from flows.us_dol_flow import us_dol_score_flow
+    from models.us_dol import write_csv
+
+    day = _date(as_of, "--as-of")
+    kind = _entity(entity)
+    _check_dir(data_dir)
+    started = time.perf_counter()
+    with _cli()._progress("us-dol") as bar:
+        task = bar.add_task("parse", total=None)
+        try:
+            data, run = us_dol_score_flow(
+                data_dir,
+                _home(),
+                day,
+                kind,
+                lambda d, t, n: bar.update(task, completed=d, total=t, description=n),
+            )
+        except DolDataError as exc:
+            raise _cli()._fail(str(exc)) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(run, out)
+    console = Console(width=160)
+    res = run.resolution
+    how = res.links["how"].value_counts().to_dict() if len(res.links) else {}
+    debarments = int((data.outcomes["kind"] == "debarment").sum())
+    console.print(
+        f"parsed {len(data.filings):,} filings ({len(data.rows_per_source)} sources); outcomes before {day}: "
+        f"{res.outcomes} ({debarments} debarment rows in all), {res.linked} linked to a filer or agent "
+        f"(exact {how.get('exact', 0)}, Splink {how.get('splink', 0)})"
+    )
+    for t, end, rows, positives in run.origins:
+        console.print(f"training origin {t}: {rows:,} {kind}s, {positives} debarred in [{t}, {end})")
+    if not run.origins:
+        console.print("[yellow]no debarments before --as-of: ranked by the red-flag count")
+    console.print(f"scored {len(run.scores):,} {kind}s as of {day} in {time.perf_counter() - started:.1f} s -> {out}")
+    top = Table(title="top 10")
+    for column in ("rank", "name", "state", "score", "reasons"):
+        top.add_column(column)
+    for row in run.scores.head(10).itertuples():
+        top.add_row(
+            str(row.rank), str(row.employer_name), str(row.employer_state), f"{row.score:.4f}", str(row.reasons)
+        )
+    console.print(top)
+
+
+@us_dol_app.command("backtest")
+def backtest_command(
+    data_dir: DataDir,
+    as_of: Annotated[str, typer.Option("--as-of", help="Score with what was known before this day.")] = "2013-01-01",
+    labels_to: Annotated[str, typer.Option(help="Judge on debarments starting up to this day.")] = "2014-12-31",
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write the figures as a markdown report.")] = None,
+) -> None:
+    """Backtest: model vs the rule (labour contractors first, then size), the red-flag count and random."""
+    from data_contracts.sources.us_dol import DolDataError
+    from flows.us_dol_flow import us_dol_backtest_flow
+    from models.us_dol import backtest_markdown
+
+    day, end = _date(as_of, "--as-of"), _date(labels_to, "--labels-to")
+    if end < day:
+        raise _cli()._fail("--labels-to is before --as-of")
+    _check_dir(data_dir)
+    with _cli()._progress("us-dol") as bar:
+        task = bar.add_task("parse", total=None)
+        try:
+            results = us_dol_backtest_flow(
+                data_dir,
+                _home(),
+                day,
+                end,
+                progress=lambda d, t, n: bar.update(task, completed=d, total=t, description=n),
+            )
+        except DolDataError as exc:
+            raise _cli()._fail(str(exc)) from exc
+    text = "\n".join(backtest_markdown(r) for r in results)
+    console = Console(width=160)
+    for r in results:
+        console.print(
+            f"{r['entity']}: {r['later_debarments']} debarments started {r['labels_from']}..{r['labels_to']}, "
+            f"{r['later_debarments_linked_to_a_filer']} linked to an employer filing before {r['as_of']}"
+        )
+    console.print(text)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text("# US DOL backtest\n\n" + text, encoding="utf-8")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``us-dol`` command group to ``app`` (the US DOL issue builds it)."""
-    del app
+    """Add the ``us-dol`` command group to ``app``."""
+    app.add_typer(us_dol_app, name="us-dol")

@@ -1,0 +1,55 @@
+"""Prefect flows of the US DOL source: parse (through the Parquet cache), score as of a date, backtest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from data_contracts.sources.us_dol import DolData, load
+from features.us_dol import DolEntity
+from models.us_dol import ScoreRun, backtest, score_as_of
+
+
+@task(name="us-dol-parse", cache_policy=NO_CACHE)
+def parse_task(data_dir: Path, home: Path, progress: Callable[[int, int, str], None] | None = None) -> DolData:
+    return load(data_dir, home, progress=progress)
+
+
+@task(name="us-dol-score", cache_policy=NO_CACHE)
+def score_task(data: DolData, as_of: date, entity: DolEntity) -> ScoreRun:
+    return score_as_of(data, as_of, entity)
+
+
+@task(name="us-dol-backtest", cache_policy=NO_CACHE)
+def backtest_task(data: DolData, as_of: date, labels_to: date, entity: DolEntity) -> dict[str, Any]:
+    return backtest(data, as_of, labels_to, entity)
+
+
+@flow(name="us-dol-score", log_prints=False, validate_parameters=False)
+def us_dol_score_flow(
+    data_dir: Path,
+    home: Path,
+    as_of: date,
+    entity: DolEntity = "employer",
+    progress: Callable[[int, int, str], None] | None = None,
+) -> tuple[DolData, ScoreRun]:
+    data = parse_task(data_dir, home, progress)
+    return data, score_task(data, as_of, entity)
+
+
+@flow(name="us-dol-backtest", log_prints=False, validate_parameters=False)
+def us_dol_backtest_flow(
+    data_dir: Path,
+    home: Path,
+    as_of: date,
+    labels_to: date,
+    entities: tuple[DolEntity, ...] = ("employer", "recruiter"),
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[dict[str, Any]]:
+    data = parse_task(data_dir, home, progress)
+    return [backtest_task(data, as_of, labels_to, e) for e in entities]
