@@ -649,8 +649,7 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def _parse_disclosure(data_dir: Path, key: str) -> pd.DataFrame:
-    spec = BY_KEY[key]
+def _parse_disclosure(data_dir: Path, spec: DolFile) -> pd.DataFrame:
     return normalise_filings(_frame(data_dir / spec.path, spec.columns), spec)
 
 
@@ -675,9 +674,7 @@ def _run_job(job: ParseJob) -> pd.DataFrame:
 
 
 def _disclosure_job(data_dir: Path, spec: DolFile) -> ParseJob:
-    return ParseJob(
-        spec.key, data_dir / spec.path, spec.declaration_hash, _Bound(_parse_disclosure, data_dir, spec.key)
-    )
+    return ParseJob(spec.key, data_dir / spec.path, spec.declaration_hash, _Bound(_parse_disclosure, data_dir, spec))
 
 
 @dataclass(frozen=True)
