@@ -3,6 +3,11 @@
 ``create_app(settings)`` builds the app; the store is connected lazily (migrations run on first use) and
 dropped on any database error, so the service answers 503 with Retry-After while the store is down and
 recovers by itself when it returns. Error bodies never carry a stack trace, SQL or a file path.
+
+Outside development mode the OpenAPI documents (/docs, /redoc, /openapi.json) are off unless
+``TRACERISK_DOCS=true``; CORS is closed unless ``TRACERISK_CORS_ORIGINS`` lists origins; request bodies, page sizes
+and requests per token are limited (service/limits.py); the audit hash chain is verified at start and a broken
+chain stops the start unless ``TRACERISK_ALLOW_BROKEN_AUDIT=true``.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +39,7 @@ from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, Indicator
 from models.worklist import DEFAULT_EXPLORATION_SHARE, build_worklist, seed_for
 from service import audit, exports, outcomes, queries
 from service.auth import User, authenticate
+from service.limits import GuardMiddleware, RateLimiter
 from service.roles import Access
 from service.settings import Settings
 from service.store import issued_worklists, make_engine, migrate, now_iso, worklist_items
@@ -42,7 +48,7 @@ log = logging.getLogger("tracerisk.service")
 
 COOKIE = "tracerisk_token"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_CAPACITY = 100_000
+MAX_CAPACITY = 10_000  # the largest worklist page (also what ?capacity= may ask for)
 
 
 class EntityType(StrEnum):
@@ -61,6 +67,10 @@ DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.ProgrammingE
 
 class StoreUnavailable(RuntimeError):
     """The serving store cannot be reached (answered 503 with Retry-After)."""
+
+
+class AuditChainBroken(RuntimeError):
+    """The audit log's hash chain does not verify: the service does not start (unless told to)."""
 
 
 class Store:
@@ -292,8 +302,12 @@ class Service:
         self.store_up = Gauge("tracerisk_store_up", "1 when the serving store answered", registry=self.registry)
         self.audit_entries = Counter("tracerisk_audit_entries", "audit log entries written", registry=self.registry)
         self.audit_writer = audit.AuditWriter(self.store.engine, settings.secret)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.rate_limited = Counter("tracerisk_rate_limited", "requests answered 429", registry=self.registry)
 
     def user_from(self, request: Request) -> User | None:
+        """The token's user (checked against the store on every request, so revocation and expiry apply at once);
+        429 with Retry-After past the rate limit: per user, or per client address for tokens that fail."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -301,7 +315,34 @@ class Service:
         if not token:
             return None
         with self.store.guard():  # a down store answers 503, not 401
-            return authenticate(self.store.engine(), self.settings.secret, token.strip())
+            user = authenticate(self.store.engine(), self.settings.secret, token.strip())
+        key = f"user:{user.user_id}" if user else f"addr:{request.client.host if request.client else '-'}"
+        wait = self.limiter.check(key)
+        if wait is not None:
+            self.rate_limited.inc()
+            raise HTTPException(429, "too many requests; retry later", headers={"Retry-After": str(wait)})
+        return user
+
+    def check_audit_chain(self) -> None:
+        """Verify the audit hash chain; raise AuditChainBroken (or log, when allowed) if it does not verify. A store
+        that cannot be reached is logged and skipped: the service starts, answers 503 and recovers later."""
+        try:
+            engine = self.store.engine()
+            with self.store.guard():
+                result = audit.verify(engine, self.settings.secret)
+        except StoreUnavailable:
+            log.warning("serving store unavailable at start; audit chain not verified")
+            return
+        if result.ok:
+            log.info("audit chain verified: %d entries", result.entries)
+            return
+        message = f"audit log hash chain is broken ({len(result.problems)} problem(s), first: {result.problems[0]})"
+        if not self.settings.allow_broken_audit:
+            raise AuditChainBroken(
+                f"{message}; run `tracerisk audit verify`, investigate, and start with "
+                "TRACERISK_ALLOW_BROKEN_AUDIT=true only once that is understood"
+            )
+        log.error("%s; starting anyway (TRACERISK_ALLOW_BROKEN_AUDIT=true)", message)
 
     def audit(self, user: User, action: str, entity_type: str | None, entity_id: str | None, **detail: Any) -> None:
         """Append to the audit log and wait until it is committed (from a worker thread)."""
@@ -353,7 +394,7 @@ class Service:
         with self.store.connect() as conn:
             run_id, rows = queries.ranked(conn, user, access, entity_type, region)
         if capacity is None:
-            capacity = max(1, math.ceil(self.settings.default_capacity_share * len(rows)))
+            capacity = min(MAX_CAPACITY, max(1, math.ceil(self.settings.default_capacity_share * len(rows))))
         result: dict[str, Any] = {
             "worklist_id": None,
             "entity_type": entity_type,
@@ -460,7 +501,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 
 class MetricsMiddleware:
     """Pure ASGI middleware (cheaper than ``@app.middleware``): request count and latency per route template
-    (never the raw path, which would carry entity ids), and the no-store / nosniff headers."""
+    (never the raw path, which would carry entity ids)."""
 
     def __init__(self, app: ASGIApp, service: Service) -> None:
         self.app = app
@@ -477,9 +518,6 @@ class MetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         try:
@@ -520,12 +558,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.check_audit_chain()  # raises AuditChainBroken: the server does not start
         yield
         service.audit_writer.close()  # flush what is pending
         service.store.reset()
 
+    docs = settings.docs_enabled
     app = FastAPI(
         lifespan=lifespan,
+        debug=False,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="tracerisk",
         version="1",
         description="Scores, reasons and worklists for organisations and official desks; never for individuals.",
@@ -560,11 +604,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     app.add_middleware(MetricsMiddleware, service=service)
+    if settings.cors_origins:  # closed by default: no CORS headers at all, so browsers refuse cross-origin reads
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.cookie_secure, docs=docs)
 
     errors: dict[int | str, dict[str, Any]] = {
         401: {"model": Problem},
         403: {"model": Problem},
         404: {"model": Problem},
+        429: {"model": Problem, "description": "rate limit; see Retry-After"},
         503: {"model": Problem},
     }
 
@@ -618,7 +671,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _xlsx(wl)
         return wl
 
-    @app.post("/v1/outcomes", response_model=OutcomeOut, status_code=201, tags=["outcomes"], responses=errors)
+    @app.post(
+        "/v1/outcomes",
+        response_model=OutcomeOut,
+        status_code=201,
+        tags=["outcomes"],
+        responses={**errors, 413: {"model": Problem, "description": "request body too large"}},
+    )
     def post_outcome(user: CurrentUser, body: outcomes.OutcomeIn) -> dict[str, Any]:
         """Record what a visit or audit found; validated by the enforcement_outcome contract, stored, and written
         to the landing zone for the next training run. An outcome on an exploration pick is marked as such."""

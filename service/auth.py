@@ -1,5 +1,6 @@
 """Users and bearer tokens. A token is ``<user_id>.<secret>``; the store keeps only HMAC-SHA256(secret key,
-token), looked up by the public user id and compared in constant time."""
+token), looked up by the public user id and compared in constant time. Every request reads the user row again
+(no cache), so a revocation or an expiry takes effect on the next request."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -44,8 +46,10 @@ def add_user(
     role: str,
     jurisdictions: tuple[str, ...] = (),
     portfolio: tuple[str, ...] = (),
+    expires_in: timedelta | None = None,
 ) -> str:
-    """Create a user and return its token (shown once; only its hash is stored)."""
+    """Create a user and return its token (shown once; only its hash is stored). ``expires_in``: the token stops
+    working that long from now (None: never)."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if not name.strip() or len(name) > 120:
@@ -65,9 +69,14 @@ def add_user(
                 token_hash=token_hash(secret_key, token),
                 created_at=now_iso(),
                 revoked_at=None,
+                expires_at=None if expires_in is None else _iso(datetime.now(UTC) + expires_in),
             )
         )
     return token
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")  # the format of store.now_iso, so strings compare as times
 
 
 def revoke_user(engine: Engine, name: str) -> None:
@@ -94,5 +103,7 @@ def authenticate(engine: Engine, secret_key: bytes, token: str) -> User | None:
     expected = row.token_hash if row is not None else "0" * 64
     ok = hmac.compare_digest(expected, token_hash(secret_key, token))
     if row is None or not ok or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= now_iso():
         return None
     return User(row.user_id, row.name, row.role, tuple(json.loads(row.jurisdictions)), tuple(json.loads(row.portfolio)))

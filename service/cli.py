@@ -50,6 +50,13 @@ def register(app: typer.Typer) -> None:
         from service.settings import DEFAULT_SECRET
 
         settings = _settings()
+        from service.api import AuditChainBroken, Service
+
+        try:  # the same check the app's start runs (per worker); here it gives a clean message and exit code
+            Service(settings).check_audit_chain()
+        except AuditChainBroken as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
         if settings.secret_key.get_secret_value() == DEFAULT_SECRET:
             typer.echo(
                 "warning: development mode with the built-in secret; set TRACERISK_SECRET_KEY and "
@@ -64,11 +71,18 @@ def register(app: typer.Typer) -> None:
                 workers=workers,
                 log_level="info",
                 access_log=False,
+                server_header=False,
             )
             return
         from service.api import create_app
 
-        uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, access_log=False)
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            access_log=False,
+            server_header=False,
+        )
 
     @users.command("add")
     def users_add(
@@ -81,8 +95,13 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(help="supplier portfolio: employer ids, one per line"),
         ] = None,
+        expires_in_days: Annotated[
+            int | None, typer.Option(min=0, help="token lifetime in days (default TRACERISK_TOKEN_TTL_DAYS; 0: never)")
+        ] = None,
     ) -> None:
         """Create a user; prints its token once, as the last word of the last line."""
+        from datetime import timedelta
+
         from service.auth import UserError, add_user
 
         ids: tuple[str, ...] = ()
@@ -93,7 +112,10 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"error: cannot read portfolio {portfolio}: {exc.strerror}", err=True)
                 raise typer.Exit(2) from exc
         try:
-            token = add_user(_engine(), _settings().secret, name, role, tuple(jurisdiction or ()), ids)
+            settings = _settings()
+            days = settings.token_ttl_days if expires_in_days is None else expires_in_days
+            ttl = timedelta(days=days) if days else None
+            token = add_user(_engine(), settings.secret, name, role, tuple(jurisdiction or ()), ids, ttl)
         except UserError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from features.registry import BY_ID, INDICATORS
 from models.worklist import DEFAULT_EXPLORATION_SHARE
 from service import charts, queries
-from service.api import COOKIE, EntityType, Service, indicator_out, indicator_page_markdown
+from service.api import COOKIE, MAX_CAPACITY, EntityType, Service, indicator_out, indicator_page_markdown
 from service.auth import User, authenticate
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -64,6 +64,9 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
     async def login(request: Request) -> Response:
         body = (await request.body())[:4096].decode("utf-8", "replace")
         token = (parse_qs(body).get("token") or [""])[0].strip()
+        wait = service.limiter.check(f"login:{request.client.host if request.client else '-'}")
+        if wait is not None:
+            raise HTTPException(429, "too many sign-in attempts; retry later", headers={"Retry-After": str(wait)})
         user = None
         if token:
             with service.store.guard():
@@ -100,7 +103,7 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
     def worklist_page(
         request: Request,
         entity_type: EntityType,
-        capacity: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+        capacity: Annotated[int | None, Query(ge=1, le=MAX_CAPACITY)] = None,
         region: Annotated[str | None, Query(max_length=100)] = None,
         explore: Annotated[float, Query(ge=0.0, le=0.5)] = DEFAULT_EXPLORATION_SHARE,
     ) -> HTMLResponse:

@@ -30,7 +30,14 @@ class Settings(BaseSettings):
     port: int = 8000
     retry_after_s: int = Field(default=5, ge=1)  # Retry-After on 503 while the store is unavailable
     default_capacity_share: float = Field(default=0.05, gt=0.0, le=1.0)  # worklist size without ?capacity=
-    cookie_secure: bool = False  # set the dashboard cookie's Secure flag (behind HTTPS)
+    cookie_secure: bool = False  # set the dashboard cookie's Secure flag (behind HTTPS); also sends HSTS
+    docs: bool | None = None  # /docs, /redoc and /openapi.json; default: on in development mode only
+    cors_origins: list[str] = Field(default_factory=list)  # browser origins allowed cross-origin; none by default
+    max_body_bytes: int = Field(default=65_536, ge=1_024)  # larger request bodies answer 413
+    rate_limit_per_minute: int = Field(default=600, ge=0)  # per token (per client address without one); 0 = off
+    rate_limit_burst: int = Field(default=120, ge=1)  # requests a token may send at once before 429
+    token_ttl_days: int = Field(default=90, ge=0)  # default lifetime of new tokens (users add); 0 = never expire
+    allow_broken_audit: bool = False  # start even when the audit hash chain does not verify (logged as an error)
 
     def check(self) -> Settings:
         """Raise InsecureSettings outside development when a secret is left at its default."""
@@ -42,6 +49,10 @@ class Settings(BaseSettings):
         if self.mode != "development" and len(self.secret_key.get_secret_value()) < 32:
             raise InsecureSettings("TRACERISK_SECRET_KEY must be at least 32 characters outside development")
         return self
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.mode == "development" if self.docs is None else self.docs
 
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{(self.home / 'serving.db').resolve()}"

@@ -106,6 +106,7 @@ users = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False),  # HMAC-SHA256(secret key, token), hex
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("revoked_at", sa.String(32)),
+    sa.Column("expires_at", sa.String(32)),  # ISO UTC; NULL = never (migration 0003)
 )
 
 # Append-only, hash-chained: hash = HMAC(audit key, prev_hash + canonical entry). audit_head holds the last link

@@ -218,7 +218,8 @@ def test_metrics_and_probes(env: Env) -> None:
     assert "tracerisk_http_request_seconds_bucket" in text
     ready = env.client.get("/readyz").json()
     assert ready["status"] == "ready" and "employer" in ready["published"]
-    assert env.client.get("/openapi.json").json()["info"]["title"] == "tracerisk"
+    assert env.client.app.openapi()["info"]["title"] == "tracerisk"  # type: ignore[attr-defined]
+    assert env.client.get("/openapi.json").status_code == 404  # production mode: no docs
 
 
 def test_migrations_match_the_declared_schema(env: Env) -> None:
@@ -238,7 +239,7 @@ def test_a_store_created_before_migrations_is_adopted(tmp_path: Path) -> None:
     engine = connect(url)
     publish(engine, score_run(make_world(), "run-1", "2024-01-01", 0.0))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar_one() == "wal"
     engine.dispose()
 
@@ -268,6 +269,6 @@ def test_concurrent_migrations_on_a_fresh_store(env: Env, tmp_path: Path) -> Non
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         engines = list(pool.map(lambda _: connect(url), range(4)))
     with engines[0].connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
     for e in engines:
         e.dispose()

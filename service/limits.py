@@ -1,0 +1,144 @@
+"""Request limits and response headers (issue 9): a per-token rate limit (429 with Retry-After), a request body
+size limit (413), and the security headers every response carries.
+
+Both are per process: behind ``--workers N`` each worker keeps its own buckets, so the effective limit is up to N
+times the configured one (put a proxy limit in front when that matters).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cache-Control": "no-store",
+}
+DOCS_PATHS = ("/docs", "/redoc")  # Swagger UI / ReDoc pages (development only) load their own scripts
+
+
+class RateLimiter:
+    """Token buckets per key: ``burst`` requests at once, refilled at ``per_minute``. At most ``max_keys`` buckets
+    are kept (least recently used dropped first), so memory stays bounded whatever the keys."""
+
+    def __init__(self, per_minute: int, burst: int, max_keys: int = 50_000) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> int | None:
+        """None when the request may go ahead (one token taken), else the seconds to wait (Retry-After)."""
+        if self.rate <= 0:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            wait: int | None = None
+            if tokens >= 1.0:
+                tokens -= 1.0
+            else:
+                wait = max(1, math.ceil((1.0 - tokens) / self.rate))
+            self._buckets[key] = (tokens, now)
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+class GuardMiddleware:
+    """Outermost pure ASGI middleware: answers 413 to a request body over ``max_body_bytes`` (declared or
+    streamed) before the app sees it, and adds the security headers to every response."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, hsts: bool = False, docs: bool = False) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+        self.headers = {**SECURITY_HEADERS}
+        if hsts:
+            self.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        self.docs = docs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = not (self.docs and str(scope.get("path", "")).startswith(DOCS_PATHS))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    headers.setdefault(name, value)
+                if csp:
+                    headers.setdefault("Content-Security-Policy", CSP)
+            await send(message)
+
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body:
+            await _too_large(send_with_headers, self.max_body)
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and not declared:
+            await self.app(scope, receive, send_with_headers)
+            return
+        # Read the body here (it is small by the limit) so that a streamed body over the limit is refused whole.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _too_large(send_with_headers, self.max_body)
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send_with_headers)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return max(0, int(value))
+            except ValueError:
+                return None
+    return None
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = b'{"detail":"request body too large (limit ' + str(limit).encode() + b' bytes)"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
