@@ -300,10 +300,13 @@ def score(
     """Score every entity with its type's champion model and publish to the serving store, all-or-nothing."""
     day = _as_of(as_of)
     home = _lake_home()
-    from flows.models import score_flow
+    from flows.models import PublishFailed, score_flow
     from service.store import store_url
 
-    run = score_flow(home, day)
+    try:
+        run = score_flow(home, day)
+    except PublishFailed as exc:
+        raise _fail(str(exc), 1) from exc
     table = Table(title=f"score run {run.run_id} published to {store_url(home)}")
     for column in ("entity", "model", "entities", "high band"):
         table.add_column(column)

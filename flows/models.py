@@ -4,6 +4,7 @@ artifacts (metric tables, links to reports)."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from features.build import FeatureTable, build_features, read_features, write_fe
 from features.registry import ENTITY_TYPES, EntityType, for_entity
 from flows.features import features_dir
 from models.bundle import (
-    champion_id,
+    LoadedModel,
     latest_bundle,
     load_bundle,
     model_id_of,
@@ -35,6 +36,30 @@ from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, score_type
 from models.train import TrainedModel, feature_frame, train_entity, training_days
 from service.store import ModelEntry, ScoreRun, connect, publish, store_url
+
+log = logging.getLogger("tracerisk.flows")
+
+
+class PublishFailed(RuntimeError):
+    """A score run could not be published after its retries; nothing of it is served."""
+
+
+def usable_champion(home: Path, entity: EntityType) -> LoadedModel | None:
+    """The champion of ``entity`` if its bundle loads (bundle.json read, model.txt parsed by LightGBM), else the most
+    recent earlier promoted model that does: a corrupt or missing bundle is never scored with, and the last good
+    champion keeps serving. None when no promoted bundle loads (the rule baseline scores)."""
+    entry = read_registry(home).get(entity, {})
+    promoted = [d.get("model_id") for d in reversed(entry.get("decisions", [])) if d.get("promote")]
+    seen: set[str] = set()
+    for model_id in [entry.get("champion"), *promoted]:
+        if not model_id or model_id in seen:
+            continue
+        seen.add(str(model_id))
+        try:
+            return load_bundle(home, str(model_id))
+        except Exception as exc:  # any unreadable bundle: fall back, say why
+            log.warning("model bundle %s cannot be loaded (%s); trying the previous champion", model_id, exc)
+    return None
 
 
 def _lake_fingerprint(lake: Lake) -> str:
@@ -68,12 +93,12 @@ def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
     fold = model.fold
     challenger = gate_metrics(model.raw_score(fold.x), fold.y)
     rule = gate_metrics(fold.red_flags, fold.y)
-    current = champion_id(home, model.entity)
+    loaded = usable_champion(home, model.entity)
+    current = loaded.model_id if loaded is not None else None
     if current == model_id_of(model):
         return {"promote": True, "reason": "identical to the current champion (same trees)", "challenger": challenger}
     champion = None
-    if current is not None and fold.table is not None:
-        loaded = load_bundle(home, current)
+    if loaded is not None and fold.table is not None:
         missing = [f for f in loaded.features if f not in fold.table.column_names]
         if not missing:
             champion = gate_metrics(loaded.raw_score(feature_frame(fold.table, loaded.features)), fold.y)
@@ -95,6 +120,10 @@ def train_task(home: Path, entity: EntityType, as_of: date, truth_dir: Path | No
     decision = gate_model(home, model)
     metrics = {"strategy_comparison": model.comparison, "gate": decision}
     model_id = save_bundle(model, home, metrics, _lake_fingerprint(cache.lake), gate=decision)
+    try:  # a bundle that does not load back as written is never promoted
+        load_bundle(home, model_id)
+    except Exception as exc:
+        decision = {**decision, "promote": False, "reason": f"the saved bundle does not load ({exc})"}
     record_decision(home, entity, model_id, decision)
     return TrainResult(model_id, bool(decision["promote"]), str(decision["reason"]))
 
@@ -257,8 +286,7 @@ def score_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> Sco
     scope: list[dict[str, Any]] = []
     model_ids: dict[str, str] = {}
     for entity in entities:
-        current = champion_id(home, entity)
-        model = load_bundle(home, current) if current else None
+        model = usable_champion(home, entity)
         latest = latest_bundle(home, entity, as_of)
         rule_calibration = load_bundle(home, latest).rule_calibration if latest and model is None else None
         scored = score_type(tables[entity], as_of.isoformat(), model, rule_calibration)
@@ -271,11 +299,19 @@ def score_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> Sco
 
 @task(name="publish-scores", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def publish_task(home: Path, run: ScoreRun) -> str:
-    engine = connect(store_url(home))
+    """One transaction (service.store.publish): a failed attempt leaves nothing, the previous run stays served."""
     try:
-        publish(engine, run)
-    finally:
-        engine.dispose()
+        engine = connect(store_url(home))
+        try:
+            publish(engine, run)
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise PublishFailed(
+            f"score run {run.run_id} was not published ({type(exc).__name__}: {first}); "
+            "nothing of it is served and the previous scores stay published"
+        ) from exc
     return run.run_id
 
 
