@@ -1,12 +1,20 @@
 """Service fixtures: a synthetic world published through ``service.store.publish`` into a fresh store (SQLite,
 and PostgreSQL when ``TRACERISK_TEST_POSTGRES_URL`` names a server: .ci/postgres.sh starts one), one user per
-role, and a TestClient on the app."""
+role, and a TestClient on the app.
+
+Every response any app gives during these tests (TestClient, schemathesis, the live server of the browser test)
+is scanned for raw person identifiers in the simulator's formats: passport numbers (P + 12 digits), desk officer,
+border officer and inspector badges (CO / BO / LI + 6 digits) and escort ids (E + 8 digits). Spreadsheet exports
+are unzipped first. A test during which one appears fails."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import secrets
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +22,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from features.registry import ENTITY_TYPES, INDICATORS
 from service.api import create_app
@@ -27,6 +37,69 @@ PG_ENV = "TRACERISK_TEST_POSTGRES_URL"
 JURISDICTIONS = ("R-NORTH", "COR-MAN")  # every scoped user's jurisdictions
 PORTFOLIO = ("E1", "E2")  # supply-chain auditors' portfolio
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+RAW_PERSON_ID = re.compile(rb"(?<![A-Za-z0-9])(?:P\d{12}|(?:CO|BO|LI)\d{6}|E\d{8})(?![0-9])")
+
+
+@dataclass
+class BodyScan:
+    """What the response scan saw in this session."""
+
+    responses: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    def check(self, path: str, body: bytes) -> None:
+        self.responses += 1
+        texts = [body]
+        if body[:2] == b"PK":  # xlsx: scan the XML inside
+            try:
+                with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                    texts = [archive.read(name) for name in archive.namelist()]
+            except zipfile.BadZipFile:
+                pass
+        for text in texts:
+            for match in RAW_PERSON_ID.finditer(text):
+                self.violations.append(f"{path}: {match.group().decode()}")
+
+
+SCAN = BodyScan()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_every_response() -> Iterator[BodyScan]:
+    """Wrap every FastAPI app's ASGI entry for the session and hand each whole response body to SCAN."""
+    original = FastAPI.__call__
+
+    async def recording(self: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await original(self, scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    SCAN.check(str(scope.get("path", "")), b"".join(chunks))
+            await send(message)
+
+        await original(self, scope, receive, capture)
+
+    FastAPI.__call__ = recording  # type: ignore[method-assign]
+    try:
+        yield SCAN
+    finally:
+        FastAPI.__call__ = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _no_raw_person_ids(_scan_every_response: BodyScan) -> Iterator[None]:
+    """Fail the test during which any response carried a raw person identifier."""
+    before = len(_scan_every_response.violations)
+    yield
+    new = _scan_every_response.violations[before:]
+    assert not new, f"raw person identifiers in responses: {new[:5]}"
 
 
 @dataclass
