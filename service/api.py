@@ -250,6 +250,15 @@ class Problem(BaseModel):
     detail: str
 
 
+class FieldProblem(BaseModel):
+    field: str = Field(description="where: path.x, query.x or body.x")
+    message: str
+
+
+class ValidationProblem(BaseModel):
+    detail: list[FieldProblem]
+
+
 # --- helpers shared with the dashboard ---------------------------------------------------------------------------
 
 
@@ -617,6 +626,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         401: {"model": Problem},
         403: {"model": Problem},
         404: {"model": Problem},
+        422: {"model": ValidationProblem, "description": "invalid parameters or body, per field"},
         429: {"model": Problem, "description": "rate limit; see Retry-After"},
         503: {"model": Problem},
     }
@@ -647,19 +657,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Out of scope answers 404 exactly like a missing entity; a type the role may not see answers 403."""
         return await service.entity_async(user, entity_type.value, entity_id)
 
-    @app.get("/v1/worklists/{entity_type}.csv", tags=["worklists"], responses=errors, response_class=PlainTextResponse)
+    text = {"schema": {"type": "string"}}
+    binary = {"schema": {"type": "string", "format": "binary"}}
+
+    @app.get(
+        "/v1/worklists/{entity_type}.csv",
+        tags=["worklists"],
+        response_class=Response,
+        responses={**errors, 200: {"description": "the worklist, CSV", "content": {"text/csv": text}}},
+    )
     def worklist_csv(user: CurrentUser, entity_type: EntityType, params: Params) -> Response:
         """The worklist as CSV."""
         wl = service.worklist(user, entity_type.value, *params)
         return _csv(wl)
 
-    @app.get("/v1/worklists/{entity_type}.xlsx", tags=["worklists"], responses=errors)
+    @app.get(
+        "/v1/worklists/{entity_type}.xlsx",
+        tags=["worklists"],
+        response_class=Response,
+        responses={**errors, 200: {"description": "the worklist, Excel", "content": {XLSX: binary}}},
+    )
     def worklist_xlsx(user: CurrentUser, entity_type: EntityType, params: Params) -> Response:
         """The worklist as an Excel workbook."""
         wl = service.worklist(user, entity_type.value, *params)
         return _xlsx(wl)
 
-    @app.get("/v1/worklists/{entity_type}", response_model=WorklistOut, tags=["worklists"], responses=errors)
+    @app.get(
+        "/v1/worklists/{entity_type}",
+        response_model=WorklistOut,
+        tags=["worklists"],
+        responses={**errors, 200: {"content": {"text/csv": text, XLSX: binary}}},
+    )
     def worklist(user: CurrentUser, request: Request, entity_type: EntityType, params: Params) -> Any:
         """The ranked worklist in the user's scope, exploration picks flagged, with expected findings.
         ``Accept: text/csv`` or the XLSX media type give the spreadsheet exports."""
@@ -676,7 +704,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response_model=OutcomeOut,
         status_code=201,
         tags=["outcomes"],
-        responses={**errors, 413: {"model": Problem, "description": "request body too large"}},
+        responses={
+            **errors,
+            400: {"model": Problem, "description": "the body cannot be read (not UTF-8 JSON)"},
+            413: {"model": Problem, "description": "request body too large"},
+        },
     )
     def post_outcome(user: CurrentUser, body: outcomes.OutcomeIn) -> dict[str, Any]:
         """Record what a visit or audit found; validated by the enforcement_outcome contract, stored, and written
@@ -728,7 +760,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with service.store.connect() as conn:
             return queries.model_list(conn)
 
-    @app.get("/v1/models/{model_id}/card", tags=["models"], responses=errors, response_class=PlainTextResponse)
+    @app.get(
+        "/v1/models/{model_id}/card",
+        tags=["models"],
+        response_class=Response,
+        responses={**errors, 200: {"description": "the model card, Markdown", "content": {"text/markdown": text}}},
+    )
     def model_card(user: CurrentUser, model_id: Annotated[str, Path(max_length=120)]) -> Response:
         """The model card (Markdown), public to every user."""
         with service.store.connect() as conn:
@@ -741,7 +778,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def audit_log(
         user: CurrentUser,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before: Annotated[int | None, Query(ge=1)] = None,
+        before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     ) -> list[dict[str, Any]]:
         """The audit log, newest first (admin only)."""
         if not user.role_def.may_read_audit:

@@ -41,11 +41,21 @@ class OutcomeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    entity_type: str = Field(description="employer, recruiter, visa_desk, border_post or inspector")
+    entity_type: str = Field(
+        description="employer, recruiter, visa_desk, border_post or inspector",
+        json_schema_extra={"enum": list(CONTRACT.field("entity_type").values or ())},
+    )
     entity_id: str = Field(min_length=1, max_length=_max_length("entity_ref"), description="the scored entity's id")
     decided_on: date = Field(description="date of the visit's finding or decision (not in the future)")
-    kind: str = Field(description="outcome kind, as in the enforcement_outcome contract")
-    indicators_observed: list[str] = Field(default_factory=list, description="ILO forced-labour indicators observed")
+    kind: str = Field(
+        description="outcome kind, as in the enforcement_outcome contract",
+        json_schema_extra={"enum": list(CONTRACT.field("kind").values or ())},
+    )
+    indicators_observed: list[str] = Field(
+        default_factory=list,
+        description="ILO forced-labour indicators observed",
+        json_schema_extra={"items": {"type": "string", "enum": list(ILO_INDICATORS)}},
+    )
     issuing_body: str | None = Field(default=None, max_length=_max_length("issuing_body"))
     worklist_id: str | None = Field(default=None, max_length=64, description="the worklist the visit came from")
 
