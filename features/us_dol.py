@@ -277,6 +277,17 @@ def agent_key(agent: str | None, law_firm: str | None) -> str:
     return name_key(law_firm or agent or "")
 
 
+def mode(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
+    """The most frequent non-empty ``column`` value per ``key`` (ties: the first in sort order)."""
+    counts = frame.dropna(subset=[column]).groupby([key, column]).size().rename("n").reset_index()
+    counts = counts.sort_values([key, "n", column], ascending=[True, False, True], kind="stable")
+    return counts.drop_duplicates(key).set_index(key)[column]
+
+
+def _share_of(frame: pd.DataFrame, key: str, condition: pd.Series) -> pd.Series:
+    return condition.astype("float64").groupby(frame[key]).mean()
+
+
 def before(filings: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Filings decided before ``as_of`` (the day the decision was known), with their entity keys."""
     out = filings[filings["decided_on"] < pd.Timestamp(as_of)].copy()
@@ -307,8 +318,7 @@ def resolve(filings: pd.DataFrame, outcomes: pd.DataFrame, flc: pd.DataFrame | N
     con = duckdb.connect()
     try:
         employers = (
-            filings.groupby("employer_id")["sponsor_name"]
-            .agg(lambda s: s.value_counts().index[0])
+            mode(filings, "employer_id", "sponsor_name")
             .reset_index()
             .rename(columns={"employer_id": "registration_no", "sponsor_name": "name"})
         )
@@ -417,9 +427,10 @@ def employer_features(
     both = both[both["workers_requested"] > 0]
     gb = both.groupby("employer_id")
     out["uncertified_share"] = (1 - gb["workers_certified"].sum() / gb["workers_requested"].sum()).clip(0, 1)
-    out["denied_share"] = g["decision"].apply(lambda d: float((d == "refused").mean()))
-    out["withdrawn_share"] = g["decision"].apply(lambda d: float((d == "withdrawn").mean()))
-    out["labour_contractor"] = g_all["labour_contractor"].apply(lambda s: float(s.fillna(False).any()))
+    out["denied_share"] = _share_of(recent, "employer_id", recent["decision"].eq("refused").fillna(False))
+    out["withdrawn_share"] = _share_of(recent, "employer_id", recent["decision"].eq("withdrawn").fillna(False))
+    contractor = f["labour_contractor"].fillna(False).astype("float64")
+    out["labour_contractor"] = contractor.groupby(f["employer_id"]).max().reindex(out.index).fillna(0)
     registered: set[str] = set()
     if flc is not None and len(flc):
         started = flc[flc["licence_valid_from"] < pd.Timestamp(as_of)]
@@ -442,10 +453,8 @@ def employer_features(
     out["worksite_states"] = g["worksite_region"].nunique().reindex(out.index).fillna(0)
     out["growth"] = _growth(recent, "employer_id", as_of).reindex(out.index)
     out["prior_debarment"] = [1.0 if e in debarred_before else 0.0 for e in out.index]
-    names = g_all["sponsor_name"].agg(lambda s: s.value_counts().index[0])
-    states = g_all["employer_state"].agg(lambda s: s.value_counts().index[0] if s.notna().any() else "")
-    out["employer_name"] = names
-    out["employer_state"] = states
+    out["employer_name"] = mode(f, "employer_id", "sponsor_name").reindex(out.index)
+    out["employer_state"] = mode(f, "employer_id", "employer_state").reindex(out.index).fillna("")
     return out
 
 
@@ -461,19 +470,17 @@ def agent_features(filings: pd.DataFrame, debarred_before: set[str], as_of: date
     out["clients"] = clients.map(len).astype(float)
     out["filings"] = g.size().reindex(out.index).fillna(0)
     out["workers_certified"] = g["workers_certified"].sum().reindex(out.index).fillna(0)
-    out["denied_share"] = g["decision"].apply(lambda d: float((d == "refused").mean()))
-    out["withdrawn_share"] = g["decision"].apply(lambda d: float((d == "withdrawn").mean()))
+    out["denied_share"] = _share_of(recent, "agent_id", recent["decision"].eq("refused").fillna(False))
+    out["withdrawn_share"] = _share_of(recent, "agent_id", recent["decision"].eq("withdrawn").fillna(False))
     contractors = set(f.loc[f["labour_contractor"].fillna(False).astype(bool), "employer_id"])
     out["contractor_client_share"] = clients.map(lambda c: len(c & contractors) / len(c))
     out["clients_debarred_share"] = clients.map(lambda c: len(c & debarred_before) / len(c))
     out["wage_below_peer_share"] = g["wage_below"].mean()
     out["worksite_states"] = g["worksite_region"].nunique().reindex(out.index).fillna(0)
     out["growth"] = _growth(recent, "agent_id", as_of).reindex(out.index)
-    raw = f["law_firm"].fillna(f["recruiter_name"])
-    out["employer_name"] = raw.groupby(f["agent_id"]).agg(lambda s: s.value_counts().index[0])
-    out["employer_state"] = f.groupby("agent_id")["agent_state"].agg(
-        lambda s: s.value_counts().index[0] if s.notna().any() else ""
-    )
+    named = f.assign(agent_name=f["law_firm"].fillna(f["recruiter_name"]))
+    out["employer_name"] = mode(named, "agent_id", "agent_name").reindex(out.index)
+    out["employer_state"] = mode(f, "agent_id", "agent_state").reindex(out.index).fillna("")
     return out
 
 
