@@ -22,7 +22,7 @@ def build_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> dic
         lake.close()
 
 
-@task(name="write-features", cache_policy=NO_CACHE)
+@task(name="write-features", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
 def write_task(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of: date) -> list[Path]:
     return write_features(tables, out_dir, as_of)
 

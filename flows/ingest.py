@@ -56,7 +56,7 @@ def commit_task(lake: Lake, prepared: PreparedBatch, source: Any, ingest_time: d
     return commit_prepared(lake, prepared, source, ingest_time, gx)
 
 
-@task(name="build-data-docs", cache_policy=NO_CACHE)
+@task(name="build-data-docs", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
 def build_docs_task(gx: Any) -> str:
     return str(gx.build_docs())
 

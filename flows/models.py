@@ -3,8 +3,10 @@ artifacts (metric tables, links to reports)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -44,10 +46,21 @@ class PublishFailed(RuntimeError):
     """A score run could not be published after its retries; nothing of it is served."""
 
 
+def check_bundle(home: Path, model_id: str) -> LoadedModel:
+    """Load ``model_id``'s bundle, raising when it is missing, unreadable or not the model its id names: the id
+    ends with the first 10 hex digits of the model text's SHA-256 (models.bundle.model_id_of), which catches a
+    truncated model.txt that LightGBM would still load with fewer trees."""
+    text = (home / "models" / model_id / "model.txt").read_text(encoding="utf-8")
+    suffix = model_id.rsplit("-", 1)[-1]
+    if re.fullmatch(r"[0-9a-f]{10}", suffix) and hashlib.sha256(text.encode()).hexdigest()[:10] != suffix:
+        raise ValueError("model.txt does not match the hash in its model id (edited or truncated)")
+    return load_bundle(home, model_id)
+
+
 def usable_champion(home: Path, entity: EntityType) -> LoadedModel | None:
-    """The champion of ``entity`` if its bundle loads (bundle.json read, model.txt parsed by LightGBM), else the most
-    recent earlier promoted model that does: a corrupt or missing bundle is never scored with, and the last good
-    champion keeps serving. None when no promoted bundle loads (the rule baseline scores)."""
+    """The champion of ``entity`` if its bundle passes check_bundle, else the most recent earlier promoted model whose
+    bundle does: a corrupt or missing bundle is never scored with, and the last good champion keeps serving. None
+    when no promoted bundle loads (the rule baseline scores)."""
     entry = read_registry(home).get(entity, {})
     promoted = [d.get("model_id") for d in reversed(entry.get("decisions", [])) if d.get("promote")]
     seen: set[str] = set()
@@ -56,7 +69,7 @@ def usable_champion(home: Path, entity: EntityType) -> LoadedModel | None:
             continue
         seen.add(str(model_id))
         try:
-            return load_bundle(home, str(model_id))
+            return check_bundle(home, str(model_id))
         except Exception as exc:  # any unreadable bundle: fall back, say why
             log.warning("model bundle %s cannot be loaded (%s); trying the previous champion", model_id, exc)
     return None
@@ -121,7 +134,7 @@ def train_task(home: Path, entity: EntityType, as_of: date, truth_dir: Path | No
     metrics = {"strategy_comparison": model.comparison, "gate": decision}
     model_id = save_bundle(model, home, metrics, _lake_fingerprint(cache.lake), gate=decision)
     try:  # a bundle that does not load back as written is never promoted
-        load_bundle(home, model_id)
+        check_bundle(home, model_id)
     except Exception as exc:
         decision = {**decision, "promote": False, "reason": f"the saved bundle does not load ({exc})"}
     record_decision(home, entity, model_id, decision)
