@@ -36,45 +36,56 @@ def build_network(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``network_edges`` and ``network_nodes`` (node_type, node_id, degree, component_size,
     component_bad: sanctioned or referred entities in the node's component, the node itself excluded)."""
     con.execute(EDGES_SQL)
-    edges = con.sql(
-        "SELECT src_type || '|' || src_id AS a, dst_type || '|' || dst_id AS b FROM network_edges "
+    # Nodes are numbered in DuckDB and only integer arrays reach Python (millions of edges on a large world).
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE network_link AS SELECT src_type || '|' || src_id AS a, "
+        "dst_type || '|' || dst_id AS b FROM network_edges "
         "WHERE kind IN ('placed_with', 'shares_phone', 'shares_address', 'shares_director')"
-    ).to_arrow_table()
-    bad = {f"employer|{r[0]}" for r in con.execute("SELECT employer_id FROM bad_employers").fetchall()}
-    bad |= {
-        f"recruiter|{r[0]}"
-        for r in con.execute(
-            "SELECT entity_ref FROM eo WHERE entity_type = 'recruiter' AND kind <> 'complaint'"
-        ).fetchall()
-    }
-    a = edges.column("a").to_pylist()
-    b = edges.column("b").to_pylist()
-    names = sorted(set(a) | set(b))
-    index = {n: i for i, n in enumerate(names)}
-    n = len(names)
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE network_index AS SELECT name, (row_number() OVER (ORDER BY name) - 1)::BIGINT "
+        "AS i FROM (SELECT a AS name FROM network_link UNION SELECT b FROM network_link)"
+    )
+    n = int(con.execute("SELECT count(*) FROM network_index").fetchall()[0][0])
     if n == 0:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE network_nodes (node_type VARCHAR, node_id VARCHAR, "
             "degree BIGINT, component_size BIGINT, component_bad BIGINT)"
         )
         return
-    ia = np.array([index[x] for x in a], dtype=np.int64)
-    ib = np.array([index[x] for x in b], dtype=np.int64)
+    pairs = con.execute(
+        "SELECT x.i AS ia, y.i AS ib FROM network_link l JOIN network_index x ON x.name = l.a "
+        "JOIN network_index y ON y.name = l.b"
+    ).fetchnumpy()
+    ia = np.asarray(pairs["ia"], dtype=np.int64)
+    ib = np.asarray(pairs["ib"], dtype=np.int64)
+    bad_rows = con.execute(
+        """SELECT i FROM network_index WHERE name IN (
+               SELECT 'employer|' || employer_id FROM bad_employers
+               UNION SELECT 'recruiter|' || entity_ref FROM eo
+                     WHERE entity_type = 'recruiter' AND kind <> 'complaint')"""
+    ).fetchnumpy()
+    is_bad = np.zeros(n, dtype=np.int64)
+    is_bad[np.asarray(bad_rows["i"], dtype=np.int64)] = 1
     graph = coo_matrix((np.ones(len(ia)), (ia, ib)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     degree = np.bincount(np.concatenate([ia, ib]), minlength=n)
-    is_bad = np.array([name in bad for name in names], dtype=np.int64)
     size = np.bincount(component, minlength=component.max() + 1)
     bad_in = np.bincount(component, weights=is_bad, minlength=component.max() + 1).astype(np.int64)
-    nodes = pa.table(
+    stats = pa.table(
         {
-            "node_type": [name.split("|", 1)[0] for name in names],
-            "node_id": [name.split("|", 1)[1] for name in names],
-            "degree": degree,
-            "component_size": size[component],
+            "i": np.arange(n, dtype=np.int64),
+            "degree": degree.astype(np.int64),
+            "component_size": size[component].astype(np.int64),
             "component_bad": bad_in[component] - is_bad,
         }
     )
-    con.register("network_nodes_arrow", nodes)
-    con.execute("CREATE OR REPLACE TEMP TABLE network_nodes AS SELECT * FROM network_nodes_arrow")
-    con.unregister("network_nodes_arrow")
+    con.register("network_stats_arrow", stats)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE network_nodes AS SELECT split_part(x.name, '|', 1) AS node_type, "
+        "substr(x.name, length(split_part(x.name, '|', 1)) + 2) AS node_id, s.degree, s.component_size, "
+        "s.component_bad FROM network_index x JOIN network_stats_arrow s USING (i)"
+    )
+    con.unregister("network_stats_arrow")
+    con.execute("DROP TABLE network_link")
+    con.execute("DROP TABLE network_index")

@@ -63,6 +63,16 @@ def target_checks(entity: str, result: dict[str, Any]) -> list[str]:
         verdict = (
             "met" if model >= need - 1e-12 else f"missed by {need - model:.3f} ({ratio:.2f}x instead of {factor}x)"
         )
+        if need > 1.0 and model < need:
+            verdict += (
+                f"; unattainable on this world: the {baseline} ranking's precision {base:.3f} is above 1/{factor}, "
+                "so no ranking can reach the target"
+            )
+        elif baseline == "rule" and model < need:
+            verdict += (
+                "; the labels the model learns from are sparse and follow where inspectors already looked, while "
+                "the red-flag count sums every indicator the simulator plants"
+            )
         out.append(f"truth precision@k {model:.3f} vs {baseline} {base:.3f}: target {factor}x — {verdict}")
     ece = result["model"].get("ece")
     if ece is not None and not math.isnan(ece):

@@ -36,7 +36,8 @@ def test_suite_covers_every_field_of_every_contract() -> None:
         assert len(got) == len(suite.expectations), f"{contract.name}: one expectation per rule id"
         declared = {rule_id for rule_id, _ in declared_rules(contract)}
         assert set(got) - declared == {natural_id_rule_id(contract)} | {
-            f"{f.name}:missing_column" for f in contract.fields if not f.required}, contract.name
+            f"{f.name}:missing_column" for f in contract.fields if not f.required
+        }, contract.name
         expected: dict[str, tuple[str, dict[str, Any]]] = {}
         for f in contract.fields:
             col = f.name
@@ -44,25 +45,40 @@ def test_suite_covers_every_field_of_every_contract() -> None:
             if f.required:
                 expected[f"{col}:missing"] = ("expect_column_values_to_not_be_null", {"column": col})
             if f.values is not None:
-                expected[f"{col}:not_allowed"] = ("expect_column_values_to_be_in_set",
-                                                  {"column": col, "value_set": list(f.values)})
+                expected[f"{col}:not_allowed"] = (
+                    "expect_column_values_to_be_in_set",
+                    {"column": col, "value_set": list(f.values)},
+                )
             if f.min is not None:
-                expected[f"{col}:below_min"] = ("expect_column_values_to_be_between",
-                                                {"column": col, "min_value": f.min})
+                expected[f"{col}:below_min"] = (
+                    "expect_column_values_to_be_between",
+                    {"column": col, "min_value": f.min},
+                )
             if f.max is not None:
-                expected[f"{col}:above_max"] = ("expect_column_values_to_be_between",
-                                                {"column": col, "max_value": f.max})
+                expected[f"{col}:above_max"] = (
+                    "expect_column_values_to_be_between",
+                    {"column": col, "max_value": f.max},
+                )
             if f.max_length is not None:
-                expected[f"{col}:too_long"] = ("expect_column_value_lengths_to_be_between",
-                                               {"column": col, "max_value": f.max_length})
+                expected[f"{col}:too_long"] = (
+                    "expect_column_value_lengths_to_be_between",
+                    {"column": col, "max_value": f.max_length},
+                )
             if f.not_in_future:
-                expected[f"{col}:in_future"] = ("expect_column_values_to_be_between",
-                                                {"column": col, "max_value": INGEST})
+                expected[f"{col}:in_future"] = (
+                    "expect_column_values_to_be_between",
+                    {"column": col, "max_value": INGEST},
+                )
         for order in contract.date_orders:
             expected[f"{order.later}:before_{order.earlier}"] = (
                 "expect_column_pair_values_a_to_be_greater_than_b",
-                {"column_A": order.later, "column_B": order.earlier, "or_equal": True,
-                 "ignore_row_if": "either_value_is_missing"})
+                {
+                    "column_A": order.later,
+                    "column_B": order.earlier,
+                    "or_equal": True,
+                    "ignore_row_if": "either_value_is_missing",
+                },
+            )
         expected["record_id:duplicate_in_batch"] = ("expect_column_values_to_be_unique", {"column": "record_id"})
         expected[natural_id_rule_id(contract)] = ("expect_column_values_to_be_unique", {"column": contract.natural_id})
         assert set(got) == set(expected), contract.name
@@ -80,10 +96,27 @@ def test_suite_for_a_file_without_some_columns() -> None:
 
 
 def _recruiter_rows(n: int) -> list[dict[str, Any]]:
-    return [dict(record_id=f"r{i}", source="registry", batch_id="b1", recruiter_ref=f"R{i}", name=f"Agency {i}",
-                 agency_type="licensed_agency", country="X", address=None, phone="1", directors="A;B", licence_id=None,
-                 licence_status="active", licence_valid_from=date(2020, 1, 1), licence_valid_to=date(2021, 1, 1),
-                 declared_fee_to_workers_usd=10.0, registered_on=date(2019, 1, 1)) for i in range(n)]
+    return [
+        dict(
+            record_id=f"r{i}",
+            source="registry",
+            batch_id="b1",
+            recruiter_ref=f"R{i}",
+            name=f"Agency {i}",
+            agency_type="licensed_agency",
+            country="X",
+            address=None,
+            phone="1",
+            directors="A;B",
+            licence_id=None,
+            licence_status="active",
+            licence_valid_from=date(2020, 1, 1),
+            licence_valid_to=date(2021, 1, 1),
+            declared_fee_to_workers_usd=10.0,
+            registered_on=date(2019, 1, 1),
+        )
+        for i in range(n)
+    ]
 
 
 def test_validation_reports_the_rule_ids_of_the_bad_rows(validator: GxBatchValidator) -> None:
@@ -104,27 +137,44 @@ def test_validation_reports_the_rule_ids_of_the_bad_rows(validator: GxBatchValid
     frame = pd.DataFrame(rows).drop(columns=["source", "phone"])  # source:missing_column; phone is optional
     bad = validator.validate(contract, frame, "recruiter-bad")
     assert not bad.success
-    assert bad.failed_rule_ids == sorted([
-        "name:missing", "agency_type:not_allowed", "declared_fee_to_workers_usd:below_min",
-        "declared_fee_to_workers_usd:above_max", "country:too_long", "registered_on:in_future",
-        "licence_valid_to:before_licence_valid_from", "record_id:duplicate_in_batch",
-        "recruiter_ref:duplicate_in_batch", "source:missing_column",
-    ])
+    assert bad.failed_rule_ids == sorted(
+        [
+            "name:missing",
+            "agency_type:not_allowed",
+            "declared_fee_to_workers_usd:below_min",
+            "declared_fee_to_workers_usd:above_max",
+            "country:too_long",
+            "registered_on:in_future",
+            "licence_valid_to:before_licence_valid_from",
+            "record_id:duplicate_in_batch",
+            "recruiter_ref:duplicate_in_batch",
+            "source:missing_column",
+        ]
+    )
     assert bad.docs_page is not None and bad.docs_page.is_file()
 
     # datetimes (and the pair rule on them), all-null optional columns, unparseable -> NaT / NaN
     visa = CONTRACTS["visa_application"]
     frame = pd.DataFrame({f.name: [None, None, None] for f in visa.fields})
     frame = frame.assign(
-        record_id=["a", "b", "c"], source="visa", application_id=["A", "B", "C"], post_id="P1",
-        desk_officer_id="o", visa_class="work", applicant_id=["x", "y", "z"], decision="approved",
+        record_id=["a", "b", "c"],
+        source="visa",
+        application_id=["A", "B", "C"],
+        post_id="P1",
+        desk_officer_id="o",
+        visa_class="work",
+        applicant_id=["x", "y", "z"],
+        decision="approved",
         submitted_at=pd.to_datetime(["2025-01-01 10:00", "2025-07-01 00:00", None]),
         decided_at=pd.Series([datetime(2025, 1, 2), datetime(2024, 12, 1), None], dtype=object),
         declared_wage=pd.array([100, None, 5], dtype="Int64"),
     )
     result = validator.validate(visa, frame, "visa-1")
-    assert result.failed_rule_ids == ["decided_at:before_submitted_at", "submitted_at:in_future",
-                                      "submitted_at:missing"]
+    assert result.failed_rule_ids == [
+        "decided_at:before_submitted_at",
+        "submitted_at:in_future",
+        "submitted_at:missing",
+    ]
 
 
 def test_build_docs_writes_the_index(validator: GxBatchValidator) -> None:
