@@ -71,7 +71,31 @@ def render_indicator_page(ind: Indicator) -> str:
     lines += ["## Why is this a red flag?", "", ind.why, "", "## Based on", ""]
     lines += [f"- {b}" for b in based_on] if isinstance(based_on, list) else [f"- {based_on}"]
     lines += ["", "## Exclusions", "", str(texts.get("exclusions", "")).strip(), ""]
+    lines += ["## US Department of Labor data", "", us_dol_support(ind), ""]
     return "\n".join(lines)
+
+
+def us_dol_support(ind: Indicator) -> str:
+    """Whether the public US DOL H-2A / H-2B records (``tracerisk us-dol``) support this indicator, and how."""
+    from features.us_dol import DOL_INDICATORS, NOT_SUPPORTED
+
+    computed = [d for d in DOL_INDICATORS if d.ref == ind.id]
+    if computed:
+        names = "; ".join(f"`{d.id}` ({d.title})" for d in computed)
+        return f"Computed from the public DOL files by `tracerisk us-dol` as {names} (features/us_dol.py)."
+    if ind.id in NOT_SUPPORTED:
+        return f"Not computable from the public DOL files: {NOT_SUPPORTED[ind.id]}."
+    if ind.entity in ("visa_desk", "border_post", "inspector"):
+        return (
+            "Not computable from the public DOL files: they hold no decisions by individual desks, border "
+            "officers or inspectors."
+        )
+    if ind.id.startswith("G"):
+        return (
+            "Not computed from the public DOL files: they hold no recruiter placements, shared contacts or "
+            "escorts to build the network from (the agent-client link is used by E13 instead)."
+        )
+    return "Not computed from the public DOL files."
 
 
 def render_index() -> str:
