@@ -401,9 +401,14 @@ class Service:
     ) -> dict[str, Any]:
         access = self.access(user, entity_type)
         with self.store.connect() as conn:
-            run_id, rows = queries.ranked(conn, user, access, entity_type, region)
-        if capacity is None:
-            capacity = min(MAX_CAPACITY, max(1, math.ceil(self.settings.default_capacity_share * len(rows))))
+            run_id, rows = queries.ranked_ids(conn, user, access, entity_type, region)
+            if capacity is None:
+                capacity = min(MAX_CAPACITY, max(1, math.ceil(self.settings.default_capacity_share * len(rows))))
+            if run_id is not None and rows:
+                parts = (run_id, entity_type, user.user_id, region or "", str(capacity), repr(explore))
+                seed = seed_for(*parts)
+                wl = build_worklist(rows, capacity, explore, seed)
+                full = queries.rows_for(conn, run_id, entity_type, [r["entity_id"] for r in wl.items])
         result: dict[str, Any] = {
             "worklist_id": None,
             "entity_type": entity_type,
@@ -420,9 +425,6 @@ class Service:
         if run_id is None or not rows:
             self.audit(user, "worklist.read", entity_type, None, items=0, region=region)
             return result
-        parts = (run_id, entity_type, user.user_id, region or "", str(capacity), repr(explore))
-        seed = seed_for(*parts)
-        wl = build_worklist(rows, capacity, explore, seed)
         worklist_id = f"wl-{seed:016x}"
         items = [
             {
@@ -433,10 +435,10 @@ class Service:
                 "score": r["probability"],
                 "band": r["band"],
                 "rank": r["rank"],
-                "exploration": r["exploration"],
+                "exploration": pick["exploration"],
                 "reasons": r["reasons"],
             }
-            for r in wl.items
+            for r, pick in zip(full, wl.items, strict=True)
         ]
         self._record_worklist(worklist_id, run_id, entity_type, user, items, capacity, region, explore, seed)
         self.audit(user, "worklist.read", entity_type, None, worklist_id=worklist_id, items=len(items), region=region)
@@ -446,8 +448,8 @@ class Service:
             expected_findings=wl.expected_findings,
             expected_findings_ranked=wl.expected_findings_ranked,
             expected_findings_exploration=wl.expected_findings_exploration,
-            model_id=rows[0]["model_id"],
-            as_of=rows[0]["as_of"],
+            model_id=full[0]["model_id"],  # the top-ranked row: always the first pick
+            as_of=full[0]["as_of"],
         )
         return result
 

@@ -126,10 +126,43 @@ def ranked(
     conn: Connection, user: User, access: Access, entity_type: str, region: str | None
 ) -> tuple[str | None, list[dict[str, Any]]]:
     """(run id, every in-scope published row of the type, best rank first), optionally in one region."""
+    run_id, rows = _ranked(conn, user, access, entity_type, region, [scores])
+    return run_id, [_score(r) for r in rows]
+
+
+def ranked_ids(
+    conn: Connection, user: User, access: Access, entity_type: str, region: str | None
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """As ``ranked`` with only entity_id and probability per row: what picking a worklist needs (the reasons of the
+    picked rows are read afterwards with ``rows_for``; decoding every row's reasons cost ~30 ms per 1,000 rows)."""
+    run_id, rows = _ranked(conn, user, access, entity_type, region, [scores.c.entity_id, scores.c.probability])
+    return run_id, [{"entity_id": r.entity_id, "probability": r.probability} for r in rows]
+
+
+def rows_for(conn: Connection, run_id: str, entity_type: str, entity_ids: list[str]) -> list[dict[str, Any]]:
+    """The full score rows of ``entity_ids`` in ``run_id``, in the order given (the caller checked the scope)."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(entity_ids), 500):
+        chunk = entity_ids[start : start + 500]
+        query = sa.select(scores).where(
+            scores.c.run_id == run_id, scores.c.entity_type == entity_type, scores.c.entity_id.in_(chunk)
+        )
+        found.update({r.entity_id: _score(r) for r in conn.execute(query)})
+    return [found[i] for i in entity_ids]
+
+
+def _ranked(
+    conn: Connection,
+    user: User,
+    access: Access,
+    entity_type: str,
+    region: str | None,
+    columns: list[Any],
+) -> tuple[str | None, list[Any]]:
     run_id = published_run(conn, entity_type)
     if run_id is None:
         return None, []
-    query = sa.select(scores).where(
+    query = sa.select(*columns).where(
         scores.c.run_id == run_id, scores.c.entity_type == entity_type, scope_filter(access, user, run_id, entity_type)
     )
     if region:
@@ -140,8 +173,7 @@ def ranked(
             score_scope.c.value == region,
         )
         query = query.where(sa.or_(scores.c.region == region, scores.c.entity_id.in_(in_region)))
-    rows = conn.execute(query.order_by(scores.c.rank)).all()
-    return run_id, [_score(r) for r in rows]
+    return run_id, list(conn.execute(query.order_by(scores.c.rank)).all())
 
 
 def regions(conn: Connection, entity_type: str) -> list[str]:

@@ -1,0 +1,240 @@
+"""Soak test (issue 9): a fixed rate of mixed reads and outcome writes against ``tracerisk serve`` for a bounded
+time, load from a second process on loopback (wrk, paced by its Lua ``delay()``), reporting errors, p50 / p99 per
+window and the server's resident memory over time.
+
+    python -m benchmarks.soak --minutes 10 --rate 50 [--entities 20000] [--window 30] [--json FILE]
+
+Mix: 90% ``GET /v1/entities/employer/{id}``, 5% ``GET /v1/worklists/employer?capacity=20``, 5% ``POST /v1/outcomes``,
+spread over ``--users`` labour-inspectorate tokens (every read audited, every outcome written to the store and the
+landing zone, as in production). Exits 1 when any request failed. Memory growth is measured from the end of the
+first window (warm-up: caches and pools filled) to the end of the last one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from benchmarks.api_bench import SECRET, _port, _publish, _serve
+
+CONNECTIONS = 8
+
+WRK_SCRIPT = """
+local tokens = {%(tokens)s}
+local n = %(entities)d
+local pace_ms = %(pace_ms).3f
+local counter = 0
+local thread_id = 0
+local threads = 0
+
+function setup(thread)
+  thread:set("thread_id", threads)
+  threads = threads + 1
+end
+
+function init(args)
+  math.randomseed(1000 + thread_id)
+end
+
+function delay()
+  return pace_ms
+end
+
+request = function()
+  counter = counter + 1
+  local token = tokens[math.random(1, #tokens)]
+  local headers = {["Authorization"] = "Bearer " .. token}
+  local pick = math.random(1, 100)
+  if pick <= 5 then
+    headers["Content-Type"] = "application/json"
+    local body = string.format(
+      '{"entity_type":"employer","entity_id":"E%%d","decided_on":"2024-05-01","kind":"complaint",' ..
+      '"indicators_observed":["debt_bondage"]}', math.random(1, n))
+    return wrk.format("POST", "/v1/outcomes", headers, body)
+  elseif pick <= 10 then
+    return wrk.format("GET", "/v1/worklists/employer?capacity=20&explore=0.1", headers)
+  end
+  return wrk.format("GET", "/v1/entities/employer/E" .. math.random(1, n), headers)
+end
+"""
+
+
+@dataclass
+class Window:
+    minute: float  # end of the window, minutes from the start
+    requests: int
+    rate: float  # requests per second achieved
+    errors: int  # non-2xx responses and socket errors
+    p50_ms: float
+    p99_ms: float
+    rss_mib: float  # server resident memory at the end of the window
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def parse_wrk(out: str) -> tuple[int, int, float, float]:
+    """(requests, errors, p50 ms, p99 ms) from ``wrk --latency`` output."""
+    found = re.search(r"(\d+) requests in", out)
+    requests = int(found.group(1)) if found else 0
+    errors = 0
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if sockets:
+        errors += sum(int(g) for g in sockets.groups())
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s|m)\b", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", out)
+    return (
+        requests,
+        errors,
+        _ms(*p50.groups()) if p50 else float("nan"),
+        _ms(*p99.groups()) if p99 else float("nan"),
+    )
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def soak(
+    minutes: float, rate: float, entities: int, users: int, window_s: int, scratch: Path, log: Any = print
+) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
+    home = scratch / "soak-home"
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{home / 'serving.db'}"
+    _publish(url, entities)
+    from service.auth import add_user
+    from service.store import connect
+
+    engine = connect(url)
+    regions = tuple(f"R{r}" for r in range(20))
+    tokens = [add_user(engine, SECRET.encode(), f"soak-{i}", "labour_inspectorate", regions) for i in range(users)]
+    engine.dispose()
+    per_user_per_minute = rate * 60 / users
+    env = {
+        **os.environ,
+        "TRACERISK_HOME": str(home),
+        "TRACERISK_STORE_URL": url,
+        "TRACERISK_SECRET_KEY": SECRET,
+        "TRACERISK_MODE": "production",
+        # the limit is on (every request checks its bucket) with room for random bunching at this rate
+        "TRACERISK_RATE_LIMIT_PER_MINUTE": str(int(per_user_per_minute * 4) + 60),
+        "TRACERISK_RATE_LIMIT_BURST": "1000",
+    }
+    script = scratch / "soak.lua"
+    pace_ms = CONNECTIONS / rate * 1000.0  # each connection waits this long before its next request
+
+    def write_script(pace: float) -> None:
+        values = {"tokens": ", ".join(f'"{t}"' for t in tokens), "entities": entities, "pace_ms": pace}
+        script.write_text(WRK_SCRIPT % values, encoding="utf-8")
+
+    write_script(pace_ms)
+    port = _port()
+    proc = _serve([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)], env, port)
+    windows: list[Window] = []
+    started = time.monotonic()
+    deadline = started + minutes * 60
+    try:
+        start_rss = rss_mib(proc.pid)
+        while time.monotonic() < deadline - 1:
+            length = max(2, min(window_s, round(deadline - time.monotonic())))
+            wrk = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{length}s", "--timeout", "5s", "--latency", "-s", str(script)]
+            done = subprocess.run(
+                [*wrk, f"http://127.0.0.1:{port}"],
+                capture_output=True,
+                text=True,
+                timeout=length + 60,
+                check=True,
+            )
+            requests, errors, p50, p99 = parse_wrk(done.stdout)
+            w = Window(
+                round((time.monotonic() - started) / 60, 2),
+                requests,
+                round(requests / length, 1),
+                errors,
+                round(p50, 2),
+                round(p99, 2),
+                round(rss_mib(proc.pid), 1),
+            )
+            windows.append(w)
+            if requests:  # the wait does not count the response time: correct the pacing towards the target rate
+                pace_ms = min(pace_ms * 2, max(pace_ms / 2, pace_ms * (requests / length) / rate))
+                write_script(pace_ms)
+            log(
+                f"{w.minute:6.2f} min  {w.rate:7.1f} req/s  errors {w.errors}  p50 {w.p50_ms:6.2f} ms  "
+                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB"
+            )
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {proc.returncode}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    outcomes = len(list((home / "landing" / "outcomes").glob("*.csv")))
+    base = windows[0].rss_mib if windows else float("nan")
+    last = windows[-1].rss_mib if windows else float("nan")
+    p99s = sorted(w.p99_ms for w in windows)
+    result = {
+        "minutes": minutes,
+        "target_rate": rate,
+        "achieved_rate": round(sum(w.requests for w in windows) / max(1e-9, time.monotonic() - started), 1),
+        "entities": entities,
+        "users": users,
+        "requests": sum(w.requests for w in windows),
+        "errors": sum(w.errors for w in windows),
+        "outcomes_written": outcomes,
+        "p50_ms_median": sorted(w.p50_ms for w in windows)[len(windows) // 2] if windows else None,
+        "p99_ms_min": p99s[0] if p99s else None,
+        "p99_ms_median": p99s[len(p99s) // 2] if p99s else None,
+        "p99_ms_max": p99s[-1] if p99s else None,
+        "rss_start_mib": round(start_rss, 1),
+        "rss_after_first_window_mib": base,
+        "rss_end_mib": last,
+        "rss_growth_after_warmup": round((last - base) / base, 4) if windows else None,
+        "windows": [asdict(w) for w in windows],
+    }
+    return result
+
+
+def main(
+    minutes: float = typer.Option(10.0, help="how long to hold the rate"),
+    rate: float = typer.Option(50.0, help="requests per second (90% entity reads, 5% worklists, 5% outcomes)"),
+    entities: int = typer.Option(20_000, help="published employers"),
+    users: int = typer.Option(10, help="labour-inspectorate tokens the requests are spread over"),
+    window: int = typer.Option(30, help="seconds per reporting window"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the result here"),  # noqa: B008
+) -> None:
+    """Hold a fixed mixed rate against the service and report errors, latency over time and memory growth."""
+    with tempfile.TemporaryDirectory() as scratch:
+        result = soak(minutes, rate, entities, users, window, Path(scratch))
+    summary = {k: v for k, v in result.items() if k != "windows"}
+    print(json.dumps(summary, indent=2))
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if result["errors"]:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    typer.run(main)
