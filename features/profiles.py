@@ -18,15 +18,19 @@ from features.registry import EntityType
 ScopeKind = Literal["country", "region", "post", "employer"]
 SCOPE_KINDS: tuple[ScopeKind, ...] = ("country", "region", "post", "employer")
 
-# One row per entity: entity_id, name, country, region, sector (NULL where the records do not say).
+# One row per entity: entity_id, name, country, region, sector (NULL where the records do not say). The most
+# frequent region or country wins; ties go to the first in sort order (``mode(x ORDER BY x)``: a plain ``mode``
+# breaks ties by scan order, which differs from run to run on several threads).
 PROFILE_SQL: dict[EntityType, str] = {
     "employer": """
         WITH reg AS (SELECT registration_no AS entity_id, min(name) AS name, min(country) AS country,
                             min(region) AS region, min(sector) AS sector FROM org GROUP BY 1),
-             site AS (SELECT employer_id AS entity_id, min(worksite_name) AS name, mode(worksite_region) AS region
+             site AS (SELECT employer_id AS entity_id, min(worksite_name) AS name,
+                             mode(worksite_region ORDER BY worksite_region) AS region
                       FROM li WHERE employer_id IS NOT NULL GROUP BY 1),
-             filed AS (SELECT employer_id AS entity_id, mode(worksite_country) AS country,
-                              mode(worksite_region) AS region FROM va WHERE employer_id IS NOT NULL GROUP BY 1)
+             filed AS (SELECT employer_id AS entity_id, mode(worksite_country ORDER BY worksite_country) AS country,
+                              mode(worksite_region ORDER BY worksite_region) AS region
+                       FROM va WHERE employer_id IS NOT NULL GROUP BY 1)
         SELECT u.entity_id, coalesce(r.name, s.name) AS name, coalesce(r.country, f.country) AS country,
                coalesce(r.region, s.region, f.region) AS region, r.sector
         FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN site s USING (entity_id)
@@ -34,13 +38,14 @@ PROFILE_SQL: dict[EntityType, str] = {
     "recruiter": """
         WITH reg AS (SELECT recruiter_ref AS entity_id, min(name) AS name, min(country) AS country,
                             min(agency_type) AS sector FROM registry GROUP BY 1),
-             placed AS (SELECT recruiter_id AS entity_id, mode(worksite_region) AS region
+             placed AS (SELECT recruiter_id AS entity_id, mode(worksite_region ORDER BY worksite_region) AS region
                         FROM va WHERE recruiter_id IS NOT NULL GROUP BY 1)
         SELECT u.entity_id, coalesce(r.name, replace(u.entity_id, 'unregistered:', '')) AS name, r.country, p.region,
                coalesce(r.sector, 'unregistered') AS sector
         FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN placed p USING (entity_id)""",
     "visa_desk": """
-        WITH c AS (SELECT desk_id AS entity_id, mode(worksite_country) AS country FROM va GROUP BY 1)
+        WITH c AS (SELECT desk_id AS entity_id, mode(worksite_country ORDER BY worksite_country) AS country
+                   FROM va GROUP BY 1)
         SELECT u.entity_id, 'visa desk ' || u.entity_id AS name, c.country, NULL::VARCHAR AS region,
                'visa_desk' AS sector
         FROM universe u LEFT JOIN c USING (entity_id)""",
@@ -49,7 +54,8 @@ PROFILE_SQL: dict[EntityType, str] = {
                NULL::VARCHAR AS region, 'border_post' AS sector
         FROM universe u""",
     "inspector": """
-        WITH r AS (SELECT inspector_id AS entity_id, mode(worksite_region) AS region FROM li GROUP BY 1)
+        WITH r AS (SELECT inspector_id AS entity_id, mode(worksite_region ORDER BY worksite_region) AS region
+                   FROM li GROUP BY 1)
         SELECT u.entity_id, 'inspector ' || u.entity_id AS name, NULL::VARCHAR AS country, r.region,
                'inspectorate' AS sector
         FROM universe u LEFT JOIN r USING (entity_id)""",
