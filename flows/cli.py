@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -52,6 +54,41 @@ def _as_of(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise _fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+RunnerOption = Annotated[
+    str, typer.Option("--runner", help="Task runner: local (in-process) or dask (partitioned tasks on a Dask cluster).")
+]
+DaskAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address",
+        help="Dask scheduler address (tcp://HOST:8786) for --runner dask; without it a local cluster of 2 workers.",
+    ),
+]
+
+
+@contextmanager
+def _task_runner(runner: str, dask_address: str | None) -> Iterator[tuple[Any, int]]:
+    """(task runner, workers): (None, 1) for the in-process default; prefect-dask's runner and the cluster's
+    worker count for ``dask`` (a local cluster started for the command when no address is given)."""
+    from flows.runners import RUNNERS
+
+    if runner not in RUNNERS:
+        raise _fail(f"unknown runner {runner!r}; choose one of: {', '.join(RUNNERS)}")
+    if runner == "local":
+        if dask_address:
+            raise _fail("--dask-address needs --runner dask")
+        yield None, 1
+        return
+    from flows.runners import dask_cluster, dask_task_runner, dask_workers
+
+    with dask_cluster(dask_address) as address:
+        try:
+            workers = dask_workers(address)
+        except OSError as exc:
+            raise _fail(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        yield dask_task_runner(address), workers
 
 
 def _lake_home() -> Path:
@@ -133,6 +170,8 @@ def ingest(
     gx_sample_rows: Annotated[
         int, typer.Option(help="Rows per batch validated by Great Expectations for the Data Docs (0: off).")
     ] = 2_000,
+    runner: RunnerOption = "local",
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Validate every file against its data contract; accepted rows to the lake, the rest to quarantine."""
     import json
@@ -148,16 +187,17 @@ def ingest(
     if not source.is_dir():
         raise _fail(f"--source {source} is not a folder")
     home = tracerisk_home()
-    from flows.ingest import ingest_flow
+    from flows.ingest import PREFETCH, ingest_flow
 
-    with _progress("ingest") as bar:
+    with _task_runner(runner, dask_address) as (task_runner, workers), _progress("ingest") as bar:
         task = bar.add_task(str(source), total=None)
 
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=name)
 
+        run = ingest_flow if task_runner is None else ingest_flow.with_options(task_runner=task_runner)
         try:
-            reports, docs = ingest_flow(source, file_format, home, mapping, gx_sample_rows, progress)
+            reports, docs = run(source, file_format, home, mapping, gx_sample_rows, progress, max(PREFETCH, workers))
         except (SourceError, PseudonymKeyError, LakeBusy) as exc:
             raise _fail(str(exc)) from exc
     table = Table(title=f"ingest of {source} into {home}")
@@ -196,19 +236,24 @@ def ingest(
 @app.command()
 def features(
     as_of: Annotated[str, typer.Option("--as-of", help="Build features from records dated before this day (ISO).")],
+    runner: RunnerOption = "local",
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Point-in-time indicator features for every employer, recruiter, desk, border post and inspector."""
     from data_contracts.lake import LakeBusy
 
     day = _as_of(as_of)
     home = _lake_home()
+    from features.registry import ENTITY_TYPES
     from flows.features import features_dir, features_flow
 
     started = time.perf_counter()
-    try:
-        tables = features_flow(home, day)
-    except LakeBusy as exc:
-        raise _fail(str(exc)) from exc
+    with _task_runner(runner, dask_address) as (task_runner, workers):
+        run = features_flow if task_runner is None else features_flow.with_options(task_runner=task_runner)
+        try:  # on Dask: one task per group of entity types, as many groups as workers
+            tables = run(home, day, ENTITY_TYPES, 1 if task_runner is None else max(2, workers))
+        except LakeBusy as exc:
+            raise _fail(str(exc)) from exc
     out = features_dir(home, day)
     table = Table(title=f"features as of {day} in {out}")
     for column in ("entity type", "entities", "indicators", "with >= 1 red flag", "most red flags"):
@@ -234,13 +279,26 @@ def train(
     truth: Annotated[
         Path | None, typer.Option(help="Simulator world folder: choose the training strategy on its truth.")
     ] = None,
+    distributed: Annotated[
+        bool, typer.Option("--distributed", help="Train LightGBM data-parallel on a Dask cluster (lightgbm.dask).")
+    ] = False,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Train one calibrated LightGBM model per entity type (point-in-time features and labels)."""
     day = _as_of(as_of)
     home = _lake_home()
+    from features.registry import ENTITY_TYPES
     from flows.models import train_flow
 
-    results = train_flow(home, day, truth)
+    if dask_address and not distributed:
+        raise _fail("--dask-address needs --distributed")
+    if distributed:
+        from flows.runners import dask_cluster
+
+        with dask_cluster(dask_address) as address:
+            results = train_flow(home, day, truth, ENTITY_TYPES, address)
+    else:
+        results = train_flow(home, day, truth)
     table = Table(title=f"models trained as of {day}")
     for column in ("entity", "model", "gate"):
         table.add_column(column)
@@ -296,17 +354,22 @@ def evaluate(
 @app.command()
 def score(
     as_of: Annotated[str, typer.Option("--as-of", help="Score with features from records dated before this day.")],
+    runner: RunnerOption = "local",
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Score every entity with its type's champion model and publish to the serving store, all-or-nothing."""
     day = _as_of(as_of)
     home = _lake_home()
+    from features.registry import ENTITY_TYPES
     from flows.models import PublishFailed, score_flow
     from service.store import store_url
 
-    try:
-        run = score_flow(home, day)
-    except PublishFailed as exc:
-        raise _fail(str(exc), 1) from exc
+    with _task_runner(runner, dask_address) as (task_runner, workers):
+        flow_run = score_flow if task_runner is None else score_flow.with_options(task_runner=task_runner)
+        try:  # on Dask: every entity type in as many entity-id hash partitions as workers
+            run = flow_run(home, day, ENTITY_TYPES, 1 if task_runner is None else max(2, workers))
+        except PublishFailed as exc:
+            raise _fail(str(exc), 1) from exc
     table = Table(title=f"score run {run.run_id} published to {store_url(home)}")
     for column in ("entity", "model", "entities", "high band"):
         table.add_column(column)

@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, write_features
+from features.partitions import LakeSnapshot, build_partition, entity_groups, merge_partitions, snapshot
 from features.registry import ENTITY_TYPES, EntityType
 
 
@@ -20,6 +21,37 @@ def build_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> dic
         return build_features(lake, as_of, entities, network_out=features_dir(home, as_of) / "network_edges.parquet")
     finally:
         lake.close()
+
+
+@task(name="build-features-partition", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
+def build_partition_task(
+    lake: LakeSnapshot, as_of: date, entities: tuple[EntityType, ...], network_out: Path | None
+) -> dict[EntityType, FeatureTable]:
+    return build_partition(lake, as_of, entities, network_out)
+
+
+def build_partitioned(
+    home: Path, as_of: date, entities: tuple[EntityType, ...], partitions: int
+) -> dict[EntityType, FeatureTable]:
+    """Features of ``entities`` built by one task per group of entity types, on the flow's task runner.
+
+    Every group builds the shared views itself (entity resolution, network), each in its own scratch folder;
+    only the first writes the network table."""
+    lake = Lake(home)
+    try:
+        snap = snapshot(lake)
+    finally:
+        lake.close()  # tasks never open the catalogue
+    futures = [
+        build_partition_task.submit(
+            snap.scratch(home / "tmp" / f"features-part-{i}"),
+            as_of,
+            group,
+            features_dir(home, as_of) / "network_edges.parquet" if i == 0 else None,
+        )
+        for i, group in enumerate(entity_groups(entities, partitions))
+    ]
+    return merge_partitions([f.result() for f in futures], entities)
 
 
 @task(name="write-features", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
@@ -33,8 +65,12 @@ def features_dir(home: Path, as_of: date) -> Path:
 
 @flow(name="features", log_prints=False, validate_parameters=False)
 def features_flow(
-    home: Path, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES
+    home: Path, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES, partitions: int = 1
 ) -> dict[EntityType, FeatureTable]:
-    tables = build_task(home, as_of, entities)
+    """Features as of ``as_of``; with ``partitions`` > 1, groups of entity types built by parallel tasks (run the
+    flow with a Dask task runner to spread them over workers: flows/runners.py)."""
+    tables = (
+        build_task(home, as_of, entities) if partitions <= 1 else build_partitioned(home, as_of, entities, partitions)
+    )
     write_task(tables, features_dir(home, as_of), as_of)
     return tables

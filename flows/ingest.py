@@ -69,7 +69,10 @@ def ingest_flow(
     mapping: Path | None = None,
     gx_sample_rows: int = 2_000,
     progress: Callable[[int, int, str], None] | None = None,
+    prefetch: int = PREFETCH,
 ) -> tuple[list[FileReport], str | None]:
+    """Ingest ``source_dir``; files are read and validated by ``prepare-file`` tasks on the flow's task runner (on
+    a Dask runner, one file per worker: pass ``prefetch`` >= the number of workers), committed here, in order."""
     source = load_source(source_format, source_dir, mapping)
     files = source.files(source_dir)
     ingest_time = datetime.now().replace(microsecond=0)
@@ -104,7 +107,7 @@ def ingest_flow(
             futures: list[PrefectFuture[PreparedBatch]] = []
             sample = gx_sample_rows if gx is not None else 0
             for i in range(len(pending) + 1):
-                while len(futures) < PREFETCH and i + len(futures) < len(pending):
+                while len(futures) < prefetch and i + len(futures) < len(pending):
                     source_file, batch_id = pending[i + len(futures)]
                     futures.append(prepare_task.submit(source_file, batch_id, source, ingest_time, key, known, sample))
                 if not futures:

@@ -22,7 +22,7 @@ from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
 from features.build import FeatureTable, build_features, read_features, write_features
 from features.registry import ENTITY_TYPES, EntityType, for_entity
-from flows.features import features_dir
+from flows.features import build_partitioned, features_dir
 from models.bundle import (
     LoadedModel,
     latest_bundle,
@@ -34,8 +34,9 @@ from models.bundle import (
 )
 from models.evaluate import evaluate_entity
 from models.gate import decide, gate_metrics
+from models.partitions import ScoredPartition, merge_scored, score_partition
 from models.report import model_card, render_report
-from models.scoring import RULE_BASELINE, score_type
+from models.scoring import RULE_BASELINE, ScoredType, score_type
 from models.train import TrainedModel, feature_frame, train_entity, training_days
 from service.store import ModelEntry, ScoreRun, connect, publish, store_url
 
@@ -126,10 +127,31 @@ class TrainResult:
 
 
 @task(name="train-model", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
-def train_task(home: Path, entity: EntityType, as_of: date, truth_dir: Path | None, cache: FeatureCache) -> TrainResult:
-    model = train_entity(
-        cache.lake, entity, as_of, _truth(truth_dir, home, entity), features_at=lambda d: cache.get(d, entity)
-    )
+def train_task(
+    home: Path,
+    entity: EntityType,
+    as_of: date,
+    truth_dir: Path | None,
+    cache: FeatureCache,
+    dask_address: str | None = None,
+) -> TrainResult:
+    truth = _truth(truth_dir, home, entity)
+    if dask_address is None:
+        model = train_entity(cache.lake, entity, as_of, truth, features_at=lambda d: cache.get(d, entity))
+    else:  # LightGBM data-parallel on the Dask cluster (models/distributed.py)
+        from distributed import Client
+
+        from models.distributed import DaskBoosterFit
+
+        with Client(dask_address, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+            model = train_entity(
+                cache.lake,
+                entity,
+                as_of,
+                truth,
+                features_at=lambda d: cache.get(d, entity),
+                fit_model=DaskBoosterFit(client),
+            )
     decision = gate_model(home, model)
     metrics = {"strategy_comparison": model.comparison, "gate": decision}
     model_id = save_bundle(model, home, metrics, _lake_fingerprint(cache.lake), gate=decision)
@@ -143,14 +165,19 @@ def train_task(home: Path, entity: EntityType, as_of: date, truth_dir: Path | No
 
 @flow(name="train", log_prints=False, validate_parameters=False)
 def train_flow(
-    home: Path, as_of: date, truth_dir: Path | None = None, entities: tuple[EntityType, ...] = ENTITY_TYPES
+    home: Path,
+    as_of: date,
+    truth_dir: Path | None = None,
+    entities: tuple[EntityType, ...] = ENTITY_TYPES,
+    dask_address: str | None = None,
 ) -> dict[str, TrainResult]:
+    """One model per entity type through the gate; with ``dask_address``, LightGBM trains on that Dask cluster."""
     lake = Lake(home)
     try:
         cache = FeatureCache(lake, entities)
         for day in training_days(as_of):  # both origins built once for every entity type
             cache.get(day, entities[0])
-        out: dict[str, TrainResult] = {e: train_task(home, e, as_of, truth_dir, cache) for e in entities}
+        out: dict[str, TrainResult] = {e: train_task(home, e, as_of, truth_dir, cache, dask_address) for e in entities}
     finally:
         lake.close()
     create_table_artifact(
@@ -310,6 +337,40 @@ def score_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> Sco
     return ScoreRun(run_id, as_of.isoformat(), model_ids, rows, scope, _model_entries(home, entities))
 
 
+def _rule_calibration(home: Path, entity: EntityType, as_of: date, model: LoadedModel | None) -> Any:
+    latest = latest_bundle(home, entity, as_of)
+    return load_bundle(home, latest).rule_calibration if latest and model is None else None
+
+
+@task(name="score-partition", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+def score_partition_task(home: Path, as_of: date, entity: EntityType, part: int, partitions: int) -> ScoredPartition:
+    tables = read_features(features_dir(home, as_of), (entity,))
+    if tables is None:
+        raise FileNotFoundError(f"no {entity} features as of {as_of} under {features_dir(home, as_of)}")
+    model = usable_champion(home, entity)
+    rule_calibration = _rule_calibration(home, entity, as_of, model)
+    return score_partition(tables[entity], part, partitions, as_of.isoformat(), model, rule_calibration)
+
+
+def score_partitioned(home: Path, as_of: date, entities: tuple[EntityType, ...], partitions: int) -> ScoreRun:
+    """``score_task`` as (entity type, entity-id hash) partitions on the flow's task runner; the same run."""
+    folder = features_dir(home, as_of)
+    tables = read_features(folder, entities)
+    if tables is None or any(t.profile is None for t in tables.values()):
+        tables = build_partitioned(home, as_of, entities, partitions)
+        write_features(tables, folder, as_of)
+    futures = {
+        entity: [score_partition_task.submit(home, as_of, entity, part, partitions) for part in range(partitions)]
+        for entity in entities
+    }
+    scored: list[ScoredType] = [merge_scored(tables[e], [f.result() for f in futures[e]]) for e in entities]
+    rows = [row for s in scored for row in s.rows]
+    scope = [row for s in scored for row in s.scope]
+    model_ids = {s.entity_type: s.model_id for s in scored}
+    run_id = f"{as_of.isoformat()}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return ScoreRun(run_id, as_of.isoformat(), model_ids, rows, scope, _model_entries(home, entities))
+
+
 @task(name="publish-scores", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def publish_task(home: Path, run: ScoreRun) -> str:
     """One transaction (service.store.publish): a failed attempt leaves nothing, the previous run stays served."""
@@ -329,9 +390,12 @@ def publish_task(home: Path, run: ScoreRun) -> str:
 
 
 @flow(name="score", log_prints=False, validate_parameters=False)
-def score_flow(home: Path, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES) -> ScoreRun:
-    """Score every entity with its type's champion (or the rule baseline) and publish, all-or-nothing."""
-    run = score_task(home, as_of, entities)
+def score_flow(
+    home: Path, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES, partitions: int = 1
+) -> ScoreRun:
+    """Score every entity with its type's champion (or the rule baseline) and publish, all-or-nothing; with
+    ``partitions`` > 1, each type in that many entity-id hash partitions by parallel tasks (flows/runners.py)."""
+    run = score_task(home, as_of, entities) if partitions <= 1 else score_partitioned(home, as_of, entities, partitions)
     publish_task(home, run)
     table = []
     for entity in entities:

@@ -227,11 +227,14 @@ def train_entity(
     horizon: int = HORIZON_DAYS,
     exclude: tuple[str, ...] = (),
     features_at: Callable[[date], FeatureTable] | None = None,
+    fit_model: Callable[[Dataset, str], lgb.LGBMClassifier] | None = None,
 ) -> TrainedModel:
     """Train for ``entity`` with only what was known on ``as_of`` (labels included).
 
     ``features_at(day)`` supplies the feature table of ``entity`` as of a day (a cache shared by the entity
     types of one run); without it the features are built here.
+    ``fit_model(dataset, strategy)`` fits a booster (default ``fit_booster``; ``models.distributed.DaskBoosterFit``
+    fits on a Dask cluster).
 
     Fitting origin t0 = as_of - horizon - gap (labels (t0, t0 + horizon]); selection and calibration fold
     t1 = as_of - horizon (labels (t1, as_of]). Strategies are compared on the fold by truth precision@k when
@@ -246,7 +249,7 @@ def train_entity(
     comparison: dict[str, dict[str, float]] = {}
     models = {}
     for strategy in STRATEGIES:
-        booster = fit_booster(fit, strategy)
+        booster = (fit_model or fit_booster)(fit, strategy)
         raw = np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
         rng = np.random.default_rng(3)
         metrics = {
