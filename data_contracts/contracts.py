@@ -213,6 +213,13 @@ CONTRACTS: dict[str, RecordContract] = {
                     person_id="each_name",
                 ),
                 Field("employees", "integer", "Declared number of employees.", min=0, max=1_000_000),
+                Field(
+                    "supplies_to",
+                    "string",
+                    "Who this organisation supplies: a buyer's portfolio id (tier-1 supplier) or the registration "
+                    "number of the organisation it sub-contracts for (tier-2 supplier); empty when not mapped.",
+                    max_length=64,
+                ),
             ),
             entity_note="Scored entity: employer (worksite / supplier).",
         ),

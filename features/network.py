@@ -1,7 +1,8 @@
 """The network table: who placed with whom, who shares an address, phone or director, which intermediaries
-use which desks, which escorts pass which officers; and the graph features read by the registry's
-network indicators (G01, G02): degree and the share of sanctioned or referred entities in the connected
-component of the employer-recruiter network.
+use which desks, which escorts pass which officers, which labour contractors work at which sites and who
+supplies whom (organisation.supplies_to: the supply chains that models/rollup.py rolls risk up along); and the
+graph features read by the registry's network indicators (G01, G02): degree and the share of sanctioned or
+referred entities in the connected component of the employer-recruiter network.
 
 Runs on the point-in-time views of features/build.py (same DuckDB connection), so it never sees records
 dated on or after the as-of date.
@@ -14,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from features.names import name_key_sql
 
 EDGES_SQL = """
 CREATE OR REPLACE TEMP TABLE network_edges AS
@@ -29,7 +32,17 @@ WHERE recruiter_id IS NOT NULL GROUP BY ALL
 UNION ALL
 SELECT 'escort', companion_id, 'border_post', officer_key, 'escorts_past', count(DISTINCT traveller_id) FROM bc
 WHERE companion_id IS NOT NULL GROUP BY ALL HAVING count(DISTINCT traveller_id) >= 2
-"""
+UNION ALL
+SELECT 'recruiter', coalesce(rn.recruiter_id, 'unregistered:' || {contractor_key}), 'employer', l.employer_id,
+       'contracts_at', count(*)
+FROM li l LEFT JOIN recruiter_name_map rn ON rn.name_key = {contractor_key}
+WHERE l.contractor_name IS NOT NULL AND l.employer_id IS NOT NULL GROUP BY ALL
+UNION ALL
+SELECT 'employer', o.registration_no, CASE WHEN c.registration_no IS NULL THEN 'buyer' ELSE 'employer' END,
+       o.supplies_to, 'supplies', max(coalesce(o.employees, 1))
+FROM org o LEFT JOIN (SELECT DISTINCT registration_no FROM org) c ON c.registration_no = o.supplies_to
+WHERE o.supplies_to IS NOT NULL AND o.supplies_to <> o.registration_no GROUP BY ALL
+""".format(contractor_key=name_key_sql("l.contractor_name"))
 
 
 def build_network(con: duckdb.DuckDBPyConnection) -> None:

@@ -23,6 +23,7 @@ from data_contracts.pseudonymise import load_key
 from features.build import FeatureTable, build_features, read_features, write_features
 from features.registry import ENTITY_TYPES, EntityType, for_entity
 from flows.features import build_partitioned, features_dir
+from flows.supply import enrich_task
 from models.bundle import (
     LoadedModel,
     latest_bundle,
@@ -396,6 +397,7 @@ def score_flow(
     """Score every entity with its type's champion (or the rule baseline) and publish, all-or-nothing; with
     ``partitions`` > 1, each type in that many entity-id hash partitions by parallel tasks (flows/runners.py)."""
     run = score_task(home, as_of, entities) if partitions <= 1 else score_partitioned(home, as_of, entities, partitions)
+    run = enrich_task(home, as_of, run)  # supply-chain roll-up and drift, published with the run (flows/supply.py)
     publish_task(home, run)
     table = []
     for entity in entities:

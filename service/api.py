@@ -800,6 +800,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from service.dashboard import register_dashboard
 
     register_dashboard(app, service)
+    from service.portfolios import router as portfolios_router
+
+    app.include_router(portfolios_router)  # supply-chain portfolios (issue 10)
     return app
 
 

@@ -93,6 +93,45 @@ models = sa.Table(
 )
 
 
+# Supply-chain roll-up (models/rollup.py), published with the run that scored the employers: one row per buyer
+# portfolio (supplier_id '') and per tier-1 supplier of it (migration 0004).
+supply_rollup = sa.Table(
+    "supply_rollup",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("score_runs.run_id"), primary_key=True),
+    sa.Column("buyer_id", sa.String(64), primary_key=True),
+    sa.Column("supplier_id", sa.String(200), primary_key=True),  # '' = the portfolio as a whole
+    sa.Column("supplier_name", sa.String(300)),
+    sa.Column("own_probability", sa.Float),
+    sa.Column("own_band", sa.String(16)),
+    sa.Column("rollup_max", sa.Float),
+    sa.Column("rollup_weighted", sa.Float),
+    sa.Column("high_risk", sa.Integer, nullable=False),
+    sa.Column("tier2_suppliers", sa.Integer, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),  # within the portfolio; 0 = the portfolio row
+    sa.Column("top_path", sa.Text),
+    sa.Column("paths", sa.Text, nullable=False),  # JSON list of paths (models/rollup.py)
+)
+
+# Drift of a score run against the champion's training window (models/drift.py), per entity type (migration 0004).
+model_drift = sa.Table(
+    "model_drift",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("score_runs.run_id"), primary_key=True),
+    sa.Column("entity_type", sa.String(32), primary_key=True),
+    sa.Column("model_id", sa.String(120), nullable=False),
+    sa.Column("as_of", sa.String(10), nullable=False),
+    sa.Column("reference_as_of", sa.String(10)),  # the champion's training as-of date
+    sa.Column("max_psi", sa.Float),  # largest PSI over the indicators
+    sa.Column("score_psi", sa.Float),  # PSI of the score bands
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("retraining_due", sa.Boolean, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),  # JSON: PSI per indicator and per score band
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+
 # --- service tables (users, audit log, outcomes, issued worklists) ------------------------------------------
 
 users = sa.Table(
@@ -245,6 +284,8 @@ class ScoreRun:
     rows: Sequence[dict[str, Any]]  # columns of ``scores`` without run_id (reasons already JSON text)
     scope: Sequence[dict[str, Any]]  # columns of ``score_scope`` without run_id
     model_entries: Sequence[ModelEntry] = ()
+    supply: Sequence[dict[str, Any]] = ()  # columns of ``supply_rollup`` without run_id
+    drift: Sequence[dict[str, Any]] = ()  # columns of ``model_drift`` without run_id and created_at
 
 
 BATCH_ROWS = 20_000  # rows per executemany batch (bounded memory on large runs)
@@ -302,6 +343,12 @@ def publish(engine: Engine, run: ScoreRun, before_commit: Callable[[], None] | N
         for batch in _batches(run.scope, run.run_id):
             conn.execute(sa.insert(score_scope), batch)
         upsert_models(conn, run.model_entries)
+        for batch in _batches(run.supply, run.run_id):
+            conn.execute(sa.insert(supply_rollup), batch)
+        if run.drift:
+            conn.execute(
+                sa.insert(model_drift), [{**d, "run_id": run.run_id, "created_at": now_iso()} for d in run.drift]
+            )
         if before_commit is not None:
             before_commit()
         for entity_type in entity_types:

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from simulator import text
 from simulator.config import EMPLOYERS_PER_SCALE, SimulationConfig
+from simulator.supply import n_buyers
 
 DESTINATION_COUNTRIES = (
     "Aldoria",
@@ -128,6 +129,7 @@ class Actors:
     rec_network_phone: pa.Array
     rec_escorts: pa.Array  # [n_rec * 2] escort passport numbers (used by abusive recruiters)
     rec_vans: pa.Array  # [n_rec * 2] vehicle plates
+    n_buyers: int = 2  # buyers whose supply chains are mapped (simulator/supply.py)
 
     # Index helpers (CSR): visa posts / desks / corrupt desks / border officers per country or post.
     @property
@@ -322,6 +324,7 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         rec_network_phone=network_phone,
         rec_escorts=text.padded_ids("E", _unique(rng, 90_000_000, n_rec * 2) + 10_000_000, 8),
         rec_vans=text.padded_ids("VAN-", _unique(rng, 9_000_000, n_rec * 2) + 1_000_000, 7),
+        n_buyers=n_buyers(n_emp, cfg.supply_chain),
     )
 
 

@@ -25,6 +25,7 @@ from simulator.actors import (
 )
 from simulator.config import SimulationConfig
 from simulator.schema import AGE_BANDS
+from simulator.supply import buyer_ids, draw_tiers
 
 SECTOR_P = (0.22, 0.15, 0.15, 0.08, 0.12, 0.05, 0.10, 0.13)
 SECTOR_WORD = ("Agro", "Construction", "Apparel", "Household", "Hospitality", "Marine", "Food", "General")
@@ -461,6 +462,33 @@ class ChunkBuilder:
             else emp
         )
 
+    # ------------------------------------------------------------------ supply chains
+    def supply_chains(self, emp: Employers, reg_no: pa.Array) -> tuple[np.ndarray, pa.Array]:
+        """Tier (0, 1, 2) and ``supplies_to`` (buyer id or tier-1 registration number) per employer.
+
+        Drawn from a stream spawned off the chunk's own (no draw of the chunk stream is consumed). A successor
+        of a displaced supplier keeps its predecessor's customer: the buyer goes on sourcing from the new name."""
+        seq = self.rng.bit_generator.seed_seq
+        assert isinstance(seq, np.random.SeedSequence)
+        srng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, 99))))
+        original = emp.predecessor < 0
+        n_orig = int(original.sum())  # originals come first (displace appends successors)
+        tier = np.zeros(len(emp.gid), dtype=np.int64)
+        customer = np.full(len(emp.gid), -1, dtype=np.int64)
+        tier[:n_orig], customer[:n_orig] = draw_tiers(
+            emp.exploit[:n_orig], self.a.n_buyers, self.cfg.supply_chain, srng
+        )
+        succ = np.flatnonzero(~original)
+        tier[succ], customer[succ] = tier[emp.predecessor[succ]], customer[emp.predecessor[succ]]
+        values: list[str | None] = [None] * len(emp.gid)
+        t1 = np.flatnonzero(tier == 1)
+        for i, b in zip(t1.tolist(), buyer_ids(customer[t1]), strict=True):
+            values[i] = b
+        t2 = np.flatnonzero(tier == 2)
+        for i, r in zip(t2.tolist(), reg_no.take(pa.array(customer[t2])).to_pylist(), strict=True):
+            values[i] = r
+        return tier, pa.array(values, type=pa.string())
+
     def successor_of(self, emp: Employers) -> np.ndarray:
         """Chunk-local index of each employer's successor (-1: none)."""
         succ = np.full(len(emp.gid), -1)
@@ -758,6 +786,7 @@ class ChunkBuilder:
         x = self.crossings(emp, v)
         n_emp = len(emp.gid)
         reg_no = text.padded_ids("RN", emp.gid, 8)
+        tier, supplies_to = self.supply_chains(emp, reg_no)
         region_names = _region_names(a)
         tables: dict[str, pa.Table] = {}
 
@@ -774,6 +803,7 @@ class ChunkBuilder:
                 "phone": emp.phone,
                 "directors": emp.directors,
                 "employees": pa.array(emp.size),
+                "supplies_to": supplies_to,
                 "_day": pa.array(np.maximum(emp.registered_on, 0)),
             }
         )
@@ -964,6 +994,7 @@ class ChunkBuilder:
                     ),
                     "active_from_day": pa.array(emp.active_from),
                     "moved_on_day": pa.array(emp.successor_from),
+                    "supply_tier": pa.array(tier),
                     "uses_unregistered_contractor": pa.array(
                         (emp.contractor >= 0) & ~a.rec_in_registry[np.maximum(emp.contractor, 0)]
                     ),

@@ -110,11 +110,22 @@ class Realism(_Strict):
     label_false_positive_rate: float = Field(0.002, ge=0, le=1)
 
 
+class SupplyChain(_Strict):
+    """Buyers, tier-1 and tier-2 suppliers (simulator/supply.py): depth two below the buyer, skewed fan-out."""
+
+    employers_per_buyer: int = Field(400, ge=10)  # buyers = employers // this (at least 2)
+    tier1_share: float = Field(0.10, ge=0, le=1)  # share of employers that supply a buyer directly
+    tier2_per_tier1: float = Field(2.5, ge=0, le=20)  # mean number of tier-2 suppliers per tier-1 supplier
+    # Odds factor: exploitative employers are this many times less likely at tier 1 and more likely at tier 2.
+    lower_tier_exploitation_factor: float = Field(3.0, ge=1, le=50)
+
+
 class SimulationConfig(_Strict):
     world: WorldShape = WorldShape()
     prevalence: Prevalence = Prevalence()
     network: Network = Network()
     realism: Realism = Realism()
+    supply_chain: SupplyChain = SupplyChain()
 
 
 class ConfigError(ValueError):

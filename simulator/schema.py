@@ -67,6 +67,7 @@ EXPORT_TABLES: dict[str, ExportTable] = {
                 _c("phone", "text"),
                 _c("directors", "text"),
                 _c("employees", "count"),
+                _c("supplies_to", "text"),
             ),
         ),
         ExportTable(

@@ -239,7 +239,7 @@ def test_a_store_created_before_migrations_is_adopted(tmp_path: Path) -> None:
     engine = connect(url)
     publish(engine, score_run(make_world(), "run-1", "2024-01-01", 0.0))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar_one() == "wal"
     engine.dispose()
 
@@ -269,6 +269,6 @@ def test_concurrent_migrations_on_a_fresh_store(env: Env, tmp_path: Path) -> Non
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         engines = list(pool.map(lambda _: connect(url), range(4)))
     with engines[0].connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
     for e in engines:
         e.dispose()

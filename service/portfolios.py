@@ -1,0 +1,283 @@
+"""Supply-chain portfolios (issue 10): a buyer's tier-1 suppliers ranked by their own and their rolled-up risk
+(models/rollup.py), with the paths that produce it; JSON, CSV, XLSX and a dashboard page.
+
+Who sees a portfolio: admins every one; supply-chain auditors the buyers named in their portfolio (any other
+buyer answers 404, exactly like a missing one); every other role 403. Every read is audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from openpyxl import Workbook
+from pydantic import BaseModel
+
+from service.api import XLSX, CurrentUser, Service
+from service.auth import User
+from service.store import published, score_runs, supply_rollup
+
+router = APIRouter()
+TEMPLATES = Jinja2Templates(directory=str(FilePath(__file__).with_name("templates")))
+AUDITOR = "supply_chain_auditor"
+BuyerId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_:.\-]+$")]
+SortBy = Annotated[Literal["rollup", "own"], Query(description="rank by rolled-up risk (default) or own risk")]
+
+
+class PathOut(BaseModel):
+    entity_type: str
+    entity_id: str
+    name: str | None
+    probability: float
+    band: str
+    text: str
+    hops: list[dict[str, str]]
+
+
+class SupplierOut(BaseModel):
+    rank: int
+    supplier_id: str
+    name: str | None
+    own_probability: float | None
+    own_band: str | None
+    rollup_max: float | None
+    rollup_weighted: float | None
+    high_risk: int
+    tier2_suppliers: int
+    top_path: str | None
+    paths: list[PathOut]
+
+
+class PortfolioOut(BaseModel):
+    buyer_id: str
+    run_id: str
+    as_of: str
+    suppliers_count: int
+    rollup_max: float | None
+    rollup_weighted: float | None
+    high_risk: int
+    top_path: str | None
+    paths: list[PathOut]
+    suppliers: list[SupplierOut]
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def visible_buyers(user: User) -> tuple[str, ...] | None:
+    """The buyers ``user`` may see (None: all); 403 for roles without portfolios."""
+    if user.role == "admin":
+        return None
+    if user.role != AUDITOR:
+        raise HTTPException(403, f"role {user.role} has no supply-chain portfolios")
+    return user.portfolio
+
+
+def _supplier(r: Any, rank: int) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "supplier_id": r.supplier_id,
+        "name": r.supplier_name,
+        "own_probability": r.own_probability,
+        "own_band": r.own_band,
+        "rollup_max": r.rollup_max,
+        "rollup_weighted": r.rollup_weighted,
+        "high_risk": r.high_risk,
+        "tier2_suppliers": r.tier2_suppliers,
+        "top_path": r.top_path,
+        "paths": json.loads(r.paths),
+    }
+
+
+def load_portfolio(service: Service, user: User, buyer_id: str, sort: str = "rollup") -> dict[str, Any]:
+    """The published portfolio of ``buyer_id`` as ``user`` may see it (404 when out of scope or missing)."""
+    allowed = visible_buyers(user)
+    if allowed is not None and buyer_id not in allowed:
+        service.audit(user, "portfolio.not_found", None, buyer_id)
+        raise HTTPException(404, "not found")
+    with service.store.connect() as conn:
+        run = conn.execute(
+            sa.select(published.c.run_id, score_runs.c.as_of)
+            .join(score_runs, score_runs.c.run_id == published.c.run_id)
+            .where(published.c.entity_type == "employer")
+        ).first()
+        rows = (
+            []
+            if run is None
+            else conn.execute(
+                sa.select(supply_rollup).where(
+                    supply_rollup.c.run_id == run.run_id, supply_rollup.c.buyer_id == buyer_id
+                )
+            ).all()
+        )
+    whole = next((r for r in rows if r.supplier_id == ""), None)
+    if run is None or whole is None:
+        service.audit(user, "portfolio.not_found", None, buyer_id)
+        raise HTTPException(404, "not found")
+    suppliers = sorted((r for r in rows if r.supplier_id != ""), key=lambda r: r.rank)
+    if sort == "own":
+        suppliers.sort(key=lambda r: (-(r.own_probability or 0.0), -(r.rollup_max or 0.0), r.supplier_id))
+    service.audit(user, "portfolio.read", None, buyer_id, run_id=run.run_id, suppliers=len(suppliers))
+    return {
+        "buyer_id": buyer_id,
+        "run_id": run.run_id,
+        "as_of": run.as_of,
+        "suppliers_count": len(suppliers),
+        "rollup_max": whole.rollup_max,
+        "rollup_weighted": whole.rollup_weighted,
+        "high_risk": whole.high_risk,
+        "top_path": whole.top_path,
+        "paths": json.loads(whole.paths),
+        "suppliers": [_supplier(r, i) for i, r in enumerate(suppliers, start=1)],
+    }
+
+
+def list_buyers(service: Service, user: User) -> list[str]:
+    allowed = visible_buyers(user)
+    with service.store.connect() as conn:
+        run_id = conn.execute(sa.select(published.c.run_id).where(published.c.entity_type == "employer")).scalar()
+        if run_id is None:
+            return []
+        found = conn.execute(
+            sa.select(supply_rollup.c.buyer_id)
+            .where(supply_rollup.c.run_id == run_id, supply_rollup.c.supplier_id == "")
+            .order_by(supply_rollup.c.buyer_id)
+        ).scalars()
+        return [b for b in found if allowed is None or b in allowed]
+
+
+EXPORT_COLUMNS = (
+    "rank",
+    "supplier_id",
+    "name",
+    "own_probability",
+    "own_band",
+    "rollup_max",
+    "rollup_weighted",
+    "high_risk_within_two_tiers",
+    "tier2_suppliers",
+    "paths",
+)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):  # formula injection
+        return "'" + value
+    return value
+
+
+def export_rows(portfolio: dict[str, Any]) -> list[list[Any]]:
+    return [
+        [
+            _cell(v)
+            for v in (
+                s["rank"],
+                s["supplier_id"],
+                s["name"],
+                s["own_probability"],
+                s["own_band"],
+                s["rollup_max"],
+                s["rollup_weighted"],
+                s["high_risk"],
+                s["tier2_suppliers"],
+                " | ".join(p["text"] for p in s["paths"]),
+            )
+        ]
+        for s in portfolio["suppliers"]
+    ]
+
+
+def to_csv(portfolio: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(export_rows(portfolio))
+    return buffer.getvalue()
+
+
+def to_xlsx(portfolio: dict[str, Any]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = f"portfolio {portfolio['buyer_id']}"[:31]
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in export_rows(portfolio):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _attachment(buyer_id: str, ext: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="portfolio-{buyer_id}.{ext}"'}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}}
+
+
+@router.get("/v1/portfolios", response_model=list[str], tags=["portfolios"], responses=ERRORS)
+def portfolios(user: CurrentUser, request: Request) -> list[str]:
+    """The buyer portfolios the user may open (auditors: theirs; admins: all)."""
+    return list_buyers(_service(request), user)
+
+
+@router.get(
+    "/v1/portfolios/{buyer_id}.csv",
+    tags=["portfolios"],
+    response_class=Response,
+    responses={**ERRORS, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def portfolio_csv(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: SortBy = "rollup") -> Response:
+    """The portfolio's suppliers with their paths, CSV."""
+    found = load_portfolio(_service(request), user, buyer_id, sort)
+    return Response(to_csv(found), media_type="text/csv; charset=utf-8", headers=_attachment(buyer_id, "csv"))
+
+
+@router.get(
+    "/v1/portfolios/{buyer_id}.xlsx",
+    tags=["portfolios"],
+    response_class=Response,
+    responses={**ERRORS, 200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def portfolio_xlsx(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: SortBy = "rollup") -> Response:
+    """The portfolio's suppliers with their paths, Excel."""
+    found = load_portfolio(_service(request), user, buyer_id, sort)
+    return Response(to_xlsx(found), media_type=XLSX, headers=_attachment(buyer_id, "xlsx"))
+
+
+@router.get("/v1/portfolios/{buyer_id}", response_model=PortfolioOut, tags=["portfolios"], responses=ERRORS)
+def portfolio(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: SortBy = "rollup") -> dict[str, Any]:
+    """A buyer's portfolio: exposure of the whole portfolio and each tier-1 supplier ranked by rolled-up (or own)
+    risk: highest and volume-weighted risk within two tiers, high-risk entities, each with its path."""
+    return load_portfolio(_service(request), user, buyer_id, sort)
+
+
+@router.get("/portfolios", response_class=HTMLResponse, include_in_schema=False)
+def portfolios_page(user: CurrentUser, request: Request) -> HTMLResponse:
+    service = _service(request)
+    buyers = list_buyers(service, user)
+    return _page(request, user, buyers=buyers, p=None, sort="rollup")
+
+
+@router.get("/portfolios/{buyer_id}", response_class=HTMLResponse, include_in_schema=False)
+def portfolio_page(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: SortBy = "rollup") -> HTMLResponse:
+    found = load_portfolio(_service(request), user, buyer_id, sort)
+    return _page(request, user, buyers=None, p=found, sort=sort)
+
+
+def _page(request: Request, user: User, **context: Any) -> HTMLResponse:
+    from service.dashboard import TYPE_TITLES
+
+    return TEMPLATES.TemplateResponse(
+        request,
+        "portfolio.html",
+        {"user": user, "types": list(user.role_def.types), "type_titles": TYPE_TITLES, **context},
+    )

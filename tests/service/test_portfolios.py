@@ -1,0 +1,132 @@
+"""Supply-chain portfolios (service/portfolios.py): an auditor sees the buyers of their portfolio and nothing else
+(404, like a missing one), admins see every buyer, other roles get 403; JSON, CSV, XLSX and the dashboard page
+rank suppliers by rolled-up or own risk with their paths; every read is audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from models.rollup import rollup, scored_rows, supply_graph, supply_scope
+from service.auth import add_user
+from service.roles import ROLES
+from service.store import audit_log, connect, publish
+from tests.service.conftest import Env, auth, build_env, score_run
+
+# Buyer BUY-A: tier-1 E1 (tier-2 E3, recruited by REC-3) and E2; buyer BUY-B: tier-1 E5.
+EDGES = [
+    {"src_type": "employer", "src_id": s, "dst_type": dt, "dst_id": d, "kind": "supplies", "weight": w}
+    for s, dt, d, w in (("E1", "buyer", "BUY-A", 50), ("E2", "buyer", "BUY-A", 30), ("E3", "employer", "E1", 20))
+] + [
+    {"src_type": "employer", "src_id": "E5", "dst_type": "buyer", "dst_id": "BUY-B", "kind": "supplies", "weight": 9},
+    {
+        "src_type": "recruiter",
+        "src_id": "REC-3",
+        "dst_type": "employer",
+        "dst_id": "E3",
+        "kind": "placed_with",
+        "weight": 4,
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def penv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, str]]:
+    env = build_env("sqlite", tmp_path_factory.mktemp("portfolios"))
+    run = score_run(env.world, "run-2024-05-01", "2024-05-01", 0.0)
+    graph = supply_graph(EDGES)
+    run = replace(run, supply=rollup(graph, scored_rows(run.rows)), scope=[*run.scope, *supply_scope(graph)])
+    engine = connect(env.url)
+    publish(engine, run)
+    token = add_user(engine, env.settings.secret, "auditor-a", "supply_chain_auditor", (), ("BUY-A",))
+    engine.dispose()
+    yield env, token
+    env.client.close()
+
+
+def test_auditor_sees_their_portfolio_ranked_with_paths(penv: tuple[Env, str]) -> None:
+    env, token = penv
+    r = env.client.get("/v1/portfolios/BUY-A", headers=auth(token))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["run_id"] == "run-2024-05-01" and body["suppliers_count"] == 2
+    ranked = [s["supplier_id"] for s in body["suppliers"]]
+    assert ranked == sorted(
+        ranked, key=lambda i: -next(s["rollup_max"] for s in body["suppliers"] if s["supplier_id"] == i)
+    )
+    e1 = next(s for s in body["suppliers"] if s["supplier_id"] == "E1")
+    assert e1["tier2_suppliers"] == 1
+    assert e1["paths"][0]["text"].startswith("tier-1 supplier Employer 1 Ltd: ")
+    assert all(": " in p["text"] for s in body["suppliers"] for p in s["paths"])
+    by_own = env.client.get("/v1/portfolios/BUY-A?sort=own", headers=auth(token)).json()["suppliers"]
+    owns = [s["own_probability"] for s in by_own]
+    assert owns == sorted(owns, reverse=True)
+    assert env.client.get("/v1/portfolios", headers=auth(token)).json() == ["BUY-A"]
+
+
+def test_auditor_cannot_see_another_buyer(penv: tuple[Env, str]) -> None:
+    env, token = penv
+    other = env.client.get("/v1/portfolios/BUY-B", headers=auth(token))
+    missing = env.client.get("/v1/portfolios/BUY-NONE", headers=auth(token))
+    assert other.status_code == missing.status_code == 404
+    assert other.json() == missing.json()
+    assert env.client.get("/v1/portfolios/BUY-B.csv", headers=auth(token)).status_code == 404
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_roles(penv: tuple[Env, str], role: str) -> None:
+    env, _ = penv
+    r = env.client.get("/v1/portfolios/BUY-B", headers=auth(env.tokens[role]))
+    expected = {"admin": 200, "supply_chain_auditor": 404}.get(role, 403)  # the fixture's auditor has no buyer
+    assert r.status_code == expected, (role, r.text)
+    assert env.client.get("/v1/portfolios/BUY-B").status_code == 401
+
+
+def test_auditor_reaches_the_entities_of_their_chain(penv: tuple[Env, str]) -> None:
+    env, token = penv
+    assert env.client.get("/v1/entities/employer/E3", headers=auth(token)).status_code == 200  # tier 2 of BUY-A
+    assert env.client.get("/v1/entities/recruiter/REC-3", headers=auth(token)).status_code == 200
+    assert env.client.get("/v1/entities/employer/E5", headers=auth(token)).status_code == 404  # BUY-B's
+
+
+def test_exports_and_dashboard_page(penv: tuple[Env, str]) -> None:
+    env, token = penv
+    r = env.client.get("/v1/portfolios/BUY-A.csv", headers=auth(token))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:3] == ["rank", "supplier_id", "name"] and len(rows) == 3
+    x = env.client.get("/v1/portfolios/BUY-A.xlsx", headers=auth(token))
+    assert x.status_code == 200 and zipfile.ZipFile(io.BytesIO(x.content)).namelist()
+    page = env.client.get("/portfolios/BUY-A", headers={**auth(token), "Accept": "text/html"})
+    assert page.status_code == 200 and "Portfolio BUY-A" in page.text and "tier-1 supplier" in page.text
+    index = env.client.get("/portfolios", headers={**auth(token), "Accept": "text/html"})
+    assert "/portfolios/BUY-A" in index.text and "BUY-B" not in index.text
+
+
+def test_reads_are_audited(penv: tuple[Env, str]) -> None:
+    env, token = penv
+    env.client.get("/v1/portfolios/BUY-A", headers=auth(token))
+    env.client.get("/v1/portfolios/BUY-B", headers=auth(token))
+    engine = sa.create_engine(env.url)
+    with engine.connect() as conn:
+        actions = conn.execute(
+            sa.select(audit_log.c.action, audit_log.c.entity_id).where(audit_log.c.actor == "auditor-a")
+        ).all()
+    engine.dispose()
+    assert ("portfolio.read", "BUY-A") in actions and ("portfolio.not_found", "BUY-B") in actions
+
+
+def test_store_is_at_the_new_migration(penv: tuple[Env, str]) -> None:
+    env, _ = penv
+    engine = sa.create_engine(env.url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM supply_rollup")).scalar_one() == 5
+    engine.dispose()
+    assert Path(env.url.removeprefix("sqlite:///")).is_file()
