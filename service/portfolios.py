@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from service.api import XLSX, CurrentUser, Service
 from service.auth import User
-from service.store import published, score_runs, supply_rollup
+from service.store import model_drift, published, score_runs, supply_rollup
 
 router = APIRouter()
 TEMPLATES = Jinja2Templates(directory=str(FilePath(__file__).with_name("templates")))
@@ -281,3 +281,34 @@ def _page(request: Request, user: User, **context: Any) -> HTMLResponse:
         "portfolio.html",
         {"user": user, "types": list(user.role_def.types), "type_titles": TYPE_TITLES, **context},
     )
+
+
+class DriftOut(BaseModel):
+    entity_type: str
+    model_id: str
+    run_id: str
+    as_of: str
+    reference_as_of: str | None
+    max_psi: float | None
+    score_psi: float | None
+    threshold: float
+    flagged: bool
+    retraining_due: bool
+    detail: dict[str, Any]
+
+
+@router.get("/v1/drift", response_model=list[DriftOut], tags=["models"], responses=ERRORS)
+def drift(user: CurrentUser, request: Request) -> list[dict[str, Any]]:
+    """Drift of the published score runs against their champions' training windows (PSI per indicator and per
+    score band, flows/drift.py): a flagged model is due for retraining. Public to every user, like the model cards."""
+    with _service(request).store.connect() as conn:
+        rows = conn.execute(
+            sa.select(model_drift).join(
+                published,
+                (published.c.run_id == model_drift.c.run_id) & (published.c.entity_type == model_drift.c.entity_type),
+            )
+        ).all()
+    return [
+        {**{k: v for k, v in r._asdict().items() if k != "created_at"}, "detail": json.loads(r.detail)}
+        for r in sorted(rows, key=lambda r: r.entity_type)
+    ]

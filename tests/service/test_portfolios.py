@@ -130,3 +130,29 @@ def test_store_is_at_the_new_migration(penv: tuple[Env, str]) -> None:
         assert conn.execute(sa.text("SELECT count(*) FROM supply_rollup")).scalar_one() == 5
     engine.dispose()
     assert Path(env.url.removeprefix("sqlite:///")).is_file()
+
+
+def test_drift_of_the_published_runs_is_served(tmp_path: Path) -> None:
+    env = build_env("sqlite", tmp_path)
+    run = score_run(env.world, "run-drift", "2024-06-01", 0.0)
+    record = {
+        "entity_type": "employer",
+        "model_id": run.model_ids["employer"],
+        "as_of": "2024-06-01",
+        "reference_as_of": "2023-01-01",
+        "max_psi": 0.61,
+        "score_psi": 0.3,
+        "threshold": 0.25,
+        "flagged": True,
+        "retraining_due": True,
+        "detail": '{"drifted": ["E09_w1095"], "indicators": {"E09_w1095": 0.61}}',
+    }
+    engine = connect(env.url)
+    publish(engine, replace(run, drift=[record]))
+    engine.dispose()
+    for role, token in env.tokens.items():
+        body = env.client.get("/v1/drift", headers=auth(token)).json()
+        assert [(d["entity_type"], d["flagged"], d["detail"]["drifted"]) for d in body] == [
+            ("employer", True, ["E09_w1095"])
+        ], role
+    env.client.close()
