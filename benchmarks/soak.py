@@ -4,7 +4,8 @@ window and the server's resident memory over time.
 
     python -m benchmarks.soak --minutes 10 --rate 50 [--entities 20000] [--window 30] [--json FILE]
 
-Mix: 90% ``GET /v1/entities/employer/{id}``, 5% ``GET /v1/worklists/employer?capacity=20``, 5% ``POST /v1/outcomes``,
+Mix (``--writes``, ``--worklists``): 90% ``GET /v1/entities/employer/{id}``,
+5% ``GET /v1/worklists/employer?capacity=20``, 5% ``POST /v1/outcomes``,
 spread over ``--users`` labour-inspectorate tokens (every read audited, every outcome written to the store and the
 landing zone, as in production). Exits 1 when any request failed. Memory growth is measured from the end of the
 first window (warm-up: caches and pools filled) to the end of the last one.
@@ -56,13 +57,13 @@ request = function()
   local token = tokens[math.random(1, #tokens)]
   local headers = {["Authorization"] = "Bearer " .. token}
   local pick = math.random(1, 100)
-  if pick <= 5 then
+  if pick <= %(writes)d then
     headers["Content-Type"] = "application/json"
     local body = string.format(
       '{"entity_type":"employer","entity_id":"E%%d","decided_on":"2024-05-01","kind":"complaint",' ..
       '"indicators_observed":["debt_bondage"]}', math.random(1, n))
     return wrk.format("POST", "/v1/outcomes", headers, body)
-  elseif pick <= 10 then
+  elseif pick <= %(writes)d + %(worklists)d then
     return wrk.format("GET", "/v1/worklists/employer?capacity=20&explore=0.1", headers)
   end
   return wrk.format("GET", "/v1/entities/employer/E" .. math.random(1, n), headers)
@@ -114,7 +115,15 @@ def rss_mib(pid: int) -> float:
 
 
 def soak(
-    minutes: float, rate: float, entities: int, users: int, window_s: int, scratch: Path, log: Any = print
+    minutes: float,
+    rate: float,
+    entities: int,
+    users: int,
+    window_s: int,
+    scratch: Path,
+    writes: int = 5,
+    worklists: int = 5,
+    log: Any = print,
 ) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
@@ -144,7 +153,13 @@ def soak(
     pace_ms = CONNECTIONS / rate * 1000.0  # each connection waits this long before its next request
 
     def write_script(pace: float) -> None:
-        values = {"tokens": ", ".join(f'"{t}"' for t in tokens), "entities": entities, "pace_ms": pace}
+        values = {
+            "tokens": ", ".join(f'"{t}"' for t in tokens),
+            "entities": entities,
+            "pace_ms": pace,
+            "writes": writes,
+            "worklists": worklists,
+        }
         script.write_text(WRK_SCRIPT % values, encoding="utf-8")
 
     write_script(pace_ms)
@@ -201,6 +216,7 @@ def soak(
         "achieved_rate": round(sum(w.requests for w in windows) / max(1e-9, time.monotonic() - started), 1),
         "entities": entities,
         "users": users,
+        "mix_percent": {"entity_reads": 100 - writes - worklists, "worklists": worklists, "outcome_writes": writes},
         "requests": sum(w.requests for w in windows),
         "errors": sum(w.errors for w in windows),
         "outcomes_written": outcomes,
@@ -223,11 +239,13 @@ def main(
     entities: int = typer.Option(20_000, help="published employers"),
     users: int = typer.Option(10, help="labour-inspectorate tokens the requests are spread over"),
     window: int = typer.Option(30, help="seconds per reporting window"),
+    writes: int = typer.Option(5, min=0, max=100, help="percent of requests that record an outcome"),
+    worklists: int = typer.Option(5, min=0, max=100, help="percent of requests that read a worklist"),
     json_out: Path | None = typer.Option(None, "--json", help="write the result here"),  # noqa: B008
 ) -> None:
     """Hold a fixed mixed rate against the service and report errors, latency over time and memory growth."""
     with tempfile.TemporaryDirectory() as scratch:
-        result = soak(minutes, rate, entities, users, window, Path(scratch))
+        result = soak(minutes, rate, entities, users, window, Path(scratch), writes, worklists)
     summary = {k: v for k, v in result.items() if k != "windows"}
     print(json.dumps(summary, indent=2))
     if json_out is not None:
