@@ -188,6 +188,7 @@ def ingest(
         raise _fail(f"--source {source} is not a folder")
     home = tracerisk_home()
     from flows.ingest import PREFETCH, ingest_flow
+    from flows.runners import LocalCallback
 
     with _task_runner(runner, dask_address) as (task_runner, workers), _progress("ingest") as bar:
         task = bar.add_task(str(source), total=None)
@@ -197,7 +198,8 @@ def ingest(
 
         run = ingest_flow if task_runner is None else ingest_flow.with_options(task_runner=task_runner)
         try:
-            reports, docs = run(source, file_format, home, mapping, gx_sample_rows, progress, max(PREFETCH, workers))
+            callback = progress if task_runner is None else LocalCallback(progress)
+            reports, docs = run(source, file_format, home, mapping, gx_sample_rows, callback, max(PREFETCH, workers))
         except (SourceError, PseudonymKeyError, LakeBusy) as exc:
             raise _fail(str(exc)) from exc
     table = Table(title=f"ingest of {source} into {home}")

@@ -8,7 +8,7 @@ catalogue is only ever opened by the command's own process; tasks get paths and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,3 +45,18 @@ def dask_workers(address: str) -> int:
 
     with Client(address, set_as_default=False, timeout=15) as client:  # type: ignore[no-untyped-call]
         return max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+
+
+class LocalCallback:
+    """A callback flow parameter (a progress bar) that works in this process and pickles to a no-op: a Dask task
+    carries its flow run's context, parameters included, to the worker, and a bar holds locks that do not pickle."""
+
+    def __init__(self, fn: Callable[..., None] | None) -> None:
+        self.fn = fn
+
+    def __call__(self, *args: Any) -> None:
+        if self.fn is not None:
+            self.fn(*args)
+
+    def __reduce__(self) -> tuple[type[LocalCallback], tuple[None]]:
+        return (LocalCallback, (None,))
