@@ -53,6 +53,13 @@ def create_views(
         "enforcement_outcome",
     ):
         con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{record_type} AS {_current(lake, record_type)}")
+        # A lake ingested before a contract gained a column: the column reads as NULL (not known then).
+        have = {row[0] for row in con.execute(f"DESCRIBE raw_{record_type}").fetchall()}
+        missing = [f for f in CONTRACTS[record_type].fields if f.name not in have]
+        if missing:
+            extra = ", ".join(f'CAST(NULL AS {SQL_TYPES[f.type]}) AS "{f.name}"' for f in missing)
+            current = _current(lake, record_type)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{record_type} AS SELECT *, {extra} FROM ({current})")
     statements = [
         f"CREATE OR REPLACE TEMP VIEW org AS SELECT * FROM raw_organisation WHERE registered_on < {a}",
         f"CREATE OR REPLACE TEMP VIEW eo AS SELECT * FROM raw_enforcement_outcome WHERE decided_on < {a}",
