@@ -50,3 +50,10 @@ def test_negative_seed_is_rejected(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "--scale", "tiny", "--seed", "-1", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "non-negative" in result.output
+
+
+def test_schedule_needs_a_landing_folder(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["schedule", "--landing", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "is not a folder" in result.output
+    bad = runner.invoke(app, ["schedule", "--landing", str(tmp_path), "--format", "xml"])
+    assert bad.exit_code == 2 and "unknown format" in bad.output
