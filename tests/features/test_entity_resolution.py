@@ -208,3 +208,42 @@ def test_numbers_and_spelling_decide_the_link() -> None:
 def test_thresholds_are_checked() -> None:
     with pytest.raises(ValueError):
         resolve_names(duckdb.connect(), merge_threshold=0.4, possible_threshold=0.5)
+
+
+@pytest.fixture(scope="module")
+def displaced_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Lake]]:
+    """A tiny world where every sanctioned employer re-registers (displacement_share 1) and inspections find
+    more (so more are sanctioned); only the register and the outcomes are ingested."""
+    from simulator.config import load_config
+    from simulator.world import simulate_world
+
+    folder = tmp_path_factory.mktemp("displaced")
+    config = folder / "displacement.toml"
+    config.write_text("[realism]\ndisplacement_share = 1.0\ndetection_probability = 0.8\n")
+    world = folder / "world"
+    simulate_world("tiny", 1, world, load_config(config), workers=1)
+    lake = Lake(folder / "home")
+    source = load_source("synthetic", world)
+    for f in source.files(world):
+        if f.record_type in ("organisation", "enforcement_outcome"):
+            ingest_file(lake, f, source, datetime(2026, 11, 1), KEY)
+    yield world, lake
+    lake.close()
+
+
+def test_re_registered_employers_are_linked_back_to_their_past(displaced_world: tuple[Path, Lake]) -> None:
+    """Displacement (issue 10): a sanctioned employer re-registered under a new name keeps a director, phone or
+    address; the "possibly the same" links must tie at least half of the successors back to their predecessor."""
+    world, lake = displaced_world
+    successors = {
+        (r["registration_no"], r["successor_of"])
+        for r in load_truth(world, "employers").to_pylist()
+        if r["successor_of"]
+    }
+    con = _views(lake)
+    links = {(a, b) for a, b in con.execute("SELECT registration_no, other_id FROM org_links").fetchall()}
+    con.close()
+    linked = sum(pair in links for pair in successors)
+    print(f"re-registered employers linked to their predecessor: {linked} of {len(successors)}")
+    assert len(successors) >= 3, "the displaced world should re-register several sanctioned employers"
+    assert linked >= 0.5 * len(successors)
