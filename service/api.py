@@ -18,6 +18,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from enum import StrEnum
@@ -40,7 +41,7 @@ from models.worklist import DEFAULT_EXPLORATION_SHARE, build_worklist, seed_for
 from service import audit, exports, outcomes, queries
 from service.auth import User, authenticate
 from service.limits import GuardMiddleware, RateLimiter
-from service.roles import Access
+from service.roles import Access, keys_for
 from service.settings import Settings
 from service.store import issued_worklists, make_engine, migrate, now_iso, worklist_items
 
@@ -49,6 +50,7 @@ log = logging.getLogger("tracerisk.service")
 COOKIE = "tracerisk_token"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CAPACITY = 10_000  # the largest worklist page (also what ?capacity= may ask for)
+RANKED_CACHE = 32  # (run, type, scope, region) rankings kept in memory: ~100 bytes per ranked entity each
 
 
 class EntityType(StrEnum):
@@ -313,6 +315,8 @@ class Service:
         self.audit_writer = audit.AuditWriter(self.store.engine, settings.secret)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.rate_limited = Counter("tracerisk_rate_limited", "requests answered 429", registry=self.registry)
+        self._ranked_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+        self._ranked_lock = threading.Lock()
 
     def user_from(self, request: Request) -> User | None:
         """The token's user (checked against the store on every request, so revocation and expiry apply at once);
@@ -401,7 +405,7 @@ class Service:
     ) -> dict[str, Any]:
         access = self.access(user, entity_type)
         with self.store.connect() as conn:
-            run_id, rows = queries.ranked_ids(conn, user, access, entity_type, region)
+            run_id, rows = self._ranked_ids(conn, user, access, entity_type, region)
             if capacity is None:
                 capacity = min(MAX_CAPACITY, max(1, math.ceil(self.settings.default_capacity_share * len(rows))))
             if run_id is not None and rows:
@@ -452,6 +456,29 @@ class Service:
             as_of=full[0]["as_of"],
         )
         return result
+
+    def _ranked_ids(
+        self, conn: Connection, user: User, access: Access, entity_type: str, region: str | None
+    ) -> tuple[str | None, list[dict[str, Any]]]:
+        """queries.ranked_ids, cached per published run and scope (the ranking of a run never changes; a new run
+        has a new id, so nothing is served stale). A bounded LRU of RANKED_CACHE entries."""
+        run_id = queries.published_run(conn, entity_type)
+        if run_id is None:
+            return None, []
+        scope = () if access.everything else tuple(sorted(keys_for(access, user.jurisdictions, user.portfolio)))
+        key = (run_id, entity_type, scope, region)
+        with self._ranked_lock:
+            cached = self._ranked_cache.get(key)
+            if cached is not None:
+                self._ranked_cache.move_to_end(key)
+                return run_id, cached
+        found_run, rows = queries.ranked_ids(conn, user, access, entity_type, region)
+        if found_run is not None:
+            with self._ranked_lock:
+                self._ranked_cache[(found_run, entity_type, scope, region)] = rows
+                while len(self._ranked_cache) > RANKED_CACHE:
+                    self._ranked_cache.popitem(last=False)
+        return found_run, rows
 
     def _record_worklist(
         self,

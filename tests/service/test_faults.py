@@ -75,6 +75,8 @@ def test_scoring_run_killed_half_way_leaves_the_previous_scores_served(backend: 
 
         publish(engine, score_run(make_world(), "run-next", "2024-07-01", 0.0))
         assert env.client.get("/v1/entities/employer/E1", headers=h).json()["as_of"] == "2024-07-01"
+        wl = env.client.get("/v1/worklists/employer?capacity=100", headers=h).json()  # no stale cached ranking
+        assert wl["as_of"] == "2024-07-01" and len(wl["items"]) == len(make_world().ids("employer"))
     finally:
         engine.dispose()
         env.client.close()
