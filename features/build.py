@@ -167,8 +167,10 @@ def create_views(
         """CREATE OR REPLACE TEMP TABLE placements AS
             SELECT DISTINCT recruiter_id, employer_id FROM va
             WHERE approved AND recruiter_id IS NOT NULL AND employer_id IS NOT NULL""",
+        # An employer's main recruiter: the most frequent, ties to the first id (a plain mode breaks ties by scan
+        # order, which differs from run to run on several threads).
         """CREATE OR REPLACE TEMP TABLE main_recruiter AS
-            SELECT employer_id, mode(recruiter_id) AS recruiter_id FROM va
+            SELECT employer_id, mode(recruiter_id ORDER BY recruiter_id) AS recruiter_id FROM va
             WHERE employer_id IS NOT NULL AND recruiter_id IS NOT NULL GROUP BY 1""",
         """CREATE OR REPLACE TEMP TABLE fees AS
             SELECT m.recruiter_id, l.recruitment_fee_reported_usd AS fee
