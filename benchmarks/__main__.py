@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.suite import BENCHMARKS, machine_facts, versions
+from benchmarks.suite import BENCHMARKS, machine_facts, stamp, versions
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -45,6 +45,7 @@ def run(
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         for name in names:
             rows.extend(BENCHMARKS[name](scale, Path(scratch)))
+    rows = stamp(rows, scale)
     table = Table(title=f"tracerisk benchmarks, scale {scale}")
     for column in ("name", "figure", "unit", "compared with", "comparison", "ratio"):
         table.add_column(column, justify="right" if column in ("figure", "comparison", "ratio") else "left")
@@ -58,6 +59,7 @@ def run(
             f"{r['ratio']:.2f}",
         )
     Console(width=160).print(table)
+    Console(width=160).print(f"scale {scale}; {rows[0]['machine']}; {rows[0]['versions']}" if rows else "no rows")
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(

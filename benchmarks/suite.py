@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import sys
 from collections.abc import Callable
 from importlib import metadata
@@ -236,12 +237,98 @@ def api_benchmark(scale: str, scratch: Path) -> list[Row]:
     return api(scale, scratch)
 
 
+ER_AS_OF = "2024-12-31"  # the date tests/features/test_entity_resolution.py measures at
+
+
+def _ingested(scale: str, scratch: Path) -> Path:
+    """The lake of the world at ``scale``, ingested unmeasured if the ingest benchmark did not run."""
+    home = scratch / f"home-{scale}"
+    if not (home / "lake.duckdb").exists():
+        world = _world(scale, scratch)
+        env = {**os.environ, "TRACERISK_HOME": str(home)}
+        m = run_measured(
+            [sys.executable, "-m", "flows.cli", "ingest", "--source", str(world), "--gx-sample-rows", "0"], env=env
+        )
+        if m.returncode != 0:
+            raise RuntimeError(f"ingest failed:\n{m.output[-3000:]}")
+    return home
+
+
+def entity_resolution(scale: str, scratch: Path) -> list[Row]:
+    """Splink over the names on records (benchmarks/er_bench.py): records/s, and pairwise precision / recall
+    against the simulator's identity map, compared with exact-key matching alone in the same run."""
+    home = _ingested(scale, scratch)
+    out = scratch / f"er-{scale}.json"
+    command = [sys.executable, "-m", "benchmarks.er_bench", "--home", str(home), "--world", str(_world(scale, scratch))]
+    m = run_measured([*command, "--as-of", ER_AS_OF, "--json", str(out)])
+    if m.returncode != 0:
+        raise RuntimeError(f"entity resolution benchmark failed:\n{m.output[-3000:]}")
+    r = json.loads(out.read_text())
+    records = r["records"]
+    rows = [
+        row(
+            f"entity resolution {scale}: records/s through Splink ({records:,} records with names)",
+            records / r["splink_seconds"],
+            "records/s",
+            "exact-key matching and the point-in-time views alone, records/s",
+            records / r["exact_seconds"],
+        )
+    ]
+    for kind in ("employer", "recruiter"):
+        for metric in ("precision", "recall"):
+            rows.append(
+                row(
+                    f"entity resolution {scale}: {kind} names, pairwise {metric} against the truth",
+                    r["after"][kind][metric],
+                    metric,
+                    "exact-key matching alone",
+                    r["before"][kind][metric],
+                )
+            )
+    return rows
+
+
+def dask_runner(scale: str, scratch: Path) -> list[Row]:
+    """`tracerisk features` and `tracerisk score` on a local Dask cluster of 2 workers (started by the command)
+    against the in-process runner, same lake, same models: what the engine costs on one machine."""
+    home = _ingested(scale, scratch)
+    env = {**os.environ, "TRACERISK_HOME": str(home)}
+    cli = [sys.executable, "-m", "flows.cli"]
+    if not (home / "models" / "registry.json").exists():  # champions to score with (not measured)
+        m = run_measured([*cli, "train", "--as-of", MODELS_AS_OF], env=env)
+        if m.returncode != 0:
+            raise RuntimeError(f"train failed:\n{m.output[-3000:]}")
+    features_dir = home / "features" / f"as_of={MODELS_AS_OF}"
+    seconds: dict[tuple[str, str], float] = {}
+    for runner in ("local", "dask"):
+        for step in ("features", "score"):
+            if step == "features" and features_dir.exists():
+                shutil.rmtree(features_dir)
+            m = run_measured([*cli, step, "--as-of", MODELS_AS_OF, "--runner", runner], env=env)
+            if m.returncode != 0:
+                raise RuntimeError(f"{step} --runner {runner} failed:\n{m.output[-3000:]}")
+            seconds[(runner, step)] = m.seconds
+    entities = sum(json.loads((features_dir / "cutoffs.json").read_text())["rows"].values())
+    return [
+        row(
+            f"{step} {scale} on a local Dask cluster of 2 workers: wall time ({entities:,} entities)",
+            seconds[("dask", step)],
+            "s",
+            "in-process runner, same command",
+            seconds[("local", step)],
+        )
+        for step in ("features", "score")
+    ]
+
+
 BENCHMARKS: dict[str, Callable[[str, Path], list[Row]]] = {
     "simulate": simulate,
     "ingest": ingest,
     "features": features,
     "models": models,
     "api": api_benchmark,
+    "entity_resolution": entity_resolution,
+    "dask": dask_runner,
 }
 
 
@@ -257,6 +344,14 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
+def stamp(rows: list[Row], scale: str) -> list[Row]:
+    """Every row with the scale, the machine (cores, memory) and the library versions it was measured with."""
+    facts = machine_facts()
+    machine = f"{facts['cpus']} cores, {facts['memory_bytes'] / 1024**3:.0f} GiB, Python {facts['python']}"
+    libs = ", ".join(f"{k} {v}" for k, v in versions().items() if v != "not installed")
+    return [{**r, "scale": scale, "machine": machine, "versions": libs} for r in rows]
+
+
 def versions() -> dict[str, str]:
     out = {}
     for package in (
@@ -270,6 +365,10 @@ def versions() -> dict[str, str]:
         "prefect",
         "great-expectations",
         "fastapi",
+        "splink",
+        "dask",
+        "distributed",
+        "prefect-dask",
     ):
         try:
             out[package] = metadata.version(package)

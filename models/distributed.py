@@ -10,6 +10,7 @@ tolerance.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import lightgbm as lgb
@@ -44,9 +45,13 @@ class DaskBoosterFit:
             monotone_constraints_method="advanced",
         )
         from_array: Any = da.from_array  # untyped in dask
-        model.fit(
-            from_array(x, chunks=(rows, x.shape[1])),
-            from_array(y, chunks=(rows,)),
-            sample_weight=from_array(w, chunks=(rows,)),
-        )
+        # lightgbm.dask looks the client up as the current one in places; "n_jobs will be ignored": each worker
+        # uses its own cores.
+        with self.client.as_current(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored", category=UserWarning)
+            model.fit(
+                from_array(x, chunks=(rows, x.shape[1])),
+                from_array(y, chunks=(rows,)),
+                sample_weight=from_array(w, chunks=(rows,)),
+            )
         return model.to_local()

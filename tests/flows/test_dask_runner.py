@@ -4,7 +4,7 @@ equals one-piece scoring with a trained model too."""
 
 from __future__ import annotations
 
-import shutil
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -86,7 +86,6 @@ def test_ingest_on_dask_stores_the_same_records(homes: tuple[Path, Path]) -> Non
 
 
 def test_features_on_dask_are_byte_identical(homes: tuple[Path, Path]) -> None:
-    local, dask = homes
     a_dir, b_dir = (h / "features" / f"as_of={AS_OF}" for h in homes)
     names = sorted(p.name for p in a_dir.iterdir())
     assert names == sorted(p.name for p in b_dir.iterdir()) and "cutoffs.json" in names
@@ -118,6 +117,20 @@ def test_scores_on_dask_are_identical(homes: tuple[Path, Path], dask_address: st
         mp.undo()
     assert all(published[0][e] for e in ENTITY_TYPES)
     assert published[0] == published[1]
+
+
+def test_train_distributed_on_the_cluster(homes: tuple[Path, Path], dask_address: str) -> None:
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("TRACERISK_HOME", str(homes[1]))
+        trained = runner.invoke(app, ["train", "--as-of", AS_OF, "--distributed", "--dask-address", dask_address])
+    finally:
+        mp.undo()
+    assert trained.exit_code == 0, trained.output
+    registry = json.loads((homes[1] / "models" / "registry.json").read_text())
+    assert set(registry) == set(ENTITY_TYPES)
+    alone = runner.invoke(app, ["train", "--as-of", AS_OF, "--dask-address", dask_address])
+    assert alone.exit_code == 2
 
 
 def test_partitioned_scoring_with_a_model_equals_one_piece(homes: tuple[Path, Path]) -> None:

@@ -1,0 +1,105 @@
+"""Entity resolution benchmark: ``python -m benchmarks.er_bench --home HOME --world WORLD --as-of DATE --json FILE``.
+
+Over an ingested lake: the point-in-time views with exact-key matching only (``create_views(resolve=False)``),
+then Splink (``resolve_names``, DuckDB backend) timed on its own. Name keys on records are measured against the
+simulator's identity map (the world's truth; the same measure as tests/features/test_entity_resolution.py):
+pairwise precision and recall over the pairs of name keys put in one entity, before and after Splink.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from datetime import date
+from itertools import combinations
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+
+from data_contracts.lake import Lake
+from features.build import create_views
+from features.entity_resolution import REGISTERS, Kind, resolve_names, seen_name_keys
+from features.names import name_key
+from features.registry import INDICATORS
+from simulator.truth import load_truth
+
+KINDS: tuple[Kind, ...] = ("employer", "recruiter")
+# Records whose names are resolved (entity_resolution.NAME_SOURCES) and the registers they are resolved against.
+NAME_RECORD_TYPES = ("visa_application", "labour_inspection", "enforcement_outcome", "organisation", "recruiter")
+
+
+def pairwise(con: duckdb.DuckDBPyConnection, world: Path, kind: Kind) -> dict[str, float]:
+    """Pairwise precision / recall of the name keys seen on records, grouped by the map's entity (an unmatched key
+    is its own entity) against the keys grouped by their true entity."""
+    id_column = "registration_no" if kind == "employer" else "recruiter_ref"
+    true: dict[str, set[str]] = defaultdict(set)
+    for r in load_truth(world, f"{kind}_names").to_pylist():
+        true[name_key(r["name_variant"])].add(r[id_column])
+    _, _, name_map, map_id = REGISTERS[kind]
+    predicted = dict(con.execute(f"SELECT name_key, {map_id} FROM {name_map}").fetchall())
+    table = seen_name_keys(con, kind, "__bench_seen")
+    seen = sorted(r[0] for r in con.execute(f"SELECT name_key FROM {table}").fetchall() if r[0] in true)
+    con.execute(f"DROP TABLE {table}")
+
+    def pairs(entity_of: dict[str, str]) -> set[tuple[str, str]]:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for k, entity in entity_of.items():
+            groups[entity].append(k)
+        return {p for keys in groups.values() for p in combinations(sorted(keys), 2)}
+
+    got = pairs({k: predicted.get(k, f"unregistered:{k}") for k in seen})
+    want = pairs({k: min(true[k]) for k in seen})
+    both = len(got & want)
+    return {
+        "keys": float(len(seen)),
+        "precision": both / len(got) if got else 1.0,
+        "recall": both / len(want) if want else 1.0,
+    }
+
+
+def measure(home: Path, world: Path, as_of: date) -> dict[str, Any]:
+    lake = Lake(home)
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads TO 2")
+        records = 0
+        for record_type in NAME_RECORD_TYPES:
+            sql = lake.current_sql(record_type)
+            records += int(con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]) if sql else 0
+        window = max(i.window_days for i in INDICATORS)
+        started = time.perf_counter()
+        create_views(con, lake, as_of, window, resolve=False)
+        exact_s = time.perf_counter() - started
+        before = {kind: pairwise(con, world, kind) for kind in KINDS}
+        started = time.perf_counter()
+        reports = resolve_names(con)
+        splink_s = time.perf_counter() - started
+        after = {kind: pairwise(con, world, kind) for kind in KINDS}
+    finally:
+        con.close()
+        lake.close()
+    return {
+        "records": records,
+        "exact_seconds": exact_s,
+        "splink_seconds": splink_s,
+        "before": before,
+        "after": after,
+        "fuzzy_links": {r.kind: r.matched_fuzzy for r in reports},
+    }
+
+
+def main(
+    home: Annotated[Path, typer.Option()],
+    world: Annotated[Path, typer.Option()],
+    as_of: Annotated[str, typer.Option("--as-of")],
+    json_path: Annotated[Path, typer.Option("--json")],
+) -> None:
+    result = measure(home, world, date.fromisoformat(as_of))
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    typer.run(main)
