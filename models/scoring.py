@@ -91,18 +91,30 @@ class _ReasonRenderer:
             self.details[key] = text
         return text
 
-    def render(self, idx: list[int], contrib: list[float], v: list[float], num: list[float], den: list[float]) -> str:
-        parts = []
-        for j, c, value, n, d in zip(idx, contrib, v, num, den, strict=True):
-            if c < MIN_CONTRIBUTION:
-                break
-            value_or_none = None if value != value else value
-            parts.append(
-                f"{self.heads[j]}{'null' if value_or_none is None else repr(round(value, 6))},"
-                f'"detail":{self.detail(j, value_or_none, None if n != n else n, None if d != d else d)},'
-                f'"contribution":{round(c, 6)!r},"link":{self.links[j]}}}'
+    def render(
+        self,
+        keep: int,
+        idx: list[int],
+        contrib: list[float],
+        value: list[float | None],
+        shown: list[float | None],
+        num: list[float | None],
+        den: list[float | None],
+    ) -> str:
+        """The first ``keep`` reasons of one entity; ``value`` raw (cache key), ``shown`` rounded for display,
+        None where not measured; ``contrib`` already rounded."""
+        heads, links, detail = self.heads, self.links, self.detail
+        return (
+            "["
+            + ",".join(
+                f"{heads[j]}{'null' if sv is None else repr(sv)},"
+                f'"detail":{detail(j, v, n, d)},"contribution":{c!r},"link":{links[j]}}}'
+                for j, c, v, sv, n, d in zip(
+                    idx[:keep], contrib[:keep], value[:keep], shown[:keep], num[:keep], den[:keep], strict=True
+                )
             )
-        return "[" + ",".join(parts) + "]"
+            + "]"
+        )
 
 
 def score_type(
@@ -154,12 +166,30 @@ def score_type(
     rank_region = ranks_within([p["region"] or p["country"] for p in profile], rank_key, ids)
     bands = band_of(rank / max(n, 1))
     renderer = _ReasonRenderer(indicator_ids, ft.peers)
-    top_values = np.take_along_axis(values, top_idx, axis=1).tolist()
-    top_nums = np.take_along_axis(nums, top_idx, axis=1).tolist()
-    top_dens = np.take_along_axis(dens, top_idx, axis=1).tolist()
+
+    def gathered(a: np.ndarray, digits: int | None = None) -> list[list[float | None]]:
+        """Top-k values per row as lists, NaN as None (optionally rounded for display)."""
+        top = np.take_along_axis(a, top_idx, axis=1)
+        if digits is not None:
+            top = np.round(top, digits)
+        boxed = top.astype(object)
+        boxed[np.isnan(top)] = None
+        out: list[list[float | None]] = boxed.tolist()
+        return out
+
+    keep = (top_contrib >= MIN_CONTRIBUTION).sum(axis=1).tolist()  # sorted descending: a prefix is kept
     reasons = [
-        renderer.render(j, c, v, nu, de)
-        for j, c, v, nu, de in zip(top_idx.tolist(), top_contrib.tolist(), top_values, top_nums, top_dens, strict=True)
+        renderer.render(*row)
+        for row in zip(
+            keep,
+            top_idx.tolist(),
+            np.round(top_contrib, 6).tolist(),
+            gathered(values),
+            gathered(values, 6),
+            gathered(nums),
+            gathered(dens),
+            strict=True,
+        )
     ]
     columns = zip(
         ids,
