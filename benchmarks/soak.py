@@ -35,13 +35,12 @@ WRK_SCRIPT = """
 local tokens = {%(tokens)s}
 local n = %(entities)d
 local pace_ms = %(pace_ms).3f
-local counter = 0
-local thread_id = 0
-local threads = 0
+thread_id = 0
+local threads = {}
 
 function setup(thread)
-  thread:set("thread_id", threads)
-  threads = threads + 1
+  thread:set("thread_id", #threads)
+  table.insert(threads, thread)
 end
 
 function init(args)
@@ -53,7 +52,6 @@ function delay()
 end
 
 request = function()
-  counter = counter + 1
   local token = tokens[math.random(1, #tokens)]
   local headers = {["Authorization"] = "Bearer " .. token}
   local pick = math.random(1, 100)
@@ -77,6 +75,7 @@ class Window:
     requests: int
     rate: float  # requests per second achieved
     errors: int  # non-2xx responses and socket errors
+    error_kinds: dict[str, int]  # HTTP status or socket error kind -> count
     p50_ms: float
     p99_ms: float
     rss_mib: float  # server resident memory at the end of the window
@@ -86,17 +85,21 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def parse_wrk(out: str) -> tuple[int, int, float, float]:
-    """(requests, errors, p50 ms, p99 ms) from ``wrk --latency`` output."""
+def parse_wrk(out: str) -> tuple[int, int, float, float, dict[str, int]]:
+    """(requests, errors, p50 ms, p99 ms, socket error kinds) from ``wrk --latency`` output."""
     found = re.search(r"(\d+) requests in", out)
     requests = int(found.group(1)) if found else 0
     errors = 0
+    kinds: dict[str, int] = {}
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         errors += int(non2xx.group(1))
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if sockets:
         errors += sum(int(g) for g in sockets.groups())
+        for kind, n in zip(("connect", "read", "write", "timeout"), sockets.groups(), strict=True):
+            if int(n):
+                kinds[f"socket {kind}"] = int(n)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s|m)\b", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", out)
     return (
@@ -104,7 +107,22 @@ def parse_wrk(out: str) -> tuple[int, int, float, float]:
         errors,
         _ms(*p50.groups()) if p50 else float("nan"),
         _ms(*p99.groups()) if p99 else float("nan"),
+        kinds,
     )
+
+
+def failed_by_status(port: int) -> dict[str, int]:
+    """The server's own count of 4xx / 5xx answers so far, per route and status (from /metrics)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    out: dict[str, int] = {}
+    pattern = r'^tracerisk_http_requests_total\{method="(\w+)",route="([^"]*)",status="(\d+)"\} ([\d.e+]+)$'
+    for method, route, status, value in re.findall(pattern, text, re.M):
+        if int(status) >= 400:
+            out[f"{status} {method} {route}"] = int(float(value))
+    return out
 
 
 def rss_mib(pid: int) -> float:
@@ -166,6 +184,7 @@ def soak(
     port = _port()
     proc = _serve([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)], env, port)
     windows: list[Window] = []
+    seen_failed: dict[str, int] = {}
     started = time.monotonic()
     deadline = started + minutes * 60
     try:
@@ -180,12 +199,16 @@ def soak(
                 timeout=length + 60,
                 check=True,
             )
-            requests, errors, p50, p99 = parse_wrk(done.stdout)
+            requests, errors, p50, p99, kinds = parse_wrk(done.stdout)
+            failed = failed_by_status(port)
+            kinds.update({k: v - seen_failed.get(k, 0) for k, v in failed.items() if v != seen_failed.get(k, 0)})
+            seen_failed = failed
             w = Window(
                 round((time.monotonic() - started) / 60, 2),
                 requests,
                 round(requests / length, 1),
                 errors,
+                kinds,
                 round(p50, 2),
                 round(p99, 2),
                 round(rss_mib(proc.pid), 1),
@@ -196,7 +219,7 @@ def soak(
                 write_script(pace_ms)
             log(
                 f"{w.minute:6.2f} min  {w.rate:7.1f} req/s  errors {w.errors}  p50 {w.p50_ms:6.2f} ms  "
-                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB"
+                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB" + (f"  {kinds}" if kinds else "")
             )
             if proc.poll() is not None:
                 raise RuntimeError(f"the server exited with {proc.returncode}")
