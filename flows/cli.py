@@ -404,23 +404,25 @@ def pipeline(
         except LakeBusy as exc:
             raise _fail(str(exc)) from exc
     out = Console(width=200)
-    table = Table(title=f"backtest as of {result.dates.backtest} (truth = the simulator's planted risk, k = top 5%)")
-    for column in ("entity", "model truth p@k", "rule truth p@k", "random truth p@k", "model p@k", "ECE"):
+    table = Table(title="rolling-origin backtest (truth = the simulator's planted risk, k = top 5%)")
+    for column in ("origin", "entity", "model truth p@k", "rule truth p@k", "random truth p@k", "model p@k", "ECE"):
         table.add_column(column)
 
     def fmt(v: object) -> str:
         return "-" if v is None or v != v else f"{float(v):.3f}"  # type: ignore[arg-type]
 
-    for entity, res in result.evaluation.items():
-        if "model" in res:
-            table.add_row(
-                entity,
-                fmt(res["model"]["truth_precision_at_k"]),
-                fmt(res["rule"]["truth_precision_at_k"]),
-                fmt(res["random"]["truth_precision_at_k"]),
-                fmt(res["model"]["precision_at_k"]),
-                fmt(res["model"]["ece"]),
-            )
+    for origin, evaluation in result.rolling.items():
+        for entity, res in evaluation.items():
+            if "model" in res:
+                table.add_row(
+                    origin,
+                    entity,
+                    fmt(res["model"]["truth_precision_at_k"]),
+                    fmt(res["rule"]["truth_precision_at_k"]),
+                    fmt(res["random"]["truth_precision_at_k"]),
+                    fmt(res["model"]["precision_at_k"]),
+                    fmt(res["model"]["ece"]),
+                )
     out.print(table)
     for entity, r in result.serving_models.items():
         out.print(f"{entity}: {r.model_id} {'champion' if r.promoted else 'challenger'} ({r.reason})")

@@ -246,7 +246,9 @@ def evaluate_flow(
     result = evaluate_task(home, as_of, truth_dir, entities)
     reports = home / "reports"
     reports.mkdir(parents=True, exist_ok=True)
-    _write(reports / "evaluation.json", json.dumps(result, indent=2, default=_json_default) + "\n")
+    text = json.dumps(result, indent=2, default=_json_default) + "\n"
+    _write(reports / f"evaluation-{as_of.isoformat()}.json", text)  # one per origin of a rolling backtest
+    _write(reports / "evaluation.json", text)  # the latest evaluation
     _write(reports / "model-report.html", render_report(result, f"tracerisk model report, as of {as_of}"))
     for res in result.values():
         if "model_id" in res:

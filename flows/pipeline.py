@@ -25,17 +25,21 @@ from flows.models import TrainResult, evaluate_flow, score_flow, train_flow
 from models.train import HORIZON_DAYS
 from simulator.config import load_config
 
+ROLLING_STEP_DAYS = 180  # the rolling-origin backtest also evaluates this many days before the backtest date
+
 
 @dataclass(frozen=True)
 class PipelineDates:
     backtest: date  # train and evaluate as of this day; labels (backtest, backtest + horizon] judge the model
     serving: date  # the day after the simulated window: train, gate and score with everything known
+    earlier: tuple[date, ...] = ()  # earlier origins of the rolling backtest, oldest first
 
 
 def pipeline_dates(start: date, years: int, horizon: int = HORIZON_DAYS) -> PipelineDates:
     """Dates inside a simulated window of ``years`` from ``start`` (the backtest leaves a full label horizon)."""
     end = date(start.year + years, start.month, start.day)
-    return PipelineDates(backtest=end - timedelta(days=horizon + 35), serving=end)
+    backtest = end - timedelta(days=horizon + 35)
+    return PipelineDates(backtest, end, (backtest - timedelta(days=ROLLING_STEP_DAYS),))
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class PipelineResult:
     ingested_rows: int
     quarantined_rows: int
     evaluation: dict[str, Any]
+    rolling: dict[str, dict[str, Any]]  # origin (ISO date) -> evaluation, oldest first; the last is ``evaluation``
     serving_models: dict[str, TrainResult]
     run_id: str
     published_rows: int
@@ -71,9 +76,15 @@ def pipeline_flow(home: Path, scale: str = "small", seed: int = 0) -> PipelineRe
     dates = pipeline_dates(date.fromisoformat(cfg.world.start_date), cfg.world.years)
     world = simulate_task(scale, seed, home / "world")
     reports, _docs = ingest_flow(world, "synthetic", home, None, 2_000, None)
+    # Rolling-origin backtest: at each origin, train with what was known then (through the gate, so the
+    # champion evolves as it would have) and evaluate on the labels of the following horizon, never seen.
+    rolling: dict[str, dict[str, Any]] = {}
+    for origin in (*dates.earlier, dates.backtest):
+        train_flow(home, origin, world)
+        rolling[origin.isoformat()] = evaluate_flow(home, origin, world)
     features_flow(home, dates.backtest)
-    train_flow(home, dates.backtest, world)
-    evaluation = evaluate_flow(home, dates.backtest, world)
+    evaluation = rolling[dates.backtest.isoformat()]
+    _write_rolling(home, rolling)
     serving = train_flow(home, dates.serving, world, ENTITY_TYPES)
     features_flow(home, dates.serving)
     run = score_flow(home, dates.serving)
@@ -85,9 +96,26 @@ def pipeline_flow(home: Path, scale: str = "small", seed: int = 0) -> PipelineRe
         sum(r.accepted for r in reports),
         sum(r.quarantined for r in reports),
         evaluation,
+        rolling,
         serving,
         run.run_id,
         len(run.rows),
         home / "reports" / "evaluation.json",
         report,
     )
+
+
+def _write_rolling(home: Path, rolling: dict[str, dict[str, Any]]) -> None:
+    """reports/rolling-backtest.json: per origin and entity type, truth and observed precision@k of the model,
+    the rule and random (the full metrics are in reports/evaluation-<origin>.json)."""
+    keys = ("precision_at_k", "truth_precision_at_k", "average_precision", "ece")
+    summary = {
+        origin: {
+            entity: {ranking: {k: res[ranking].get(k) for k in keys} for ranking in ("model", "rule", "random")}
+            for entity, res in result.items()
+            if "model" in res
+        }
+        for origin, result in rolling.items()
+    }
+    path = home / "reports" / "rolling-backtest.json"
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")

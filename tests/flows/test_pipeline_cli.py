@@ -30,7 +30,11 @@ def test_pipeline_runs_the_chain_and_publishes(tmp_path: Path, monkeypatch: pyte
     monkeypatch.delenv("TRACERISK_STORE_URL", raising=False)
     result = runner.invoke(app, ["pipeline", "--scale", "tiny", "--seed", "3"])
     assert result.exit_code == 0, result.output
-    assert "published" in result.output and "backtest as of" in result.output
+    assert "published" in result.output and "rolling-origin backtest" in result.output
+    rolling = json.loads((home / "reports" / "rolling-backtest.json").read_text())
+    assert len(rolling) == 2 and all(set(by_entity) == set(ENTITY_TYPES) for by_entity in rolling.values())
+    for origin in rolling:
+        assert (home / "reports" / f"evaluation-{origin}.json").is_file()
     evaluation = json.loads((home / "reports" / "evaluation.json").read_text())
     assert set(evaluation) == set(ENTITY_TYPES)
     for res in evaluation.values():
