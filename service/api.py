@@ -228,6 +228,7 @@ class ModelOut(BaseModel):
     metrics: dict[str, Any]
     gate: dict[str, Any]
     updated_at: str
+    drift: dict[str, Any] | None = None  # latest score run's PSI against the training window; flagged above threshold
 
 
 class AuditEntry(BaseModel):

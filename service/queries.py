@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from service.auth import User
 from service.roles import Access, keys_for
-from service.store import models, published, score_runs, score_scope, scores
+from service.store import model_drift, models, published, score_runs, score_scope, scores
 
 HISTORY_LIMIT = 50  # score runs shown in an entity's history, newest kept
 
@@ -215,7 +215,26 @@ def regions(conn: Connection, entity_type: str) -> list[str]:
 
 def model_list(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(models).order_by(models.c.entity_type, models.c.trained_as_of.desc())).all()
-    return [_model(r) for r in rows]
+    drift = latest_drift(conn)
+    return [{**_model(r), "drift": drift.get(r.model_id)} for r in rows]
+
+
+def latest_drift(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Model id -> the drift of its most recent score run (PSI against its training window, flag, retraining due)."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = conn.execute(sa.select(model_drift).order_by(model_drift.c.created_at, model_drift.c.run_id)).all()
+    for r in rows:  # later rows replace earlier ones
+        out[r.model_id] = {
+            "as_of": r.as_of,
+            "run_id": r.run_id,
+            "reference_as_of": r.reference_as_of,
+            "max_psi": r.max_psi,
+            "score_psi": r.score_psi,
+            "threshold": r.threshold,
+            "flagged": bool(r.flagged),
+            "retraining_due": bool(r.retraining_due),
+        }
+    return out
 
 
 def model(conn: Connection, model_id: str) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from models.rollup import rollup, scored_rows, supply_graph, supply_scope
 from service.auth import add_user
 from service.roles import ROLES
-from service.store import audit_log, connect, publish
+from service.store import ModelEntry, audit_log, connect, publish
 from tests.service.conftest import Env, auth, build_env, score_run
 
 # Buyer BUY-A: tier-1 E1 (tier-2 E3, recruited by REC-3) and E2; buyer BUY-B: tier-1 E5.
@@ -147,12 +147,19 @@ def test_drift_of_the_published_runs_is_served(tmp_path: Path) -> None:
         "retraining_due": True,
         "detail": '{"drifted": ["E09_w1095"], "indicators": {"E09_w1095": 0.61}}',
     }
+    entry = ModelEntry(run.model_ids["employer"], "employer", "champion", "2023-01-01", "ipw", {}, {}, "# card")
     engine = connect(env.url)
-    publish(engine, replace(run, drift=[record]))
+    publish(engine, replace(run, drift=[record], model_entries=[entry]))
     engine.dispose()
     for role, token in env.tokens.items():
         body = env.client.get("/v1/drift", headers=auth(token)).json()
         assert [(d["entity_type"], d["flagged"], d["detail"]["drifted"]) for d in body] == [
             ("employer", True, ["E09_w1095"])
         ], role
+        # the model registry shows the flag on the model itself (API and dashboard)
+        listed = {m["model_id"]: m for m in env.client.get("/v1/models", headers=auth(token)).json()}
+        drift = listed[entry.model_id]["drift"]
+        assert drift["flagged"] and drift["retraining_due"] and drift["max_psi"] == 0.61, role
+        page = env.client.get("/models", headers={**auth(token), "Accept": "text/html"})
+        assert page.status_code == 200 and "retraining due" in page.text, role
     env.client.close()
