@@ -385,6 +385,8 @@ def score(
 def pipeline(
     scale: Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")] = "small",
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+    runner: RunnerOption = "local",
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """The whole chain on the synthetic default: simulate, ingest, features, train, evaluate, score, publish."""
     from data_contracts.lake import LakeBusy, tracerisk_home
@@ -397,10 +399,10 @@ def pipeline(
     from flows.pipeline import pipeline_flow
 
     started = time.perf_counter()
-    with _progress("pipeline") as bar:
+    with _task_runner(runner, dask_address) as (task_runner, workers), _progress("pipeline") as bar:
         bar.add_task(f"{scale} world, seed {seed} under {home}", total=None)
         try:
-            result = pipeline_flow(home, scale, seed)
+            result = pipeline_flow(home, scale, seed, task_runner, workers)
         except LakeBusy as exc:
             raise _fail(str(exc)) from exc
     out = Console(width=200)

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from features.registry import ENTITY_TYPES
 from flows.features import features_flow
-from flows.ingest import ingest_flow
+from flows.ingest import PREFETCH, ingest_flow
 from flows.models import TrainResult, evaluate_flow, score_flow, train_flow
 from models.train import HORIZON_DAYS
 from simulator.config import load_config
@@ -71,23 +71,34 @@ def simulate_task(scale: str, seed: int, out: Path) -> Path:
 
 
 @flow(name="pipeline", log_prints=False, validate_parameters=False)
-def pipeline_flow(home: Path, scale: str = "small", seed: int = 0) -> PipelineResult:
+def pipeline_flow(
+    home: Path, scale: str = "small", seed: int = 0, task_runner: Any = None, workers: int = 1
+) -> PipelineResult:
+    """The chain; with ``task_runner`` (a Dask runner, flows/runners.py) ingest, features and scoring run their
+    partitioned tasks on it (``workers`` partitions), training and evaluation stay in this process."""
     cfg = load_config(None)
     dates = pipeline_dates(date.fromisoformat(cfg.world.start_date), cfg.world.years)
     world = simulate_task(scale, seed, home / "world")
-    reports, _docs = ingest_flow(world, "synthetic", home, None, 2_000, None)
+    ingest, features, score = ingest_flow, features_flow, score_flow
+    partitions = 1
+    if task_runner is not None:
+        ingest = ingest_flow.with_options(task_runner=task_runner)
+        features = features_flow.with_options(task_runner=task_runner)
+        score = score_flow.with_options(task_runner=task_runner)
+        partitions = max(2, workers)
+    reports, _docs = ingest(world, "synthetic", home, None, 2_000, None, max(PREFETCH, workers))
     # Rolling-origin backtest: at each origin, train with what was known then (through the gate, so the
     # champion evolves as it would have) and evaluate on the labels of the following horizon, never seen.
     rolling: dict[str, dict[str, Any]] = {}
     for origin in (*dates.earlier, dates.backtest):
         train_flow(home, origin, world)
         rolling[origin.isoformat()] = evaluate_flow(home, origin, world)
-    features_flow(home, dates.backtest)
+    features(home, dates.backtest, ENTITY_TYPES, partitions)
     evaluation = rolling[dates.backtest.isoformat()]
     _write_rolling(home, rolling)
     serving = train_flow(home, dates.serving, world, ENTITY_TYPES)
-    features_flow(home, dates.serving)
-    run = score_flow(home, dates.serving)
+    features(home, dates.serving, ENTITY_TYPES, partitions)
+    run = score(home, dates.serving, ENTITY_TYPES, partitions)
     report = home / "reports" / "model-report.html"
     create_link_artifact(key="pipeline-report", link=f"file://{report.resolve()}", description="Model report")
     return PipelineResult(
