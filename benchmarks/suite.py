@@ -131,15 +131,8 @@ FEATURES_AS_OF = "2024-10-01"  # inside the simulated window (2022-01-01 .. 2024
 
 def features(scale: str, scratch: Path) -> list[Row]:
     """`tracerisk features --as-of` over the ingested world: entities/s and peak memory."""
-    home = scratch / f"home-{scale}"
+    home = _ingested(scale, scratch)
     env = {**os.environ, "TRACERISK_HOME": str(home)}
-    if not (home / "lake.duckdb").exists():  # not measured here: the ingest benchmark measures it
-        world = _world(scale, scratch)
-        m = run_measured(
-            [sys.executable, "-m", "flows.cli", "ingest", "--source", str(world), "--gx-sample-rows", "0"], env=env
-        )
-        if m.returncode != 0:
-            raise RuntimeError(f"ingest failed:\n{m.output[-3000:]}")
     m = run_measured([sys.executable, "-m", "flows.cli", "features", "--as-of", FEATURES_AS_OF], env=env)
     if m.returncode != 0:
         raise RuntimeError(f"features failed:\n{m.output[-3000:]}")
@@ -171,15 +164,8 @@ MODELS_AS_OF = "2025-01-01"  # the serving date of the default simulated window
 
 def models(scale: str, scratch: Path) -> list[Row]:
     """Training seconds per entity type; scoring with top-5 reasons against shap.TreeExplainer (same model, rows)."""
-    home = scratch / f"home-{scale}"
+    home = _ingested(scale, scratch)
     env = {**os.environ, "TRACERISK_HOME": str(home)}
-    if not (home / "lake.duckdb").exists():  # not measured here: the ingest benchmark measures it
-        world = _world(scale, scratch)
-        m = run_measured(
-            [sys.executable, "-m", "flows.cli", "ingest", "--source", str(world), "--gx-sample-rows", "0"], env=env
-        )
-        if m.returncode != 0:
-            raise RuntimeError(f"ingest failed:\n{m.output[-3000:]}")
     out = scratch / f"models-{scale}.json"
     m = run_measured(
         [
