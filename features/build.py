@@ -9,6 +9,7 @@ of a DuckDB connection and a Lake; the Prefect flow in flows/features.py only wi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_contracts.contracts import CONTRACTS
+from data_contracts.contracts import CONTRACTS, INGEST_ORDER, Field
 from data_contracts.lake import Lake
 from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
@@ -30,12 +31,20 @@ from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, f
 OVERSTAY_GRACE_DAYS = 60
 
 
-def _current(lake: Lake, record_type: str) -> str:
+def _null_columns(fields: Sequence[Field]) -> str:
+    return ", ".join(f'CAST(NULL AS {SQL_TYPES[f.type]}) AS "{f.name}"' for f in fields)
+
+
+def _current(con: duckdb.DuckDBPyConnection, lake: Lake, record_type: str) -> str:
+    """SQL of the lake's current records of ``record_type`` with every contract column: nothing ingested gives an
+    empty table, and a lake ingested before the contract gained a column reads that column as NULL."""
+    fields = CONTRACTS[record_type].fields
     sql = lake.current_sql(record_type)
-    if sql is None:  # nothing ingested yet: an empty table with the contract's columns
-        empty = ", ".join(f'CAST(NULL AS {SQL_TYPES[f.type]}) AS "{f.name}"' for f in CONTRACTS[record_type].fields)
-        return f"SELECT {empty} WHERE FALSE"
-    return sql
+    if sql is None:
+        return f"SELECT {_null_columns(fields)} WHERE FALSE"
+    have = {row[0] for row in con.execute(f"DESCRIBE {sql}").fetchall()}
+    missing = [f for f in fields if f.name not in have]
+    return f"SELECT *, {_null_columns(missing)} FROM ({sql})" if missing else sql
 
 
 def create_views(
@@ -44,22 +53,8 @@ def create_views(
     """The point-in-time views every indicator's SQL reads (see the module docstring)."""
     since = as_of - timedelta(days=window_days)
     a, s = f"DATE '{as_of.isoformat()}'", f"DATE '{since.isoformat()}'"
-    for record_type in (
-        "organisation",
-        "recruiter",
-        "visa_application",
-        "border_crossing",
-        "labour_inspection",
-        "enforcement_outcome",
-    ):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{record_type} AS {_current(lake, record_type)}")
-        # A lake ingested before a contract gained a column: the column reads as NULL (not known then).
-        have = {row[0] for row in con.execute(f"DESCRIBE raw_{record_type}").fetchall()}
-        missing = [f for f in CONTRACTS[record_type].fields if f.name not in have]
-        if missing:
-            extra = ", ".join(f'CAST(NULL AS {SQL_TYPES[f.type]}) AS "{f.name}"' for f in missing)
-            current = _current(lake, record_type)
-            con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{record_type} AS SELECT *, {extra} FROM ({current})")
+    for record_type in INGEST_ORDER:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{record_type} AS {_current(con, lake, record_type)}")
     statements = [
         f"CREATE OR REPLACE TEMP VIEW org AS SELECT * FROM raw_organisation WHERE registered_on < {a}",
         f"CREATE OR REPLACE TEMP VIEW eo AS SELECT * FROM raw_enforcement_outcome WHERE decided_on < {a}",
