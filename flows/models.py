@@ -3,7 +3,6 @@ artifacts (metric tables, links to reports)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -29,6 +28,7 @@ from models.bundle import (
     latest_bundle,
     load_bundle,
     model_id_of,
+    model_text_hash,
     read_registry,
     record_decision,
     save_bundle,
@@ -50,11 +50,11 @@ class PublishFailed(RuntimeError):
 
 def check_bundle(home: Path, model_id: str) -> LoadedModel:
     """Load ``model_id``'s bundle, raising when it is missing, unreadable or not the model its id names: the id
-    ends with the first 10 hex digits of the model text's SHA-256 (models.bundle.model_id_of), which catches a
+    ends with the first 10 hex digits of the model text's SHA-256 (models.bundle.model_text_hash), which catches a
     truncated model.txt that LightGBM would still load with fewer trees."""
     text = (home / "models" / model_id / "model.txt").read_text(encoding="utf-8")
     suffix = model_id.rsplit("-", 1)[-1]
-    if re.fullmatch(r"[0-9a-f]{10}", suffix) and hashlib.sha256(text.encode()).hexdigest()[:10] != suffix:
+    if re.fullmatch(r"[0-9a-f]{10}", suffix) and model_text_hash(text) != suffix:
         raise ValueError("model.txt does not match the hash in its model id (edited or truncated)")
     return load_bundle(home, model_id)
 

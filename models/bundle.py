@@ -82,7 +82,7 @@ def save_bundle(
     gate: dict[str, Any] | None = None,
 ) -> str:
     text = model.booster.booster_.model_to_string()
-    model_id = model_id_of(model)
+    model_id = _model_id(model, text)
     final = home / "models" / model_id
     tmp = home / "models" / f".{model_id}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -132,10 +132,18 @@ def latest_bundle(home: Path, entity: EntityType, as_of: date | None = None) -> 
     return best[1] if best else None
 
 
+def model_text_hash(text: str) -> str:
+    """The last part of a model id: the first 10 hex digits of the SHA-256 of the model's text (model.txt)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _model_id(model: TrainedModel, text: str) -> str:
+    return f"{model.entity}-{model.trained_as_of.isoformat()}-{model_text_hash(text)}"
+
+
 def model_id_of(model: TrainedModel) -> str:
     """The id ``save_bundle`` gives ``model`` (entity, training date and a hash of the trees)."""
-    text = model.booster.booster_.model_to_string()
-    return f"{model.entity}-{model.trained_as_of.isoformat()}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+    return _model_id(model, model.booster.booster_.model_to_string())
 
 
 def _registry_path(home: Path) -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import multiprocessing
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -712,7 +713,15 @@ def cached_frames(
     if progress:
         progress(done, len(jobs), "cache" if not todo else f"parsing {len(todo)} files")
     if todo:
-        pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo)))) if workers > 1 else None
+        # forkserver, not fork: callers (Prefect flows, the test suite) have threads running, and a forked child
+        # inherits their locks in whatever state they were in (the pool then breaks).
+        pool = (
+            ProcessPoolExecutor(
+                max_workers=max(1, min(workers, len(todo))), mp_context=multiprocessing.get_context("forkserver")
+            )
+            if workers > 1
+            else None
+        )
         try:
             results = pool.map(_run_job, [job for job, _ in todo]) if pool else (job.parse() for job, _ in todo)
             for (job, path), frame in zip(todo, results, strict=True):
