@@ -12,7 +12,6 @@ import json
 import time
 from collections import defaultdict
 from datetime import date
-from itertools import combinations
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ import typer
 
 from data_contracts.lake import Lake
 from features.build import create_views
-from features.entity_resolution import REGISTERS, Kind, resolve_names, seen_name_keys
+from features.entity_resolution import REGISTERS, Kind, pairwise_accuracy, resolve_names, seen_name_keys
 from features.names import name_key
 from features.registry import INDICATORS
 from simulator.truth import load_truth
@@ -44,19 +43,13 @@ def pairwise(con: duckdb.DuckDBPyConnection, world: Path, kind: Kind) -> dict[st
     seen = sorted(r[0] for r in con.execute(f"SELECT name_key FROM {table}").fetchall() if r[0] in true)
     con.execute(f"DROP TABLE {table}")
 
-    def pairs(entity_of: dict[str, str]) -> set[tuple[str, str]]:
-        groups: dict[str, list[str]] = defaultdict(list)
-        for k, entity in entity_of.items():
-            groups[entity].append(k)
-        return {p for keys in groups.values() for p in combinations(sorted(keys), 2)}
-
-    got = pairs({k: predicted.get(k, f"unregistered:{k}") for k in seen})
-    want = pairs({k: min(true[k]) for k in seen})
-    both = len(got & want)
+    precision, recall = pairwise_accuracy(
+        {k: predicted.get(k, f"unregistered:{k}") for k in seen}, {k: min(true[k]) for k in seen}
+    )
     return {
         "keys": float(len(seen)),
-        "precision": both / len(got) if got else 1.0,
-        "recall": both / len(want) if want else 1.0,
+        "precision": precision,
+        "recall": recall,
     }
 
 

@@ -37,7 +37,9 @@ The maps are read by the views that ``create_views`` builds after them (``va``, 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any, Literal
 
 import duckdb
@@ -268,3 +270,18 @@ def resolve_names(
         return [_resolve(con, kind, merge_threshold, possible_threshold) for kind in ("employer", "recruiter")]
     finally:
         splink_logger.setLevel(level)
+
+
+def pairwise_accuracy(predicted: dict[str, str], expected: dict[str, str]) -> tuple[float, float]:
+    """(precision, recall) over pairs of name keys put in the same entity: ``predicted`` and ``expected`` map the
+    same keys to entity ids (a key left unassigned is its own entity). Empty pair sets count as 1.0."""
+
+    def pairs(entity_of: dict[str, str]) -> set[tuple[str, str]]:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for k, entity in entity_of.items():
+            groups[entity].append(k)
+        return {p for keys in groups.values() for p in combinations(sorted(keys), 2)}
+
+    got, want = pairs(predicted), pairs(expected)
+    both = len(got & want)
+    return (both / len(got) if got else 1.0, both / len(want) if want else 1.0)

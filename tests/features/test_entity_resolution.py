@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime
-from itertools import combinations
 from pathlib import Path
 
 import duckdb
@@ -16,7 +15,14 @@ from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import create_views
-from features.entity_resolution import REGISTERS, Kind, ResolutionReport, resolve_names, seen_name_keys
+from features.entity_resolution import (
+    REGISTERS,
+    Kind,
+    ResolutionReport,
+    pairwise_accuracy,
+    resolve_names,
+    seen_name_keys,
+)
 from features.names import name_key, name_key_sql
 from simulator.truth import load_truth
 
@@ -65,18 +71,10 @@ def measure(con: duckdb.DuckDBPyConnection, world: Path, kind: Kind) -> dict[str
     precision = sum(predicted[k] in true[k] for k in assigned) / len(assigned)
     recall = sum(predicted.get(k) in true[k] for k in linkable) / len(linkable)
 
-    def pairs(entity_of: dict[str, str]) -> set[tuple[str, str]]:
-        groups: dict[str, list[str]] = defaultdict(list)
-        for k, entity in entity_of.items():
-            groups[entity].append(k)
-        return {p for keys in groups.values() for p in combinations(sorted(keys), 2)}
-
-    got = pairs({k: predicted.get(k, f"unregistered:{k}") for k in seen})
-    want = pairs({k: min(true[k]) for k in seen})
-    both = len(got & want)
-    c_precision = both / len(got) if got else 1.0
-    c_recall = both / len(want) if want else 1.0
-    f1 = 2 * c_precision * c_recall / (c_precision + c_recall) if both else 0.0
+    c_precision, c_recall = pairwise_accuracy(
+        {k: predicted.get(k, f"unregistered:{k}") for k in seen}, {k: min(true[k]) for k in seen}
+    )
+    f1 = 2 * c_precision * c_recall / (c_precision + c_recall) if c_precision * c_recall else 0.0
     return {
         "keys": len(seen),
         "precision": precision,
