@@ -247,13 +247,13 @@ def evaluate_flow(
     reports = home / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=_json_default) + "\n"
-    _write(reports / f"evaluation-{as_of.isoformat()}.json", text)  # one per origin of a rolling backtest
-    _write(reports / "evaluation.json", text)  # the latest evaluation
-    _write(reports / "model-report.html", render_report(result, f"tracerisk model report, as of {as_of}"))
+    write_whole(reports / f"evaluation-{as_of.isoformat()}.json", text)  # one per origin of a rolling backtest
+    write_whole(reports / "evaluation.json", text)  # the latest evaluation
+    write_whole(reports / "model-report.html", render_report(result, f"tracerisk model report, as of {as_of}"))
     for res in result.values():
         if "model_id" in res:
             meta = load_bundle(home, res["model_id"]).meta
-            _write(home / "models" / res["model_id"] / "model-card.md", model_card(meta, res))
+            write_whole(home / "models" / res["model_id"] / "model-card.md", model_card(meta, res))
     rows = []
     for entity, res in result.items():
         for ranking in ("model", "rule", "random"):
@@ -280,7 +280,7 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def _write(path: Path, text: str) -> None:
+def write_whole(path: Path, text: str) -> None:
     """Write ``text`` whole or not at all (temp file + rename)."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

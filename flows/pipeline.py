@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from features.registry import ENTITY_TYPES
 from flows.features import features_flow
 from flows.ingest import PREFETCH, ingest_flow
-from flows.models import TrainResult, evaluate_flow, score_flow, train_flow
+from flows.models import TrainResult, evaluate_flow, score_flow, train_flow, write_whole
 from models.train import HORIZON_DAYS
 from simulator.config import load_config
 
@@ -128,5 +128,4 @@ def _write_rolling(home: Path, rolling: dict[str, dict[str, Any]]) -> None:
         }
         for origin, result in rolling.items()
     }
-    path = home / "reports" / "rolling-backtest.json"
-    path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    write_whole(home / "reports" / "rolling-backtest.json", json.dumps(summary, indent=2, default=str) + "\n")
