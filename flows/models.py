@@ -23,6 +23,7 @@ from features.build import FeatureTable, build_features, read_features, write_fe
 from features.registry import ENTITY_TYPES, EntityType, for_entity
 from flows.features import build_partitioned, features_dir
 from flows.supply import enrich_task
+from flows.us_dol import read_backtest
 from models.bundle import (
     LoadedModel,
     latest_bundle,
@@ -249,7 +250,10 @@ def evaluate_flow(
     text = json.dumps(result, indent=2, default=_json_default) + "\n"
     write_whole(reports / f"evaluation-{as_of.isoformat()}.json", text)  # one per origin of a rolling backtest
     write_whole(reports / "evaluation.json", text)  # the latest evaluation
-    write_whole(reports / "model-report.html", render_report(result, f"tracerisk model report, as of {as_of}"))
+    write_whole(
+        reports / "model-report.html",
+        render_report(result, f"tracerisk model report, as of {as_of}", us_dol=read_backtest(home)),
+    )
     for res in result.values():
         if "model_id" in res:
             meta = load_bundle(home, res["model_id"]).meta

@@ -137,17 +137,51 @@ def score(
     console.print(top)
 
 
+US_DOL_REPORTS = {
+    "json": "us-dol-backtest.json",
+    "html": "us-dol-model-report.html",
+    "card": "us-dol-model-card.md",
+}
+
+
+def write_reports(results: list[dict[str, Any]], home: Path) -> dict[str, Path]:
+    """The backtest as $TRACERISK_HOME/reports/us-dol-backtest.json, the HTML report and the model card (each
+    written whole or not at all); ``tracerisk evaluate`` adds the JSON's section to the model report."""
+    from flows.models import write_whole
+    from models.report import render_us_dol_report, us_dol_model_card
+
+    reports = home / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    paths = {kind: reports / name for kind, name in US_DOL_REPORTS.items()}
+    write_whole(paths["json"], json.dumps(results, indent=2) + "\n")
+    write_whole(paths["html"], render_us_dol_report(results))
+    write_whole(paths["card"], us_dol_model_card(results))
+    return paths
+
+
+def read_backtest(home: Path) -> list[dict[str, Any]] | None:
+    """The latest US DOL backtest written by ``tracerisk us-dol backtest``, if any."""
+    path = home / "reports" / US_DOL_REPORTS["json"]
+    if not path.is_file():
+        return None
+    results: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return results
+
+
 @us_dol_app.command("backtest")
 def backtest_command(
     data_dir: DataDir,
     as_of: Annotated[str, typer.Option("--as-of", help="Score with what was known before this day.")] = "2013-01-01",
     labels_to: Annotated[str, typer.Option(help="Judge on debarments starting up to this day.")] = "2014-12-31",
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the figures as a markdown report.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the HTML report here.")] = None,
 ) -> None:
-    """Backtest: model vs the rule (labour contractors first, then size), the red-flag count and random."""
+    """Backtest: model vs the rule (labour contractors first, then size), the red-flag count and random, with
+    bootstrap intervals; writes reports/us-dol-backtest.json, us-dol-model-report.html, us-dol-model-card.md."""
     from data_contracts.sources.us_dol import DolDataError
     from flows.us_dol_flow import us_dol_backtest_flow
+    from models.report import render_us_dol_report
     from models.us_dol import backtest_markdown
 
     day, end = _date(as_of, "--as-of"), _date(labels_to, "--labels-to")
@@ -174,9 +208,12 @@ def backtest_command(
             f"{r['later_debarments_linked_to_a_filer']} linked to an employer filing before {r['as_of']}"
         )
     console.print(text)
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    paths = write_reports(results, _home())
+    console.print(f"reports: {', '.join(str(p) for p in paths.values())}")
+    for path, body in ((json_path, json.dumps(results, indent=2) + "\n"), (html, render_us_dol_report(results))):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body, encoding="utf-8")
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text("# US DOL backtest\n\n" + text, encoding="utf-8")

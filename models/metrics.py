@@ -6,7 +6,7 @@ Every function takes scores (higher = reviewed first) and 0/1 labels over the sa
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -112,3 +112,151 @@ def ranking_metrics(
         out.update({"brier": None, "ece": None})
     del rng
     return out
+
+
+# ----------------------------------------------------------------------- vectorised entity bootstrap
+BOOTSTRAP_LEVEL = 0.95
+
+
+def resample_counts(n: int, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """``samples`` bootstrap resamples of n entities as a (samples, n) matrix of how often each entity is drawn."""
+    draws = rng.integers(0, n, (samples, n)) + np.arange(samples)[:, None] * n
+    return np.bincount(draws.ravel(), minlength=samples * n).reshape(samples, n).astype(np.float64)
+
+
+def tie_runs(sorted_scores: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last column of the run of equal scores holding each of ``columns`` (scores sorted)."""
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    ends = np.r_[starts[1:] - 1, len(sorted_scores) - 1]
+    run = np.searchsorted(starts, columns, side="right") - 1
+    return starts[run], ends[run]
+
+
+def weighted_ap_auc(
+    weights: np.ndarray, positives: np.ndarray, runs: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Average precision and ROC-AUC of each row of ``weights`` (how often each entity is drawn; columns in
+    descending score order), with each entity counted as often as drawn.
+
+    ``positives``: the columns of the positive entities, ascending (one vector for every row, or one row of
+    columns per weight row). ``runs``: first and last column of the run of tied scores holding each positive
+    (one vector; None: no ties). The step-wise definitions of scikit-learn's average_precision_score and
+    roc_auc_score (ties count half). Only the cumulative weights at the positives are read, so the cost is
+    one cumulative sum over the matrix.
+    """
+    total = weights.cumsum(axis=1)
+    rows = np.arange(len(weights))[:, None]
+    cols = np.broadcast_to(positives, (len(weights), positives.shape[-1]))
+    drawn = weights[rows, cols]
+    tp = drawn.cumsum(axis=1)  # positive draws up to and including each positive's column
+    if runs is None:
+        tp_end, tp_before = tp, tp - drawn
+        total_end, total_before = total[rows, cols], total[rows, cols] - drawn
+    else:
+        first, last = runs
+        end_i = np.searchsorted(positives, last, side="right") - 1
+        before_i = np.searchsorted(positives, first, side="left") - 1
+        tp_end = tp[:, end_i]
+        tp_before = np.where(before_i >= 0, tp[:, np.maximum(before_i, 0)], 0.0)
+        total_end = total[:, last]
+        total_before = np.where(first > 0, total[:, np.maximum(first - 1, 0)], 0.0)
+    p_total = tp[:, -1] if tp.shape[1] else np.zeros(len(weights))
+    n_total = total[:, -1] - p_total
+    neg_end, neg_before = total_end - tp_end, total_before - tp_before
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(total_end > 0, tp_end / total_end, 0.0)
+        ap = (drawn * precision).sum(axis=1) / p_total
+        below = n_total[:, None] - neg_end + 0.5 * (neg_end - neg_before)
+        auc = (drawn * below).sum(axis=1) / (p_total * n_total)
+    valid = (p_total > 0) & (n_total > 0)
+    return np.where(valid, ap, np.nan), np.where(valid, auc, np.nan)
+
+
+def weighted_precision_at_k(weights: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Precision@k of each row of ``weights`` (columns in review order): the first k draws, duplicates included.
+
+    ``weights`` may be the first columns only, as long as every row's draws there reach k (or are all of them).
+    """
+    taken_before = weights.cumsum(axis=1) - weights
+    take = np.clip(k - taken_before, 0, weights)
+    hits = (take * labels).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(take.sum(axis=1) > 0, hits / take.sum(axis=1), np.nan)
+
+
+def _at_k(weights: np.ndarray, labels: np.ndarray, review: np.ndarray, k: int) -> np.ndarray:
+    """Precision@k over the review order, reading only as many leading columns as the draws need."""
+    width = min(len(review), 4 * k + 200)
+    if width < len(review) and weights[:, review[:width]].sum(axis=1).min() < k:
+        width = len(review)
+    head = review[:width]
+    return weighted_precision_at_k(weights[:, head], labels[..., head], k)
+
+
+def bootstrap_rankings(
+    rankings: dict[str, np.ndarray],
+    labels: np.ndarray,
+    ks: Sequence[int],
+    samples: int = 1000,
+    seed: int = 7,
+    tie_seed: int = 11,
+    random_name: str | None = "random",
+    chunk: int = 100,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Each ranking's metrics on ``samples`` resamples of the entities (the same resamples for every ranking).
+
+    Returns ranking -> metric (average_precision, roc_auc, precision_at_k, lift_at_k) -> one value per resample.
+    Ties in precision@k are broken as ``top_k`` breaks them (jitter seeded by ``tie_seed``), so a resample of
+    every entity once gives the point estimates of ``precision_at_k`` / ``safe_ap`` / ``safe_auc``.
+    ``random_name``: also a random ranking, drawn afresh in each resample (its interval is what chance gives).
+    Vectorised over blocks of ``chunk`` resamples (about n x chunk floats at a time).
+    """
+    labels = np.asarray(labels, dtype=np.float64)
+    n = len(labels)
+    prepared = {}
+    for name, scores in rankings.items():
+        scores = np.asarray(scores, dtype=np.float64)
+        review = np.argsort(-(scores + np.random.default_rng(tie_seed).random(n) * 1e-9), kind="stable")
+        by_score = np.argsort(-scores, kind="stable")
+        positives = np.flatnonzero(labels[by_score] > 0)
+        prepared[name] = (by_score, review, positives, tie_runs(scores[by_score], positives))
+    names = [*rankings, *([random_name] if random_name else [])]
+    positives_n = int(labels.sum())
+    metrics = ["average_precision", "roc_auc", *[f"{m}_at_{k}" for k in ks for m in ("precision", "lift")]]
+    out: dict[str, dict[str, list[np.ndarray]]] = {name: {m: [] for m in metrics} for name in names}
+    rng = np.random.default_rng(seed)
+    for first in range(0, samples, chunk):
+        size = min(chunk, samples - first)
+        weights = resample_counts(n, size, rng)
+        drawn_base = (weights * labels).sum(axis=1) / n
+        for name in names:
+            got, base = out[name], drawn_base
+            if name == random_name:
+                # Resample counts are exchangeable across entities, so the columns as they stand, with the
+                # positives put on random columns, are a random ranking of this resample.
+                cols = np.sort(np.stack([rng.choice(n, positives_n, replace=False) for _ in range(size)]), axis=1)
+                ap, auc = weighted_ap_auc(weights, cols)
+                shuffled_labels = np.zeros((size, n))
+                np.put_along_axis(shuffled_labels, cols, 1.0, axis=1)
+                base = (weights * shuffled_labels).sum(axis=1) / n
+                at_k = {k: _at_k(weights, shuffled_labels, np.arange(n), k) for k in ks}
+            else:
+                by_score, review, positives, runs = prepared[name]
+                ap, auc = weighted_ap_auc(weights[:, by_score], positives, runs)
+                at_k = {k: _at_k(weights, labels, review, k) for k in ks}
+            got["average_precision"].append(ap)
+            got["roc_auc"].append(auc)
+            for k, p in at_k.items():
+                got[f"precision_at_{k}"].append(p)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    got[f"lift_at_{k}"].append(np.where(base > 0, p / base, np.nan))
+    return {name: {m: np.concatenate(v) for m, v in got.items()} for name, got in out.items()}
+
+
+def percentile_interval(values: np.ndarray, level: float = BOOTSTRAP_LEVEL) -> list[float]:
+    """The central ``level`` percentile interval of the finite values (NaN, NaN when there are none)."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return [float("nan"), float("nan")]
+    tail = (1 - level) / 2 * 100
+    return [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]

@@ -134,9 +134,12 @@ def _strategies(result: dict[str, Any]) -> str:
     return f"<table><tr><th>strategy</th>{head}</tr>{body}</table>"
 
 
-def render_report(evaluation: dict[str, Any], title: str = "tracerisk model report") -> str:
+def render_report(
+    evaluation: dict[str, Any], title: str = "tracerisk model report", us_dol: list[dict[str, Any]] | None = None
+) -> str:
     """The HTML report of ``tracerisk evaluate``: per entity type, metrics with intervals, target verdicts,
-    lift (gain) and calibration curves, SHAP summary, strategy comparison, gate decision and fairness."""
+    lift (gain) and calibration curves, SHAP summary, strategy comparison, gate decision and fairness; with
+    ``us_dol`` (the results of ``tracerisk us-dol backtest``), the US DOL backtest as a last section."""
     sections = []
     for entity, result in evaluation.items():
         if not isinstance(result, dict) or "model" not in result:
@@ -183,17 +186,184 @@ def render_report(evaluation: dict[str, Any], title: str = "tracerisk model repo
             f"<h3>Fairness</h3>{_fairness(result)}</section>"
         )
     sensitive = ", ".join(f"{i.id} ({i.title})" for i in sensitive_indicators())
+    if us_dol:
+        sections.append(us_dol_section(us_dol))
+    return _page(
+        title,
+        "Every ranking is compared on the same entities with the rule-based red-flag "
+        "count (what inspectorates use today) and a random ranking. Labels are positive-unlabelled and "
+        "selection-biased: observed precision understates what an inspection finds and favours what inspectors "
+        f"already look at. Sensitive indicators (reported below with and without them): {sensitive}.",
+        "".join(sections),
+    )
+
+
+def _page(title: str, intro: str, body: str) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title><style>body{{font-family:sans-serif;max-width:1150px;margin:2em auto}}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}"
         ".ci{color:#777;font-size:11px}.charts{display:flex;gap:1em;flex-wrap:wrap}</style></head><body>"
-        f"<h1>{escape(title)}</h1><p>Every ranking is compared on the same entities with the rule-based red-flag "
-        "count (what inspectorates use today) and a random ranking. Labels are positive-unlabelled and "
-        "selection-biased: observed precision understates what an inspection finds and favours what inspectors "
-        f"already look at. Sensitive indicators (reported below with and without them): {escape(sensitive)}.</p>"
-        f"{''.join(sections)}</body></html>"
+        f"<h1>{escape(title)}</h1><p>{escape(intro)}</p>{body}</body></html>"
     )
+
+
+# ------------------------------------------------------------------------- US DOL H-2A / H-2B backtest
+US_DOL_RANKINGS = {
+    "model": "model",
+    "rule_contractor_then_size": "rule: labour contractors first, then size",
+    "red_flag_count": "red-flag count",
+    "random": "random",
+}
+US_DOL_ENTITIES = {"employer": "employers (H-2 filers)", "recruiter": "agents, attorneys and law firms (recruiter)"}
+US_DOL_INTRO = (
+    "US Department of Labor H-2A / H-2B public records: scored with what was known before the as-of day "
+    "(filings decided, debarments started before it) and judged on the debarments that started after it, "
+    "linked to a filer by entity resolution. Debarments are few and follow where the Department looked: read "
+    "small counts at k = 50 / 100 as direction, not precision. Intervals: percentiles over resamples of the "
+    "scored entities (the same resamples for every ranking; random draws a fresh ranking in each)."
+)
+
+
+def us_dol_ks(result: dict[str, Any]) -> list[int]:
+    """The capacities k a US DOL backtest reports precision@k at."""
+    keys = {k for m in result["rankings"].values() for k in m if k.startswith("precision_at_")}
+    return sorted({int(k.split("_")[2]) for k in keys})
+
+
+def _us_dol_table(result: dict[str, Any]) -> str:
+    ks = us_dol_ks(result)
+    columns = [("average_precision", "average precision"), ("roc_auc", "ROC-AUC")]
+    columns += [(f"precision_at_{k}", f"precision@{k}") for k in ks] + [(f"lift_at_{k}", f"lift@{k}") for k in ks]
+    head = "".join(f"<th>{escape(label)}</th>" for _, label in columns)
+    rows = "".join(
+        f"<tr><th>{escape(US_DOL_RANKINGS.get(name, name))}</th>"
+        + "".join(f"<td>{_num(m.get(key))}{_ci(m, key)}</td>" for key, _ in columns)
+        + "</tr>"
+        for name, m in result["rankings"].items()
+    )
+    return f"<table><tr><th>ranking</th>{head}</tr>{rows}</table>"
+
+
+def _us_dol_paired(result: dict[str, Any]) -> str:
+    items = []
+    for pair, per_metric in result.get("paired", {}).items():
+        other = US_DOL_RANKINGS.get(pair.removeprefix("model_vs_"), pair)
+        parts = [
+            f"{key.replace('_', ' ')}: higher in {v['model_higher_share']:.0%}, lower in {v['model_lower_share']:.0%} "
+            f"(difference {v['difference_ci95'][0]:.3f} to {v['difference_ci95'][1]:.3f})"
+            for key, v in per_metric.items()
+            if not key.startswith("lift_at_")
+        ]
+        items.append(f"<li>model against {escape(other)}: {escape('; '.join(parts))}</li>")
+    return f"<p>Share of resamples in which the model is higher or lower:</p><ul>{''.join(items)}</ul>" if items else ""
+
+
+def us_dol_section(results: list[dict[str, Any]]) -> str:
+    """The US DOL backtest (``tracerisk us-dol backtest``) as a report section: per entity, model against the
+    rule, the red-flag count and random with intervals, paired comparisons and the gain curve."""
+    parts = [f"<section><h2>US DOL H-2A / H-2B backtest</h2><p>{escape(US_DOL_INTRO)}</p>"]
+    for r in results:
+        boot = r.get("bootstrap") or {}
+        interval = (
+            f" Intervals: {boot['level']:.0%}, {boot['resamples']} resamples (seed {boot['seed']})." if boot else ""
+        )
+        origins = "; ".join(
+            f"{o['origin']}: {o['rows']:,} rows, {o['positives']} debarred to {o['labels_to']}"
+            for o in r.get("training_origins", [])
+        )
+        gain = plots.line_chart(
+            "gain curve (debarments after the as-of day)",
+            {US_DOL_RANKINGS.get(name, name): [tuple(p) for p in points] for name, points in r.get("gain", {}).items()},
+            "share of entities reviewed",
+            "share of later debarments found",
+            diagonal=True,
+        )
+        heading = US_DOL_ENTITIES.get(r["entity"], r["entity"])
+        parts.append(
+            f"<h3>{escape(heading)}</h3><p>As of {escape(r['as_of'])}, judged on debarments starting "
+            f"{escape(r['labels_from'])} to {escape(r['labels_to'])}: {r['entities_scored']:,} scored, "
+            f"{r['positives']} positives (base rate {r['base_rate']:.4f}); {r['later_debarments']} debarments in "
+            f"the window, {r['later_debarments_linked_to_a_filer']} linked to an employer filing before the as-of "
+            f"day.{escape(interval)}</p>{_us_dol_table(r)}{_us_dol_paired(r)}"
+            f"<p>Training origins (features as of each, labels after it, all before the as-of day): "
+            f"{escape(origins or 'none: ranked by the red-flag count')}.</p><div class='charts'>{gain}</div>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def render_us_dol_report(results: list[dict[str, Any]], title: str = "tracerisk US DOL model report") -> str:
+    """The US DOL backtest on its own page (``tracerisk us-dol backtest`` writes it beside its JSON)."""
+    return _page(
+        title, "Model against the rule-based baselines and random, with bootstrap intervals.", us_dol_section(results)
+    )
+
+
+def us_dol_model_card(results: list[dict[str, Any]]) -> str:
+    """The model card (Markdown) of the US DOL H-2A / H-2B models, with their latest backtest."""
+    from features.us_dol import NOT_SUPPORTED, indicators
+
+    lines = [
+        "# Model card: US DOL H-2A / H-2B employers and agents",
+        "",
+        "- Entities scored: H-2 filers (employers) and their agents / attorneys / law firms; never a worker",
+        "- LightGBM, depth-capped trees (3), monotone in each indicator's declared direction; refitted at every "
+        "scoring date on yearly origins before it (features as of each origin, labels = debarments in the two "
+        "years after it, cut at the scoring date)",
+        "- Labels: US DOL OFLC debarments 2010-2014 linked to filers by entity resolution; the back-wage list is "
+        "reported, never a label (it has no dates within the period)",
+        "",
+        "## Intended use",
+        "Prioritising which H-2 employers or agents to review first; a person decides after looking. Every score "
+        "carries its reasons.",
+        "",
+        "## Out of scope",
+        "Any decision about a worker. Worker nationality is never a feature; country tables are context about "
+        "where a recruiter organisation operates, shown beside a score, never part of it.",
+        "",
+        "## Features",
+    ]
+    for entity in ("employer", "recruiter"):
+        names = ", ".join(f"{i.title}{f' ({i.ref})' if i.ref else ''}" for i in indicators(entity))
+        lines.append(f"- {entity}: {names}")
+    lines += [
+        "",
+        f"Not supported by public DOL data: {', '.join(sorted(NOT_SUPPORTED))} (see the indicator pages).",
+        "",
+    ]
+    for r in results:
+        ks = us_dol_ks(r)
+        boot = r.get("bootstrap") or {}
+        lines += [
+            f"## Backtest: {US_DOL_ENTITIES.get(r['entity'], r['entity'])}",
+            f"As of {r['as_of']}, debarments starting {r['labels_from']} to {r['labels_to']}: "
+            f"{r['entities_scored']:,} scored, {r['positives']} positives."
+            + (f" 95% intervals over {boot['resamples']} resamples of the entities." if boot else ""),
+            "",
+            "| ranking | average precision | ROC-AUC | " + " | ".join(f"precision@{k}" for k in ks) + " |",
+            "|---|---|---|" + "---|" * len(ks),
+        ]
+        for name, m in r["rankings"].items():
+            cells = [md_ci(m, key) for key in ["average_precision", "roc_auc", *[f"precision_at_{k}" for k in ks]]]
+            lines.append(f"| {US_DOL_RANKINGS.get(name, name)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [
+        "## Known limitations of the labels",
+        "Debarments are rare (about 140 in five years) and follow where the Department investigated; most "
+        "abusive employers are never debarred. Unlabelled is not clean, and small counts at k = 50 / 100 are "
+        "direction, not precision.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def md_ci(m: dict[str, Any], key: str) -> str:
+    """A figure with its interval in brackets, as Markdown text."""
+    ci = m.get(f"{key}_ci95")
+    text = _num(m.get(key))
+    if ci and not any(isinstance(c, float) and math.isnan(c) for c in ci):
+        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return text
 
 
 def model_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> str:

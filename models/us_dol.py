@@ -34,7 +34,16 @@ from features.us_dol import (
     resolve,
     rule_score,
 )
-from models.metrics import lift_at_k, precision_at_k, safe_ap, safe_auc
+from models.metrics import (
+    BOOTSTRAP_LEVEL,
+    bootstrap_rankings,
+    lift_at_k,
+    percentile_interval,
+    precision_at_k,
+    safe_ap,
+    safe_auc,
+)
+from models.report import md_ci, us_dol_ks
 
 HORIZON_DAYS = 730
 MIN_LABEL_DAYS = 365
@@ -57,6 +66,9 @@ PARAMS: dict[str, Any] = {
     "seed": 17,
 }
 TOP_REASONS = 3
+BOOTSTRAP_SAMPLES = 1000
+BOOTSTRAP_SEED = 7
+GAIN_POINTS = 50
 
 
 @dataclass
@@ -185,6 +197,42 @@ def _metrics(score: np.ndarray, labels: np.ndarray, ks: tuple[int, ...], seed: i
     return out
 
 
+def with_intervals(
+    rankings: dict[str, np.ndarray],
+    labels: np.ndarray,
+    metrics: dict[str, dict[str, Any]],
+    ks: tuple[int, ...],
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, Any]:
+    """Adds ``<metric>_ci95`` (percentile interval over ``samples`` resamples of the entities) to each ranking's
+    ``metrics``, random included, and returns the paired comparisons of the model with every other ranking."""
+    draws = bootstrap_rankings(rankings, labels, ks, samples=samples, seed=seed)
+    for name, per_metric in draws.items():
+        for key, values in per_metric.items():
+            metrics[name][f"{key}_ci95"] = percentile_interval(values)
+    paired: dict[str, Any] = {}
+    for other in (name for name in rankings if name != "model"):
+        paired[f"model_vs_{other}"] = {
+            key: {
+                "model_higher_share": float(np.mean(values > draws[other][key])),
+                "model_lower_share": float(np.mean(values < draws[other][key])),
+                "difference_ci95": percentile_interval(values - draws[other][key]),
+            }
+            for key, values in draws["model"].items()
+        }
+    return paired
+
+
+def gain_curve(score: np.ndarray, labels: np.ndarray, points: int = GAIN_POINTS) -> list[tuple[float, float]]:
+    """Share of positives found against the share of entities reviewed, highest scores first."""
+    if not len(labels) or not labels.sum():
+        return []
+    found = np.cumsum(labels[np.argsort(-score, kind="stable")]) / labels.sum()
+    at = np.unique(np.linspace(0, len(labels), points + 1).astype(int))
+    return [(float(i / len(labels)), float(found[i - 1]) if i else 0.0) for i in at]
+
+
 def backtest(
     data: DolData,
     as_of: date,
@@ -192,8 +240,14 @@ def backtest(
     entity: DolEntity = "employer",
     ks: tuple[int, ...] = (50, 100),
     random_draws: int = 200,
+    bootstrap_samples: int = BOOTSTRAP_SAMPLES,
 ) -> dict[str, Any]:
-    """Score as of ``as_of`` and judge on debarments starting in [as_of, label_end] (linked to a filer before it)."""
+    """Score as of ``as_of`` and judge on debarments starting in [as_of, label_end] (linked to a filer before it).
+
+    Every figure carries a 95% percentile interval from ``bootstrap_samples`` resamples of the scored entities
+    (the same resamples for every ranking; random draws a fresh ranking in each), and ``paired`` says in what
+    share of the resamples the model beats each other ranking.
+    """
     run = score_as_of(data, as_of, entity)
     filings = before(data.filings, as_of)
     later = data.outcomes[
@@ -233,25 +287,46 @@ def backtest(
     )
     base = labels.mean() if len(labels) else math.nan
     result["base_rate"] = float(base)
+    if bootstrap_samples and len(labels):
+        result["paired"] = with_intervals(rankings, labels, result["rankings"], ks, samples=bootstrap_samples)
+        result["bootstrap"] = {
+            "resamples": bootstrap_samples,
+            "seed": BOOTSTRAP_SEED,
+            "level": BOOTSTRAP_LEVEL,
+            "unit": f"{entity} (scored entities drawn with replacement; the same draws for every ranking)",
+            "random": "a fresh random ranking in each resample; its point figures are the mean of "
+            f"{random_draws} random rankings",
+        }
+    result["gain"] = {name: gain_curve(s, labels) for name, s in rankings.items()}
     return result
 
 
 def backtest_markdown(result: dict[str, Any]) -> str:
-    ks = sorted({int(k.split("_")[-1]) for r in result["rankings"].values() for k in r if k.startswith("precision_at")})
+    ks = us_dol_ks(result)
     head = ["ranking", "average precision", "ROC-AUC"] + [f"precision@{k}" for k in ks] + [f"lift@{k}" for k in ks]
+    boot = result.get("bootstrap")
     lines = [
         f"Backtest ({result['entity']}): as of {result['as_of']}, judged on debarments starting "
         f"{result['labels_from']} to {result['labels_to']}: {result['entities_scored']:,} scored, "
-        f"{result['positives']} positives (base rate {result['base_rate']:.4f}).",
+        f"{result['positives']} positives (base rate {result['base_rate']:.4f})."
+        + (
+            f" In brackets: {boot['level']:.0%} percentile interval over {boot['resamples']} resamples of the "
+            f"scored entities (seed {boot['seed']})."
+            if boot
+            else ""
+        ),
         "",
         "| " + " | ".join(head) + " |",
         "| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + " |",
     ]
     for name, m in result["rankings"].items():
-        cells = (
-            [m["average_precision"], m["roc_auc"]]
-            + [m[f"precision_at_{k}"] for k in ks]
-            + [m[f"lift_at_{k}"] for k in ks]
+        keys = ["average_precision", "roc_auc"] + [f"precision_at_{k}" for k in ks] + [f"lift_at_{k}" for k in ks]
+        lines.append("| " + " | ".join([name] + [md_ci(m, key) for key in keys]) + " |")
+    for pair, per_metric in result.get("paired", {}).items():
+        shares = ", ".join(
+            f"{key} {v['model_higher_share']:.0%}"
+            for key, v in per_metric.items()
+            if key in ("average_precision", "roc_auc") or key.startswith("precision_at")
         )
-        lines.append("| " + " | ".join([name] + [f"{c:.3f}" for c in cells]) + " |")
+        lines += ["", f"{pair.replace('_', ' ')}: share of resamples where the model is higher: {shares}."]
     return "\n".join(lines) + "\n"

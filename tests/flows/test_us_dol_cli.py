@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.us_dol_data import require_data
+from tests.us_dol_data import hand_made_backtest, require_data
 
 runner = CliRunner()
 
@@ -37,3 +38,24 @@ def test_us_dol_rejects_a_bad_entity_and_folder(tmp_path: Path) -> None:
         ["us-dol", "score", "--data-dir", str(tmp_path), "--as-of", "2013-01-01", "--out", "x.csv", "--entity", "x"],
     )
     assert result.exit_code == 2
+
+
+def test_us_dol_backtest_writes_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's writing path, with the flow's figures stubbed (the figures themselves: tests/models)."""
+    from flows import us_dol_flow
+    from flows.us_dol import read_backtest
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRACERISK_HOME", str(home))
+    data_dir = tmp_path / "data"
+    (data_dir / "oflc_h2_disclosure").mkdir(parents=True)
+    monkeypatch.setattr(us_dol_flow, "us_dol_backtest_flow", lambda *a, **k: [hand_made_backtest("employer")])
+    html = tmp_path / "out" / "report.html"
+    result = runner.invoke(app, ["us-dol", "backtest", "--data-dir", str(data_dir), "--html", str(html)])
+    assert result.exit_code == 0, result.output
+    reports = home / "reports"
+    assert read_backtest(home) == json.loads((reports / "us-dol-backtest.json").read_text(encoding="utf-8"))
+    assert "[0.125, 0.375]" in (reports / "us-dol-model-report.html").read_text(encoding="utf-8")
+    assert html.read_text(encoding="utf-8") == (reports / "us-dol-model-report.html").read_text(encoding="utf-8")
+    assert "| model | 0.250 [0.125, 0.375]" in (reports / "us-dol-model-card.md").read_text(encoding="utf-8")
+    assert read_backtest(tmp_path) is None

@@ -10,8 +10,9 @@ import pytest
 
 from data_contracts.sources import us_dol
 from features.us_dol import employer_key, name_parts
-from models.us_dol import backtest, origins_for, score_as_of
-from tests.us_dol_data import require_data
+from models.report import render_report, render_us_dol_report, us_dol_model_card
+from models.us_dol import backtest, backtest_markdown, origins_for, score_as_of
+from tests.us_dol_data import hand_made_backtest, require_data
 
 KEYS = ["h2a_fy2009", "h2a_fy2010", "h2a_fy2011", "h2a_fy2012", "h2a_fy2013"]
 AS_OF = date(2012, 7, 1)
@@ -69,8 +70,37 @@ def test_dba_names_resolve_to_the_legal_name() -> None:
 
 
 def test_backtest_reports_model_rule_and_random(subset: us_dol.DolData) -> None:
-    result = backtest(subset, date(2012, 1, 1), date(2012, 12, 31), "employer", ks=(50,), random_draws=20)
+    result = backtest(
+        subset, date(2012, 1, 1), date(2012, 12, 31), "employer", ks=(50,), random_draws=20, bootstrap_samples=200
+    )
     assert set(result["rankings"]) == {"model", "rule_contractor_then_size", "red_flag_count", "random"}
     assert result["positives"] > 0 and result["later_debarments_linked_to_a_filer"] <= result["later_debarments"]
-    for metrics in result["rankings"].values():
-        assert {"average_precision", "roc_auc", "precision_at_50", "lift_at_50"} <= set(metrics)
+    for name, metrics in result["rankings"].items():
+        for key in ("average_precision", "roc_auc", "precision_at_50", "lift_at_50"):
+            lo, hi = metrics[f"{key}_ci95"]
+            assert lo <= hi, (name, key)
+            if name != "random":  # random's point figure is a mean over draws, its interval one draw per resample
+                assert lo <= metrics[key] <= hi, (name, key)
+    assert result["bootstrap"]["resamples"] == 200 and result["bootstrap"]["level"] == 0.95
+    assert set(result["paired"]) == {"model_vs_rule_contractor_then_size", "model_vs_red_flag_count"}
+    share = result["paired"]["model_vs_red_flag_count"]["average_precision"]
+    assert 0 <= share["model_higher_share"] + share["model_lower_share"] <= 1
+    assert result["gain"]["model"][0] == (0.0, 0.0) and result["gain"]["model"][-1] == (1.0, 1.0)
+    text = backtest_markdown(result)
+    assert "precision@50" in text and "[" in text and "resamples" in text
+
+
+def test_model_report_and_card_show_model_rule_and_random_with_intervals() -> None:
+    results = [hand_made_backtest("employer"), hand_made_backtest("recruiter")]
+    html = render_us_dol_report(results)
+    assert html.count("<h3>") == 2 and "agents, attorneys and law firms" in html
+    for text in ("rule: labour contractors first, then size", "random", "precision@50", "lift@50", "<svg"):
+        assert text in html
+    assert '0.250 <span class="ci">[0.125, 0.375]</span>' in html
+    assert "higher in 88%, lower in 12% (difference -0.500 to 0.250)" in html
+    main = render_report({}, "report", us_dol=results)
+    assert "US DOL H-2A / H-2B backtest" in main and "[0.625, 0.875]" in main
+    assert "US DOL" not in render_report({}, "report")
+    card = us_dol_model_card(results)
+    assert "| model | 0.250 [0.125, 0.375] | 0.750 [0.625, 0.875] | 0.500 [0.250, 0.750] |" in card
+    assert "nationality is never a feature" in card
