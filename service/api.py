@@ -12,7 +12,6 @@ chain stops the start unless ``TRACERISK_ALLOW_BROKEN_AUDIT=true``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -361,16 +360,15 @@ class Service:
     def audit(self, user: User, action: str, entity_type: str | None, entity_id: str | None, **detail: Any) -> None:
         """Append to the audit log and wait until it is committed (from a worker thread)."""
         with self.store.guard():
-            self.audit_writer.submit(user.name, user.role, action, entity_type, entity_id, detail).result(timeout=60)
+            self.audit_writer.submit((user.name, user.role, action, entity_type, entity_id, detail)).result(timeout=60)
         self.audit_entries.inc()
 
     async def audit_async(
         self, user: User, action: str, entity_type: str | None, entity_id: str | None, **detail: Any
     ) -> None:
         """The same from the event loop: awaits the group commit without holding a thread."""
-        future = self.audit_writer.submit(user.name, user.role, action, entity_type, entity_id, detail)
         with self.store.guard():
-            await asyncio.wrap_future(future)
+            await self.audit_writer.append_async((user.name, user.role, action, entity_type, entity_id, detail))
         self.audit_entries.inc()
 
     async def entity_async(self, user: User, entity_type: str, entity_id: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from service.roles import ROLES, Role
-from service.store import now_iso, users
+from service.store import Prepared, now_iso, users
 
 
 @dataclass(frozen=True)
@@ -93,17 +93,27 @@ def revoke_user(engine: Engine, name: str) -> None:
         )
 
 
+_USER_BY_ID = Prepared(sa.select(users).where(users.c.user_id == sa.bindparam("user_id")))
+
+
 def authenticate(engine: Engine, secret_key: bytes, token: str) -> User | None:
     """The active user holding ``token``, else None (unknown, malformed, wrong or revoked token)."""
     user_id, sep, _ = token.partition(".")
     if not sep or not user_id or len(token) > 200:
         return None
     with engine.connect() as conn:
-        row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).first()
-    expected = row.token_hash if row is not None else "0" * 64
+        found = _USER_BY_ID.rows(conn, user_id=user_id)
+    row = dict(zip(_USER_BY_ID.columns, found[0], strict=True)) if found else None
+    expected = row["token_hash"] if row is not None else "0" * 64
     ok = hmac.compare_digest(expected, token_hash(secret_key, token))
-    if row is None or not ok or row.revoked_at is not None:
+    if row is None or not ok or row["revoked_at"] is not None:
         return None
-    if row.expires_at is not None and row.expires_at <= now_iso():
+    if row["expires_at"] is not None and row["expires_at"] <= now_iso():
         return None
-    return User(row.user_id, row.name, row.role, tuple(json.loads(row.jurisdictions)), tuple(json.loads(row.portfolio)))
+    return User(
+        row["user_id"],
+        row["name"],
+        row["role"],
+        tuple(json.loads(row["jurisdictions"])),
+        tuple(json.loads(row["portfolio"])),
+    )

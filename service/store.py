@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.compiler import SQLCompiler
 
 metadata = sa.MetaData()
 
@@ -237,6 +238,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never inconsistent
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA mmap_size=1073741824")
             cursor.close()
 
     return engine
@@ -262,6 +264,55 @@ def migrate(engine: Engine) -> None:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run on the driver's own cursor: the hot read path of the
+    service (token check, one entity, its history) skips SQLAlchemy's per-execution statement building, cache-key
+    and result-wrapping work. Parameters are the statement's ``sa.bindparam`` names (constants such as a LIMIT keep
+    the value they were compiled with); rows come back as plain tuples in the statement's column order."""
+
+    def __init__(self, statement: sa.ClauseElement) -> None:
+        self.statement = statement
+        self.columns: tuple[str, ...] = tuple(c.name for c in getattr(statement, "selected_columns", ()))
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def _for(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            found = self._compiled[dialect.name] = (compiled.string, order, dict(compiled.params))
+        return found
+
+    def _args(self, order: tuple[str, ...] | None, constants: dict[str, Any], params: dict[str, Any]) -> Any:
+        values = {**constants, **params}
+        return tuple(values[name] for name in order) if order is not None else values
+
+    def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
+        sql, order, constants = self._for(conn.dialect)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, self._args(order, constants, params))
+            return [tuple(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def execute(self, conn: Connection, **params: Any) -> int:
+        """Run a write inside the caller's transaction; the number of rows it touched."""
+        return self.execute_many(conn, [params])
+
+    def execute_many(self, conn: Connection, params: Sequence[dict[str, Any]]) -> int:
+        sql, order, constants = self._for(conn.dialect)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if len(params) == 1:
+                cursor.execute(sql, self._args(order, constants, params[0]))
+            else:
+                cursor.executemany(sql, [self._args(order, constants, p) for p in params])
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
 
 
 @dataclass(frozen=True)
