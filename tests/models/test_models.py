@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -16,10 +17,12 @@ from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import build_features
+from models import treeshap
 from models.bundle import latest_bundle, load_bundle, save_bundle
 from models.evaluate import evaluate_entity
-from models.explain import contributions, reasons_for
+from models.explain import MIN_CONTRIBUTION
 from models.metrics import expected_calibration_error, lift_at_k, precision_at_k, recall_at_k
+from models.scoring import score_type
 from models.train import Dataset, fit_booster, train_entity
 from models.truth_evaluation import truth_positives
 
@@ -82,7 +85,7 @@ def test_treeshap_contributions_equal_shap_and_sum_to_the_raw_score() -> None:
         ["I01_w1095", "I02_w1095", "I03_w1095"],
     )
     booster = fit_booster(ds, "unlabelled_negative")
-    ours = contributions(booster, ds.x)
+    ours = treeshap.contributions(booster.booster_, ds.x)  # what scoring uses
     theirs = shap.TreeExplainer(booster.booster_).shap_values(ds.x)
     theirs = theirs[1] if isinstance(theirs, list) else theirs
     assert np.max(np.abs(ours[:, :-1] - theirs)) < 1e-6
@@ -135,11 +138,13 @@ def test_bundle_round_trip_reasons_and_evaluation_schema(tiny_lake: Lake, tiny_w
     assert np.allclose(loaded.probability(x), model.probability(x))
     assert np.all((loaded.probability(x) >= 0) & (loaded.probability(x) <= 1))
     contrib = loaded.contributions(x)
-    top = int(np.argmax(contrib[:, :-1].max(axis=1)))
-    row = ft.table.slice(top, 1).to_pylist()[0]
-    reasons = reasons_for(loaded.features, contrib[top], row, ft.peers)
-    assert reasons and all(r.contribution >= 0.01 for r in reasons)
-    assert all(r.link.endswith(f"{r.indicator_id}.md") and r.title and "{" not in r.detail for r in reasons)
+    top = int(np.argmax(contrib[:, :-1].max(axis=1)))  # the entity with the largest single contribution
+    scored = score_type(ft, AS_OF.isoformat(), loaded)
+    reasons = json.loads(scored.rows[top]["reasons"])
+    assert scored.rows[top]["entity_id"] == ft.table.column("entity_id")[top].as_py()
+    assert reasons and all(r["contribution"] >= MIN_CONTRIBUTION for r in reasons)
+    assert reasons[0]["contribution"] == pytest.approx(float(contrib[top, :-1].max()), abs=1e-6)
+    assert all(r["link"].endswith(f"{r['indicator_id']}.md") and r["title"] and "{" not in r["detail"] for r in reasons)
     result = evaluate_entity(tiny_lake, loaded, ft, AS_OF, truth_positives(tiny_world, "employer", KEY))
     for ranking in ("model", "rule", "random"):
         assert set(result[ranking]) >= METRIC_KEYS, ranking
