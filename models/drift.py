@@ -3,9 +3,20 @@ training window (the reference) and a score run.
 
 PSI = sum over bins of (a - e) * ln(a / e), with e the reference share and a the current share of a bin (both
 floored at ``EPS``). Indicator bins are the reference's deciles (distinct edges only, so zero-inflated indicators
-get fewer bins) plus one bin for missing values. Score bands are fixed by rank share in every run (models/scoring.py
-BANDS), so their PSI is taken on the *reference probability cut-offs*: the share of the current entities whose
-probability reaches the reference's "high" and "elevated" cut-offs.
+get fewer bins) plus one bin for missing values.
+
+No edge sits at the reference's maximum: with right-closed bins it would leave the open top bin empty in the
+reference, and a group at the maximum that moves up at all would read as a wholly new category (floored share:
+ln(a / EPS) ~ 9). The count of sanctioned entities in the giant network component (G02 / G04: one value for ~85%
+of employers and recruiters) does that between the fitting origin and the serving date of a small world without
+any displacement (105 -> 135: PSI 12.8 and 11.6, every run flagged). Values above the reference's maximum
+therefore fall in its top bin; a tree model trained on the reference cannot split above its largest value and
+scores them like it anyway. A constant reference keeps its value as the edge, so that an indicator no entity
+showed in the training window coming alive still reads as drift.
+
+Score bands are fixed by rank share in every run (models/scoring.py BANDS), so their PSI is taken on the
+*reference probability cut-offs*: the share of the current entities whose probability reaches the reference's
+"high" and "elevated" cut-offs.
 
 Above ``PSI_THRESHOLD`` (0.25, the usual "significant shift" level) on any indicator or on the score bands, the
 run flags the model and marks its retraining due.
@@ -24,11 +35,16 @@ QUANTILES = np.linspace(0.1, 0.9, 9)
 
 
 def bin_edges(reference: np.ndarray) -> list[float]:
-    """Inner bin edges from the reference's deciles (finite values only; duplicates dropped)."""
+    """Inner bin edges from the reference's deciles (finite values only; duplicates dropped; none at the maximum
+    unless the reference is constant)."""
     finite = reference[np.isfinite(reference)]
     if len(finite) == 0:
         return []
-    return sorted({float(v) for v in np.quantile(finite, QUANTILES)})
+    edges = sorted({float(v) for v in np.quantile(finite, QUANTILES)})
+    top = float(finite.max())
+    if edges[-1] >= top and float(finite.min()) < top:
+        edges.pop()
+    return edges
 
 
 def shares(values: np.ndarray, edges: list[float]) -> np.ndarray:

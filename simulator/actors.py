@@ -129,6 +129,10 @@ class Actors:
     rec_network_phone: pa.Array
     rec_escorts: pa.Array  # [n_rec * 2] escort passport numbers (used by abusive recruiters)
     rec_vans: pa.Array  # [n_rec * 2] vehicle plates
+    # Displacement to unlicensed operators (config realism.unlicensed_shift_share): the day from which each
+    # recruiter operates unlicensed under a new name (NEVER: it does not) and that new name's variants.
+    rec_shift_day: np.ndarray
+    rec_new_names: pa.Array  # flattened name variants (text.N_VARIANTS per recruiter)
     n_buyers: int = 2  # buyers whose supply chains are mapped (simulator/supply.py)
 
     # Index helpers (CSR): visa posts / desks / corrupt desks / border officers per country or post.
@@ -139,6 +143,32 @@ class Actors:
     @property
     def n_recruiters(self) -> int:
         return len(self.rec_abusive)
+
+    def shifted(self, rec: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Whether recruiter ``rec`` (-1: none) acted under its new unlicensed name on ``day``."""
+        moved: np.ndarray = (rec >= 0) & (day >= self.rec_shift_day[np.maximum(rec, 0)])
+        return moved
+
+    def recruiter_names(self, rec: np.ndarray, day: np.ndarray, position: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+        """(names, positions) for recruiter-name ``position`` (text.choose_variant of ``rec``) on ``day``: the
+        variant of the recruiter's new name where it had shifted to it, of its registered name elsewhere."""
+        moved = self.shifted(rec, day)
+        if not moved.any():
+            return self.rec_names, position
+        names = pa.concat_arrays([self.rec_names, self.rec_new_names])
+        return names, np.where(moved, position + len(self.rec_names), position)
+
+
+NEVER = 10**6  # a day offset past every window
+SHIFT_SPREAD_DAYS = 90  # recruiters shift to their new name within this many days of realism.displacement_start_day
+
+
+def side_stream(rng: np.random.Generator, key: int) -> np.random.Generator:
+    """A stream spawned off ``rng``'s seed (consuming none of its draws): new draws that leave the others as
+    they were."""
+    seq = rng.bit_generator.seed_seq
+    assert isinstance(seq, np.random.SeedSequence)
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, key))))
 
 
 def _csr(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -280,6 +310,12 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     own_phone = text.phones(rng, n_rec)
     share = abusive & (rng.random(n_rec) < 0.5)
     rec_directors = text.join(directors, _conditional_suffix(share, "; ", network_director))
+    # Displacement to unlicensed operators, from a stream of its own (the draws above stay as they were).
+    srng = side_stream(rng, 98)
+    shifts = abusive & (srng.random(n_rec) < cfg.realism.unlicensed_shift_share)
+    start = cfg.realism.displacement_start_day
+    rec_shift_day = np.where(shifts, start + srng.integers(0, SHIFT_SPREAD_DAYS, n_rec), NEVER)
+    new_canonical, new_base, new_suffix = text.recruiter_names(srng, n_rec)
     return Actors(
         n_countries=n_c,
         n_regions=n_r,
@@ -324,6 +360,8 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         rec_network_phone=network_phone,
         rec_escorts=text.padded_ids("E", _unique(rng, 90_000_000, n_rec * 2) + 10_000_000, 8),
         rec_vans=text.padded_ids("VAN-", _unique(rng, 9_000_000, n_rec * 2) + 1_000_000, 7),
+        rec_shift_day=rec_shift_day,
+        rec_new_names=text.name_variants(new_canonical, new_base, new_suffix),
         n_buyers=n_buyers(n_emp, cfg.supply_chain),
     )
 

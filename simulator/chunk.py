@@ -18,10 +18,12 @@ from simulator import text
 from simulator.actors import (
     AGENCY_TYPES,
     DESTINATION_COUNTRIES,
+    NEVER,
     ORIGIN_COUNTRIES,
     Actors,
     _csr,
     pick_in_group,
+    side_stream,
 )
 from simulator.config import SimulationConfig
 from simulator.schema import AGE_BANDS
@@ -396,6 +398,7 @@ class ChunkBuilder:
             & (first_sanction < 10**6)
             & (reg_day < self.days)
             & (rng.random(len(emp.gid)) < self.cfg.realism.displacement_share)
+            & (reg_day >= self.cfg.realism.displacement_start_day)
         )
         if len(moves) == 0:
             return emp
@@ -409,6 +412,7 @@ class ChunkBuilder:
         same_phone = rng.random(k) < 0.6
         same_address = rng.random(k) < 0.5
         emp.successor_from[moves] = reg_day[moves]
+        r1, r2, contractor = self.unlicensed_recruitment(emp, moves)
 
         def cat(arr: np.ndarray, new: np.ndarray) -> np.ndarray:
             return np.concatenate([arr, new])
@@ -431,9 +435,9 @@ class ChunkBuilder:
                 wage_ratio=cat(emp.wage_ratio, emp.wage_ratio[moves]),
                 found_ratio=cat(emp.found_ratio, emp.found_ratio[moves]),
                 hours=cat(emp.hours, emp.hours[moves]),
-                r1=cat(emp.r1, emp.r1[moves]),
-                r2=cat(emp.r2, emp.r2[moves]),
-                contractor=cat(emp.contractor, emp.contractor[moves]),
+                r1=cat(emp.r1, r1),
+                r2=cat(emp.r2, r2),
+                contractor=cat(emp.contractor, contractor),
                 network=cat(emp.network, emp.network[moves]),
                 registered_on=cat(emp.registered_on, reg_day[moves]),
                 names=pa.concat_arrays([emp.names, names_new]),
@@ -462,15 +466,35 @@ class ChunkBuilder:
             else emp
         )
 
+    def unlicensed_recruitment(self, emp: Employers, moves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Recruiters (main, second, on-site contractor) of the successors of employers ``moves``: their
+        predecessor's, except that with probability realism.unlicensed_shift_share a successor recruits through
+        an operator that goes on unlicensed under a new name (Actors.rec_shift_day): its own network's recruiter
+        if that one does, else one drawn among those that do; it drops its licensed second agency and the
+        operator supplies its site. Drawn from a stream of its own (the chunk's draws stay as they were)."""
+        r1, r2, contractor = emp.r1[moves], emp.r2[moves], emp.contractor[moves]
+        operators = np.flatnonzero(self.a.rec_shift_day < NEVER)
+        if len(operators) == 0:
+            return r1, r2, contractor
+        srng = side_stream(self.rng, 98)
+        k = len(moves)
+        switch = srng.random(k) < self.cfg.realism.unlicensed_shift_share
+        network = emp.network[moves]
+        own = (network >= 0) & (self.a.rec_shift_day[np.maximum(network, 0)] < NEVER)
+        operator = np.where(own, network, operators[srng.integers(0, len(operators), k)])
+        return (
+            np.where(switch, operator, r1),
+            np.where(switch, -1, r2),
+            np.where(switch, operator, contractor),
+        )
+
     # ------------------------------------------------------------------ supply chains
     def supply_chains(self, emp: Employers, reg_no: pa.Array) -> tuple[np.ndarray, pa.Array]:
         """Tier (0, 1, 2) and ``supplies_to`` (buyer id or tier-1 registration number) per employer.
 
         Drawn from a stream spawned off the chunk's own (no draw of the chunk stream is consumed). A successor
         of a displaced supplier keeps its predecessor's customer: the buyer goes on sourcing from the new name."""
-        seq = self.rng.bit_generator.seed_seq
-        assert isinstance(seq, np.random.SeedSequence)
-        srng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, 99))))
+        srng = side_stream(self.rng, 99)
         original = emp.predecessor < 0
         n_orig = int(original.sum())  # originals come first (displace appends successors)
         tier = np.zeros(len(emp.gid), dtype=np.int64)
@@ -839,9 +863,11 @@ class ChunkBuilder:
                 "sponsor_registration_no": _where(
                     pa.array(v["has_sponsor"] & (rng.random(m) < 0.8)), reg_no.take(pa.array(es))
                 ),
-                "recruiter_name": _where(has_rec, text.category(a.rec_names, rec_pos)),
-                "recruiter_licence_id": _where(
-                    pa.array((v["rec"] >= 0) & a.rec_in_registry[rs] & (rng.random(m) < 0.6)),
+                "recruiter_name": _where(has_rec, text.category(*a.recruiter_names(v["rec"], v["day"], rec_pos))),
+                "recruiter_licence_id": _where(  # none once the recruiter operates unlicensed under a new name
+                    pa.array(
+                        (v["rec"] >= 0) & a.rec_in_registry[rs] & (rng.random(m) < 0.6) & ~a.shifted(v["rec"], v["day"])
+                    ),
                     a.rec_licence_id.take(pa.array(rs)),
                 ),
                 "occupation": _where(
@@ -941,7 +967,11 @@ class ChunkBuilder:
                 "transport_by_employer": pa.array(emp.transport[insp_e]),
                 "labour_contractor_name": _where(
                     pa.array(contractor >= 0),
-                    text.category(a.rec_names, text.choose_variant(rng, np.maximum(contractor, 0), variant)),
+                    text.category(
+                        *a.recruiter_names(
+                            contractor, insp["day"], text.choose_variant(rng, np.maximum(contractor, 0), variant)
+                        )
+                    ),
                 ),
                 "recruitment_fee_reported_usd": pa.array(np.round(insp["fee"], 0), from_pandas=True),
                 "outcome": text.category(

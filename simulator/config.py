@@ -105,7 +105,17 @@ class Realism(_Strict):
     duplicate_share: float = Field(0.003, ge=0, le=0.5)
     late_arrival_share: float = Field(0.05, ge=0, le=1)
     malformed_row_share: float = Field(0.005, ge=0, le=0.5)
-    displacement_share: float = Field(0.5, ge=0, le=1)  # sanctioned actors that re-register under a new name
+    # Displacement after enforcement, from ``displacement_start_day`` (days after world.start_date) on:
+    # - sanctioned actors re-register under a new name (003:2799: the agency changed its name; 003:5020), keeping a
+    #   director, phone or address;
+    # - abusive recruiters go on as unlicensed brokers under a new name (003:5020: operators opened unlicensed
+    #   businesses to avoid administrative checks): each with probability ``unlicensed_shift_share``, from a day
+    #   drawn in the 90 days after the start; the same operator (desks, escorts, fees), no licence number on its
+    #   applications, its registered licence lapsing that day; re-registered employers recruit through such an
+    #   operator with the same probability. 0 (the default) leaves the world as it was without this mechanism.
+    displacement_share: float = Field(0.5, ge=0, le=1)  # probability per sanctioned actor
+    unlicensed_shift_share: float = Field(0.0, ge=0, le=1)  # probability per abusive recruiter / re-registration
+    displacement_start_day: int = Field(0, ge=0)  # days after world.start_date
     overstay_base: float = Field(0.02, ge=0, le=1)
     label_false_positive_rate: float = Field(0.002, ge=0, le=1)
 

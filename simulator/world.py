@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from simulator import text
-from simulator.actors import AGENCY_TYPES, LICENCE_STATUSES, ORIGIN_COUNTRIES, Actors, build_actors
+from simulator.actors import AGENCY_TYPES, LICENCE_STATUSES, NEVER, ORIGIN_COUNTRIES, Actors, build_actors
 from simulator.chunk import ChunkBuilder, _where, outcome_table
 from simulator.config import EMPLOYERS_PER_SCALE, SimulationConfig
 from simulator.mess import apply_mess
@@ -132,12 +132,22 @@ def _global_tables(
     complaints = rng.poisson(cfg.world.years * (0.05 + 0.6 * a.rec_abusive))
     variant = cfg.realism.name_variant_share
 
-    # Displacement: revoked abusive recruiters re-register under a new name, keeping phone / director.
+    # Displacement: revoked abusive recruiters re-register under a new name, keeping phone / director; those
+    # that go on unlicensed under a new name instead (Actors.rec_shift_day) do not.
     moves = np.flatnonzero(
-        revoked & a.rec_abusive & (rng.random(n_rec) < cfg.realism.displacement_share) & (revoke_day + 60 < days)
+        revoked
+        & a.rec_abusive
+        & (rng.random(n_rec) < cfg.realism.displacement_share)
+        & (revoke_day + 60 < days)
+        & (revoke_day + 60 >= cfg.realism.displacement_start_day)
     )
+    canonical, _base, _suffix = text.recruiter_names(rng, len(moves))
+    registers = a.rec_shift_day[moves] >= NEVER
+    moves, canonical = moves[registers], canonical.filter(pa.array(registers))
     k = len(moves)
-    canonical, _base, _suffix = text.recruiter_names(rng, k)
+    # A recruiter that goes on unlicensed lets its registered licence lapse on the day it does.
+    licence_to = np.where(revoked, revoke_day, a.rec_licence_to)
+    licence_to = np.where(licensed, np.minimum(licence_to, a.rec_shift_day), licence_to)
     reg_rows = np.flatnonzero(a.rec_in_registry)
     status_text = text.strings(LICENCE_STATUSES)
     status = np.where(revoked, LICENCE_STATUSES.index("revoked"), a.rec_licence_status)
@@ -174,10 +184,7 @@ def _global_tables(
             ),
             "licence_valid_to": pa.concat_arrays(
                 [
-                    _where(
-                        pa.array(licensed[reg_rows]),
-                        cal.date(np.where(revoked[reg_rows], revoke_day[reg_rows], a.rec_licence_to[reg_rows])),
-                    ),
+                    _where(pa.array(licensed[reg_rows]), cal.date(licence_to[reg_rows])),
                     cal.date(revoke_day[moves] + 90 + 3 * 365),
                 ]
             ),
@@ -249,15 +256,10 @@ def _global_tables(
                     pa.array(np.isin(np.arange(n_rec), moves)),
                     text.padded_ids("RA", 5_000_000 + np.arange(n_rec), 7),
                 ),
+                **_shift_truth(a),
             }
         ),
-        "recruiter_names": pa.table(
-            {
-                "recruiter_ref": a.rec_ref.take(pa.array(np.repeat(np.arange(n_rec), text.N_VARIANTS))),
-                "name_variant": a.rec_names,
-                "variant": pa.array(np.tile(np.arange(text.N_VARIANTS), n_rec)),
-            }
-        ),
+        "recruiter_names": _recruiter_names_truth(a),
         "visa_desks": pa.table({"desk_ref": desk_ref, "corrupt": pa.array(a.desk_corrupt)}),
         "border_officers": pa.table(
             {
@@ -269,6 +271,39 @@ def _global_tables(
         "inspectors": pa.table({"inspector_badge_no": a.inspector_badge, "corrupt": pa.array(a.inspector_corrupt)}),
     }
     return {"recruiter": registry, "enforcement_outcome": pa.concat_tables(parts)}, truth
+
+
+def _shift_truth(a: Actors) -> dict[str, pa.Array]:
+    """Truth columns of the recruiters that go on unlicensed under a new name (none: no column, as before)."""
+    moved = a.rec_shift_day < NEVER
+    if not moved.any():
+        return {}
+    return {
+        "unlicensed_from_day": pa.array(a.rec_shift_day, mask=~moved),
+        "unlicensed_name": _where(
+            pa.array(moved), a.rec_new_names.take(pa.array(np.arange(a.n_recruiters) * text.N_VARIANTS))
+        ),
+    }
+
+
+def _recruiter_names_truth(a: Actors) -> pa.Table:
+    """Every name variant each recruiter used: its registered name's, then (variants N_VARIANTS and up) the new
+    name's of those that went on unlicensed under a new name."""
+    n_rec = a.n_recruiters
+    rows = np.repeat(np.arange(n_rec), text.N_VARIANTS)
+    shifted = np.repeat(np.flatnonzero(a.rec_shift_day < NEVER), text.N_VARIANTS)
+    offsets = np.tile(np.arange(text.N_VARIANTS), len(shifted) // text.N_VARIANTS)
+    return pa.table(
+        {
+            "recruiter_ref": a.rec_ref.take(pa.array(np.concatenate([rows, shifted]))),
+            "name_variant": pa.concat_arrays(
+                [a.rec_names, a.rec_new_names.take(pa.array(shifted * text.N_VARIANTS + offsets))]
+            ),
+            "variant": pa.array(
+                np.concatenate([np.tile(np.arange(text.N_VARIANTS), n_rec), text.N_VARIANTS + offsets])
+            ),
+        }
+    )
 
 
 def simulate_world(

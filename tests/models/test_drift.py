@@ -42,3 +42,19 @@ def test_bins_and_psi_basics() -> None:
     assert abs(s.sum() - 1) < 1e-12 and s[-1] == 1 / 8
     assert psi(s, s) == 0.0
     assert psi(np.array([0.5, 0.5]), np.array([0.9, 0.1])) > PSI_THRESHOLD
+
+
+def test_a_group_at_the_maximum_moving_up_is_not_a_new_category() -> None:
+    """Most entities share the reference's largest value (the giant network component's count of sanctioned
+    members, G02 / G04) and the group's value grows: the same bin, no drift. A constant reference (an indicator
+    no entity showed in training) coming alive still drifts."""
+    rng = np.random.default_rng(4)
+    reference = np.where(rng.random(4_000) < 0.85, 105.0, rng.integers(0, 3, 4_000).astype(float))
+    current = np.where(reference == 105.0, 135.0, reference)
+    edges = bin_edges(reference)
+    assert max(edges) < 105.0
+    assert psi(shares(reference, edges), shares(current, edges)) < 0.01
+    never = np.zeros(4_000)
+    alive = np.where(rng.random(4_000) < 0.1, 1.0, 0.0)
+    edges = bin_edges(never)
+    assert edges == [0.0] and psi(shares(never, edges), shares(alive, edges)) > PSI_THRESHOLD
