@@ -26,6 +26,8 @@ from features.entity_resolution import ResolutionReport, resolve_names
 from features.names import name_key
 
 DolEntity = Literal["employer", "recruiter"]
+# Foreign recruiters named on H-2B applications (Appendix C): indicators only, ranked by the red-flag count.
+IndicatorEntity = Literal["employer", "recruiter", "foreign_recruiter"]
 WINDOW_DAYS = 1_095
 WAGE_BELOW_PEER = 0.95  # a filing's hourly wage below 95% of its peers' median counts as below
 _DBA = re.compile(r"\s+(?:d\s*/?\s*b\s*/?\s*a|doing business as|a/k/a|aka)\.?\s+", re.IGNORECASE)
@@ -34,7 +36,7 @@ _DBA = re.compile(r"\s+(?:d\s*/?\s*b\s*/?\s*a|doing business as|a/k/a|aka)\.?\s+
 @dataclass(frozen=True)
 class DolIndicator:
     id: str
-    entity: DolEntity
+    entity: IndicatorEntity
     ref: str  # the indicator of ../shared/INDICATORS.md it computes ('' for a size / activity control)
     title: str
     direction: int  # +1 raises risk; 0: no constraint (controls)
@@ -230,6 +232,55 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "workers requested last year {value:.1f} times those of the year before",
     ),
     DolIndicator("filings", "recruiter", "", "Applications filed", 0, None, "{value:.0f} applications filed"),
+    # ------------------------------------------------ foreign recruiters named on H-2B applications (Appendix C)
+    DolIndicator(
+        "cases",
+        "foreign_recruiter",
+        "",
+        "H-2B applications naming it",
+        0,
+        None,
+        "named as a foreign recruiter on {value:.0f} H-2B applications",
+    ),
+    DolIndicator(
+        "named_staff",
+        "foreign_recruiter",
+        "",
+        "Individual recruiters named",
+        0,
+        None,
+        "{value:.0f} individual recruiters named for it",
+    ),
+    # Shown, never a red flag: E16's cited lines do not discuss sub-contracting chains (docs/indicators/E16.md)
+    # and most organisations named together share named recruiters (one group under several names).
+    DolIndicator(
+        "chain_share",
+        "foreign_recruiter",
+        "",
+        "Named with other recruiter organisations",
+        0,
+        None,
+        "{value:.0%} of the applications naming it also name other recruiter organisations",
+    ),
+    DolIndicator(
+        "shared_staff_orgs",
+        "foreign_recruiter",
+        "R09",
+        "Shares named recruiters with other organisations",
+        +1,
+        0.0,
+        "{value:.0f} other recruiter organisation names list the same individual recruiters (a renamed or related "
+        "organisation)",
+    ),
+    DolIndicator(
+        "clients_debarred",
+        "foreign_recruiter",
+        "R08",
+        "Its US clients were debarred",
+        +1,
+        0.0,
+        "as an H-2 agent or law firm of the same name it filed for {value:.0f} employers debarred before the date",
+    ),
 )
 
 NOT_SUPPORTED: dict[str, str] = {
@@ -255,7 +306,7 @@ NOT_SUPPORTED: dict[str, str] = {
 }
 
 
-def indicators(entity: DolEntity) -> tuple[DolIndicator, ...]:
+def indicators(entity: IndicatorEntity) -> tuple[DolIndicator, ...]:
     return tuple(i for i in DOL_INDICATORS if i.entity == entity)
 
 
@@ -484,7 +535,50 @@ def agent_features(filings: pd.DataFrame, debarred_before: set[str], as_of: date
     return out
 
 
-def red_flags(features: pd.DataFrame, entity: DolEntity) -> pd.Series:
+def foreign_recruiter_features(
+    appendix: pd.DataFrame, filings: pd.DataFrame, debarred_before: set[str], flc: pd.DataFrame | None, as_of: date
+) -> pd.DataFrame:
+    """One row per foreign recruiter organisation named on an H-2B application known before ``as_of``
+    (Appendix C rows with ``known_on < as_of``); index recruiter_id (the organisation's name key).
+
+    ``filings`` come from ``before`` (cut at ``as_of``): an organisation whose name key is an agent's or law
+    firm's key is that agent, and its clients debarred before ``as_of`` (``debarred_before``) count (R08).
+    Appendix C names no employer, and none of its case numbers is in the FY2018-2019 H-2B files, so an
+    employer's own foreign recruiters cannot be told.
+    """
+    rows = appendix[appendix["known_on"] < pd.Timestamp(as_of)].dropna(subset=["name"]).copy()
+    rows["recruiter_id"] = rows["name"].map(name_key)
+    rows = rows[~rows["recruiter_id"].isin(["", "n a", "na", "none"])]
+    index = pd.Index(sorted(rows["recruiter_id"].unique()), name="recruiter_id")
+    out = pd.DataFrame(index=index)
+    g = rows.groupby("recruiter_id")
+    out["cases"] = g["application_id"].nunique().reindex(index).astype(float)
+    out["named_staff"] = g["staff_key"].nunique().reindex(index).astype(float)
+    per_case = rows.groupby("application_id")["recruiter_id"].nunique()
+    case_orgs = rows[["recruiter_id", "application_id"]].drop_duplicates()
+    chained = case_orgs["application_id"].map(per_case).gt(1).astype(float)
+    out["chain_share"] = chained.groupby(case_orgs["recruiter_id"]).mean().reindex(index)
+    staff = rows.dropna(subset=["staff_key"])[["recruiter_id", "staff_key"]].drop_duplicates()
+    orgs_of_staff = {k: set(v) for k, v in staff.groupby("staff_key")["recruiter_id"]}
+    others: dict[str, set[str]] = {}
+    for org, key in zip(staff["recruiter_id"], staff["staff_key"], strict=True):
+        others.setdefault(org, set()).update(orgs_of_staff[key] - {org})
+    out["shared_staff_orgs"] = [float(len(others.get(r, ()))) for r in index]
+    pairs = filings.dropna(subset=["agent_id"])[["agent_id", "employer_id"]].drop_duplicates()
+    clients = {a: set(e) for a, e in pairs.groupby("agent_id")["employer_id"]}
+    out["us_agent"] = index.isin(list(clients))
+    out["clients_debarred"] = [float(len(clients.get(r, set()) & debarred_before)) for r in index]
+    registered: set[str] = set()
+    if flc is not None and len(flc):
+        registered = {name_key(n) for n in flc.loc[flc["licence_valid_from"] < pd.Timestamp(as_of), "name"]}
+    out["flc_registered"] = index.isin(list(registered))
+    out["employer_name"] = mode(rows, "recruiter_id", "name").reindex(index)
+    out["country"] = mode(rows, "recruiter_id", "country").reindex(index)
+    out["employer_state"] = mode(rows, "recruiter_id", "region").reindex(index).fillna("")
+    return out
+
+
+def red_flags(features: pd.DataFrame, entity: IndicatorEntity) -> pd.Series:
     """The rule-based red-flag count: indicators past their threshold."""
     count = pd.Series(0, index=features.index, dtype="int64")
     for ind in indicators(entity):

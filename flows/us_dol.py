@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +20,8 @@ us_dol_app = typer.Typer(
     help="US Department of Labor H-2A / H-2B public records: parse, score employers or agents, backtest.",
     no_args_is_help=True,
 )
+T = TypeVar("T")
+Progress = Callable[[int, int, str], None]
 DataDir = Annotated[Path, typer.Option(help="The folder of the public data (../shared/data: its README.txt).")]
 
 
@@ -49,6 +52,18 @@ def _home() -> Path:
     return tracerisk_home()
 
 
+def _with_progress(title: str, run: Callable[[Progress], T]) -> T:
+    """``run(progress)`` under a progress bar; a data folder that lacks a declared file or column exits 2."""
+    from data_contracts.sources.us_dol import DolDataError
+
+    with _cli()._progress(title) as bar:
+        task = bar.add_task("parse", total=None)
+        try:
+            return run(lambda d, t, n: bar.update(task, completed=d, total=t, description=n))
+        except DolDataError as exc:
+            raise _cli()._fail(str(exc)) from exc
+
+
 def _check_dir(data_dir: Path) -> None:
     if not (data_dir / "oflc_h2_disclosure").is_dir():
         raise _cli()._fail(f"--data-dir {data_dir} holds no oflc_h2_disclosure folder (expected ../shared/data)")
@@ -57,18 +72,11 @@ def _check_dir(data_dir: Path) -> None:
 @us_dol_app.command()
 def ingest(data_dir: DataDir) -> None:
     """Parse every declared DOL file once into the Parquet cache ($TRACERISK_HOME/cache/us_dol) and count rows."""
-    from data_contracts.sources.us_dol import DolDataError, cache_dir, load
+    from data_contracts.sources.us_dol import cache_dir, load
 
     _check_dir(data_dir)
     started = time.perf_counter()
-    with _cli()._progress("us-dol parse") as bar:
-        task = bar.add_task(str(data_dir), total=None)
-        try:
-            data = load(
-                data_dir, _home(), progress=lambda d, t, n: bar.update(task, completed=d, total=t, description=n)
-            )
-        except DolDataError as exc:
-            raise _cli()._fail(str(exc)) from exc
+    data = _with_progress("us-dol parse", lambda progress: load(data_dir, _home(), progress=progress))
     table = Table(title=f"US DOL sources in {data_dir}")
     table.add_column("source")
     table.add_column("rows", justify="right")
@@ -91,7 +99,6 @@ def score(
     ),
 ) -> None:
     """Train on what was knowable before --as-of and score every employer (or agent) with a filing before it."""
-    from data_contracts.sources.us_dol import DolDataError
     from flows.us_dol_flow import us_dol_score_flow
     from models.us_dol import write_csv
 
@@ -99,18 +106,7 @@ def score(
     kind = _entity(entity)
     _check_dir(data_dir)
     started = time.perf_counter()
-    with _cli()._progress("us-dol") as bar:
-        task = bar.add_task("parse", total=None)
-        try:
-            data, run = us_dol_score_flow(
-                data_dir,
-                _home(),
-                day,
-                kind,
-                lambda d, t, n: bar.update(task, completed=d, total=t, description=n),
-            )
-        except DolDataError as exc:
-            raise _cli()._fail(str(exc)) from exc
+    data, run = _with_progress("us-dol", lambda progress: us_dol_score_flow(data_dir, _home(), day, kind, progress))
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(run, out)
     console = Console(width=160)
@@ -135,6 +131,41 @@ def score(
             str(row.rank), str(row.employer_name), str(row.employer_state), f"{row.score:.4f}", str(row.reasons)
         )
     console.print(top)
+
+
+@us_dol_app.command()
+def recruiters(
+    data_dir: DataDir,
+    as_of: Annotated[str, typer.Option("--as-of", help="Use Appendix C rows of periods ended before this day.")],
+    out: Annotated[Path, typer.Option(help="CSV: recruiter_name, country, red_flags, rank, reasons, context, ...")],
+) -> None:
+    """Foreign recruiter organisations named on H-2B applications (Appendix C, FY2020 on), ranked by their red
+    flags, with the context figures of their country of registration beside them (never part of the ranking);
+    also writes reports/us-dol-recruiters.html."""
+    from flows.models import write_whole
+    from flows.us_dol_flow import us_dol_recruiters_flow
+    from models.report import render_us_dol_recruiters
+    from models.us_dol import RECRUITER_COLUMNS, RECRUITER_FIGURES
+
+    day = _date(as_of, "--as-of")
+    _check_dir(data_dir)
+    started = time.perf_counter()
+    _, listing = _with_progress("us-dol", lambda progress: us_dol_recruiters_flow(data_dir, _home(), day, progress))
+    table = listing.recruiters
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table[[*RECRUITER_COLUMNS, *RECRUITER_FIGURES]].to_csv(out, index=False, float_format="%.4f")
+    reports = _home() / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    write_whole(reports / "us-dol-recruiters.html", render_us_dol_recruiters(listing))
+    console = Console(width=160)
+    console.print(
+        f"{len(table):,} foreign recruiter organisations named on H-2B applications known before {day} "
+        f"({int((table['red_flags'] > 0).sum()):,} with a red flag; {int(table['us_agent'].sum())} also H-2 agents "
+        f"or law firms, {int(table['flc_registered'].sum())} on the farm labour contractor register) in "
+        f"{time.perf_counter() - started:.1f} s -> {out}; report {reports / 'us-dol-recruiters.html'}"
+    )
+    if not len(table):
+        console.print("[yellow]no Appendix C rows before --as-of (the appendix starts with FY2020, known 2020-10-01)")
 
 
 US_DOL_REPORTS = {
@@ -179,7 +210,6 @@ def backtest_command(
 ) -> None:
     """Backtest: model vs the rule (labour contractors first, then size), the red-flag count and random, with
     bootstrap intervals; writes reports/us-dol-backtest.json, us-dol-model-report.html, us-dol-model-card.md."""
-    from data_contracts.sources.us_dol import DolDataError
     from flows.us_dol_flow import us_dol_backtest_flow
     from models.report import render_us_dol_report
     from models.us_dol import backtest_markdown
@@ -188,18 +218,9 @@ def backtest_command(
     if end < day:
         raise _cli()._fail("--labels-to is before --as-of")
     _check_dir(data_dir)
-    with _cli()._progress("us-dol") as bar:
-        task = bar.add_task("parse", total=None)
-        try:
-            results = us_dol_backtest_flow(
-                data_dir,
-                _home(),
-                day,
-                end,
-                progress=lambda d, t, n: bar.update(task, completed=d, total=t, description=n),
-            )
-        except DolDataError as exc:
-            raise _cli()._fail(str(exc)) from exc
+    results = _with_progress(
+        "us-dol", lambda progress: us_dol_backtest_flow(data_dir, _home(), day, end, progress=progress)
+    )
     text = "\n".join(backtest_markdown(r) for r in results)
     console = Console(width=160)
     for r in results:

@@ -10,9 +10,10 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts.sources.country_tables import load_country_context
 from data_contracts.sources.us_dol import DolData, load
 from features.us_dol import DolEntity
-from models.us_dol import ScoreRun, backtest, score_as_of
+from models.us_dol import RecruiterList, ScoreRun, backtest, foreign_recruiters_as_of, score_as_of
 
 
 @task(name="us-dol-parse", cache_policy=NO_CACHE)
@@ -53,3 +54,16 @@ def us_dol_backtest_flow(
 ) -> list[dict[str, Any]]:
     data = parse_task(data_dir, home, progress)
     return [backtest_task(data, as_of, labels_to, e) for e in entities]
+
+
+@task(name="us-dol-foreign-recruiters", cache_policy=NO_CACHE)
+def recruiters_task(data: DolData, data_dir: Path, as_of: date) -> RecruiterList:
+    return foreign_recruiters_as_of(data, as_of, load_country_context(data_dir))
+
+
+@flow(name="us-dol-foreign-recruiters", log_prints=False, validate_parameters=False)
+def us_dol_recruiters_flow(
+    data_dir: Path, home: Path, as_of: date, progress: Callable[[int, int, str], None] | None = None
+) -> tuple[DolData, RecruiterList]:
+    data = parse_task(data_dir, home, progress)
+    return data, recruiters_task(data, data_dir, as_of)

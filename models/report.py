@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from features.registry import BY_ID, sensitive_indicators
 from models import plots
+
+if TYPE_CHECKING:
+    from models.us_dol import RecruiterList
 
 # Issue targets on the simulator's truth: model truth precision@k against the rule baseline and random.
 TARGETS: dict[str, dict[str, float]] = {
@@ -298,6 +301,54 @@ def render_us_dol_report(results: list[dict[str, Any]], title: str = "tracerisk 
     return _page(
         title, "Model against the rule-based baselines and random, with bootstrap intervals.", us_dol_section(results)
     )
+
+
+US_DOL_RECRUITERS_INTRO = (
+    "Foreign recruiter organisations named on H-2B applications (Appendix C, FY2020 to the second quarter of "
+    "FY2022), as known before the date: a file's rows count from the day after the period it covers. Appendix C "
+    "names no employer and none of its case numbers is in the FY2018-2019 H-2B files here, so an employer's own "
+    "foreign recruiters cannot be told; organisations are matched by exact name key. No debarment list overlaps "
+    "these years, so there is no model: organisations are ordered by their red flags, then applications. The "
+    "country figures describe where an organisation is registered: context shown beside it, never part of the "
+    "ranking, and never a worker's nationality."
+)
+CONTEXT_COLUMNS = (
+    ("tip_tier", "US TIP tier"),
+    ("cpi", "TI CPI (0-10)"),
+    ("wgi_control_of_corruption", "WGI control of corruption"),
+    ("ilab_goods", "US DOL goods list"),
+)
+
+
+def render_us_dol_recruiters(listing: RecruiterList, top: int = 25) -> str:
+    """The foreign recruiter listing (``tracerisk us-dol recruiters``): countries with their context figures,
+    then the organisations with the most red flags."""
+    countries = listing.countries
+    head = "".join(f"<th>{escape(label)}</th>" for _, label in CONTEXT_COLUMNS)
+    rows = []
+    for name, row in countries.iterrows():
+        cells = []
+        for key, _ in CONTEXT_COLUMNS:
+            label, year = row.get(f"{key}_label"), row.get(f"{key}_year")
+            cells.append(f"<td>{escape(f'{label} ({int(year)})') if isinstance(label, str) else '–'}</td>")
+        rows.append(
+            f"<tr><td>{escape(str(name))}</td><td>{int(row['organisations'])}</td>"
+            f"<td>{int(row['applications']):,}</td>{''.join(cells)}</tr>"
+        )
+    recruiters = "".join(
+        f"<tr><td>{int(r['rank'])}</td><td>{escape(str(r['recruiter_name']))}</td><td>{escape(str(r['country']))}</td>"
+        f"<td>{int(r['cases'])}</td><td>{int(r['red_flags'])}</td><td>{escape(str(r['reasons']))}</td></tr>"
+        for _, r in listing.recruiters.head(top).iterrows()
+    )
+    body = (
+        f"<section><h2>Foreign recruiters as of {listing.as_of}</h2><p>{escape(US_DOL_RECRUITERS_INTRO)}</p>"
+        f"<h3>Countries of registration (context)</h3><table><tr><th>country</th><th>organisations</th>"
+        f"<th>applications naming them</th>{head}</tr>{''.join(rows)}</table>"
+        f"<h3>Organisations with the most red flags (top {top} of {len(listing.recruiters):,})</h3><table><tr>"
+        "<th>rank</th><th>organisation</th><th>country</th><th>applications</th><th>red flags</th><th>reasons</th>"
+        f"</tr>{recruiters}</table></section>"
+    )
+    return _page("tracerisk US DOL foreign recruiters", "Context, not a score: see below.", body)
 
 
 def us_dol_model_card(results: list[dict[str, Any]]) -> str:

@@ -20,6 +20,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from data_contracts.sources.country_tables import CountryContext
 from data_contracts.sources.us_dol import LABELS_COVER_UNTIL, DolData
 from features.us_dol import (
     DolEntity,
@@ -27,6 +28,7 @@ from features.us_dol import (
     agent_features,
     before,
     employer_features,
+    foreign_recruiter_features,
     indicators,
     linked_outcomes,
     reason_detail,
@@ -180,6 +182,56 @@ def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer") -> S
     scores = scores.iloc[order]
     scores.insert(3, "rank", np.arange(1, len(scores) + 1))
     return ScoreRun(entity, as_of, scores, current, resolution, origins)
+
+
+@dataclass
+class RecruiterList:
+    """Foreign recruiter organisations named on H-2B applications known before ``as_of``, ranked by the
+    red-flag count (no model: no debarment list overlaps FY2020-2022), with country context beside each."""
+
+    as_of: date
+    recruiters: pd.DataFrame  # index recruiter_id: recruiter_name, country, red_flags, rank, reasons, context, ...
+    countries: pd.DataFrame  # per country of registration: organisations, applications, context figures
+
+
+RECRUITER_COLUMNS = ("recruiter_name", "country", "red_flags", "rank", "reasons", "context")
+RECRUITER_FIGURES = (*(i.id for i in indicators("foreign_recruiter")), "us_agent", "flc_registered")
+
+
+def foreign_recruiters_as_of(data: DolData, as_of: date, countries: CountryContext | None = None) -> RecruiterList:
+    """Every foreign recruiter organisation of Appendix C known before ``as_of`` with its indicators, its red
+    flags (indicators past their threshold, the reasons) and, apart from them, its country's context figures
+    public before ``as_of`` (never part of the ranking)."""
+    filings = before(data.filings, as_of)
+    outcomes = data.outcomes[data.outcomes["decided_on"] < pd.Timestamp(as_of)]
+    linked = linked_outcomes(outcomes, resolve(filings, outcomes, data.flc_register))
+    feats = foreign_recruiter_features(
+        data.recruiters_appendix_c, filings, _debarred_before(linked, as_of), data.flc_register, as_of
+    )
+    inds = indicators("foreign_recruiter")
+    flags = red_flags(feats, "foreign_recruiter")
+    reasons = [
+        "; ".join(
+            f"{i.title}: {reason_detail(i, row)}"
+            for i in inds
+            if i.threshold is not None and pd.notna(row[i.id]) and row[i.id] > i.threshold
+        )
+        for _, row in feats.iterrows()
+    ]
+    out = feats.rename(columns={"employer_name": "recruiter_name", "employer_state": "region"})
+    out["red_flags"] = flags
+    out["reasons"] = reasons
+    context = countries.for_names(out["country"].fillna(""), as_of) if countries is not None else None
+    out["context"] = context["context"] if context is not None else ""
+    order = np.lexsort((out.index.to_numpy(dtype=str), -out["cases"].to_numpy(), -out["red_flags"].to_numpy()))
+    out = out.iloc[order]
+    out["rank"] = np.arange(1, len(out) + 1)
+    by_country = out.groupby(out["country"].fillna("unknown"))
+    summary = pd.DataFrame({"organisations": by_country.size(), "applications": by_country["cases"].sum()})
+    summary = summary.sort_values(["applications", "organisations"], ascending=False)
+    if countries is not None:
+        summary = summary.join(countries.for_names(summary.index.to_series(), as_of))
+    return RecruiterList(as_of, out, summary)
 
 
 def write_csv(run: ScoreRun, path: Any) -> None:

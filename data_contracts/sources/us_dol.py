@@ -18,6 +18,7 @@ import hashlib
 import json
 import multiprocessing
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -440,18 +441,74 @@ DISCLOSURE_FILES: tuple[DolFile, ...] = (
     ),
 )
 BY_KEY = {f.key: f for f in DISCLOSURE_FILES}
-APPENDIX_C_FILES: dict[int, str] = {
-    2020: "oflc_h2_disclosure/h2b_foreign_recruiters/H2B_FY2020_Appendix_C.xlsx",
-    2021: "oflc_h2_disclosure/h2b_foreign_recruiters/H-2B_Appendix_C_FY2021.xlsx",
-    2022: "oflc_h2_disclosure/h2b_foreign_recruiters/H-2B_Appendix_C_FY2022_Q2.xlsx",
-}
-APPENDIX_C_COLUMNS: dict[str, str] = {
+
+
+@dataclass(frozen=True)
+class AppendixCFile:
+    """One H-2B Appendix C file (foreign labour recruiters named on each application): its key, path, fiscal
+    year, the last day of the period it covers (a row is knowable from the day after: the rows carry no
+    decision date) and its column mapping (source column -> APPENDIX_C_COLUMNS name)."""
+
+    key: str
+    path: str
+    fiscal_year: int
+    period_end: date
+    columns: dict[str, str]
+
+    @property
+    def declaration_hash(self) -> str:
+        raw = json.dumps([ADAPTER_VERSION, self.key, self.path, self.fiscal_year, str(self.period_end), self.columns])
+        return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+# Columns of a parsed Appendix C row: the case it is named on, the recruiter organisation and where it is
+# registered; ``staff_key`` is a hash of the named individual recruiter (never the name itself), used only to
+# count organisations that name the same person.
+APPENDIX_C_COLUMNS = (
+    "application_id",
+    "name",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "province",
+    "staff_last_name",
+    "staff_first_name",
+)
+_APPENDIX_C_FY2020_ON = {
     "CASE_NUMBER": "application_id",
+    "RECRUITER_LAST_NAME": "staff_last_name",
+    "RECRUITER_FIRST_NAME": "staff_first_name",
     "RECRUITER_EMPLOYER_NAME": "name",
     "RECRUITER_EMPLOYER_CITY": "city",
     "RECRUITER_EMPLOYER_STATE": "region",
+    "RECRUITER_EMPLOYER_POSTAL_CODE": "postal_code",
     "RECRUITER_EMPLOYER_COUNTRY": "country",
+    "RECRUITER_EMPLOYER_PROVINCE": "province",
 }
+APPENDIX_C_FILES: tuple[AppendixCFile, ...] = (
+    AppendixCFile(
+        "h2b_appendix_c_fy2020",
+        "oflc_h2_disclosure/h2b_foreign_recruiters/H2B_FY2020_Appendix_C.xlsx",
+        2020,
+        date(2020, 9, 30),
+        dict(_APPENDIX_C_FY2020_ON),
+    ),
+    AppendixCFile(
+        "h2b_appendix_c_fy2021",
+        "oflc_h2_disclosure/h2b_foreign_recruiters/H-2B_Appendix_C_FY2021.xlsx",
+        2021,
+        date(2021, 9, 30),
+        dict(_APPENDIX_C_FY2020_ON),
+    ),
+    AppendixCFile(  # FY2022 up to the second quarter (October 2021 - March 2022)
+        "h2b_appendix_c_fy2022",
+        "oflc_h2_disclosure/h2b_foreign_recruiters/H-2B_Appendix_C_FY2022_Q2.xlsx",
+        2022,
+        date(2022, 3, 31),
+        dict(_APPENDIX_C_FY2020_ON),
+    ),
+)
 DEBARMENTS_FILE = "dol_h2_debarments/buzzfeed_2016/debarments-2010-2014.csv"
 BACKWAGES_FILE = "dol_h2_debarments/buzzfeed_2015_backwages/top-total-h2-backwages-2010-2014.csv"
 FLC_FILE = "dol_flc_registry/FLCWksht.csv"
@@ -654,12 +711,47 @@ def _parse_disclosure(data_dir: Path, spec: DolFile) -> pd.DataFrame:
     return normalise_filings(_frame(data_dir / spec.path, spec.columns), spec)
 
 
-def _parse_appendix_c(data_dir: Path, fiscal_year: int) -> pd.DataFrame:
-    raw = _frame(data_dir / APPENDIX_C_FILES[fiscal_year], APPENDIX_C_COLUMNS)
-    out = pd.DataFrame({c: _text(raw[c]) for c in raw.columns})
-    out["fiscal_year"] = fiscal_year
-    out["agency_type"] = "licensed_agency"
-    return out
+def _parse_appendix_c(data_dir: Path, spec: AppendixCFile) -> pd.DataFrame:
+    return normalise_appendix_c(_frame(data_dir / spec.path, spec.columns), spec)
+
+
+def staff_key(last: str | None, first: str | None) -> str | None:
+    """A hash standing for a named individual recruiter (name parts in any order, case and accents folded)."""
+    folded = unicodedata.normalize("NFKD", f"{last or ''} {first or ''}").encode("ascii", "ignore").decode()
+    key = " ".join(sorted(re.sub(r"[^a-z0-9]+", " ", folded.lower()).split()))
+    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else None
+
+
+def case_submitted_on(application_id: str | None) -> date | None:
+    """The filing day an OFLC case number carries (H-400-YYDDD-NNNNNN: two-digit year and day of the year)."""
+    found = re.match(r"^[A-Z]-\d{3}-(\d{2})(\d{3})-", application_id or "")
+    if not found or not 1 <= int(found.group(2)) <= 366:
+        return None
+    return date(2000 + int(found.group(1)), 1, 1) + timedelta(days=int(found.group(2)) - 1)
+
+
+def normalise_appendix_c(raw: pd.DataFrame, spec: AppendixCFile) -> pd.DataFrame:
+    """Typed Appendix C rows: every APPENDIX_C_COLUMNS column but the staff names, which become ``staff_key``."""
+    text = {c: _text(raw[c]) if c in raw else pd.Series([None] * len(raw), dtype="string") for c in APPENDIX_C_COLUMNS}
+    out = pd.DataFrame({c: v for c, v in text.items() if not c.startswith("staff_")})
+    out["region"] = out["region"].where(~out["region"].str.lower().isin(["n/a", "na", "none"]))
+    out["country"] = out["country"].str.upper()
+    out["staff_key"] = [
+        staff_key(a, b)
+        for a, b in zip(
+            text["staff_last_name"].astype(object).where(text["staff_last_name"].notna(), None),
+            text["staff_first_name"].astype(object).where(text["staff_first_name"].notna(), None),
+            strict=True,
+        )
+    ]
+    out["staff_key"] = out["staff_key"].astype("string")
+    out["fiscal_year"] = spec.fiscal_year
+    out["source_file"] = spec.key
+    out["submitted_on"] = pd.to_datetime(out["application_id"].map(case_submitted_on, na_action="ignore"))
+    out["submitted_on"] = out["submitted_on"].astype("datetime64[us]")
+    out["known_on"] = pd.Timestamp(spec.period_end + timedelta(days=1)).as_unit("us")
+    out["record_id"] = spec.key + ":" + out.index.astype(str)
+    return out.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -802,7 +894,7 @@ def read_flc_register(data_dir: Path) -> pd.DataFrame:
 @dataclass
 class DolData:
     filings: pd.DataFrame  # every disclosure row, FILING_COLUMNS + derived
-    recruiters_appendix_c: pd.DataFrame  # foreign recruiters per H-2B case, FY2020-2022
+    recruiters_appendix_c: pd.DataFrame  # foreign recruiters named per H-2B case, FY2020-2022 Q2 (known_on)
     flc_register: pd.DataFrame
     outcomes: pd.DataFrame  # debarments + back-wage list
     rows_per_source: dict[str, int]
@@ -823,13 +915,8 @@ def load(
     jobs = [_disclosure_job(data_dir, s) for s in specs]
     if appendix_c:
         jobs += [
-            ParseJob(
-                f"h2b_appendix_c_fy{fy}",
-                data_dir / path,
-                f"{ADAPTER_VERSION}-{fy}",
-                _Bound(_parse_appendix_c, data_dir, fy),
-            )
-            for fy, path in APPENDIX_C_FILES.items()
+            ParseJob(spec.key, data_dir / spec.path, spec.declaration_hash, _Bound(_parse_appendix_c, data_dir, spec))
+            for spec in APPENDIX_C_FILES
         ]
     frames = cached_frames(jobs, home, workers, progress)
     filings = pd.concat([frames[s.key] for s in specs], ignore_index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -119,3 +120,46 @@ def test_normalising_helpers() -> None:
     assert us_dol.wage_unit_of("mth") == "month" and us_dol.wage_unit_of("HR") == "hour"
     assert us_dol.labour_contractor_of("H-2A Labor Contractor or Job Contractor") is True
     assert us_dol.labour_contractor_of("Individual Employer") is False
+
+
+# First data row of every Appendix C file, read by hand from the spreadsheets: case, organisation, city, region,
+# postal code, country, province; then the filing day the case number carries and the day the row is known from.
+GOLDEN_APPENDIX_C: dict[str, tuple[object, ...]] = {
+    "h2b_appendix_c_fy2020": ("H-400-19248-051955", "LLS Visa Electronica", "Monterrey", "Nuevo Leon", "64000",
+                              "MEXICO", None, date(2019, 9, 5), date(2020, 10, 1)),
+    "h2b_appendix_c_fy2021": ("H-400-20277-856930", "Vamos Juntos Alcanzndo Bienestar Asociacion", "TLAPACOYAN", None,
+                              "93650", "MEXICO", "VERACRUZ", date(2020, 10, 3), date(2021, 10, 1)),
+    "h2b_appendix_c_fy2022": ("H-400-21257-583588", "ADNIL SERVICES, INC", "NORTH VENICE", "FLORIDA", "34275",
+                              "UNITED STATES OF AMERICA", None, date(2021, 9, 14), date(2022, 4, 1)),
+}  # fmt: skip
+GOLDEN_APPENDIX_C_COLUMNS = ("application_id", "name", "city", "region", "postal_code", "country", "province")
+
+
+@pytest.mark.parametrize("key", sorted(GOLDEN_APPENDIX_C))
+def test_golden_appendix_c_row_per_fiscal_year(us_dol_home: Path, key: str) -> None:
+    data = us_dol.load(require_data(), us_dol_home, keys=["h2a_fy2006"], workers=1)
+    rows = data.recruiters_appendix_c
+    first = rows[rows["source_file"] == key].iloc[0]
+    *values, submitted, known = GOLDEN_APPENDIX_C[key]
+    assert tuple(_value(first[c]) for c in GOLDEN_APPENDIX_C_COLUMNS) == tuple(values)
+    assert first["submitted_on"] == pd.Timestamp(submitted) and first["known_on"] == pd.Timestamp(known)
+    assert first["known_on"] > first["submitted_on"]
+    # The individual recruiter is a hash, never a name.
+    assert isinstance(first["staff_key"], str) and len(first["staff_key"]) == 16
+    assert not any(c.startswith("staff_") and c != "staff_key" for c in rows.columns)
+    assert not rows.astype(str).apply(lambda c: c.str.contains("Montelongo", regex=False)).any().any()
+
+
+def test_appendix_c_is_declared_per_fiscal_year() -> None:
+    assert [f.fiscal_year for f in us_dol.APPENDIX_C_FILES] == [2020, 2021, 2022]
+    for spec in us_dol.APPENDIX_C_FILES:
+        assert set(spec.columns.values()) == set(us_dol.APPENDIX_C_COLUMNS), spec.key
+        assert spec.period_end.year in (spec.fiscal_year, spec.fiscal_year - 1)
+    assert len({f.declaration_hash for f in us_dol.APPENDIX_C_FILES}) == 3
+
+
+def test_case_numbers_and_staff_keys() -> None:
+    assert us_dol.case_submitted_on("H-400-19248-051955") == date(2019, 9, 5)
+    assert us_dol.case_submitted_on("C-10200-24746") is None and us_dol.case_submitted_on(None) is None
+    assert us_dol.staff_key("Arellano Martínez", "Graciela") == us_dol.staff_key("GRACIELA", "arellano martinez")
+    assert us_dol.staff_key(None, None) is None

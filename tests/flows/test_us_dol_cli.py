@@ -59,3 +59,20 @@ def test_us_dol_backtest_writes_the_reports(tmp_path: Path, monkeypatch: pytest.
     assert html.read_text(encoding="utf-8") == (reports / "us-dol-model-report.html").read_text(encoding="utf-8")
     assert "| model | 0.250 [0.125, 0.375]" in (reports / "us-dol-model-card.md").read_text(encoding="utf-8")
     assert read_backtest(tmp_path) is None
+
+
+def test_us_dol_recruiters_writes_the_listing(
+    us_dol_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACERISK_HOME", str(us_dol_home))
+    out = tmp_path / "recruiters.csv"
+    args = ["us-dol", "recruiters", "--data-dir", str(require_data()), "--as-of", "2022-07-01", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "foreign recruiter organisations" in result.output
+    listing = pd.read_csv(out)
+    assert list(listing.columns[:6]) == ["recruiter_name", "country", "red_flags", "rank", "reasons", "context"]
+    assert len(listing) > 300 and listing["rank"].tolist() == list(range(1, len(listing) + 1))
+    assert listing["red_flags"].is_monotonic_decreasing
+    html = (us_dol_home / "reports" / "us-dol-recruiters.html").read_text(encoding="utf-8")
+    assert "Countries of registration (context)" in html and "never part of the ranking" in html

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from data_contracts.sources import us_dol
-from features.us_dol import employer_key, name_parts
+from data_contracts.sources.country_tables import load_country_context
+from features.us_dol import DOL_INDICATORS, employer_key, foreign_recruiter_features, name_parts, red_flags
 from models.report import render_report, render_us_dol_report, us_dol_model_card
-from models.us_dol import backtest, backtest_markdown, origins_for, score_as_of
+from models.us_dol import backtest, backtest_markdown, foreign_recruiters_as_of, origins_for, score_as_of
 from tests.us_dol_data import hand_made_backtest, require_data
 
 KEYS = ["h2a_fy2009", "h2a_fy2010", "h2a_fy2011", "h2a_fy2012", "h2a_fy2013"]
@@ -104,3 +105,64 @@ def test_model_report_and_card_show_model_rule_and_random_with_intervals() -> No
     card = us_dol_model_card(results)
     assert "| model | 0.250 [0.125, 0.375] | 0.750 [0.625, 0.875] | 0.500 [0.250, 0.750] |" in card
     assert "nationality is never a feature" in card
+
+
+def _appendix(rows: list[tuple[str, str, str, str, str]]) -> pd.DataFrame:
+    """Hand-made Appendix C rows: case, organisation, country, staff key, day the row is known from."""
+    frame = pd.DataFrame(rows, columns=["application_id", "name", "country", "staff_key", "known_on"])
+    frame["known_on"] = pd.to_datetime(frame["known_on"])
+    frame["region"] = None
+    return frame
+
+
+def test_foreign_recruiter_indicators_on_hand_made_rows() -> None:
+    appendix = _appendix(
+        [
+            ("C1", "Alpha Agency S.A.", "MEXICO", "s1", "2020-10-01"),
+            ("C1", "Beta Recruiters", "MEXICO", "s2", "2020-10-01"),
+            ("C2", "ALPHA AGENCY", "MEXICO", "s1", "2020-10-01"),
+            ("C3", "Gamma Ltd", "JAMAICA", "s1", "2020-10-01"),
+            ("C4", "Delta", "GUATEMALA", "s9", "2021-10-01"),  # known only from 2021-10-01
+            ("C4", "Alpha Agency", "MEXICO", "s1", "2021-10-01"),
+        ]
+    )
+    filings = pd.DataFrame(
+        {"agent_id": ["beta recruiters", "beta recruiters", None], "employer_id": ["farm one", "farm two", "farm 3"]}
+    )
+    feats = foreign_recruiter_features(appendix, filings, {"farm one"}, None, date(2021, 1, 1))
+    assert list(feats.index) == ["alpha agency", "beta recruiters", "gamma"]
+    got = feats[["cases", "named_staff", "chain_share", "shared_staff_orgs", "clients_debarred", "us_agent"]]
+    assert got.loc["alpha agency"].tolist() == [2.0, 1.0, 0.5, 1.0, 0.0, False]
+    assert got.loc["beta recruiters"].tolist() == [1.0, 1.0, 1.0, 0.0, 1.0, True]
+    assert got.loc["gamma"].tolist() == [1.0, 1.0, 0.0, 1.0, 0.0, False]
+    assert feats.loc["gamma", "country"] == "JAMAICA"
+    assert red_flags(feats, "foreign_recruiter").to_dict() == {"alpha agency": 1, "beta recruiters": 1, "gamma": 1}
+    later = foreign_recruiter_features(appendix, filings, {"farm one"}, None, date(2021, 10, 2))
+    assert later.loc["alpha agency", "cases"] == 3 and "delta" in later.index
+
+
+def test_country_context_is_never_a_feature() -> None:
+    """Principle 2 and INDICATORS.md: country figures are context beside a listing, never an indicator."""
+    context_words = ("country", "cpi", "tip", "wgi", "nationality", "goods")
+    for indicator in DOL_INDICATORS:
+        assert not any(w in indicator.id for w in context_words), indicator.id
+
+
+def test_foreign_recruiters_as_of_rule_and_context_beside_the_ranking(us_dol_home: Path) -> None:
+    data = us_dol.load(require_data(), us_dol_home, keys=["h2b_fy2018", "h2b_fy2019"], workers=1)
+    context = load_country_context(require_data())
+    day = date(2021, 7, 1)
+    listing = foreign_recruiters_as_of(data, day, context)
+    plain = foreign_recruiters_as_of(data, day, None)
+    # The country figures change no rank, flag or reason.
+    columns = ["recruiter_name", "red_flags", "rank", "reasons"]
+    pd.testing.assert_frame_equal(listing.recruiters[columns], plain.recruiters[columns])
+    assert listing.recruiters["context"].str.contains("TI CPI").any() and (plain.recruiters["context"] == "").all()
+    # Only FY2020 rows (known from 2020-10-01) are known on 2021-07-01: dropping the later files changes nothing.
+    known = data.recruiters_appendix_c[data.recruiters_appendix_c["known_on"] < pd.Timestamp(day)]
+    assert set(known["fiscal_year"]) == {2020}
+    cut = us_dol.DolData(data.filings, known, data.flc_register, data.outcomes, data.rows_per_source)
+    pd.testing.assert_frame_equal(foreign_recruiters_as_of(cut, day, context).recruiters, listing.recruiters)
+    assert foreign_recruiters_as_of(data, date(2020, 10, 1), None).recruiters.empty
+    mexico = listing.countries.loc["MEXICO"]
+    assert mexico["iso3"] == "MEX" and mexico["organisations"] > 50 and mexico["tip_tier_label"] == "Tier 2"
