@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SCALE ?= small
 SEED ?= 0
+BENCH_JSON ?= benchmarks/results/latest-$(SCALE).json
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
@@ -31,8 +32,10 @@ unit: $(BIN)/.installed
 
 test: lint typecheck unit
 
+# Every benchmark at SCALE, then the result file's shape and rows checked (timings are never asserted).
 bench: $(BIN)/.installed
-	$(BIN)/python -m benchmarks run --scale $(SCALE) --json benchmarks/results/latest-$(SCALE).json
+	$(BIN)/python -m benchmarks run --scale $(SCALE) --json $(BENCH_JSON)
+	$(BIN)/python -m benchmarks check $(BENCH_JSON) --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,8 +1,11 @@
-"""``python -m benchmarks run --scale {small,medium,large} [--only NAME ...] --json FILE``.
+"""``python -m benchmarks run --scale {small,medium,large} [--only NAME ...] --json FILE [--profile DIR]``.
 
 Runs each benchmark as a user would run the command, prints one table and writes the JSON
 ``{"rows": [{"name", "figure", "unit", "compared_with", "comparison_figure", "ratio"}],
-"machine", "versions"}``.
+"machine", "versions"}`` (each row also gives its scale, machine, versions and benchmark).
+``--profile DIR`` writes a pyinstrument profile per benchmark (benchmarks/profiling.py).
+``python -m benchmarks check FILE [--scale S]`` checks such a file's shape and that no benchmark or row is
+missing (benchmarks/check.py; CI's smoke test); it never looks at timings.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.suite import BENCHMARKS, machine_facts, stamp, versions
+from benchmarks.check import problems
+from benchmarks.profiling import profiling
+from benchmarks.suite import BENCHMARKS, Row, machine_facts, stamp, versions
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -33,6 +38,13 @@ def run(
     only: Annotated[list[str] | None, typer.Option(help=f"Run only these: {', '.join(BENCHMARKS)}.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the rows as JSON here.")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Scratch folder (default: a temporary one).")] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a pyinstrument profile (text + HTML) of each benchmark's commands to DIR/<benchmark>/; "
+            "figures then include the profiler's overhead."
+        ),
+    ] = None,
 ) -> None:
     """Run the benchmarks and print one table of figures, comparisons and ratios."""
     if scale not in ("tiny", "small", "medium", "large"):
@@ -41,12 +53,14 @@ def run(
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         raise typer.BadParameter(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}", param_hint="--only")
-    rows = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         for name in names:
-            rows.extend(BENCHMARKS[name](scale, Path(scratch)))
+            with profiling(profile / name if profile else None):
+                rows.extend({**r, "benchmark": name} for r in BENCHMARKS[name](scale, Path(scratch)))
     rows = stamp(rows, scale)
-    table = Table(title=f"tracerisk benchmarks, scale {scale}")
+    title = f"tracerisk benchmarks, scale {scale}"
+    table = Table(title=title + (f" (profiled with pyinstrument into {profile})" if profile else ""))
     for column in ("name", "figure", "unit", "compared with", "comparison", "ratio"):
         table.add_column(column, justify="right" if column in ("figure", "comparison", "ratio") else "left")
     for r in rows:
@@ -65,6 +79,23 @@ def run(
         json_path.write_text(
             json.dumps({"rows": rows, "machine": machine_facts(), "versions": versions()}, indent=2) + "\n"
         )
+
+
+@cli.command()
+def check(
+    json_path: Annotated[Path, typer.Argument(help="A file written by `run --json`.")],
+    scale: Annotated[str | None, typer.Option(help="The scale every row must state.")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Benchmarks that must have rows (default: all).")] = None,
+) -> None:
+    """Check a result file's shape and that every benchmark and row is there (timings are not checked)."""
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    found = problems(doc, scale, only or list(BENCHMARKS))
+    for p in found:
+        print(f"{json_path}: {p}", file=sys.stderr)
+    if found:
+        raise typer.Exit(1)
+    benchmarks = len({r["benchmark"] for r in doc["rows"]})
+    print(f"{json_path}: {len(doc['rows'])} rows from {benchmarks} benchmarks, shape ok")
 
 
 if __name__ == "__main__":

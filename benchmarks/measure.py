@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.profiling import profiled_argv, render
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -49,6 +51,9 @@ def _tree_rss(root: int) -> int:
 
 
 def run_measured(argv: list[str], env: dict[str, str] | None = None, timeout: float = 3_600) -> Measurement:
+    """Run ``argv``; under ``python -m benchmarks run --profile DIR`` a ``python -m`` command runs under pyinstrument
+    (benchmarks/profiling.py) and its text + HTML profile is written after it exits."""
+    argv, session = profiled_argv(argv)
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     peak = 0
@@ -67,4 +72,6 @@ def run_measured(argv: list[str], env: dict[str, str] | None = None, timeout: fl
     finally:
         done.set()
         sampler.join()
-    return Measurement(time.perf_counter() - started, peak, proc.returncode, output)
+    seconds = time.perf_counter() - started
+    render(session)
+    return Measurement(seconds, peak, proc.returncode, output)

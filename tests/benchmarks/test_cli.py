@@ -1,0 +1,82 @@
+"""``python -m benchmarks``: the result file's check (CI's smoke test) and ``run --profile`` at tiny scale."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from benchmarks.__main__ import cli
+from benchmarks.check import problems
+
+runner = CliRunner()
+
+
+def _doc() -> dict[str, Any]:
+    stamp = {"scale": "small", "machine": "2 cores, 24 GiB, Python 3.11.7", "versions": "tracerisk 0.1.0"}
+    rows = [
+        {"name": "simulate small: records/s", "benchmark": "simulate", "unit": "records/s", "figure": 5.0},
+        {"name": "simulate small: peak memory", "benchmark": "simulate", "unit": "MiB", "figure": 2.0},
+        {"name": "dask features small", "benchmark": "dask", "unit": "s", "figure": 3.0},
+        {"name": "dask score small", "benchmark": "dask", "unit": "s", "figure": 1.0},
+    ]
+    return {
+        "rows": [{**r, "compared_with": "target", "comparison_figure": 2.0, "ratio": 1.5, **stamp} for r in rows],
+        "machine": {"cpus": 2, "memory_bytes": 1, "platform": "Linux", "python": "3.11.7"},
+        "versions": {"tracerisk": "0.1.0"},
+    }
+
+
+def test_check_accepts_a_complete_document_and_never_looks_at_timings() -> None:
+    doc = _doc()
+    doc["rows"][0]["ratio"] = 1e-9  # any finite figure passes: no timing assertions
+    assert problems(doc, "small", ["simulate", "dask"]) == []
+
+
+def test_check_names_a_missing_benchmark_a_missing_row_and_a_broken_row() -> None:
+    doc = _doc()
+    assert problems(doc, "small", ["simulate", "dask", "api"]) == ["benchmark 'api': no rows"]
+    doc["rows"] = [r for r in doc["rows"] if "peak memory" not in r["name"]]
+    assert problems(doc, "small", ["simulate"]) == ["benchmark 'simulate': no row with 'peak memory' in its name"]
+    broken = copy.deepcopy(_doc())
+    del broken["rows"][2]["machine"]
+    broken["rows"][3]["figure"] = float("nan")
+    del broken["versions"]
+    found = problems(broken, "medium", ["dask"])
+    assert "top-level key 'versions' missing" in found
+    assert "row 2 (dask features small): 'machine' missing or empty" in found
+    assert "row 3 (dask score small): 'figure' is not a finite number (nan)" in found
+    assert sum("expected 'medium'" in p for p in found) == 4
+
+
+def test_check_command_exits_1_on_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(_doc()))
+    ok = runner.invoke(cli, ["check", str(path), "--scale", "small", "--only", "simulate", "--only", "dask"])
+    assert ok.exit_code == 0, ok.output
+    missing = runner.invoke(cli, ["check", str(path), "--scale", "small"])  # every registered benchmark
+    assert missing.exit_code == 1
+    assert "benchmark 'entity_resolution': no rows" in missing.output
+
+
+def test_run_profile_writes_text_and_html_per_command_and_for_the_harness(tmp_path: Path) -> None:
+    out, profiles = tmp_path / "bench.json", tmp_path / "profiles"
+    result = runner.invoke(
+        cli, ["run", "--scale", "tiny", "--only", "simulate", "--json", str(out), "--profile", str(profiles)]
+    )
+    assert result.exit_code == 0, result.output
+    assert problems(json.loads(out.read_text()), "tiny", ["simulate"]) == []
+    written = sorted(p.name for p in (profiles / "simulate").iterdir())
+    assert written == [
+        "01-flows.cli-simulate.html",
+        "01-flows.cli-simulate.pyisession",
+        "01-flows.cli-simulate.txt",
+        "harness.html",
+        "harness.txt",
+    ]
+    text = (profiles / "simulate" / "01-flows.cli-simulate.txt").read_text()
+    assert "simulate_world" in text  # the command's own frames, not only the profiler's wrapper
+    assert "<html" in (profiles / "simulate" / "01-flows.cli-simulate.html").read_text().lower()
