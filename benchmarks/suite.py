@@ -307,6 +307,13 @@ def dask_runner(scale: str, scratch: Path) -> list[Row]:
     ]
 
 
+def rollup_drift(scale: str, scratch: Path) -> list[Row]:
+    """Supply-chain roll-up and drift (benchmarks/rollup_bench.py; imported late: it imports this module)."""
+    from benchmarks.rollup_bench import rollup_and_drift
+
+    return rollup_and_drift(scale, scratch)
+
+
 BENCHMARKS: dict[str, Callable[[str, Path], list[Row]]] = {
     "simulate": simulate,
     "ingest": ingest,
@@ -315,6 +322,7 @@ BENCHMARKS: dict[str, Callable[[str, Path], list[Row]]] = {
     "api": api_benchmark,
     "entity_resolution": entity_resolution,
     "dask": dask_runner,
+    "rollup_drift": rollup_drift,
 }
 
 

@@ -13,7 +13,7 @@ import logging
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, read_features
 from features.registry import EntityType
 from flows.features import features_dir
+from models.bundle import LoadedModel
 from models.drift import PSI_THRESHOLD, Reference, drift, reference_of
 from models.scoring import BANDS, RULE_BASELINE
 from models.train import feature_frame, training_days
@@ -41,24 +42,34 @@ def _columns(ft: FeatureTable, features: list[str]) -> dict[str, np.ndarray]:
     }
 
 
-def _features(home: Path, day: date, entity: EntityType) -> FeatureTable:
-    tables = read_features(features_dir(home, day), (entity,))
+def _features(home: Path, day: date, entities: tuple[EntityType, ...]) -> dict[EntityType, FeatureTable]:
+    """The features of ``entities`` as of ``day``: the features folder's, else built from the lake in one pass."""
+    tables = read_features(features_dir(home, day), entities)
     if tables is not None:
-        return tables[entity]
+        return tables
     lake = Lake(home)
     try:
-        return build_features(lake, day, (entity,))[entity]
+        return build_features(lake, day, entities)
     finally:
         lake.close()
 
 
-def reference_for(home: Path, model: Any) -> Reference:
-    """The cached reference of champion ``model`` (a models.bundle.LoadedModel), computed on first use."""
-    path = drift_dir(home) / f"{model.model_id}.json"
+def _reference_path(home: Path, model: LoadedModel) -> Path:
+    return drift_dir(home) / f"{model.model_id}.json"
+
+
+def _origin(model: LoadedModel) -> date:
+    return training_days(date.fromisoformat(model.meta["trained_as_of"]))[0]
+
+
+def reference_for(home: Path, model: LoadedModel, features: FeatureTable | None = None) -> Reference:
+    """The cached reference of champion ``model`` (a models.bundle.LoadedModel), computed on first use from
+    ``features`` (its type's features as of its fitting origin) or, without them, from the lake."""
+    path = _reference_path(home, model)
     if path.is_file():
         return Reference(**json.loads(path.read_text(encoding="utf-8")))
-    t0, _ = training_days(date.fromisoformat(model.meta["trained_as_of"]))
-    ft = _features(home, t0, model.entity)
+    t0 = _origin(model)
+    ft = features if features is not None else _features(home, t0, (model.entity,))[model.entity]
     probability = model.probability(feature_frame(ft.table, model.features))
     ref = reference_of(
         model.model_id, t0.isoformat(), _columns(ft, model.features), probability, (BANDS[0][1], BANDS[1][1])
@@ -77,20 +88,32 @@ def drift_records(home: Path, as_of: date, run: ScoreRun, threshold: float = PSI
     start = time.perf_counter()
     out: list[dict[str, Any]] = []
     due: dict[str, Any] = {}
-    for entity, model_id in sorted(run.model_ids.items()):
-        if model_id == RULE_BASELINE:
-            continue
-        model = usable_champion(home, entity)  # type: ignore[arg-type]
-        if model is None or model.model_id != model_id:
-            continue
+    models: dict[EntityType, LoadedModel] = {}
+    for name, model_id in sorted(run.model_ids.items()):
+        entity = cast(EntityType, name)
+        model = usable_champion(home, entity) if model_id != RULE_BASELINE else None
+        if model is not None and model.model_id == model_id:
+            models[entity] = model
+    # References not cached yet (the first run after a retraining): one feature build per fitting origin for all
+    # the types that need it, not one per type (a build of the large world's features takes about two minutes).
+    origins: dict[date, list[LoadedModel]] = {}
+    for model in models.values():
+        if not _reference_path(home, model).is_file():
+            origins.setdefault(_origin(model), []).append(model)
+    for t0, needing in origins.items():
+        tables = _features(home, t0, tuple(m.entity for m in needing))
+        for model in needing:
+            reference_for(home, model, tables[model.entity])
+    current = _features(home, as_of, tuple(models)) if models else {}
+    for entity, model in models.items():
         ref = reference_for(home, model)
-        ft = _features(home, as_of, entity)  # type: ignore[arg-type]
+        ft = current[entity]
         probability = np.array([r["probability"] for r in run.rows if r["entity_type"] == entity], dtype=float)
         d = drift(ref, _columns(ft, model.features), probability, threshold)
         out.append(
             {
                 "entity_type": entity,
-                "model_id": model_id,
+                "model_id": model.model_id,
                 "as_of": as_of.isoformat(),
                 "reference_as_of": ref.as_of,
                 "max_psi": d.max_psi,
@@ -102,7 +125,12 @@ def drift_records(home: Path, as_of: date, run: ScoreRun, threshold: float = PSI
             }
         )
         if d.flagged:
-            due[entity] = {"model_id": model_id, "as_of": as_of.isoformat(), "max_psi": d.max_psi, "score_psi": d.bands}
+            due[entity] = {
+                "model_id": model.model_id,
+                "as_of": as_of.isoformat(),
+                "max_psi": d.max_psi,
+                "score_psi": d.bands,
+            }
     mark_retraining_due(home, due)
     log.info("drift: %d types compared in %.2f s; flagged: %s", len(out), time.perf_counter() - start, sorted(due))
     return out

@@ -68,7 +68,15 @@ class SupplyGraph:
         return sorted(set(self.buyer_of.values()))
 
     def suppliers_of(self, buyer: str) -> list[str]:
-        return sorted(s for s, b in self.buyer_of.items() if b == buyer)
+        return self.portfolios().get(buyer, [])
+
+    def portfolios(self) -> dict[str, list[str]]:
+        """Buyer -> its tier-1 suppliers (sorted), grouped in one pass (a scan per buyer took 1,050 x 42,093 steps
+        on the large world)."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for s, b in self.buyer_of.items():
+            out[b].append(s)
+        return {b: sorted(v) for b, v in out.items()}
 
 
 def supply_graph(edges: Iterable[Mapping[str, Any]]) -> SupplyGraph:
@@ -192,10 +200,11 @@ def rollup(graph: SupplyGraph, scores: Mapping[tuple[str, str], Scored]) -> list
     service.store.supply_rollup without run_id). Suppliers are ranked within the portfolio by rolled-up risk,
     then own risk, then id; paths are JSON text."""
     out: list[dict[str, Any]] = []
+    portfolios = graph.portfolios()
     for buyer in graph.buyers:
         supplier_rows: list[dict[str, Any]] = []
         all_paths: list[Path] = []
-        for s in graph.suppliers_of(buyer):
+        for s in portfolios[buyer]:
             paths = _known(paths_of(graph, s), scores)
             all_paths += paths
             ex = exposure(paths, scores)
@@ -228,7 +237,7 @@ def rollup(graph: SupplyGraph, scores: Mapping[tuple[str, str], Scored]) -> list
                 "rollup_max": ex.rollup_max,
                 "rollup_weighted": ex.rollup_weighted,
                 "high_risk": ex.high_risk,
-                "tier2_suppliers": sum(len(graph.tier2_of.get(s, [])) for s in graph.suppliers_of(buyer)),
+                "tier2_suppliers": sum(len(graph.tier2_of.get(s, [])) for s in portfolios[buyer]),
                 "top_path": ex.paths[0]["text"] if ex.paths else None,
                 "paths": ex.paths,
                 "rank": 0,
