@@ -71,13 +71,19 @@ def _naive(ts: datetime) -> datetime:
     return ts.replace(tzinfo=None)
 
 
-def build_suite(contract: RecordContract, ingest_time: datetime, present: Collection[str] | None = None) -> Any:
+def build_suite(
+    contract: RecordContract,
+    ingest_time: datetime,
+    present: Collection[str] | None = None,
+    unsupplied: Collection[str] = (),
+) -> Any:
     """The expectation suite of ``contract`` (a ``gx.ExpectationSuite`` named after the record type).
 
     ingest_time: dates and datetimes of ``not_in_future`` fields must not be after it.
     present: the columns of the batch to validate. Like ``rules.field_rules``, an absent required column only
     gets its column-exists expectation (which fails: ``<column>:missing_column``) and an absent optional
     column gets none. ``None`` (the default) gives the full suite: column exists for every field.
+    unsupplied: fields the source declares it does not supply: no expectation on them (``rules.skipped_rules``).
     """
     gx = _gx()
     gxe = gx.expectations
@@ -94,7 +100,7 @@ def build_suite(contract: RecordContract, ingest_time: datetime, present: Collec
 
     for f in contract.fields:
         col = f.name
-        if col not in cols and not f.required:
+        if col not in cols and (not f.required or col in unsupplied):
             continue
         add(gxe.ExpectColumnToExist, f"{col}:missing_column", column=col)
         if col not in cols:
@@ -196,7 +202,7 @@ class GxBatchValidator:
         except (KeyError, ValueError, LookupError):
             self._datasource = ctx.data_sources.add_pandas("tracerisk")
         self._batch_definitions: dict[str, Any] = {}
-        self._suites: dict[tuple[str, frozenset[str]], Any] = {}
+        self._suites: dict[tuple[str, frozenset[str], frozenset[str]], Any] = {}
         self._stored_suites: set[str] = set()
         self._pending: list[Any] = []  # validation result keys whose pages are not written yet
 
@@ -233,18 +239,21 @@ class GxBatchValidator:
             self._batch_definitions[contract.name] = bd
         return self._batch_definitions[contract.name]
 
-    def _suite(self, contract: RecordContract, present: frozenset[str]) -> Any:
+    def _suite(self, contract: RecordContract, present: frozenset[str], unsupplied: frozenset[str]) -> Any:
         if contract.name not in self._stored_suites:  # the full suite, for the suite's Data Docs page
             self._context.suites.add_or_update(build_suite(contract, self.ingest_time))
             self._stored_suites.add(contract.name)
-        key = (contract.name, present)
+        key = (contract.name, present, unsupplied)
         if key not in self._suites:
-            self._suites[key] = build_suite(contract, self.ingest_time, present)
+            self._suites[key] = build_suite(contract, self.ingest_time, present, unsupplied)
         return self._suites[key]
 
-    def validate(self, contract: RecordContract, frame: pd.DataFrame, batch_id: str) -> GxBatchResult:
+    def validate(
+        self, contract: RecordContract, frame: pd.DataFrame, batch_id: str, unsupplied: Collection[str] = ()
+    ) -> GxBatchResult:
         """Validate one batch: ``frame`` has the contract's columns present in the file, parsed to their types
-        (missing or unparseable values null). Stores the result and (docs_per_batch) writes its page."""
+        (missing or unparseable values null). Stores the result and (docs_per_batch) writes its page.
+        unsupplied: fields the source declares it does not supply (their expectations are left out)."""
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
@@ -252,7 +261,7 @@ class GxBatchValidator:
         )
 
         present = frozenset(c for c in frame.columns if c in set(contract.columns))
-        suite = self._suite(contract, present)
+        suite = self._suite(contract, present, frozenset(unsupplied))
         data = _normalise(contract, frame)
         batch = self._batch_definition(contract).get_batch(batch_parameters={"dataframe": data})
         result: Any = batch.validate(suite, result_format=RESULT_FORMAT)

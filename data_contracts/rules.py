@@ -7,6 +7,7 @@ suites (data_contracts.gx_suites), so the two always check the same things.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from data_contracts.contracts import Field, RecordContract
@@ -60,13 +61,19 @@ def parsed(f: Field) -> str:
     return f"TRY_CAST({raw} AS {SQL_TYPES[f.type]})"
 
 
-def field_rules(contract: RecordContract, present: set[str] | None = None) -> list[Rule]:
-    """The rules of ``contract``; for a file whose columns are ``present``, missing columns become rules."""
+def field_rules(
+    contract: RecordContract, present: set[str] | None = None, unsupplied: Collection[str] = ()
+) -> list[Rule]:
+    """The rules of ``contract``; for a file whose columns are ``present``, missing columns become rules.
+
+    unsupplied: fields the source declares it does not supply (e.g. no visa desk in a sponsor's filing): a
+    missing required one is not a rule (``skipped_rules`` names what is skipped instead).
+    """
     rules: list[Rule] = []
     for f in contract.fields:
         col, p = f.name, f"p_{f.name}"
         if present is not None and col not in present:
-            if f.required:
+            if f.required and col not in unsupplied:
                 rules.append(
                     Rule(f"{col}:missing_column", col, f"The file has no column {col}, which is required.", "TRUE")
                 )
@@ -124,6 +131,29 @@ def field_rules(contract: RecordContract, present: set[str] | None = None) -> li
     return rules
 
 
+def skipped_rules(contract: RecordContract, unsupplied: Collection[str]) -> dict[str, str]:
+    """Rule id -> why it is not checked, for every rule of ``contract`` that needs a field in ``unsupplied``."""
+    missing = set(unsupplied)
+    unknown = missing - set(contract.columns)
+    if unknown:
+        raise ValueError(f"{contract.name} has no fields {sorted(unknown)} (declared as not supplied)")
+    out: dict[str, str] = {}
+    for f in contract.fields:
+        if f.name in missing and f.required:
+            out[f"{f.name}:missing_column"] = f"the source does not supply {f.name}"
+    for r in field_rules(contract):
+        if r.column in missing:
+            out[r.id] = f"the source does not supply {r.column}"
+    for order in contract.date_orders:
+        lacking = [c for c in (order.earlier, order.later) if c in missing]
+        if lacking:
+            out[f"{order.later}:before_{order.earlier}"] = f"the source does not supply {', '.join(lacking)}"
+    for ref in contract.references:
+        if ref.column in missing:
+            out[reference_rule_id(contract, ref.column)] = f"the source does not supply {ref.column}"
+    return dict(sorted(out.items()))
+
+
 def reference_rule_id(contract: RecordContract, column: str) -> str:
     ref = next(r for r in contract.references if r.column == column)
     return f"{column}:unknown_{ref.record_type}"
@@ -142,7 +172,11 @@ def declared_rules(contract: RecordContract) -> list[tuple[str, str]]:
 
 
 def validation_sql(
-    contract: RecordContract, present: set[str], table: str, extra: list[tuple[str, str]] | None = None
+    contract: RecordContract,
+    present: set[str],
+    table: str,
+    extra: list[tuple[str, str]] | None = None,
+    unsupplied: Collection[str] = (),
 ) -> str:
     """SELECT over ``table`` (raw text columns + _line) adding parsed columns p_* and the list _reasons.
 
@@ -157,7 +191,7 @@ def validation_sql(
         else f"CAST(NULL AS {SQL_TYPES[f.type]}) AS {_q('p_' + f.name)}"
         for f in contract.fields
     ]
-    checks = [(r.id, r.sql) for r in field_rules(contract, present)] + list(extra or [])
+    checks = [(r.id, r.sql) for r in field_rules(contract, present, unsupplied)] + list(extra or [])
     if not checks:
         return f"SELECT *, {', '.join(parsed_cols)}, CAST([] AS VARCHAR[]) AS _reasons FROM {trimmed}"
     broken = " OR ".join(f"coalesce({sql}, false)" for _, sql in checks)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +20,7 @@ import pyarrow.compute as pc
 from data_contracts.contracts import CONTRACTS, RecordContract
 from data_contracts.pseudonymise import PseudonymKey, each_name_sql, ref_suffix_sql, set_sql_key, whole_sql
 from data_contracts.reader import RawBatch
-from data_contracts.rules import reference_rule_id, validation_sql
+from data_contracts.rules import reference_rule_id, skipped_rules, validation_sql
 
 # A file is taken for another record type when fewer than this share of the contract's required columns
 # are present and another contract's required columns are a better match.
@@ -39,6 +40,7 @@ class ValidatedBatch:
     unknown_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     gx_sample: pa.Table | None = None  # parsed contract columns of a reproducible sample of all rows (pseudonymised)
+    skipped_rules: dict[str, str] = field(default_factory=dict)  # rule id -> why (the source does not supply ...)
 
     @property
     def reasons(self) -> dict[str, int]:
@@ -48,18 +50,20 @@ class ValidatedBatch:
         return dict(counts.most_common())
 
 
-def check_record_type(record_type: str, columns: set[str]) -> None:
-    """Raise WrongRecordType when the columns clearly belong to another record type."""
+def check_record_type(record_type: str, columns: set[str], unsupplied: Collection[str] = ()) -> None:
+    """Raise WrongRecordType when the columns clearly belong to another record type (required fields the
+    source declares it does not supply are not counted)."""
     contract = CONTRACTS[record_type]
-    share = len(set(contract.required) & columns) / len(contract.required)
+    required = [c for c in contract.required if c not in unsupplied]
+    share = len(set(required) & columns) / max(1, len(required))
     if share >= WRONG_TYPE_REQUIRED_SHARE:
         return
     scores = {name: len(set(c.required) & columns) / len(c.required) for name, c in CONTRACTS.items()}
     best = max(scores, key=lambda n: scores[n])
     hint = f"; its columns match {best}" if best != record_type and scores[best] >= WRONG_TYPE_REQUIRED_SHARE else ""
-    missing = sorted(set(contract.required) - columns)
+    missing = sorted(set(required) - columns)
     raise WrongRecordType(
-        f"not a {record_type} file: {len(missing)} of {len(contract.required)} required "
+        f"not a {record_type} file: {len(missing)} of {len(required)} required "
         f"columns missing ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}){hint}"
     )
 
@@ -72,12 +76,15 @@ def validate_batch(
     key: PseudonymKey,
     known: dict[str, pa.Array] | None = None,
     gx_sample_rows: int = 0,
+    unsupplied: Collection[str] = (),
 ) -> ValidatedBatch:
     """Validate ``raw`` as ``record_type``.
 
     rename: source column -> contract column (the source's declared mapping).
     known: for each reference rule of the contract, the accepted target values (e.g. organisation
     registration numbers in the lake plus those accepted earlier in this run).
+    unsupplied: contract fields the source declares it does not supply (must not be among its columns): every
+    rule that needs one is skipped and listed in ``skipped_rules``; every other rule is checked.
     """
     contract = CONTRACTS[record_type]
     table = raw.table.rename_columns([rename.get(c, c) for c in raw.table.column_names])
@@ -85,7 +92,10 @@ def validate_batch(
     if len(set(data_columns)) != len(data_columns):
         raise WrongRecordType(f"two columns map onto the same contract column after renaming: {data_columns}")
     present = set(data_columns) & set(contract.columns)
-    check_record_type(record_type, set(data_columns))
+    skipped = skipped_rules(contract, unsupplied)
+    if present & set(unsupplied):
+        raise WrongRecordType(f"columns declared as not supplied are in the file: {sorted(present & set(unsupplied))}")
+    check_record_type(record_type, set(data_columns), unsupplied)
     unknown = [c for c in data_columns if c not in contract.columns]
 
     # Later copies of a record_id within the file (first copy kept), found in Arrow: cheaper than a window.
@@ -115,7 +125,7 @@ def validate_batch(
     hash_cols = ", ".join(f'"p_{f.name}"' for f in contract.fields)
     # One pass over all rows: typed (pseudonymised) columns for the accepted, the reasons for the rest.
     rows = con.sql(
-        f"WITH checked AS ({validation_sql(contract, present, 'raw_rows', extra_rules)}) "
+        f"WITH checked AS ({validation_sql(contract, present, 'raw_rows', extra_rules, unsupplied)}) "
         f"SELECT {typed}, {extras} AS extra_fields, _line, _row, hash(struct_pack({hash_cols})) AS _row_hash, "
         "_reasons FROM checked"
     ).to_arrow_table()
@@ -167,7 +177,7 @@ def validate_batch(
     if unknown:
         notes.append(f"unknown columns kept in extra_fields: {', '.join(unknown)}")
     return ValidatedBatch(
-        record_type, table.num_rows + len(raw.rejected), accepted, quarantined, unknown, notes, gx_sample
+        record_type, table.num_rows + len(raw.rejected), accepted, quarantined, unknown, notes, gx_sample, skipped
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from data_contracts.sources.us_dol import DolData
     from features.us_dol import DolEntity
 
 us_dol_app = typer.Typer(
@@ -69,23 +70,74 @@ def _check_dir(data_dir: Path) -> None:
         raise _cli()._fail(f"--data-dir {data_dir} holds no oflc_h2_disclosure folder (expected ../shared/data)")
 
 
+def print_checks(console: Console, data: DolData, title: str) -> None:
+    """Per file and record type: rows read, accepted, quarantined (top reasons), and the rules skipped because
+    the source does not supply their fields."""
+    table = Table(title=title)
+    for column in ("source", "record type", "read", "accepted", "quarantined", "top reasons"):
+        table.add_column(column, justify="right" if column in ("read", "accepted", "quarantined") else "left")
+    for check in data.checks:
+        table.add_row(
+            check.source,
+            check.record_type,
+            f"{check.read:,}",
+            f"{check.accepted:,}",
+            f"{check.quarantined:,}",
+            check.top_reasons(),
+        )
+    console.print(table)
+    common: dict[str, set[str]] = {}
+    for check in data.checks:
+        common[check.record_type] = common.get(check.record_type, set(check.skipped_rules)) & set(check.skipped_rules)
+    for record_type, rules in common.items():
+        console.print(
+            f"{record_type}: {len(rules)} rules skipped (fields the source does not supply): {', '.join(sorted(rules))}"
+        )
+    for check in data.checks:
+        more = sorted(set(check.skipped_rules) - common[check.record_type])
+        if more:
+            console.print(f"{check.source}: also skipped (fields this file does not supply): {', '.join(more)}")
+    quarantined = sum(c.quarantined for c in data.checks)
+    if quarantined:
+        console.print(f"{quarantined:,} rows quarantined under {_home() / 'quarantine' / 'us_dol'}")
+
+
 @us_dol_app.command()
-def ingest(data_dir: DataDir) -> None:
-    """Parse every declared DOL file once into the Parquet cache ($TRACERISK_HOME/cache/us_dol) and count rows."""
+def ingest(
+    data_dir: DataDir,
+    great_expectations: Annotated[
+        bool,
+        typer.Option(
+            "--gx/--no-gx",
+            help="Also run each contract's Great Expectations suite (supplied columns) on a sample of the accepted "
+            "rows of every file parsed now (not on files already in the cache).",
+        ),
+    ] = True,
+) -> None:
+    """Parse every declared DOL file once into the Parquet cache ($TRACERISK_HOME/cache/us_dol), each row
+    through its record contract first (only accepted rows are cached; the rest quarantined), and count rows."""
     from data_contracts.sources.us_dol import cache_dir, load
 
     _check_dir(data_dir)
     started = time.perf_counter()
-    data = _with_progress("us-dol parse", lambda progress: load(data_dir, _home(), progress=progress))
-    table = Table(title=f"US DOL sources in {data_dir}")
-    table.add_column("source")
-    table.add_column("rows", justify="right")
-    for name, rows in data.rows_per_source.items():
-        table.add_row(name, f"{rows:,}")
-    out = Console(width=160)
-    out.print(table)
+    gx = None
+    if great_expectations:
+        from data_contracts.gx_suites import GxBatchValidator
+
+        gx = GxBatchValidator(_home(), datetime.now().replace(microsecond=0), docs_per_batch=False)
+    data = _with_progress("us-dol parse", lambda progress: load(data_dir, _home(), progress=progress, gx=gx))
+    out = Console(width=200)
+    print_checks(out, data, f"US DOL sources in {data_dir} through their record contracts")
+    if gx is not None:
+        ran = [c for c in data.checks if c.gx_success is not None]
+        failed = {c.source: c.gx_failed for c in ran if not c.gx_success}
+        out.print(
+            f"Great Expectations: {len(ran)} batches validated, {len(failed)} failed"
+            + "".join(f"; {name}: {', '.join(rules)}" for name, rules in failed.items())
+            + f"; Data Docs {gx.build_docs()}"
+        )
     out.print(
-        f"{len(data.filings):,} filings parsed in {time.perf_counter() - started:.1f} s; cache {cache_dir(_home())}"
+        f"{len(data.filings):,} filings accepted in {time.perf_counter() - started:.1f} s; cache {cache_dir(_home())}"
     )
 
 
@@ -109,7 +161,8 @@ def score(
     data, run = _with_progress("us-dol", lambda progress: us_dol_score_flow(data_dir, _home(), day, kind, progress))
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(run, out)
-    console = Console(width=160)
+    console = Console(width=200)
+    print_checks(console, data, f"US DOL sources in {data_dir} through their record contracts")
     res = run.resolution
     how = res.links["how"].value_counts().to_dict() if len(res.links) else {}
     debarments = int((data.outcomes["kind"] == "debarment").sum())

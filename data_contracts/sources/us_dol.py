@@ -21,16 +21,73 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-ADAPTER_VERSION = 1  # bump when the parsing below changes: every cached file is then re-parsed
+from data_contracts.contracts import CONTRACTS
+from data_contracts.pseudonymise import PseudonymKey
+from data_contracts.reader import RawBatch
+from data_contracts.validate import ValidatedBatch, validate_batch
+
+if TYPE_CHECKING:
+    from data_contracts.gx_suites import GxBatchValidator
+
+ADAPTER_VERSION = 2  # bump when the parsing below changes: every cached file is then re-parsed
 CACHE_SUBDIR = Path("cache") / "us_dol"
+QUARANTINE_SUBDIR = Path("quarantine") / "us_dol"
+
+# Contract fields each DOL record type does not supply (declared once for the source): the contract's rules
+# that need one of them are skipped and reported as skipped; every other rule is checked. A DOL filing is a
+# sponsor's petition, not a consular application: no visa post, desk officer or applicant (nor the applicant's
+# audit fields, a register number or a visa's validity); a debarment or back-wage row names the employer but
+# carries no register number; the farm labour contractor register has no licence status or registration day.
+UNSUPPLIED: dict[str, tuple[str, ...]] = {
+    "visa_application": (
+        "batch_id",
+        "post_id",
+        "desk_officer_id",
+        "applicant_id",
+        "applicant_age_band",
+        "applicant_sex",
+        "applicant_nationality",
+        "sponsor_registration_no",
+        "recruiter_licence_id",
+        "valid_until",
+        "document_check_flag",
+        "expedited",
+        "refusal_overturned",
+    ),
+    "enforcement_outcome": ("batch_id", "entity_ref"),
+    "recruiter": (
+        "batch_id",
+        "address",
+        "phone",
+        "directors",
+        "declared_fee_to_workers_usd",
+        "licence_status",
+        "registered_on",
+    ),
+}
+# visa_application column -> the FILING_COLUMNS it is mapped from: a file that maps none of them does not
+# supply that column (FY2006 has no dates and no agent, FY2007 no receipt date).
+FILING_SOURCES: dict[str, tuple[str, ...]] = {
+    "submitted_at": ("submitted_at",),
+    "decided_at": ("decided_at",),
+    "recruiter_name": ("recruiter_name", "law_firm"),
+    "sponsor_name": ("sponsor_name",),
+    "occupation": ("occupation",),
+    "declared_wage": ("declared_wage",),
+    "wage_unit": ("wage_unit_raw",),
+    "decision": ("case_status",),
+    "worksite_region": ("worksite_region", "employer_state"),
+}
 
 # Columns of a parsed filing (contract names of visa_application where the contract has one).
 FILING_COLUMNS = (
@@ -74,6 +131,13 @@ class DolFile:
     def declaration_hash(self) -> str:
         raw = json.dumps([ADAPTER_VERSION, self.key, self.path, self.program, self.fiscal_year, self.columns])
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+    @property
+    def unsupplied(self) -> tuple[str, ...]:
+        """visa_application fields this file does not supply: the source's, plus those this year's columns lack."""
+        mapped = set(self.columns.values())
+        lacking = [c for c, sources in FILING_SOURCES.items() if not mapped & set(sources)]
+        return (*UNSUPPLIED["visa_application"], *lacking)
 
 
 DISCLOSURE_FILES: tuple[DolFile, ...] = (
@@ -625,6 +689,10 @@ def _state(values: pd.Series) -> pd.Series:
     return values.map(one).astype("string")
 
 
+# Case statuses of an undecided case (FY2006-2019 use Received, Incomplete and Modification).
+PENDING_STATUSES = ("received", "incomplete", "modification", "pending", "in process")
+
+
 def decision_of(status: str | None) -> str | None:
     """Contract decision (approved, refused, withdrawn, pending) of an OFLC case status of any year."""
     if status is None:
@@ -636,7 +704,9 @@ def decision_of(status: str | None) -> str | None:
         return "refused"
     if "certif" in s or "partial" in s or "expired" in s:
         return "approved"
-    return "pending"
+    if any(word in s for word in PENDING_STATUSES):
+        return "pending"
+    return None  # a status no declared year uses: no decision (the contract then quarantines the row)
 
 
 def wage_unit_of(raw: str | None) -> str | None:
@@ -760,6 +830,7 @@ class ParseJob:
     source: Path
     tag: str  # declaration hash: a changed declaration re-parses
     parse: Callable[[], pd.DataFrame]
+    filings: DolFile | None = None  # a disclosure file: its rows go through the visa_application contract
 
 
 def _run_job(job: ParseJob) -> pd.DataFrame:
@@ -767,7 +838,9 @@ def _run_job(job: ParseJob) -> pd.DataFrame:
 
 
 def _disclosure_job(data_dir: Path, spec: DolFile) -> ParseJob:
-    return ParseJob(spec.key, data_dir / spec.path, spec.declaration_hash, _Bound(_parse_disclosure, data_dir, spec))
+    return ParseJob(
+        spec.key, data_dir / spec.path, spec.declaration_hash, _Bound(_parse_disclosure, data_dir, spec), spec
+    )
 
 
 @dataclass(frozen=True)
@@ -787,8 +860,16 @@ def cached_frames(
     home: Path,
     workers: int = 2,
     progress: Callable[[int, int, str], None] | None = None,
+    checks: dict[str, ContractCheck] | None = None,
+    gx: GxBatchValidator | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Each job's frame, from its Parquet cache when present, else parsed (in ``workers`` processes) and cached."""
+    """Each job's frame, from its Parquet cache when present, else parsed (in ``workers`` processes) and cached.
+
+    A disclosure file's rows go through the visa_application contract before they are cached: only accepted
+    rows enter the cache, the rest go to ``$TRACERISK_HOME/quarantine/us_dol/`` with the ids of the rules they
+    broke. Each file's ContractCheck (kept beside its cache file) is put in ``checks`` when given. ``gx``: also
+    run the Great Expectations suite on the accepted rows of each file parsed now.
+    """
     jobs = list(jobs)
     for job in jobs:
         if not job.source.exists():
@@ -797,8 +878,10 @@ def cached_frames(
     todo: list[tuple[ParseJob, Path]] = []
     for job in jobs:
         path = _cache_path(home, job.source, job.tag)
-        if path.exists():
+        if path.exists() and (job.filings is None or _check_path(path).exists()):
             out[job.name] = pd.read_parquet(path)
+            if job.filings is not None and checks is not None:
+                checks[job.name] = ContractCheck(**json.loads(_check_path(path).read_text(encoding="utf-8")))
         else:
             todo.append((job, path))
     done = len(out)
@@ -817,6 +900,12 @@ def cached_frames(
         try:
             results = pool.map(_run_job, [job for job, _ in todo]) if pool else (job.parse() for job, _ in todo)
             for (job, path), frame in zip(todo, results, strict=True):
+                if job.filings is not None:
+                    frame, check = check_filings(frame, job.filings, home, path.stem, gx)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _check_path(path).write_text(json.dumps(check.as_json(), indent=1), encoding="utf-8")
+                    if checks is not None:
+                        checks[job.name] = check
                 _write_atomic(frame, path)
                 out[job.name] = frame
                 done += 1
@@ -826,6 +915,184 @@ def cached_frames(
             if pool:
                 pool.shutdown()
     return {job.name: out[job.name] for job in jobs}
+
+
+def _check_path(cache_path: Path) -> Path:
+    return cache_path.with_suffix(".check.json")
+
+
+# ------------------------------------------------------------------------------------ the record contracts
+@dataclass
+class ContractCheck:
+    """One DOL file's mapped rows through their record contract (``validate_batch``)."""
+
+    source: str  # the declared file's key (or the small list's name)
+    record_type: str
+    read: int
+    accepted: int
+    quarantined: int
+    reasons: dict[str, int]  # rule id -> quarantined rows breaking it, most frequent first
+    skipped_rules: dict[str, str]  # rule id -> why it was not checked (the source does not supply a field)
+    quarantine_file: str | None = None  # relative to $TRACERISK_HOME
+    gx_success: bool | None = None  # the Great Expectations suite on a sample of the accepted rows (None: not run)
+    gx_failed: list[str] = field(default_factory=list)  # rule ids of its failed expectations
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def top_reasons(self, top: int = 3) -> str:
+        return ", ".join(f"{rule} ({n:,})" for rule, n in list(self.reasons.items())[:top])
+
+
+# No DOL record type supplies a person identifier (checked in check_rows), so no pseudonym is ever computed
+# with this key; validate_batch needs one all the same.
+_NO_PERSON_IDS = PseudonymKey(b"us-dol-sources-supply-no-person-identifiers", "us-dol (no person identifiers)")
+
+
+def _text_table(frame: pd.DataFrame, record_type: str) -> pa.Table:
+    """The contract columns of ``frame`` as raw text (what validate_batch parses), _line = row number + 2."""
+    contract = CONTRACTS[record_type]
+    columns: dict[str, pa.Array] = {}
+    for name in frame.columns:
+        values = frame[name]
+        kind = contract.field(name).type
+        if pd.api.types.is_datetime64_any_dtype(values):
+            text = values.dt.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S")
+        elif pd.api.types.is_bool_dtype(values):
+            text = values.map(lambda v: None if pd.isna(v) else ("true" if v else "false"), na_action="ignore")
+        elif pd.api.types.is_numeric_dtype(values):
+            text = values.map(lambda v: format(float(v), ".15g"), na_action="ignore")
+        else:
+            text = values.astype(object)
+        columns[name] = pa.array(text.astype(object).where(text.notna(), None).tolist(), type=pa.string())
+    columns["_line"] = pa.array(np.arange(len(frame), dtype=np.int64) + 2)
+    return pa.table(columns)
+
+
+GX_SAMPLE_ROWS = 2_000  # as `tracerisk ingest --gx-sample-rows` by default
+
+
+def check_rows(
+    mapped: pd.DataFrame,
+    record_type: str,
+    unsupplied: Iterable[str],
+    source: str,
+    gx: GxBatchValidator | None = None,
+) -> tuple[np.ndarray, ContractCheck, ValidatedBatch]:
+    """Validate ``mapped`` (contract columns, one row per source row, in order) against ``record_type``'s
+    contract, skipping only the rules that need a field in ``unsupplied``: (accepted mask, check, batch).
+    gx: also run the contract's Great Expectations suite (supplied columns only) on a sample of accepted rows."""
+    contract = CONTRACTS[record_type]
+    unsupplied = tuple(unsupplied)
+    people = [f.name for f in contract.fields if f.person_id and f.name not in unsupplied]
+    if people:
+        raise ValueError(f"{source}: person identifiers {people} would need the lake's pseudonym key")
+    raw = RawBatch(_text_table(mapped.reset_index(drop=True), record_type), [], "parquet", None, [])
+    batch = validate_batch(raw, record_type, {}, datetime.now(), _NO_PERSON_IDS, unsupplied=unsupplied)
+    mask = np.zeros(len(mapped), dtype=bool)
+    mask[batch.accepted.column("_line").to_numpy() - 2] = True
+    check = ContractCheck(
+        source,
+        record_type,
+        batch.read,
+        batch.accepted.num_rows,
+        batch.quarantined.num_rows,
+        batch.reasons,
+        batch.skipped_rules,
+    )
+    assert check.read == check.accepted + check.quarantined, "reconciliation broken"
+    if gx is not None and check.accepted:
+        supplied = [c for c in contract.columns if c in mapped.columns]
+        sample = batch.accepted.select(supplied).to_pandas()
+        sample = sample.sample(min(GX_SAMPLE_ROWS, len(sample)), random_state=42)
+        result = gx.validate(contract, sample, f"us-dol-{source}", unsupplied)
+        check.gx_success, check.gx_failed = result.success, result.failed_rule_ids
+    return mask, check, batch
+
+
+def _quarantine(home: Path, name: str, source_file: str, batch: ValidatedBatch, check: ContractCheck) -> None:
+    """Write the quarantined rows (raw text, _reasons, _line, _file) under $TRACERISK_HOME/quarantine/us_dol/."""
+    path = home / QUARANTINE_SUBDIR / f"{name}.parquet"
+    if not check.quarantined:
+        path.unlink(missing_ok=True)
+        return
+    table = batch.quarantined.append_column("_file", pa.array([source_file] * check.quarantined, pa.string()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    check.quarantine_file = str(QUARANTINE_SUBDIR / path.name)
+
+
+def check_filings(
+    filings: pd.DataFrame, spec: DolFile, home: Path, name: str, gx: GxBatchValidator | None = None
+) -> tuple[pd.DataFrame, ContractCheck]:
+    """The accepted filings of one disclosure file (the quarantined ones written under ``home``) and the check."""
+    unsupplied = spec.unsupplied
+    mapped = visa_application_rows(filings)
+    # OFLC decision dates are days (no time) while H-2B receipt dates carry a time: the contract's date order
+    # is checked on days, else every same-day decision would read as decided before it was received.
+    for column in ("submitted_at", "decided_at"):
+        mapped[column] = mapped[column].dt.normalize()
+    mapped = mapped[[c for c in mapped.columns if c not in unsupplied]]
+    mask, check, batch = check_rows(mapped, "visa_application", unsupplied, spec.key, gx)
+    _quarantine(home, name, spec.path, batch, check)
+    return filings[mask].reset_index(drop=True), check
+
+
+def _checked(
+    frame: pd.DataFrame,
+    mapped: pd.DataFrame,
+    record_type: str,
+    name: str,
+    source_file: str,
+    home: Path,
+    gx: GxBatchValidator | None = None,
+) -> tuple[pd.DataFrame, ContractCheck]:
+    mask, check, batch = check_rows(mapped, record_type, UNSUPPLIED[record_type], name, gx)
+    _quarantine(home, name, source_file, batch, check)
+    return frame[mask].reset_index(drop=True), check
+
+
+def enforcement_outcome_rows(outcomes: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Debarment or back-wage rows in the enforcement_outcome contract's columns."""
+    return pd.DataFrame(
+        {
+            "record_id": outcomes["outcome_id"],
+            "source": source,
+            "outcome_id": outcomes["outcome_id"],
+            "entity_type": outcomes["entity_type"],
+            "entity_name": outcomes["entity_name"],
+            "decided_on": outcomes["decided_on"],
+            "kind": outcomes["kind"],
+            "issuing_body": outcomes["issuing_body"],
+        }
+    )
+
+
+def _debarment_rows(outcomes: pd.DataFrame) -> pd.DataFrame:
+    return enforcement_outcome_rows(outcomes, "us-dol-oflc-debarments")
+
+
+def _backwage_rows(outcomes: pd.DataFrame) -> pd.DataFrame:
+    return enforcement_outcome_rows(outcomes, "us-dol-whd-backwages")
+
+
+def recruiter_rows(flc: pd.DataFrame) -> pd.DataFrame:
+    """The farm labour contractor register in the recruiter contract's columns."""
+    return pd.DataFrame(
+        {
+            "record_id": "flc:" + flc.index.astype(str),
+            "source": "us-dol-whd-flc-register",
+            "recruiter_ref": flc["recruiter_ref"],
+            "name": flc["name"],
+            "agency_type": flc["agency_type"],
+            "country": flc["country"],
+            "licence_id": flc["licence_id"],
+            "licence_valid_from": flc["licence_valid_from"],
+            "licence_valid_to": flc["licence_valid_to"],
+        }
+    )
 
 
 # ------------------------------------------------------------------------------------- small CSV sources
@@ -897,7 +1164,8 @@ class DolData:
     recruiters_appendix_c: pd.DataFrame  # foreign recruiters named per H-2B case, FY2020-2022 Q2 (known_on)
     flc_register: pd.DataFrame
     outcomes: pd.DataFrame  # debarments + back-wage list
-    rows_per_source: dict[str, int]
+    rows_per_source: dict[str, int]  # rows read per source
+    checks: list[ContractCheck] = field(default_factory=list)  # per file: read / accepted / quarantined
 
 
 def load(
@@ -907,8 +1175,10 @@ def load(
     appendix_c: bool = True,
     workers: int = 2,
     progress: Callable[[int, int, str], None] | None = None,
+    gx: GxBatchValidator | None = None,
 ) -> DolData:
-    """Every declared source of ``data_dir``, spreadsheets through the Parquet cache under ``home``."""
+    """Every declared source of ``data_dir``, spreadsheets through the Parquet cache under ``home``; every mapped
+    row through its record contract first (``DolData.checks``). gx: also run the Great Expectations suites."""
     if not data_dir.is_dir():
         raise DolDataError(f"--data-dir {data_dir} is not a folder")
     specs = [BY_KEY[k] for k in keys] if keys is not None else list(DISCLOSURE_FILES)
@@ -918,17 +1188,26 @@ def load(
             ParseJob(spec.key, data_dir / spec.path, spec.declaration_hash, _Bound(_parse_appendix_c, data_dir, spec))
             for spec in APPENDIX_C_FILES
         ]
-    frames = cached_frames(jobs, home, workers, progress)
+    checks: dict[str, ContractCheck] = {}
+    frames = cached_frames(jobs, home, workers, progress, checks, gx)
     filings = pd.concat([frames[s.key] for s in specs], ignore_index=True)
     appendix = [frames[j.name] for j in jobs if j.name.startswith("h2b_appendix_c")]
     recruiters = pd.concat(appendix, ignore_index=True) if appendix else pd.DataFrame()
-    debarments, backwages, flc = read_debarments(data_dir), read_backwages(data_dir), read_flc_register(data_dir)
+    small: dict[str, tuple[pd.DataFrame, ContractCheck]] = {}
+    for name, path, read, mapped, record_type in (
+        ("debarments_2010_2014", DEBARMENTS_FILE, read_debarments, _debarment_rows, "enforcement_outcome"),
+        ("backwages_2010_2014", BACKWAGES_FILE, read_backwages, _backwage_rows, "enforcement_outcome"),
+        ("flc_register", FLC_FILE, read_flc_register, recruiter_rows, "recruiter"),
+    ):
+        raw = read(data_dir)
+        small[name] = _checked(raw, mapped(raw), record_type, name, path, home, gx)
+    (debarments, _), (backwages, _), (flc, _) = small.values()
     outcomes = pd.concat([debarments, backwages], ignore_index=True)
-    rows = {name: len(frame) for name, frame in frames.items()}
-    rows.update(
-        {"debarments_2010_2014": len(debarments), "backwages_2010_2014": len(backwages), "flc_register": len(flc)}
-    )
-    return DolData(filings, recruiters, flc, outcomes, rows)
+    # rows read from each source (the accepted ones are in the checks)
+    rows = {name: checks[name].read if name in checks else len(frame) for name, frame in frames.items()}
+    rows.update({name: check.read for name, (_, check) in small.items()})
+    ordered = [checks[s.key] for s in specs] + [check for _, check in small.values()]
+    return DolData(filings, recruiters, flc, outcomes, rows, ordered)
 
 
 def visa_application_rows(filings: pd.DataFrame) -> pd.DataFrame:
