@@ -375,9 +375,8 @@ def score(
     table = Table(title=f"score run {run.run_id} published to {store_url(home)}")
     for column in ("entity", "model", "entities", "high band"):
         table.add_column(column)
-    for entity, model_id in run.model_ids.items():
-        mine = [r for r in run.rows if r["entity_type"] == entity]
-        table.add_row(entity, model_id, f"{len(mine):,}", f"{sum(r['band'] == 'high' for r in mine):,}")
+    for t in run.per_type:
+        table.add_row(t["entity"], t["model"], f"{t['entities']:,}", f"{t['high band']:,}")
     Console(width=200).print(table)
 
 

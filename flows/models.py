@@ -10,12 +10,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
@@ -396,15 +397,32 @@ def publish_task(home: Path, run: ScoreRun) -> str:
     return run.run_id
 
 
+@dataclass(frozen=True)
+class ScoreSummary:
+    """What ``score_flow`` returns: the published run's id and, per entity type, its model, entity count, high-band
+    count and mean probability (the rows stay in the store: a flow's return value is walked by Prefect)."""
+
+    run_id: str
+    as_of: str
+    per_type: list[dict[str, Any]]
+
+    @property
+    def entities(self) -> int:
+        return sum(int(t["entities"]) for t in self.per_type)
+
+
 @flow(name="score", log_prints=False, validate_parameters=False)
 def score_flow(
     home: Path, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES, partitions: int = 1
-) -> ScoreRun:
+) -> ScoreSummary:
     """Score every entity with its type's champion (or the rule baseline) and publish, all-or-nothing; with
     ``partitions`` > 1, each type in that many entity-id hash partitions by parallel tasks (flows/runners.py)."""
     run = score_task(home, as_of, entities) if partitions <= 1 else score_partitioned(home, as_of, entities, partitions)
-    run = enrich_task(home, as_of, run)  # supply-chain roll-up and drift, published with the run (flows/supply.py)
-    publish_task(home, run)
+    # quote(): Prefect would otherwise walk every row of the run looking for futures, once per task call
+    # (measured: about 30 minutes for the large world's 509,073 rows, against 25 s of scoring).
+    unwalked = cast(ScoreRun, quote(run))  # the task gets the run itself (Prefect unwraps quote)
+    run = enrich_task(home, as_of, unwalked)  # supply-chain roll-up and drift, published with the run
+    publish_task(home, cast(ScoreRun, quote(run)))
     table = []
     for entity in entities:
         mine = [r for r in run.rows if r["entity_type"] == entity]
@@ -418,7 +436,7 @@ def score_flow(
             }
         )
     create_table_artifact(key="score-run", table=table, description=f"Score run {run.run_id} published")
-    return run
+    return ScoreSummary(run.run_id, run.as_of, table)
 
 
-__all__ = ["RULE_BASELINE", "evaluate_flow", "score_flow", "train_flow"]
+__all__ = ["RULE_BASELINE", "ScoreSummary", "evaluate_flow", "score_flow", "train_flow"]

@@ -110,7 +110,7 @@ def pipeline_flow(
         rolling,
         serving,
         run.run_id,
-        len(run.rows),
+        run.entities,
         home / "reports" / "evaluation.json",
         report,
     )
