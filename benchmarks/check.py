@@ -21,7 +21,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "ingest": ("records/s", "peak memory"),
     "features": ("entities/s", "peak memory"),
     "models": ("score", "train"),
-    "api": ("requests/s", "p99"),
+    "api": ("requests/s", "p50", "p99"),
     "entity_resolution": (
         "records/s",
         "employer names, pairwise precision",
