@@ -1,9 +1,11 @@
-"""Worklist exports for people who work in spreadsheets: CSV and XLSX with the same columns."""
+"""Exports for people who work in spreadsheets: CSV and XLSX with the same columns (worklists here; supply-chain
+portfolios in service/portfolios.py use the same writers and the same cell rule)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -11,7 +13,7 @@ from openpyxl import Workbook
 COLUMNS = ("rank", "entity_type", "entity_id", "name", "region", "score", "band", "exploration", "top_reasons")
 
 
-def _cell(value: Any) -> Any:
+def cell(value: Any) -> Any:
     # Spreadsheet formula injection: text starting with = + - @ is prefixed with a quote.
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -24,7 +26,7 @@ def rows(items: list[dict[str, Any]]) -> list[list[Any]]:
         reasons = "; ".join(f"{r['indicator_id']} {r['title']}" for r in item["reasons"])
         out.append(
             [
-                _cell(v)
+                cell(v)
                 for v in (
                     item["rank"],
                     item["entity_type"],
@@ -41,22 +43,30 @@ def rows(items: list[dict[str, Any]]) -> list[list[Any]]:
     return out
 
 
-def to_csv(items: list[dict[str, Any]]) -> str:
+def table_csv(columns: Sequence[str], table: list[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows(items))
+    writer.writerow(columns)
+    writer.writerows(table)
     return buffer.getvalue()
 
 
-def to_xlsx(items: list[dict[str, Any]], title: str) -> bytes:
+def table_xlsx(columns: Sequence[str], table: list[list[Any]], title: str) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append(list(COLUMNS))
-    for r in rows(items):
+    sheet.title = title[:31]  # the longest sheet name Excel accepts
+    sheet.append(list(columns))
+    for r in table:
         sheet.append(r)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def to_csv(items: list[dict[str, Any]]) -> str:
+    return table_csv(COLUMNS, rows(items))
+
+
+def to_xlsx(items: list[dict[str, Any]], title: str) -> bytes:
+    return table_xlsx(COLUMNS, rows(items), title)

@@ -6,8 +6,6 @@ buyer answers 404, exactly like a missing one); every other role 403. Every read
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -16,11 +14,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from openpyxl import Workbook
 from pydantic import BaseModel
 
 from service.api import XLSX, CurrentUser, Service
 from service.auth import User
+from service.exports import cell, table_csv, table_xlsx
 from service.store import model_drift, published, score_runs, supply_rollup
 
 router = APIRouter()
@@ -168,16 +166,10 @@ EXPORT_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):  # formula injection
-        return "'" + value
-    return value
-
-
 def export_rows(portfolio: dict[str, Any]) -> list[list[Any]]:
     return [
         [
-            _cell(v)
+            cell(v)
             for v in (
                 s["rank"],
                 s["supplier_id"],
@@ -196,24 +188,11 @@ def export_rows(portfolio: dict[str, Any]) -> list[list[Any]]:
 
 
 def to_csv(portfolio: dict[str, Any]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(export_rows(portfolio))
-    return buffer.getvalue()
+    return table_csv(EXPORT_COLUMNS, export_rows(portfolio))
 
 
 def to_xlsx(portfolio: dict[str, Any]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = f"portfolio {portfolio['buyer_id']}"[:31]
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in export_rows(portfolio):
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return table_xlsx(EXPORT_COLUMNS, export_rows(portfolio), f"portfolio {portfolio['buyer_id']}")
 
 
 def _attachment(buyer_id: str, ext: str) -> dict[str, str]:
