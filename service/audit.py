@@ -44,21 +44,6 @@ def _entry(row: Any) -> dict[str, Any]:
     }
 
 
-def append(
-    engine: Engine,
-    secret_key: bytes,
-    actor: str,
-    role: str,
-    action: str,
-    entity_type: str | None = None,
-    entity_id: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> int:
-    """Append one entry; returns its sequence number."""
-    with _LOCK, engine.begin() as conn:
-        return append_in(conn, secret_key, actor, role, action, entity_type, entity_id, detail)
-
-
 def append_in(
     conn: Connection,
     secret_key: bytes,
