@@ -171,6 +171,11 @@ def api(scale: str, scratch: Path, duration: int = 10) -> list[Row]:
         ],
     }
     paced = scratch / "entities-paced.lua"
+
+    def pace(ms: float) -> Path:
+        paced.write_text(script.read_text(encoding="utf-8") + PACE_LINE % ms, encoding="utf-8")
+        return paced
+
     for name, args_of in commands.items():
         port = _port()
         proc = _serve(args_of(port), env, port)
@@ -180,11 +185,9 @@ def api(scale: str, scratch: Path, duration: int = 10) -> list[Row]:
             results[name] = _wrk(url_, script, duration)
             if name == "service":  # latency at the target rate: pace, correct once for the latency, measure
                 pace_ms = 1000.0 * CONCURRENCY / TARGET_RPS
-                paced.write_text(script.read_text(encoding="utf-8") + PACE_LINE % pace_ms, encoding="utf-8")
-                achieved, _, _ = _wrk(url_, paced, 3)
+                achieved, _, _ = _wrk(url_, pace(pace_ms), 3)
                 pace_ms = max(0.0, 2 * pace_ms - 1000.0 * CONCURRENCY / achieved)  # pace - (cycle - pace)
-                paced.write_text(script.read_text(encoding="utf-8") + PACE_LINE % pace_ms, encoding="utf-8")
-                results["paced"] = _wrk(url_, paced, duration)
+                results["paced"] = _wrk(url_, pace(pace_ms), duration)
         finally:
             proc.terminate()
             proc.wait(timeout=20)
