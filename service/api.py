@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
@@ -29,7 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy.engine import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -68,6 +68,17 @@ DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.ProgrammingE
 
 class StoreUnavailable(RuntimeError):
     """The serving store cannot be reached (answered 503 with Retry-After)."""
+
+
+class Admission(NamedTuple):
+    """A request's token checked and its rate limit charged: the user (None: unknown, revoked or expired token)
+    and the seconds to wait when the limit is reached (None: go ahead)."""
+
+    user: User | None
+    retry_after: int | None
+
+
+ADMITTED = "tracerisk.admission"  # ASGI scope key: the Admission the fast path made (server-side only)
 
 
 class AuditChainBroken(RuntimeError):
@@ -318,23 +329,35 @@ class Service:
         self._ranked_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
         self._ranked_lock = threading.Lock()
 
-    def user_from(self, request: Request) -> User | None:
-        """The token's user (checked against the store on every request, so revocation and expiry apply at once);
-        429 with Retry-After past the rate limit: per user, or per client address for tokens that fail."""
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            token = request.cookies.get(COOKIE, "")
-        if not token:
-            return None
+    def admit(self, token: str, client: str, conn: Connection | None = None) -> Admission:
+        """The token's user (checked against the store on every request, so revocation and expiry apply at once)
+        and the rate limiter's answer: per user, or per client address for tokens that fail. One call takes one
+        request from the bucket. ``conn``: a store connection to look the token up on (else one is taken)."""
         with self.store.guard():  # a down store answers 503, not 401
-            user = authenticate(self.store.engine(), self.settings.secret, token.strip())
-        key = f"user:{user.user_id}" if user else f"addr:{request.client.host if request.client else '-'}"
-        wait = self.limiter.check(key)
+            user = authenticate(conn or self.store.engine(), self.settings.secret, token.strip())
+        wait = self.limiter.check(f"user:{user.user_id}" if user else f"addr:{client}")
         if wait is not None:
             self.rate_limited.inc()
-            raise HTTPException(429, "too many requests; retry later", headers={"Retry-After": str(wait)})
-        return user
+        return Admission(user, wait)
+
+    def user_from(self, request: Request) -> User | None:
+        """The user of the request's bearer token (or dashboard cookie), None without a valid one; 429 with
+        Retry-After past the rate limit. A request the entity-read fast path passed on was admitted there already
+        (its admission rides in the ASGI scope, which clients cannot set), so it is not counted twice."""
+        admitted: Admission | None = request.scope.get(ADMITTED)
+        if admitted is None:
+            header = request.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                token = request.cookies.get(COOKIE, "")
+            if not token:
+                return None
+            admitted = self.admit(token, request.client.host if request.client else "-")
+        if admitted.retry_after is not None:
+            raise HTTPException(
+                429, "too many requests; retry later", headers={"Retry-After": str(admitted.retry_after)}
+            )
+        return admitted.user
 
     def check_audit_chain(self) -> None:
         """Verify the audit hash chain; raise AuditChainBroken (or log, when allowed) if it does not verify. A store
@@ -565,6 +588,76 @@ class MetricsMiddleware:
             self.service.latency.labels(path).observe(time.perf_counter() - start)
 
 
+ENTITY_PATH = "/v1/entities/{entity_type}/{entity_id}"
+ENTITY_JSON = TypeAdapter(EntityOut)  # the route's response model: the fast path's body is its bytes
+MAX_ENTITY_ID = 200  # characters: the route's Path(max_length=...)
+
+
+class EntityReadFastPath:
+    """Pure ASGI middleware for the service's hottest call, ``GET /v1/entities/{type}/{id}`` with a bearer token.
+
+    When everything goes right (valid token, within the rate limit, a type the role may see, the entity published
+    and in scope, the store up) it answers here: the same checks and queries as the route, the same audit entry
+    (committed before the answer leaves), and the route's response model serialised to the same bytes. That skips
+    FastAPI's routing, dependency resolution and response validation, most of a read's cost. Every other outcome
+    (401, 403, 404, 422, 429, 503, cookies, other methods) goes on to the FastAPI route, which stays the
+    documented one; the admission made here rides along in the scope so the token is looked up and the rate limit
+    charged once. Nothing is audited here unless the answer is sent here."""
+
+    def __init__(self, app: ASGIApp, service: Service, routes: list[Any]) -> None:
+        self.app = app
+        self.service = service
+        # The route (the stack is built at the first request, when every route exists), so that metrics label a
+        # request answered here with the route's template as before.
+        self.route = next(r for r in routes if getattr(r, "path", None) == ENTITY_PATH)
+        self.prefix = ENTITY_PATH.split("{", 1)[0]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(self.prefix):
+            parts = scope["path"][len(self.prefix) :].split("/")
+            if len(parts) == 2 and parts[0] in ENTITY_TYPES and 0 < len(parts[1]) <= MAX_ENTITY_ID:
+                body = await self._answer(scope, parts[0], parts[1])
+                if body is not None:
+                    scope["route"] = self.route
+                    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+                    await send({"type": "http.response.start", "status": 200, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, entity_type: str, entity_id: str) -> bytes | None:
+        """The response body, or None to pass the request on (nothing audited then)."""
+        token = _bearer(scope)
+        if token is None:
+            return None
+        service = self.service
+        client = scope.get("client")
+        try:
+            with service.store.connect() as conn:  # one checkout for the token and the entity
+                admitted = scope[ADMITTED] = service.admit(token, client[0] if client else "-", conn)
+                user = admitted.user
+                if user is None or admitted.retry_after is not None:
+                    return None
+                access = user.role_def.types.get(entity_type)
+                if access is None:
+                    return None
+                found = queries.entity(conn, user, access, entity_type, entity_id)
+            if found is None:
+                return None
+            await service.audit_async(user, "entity.read", entity_type, entity_id)
+        except StoreUnavailable:
+            return None  # the route tries again and answers 503 with Retry-After if the store is still down
+        return ENTITY_JSON.dump_json(ENTITY_JSON.validate_python(found), by_alias=True)
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
 async def current_user(request: Request) -> User:
     """The user holding the request's bearer token (or dashboard cookie); 401 otherwise."""
     user: User | None = request.app.state.service.user_from(request)
@@ -640,6 +733,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
+    app.add_middleware(EntityReadFastPath, service=service, routes=app.router.routes)  # innermost
     app.add_middleware(MetricsMiddleware, service=service)
     if settings.cors_origins:  # closed by default: no CORS headers at all, so browsers refuse cross-origin reads
         app.add_middleware(
@@ -677,9 +771,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Prometheus metrics."""
         return Response(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/v1/entities/{entity_type}/{entity_id}", response_model=EntityOut, tags=["scores"], responses=errors)
+    @app.get(ENTITY_PATH, response_model=EntityOut, tags=["scores"], responses=errors)
     async def get_entity(
-        user: CurrentUser, entity_type: EntityType, entity_id: Annotated[str, Path(max_length=200)]
+        user: CurrentUser, entity_type: EntityType, entity_id: Annotated[str, Path(max_length=MAX_ENTITY_ID)]
     ) -> dict[str, Any]:
         """One entity's published score: probability, band, rank, model, as-of, top reasons and score history.
         Out of scope answers 404 exactly like a missing entity; a type the role may not see answers 403."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from service.roles import ROLES, Role
 from service.store import Prepared, now_iso, users
@@ -96,13 +96,17 @@ def revoke_user(engine: Engine, name: str) -> None:
 _USER_BY_ID = Prepared(sa.select(users).where(users.c.user_id == sa.bindparam("user_id")))
 
 
-def authenticate(engine: Engine, secret_key: bytes, token: str) -> User | None:
-    """The active user holding ``token``, else None (unknown, malformed, wrong or revoked token)."""
+def authenticate(store: Engine | Connection, secret_key: bytes, token: str) -> User | None:
+    """The active user holding ``token``, else None (unknown, malformed, wrong or revoked token). ``store``: an
+    engine, or a connection the caller goes on using (one pool checkout for the token and what follows)."""
     user_id, sep, _ = token.partition(".")
     if not sep or not user_id or len(token) > 200:
         return None
-    with engine.connect() as conn:
-        found = _USER_BY_ID.rows(conn, user_id=user_id)
+    if isinstance(store, Connection):
+        found = _USER_BY_ID.rows(store, user_id=user_id)
+    else:
+        with store.connect() as conn:
+            found = _USER_BY_ID.rows(conn, user_id=user_id)
     row = dict(zip(_USER_BY_ID.columns, found[0], strict=True)) if found else None
     expected = row["token_hash"] if row is not None else "0" * 64
     ok = hmac.compare_digest(expected, token_hash(secret_key, token))

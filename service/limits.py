@@ -12,7 +12,6 @@ import threading
 import time
 from collections import OrderedDict
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -72,20 +71,22 @@ class GuardMiddleware:
         if hsts:
             self.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         self.docs = docs
+        # as raw ASGI (name, value) pairs, names lower-case: built once, not per response
+        self.raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
+        self.raw_csp = [*self.raw, (b"content-security-policy", CSP.encode("latin-1"))]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = not (self.docs and str(scope.get("path", "")).startswith(DOCS_PATHS))
+        extra = self.raw if self.docs and str(scope.get("path", "")).startswith(DOCS_PATHS) else self.raw_csp
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
-                if csp:
-                    headers.setdefault("Content-Security-Policy", CSP)
+            if message["type"] == "http.response.start":  # add each header the response does not set itself
+                raw = list(message.get("headers", ()))
+                present = {bytes(name).lower() for name, _ in raw}
+                raw.extend(h for h in extra if h[0] not in present)
+                message["headers"] = raw
             await send(message)
 
         declared = _content_length(scope)

@@ -1,0 +1,141 @@
+"""The entity-read fast path (service/api.py ``EntityReadFastPath``) against the FastAPI route it short-cuts.
+
+A bearer-token read goes through the fast path; the same read with the dashboard cookie always goes through the
+route. For every role and every kind of outcome (found, missing, out of scope, forbidden type, bad token, id too
+long) both must give the same status, the same body bytes and the same audit entries, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from features.registry import ENTITY_TYPES
+from service.api import COOKIE, ENTITY_PATH, MAX_ENTITY_ID, create_app
+from service.roles import ROLES
+from service.store import audit_log, connect
+from tests.service.conftest import Env, auth
+
+
+def _cases(env: Env, role: str) -> list[tuple[str, str, str]]:
+    """(label, entity type, entity id): one of each outcome the role can meet."""
+    cases = [("missing", "employer", "no-such-entity"), ("too long", "employer", "x" * (MAX_ENTITY_ID + 1))]
+    cases.append(("unknown type", "person", "E1"))
+    for t in ENTITY_TYPES:
+        ids = env.world.ids(t)
+        seen = [i for i in ids if env.world.visible(role, t, i)]
+        hidden = [i for i in ids if not env.world.visible(role, t, i)]
+        if seen:
+            cases.append(("visible", t, seen[0]))
+        if hidden:
+            cases.append(("out of scope or forbidden", t, hidden[0]))
+    return cases
+
+
+def _audit_tail(env: Env, after: int) -> list[tuple[Any, ...]]:
+    engine = connect(env.url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(audit_log.c.actor, audit_log.c.action, audit_log.c.entity_type, audit_log.c.entity_id)
+                .where(audit_log.c.seq > after)
+                .order_by(audit_log.c.seq)
+            )
+            return [tuple(r) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def _last_seq(env: Env) -> int:
+    engine = connect(env.url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.seq), 0))).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture()
+def counted_route(env: Env) -> Iterator[list[str]]:
+    """Every call of the route's service method (the fast path never calls it)."""
+    service = env.client.app.state.service  # type: ignore[attr-defined]
+    calls: list[str] = []
+    original = service.entity_async
+
+    async def counting(user: Any, entity_type: str, entity_id: str) -> dict[str, Any]:
+        calls.append(entity_id)
+        return await original(user, entity_type, entity_id)  # type: ignore[no-any-return]
+
+    service.entity_async = counting
+    yield calls
+    service.entity_async = original
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_fast_path_answers_like_the_route(env: Env, role: str, counted_route: list[str]) -> None:
+    token = env.tokens[role]
+    for label, entity_type, entity_id in _cases(env, role):
+        path = f"/v1/entities/{entity_type}/{entity_id}"
+        before = _last_seq(env)
+        calls = len(counted_route)
+        fast = env.client.get(path, headers=auth(token))
+        fast_audit = _audit_tail(env, before)
+        answered_here = len(counted_route) == calls
+        before = _last_seq(env)
+        env.client.cookies.set(COOKIE, token)
+        try:
+            routed = env.client.get(path)
+        finally:
+            env.client.cookies.clear()
+        routed_audit = _audit_tail(env, before)
+        where = f"{role} {label} {entity_type}/{entity_id[:20]}"
+        assert fast.status_code == routed.status_code, where
+        assert fast.content == routed.content, where
+        assert fast.headers["content-type"] == routed.headers["content-type"], where
+        assert fast_audit == routed_audit, where
+        # found entities are answered by the fast path; 403 and 404 by the route (422 never reaches its body)
+        if fast.status_code in (200, 403, 404):
+            assert answered_here == (fast.status_code == 200), where
+        if fast.status_code == 200:
+            assert len(fast_audit) == 1 and fast_audit[0][1] == "entity.read", where
+
+
+def test_bad_tokens_answer_like_the_route(env: Env) -> None:
+    path = f"/v1/entities/employer/{env.world.ids('employer')[0]}"
+    for headers in ({"Authorization": "Bearer nope.nope"}, {"Authorization": "Basic abc"}, {}):
+        fast = env.client.get(path, headers=headers)
+        assert fast.status_code == 401
+        assert fast.json() == {"detail": "a valid bearer token is required"}
+        assert fast.headers["www-authenticate"] == "Bearer"
+
+
+def test_fallback_is_charged_once_against_the_rate_limit(env: Env) -> None:
+    """A read the fast path passes on (here: 404) takes one request from the token's bucket, not two."""
+    client = TestClient(create_app(env.settings.model_copy(update={"rate_limit_per_minute": 1, "rate_limit_burst": 3})))
+    headers = auth(env.tokens["admin"])
+    codes = [client.get("/v1/entities/employer/no-such-entity", headers=headers).status_code for _ in range(4)]
+    assert codes == [404, 404, 404, 429]
+    visible = env.world.ids("employer")[0]
+    client2 = TestClient(
+        create_app(env.settings.model_copy(update={"rate_limit_per_minute": 1, "rate_limit_burst": 2}))
+    )
+    codes = [client2.get(f"/v1/entities/employer/{visible}", headers=headers).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    limited = client2.get(f"/v1/entities/employer/{visible}", headers=headers)
+    assert limited.json() == {"detail": "too many requests; retry later"} and int(limited.headers["retry-after"]) >= 1
+
+
+def test_fast_path_reads_carry_headers_and_metrics(env: Env) -> None:
+    client = TestClient(create_app(env.settings))
+    entity_id = env.world.ids("employer")[0]
+    answer = client.get(f"/v1/entities/employer/{entity_id}", headers=auth(env.tokens["admin"]))
+    assert answer.status_code == 200 and answer.json()["entity_id"] == entity_id
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["cache-control"] == "no-store"
+    assert int(answer.headers["content-length"]) == len(answer.content)
+    metrics = client.get("/metrics").text
+    line = f'tracerisk_http_requests_total{{method="GET",route="{ENTITY_PATH}",status="200"}} 1.0'
+    assert line in metrics
