@@ -58,6 +58,8 @@ def run(
         for name in names:
             with profiling(profile / name if profile else None):
                 rows.extend({**r, "benchmark": name} for r in BENCHMARKS[name](scale, Path(scratch)))
+            if json_path:  # after each benchmark, so a long run that fails later keeps what it measured
+                _write(json_path, stamp(rows, scale))
     rows = stamp(rows, scale)
     title = f"tracerisk benchmarks, scale {scale}"
     table = Table(title=title + (f" (profiled with pyinstrument into {profile})" if profile else ""))
@@ -74,11 +76,13 @@ def run(
         )
     Console(width=160).print(table)
     Console(width=160).print(f"scale {scale}; {rows[0]['machine']}; {rows[0]['versions']}" if rows else "no rows")
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(
-            json.dumps({"rows": rows, "machine": machine_facts(), "versions": versions()}, indent=2) + "\n"
-        )
+
+
+def _write(json_path: Path, rows: list[Row]) -> None:
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(
+        json.dumps({"rows": rows, "machine": machine_facts(), "versions": versions()}, indent=2) + "\n"
+    )
 
 
 @cli.command()
