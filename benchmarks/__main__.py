@@ -6,6 +6,8 @@ Runs each benchmark as a user would run the command, prints one table and writes
 ``--profile DIR`` writes a pyinstrument profile per benchmark (benchmarks/profiling.py).
 ``python -m benchmarks check FILE [--scale S]`` checks such a file's shape and that no benchmark or row is
 missing (benchmarks/check.py; CI's smoke test); it never looks at timings.
+``python -m benchmarks table FILE`` prints such a file as the README's Markdown table, each target marked met or
+missed (benchmarks/table.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rich.table import Table
 from benchmarks.check import problems
 from benchmarks.profiling import profiling
 from benchmarks.suite import BENCHMARKS, Row, machine_facts, stamp, versions
+from benchmarks.table import markdown
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -104,3 +107,17 @@ def check(
 
 if __name__ == "__main__":
     sys.exit(cli())
+
+
+@cli.command()
+def table(json_path: Annotated[Path, typer.Argument(help="A file written by `run --json`.")]) -> None:
+    """Print a result file as the README's Markdown table, each of the issues' targets marked met or missed."""
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    found = problems(doc, None, sorted({str(r.get("benchmark", "")) for r in doc.get("rows", [])}))
+    if found:
+        for p in found:
+            print(f"{json_path}: {p}", file=sys.stderr)
+        raise typer.Exit(1)
+    rows = doc["rows"]
+    print(f"Scale {rows[0]['scale']}; {rows[0]['machine']}; {rows[0]['versions']}.\n" if rows else "No rows.\n")
+    print(markdown(doc), end="")

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from benchmarks.__main__ import cli
 from benchmarks.check import problems
+from benchmarks.table import markdown
 
 runner = CliRunner()
 
@@ -80,3 +81,42 @@ def test_run_profile_writes_text_and_html_per_command_and_for_the_harness(tmp_pa
     text = (profiles / "simulate" / "01-flows.cli-simulate.txt").read_text()
     assert "simulate_world" in text  # the command's own frames, not only the profiler's wrapper
     assert "<html" in (profiles / "simulate" / "01-flows.cli-simulate.html").read_text().lower()
+
+
+def test_table_marks_targets_met_or_missed_by_the_units_direction() -> None:
+    doc = _doc()
+    doc["rows"] = [
+        {**doc["rows"][0], "name": "fast", "unit": "records/s", "figure": 1_500_000.0, "comparison_figure": 1e6},
+        {**doc["rows"][0], "name": "slow", "unit": "req/s", "figure": 700.0, "comparison_figure": 800.0},
+        {**doc["rows"][0], "name": "p99", "unit": "ms", "figure": 13.5, "comparison_figure": 25.0},
+        {**doc["rows"][0], "name": "wall", "unit": "s", "figure": 130.0, "comparison_figure": 120.0},
+        {**doc["rows"][0], "name": "p50", "unit": "ms", "compared_with": "p99 target", "figure": 5.7},
+        {**doc["rows"][0], "name": "vs bare", "unit": "req/s", "compared_with": "bare endpoint", "ratio": 0.31},
+        {**doc["rows"][0], "name": "bare FastAPI endpoint: p99", "unit": "ms", "figure": 26.9},
+        {**doc["rows"][0], "name": "er", "unit": "recall", "compared_with": "exact keys", "figure": 0.9456},
+    ]
+    lines = markdown(doc).splitlines()[2:]
+    assert [line.rsplit("|", 2)[1].strip() for line in lines] == [
+        "met",
+        "missed",
+        "met",
+        "missed",
+        "",
+        "missed (target ratio 0.5)",
+        "",
+        "",
+    ]
+    assert "| 1,500,000 records/s |" in lines[0] and "| 0.946 |" in lines[7]
+
+
+def test_table_command_prints_the_markdown_of_a_result_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(_doc()))
+    result = runner.invoke(cli, ["table", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "| simulate small: records/s | 5.00 records/s | target: 2.00 records/s | 1.50 | met |" in result.output
+    assert "| simulate small: peak memory | 2.00 MiB | target: 2.00 MiB | 1.50 | met |" in result.output
+    broken = _doc()
+    del broken["rows"][0]["figure"]
+    path.write_text(json.dumps(broken))
+    assert runner.invoke(cli, ["table", str(path)]).exit_code == 1
