@@ -105,10 +105,6 @@ def check(
     print(f"{json_path}: {len(doc['rows'])} rows from {benchmarks} benchmarks, shape ok")
 
 
-if __name__ == "__main__":
-    sys.exit(cli())
-
-
 @cli.command()
 def table(json_path: Annotated[Path, typer.Argument(help="A file written by `run --json`.")]) -> None:
     """Print a result file as the README's Markdown table, each of the issues' targets marked met or missed."""
@@ -121,3 +117,7 @@ def table(json_path: Annotated[Path, typer.Argument(help="A file written by `run
     rows = doc["rows"]
     print(f"Scale {rows[0]['scale']}; {rows[0]['machine']}; {rows[0]['versions']}.\n" if rows else "No rows.\n")
     print(markdown(doc), end="")
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

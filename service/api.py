@@ -12,6 +12,7 @@ chain stops the start unless ``TRACERISK_ALLOW_BROKEN_AUDIT=true``.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -19,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from enum import StrEnum
 from typing import Annotated, Any, NamedTuple
 
@@ -39,7 +40,7 @@ from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, Indicator
 from models.worklist import DEFAULT_EXPLORATION_SHARE, build_worklist, seed_for
 from service import audit, exports, outcomes, queries
 from service.auth import User, authenticate
-from service.limits import GuardMiddleware, RateLimiter
+from service.limits import GuardMiddleware, RateLimiter, security_headers
 from service.roles import Access, keys_for
 from service.settings import Settings
 from service.store import issued_worklists, make_engine, migrate, now_iso, worklist_items
@@ -91,6 +92,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine: Engine | None = None
+        self._held: Connection | None = None  # loop_connection's
         self._lock = threading.Lock()
 
     def engine(self) -> Engine:
@@ -110,6 +112,10 @@ class Store:
 
     def reset(self) -> None:
         with self._lock:
+            held, self._held = self._held, None
+            if held is not None:
+                with suppress(Exception):  # a broken connection may fail to close: it is dropped either way
+                    held.close()
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
@@ -128,6 +134,20 @@ class Store:
     def connect(self) -> Iterator[Connection]:
         with self.guard(), self.engine().connect() as conn:
             yield conn
+
+    @contextmanager
+    def loop_connection(self) -> Iterator[Connection]:
+        """The event loop's own connection, held between requests (no pool checkout per read): only code on the
+        loop thread that does not await while using it may take it. Reads run on it through ``Prepared``; after
+        each use its driver-level transaction is ended, so the next read sees what was committed since."""
+        with self.guard():
+            held = self._held
+            if held is None:
+                held = self._held = self.engine().connect()
+            try:
+                yield held
+            finally:
+                held.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -594,46 +614,68 @@ MAX_ENTITY_ID = 200  # characters: the route's Path(max_length=...)
 
 
 class EntityReadFastPath:
-    """Pure ASGI middleware for the service's hottest call, ``GET /v1/entities/{type}/{id}`` with a bearer token.
+    """The service's hottest call, ``GET /v1/entities/{type}/{id}`` with a bearer token, answered in front of the
+    whole middleware stack (``TraceriskAPI.__call__`` asks it first).
 
     When everything goes right (valid token, within the rate limit, a type the role may see, the entity published
     and in scope, the store up) it answers here: the same checks and queries as the route, the same audit entry
-    (committed before the answer leaves), and the route's response model serialised to the same bytes. That skips
-    FastAPI's routing, dependency resolution and response validation, most of a read's cost. Every other outcome
-    (401, 403, 404, 422, 429, 503, cookies, other methods) goes on to the FastAPI route, which stays the
-    documented one; the admission made here rides along in the scope so the token is looked up and the rate limit
-    charged once. Nothing is audited here unless the answer is sent here."""
+    (committed before the answer leaves), the route's response model serialised to the same bytes, the security
+    headers and the request metrics the middleware would add. That skips Starlette's middleware chain, FastAPI's
+    routing, dependency resolution and response validation, most of a read's cost. Every other outcome (401, 403,
+    404, 422, 429, 503, cookies, a request body, a cross-origin request, other methods) goes on to the FastAPI
+    route, which stays the documented one; the admission made here rides along in the scope so the token is
+    looked up and the rate limit charged once. Nothing is audited here unless the answer is sent here."""
 
-    def __init__(self, app: ASGIApp, service: Service, routes: list[Any]) -> None:
-        self.app = app
+    def __init__(self, service: Service) -> None:
         self.service = service
-        # The route (the stack is built at the first request, when every route exists), so that metrics label a
-        # request answered here with the route's template as before.
-        self.route = next(r for r in routes if getattr(r, "path", None) == ENTITY_PATH)
         self.prefix = ENTITY_PATH.split("{", 1)[0]
+        self.headers = [(b"content-type", b"application/json"), *security_headers(service.settings.cookie_secure)]
+        # the MetricsMiddleware's series for this route, bound once
+        self.answered = service.requests.labels("GET", ENTITY_PATH, "200")
+        self.latency = service.latency.labels(ENTITY_PATH)
+        self.cors = bool(service.settings.cors_origins)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(self.prefix):
-            parts = scope["path"][len(self.prefix) :].split("/")
-            if len(parts) == 2 and parts[0] in ENTITY_TYPES and 0 < len(parts[1]) <= MAX_ENTITY_ID:
-                body = await self._answer(scope, parts[0], parts[1])
-                if body is not None:
-                    scope["route"] = self.route
-                    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-                    await send({"type": "http.response.start", "status": 200, "headers": headers})
-                    await send({"type": "http.response.body", "body": body})
-                    return
-        await self.app(scope, receive, send)
-
-    async def _answer(self, scope: Scope, entity_type: str, entity_id: str) -> bytes | None:
-        """The response body, or None to pass the request on (nothing audited then)."""
-        token = _bearer(scope)
+    async def answer(self, scope: Scope, send: Send) -> bool:
+        """Answer ``scope`` here if everything goes right; False (nothing sent, nothing audited) to pass it on."""
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(self.prefix):
+            return False
+        parts = scope["path"][len(self.prefix) :].split("/")
+        if len(parts) != 2 or parts[0] not in ENTITY_TYPES or not 0 < len(parts[1]) <= MAX_ENTITY_ID:
+            return False
+        start = time.perf_counter()
+        token = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, bearer = value.decode("latin-1").partition(" ")
+                token = bearer if scheme.lower() == "bearer" and bearer else None
+            elif (
+                (name == b"content-length" and value != b"0")
+                or name == b"transfer-encoding"
+                or (name == b"origin" and self.cors)
+            ):
+                return False  # a body (the guard's limit) or a cross-origin read (CORS headers): the full stack
         if token is None:
-            return None
+            return False
+        try:
+            body = await self._body(scope, token, parts[0], parts[1])
+        except Exception:  # nothing sent yet: the route answers (and logs) whatever this was
+            log.exception("entity fast path failed; passing the request on")
+            return False
+        if body is None:
+            return False
+        headers = [*self.headers, (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        self.answered.inc()
+        self.latency.observe(time.perf_counter() - start)
+        return True
+
+    async def _body(self, scope: Scope, token: str, entity_type: str, entity_id: str) -> bytes | None:
+        """The response body, or None to pass the request on (nothing audited then)."""
         service = self.service
         client = scope.get("client")
         try:
-            with service.store.connect() as conn:  # one checkout for the token and the entity
+            with service.store.loop_connection() as conn:  # the loop's own connection: token and entity
                 admitted = scope[ADMITTED] = service.admit(token, client[0] if client else "-", conn)
                 user = admitted.user
                 if user is None or admitted.retry_after is not None:
@@ -650,12 +692,16 @@ class EntityReadFastPath:
         return ENTITY_JSON.dump_json(ENTITY_JSON.validate_python(found), by_alias=True)
 
 
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token if scheme.lower() == "bearer" and token else None
-    return None
+class TraceriskAPI(FastAPI):
+    """FastAPI with the entity-read fast path in front of its middleware stack."""
+
+    entity_fast_path: EntityReadFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.entity_fast_path
+        if fast is not None and await fast.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 async def current_user(request: Request) -> User:
@@ -689,12 +735,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.check_audit_chain()  # raises AuditChainBroken: the server does not start
+        # Everything built so far (modules, the app, pydantic schemas) lives as long as the process: frozen out of
+        # the collector, a full collection no longer walks it. Unfrozen, those collections were the reads' p99
+        # tail (closed loop at c=64, 20k employers: p99 60 -> 18 ms, throughput +12%).
+        gc.collect()
+        gc.freeze()
         yield
+        gc.unfreeze()
         service.audit_writer.close()  # flush what is pending
         service.store.reset()
 
     docs = settings.docs_enabled
-    app = FastAPI(
+    app = TraceriskAPI(
         lifespan=lifespan,
         debug=False,
         docs_url="/docs" if docs else None,
@@ -705,6 +757,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Scores, reasons and worklists for organisations and official desks; never for individuals.",
     )
     app.state.service = service
+    app.entity_fast_path = EntityReadFastPath(service)
 
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
@@ -733,7 +786,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    app.add_middleware(EntityReadFastPath, service=service, routes=app.router.routes)  # innermost
     app.add_middleware(MetricsMiddleware, service=service)
     if settings.cors_origins:  # closed by default: no CORS headers at all, so browsers refuse cross-origin reads
         app.add_middleware(

@@ -60,6 +60,17 @@ class RateLimiter:
         return wait
 
 
+def security_headers(hsts: bool = False, csp: bool = True) -> list[tuple[bytes, bytes]]:
+    """The security headers every response carries, as raw ASGI (name, value) pairs with lower-case names (built
+    once, not per response). ``csp``: with the Content-Security-Policy (off only for the documentation pages)."""
+    headers = {**SECURITY_HEADERS}
+    if hsts:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if csp:
+        headers["Content-Security-Policy"] = CSP
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
 class GuardMiddleware:
     """Outermost pure ASGI middleware: answers 413 to a request body over ``max_body_bytes`` (declared or
     streamed) before the app sees it, and adds the security headers to every response."""
@@ -67,13 +78,9 @@ class GuardMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int, hsts: bool = False, docs: bool = False) -> None:
         self.app = app
         self.max_body = max_body_bytes
-        self.headers = {**SECURITY_HEADERS}
-        if hsts:
-            self.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         self.docs = docs
-        # as raw ASGI (name, value) pairs, names lower-case: built once, not per response
-        self.raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
-        self.raw_csp = [*self.raw, (b"content-security-policy", CSP.encode("latin-1"))]
+        self.raw = security_headers(hsts, csp=False)
+        self.raw_csp = security_headers(hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

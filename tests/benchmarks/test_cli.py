@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,11 @@ def test_table_command_prints_the_markdown_of_a_result_file(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "| simulate small: records/s | 5.00 records/s | target: 2.00 records/s | 1.50 | met |" in result.output
     assert "| simulate small: peak memory | 2.00 MiB | target: 2.00 MiB | 1.50 | met |" in result.output
+    as_a_user_runs_it = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "table", str(path)], capture_output=True, text=True, check=False
+    )  # every command is registered before `python -m benchmarks` dispatches (the table command once was not)
+    assert as_a_user_runs_it.returncode == 0, as_a_user_runs_it.stderr
+    assert as_a_user_runs_it.stdout == result.output
     broken = _doc()
     del broken["rows"][0]["figure"]
     path.write_text(json.dumps(broken))

@@ -62,6 +62,13 @@ def _last_seq(env: Env) -> int:
 def counted_route(env: Env) -> Iterator[list[str]]:
     """Every call of the route's service method (the fast path never calls it)."""
     service = env.client.app.state.service  # type: ignore[attr-defined]
+    original = service.entity_async
+    yield _count_route_calls(service)
+    service.entity_async = original
+
+
+def _count_route_calls(service: Any) -> list[str]:
+    """Patch ``service`` so that every call of the route's method is listed (in the returned list)."""
     calls: list[str] = []
     original = service.entity_async
 
@@ -70,8 +77,7 @@ def counted_route(env: Env) -> Iterator[list[str]]:
         return await original(user, entity_type, entity_id)  # type: ignore[no-any-return]
 
     service.entity_async = counting
-    yield calls
-    service.entity_async = original
+    return calls
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -94,7 +100,7 @@ def test_fast_path_answers_like_the_route(env: Env, role: str, counted_route: li
         where = f"{role} {label} {entity_type}/{entity_id[:20]}"
         assert fast.status_code == routed.status_code, where
         assert fast.content == routed.content, where
-        assert fast.headers["content-type"] == routed.headers["content-type"], where
+        assert dict(fast.headers) == dict(routed.headers), where  # security headers, type, length alike
         assert fast_audit == routed_audit, where
         # found entities are answered by the fast path; 403 and 404 by the route (422 never reaches its body)
         if fast.status_code in (200, 403, 404):
@@ -139,3 +145,23 @@ def test_fast_path_reads_carry_headers_and_metrics(env: Env) -> None:
     metrics = client.get("/metrics").text
     line = f'tracerisk_http_requests_total{{method="GET",route="{ENTITY_PATH}",status="200"}} 1.0'
     assert line in metrics
+
+
+def test_reads_with_a_body_or_an_origin_go_through_the_stack(env: Env, counted_route: list[str]) -> None:
+    """A GET with a body (the guard's size limit applies) or, with CORS on, a cross-origin read (CORS headers)
+    is answered by the route, with the same result."""
+    entity_id = env.world.ids("employer")[0]
+    path = f"/v1/entities/employer/{entity_id}"
+    headers = auth(env.tokens["admin"])
+    plain = env.client.get(path, headers=headers)
+    assert plain.status_code == 200 and counted_route == []
+    with_body = env.client.request("GET", path, headers=headers, content=b"{}")
+    assert with_body.status_code == 200 and with_body.content == plain.content and counted_route == [entity_id]
+    origin = "https://audit.example"
+    app = create_app(env.settings.model_copy(update={"cors_origins": [origin]}))
+    routed = _count_route_calls(app.state.service)
+    client = TestClient(app)
+    assert client.get(path, headers=headers).status_code == 200 and routed == []  # same origin: fast path
+    cross = client.get(path, headers={**headers, "Origin": origin})
+    assert cross.status_code == 200 and cross.headers["access-control-allow-origin"] == origin
+    assert cross.content == plain.content and routed == [entity_id]
