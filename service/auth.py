@@ -8,13 +8,14 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from service.roles import ROLES, Role
+from service.roles import ROLES, Access, Role, keys_for
 from service.store import Prepared, now_iso, users
 
 
@@ -25,10 +26,21 @@ class User:
     role: str
     jurisdictions: tuple[str, ...]
     portfolio: tuple[str, ...]
+    # scope keys per Access, computed on first use (a user's scope never changes: a changed row is a new User)
+    _scopes: dict[Access, frozenset[tuple[str, str]]] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
 
     @property
     def role_def(self) -> Role:
         return ROLES[self.role]
+
+    def scope_keys(self, access: Access) -> frozenset[tuple[str, str]]:
+        """``roles.keys_for`` of this user under ``access``, as a set (computed once per access)."""
+        keys = self._scopes.get(access)
+        if keys is None:
+            keys = self._scopes[access] = frozenset(keys_for(access, self.jurisdictions, self.portfolio))
+        return keys
 
 
 class UserError(ValueError):
@@ -94,6 +106,10 @@ def revoke_user(engine: Engine, name: str) -> None:
 
 
 _USER_BY_ID = Prepared(sa.select(users).where(users.c.user_id == sa.bindparam("user_id")))
+# User objects by the stored row they were built from: a row read again unchanged gives the same User without
+# decoding it again; any change to the row (revoked, expired, scope edited) is another key. Bounded.
+_USER_OF_ROW: dict[tuple[Any, ...], User] = {}
+USER_CACHE_SIZE = 4096
 
 
 def authenticate(store: Engine | Connection, secret_key: bytes, token: str) -> User | None:
@@ -107,17 +123,24 @@ def authenticate(store: Engine | Connection, secret_key: bytes, token: str) -> U
     else:
         with store.connect() as conn:
             found = _USER_BY_ID.rows(conn, user_id=user_id)
-    row = dict(zip(_USER_BY_ID.columns, found[0], strict=True)) if found else None
+    stored = tuple(found[0]) if found else None
+    row = dict(zip(_USER_BY_ID.columns, stored, strict=True)) if stored is not None else None
     expected = row["token_hash"] if row is not None else "0" * 64
     ok = hmac.compare_digest(expected, token_hash(secret_key, token))
-    if row is None or not ok or row["revoked_at"] is not None:
+    if stored is None or row is None or not ok or row["revoked_at"] is not None:
         return None
     if row["expires_at"] is not None and row["expires_at"] <= now_iso():
         return None
-    return User(
-        row["user_id"],
-        row["name"],
-        row["role"],
-        tuple(json.loads(row["jurisdictions"])),
-        tuple(json.loads(row["portfolio"])),
-    )
+    user = _USER_OF_ROW.get(stored)
+    if user is None:
+        user = User(
+            row["user_id"],
+            row["name"],
+            row["role"],
+            tuple(json.loads(row["jurisdictions"])),
+            tuple(json.loads(row["portfolio"])),
+        )
+        if len(_USER_OF_ROW) >= USER_CACHE_SIZE:
+            _USER_OF_ROW.clear()
+        _USER_OF_ROW[stored] = user
+    return user

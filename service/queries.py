@@ -89,7 +89,7 @@ def in_scope(access: Access, user: User, entity_keys: Iterable[tuple[str, str]])
     (both are built from ``roles.keys_for``), evaluated on one entity's keys."""
     if access.everything:
         return True
-    wanted = set(keys_for(access, user.jurisdictions, user.portfolio))
+    wanted = user.scope_keys(access)
     return any(key in wanted for key in entity_keys)
 
 
@@ -102,7 +102,7 @@ def entity(conn: Connection, user: User, access: Access, entity_type: str, entit
     row = dict(zip(_PUBLISHED_ROW.columns, found[0], strict=True))
     if not access.everything:
         keys = _SCOPE_KEYS.rows(conn, run_id=row["run_id"], entity_type=entity_type, entity_id=entity_id)
-        if not in_scope(access, user, ((k, v) for k, v in keys)):
+        if not in_scope(access, user, keys):
             return None
     history = _HISTORY.rows(conn, entity_type=entity_type, entity_id=entity_id)
     return {

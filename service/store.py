@@ -286,15 +286,15 @@ class Prepared:
         return found
 
     def _args(self, order: tuple[str, ...] | None, constants: dict[str, Any], params: dict[str, Any]) -> Any:
-        values = {**constants, **params}
-        return tuple(values[name] for name in order) if order is not None else values
+        values = {**constants, **params} if constants else params
+        return tuple([values[name] for name in order]) if order is not None else values
 
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         sql, order, constants = self._for(conn.dialect)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, self._args(order, constants, params))
-            return [tuple(r) for r in cursor.fetchall()]
+            return cast(list[tuple[Any, ...]], cursor.fetchall())  # sqlite3's and psycopg's rows are tuples
         finally:
             cursor.close()
 

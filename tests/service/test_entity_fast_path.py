@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 
 from features.registry import ENTITY_TYPES
 from service.api import COOKIE, ENTITY_PATH, MAX_ENTITY_ID, create_app
+from service.auth import add_user, revoke_user
 from service.roles import ROLES
-from service.store import audit_log, connect
-from tests.service.conftest import Env, auth
+from service.store import audit_log, connect, users
+from tests.service.conftest import JURISDICTIONS, Env, auth
 
 
 def _cases(env: Env, role: str) -> list[tuple[str, str, str]]:
@@ -165,3 +166,21 @@ def test_reads_with_a_body_or_an_origin_go_through_the_stack(env: Env, counted_r
     cross = client.get(path, headers={**headers, "Origin": origin})
     assert cross.status_code == 200 and cross.headers["access-control-allow-origin"] == origin
     assert cross.content == plain.content and routed == [entity_id]
+
+
+def test_a_changed_user_row_applies_to_the_next_read(env: Env) -> None:
+    """Users are kept by the stored row they were built from: a revoked token or a narrowed scope takes effect on
+    the very next read (the fast path's own connection sees the commit)."""
+    entity_id = next(i for i in env.world.ids("employer") if env.world.visible("labour_inspectorate", "employer", i))
+    path = f"/v1/entities/employer/{entity_id}"
+    engine = connect(env.url)
+    try:
+        token = add_user(engine, env.settings.secret, "narrowing", "labour_inspectorate", JURISDICTIONS)
+        assert env.client.get(path, headers=auth(token)).status_code == 200
+        with engine.begin() as conn:
+            conn.execute(sa.update(users).where(users.c.name == "narrowing").values(jurisdictions='["NOWHERE"]'))
+        assert env.client.get(path, headers=auth(token)).status_code == 404
+        revoke_user(engine, "narrowing")
+        assert env.client.get(path, headers=auth(token)).status_code == 401
+    finally:
+        engine.dispose()
