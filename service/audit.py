@@ -26,9 +26,16 @@ GENESIS = "0" * 64
 _LOCK = threading.Lock()  # one writer per process; the head row update serialises processes
 
 
+# The canonical JSON of an entry (what its hash covers): json.dumps(entry, sort_keys=True, separators=(",", ":"),
+# default=str), from one encoder built once (json.dumps builds a new one per call when given options).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_DETAIL = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps(detail, sort_keys=True, default=str)
+
+
 def _digest(secret_key: bytes, prev_hash: str, entry: dict[str, Any]) -> str:
-    body = json.dumps(entry, sort_keys=True, separators=(",", ":"), default=str)
-    return hmac.new(secret_key, (prev_hash + body).encode(), hashlib.sha256).hexdigest()
+    # hmac.new, not the one-shot hmac.digest: that releases the GIL around OpenSSL's HMAC, and the writer thread
+    # then waits for the event loop to hand it back once per entry
+    return hmac.new(secret_key, (prev_hash + _CANONICAL.encode(entry)).encode(), hashlib.sha256).hexdigest()
 
 
 def _entry(row: Any) -> dict[str, Any]:
@@ -90,7 +97,7 @@ def append_many_in(conn: Connection, secret_key: bytes, items: list[Appended]) -
             "action": action,
             "entity_type": entity_type,
             "entity_id": entity_id,
-            "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+            "detail": _DETAIL.encode(detail) if detail else "{}",
         }
         digest = _digest(secret_key, prev, entry)
         rows.append({**entry, "prev_hash": prev, "hash": digest})

@@ -87,3 +87,30 @@ def test_a_failed_write_fails_its_waiters_and_the_next_write_succeeds(tmp_path: 
     assert asyncio.run(reads(3)) == [1, 2, 3]  # nothing was half-written: the chain starts at 1
     writer.close()
     assert audit.verify(engine, KEY).ok
+
+
+def test_entry_hash_is_the_documented_hmac_of_canonical_json(tmp_path: Path) -> None:
+    """Chains written before stay verifiable: an entry's hash is HMAC-SHA256(key, previous hash + json.dumps(entry,
+    sort_keys=True, separators=(",", ":"))), its detail json.dumps(detail, sort_keys=True), whatever encoder the
+    writer uses."""
+    import hashlib
+    import hmac
+    import json
+
+    engine = _engine(tmp_path)
+    detail = {"z": 1.5e-7, "a": 'é\u2028"', "n": None}
+    with engine.begin() as conn:
+        audit.append_in(conn, KEY, "Inspector Ä", "labour_inspectorate", "entity.read", "employer", "E1", detail)
+        audit.append_in(conn, KEY, "admin", "admin", "audit.read")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq)).all()
+    prev = audit.GENESIS
+    for row, expected_detail in zip(rows, (json.dumps(detail, sort_keys=True), "{}"), strict=True):
+        assert row.detail == expected_detail
+        entry = {k: getattr(row, k) for k in ("seq", "at", "actor", "role", "action", "entity_type", "entity_id")}
+        body = json.dumps({**entry, "detail": row.detail}, sort_keys=True, separators=(",", ":"))
+        assert row.prev_hash == prev
+        assert row.hash == hmac.new(KEY, (prev + body).encode(), hashlib.sha256).hexdigest()
+        prev = row.hash
+    assert audit.verify(engine, KEY).ok
+    engine.dispose()
