@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -291,12 +292,14 @@ class Prepared:
 
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         sql, order, constants = self._for(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, self._args(order, constants, params))
-            return cast(list[tuple[Any, ...]], cursor.fetchall())  # sqlite3's and psycopg's rows are tuples
-        finally:
-            cursor.close()
+        args = self._args(order, constants, params)
+        with _as_sqlalchemy_errors(conn.dialect, sql, args):
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(sql, args)
+                return cast(list[tuple[Any, ...]], cursor.fetchall())  # sqlite3's and psycopg's rows are tuples
+            finally:
+                cursor.close()
 
     def execute(self, conn: Connection, **params: Any) -> int:
         """Run a write inside the caller's transaction; the number of rows it touched."""
@@ -304,15 +307,27 @@ class Prepared:
 
     def execute_many(self, conn: Connection, params: Sequence[dict[str, Any]]) -> int:
         sql, order, constants = self._for(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if len(params) == 1:
-                cursor.execute(sql, self._args(order, constants, params[0]))
-            else:
-                cursor.executemany(sql, [self._args(order, constants, p) for p in params])
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        with _as_sqlalchemy_errors(conn.dialect, sql, ()):
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                if len(params) == 1:
+                    cursor.execute(sql, self._args(order, constants, params[0]))
+                else:
+                    cursor.executemany(sql, [self._args(order, constants, p) for p in params])
+                return int(cursor.rowcount)
+            finally:
+                cursor.close()
+
+
+@contextmanager
+def _as_sqlalchemy_errors(dialect: sa.Dialect, sql: str, params: Any) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy's (OperationalError, ...), as SQLAlchemy's own execution does, so
+    that callers catching those (the service's store guard: 503 and reconnect) see a failed Prepared statement."""
+    dbapi = dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi.Error, hide_parameters=True) from exc
 
 
 @dataclass(frozen=True)

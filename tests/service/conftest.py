@@ -283,3 +283,17 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def count_route_calls(service: Any) -> list[str]:
+    """Patch ``service`` so that every call of the entity route's method (``entity_async``; the entity-read fast
+    path never calls it) is listed in the returned list."""
+    calls: list[str] = []
+    original = service.entity_async
+
+    async def counting(user: Any, entity_type: str, entity_id: str) -> dict[str, Any]:
+        calls.append(entity_id)
+        return await original(user, entity_type, entity_id)  # type: ignore[no-any-return]
+
+    service.entity_async = counting
+    return calls

@@ -114,3 +114,66 @@ def test_entry_hash_is_the_documented_hmac_of_canonical_json(tmp_path: Path) -> 
         prev = row.hash
     assert audit.verify(engine, KEY).ok
     engine.dispose()
+
+
+def test_loop_writes_itself_and_hands_over_when_the_lock_is_taken(tmp_path: Path) -> None:
+    """On SQLite the loop commits a gathered batch on its own connection (no writer thread started); while another
+    connection (another process, a publishing score run) holds the write lock the batch goes to the writer thread,
+    which waits for the lock, and the loop goes on serving meanwhile."""
+    import sqlite3
+
+    engine = _engine(tmp_path)
+    writer = audit.AuditWriter(lambda: engine, KEY)
+
+    async def read(i: int) -> int:
+        return await writer.append_async(("u", "admin", "entity.read", "employer", f"E{i}", None))
+
+    async def scenario() -> tuple[list[int], int, list[int]]:
+        first = list(await asyncio.gather(*(read(i) for i in range(10))))
+        assert writer._thread is None  # written on the loop
+        other = sqlite3.connect(tmp_path / "serving.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the write lock, held elsewhere
+        waiting = asyncio.ensure_future(read(10))
+        ticks = 0
+        for _ in range(20):  # the loop is not blocked while the entry waits for the lock
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not waiting.done()
+        other.execute("ROLLBACK")
+        other.close()
+        late = await asyncio.wait_for(waiting, 30)
+        after = list(await asyncio.gather(*(read(i) for i in range(11, 14))))
+        return first, late, [ticks, *after]
+
+    first, late, (ticks, *after) = asyncio.run(scenario())
+    writer.close()
+    assert ticks == 20 and first == list(range(1, 11)) and late == 11 and after == [12, 13, 14]
+    check = audit.verify(engine, KEY)
+    assert check.ok and check.entries == 14, check.problems
+    engine.dispose()
+
+
+def test_loop_commits_are_checkpointed_by_the_writer_thread(tmp_path: Path, monkeypatch: Any) -> None:
+    """The loop's connection never checkpoints (a checkpoint syncs the file); every CHECKPOINT_EVERY loop commits
+    the writer thread runs a passive one, and the WAL's frames all reach the database."""
+    engine = _engine(tmp_path)
+    writer = audit.AuditWriter(lambda: engine, KEY)
+    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 5)
+    ran: list[int] = []
+    checkpoint = writer._checkpoint
+    monkeypatch.setattr(writer, "_checkpoint", lambda: (ran.append(1), checkpoint()))
+
+    async def reads() -> None:
+        for i in range(20):  # one commit each: nothing else gathers with them
+            await writer.append_async(("u", "admin", "entity.read", "employer", f"E{i}", None))
+
+    asyncio.run(reads())
+    assert writer._loop_conn is not None
+    assert writer._loop_conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    writer.close()  # the queue is drained first: every checkpoint asked for has run
+    assert len(ran) == 4
+    with engine.connect() as conn:
+        busy, frames, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    assert busy == 0 and frames == done
+    assert audit.verify(engine, KEY).ok
+    engine.dispose()

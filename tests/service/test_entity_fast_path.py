@@ -18,7 +18,7 @@ from service.api import COOKIE, ENTITY_PATH, MAX_ENTITY_ID, create_app
 from service.auth import add_user, revoke_user
 from service.roles import ROLES
 from service.store import audit_log, connect, users
-from tests.service.conftest import JURISDICTIONS, Env, auth
+from tests.service.conftest import JURISDICTIONS, Env, auth, count_route_calls
 
 
 def _cases(env: Env, role: str) -> list[tuple[str, str, str]]:
@@ -64,21 +64,8 @@ def counted_route(env: Env) -> Iterator[list[str]]:
     """Every call of the route's service method (the fast path never calls it)."""
     service = env.client.app.state.service  # type: ignore[attr-defined]
     original = service.entity_async
-    yield _count_route_calls(service)
+    yield count_route_calls(service)
     service.entity_async = original
-
-
-def _count_route_calls(service: Any) -> list[str]:
-    """Patch ``service`` so that every call of the route's method is listed (in the returned list)."""
-    calls: list[str] = []
-    original = service.entity_async
-
-    async def counting(user: Any, entity_type: str, entity_id: str) -> dict[str, Any]:
-        calls.append(entity_id)
-        return await original(user, entity_type, entity_id)  # type: ignore[no-any-return]
-
-    service.entity_async = counting
-    return calls
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -160,7 +147,7 @@ def test_reads_with_a_body_or_an_origin_go_through_the_stack(env: Env, counted_r
     assert with_body.status_code == 200 and with_body.content == plain.content and counted_route == [entity_id]
     origin = "https://audit.example"
     app = create_app(env.settings.model_copy(update={"cors_origins": [origin]}))
-    routed = _count_route_calls(app.state.service)
+    routed = count_route_calls(app.state.service)
     client = TestClient(app)
     assert client.get(path, headers=headers).status_code == 200 and routed == []  # same origin: fast path
     cross = client.get(path, headers={**headers, "Origin": origin})

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from service.store import connect, published_runs, published_scores, score_runs, scores
-from tests.service.conftest import BACKENDS, PG_ENV, auth, build_env, make_world, score_run
+from tests.service.conftest import BACKENDS, PG_ENV, auth, build_env, count_route_calls, make_world, score_run
 
 ROOT = str(Path(__file__).resolve().parents[2])
 KILLED = "run-killed"
@@ -98,10 +98,12 @@ def test_store_going_away_answers_503_and_recovers_without_restart(tmp_path: Pat
                     sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
                 )
 
+    visible = next(i for i in env.world.ids("employer") if env.world.visible("visa_unit", "employer", i))
     try:
         assert env.client.get("/v1/worklists/employer", headers=h).status_code == 200
+        assert env.client.get(f"/v1/entities/employer/{visible}", headers=h).status_code == 200  # fast path
         allow(False)
-        for path in ("/v1/worklists/employer", "/readyz", "/v1/models", "/v1/entities/employer/E2"):
+        for path in ("/v1/worklists/employer", "/readyz", "/v1/models", f"/v1/entities/employer/{visible}"):
             r = env.client.get(path, headers=h)
             assert r.status_code == 503, (path, r.status_code)
             assert r.headers["retry-after"] == str(env.settings.retry_after_s)
@@ -109,6 +111,12 @@ def test_store_going_away_answers_503_and_recovers_without_restart(tmp_path: Pat
         allow(True)
         assert env.client.get("/readyz").status_code == 200
         assert env.client.get("/v1/worklists/employer", headers=h).status_code == 200
+        # the entity-read fast path's held connection was dropped with the store and is taken anew: its reads are
+        # answered there again, not passed to the route
+        routed = count_route_calls(env.client.app.state.service)  # type: ignore[attr-defined]
+        assert env.client.get(f"/v1/entities/employer/{visible}", headers=h).status_code == 200
+        assert env.client.get(f"/v1/entities/employer/{visible}", headers=h).status_code == 200
+        assert routed == []
         assert env.client.get("/v1/audit/verify", headers=auth(env.tokens["admin"])).json()["ok"] is True
     finally:
         allow(True)
