@@ -13,9 +13,9 @@ import hmac
 import json
 import logging
 import queue
-import sqlite3
 import threading
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,9 +163,9 @@ CHECKPOINT = "checkpoint"  # a writer-thread job: a passive WAL checkpoint (see 
 
 
 def _locked(exc: BaseException) -> bool:
-    """SQLite's answer when another connection holds the write lock (busy timeout 0: at once), from the driver
-    (sqlite3.OperationalError) or wrapped by SQLAlchemy."""
-    return isinstance(exc, sqlite3.OperationalError | sa.exc.OperationalError) and "database is locked" in str(exc)
+    """SQLite's answer when another connection holds the write lock (busy timeout 0: at once); Prepared raises the
+    driver's errors as SQLAlchemy's, like SQLAlchemy's own execution."""
+    return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc)
 
 
 class AuditWriter:
@@ -197,8 +197,7 @@ class AuditWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gathering: list[tuple[Appended, asyncio.Future[int]]] = []
         self._in_flight = False
-        self._loop_conn: Connection | None = None  # the loop's own write connection (SQLite), of _loop_engine
-        self._loop_engine: Engine | None = None
+        self._loop_conn: Connection | None = None  # the loop's own write connection (SQLite)
         self._loop_commits = 0
 
     def submit(self, entry: Appended) -> Future[int]:
@@ -246,10 +245,10 @@ class AuditWriter:
             conn = self._loop_connection(engine)
             with conn.begin():
                 seqs = append_many_in(conn, self._secret, items)
-        except Exception as exc:  # the driver's own errors too: Prepared runs on its cursor
+        except Exception as exc:
+            if _locked(exc):  # another process writes (rolled back, the connection is fine): the thread waits for it
+                return None
             self._drop_loop_connection()
-            if _locked(exc):
-                return None  # another process writes: the writer thread waits for it
             done.set_exception(exc)
             return done
         finally:
@@ -262,23 +261,21 @@ class AuditWriter:
         return done
 
     def _loop_connection(self, engine: Engine) -> Connection:
-        if self._loop_conn is None or self._loop_engine is not engine:  # first use, or the store reconnected
+        if self._loop_conn is None or self._loop_conn.engine is not engine:  # first use, or the store reconnected
             self._drop_loop_connection()
             conn = engine.connect()
             conn.exec_driver_sql("PRAGMA busy_timeout=0")
             conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
             conn.commit()
-            self._loop_conn, self._loop_engine = conn, engine
+            self._loop_conn = conn
         return self._loop_conn
 
     def _drop_loop_connection(self) -> None:
-        conn, self._loop_conn, self._loop_engine = self._loop_conn, None, None
+        conn, self._loop_conn = self._loop_conn, None
         if conn is not None:
-            try:
+            with suppress(Exception):  # a broken connection may fail to close: it is dropped either way
                 conn.invalidate()  # never back to the pool with its own pragmas
                 conn.close()
-            except Exception:  # a broken connection may fail to close: it is dropped either way
-                pass
 
     def _after_write(self, gathered: list[tuple[Appended, asyncio.Future[int]]], written: Any) -> None:
         for index, (_, done) in enumerate(gathered):

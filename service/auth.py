@@ -1,6 +1,6 @@
 """Users and bearer tokens. A token is ``<user_id>.<secret>``; the store keeps only HMAC-SHA256(secret key,
 token), looked up by the public user id and compared in constant time. Every request reads the user row again
-(no cache), so a revocation or an expiry takes effect on the next request."""
+(only the decoding of an unchanged row is kept), so a revocation or an expiry takes effect on the next request."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def authenticate(store: Engine | Connection, secret_key: bytes, token: str) -> U
     else:
         with store.connect() as conn:
             found = _USER_BY_ID.rows(conn, user_id=user_id)
-    stored = tuple(found[0]) if found else None
+    stored = found[0] if found else None  # Prepared's rows are the driver's tuples
     row = dict(zip(_USER_BY_ID.columns, stored, strict=True)) if stored is not None else None
     expected = row["token_hash"] if row is not None else "0" * 64
     ok = hmac.compare_digest(expected, token_hash(secret_key, token))
