@@ -177,8 +177,23 @@ def _common(natural_id: str) -> tuple[Field, ...]:
         ),
         Field("batch_id", "string", "The exporter's batch or delivery label.", max_length=64),
         Field(natural_id, "string", "The record type's own identifier.", required=True, max_length=64),
+        Field(
+            "known_on",
+            "date",
+            "Day the record became available to tracerisk (its export batch's date); a row without it gets the "
+            "ingest date (UTC). Features as of a day use only records known before it.",
+        ),
     )
 
+
+# A register row is one version of its entity's entry: the version in force on a day is the one with the
+# greatest status_since before it (rows without status_since: one version since registered_on).
+_STATUS_SINCE = Field(
+    "status_since",
+    "date",
+    "Day this register version (status, name, licence dates) took effect; one row per version, the same "
+    "entity reference on each. Empty: the row is the entry's only version, in force since registered_on.",
+)
 
 _FINDINGS = tuple(
     Field(
@@ -220,7 +235,9 @@ CONTRACTS: dict[str, RecordContract] = {
                     "number of the organisation it sub-contracts for (tier-2 supplier); empty when not mapped.",
                     max_length=64,
                 ),
+                _STATUS_SINCE,
             ),
+            date_orders=(DateOrder("registered_on", "status_since"),),
             entity_note="Scored entity: employer (worksite / supplier).",
         ),
         RecordContract(
@@ -272,8 +289,12 @@ CONTRACTS: dict[str, RecordContract] = {
                     max=1_000_000,
                 ),
                 Field("registered_on", "date", "Date of registration.", required=True, not_in_future=True),
+                _STATUS_SINCE,
             ),
-            date_orders=(DateOrder("licence_valid_from", "licence_valid_to"),),
+            date_orders=(
+                DateOrder("licence_valid_from", "licence_valid_to"),
+                DateOrder("registered_on", "status_since"),
+            ),
             entity_note="Scored entity: recruiter.",
         ),
         RecordContract(
@@ -421,7 +442,14 @@ CONTRACTS: dict[str, RecordContract] = {
                     "boolean",
                     "A later review found the document fraudulent.",
                 ),
+                Field(
+                    "fraud_found_on",
+                    "date",
+                    "Day the review established that the document was fraudulent (empty when not known: the "
+                    "finding then counts from the row's known_on).",
+                ),
             ),
+            date_orders=(DateOrder("crossed_at", "fraud_found_on"),),
             entity_note="Scored entity: border post (post + officer).",
         ),
         RecordContract(
@@ -533,6 +561,13 @@ INGEST_ORDER: tuple[str, ...] = (
     "enforcement_outcome",
 )
 assert set(INGEST_ORDER) == set(CONTRACTS)
+
+
+def compared_by_day(contract: RecordContract, order: DateOrder) -> bool:
+    """A date against a datetime is compared by calendar day (a finding dated the day of a crossing is not
+    before it)."""
+    types = {contract.field(order.earlier).type, contract.field(order.later).type}
+    return types == {"date", "datetime"}
 
 
 def person_id_columns(contract: RecordContract) -> list[str]:

@@ -14,7 +14,8 @@ between, min only (``min``)            ``<column>:below_min``
 between, max only (``max``)            ``<column>:above_max``
 value lengths (``max_length``)         ``<column>:too_long``
 between, max = ingest time             ``<column>:in_future``
-column pair A >= B (``date_orders``)   ``<later>:before_<earlier>``
+column pair A >= B (``date_orders``)   ``<later>:before_<earlier>`` (a date against a datetime: by day,
+                                       the datetime's day in a column ``<name>__day``)
 unique ``record_id``                   ``record_id:duplicate_in_batch``
 unique natural id                      ``<natural_id>:duplicate_in_batch`` (GX only: no row rule quarantines it)
 =====================================  ==========================================
@@ -39,7 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from data_contracts.contracts import RecordContract
+from data_contracts.contracts import DateOrder, RecordContract, compared_by_day
 from data_contracts.rules import declared_rules
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 RESULT_FORMAT = "BASIC"
 DOCS_SITE = "local_site"
 RULE_ID = "rule_id"  # key of the rule id in each expectation's meta
+DAY_SUFFIX = "__day"  # frame column of a datetime's calendar day, for date orders against a date
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +121,12 @@ def build_suite(
             add(gxe.ExpectColumnValuesToBeBetween, f"{col}:in_future", column=col, max_value=now)
     for order in contract.date_orders:
         if {order.earlier, order.later} <= cols:
+            column_a, column_b = _pair_columns(contract, order)
             add(
                 gxe.ExpectColumnPairValuesAToBeGreaterThanB,
                 f"{order.later}:before_{order.earlier}",
-                column_A=order.later,
-                column_B=order.earlier,
+                column_A=column_a,
+                column_B=column_b,
                 or_equal=True,
                 ignore_row_if="either_value_is_missing",
             )
@@ -142,6 +145,16 @@ def expectation_rule_id(expectation: Any) -> str:
     """The rule id an expectation (or an expectation configuration) of a generated suite checks."""
     meta = expectation.meta or {}
     return str(meta.get(RULE_ID, "unknown"))
+
+
+def _pair_columns(contract: RecordContract, order: DateOrder) -> tuple[str, str]:
+    """The frame columns a date order compares: a datetime compared with a date by its day column."""
+    if not compared_by_day(contract, order):
+        return order.later, order.earlier
+    later, earlier = (
+        c + DAY_SUFFIX if contract.field(c).type == "datetime" else c for c in (order.later, order.earlier)
+    )
+    return later, earlier
 
 
 def _normalise(contract: RecordContract, frame: pd.DataFrame) -> pd.DataFrame:
@@ -163,6 +176,11 @@ def _normalise(contract: RecordContract, frame: pd.DataFrame) -> pd.DataFrame:
             with contextlib.suppress(OverflowError, ValueError):  # beyond 2262: keep the unit (compared per value)
                 s = s.astype("datetime64[ns]")
         out[f.name] = s
+    for order in contract.date_orders:
+        if compared_by_day(contract, order):
+            for c in (order.earlier, order.later):
+                if contract.field(c).type == "datetime" and c in out:
+                    out[c + DAY_SUFFIX] = out[c].dt.floor("D")
     return pd.DataFrame(out, index=frame.index)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from data_contracts.contracts import Field, RecordContract
+from data_contracts.contracts import Field, RecordContract, compared_by_day
 
 # SQL type each contract type is parsed as (TRY_CAST of the trimmed text).
 SQL_TYPES = {
@@ -120,12 +120,16 @@ def field_rules(
             )
     for order in contract.date_orders:
         if present is None or {order.earlier, order.later} <= present:
+            later, earlier = _q("p_" + order.later), _q("p_" + order.earlier)
+            by_day = compared_by_day(contract, order)
+            if by_day:
+                later, earlier = f"CAST({later} AS DATE)", f"CAST({earlier} AS DATE)"
             rules.append(
                 Rule(
                     f"{order.later}:before_{order.earlier}",
                     order.later,
-                    f"{order.later} must not be before {order.earlier}.",
-                    f"{_q('p_' + order.later)} < {_q('p_' + order.earlier)}",
+                    f"{order.later} must not be before {order.earlier}{' (compared by day)' if by_day else ''}.",
+                    f"{later} < {earlier}",
                 )
             )
     return rules

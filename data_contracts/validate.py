@@ -27,6 +27,9 @@ from data_contracts.rules import reference_rule_id, skipped_rules, validation_sq
 WRONG_TYPE_REQUIRED_SHARE = 0.5
 
 
+KNOWN_ON = "known_on"  # every contract's date the record became known; filled from the ingest time when empty
+
+
 class WrongRecordType(ValueError):
     """The file's columns do not belong to the record type it was named for."""
 
@@ -116,7 +119,7 @@ def validate_batch(
         extra_rules.append(
             (rule, f"p_{ref.column} IS NOT NULL AND p_{ref.column} NOT IN (SELECT v FROM known_{ref.column})")
         )
-    typed = ", ".join(f"{_out(contract, f.name, 'p_', present)} AS {_q(f.name)}" for f in contract.fields)
+    typed = ", ".join(f"{_stored(contract, f.name, present)} AS {_q(f.name)}" for f in contract.fields)
     extras = (
         f"to_json(struct_pack({', '.join(f'{_q(c)} := {_q(c)}' for c in unknown)}))"
         if unknown
@@ -200,6 +203,15 @@ def _later_copies(table: pa.Table, has_record_id: bool) -> pa.Array:
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _stored(contract: RecordContract, column: str, present: set[str]) -> str:
+    """SQL of an accepted row's stored column: ``_out`` of the parsed value; a row that does not say when it
+    became known is known from the day of ingestion (the ingest time's date). The row hash is of the parsed
+    values, so the same row ingested again later is unchanged and keeps its first known_on."""
+    if column == KNOWN_ON:
+        return f"coalesce({_q('p_' + column)}, CAST(getvariable('ingest_time') AS DATE))"
+    return _out(contract, column, "p_", present)
 
 
 def _out(contract: RecordContract, column: str, prefix: str, present: set[str]) -> str:

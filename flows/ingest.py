@@ -8,7 +8,7 @@ in a worker thread (DuckDB does that work outside the GIL); at most ``PREFETCH``
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ def ingest_flow(
     a Dask runner, one file per worker: pass ``prefetch`` >= the number of workers), committed here, in order."""
     source = load_source(source_format, source_dir, mapping)
     files = source.files(source_dir)
-    ingest_time = datetime.now().replace(microsecond=0)
+    ingest_time = datetime.now(UTC).replace(tzinfo=None, microsecond=0)  # UTC wall clock (known_on fills its date)
     key = load_key(home)
     gx = None
     if gx_sample_rows > 0:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from data_contracts.contracts import CONTRACTS
+from data_contracts.contracts import CONTRACTS, compared_by_day
 from data_contracts.gx_suites import GxBatchValidator, build_suite, expectation_rule_id, natural_id_rule_id
 from data_contracts.rules import declared_rules
 
@@ -70,11 +70,15 @@ def test_suite_covers_every_field_of_every_contract() -> None:
                     {"column": col, "max_value": INGEST},
                 )
         for order in contract.date_orders:
+            # A datetime compared with a date is compared by its day (a derived column).
+            day = {c: c + "__day" if contract.field(c).type == "datetime" else c for c in (order.earlier, order.later)}
+            if not compared_by_day(contract, order):
+                day = {order.earlier: order.earlier, order.later: order.later}
             expected[f"{order.later}:before_{order.earlier}"] = (
                 "expect_column_pair_values_a_to_be_greater_than_b",
                 {
-                    "column_A": order.later,
-                    "column_B": order.earlier,
+                    "column_A": day[order.later],
+                    "column_B": day[order.earlier],
                     "or_equal": True,
                     "ignore_row_if": "either_value_is_missing",
                 },
@@ -175,6 +179,28 @@ def test_validation_reports_the_rule_ids_of_the_bad_rows(validator: GxBatchValid
         "submitted_at:in_future",
         "submitted_at:missing",
     ]
+
+
+def test_a_date_against_a_datetime_is_compared_by_day(validator: GxBatchValidator) -> None:
+    contract = CONTRACTS["border_crossing"]
+    frame = pd.DataFrame(
+        {
+            "record_id": ["c1", "c2"],
+            "source": "border",
+            "crossing_id": ["C1", "C2"],
+            "border_post_id": "BP1",
+            "officer_id": "o",
+            "crossed_at": pd.to_datetime(["2024-03-05 14:30", "2024-03-05 14:30"]),
+            "direction": "in",
+            "traveller_id": ["t1", "t2"],
+            "outcome": "admitted",
+            "fraud_found_on": pd.Series([date(2024, 3, 5), date(2024, 6, 1)], dtype=object),
+        }
+    )
+    assert validator.validate(contract, frame, "crossing-same-day").failed_rule_ids == []
+    earlier = frame.assign(fraud_found_on=pd.Series([date(2024, 3, 4), date(2024, 6, 1)], dtype=object))
+    result = validator.validate(contract, earlier, "crossing-day-before")
+    assert result.failed_rule_ids == ["fraud_found_on:before_crossed_at"]
 
 
 def test_build_docs_writes_the_index(validator: GxBatchValidator) -> None:

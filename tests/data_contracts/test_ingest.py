@@ -6,7 +6,7 @@ import csv
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -234,6 +234,77 @@ def test_decided_before_submitted_is_quarantined(tmp_path: Path, lake: Lake) -> 
     write_csv(folder / "visa_application.csv", header, [good, bad])
     report = by_file(ingest_folder(lake, folder))["visa_application.csv"]
     assert report.reasons == {"decided_at:before_submitted_at": 1}
+
+
+def test_known_on_is_kept_when_given_and_the_ingest_date_otherwise(tmp_path: Path, lake: Lake) -> None:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    write_csv(
+        folder / "organisation.csv",
+        [*ORG_HEADER, "known_on"],
+        [org_row(1, known_on="2016-06-30"), org_row(2, known_on="")],
+    )
+    write_csv(folder / "labour_inspection.csv", INSPECTION_HEADER, [inspection_row(1)])
+    reports = by_file(ingest_folder(lake, folder))
+    assert reports["organisation.csv"].accepted == 2 and reports["labour_inspection.csv"].accepted == 1
+    known = {r["record_id"]: r["known_on"] for r in lake.current("organisation").to_pylist()}
+    assert known == {"ORG1": date(2016, 6, 30), "ORG2": NOW.date()}
+    assert [r["known_on"] for r in lake.current("labour_inspection").to_pylist()] == [NOW.date()]
+    # The same rows ingested again on a later day are unchanged: they keep the day they first became known.
+    later = tmp_path / "later"
+    later.mkdir()
+    write_csv(later / "labour_inspection-again.csv", INSPECTION_HEADER, [inspection_row(1), inspection_row(2)])
+    source = load_source("csv", later)
+    report = ingest_file(lake, source.files(later)[0], source, datetime(2027, 1, 5, 9), KEY)
+    assert (report.new, report.superseding, report.unchanged) == (1, 0, 1)
+    known = {r["record_id"]: r["known_on"] for r in lake.current("labour_inspection").to_pylist()}
+    assert known == {"INS1": NOW.date(), "INS2": date(2027, 1, 5)}
+
+
+def test_a_register_version_cannot_take_effect_before_registration(tmp_path: Path, lake: Lake) -> None:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    rows = [org_row(1, status_since="2015-03-01"), org_row(2, status_since="2015-02-28"), org_row(3)]
+    write_csv(folder / "organisation.csv", [*ORG_HEADER, "status_since"], rows)
+    report = by_file(ingest_folder(lake, folder))["organisation.csv"]
+    assert (report.accepted, report.reasons) == (2, {"status_since:before_registered_on": 1})
+
+
+def test_fraud_found_on_is_compared_with_the_crossing_by_day(tmp_path: Path, lake: Lake) -> None:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    header = [
+        "record_id",
+        "source",
+        "crossing_id",
+        "border_post_id",
+        "officer_id",
+        "crossed_at",
+        "direction",
+        "traveller_id",
+        "outcome",
+        "document_later_found_fraudulent",
+        "fraud_found_on",
+    ]
+    base = {
+        "source": "border",
+        "border_post_id": "BP1",
+        "officer_id": "OF1",
+        "crossed_at": "2024-03-05T14:30:00",
+        "direction": "in",
+        "traveller_id": "T1",
+        "outcome": "admitted",
+        "document_later_found_fraudulent": "true",
+    }
+    rows = [
+        {**base, "record_id": "C1", "crossing_id": "C1", "fraud_found_on": "2024-03-05"},  # the same day
+        {**base, "record_id": "C2", "crossing_id": "C2", "fraud_found_on": "2024-09-01"},
+        {**base, "record_id": "C3", "crossing_id": "C3", "fraud_found_on": "2024-03-04"},
+        {**base, "record_id": "C4", "crossing_id": "C4", "fraud_found_on": ""},
+    ]
+    write_csv(folder / "border_crossing.csv", header, rows)
+    report = by_file(ingest_folder(lake, folder))["border_crossing.csv"]
+    assert (report.accepted, report.reasons) == (3, {"fraud_found_on:before_crossed_at": 1})
 
 
 def test_duplicate_record_ids_within_a_batch_keep_the_first(tmp_path: Path, lake: Lake) -> None:
