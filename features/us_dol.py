@@ -1,4 +1,4 @@
-"""Point-in-time indicators of US DOL H-2A / H-2B filers and their agents (issue 7), as pure functions.
+"""Point-in-time indicators of US DOL H-2A / H-2B filers and their agents, as pure functions.
 
 A separate indicator set from ``features.registry`` (the synthetic world's models are left as they are):
 each ``DolIndicator`` names the indicator of ../shared/INDICATORS.md it computes (``ref``), its direction
@@ -9,6 +9,12 @@ Point in time: every function takes the filings and outcomes and an ``as_of`` da
 decided before it (``decided_on < as_of``) and outcomes starting before it; peer medians are computed
 from those same filings. Entities are resolved by ``resolve`` with the project's entity-resolution step
 (``features.entity_resolution.resolve_names``: exact name keys, then Splink for spelling variants).
+
+Ratio indicators (x of n: denials of applications, workers not certified of those requested, debarred other
+clients of an agent, ...) are empirical-Bayes rates: a beta prior is fitted on the peers (every entity of
+the type as of the same day) and each rate is its posterior mean, so 1 of 1 lies near the peers' rate and
+30 of 100 near 30%. The model and the reasons use the shrunk rate; ``<id>_x``, ``<id>_n`` and ``<id>_raw``
+keep the evidence, and the red-flag count thresholds the raw rate.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ DolEntity = Literal["employer", "recruiter"]
 IndicatorEntity = Literal["employer", "recruiter", "foreign_recruiter"]
 WINDOW_DAYS = 1_095
 WAGE_BELOW_PEER = 0.95  # a filing's hourly wage below 95% of its peers' median counts as below
+# The end of a ratio indicator's detail: its raw rate x / n and the shrunk rate the ranking uses.
+SHRUNK = " ({raw:.0%} raw; {value:.1%} shrunk toward the peer rate {prior:.1%})"
 _DBA = re.compile(r"\s+(?:d\s*/?\s*b\s*/?\s*a|doing business as|a/k/a|aka)\.?\s+", re.IGNORECASE)
 
 
@@ -52,8 +60,8 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Offered wage below the state-programme-year median",
         +1,
         0.5,
-        "{value:.0%} of {filings_wage:.0f} filings offered an hourly wage below 95% of the median of filings "
-        "for the same state, programme and year",
+        "{x:.0f} of {n:.0f} filings offered an hourly wage below 95% of the median of filings for the same state, "
+        "programme and year" + SHRUNK,
     ),
     DolIndicator(
         "workers_certified",
@@ -71,7 +79,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Workers requested but not certified",
         +1,
         0.25,
-        "{value:.0%} of the workers requested were not certified",
+        "{x:.0f} of {n:.0f} workers requested were not certified" + SHRUNK,
     ),
     DolIndicator(
         "denied_share",
@@ -80,7 +88,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Applications denied",
         +1,
         0.0,
-        "{value:.0%} of {filings:.0f} applications denied",
+        "{x:.0f} of {n:.0f} applications denied" + SHRUNK,
     ),
     DolIndicator(
         "withdrawn_share",
@@ -89,7 +97,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Applications withdrawn",
         +1,
         0.0,
-        "{value:.0%} of {filings:.0f} applications withdrawn",
+        "{x:.0f} of {n:.0f} applications withdrawn" + SHRUNK,
     ),
     DolIndicator(
         "labour_contractor",
@@ -116,7 +124,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Its agent's other clients were debarred",
         +1,
         0.0,
-        "{value:.0%} of the other clients of its agent or attorney were debarred before",
+        "{x:.0f} of the {n:.0f} other clients of its agent or attorney were debarred before" + SHRUNK,
     ),
     DolIndicator(
         "agent_other_clients",
@@ -181,7 +189,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Client applications denied",
         +1,
         0.0,
-        "{value:.0%} of {filings:.0f} applications it filed were denied",
+        "{x:.0f} of {n:.0f} applications it filed were denied" + SHRUNK,
     ),
     DolIndicator(
         "withdrawn_share",
@@ -190,7 +198,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Client applications withdrawn",
         +1,
         0.0,
-        "{value:.0%} of {filings:.0f} applications it filed were withdrawn",
+        "{x:.0f} of {n:.0f} applications it filed were withdrawn" + SHRUNK,
     ),
     DolIndicator(
         "contractor_client_share",
@@ -199,7 +207,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Clients that are labour contractors",
         +1,
         0.0,
-        "{value:.0%} of its clients file as H-2A labour contractors",
+        "{x:.0f} of its {n:.0f} clients file as H-2A labour contractors" + SHRUNK,
     ),
     DolIndicator(
         "clients_debarred_share",
@@ -208,7 +216,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Clients debarred before",
         +1,
         0.0,
-        "{value:.0%} of its clients were debarred before the date",
+        "{x:.0f} of its {n:.0f} clients were debarred before the date" + SHRUNK,
     ),
     DolIndicator(
         "wage_below_peer_share",
@@ -217,7 +225,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Client wages below the state-programme-year median",
         +1,
         0.5,
-        "{value:.0%} of its filings offered a wage below 95% of the peer median",
+        "{x:.0f} of {n:.0f} of its filings offered a wage below 95% of the peer median" + SHRUNK,
     ),
     DolIndicator(
         "worksite_states", "recruiter", "R05", "Clients in several states", +1, 3.0, "clients in {value:.0f} states"
@@ -260,7 +268,7 @@ DOL_INDICATORS: tuple[DolIndicator, ...] = (
         "Named with other recruiter organisations",
         0,
         None,
-        "{value:.0%} of the applications naming it also name other recruiter organisations",
+        "{x:.0f} of the {n:.0f} applications naming it also name other recruiter organisations" + SHRUNK,
     ),
     DolIndicator(
         "shared_staff_orgs",
@@ -335,8 +343,68 @@ def mode(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
     return counts.drop_duplicates(key).set_index(key)[column]
 
 
-def _share_of(frame: pd.DataFrame, key: str, condition: pd.Series) -> pd.Series:
-    return condition.astype("float64").groupby(frame[key]).mean()
+def _count_of(frame: pd.DataFrame, key: str, condition: pd.Series) -> pd.Series:
+    return condition.fillna(False).astype("float64").groupby(frame[key]).sum()
+
+
+@dataclass(frozen=True)
+class BetaPrior:
+    """A beta prior on a rate, fitted on the peers: mean ``alpha / (alpha + beta)``, strength ``alpha + beta``
+    (the number of pseudo-observations a rate of one entity is pulled toward the mean with)."""
+
+    alpha: float
+    beta: float
+
+    @property
+    def mean(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
+
+
+MIN_PRIOR_STRENGTH = 1.0  # pseudo-observations: the prior never weighs less than one observation
+MAX_PRIOR_STRENGTH = 1_000.0  # nor more than 1,000 (peers all at one rate: no spread between entities)
+
+
+def fit_beta_prior(x: pd.Series, n: pd.Series) -> BetaPrior:
+    """Beta-binomial prior of the rates ``x / n`` over the peers with ``n > 0``, by the method of moments.
+
+    Mean: the pooled rate. Spread between entities: the variance of the raw rates (weighted by ``n``) less
+    the binomial variance they would show if every entity had the pooled rate; strength = mean (1 - mean) /
+    spread - 1, clipped to [MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH]. With no peer evidence: a uniform prior.
+    """
+    seen = (n > 0) & x.notna() & n.notna()
+    xs, ns = x[seen].to_numpy(dtype=float), n[seen].to_numpy(dtype=float)
+    if not len(ns) or ns.sum() <= 0:
+        return BetaPrior(1.0, 1.0)
+    mean = float(np.clip(xs.sum() / ns.sum(), 1e-6, 1 - 1e-6))
+    rates = np.clip(xs / ns, 0.0, 1.0)
+    weights = ns / ns.sum()
+    observed = float(np.sum(weights * (rates - mean) ** 2))
+    sampling = float(np.sum(weights * mean * (1 - mean) / ns))
+    spread = observed - sampling
+    strength = mean * (1 - mean) / spread - 1 if spread > 0 else MAX_PRIOR_STRENGTH
+    strength = float(np.clip(strength, MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH))
+    return BetaPrior(mean * strength, (1 - mean) * strength)
+
+
+def shrink(x: pd.Series, n: pd.Series, prior: BetaPrior) -> pd.Series:
+    """The posterior mean rate ``(x + alpha) / (n + alpha + beta)``: the raw rate ``x / n`` pulled toward the
+    peers' rate, the less the smaller ``n``. NaN where ``n`` is missing or 0 (no evidence, no rate)."""
+    rate = (x + prior.alpha) / (n + prior.alpha + prior.beta)
+    return rate.where(n.notna() & (n > 0))
+
+
+def set_ratio(out: pd.DataFrame, column: str, x: pd.Series, n: pd.Series) -> None:
+    """Writes ratio indicator ``column`` as the shrunk rate, with ``<column>_x`` / ``<column>_n`` (the raw
+    counts), ``<column>_raw`` (x / n: what the red-flag count thresholds) and ``<column>_prior`` (the peers'
+    rate); the prior is fitted on the rows of ``out``."""
+    xs = x.reindex(out.index).astype("float64")
+    ns = n.reindex(out.index).astype("float64")
+    prior = fit_beta_prior(xs, ns)
+    out[f"{column}_x"] = xs
+    out[f"{column}_n"] = ns
+    out[f"{column}_raw"] = (xs / ns).where(ns > 0)
+    out[f"{column}_prior"] = prior.mean
+    out[column] = shrink(xs, ns, prior)
 
 
 def before(filings: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -472,14 +540,17 @@ def employer_features(
     out = pd.DataFrame(index=pd.Index(sorted(g_all.groups), name="employer_id"))
     out["filings"] = g.size().reindex(out.index).fillna(0)
     out["filings_wage"] = g["wage_below"].count().reindex(out.index).fillna(0)
-    out["wage_below_peer_share"] = g["wage_below"].mean()
+    set_ratio(out, "wage_below_peer_share", g["wage_below"].sum(), out["filings_wage"])
     out["workers_certified"] = g["workers_certified"].sum().reindex(out.index).fillna(0)
     both = recent.dropna(subset=["workers_requested", "workers_certified"])
     both = both[both["workers_requested"] > 0]
     gb = both.groupby("employer_id")
-    out["uncertified_share"] = (1 - gb["workers_certified"].sum() / gb["workers_requested"].sum()).clip(0, 1)
-    out["denied_share"] = _share_of(recent, "employer_id", recent["decision"].eq("refused").fillna(False))
-    out["withdrawn_share"] = _share_of(recent, "employer_id", recent["decision"].eq("withdrawn").fillna(False))
+    requested = gb["workers_requested"].sum()
+    set_ratio(out, "uncertified_share", (requested - gb["workers_certified"].sum()).clip(0, requested), requested)
+    set_ratio(out, "denied_share", _count_of(recent, "employer_id", recent["decision"].eq("refused")), out["filings"])
+    set_ratio(
+        out, "withdrawn_share", _count_of(recent, "employer_id", recent["decision"].eq("withdrawn")), out["filings"]
+    )
     contractor = f["labour_contractor"].fillna(False).astype("float64")
     out["labour_contractor"] = contractor.groupby(f["employer_id"]).max().reindex(out.index).fillna(0)
     registered: set[str] = set()
@@ -499,8 +570,17 @@ def employer_features(
     )
     by_emp = other.groupby("employer_id")
     out["agent_other_clients"] = by_emp["n_other"].max().reindex(out.index).fillna(0)
-    share = (other["debarred_other"] / other["n_other"].where(other["n_other"] > 0)).groupby(other["employer_id"]).max()
-    out["agent_clients_debarred_share"] = share.reindex(out.index)
+    # Shrunk per (agent, employer) pair toward the pairs' rate; the employer takes its agent with the highest.
+    prior = fit_beta_prior(other["debarred_other"].astype(float), other["n_other"].astype(float))
+    other = other.assign(shrunk=shrink(other["debarred_other"].astype(float), other["n_other"].astype(float), prior))
+    top = other.dropna(subset=["shrunk"]).sort_values(["employer_id", "shrunk"], ascending=[True, False])
+    top = top.drop_duplicates("employer_id").set_index("employer_id")
+    column = "agent_clients_debarred_share"
+    out[f"{column}_x"] = top["debarred_other"].reindex(out.index).astype("float64")
+    out[f"{column}_n"] = top["n_other"].reindex(out.index).astype("float64")
+    out[f"{column}_raw"] = out[f"{column}_x"] / out[f"{column}_n"]
+    out[f"{column}_prior"] = prior.mean
+    out[column] = top["shrunk"].reindex(out.index)
     out["worksite_states"] = g["worksite_region"].nunique().reindex(out.index).fillna(0)
     out["growth"] = _growth(recent, "employer_id", as_of).reindex(out.index)
     out["prior_debarment"] = [1.0 if e in debarred_before else 0.0 for e in out.index]
@@ -521,12 +601,14 @@ def agent_features(filings: pd.DataFrame, debarred_before: set[str], as_of: date
     out["clients"] = clients.map(len).astype(float)
     out["filings"] = g.size().reindex(out.index).fillna(0)
     out["workers_certified"] = g["workers_certified"].sum().reindex(out.index).fillna(0)
-    out["denied_share"] = _share_of(recent, "agent_id", recent["decision"].eq("refused").fillna(False))
-    out["withdrawn_share"] = _share_of(recent, "agent_id", recent["decision"].eq("withdrawn").fillna(False))
+    set_ratio(out, "denied_share", _count_of(recent, "agent_id", recent["decision"].eq("refused")), out["filings"])
+    set_ratio(out, "withdrawn_share", _count_of(recent, "agent_id", recent["decision"].eq("withdrawn")), out["filings"])
     contractors = set(f.loc[f["labour_contractor"].fillna(False).astype(bool), "employer_id"])
-    out["contractor_client_share"] = clients.map(lambda c: len(c & contractors) / len(c))
-    out["clients_debarred_share"] = clients.map(lambda c: len(c & debarred_before) / len(c))
-    out["wage_below_peer_share"] = g["wage_below"].mean()
+    n_clients = out["clients"]
+    set_ratio(out, "contractor_client_share", clients.map(lambda c: float(len(c & contractors))), n_clients)
+    set_ratio(out, "clients_debarred_share", clients.map(lambda c: float(len(c & debarred_before))), n_clients)
+    out["filings_wage"] = g["wage_below"].count().reindex(out.index).fillna(0)
+    set_ratio(out, "wage_below_peer_share", g["wage_below"].sum(), out["filings_wage"])
     out["worksite_states"] = g["worksite_region"].nunique().reindex(out.index).fillna(0)
     out["growth"] = _growth(recent, "agent_id", as_of).reindex(out.index)
     named = f.assign(agent_name=f["law_firm"].fillna(f["recruiter_name"]))
@@ -557,7 +639,7 @@ def foreign_recruiter_features(
     per_case = rows.groupby("application_id")["recruiter_id"].nunique()
     case_orgs = rows[["recruiter_id", "application_id"]].drop_duplicates()
     chained = case_orgs["application_id"].map(per_case).gt(1).astype(float)
-    out["chain_share"] = chained.groupby(case_orgs["recruiter_id"]).mean().reindex(index)
+    set_ratio(out, "chain_share", chained.groupby(case_orgs["recruiter_id"]).sum(), out["cases"])
     staff = rows.dropna(subset=["staff_key"])[["recruiter_id", "staff_key"]].drop_duplicates()
     orgs_of_staff = {k: set(v) for k, v in staff.groupby("staff_key")["recruiter_id"]}
     others: dict[str, set[str]] = {}
@@ -578,13 +660,28 @@ def foreign_recruiter_features(
     return out
 
 
+def raw_values(features: pd.DataFrame, column: str) -> pd.Series:
+    """An indicator's values before shrinkage: ``<column>_raw`` for a ratio indicator, else the column."""
+    raw = features.get(f"{column}_raw")
+    return raw if isinstance(raw, pd.Series) else features[column]
+
+
+def flags_of(features: pd.DataFrame, entity: IndicatorEntity) -> pd.DataFrame:
+    """One 0/1 column per indicator with a threshold: its raw value is past the threshold."""
+    return pd.DataFrame(
+        {
+            ind.id: (raw_values(features, ind.id).fillna(-np.inf) > ind.threshold).astype("int64")
+            for ind in indicators(entity)
+            if ind.threshold is not None
+        },
+        index=features.index,
+    )
+
+
 def red_flags(features: pd.DataFrame, entity: IndicatorEntity) -> pd.Series:
-    """The rule-based red-flag count: indicators past their threshold."""
-    count = pd.Series(0, index=features.index, dtype="int64")
-    for ind in indicators(entity):
-        if ind.threshold is not None:
-            count += (features[ind.id].fillna(-np.inf) > ind.threshold).astype("int64")
-    return count
+    """The rule-based red-flag count: indicators whose raw value (a ratio before shrinkage) is past their
+    threshold."""
+    return flags_of(features, entity).sum(axis=1).astype("int64").rename(None)
 
 
 def rule_score(features: pd.DataFrame, entity: DolEntity) -> pd.Series:
@@ -597,7 +694,8 @@ def reason_detail(ind: DolIndicator, row: pd.Series) -> str:
     values = {
         k: (float(v) if isinstance(v, int | float | np.floating) and not pd.isna(v) else 0.0) for k, v in row.items()
     }
+    ratio = {part: values.get(f"{ind.id}_{part}", 0.0) for part in ("x", "n", "raw", "prior")}
     try:
-        return ind.detail.format(value=values.get(ind.id, 0.0), **values)
+        return ind.detail.format(value=values.get(ind.id, 0.0), **ratio, **values)
     except (KeyError, ValueError):
         return ind.title

@@ -131,7 +131,7 @@ def test_foreign_recruiter_indicators_on_hand_made_rows() -> None:
     )
     feats = foreign_recruiter_features(appendix, filings, {"farm one"}, None, date(2021, 1, 1))
     assert list(feats.index) == ["alpha agency", "beta recruiters", "gamma"]
-    got = feats[["cases", "named_staff", "chain_share", "shared_staff_orgs", "clients_debarred", "us_agent"]]
+    got = feats[["cases", "named_staff", "chain_share_raw", "shared_staff_orgs", "clients_debarred", "us_agent"]]
     assert got.loc["alpha agency"].tolist() == [2.0, 1.0, 0.5, 1.0, 0.0, False]
     assert got.loc["beta recruiters"].tolist() == [1.0, 1.0, 1.0, 0.0, 1.0, True]
     assert got.loc["gamma"].tolist() == [1.0, 1.0, 0.0, 1.0, 0.0, False]
