@@ -77,6 +77,9 @@ AGENCY_TYPES = (
 AGENCY_TYPE_P_ABUSIVE = (0.30, 0.18, 0.20, 0.20, 0.08, 0.04)
 AGENCY_TYPE_P_CLEAN = (0.60, 0.25, 0.10, 0.04, 0.01, 0.00)
 LICENCE_STATUSES = ("active", "expired", "suspended", "revoked", "none")
+PLATE_PREFIX = "PL-"  # every vehicle plate: this prefix and a 7-digit number below PLATE_NUMBERS
+PLATE_NUMBERS = 10_000_000
+MIN_LICENCE_DAYS = 180  # a licence runs at least this long before it can expire
 LEGAL_FEE_CAP_USD = 500.0  # declared fee to workers above this breaks the (synthetic) legal cap
 
 
@@ -116,6 +119,8 @@ class Actors:
     rec_names: pa.Array  # flattened name variants (text.N_VARIANTS per recruiter)
     rec_ref: pa.Array  # registry number
     rec_licence_id: pa.Array
+    rec_successor_ref: pa.Array  # registry number a recruiter gets if it re-registers under a new name
+    rec_successor_licence_id: pa.Array
     rec_licence_status: np.ndarray  # index into LICENCE_STATUSES
     rec_licence_from: np.ndarray  # day offset
     rec_licence_to: np.ndarray
@@ -133,6 +138,8 @@ class Actors:
     # recruiter operates unlicensed under a new name (NEVER: it does not) and that new name's variants.
     rec_shift_day: np.ndarray
     rec_new_names: pa.Array  # flattened name variants (text.N_VARIANTS per recruiter)
+    # Round keys of the bijection that turns passport serials into passport numbers (text.scrambled_numbers).
+    passport_keys: np.ndarray
     n_buyers: int = 2  # buyers whose supply chains are mapped (simulator/supply.py)
 
     # Index helpers (CSR): visa posts / desks / corrupt desks / border officers per country or post.
@@ -160,6 +167,8 @@ class Actors:
 
 
 NEVER = 10**6  # a day offset past every window
+PASSPORTS_PER_BLOCK = 100_000_000  # passport serials of chunk c are c * this + 0, 1, ...
+ESCORT_PASSPORT_BLOCK = 9_999  # the serial block of the escorts' passports (after every chunk's)
 SHIFT_SPREAD_DAYS = 90  # recruiters shift to their new name within this many days of realism.displacement_start_day
 
 
@@ -279,8 +288,13 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     )
     canonical, base, suffix = text.recruiter_names(rng, n_rec)
     rec_names = text.name_variants(canonical, base, suffix)
-    rec_ref = text.padded_ids("RA", np.arange(n_rec) + 1, 7)
-    rec_licence_id = text.padded_ids("LIC-", _unique(rng, 9_000_000, n_rec) + 1_000_000, 7)
+    # Registry and licence numbers drawn at random for every recruiter and for the successor each would
+    # register (world._global_tables), so that no number range or order tells a successor or an abusive one.
+    id_rng = side_stream(rng, 97)
+    refs = _unique(id_rng, 9_000_000, 2 * n_rec) + 1_000_000
+    licences = _unique(id_rng, 9_000_000, 2 * n_rec) + 1_000_000
+    rec_ref = text.padded_ids("RA", refs[:n_rec], 7)
+    rec_licence_id = text.padded_ids("LIC-", licences[:n_rec], 7)
     # Licence status: 'none' for unlicensed brokers; abusive agencies often expired / suspended / revoked.
     status_clean = rng.choice(4, n_rec, p=(0.90, 0.08, 0.02, 0.0))
     status_abusive = rng.choice(4, n_rec, p=(0.50, 0.25, 0.15, 0.10))
@@ -293,7 +307,7 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     # Active licences run past the window (renewed); expired ones ended before or during it.
     licence_to = np.where(
         status == LICENCE_STATUSES.index("expired"),
-        rng.integers(-400, days // 2, n_rec),
+        np.maximum(rng.integers(-400, days // 2, n_rec), licence_from + MIN_LICENCE_DAYS),
         np.maximum(licence_from + rng.integers(3 * 365, 6 * 365, n_rec), days + rng.integers(30, 1_500, n_rec)),
     )
     declared_fee = np.where(
@@ -316,6 +330,7 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     start = cfg.realism.displacement_start_day
     rec_shift_day = np.where(shifts, start + srng.integers(0, SHIFT_SPREAD_DAYS, n_rec), NEVER)
     new_canonical, new_base, new_suffix = text.recruiter_names(srng, n_rec)
+    passport_keys = id_rng.integers(0, 2**63, text.PASSPORT_ROUNDS, dtype=np.uint64)
     return Actors(
         n_countries=n_c,
         n_regions=n_r,
@@ -347,6 +362,8 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         rec_names=rec_names,
         rec_ref=rec_ref,
         rec_licence_id=rec_licence_id,
+        rec_successor_ref=text.padded_ids("RA", refs[n_rec:], 7),
+        rec_successor_licence_id=text.padded_ids("LIC-", licences[n_rec:], 7),
         rec_licence_status=status,
         rec_licence_from=licence_from,
         rec_licence_to=licence_to,
@@ -358,10 +375,16 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         rec_directors=rec_directors,
         rec_network_director=network_director,
         rec_network_phone=network_phone,
-        rec_escorts=text.padded_ids("E", _unique(rng, 90_000_000, n_rec * 2) + 10_000_000, 8),
-        rec_vans=text.padded_ids("VAN-", _unique(rng, 9_000_000, n_rec * 2) + 1_000_000, 7),
+        # Escorts carry passports and vans plates in the format of everyone else's.
+        rec_escorts=text.padded_ids(
+            "P",
+            text.scrambled_numbers(passport_keys, ESCORT_PASSPORT_BLOCK * PASSPORTS_PER_BLOCK + np.arange(2 * n_rec)),
+            12,
+        ),
+        rec_vans=text.padded_ids(PLATE_PREFIX, _unique(rng, PLATE_NUMBERS, n_rec * 2), 7),
         rec_shift_day=rec_shift_day,
         rec_new_names=text.name_variants(new_canonical, new_base, new_suffix),
+        passport_keys=passport_keys,
         n_buyers=n_buyers(n_emp, cfg.supply_chain),
     )
 

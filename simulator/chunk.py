@@ -20,6 +20,9 @@ from simulator.actors import (
     DESTINATION_COUNTRIES,
     NEVER,
     ORIGIN_COUNTRIES,
+    PASSPORTS_PER_BLOCK,
+    PLATE_NUMBERS,
+    PLATE_PREFIX,
     Actors,
     _csr,
     pick_in_group,
@@ -65,14 +68,13 @@ STAY_DAYS = np.array([730, 240, 730, 180, 30, 21, 365, 1_095, 180])  # per VISA_
 PREVAILING_WAGE = np.array([9.0, 14.0, 8.5, 7.0, 9.5, 10.0, 10.5, 11.0])  # USD / hour per sector
 MEAN_EMPLOYER_SIZE = 27.0
 HOURS_PER_MONTH = 173.3
-SUCCESSOR_ID_BASE = 50_000_000  # registration numbers of re-registered (displaced) employers
 
 
 @dataclass
 class Employers:
     """Employers of one chunk (originals first, then successors created by displacement)."""
 
-    gid: np.ndarray  # global employer number (registration no)
+    gid: np.ndarray  # registration number (random within the chunk's block, successors' alike)
     sector: np.ndarray
     country: np.ndarray
     region: np.ndarray  # global region index = country * n_regions + r
@@ -138,18 +140,30 @@ class ChunkBuilder:
         self.unregistered_pool = np.flatnonzero(~actors.rec_in_registry)
         self.travel_pool = np.flatnonzero(actors.rec_type == AGENCY_TYPES.index("travel_agency"))
         self._serial = 0
+        # Identifiers from a stream of their own: registration numbers are a random draw from the chunk's
+        # block (originals and successors alike), serial ids follow event time.
+        self.id_rng = side_stream(rng, 97)
+        block = 2 * cfg.world.employers_per_chunk
+        self.registration_numbers = chunk * block + self.id_rng.permutation(block)
 
     # ------------------------------------------------------------------ ids
-    def ids(self, prefix: str, n: int) -> pa.Array:
-        """Chunk-unique identifiers: prefix + 4-digit chunk + 8-digit serial."""
+    def serials(self, day: np.ndarray | int) -> np.ndarray:
+        """Chunk-unique serial numbers (4-digit chunk + 8-digit serial), handed out in the order of ``day``; for
+        a row count instead of days, in random order (a register's rows)."""
+        n = day if isinstance(day, int) else len(day)
         start = self._serial
         self._serial += n
-        return text.padded_ids(prefix, self.chunk * 100_000_000 + start + np.arange(n), 12)
+        rank = self.id_rng.permutation(n) if isinstance(day, int) else text.chronological_rank(day, self.id_rng)
+        serial: np.ndarray = self.chunk * PASSPORTS_PER_BLOCK + start + rank
+        return serial
 
-    def passports(self, n: int) -> pa.Array:
-        start = self._serial
-        self._serial += n
-        return text.padded_ids("P", self.chunk * 100_000_000 + start + np.arange(n), 12)
+    def ids(self, prefix: str, day: np.ndarray | int) -> pa.Array:
+        """Chunk-unique identifiers (prefix + 12 digits) numbered in the order of ``day`` (see ``serials``)."""
+        return text.padded_ids(prefix, self.serials(day), 12)
+
+    def passports(self, day: np.ndarray) -> pa.Array:
+        """Passport numbers: 'P' + 12 digits, scrambled (their order and range say nothing of the holder)."""
+        return text.padded_ids("P", text.scrambled_numbers(self.a.passport_keys, self.serials(day)), 12)
 
     # ------------------------------------------------------------------ employers
     def employers(self) -> Employers:
@@ -198,7 +212,7 @@ class ChunkBuilder:
         )
         phone = pc.if_else(pa.array(share_phone), a.rec_network_phone.take(net_idx), text.phones(rng, n))
         return Employers(
-            gid=self.first + np.arange(n),
+            gid=self.registration_numbers[:n],
             sector=sector,
             country=country,
             region=region,
@@ -421,7 +435,7 @@ class ChunkBuilder:
         names_new = text.name_variants(canonical, base, suffix)
         return (
             Employers(
-                gid=cat(emp.gid, SUCCESSOR_ID_BASE + self.first + np.arange(k)),
+                gid=cat(emp.gid, self.registration_numbers[n_old : n_old + k]),
                 sector=cat(emp.sector, emp.sector[moves]),
                 country=cat(emp.country, emp.country[moves]),
                 region=cat(emp.region, emp.region[moves]),
@@ -841,8 +855,8 @@ class ChunkBuilder:
         has_rec = pa.array(v["rec"] >= 0)
         has_sponsor = pa.array(v["has_sponsor"])
         decided_known = v["decision"] != 3
-        app_ids = self.ids("APP", m)
-        passports = self.passports(m)
+        app_ids = self.ids("APP", v["submitted"])
+        passports = self.passports(v["submitted"])
         # A minority of applicants apply again: reuse an earlier passport of the chunk.
         again = np.flatnonzero(rng.random(m) < 0.08)
         reuse = np.arange(m)
@@ -885,7 +899,8 @@ class ChunkBuilder:
                 "document_check_flag": pa.array(v["flag"]),
                 "expedited": pa.array(v["expedited"]),
                 "refusal_overturned": pa.array(v["overturned"]),
-                "_day": pa.array(v["submitted"] // 86_400),
+                # Exported once decided (pending ones as submitted).
+                "_day": pa.array(np.where(decided_known, v["decided"], v["submitted"]) // 86_400),
             }
         )
 
@@ -896,21 +911,27 @@ class ChunkBuilder:
         traveller = _scatter(
             k,
             (has_app, passports.take(pa.array(x["app"][has_app]))),
-            (~has_app, self.passports(int((~has_app).sum()))),
+            (~has_app, self.passports(x["sec"][~has_app])),
         )
         slot = rec_x * 2 + x["escort_slot"]
         companion = _scatter(
             k,
             (x["escort"], a.rec_escorts.take(pa.array(slot[x["escort"]]))),
-            (x["family"], self.passports(int(x["family"].sum()))),
+            (x["family"], self.passports(x["sec"][x["family"]])),
         )
         vehicle = _scatter(
             k,
             (x["van"], a.rec_vans.take(pa.array(slot[x["van"]]))),
-            (x["car"], text.padded_ids("CAR-", rng.integers(0, 10**7, int(x["car"].sum())), 7)),
+            (x["car"], text.padded_ids(PLATE_PREFIX, rng.integers(0, PLATE_NUMBERS, int(x["car"].sum())), 7)),
         )
-        later = x["later_fraud"]
-        crossing_ids = self.ids("X", k)
+        # The check that later established whether the document was fraudulent concludes after a delay; one
+        # not concluded by the window end is not in the export.
+        crossing_day = x["sec"] // 86_400
+        found_day = crossing_day + self.id_rng.exponential(self.cfg.realism.fraud_discovery_mean_days, k).astype(
+            np.int64
+        )
+        later = np.where(found_day < self.days, x["later_fraud"], -1)
+        crossing_ids = self.ids("X", x["sec"])
         tables["border_crossing"] = pa.table(
             {
                 "record_id": crossing_ids,
@@ -933,15 +954,15 @@ class ChunkBuilder:
                 "guardian_present": _where(pa.array(x["age"] == 0), pa.array(x["guardian"])),
                 "destination_address_verified": pa.array(x["address_ok"]),
                 "document_later_found_fraudulent": _nullable_flag(later),
-                "_day": pa.array(x["sec"] // 86_400),
+                "fraud_found_on": _where(pa.array(later >= 0), cal.date(found_day)),
+                "_day": pa.array(crossing_day),
             }
         )
 
         # Labour inspections.
-        ni = len(insp_e)
         found = insp["found"]
         contractor = emp.contractor[insp_e]
-        inspection_ids = self.ids("INS", ni)
+        inspection_ids = self.ids("INS", insp["day"])
         cols: dict[str, pa.Array] = {
             "record_id": inspection_ids,
             "inspection_id": inspection_ids,
@@ -985,7 +1006,7 @@ class ChunkBuilder:
 
         # Enforcement outcomes on employers (labels and complaints).
         no = len(outc["e"])
-        outcome_ids = self.ids("OUT", no)
+        outcome_ids = self.ids("OUT", outc["day"])
         oe = self.move_to_successor(emp, outc["e"], outc["day"])
         oe = np.where(outc["kind"] == 5, oe, outc["e"])  # sanctions stay with the sanctioned registration
         tables["enforcement_outcome"] = outcome_table(

@@ -116,6 +116,9 @@ class Realism(_Strict):
     displacement_share: float = Field(0.5, ge=0, le=1)  # probability per sanctioned actor
     unlicensed_shift_share: float = Field(0.0, ge=0, le=1)  # probability per abusive recruiter / re-registration
     displacement_start_day: int = Field(0, ge=0)  # days after world.start_date
+    recruiter_rename_share: float = Field(0.05, ge=0, le=1)  # registered recruiters renamed once in the window
+    # Days from a border crossing to the finding that its document was fraudulent (or was not): exponential mean.
+    fraud_discovery_mean_days: float = Field(180.0, ge=0)
     overstay_base: float = Field(0.02, ge=0, le=1)
     label_false_positive_rate: float = Field(0.002, ge=0, le=1)
 

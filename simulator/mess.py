@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simulator.config import Realism
-from simulator.schema import ExportTable
+from simulator.schema import N_COMMON, ExportTable
 from simulator.text import category, with_nulls
 
 MALFORMED_DATES = ("31/02/2023", "not recorded", "2099-01-01", "2023-13-45", "yesterday")
@@ -31,26 +31,48 @@ def quarter_labels(start_year: int, n_quarters: int) -> pa.Array:
     return pa.array([f"{start_year + q // 4}Q{q % 4 + 1}" for q in range(n_quarters)], type=pa.string())
 
 
+def quarter_ends(start_year: int, n_quarters: int) -> pa.Array:
+    """ISO date of the last day of each quarter from the first of ``start_year``."""
+    firsts = np.array(
+        [f"{start_year + q // 4}-{3 * (q % 4) + 1:02d}-01" for q in range(n_quarters + 1)], "datetime64[D]"
+    )
+    return pa.array(np.datetime_as_string(firsts[1:] - 1, unit="D"), type=pa.string())
+
+
+def export_quarter(start_date: str, day: np.ndarray, n_quarters: int) -> np.ndarray:
+    """Index of the calendar quarter (from the first of the start year) holding day offset ``day`` from
+    ``start_date``, clipped to the window's quarters."""
+    when = np.datetime64(start_date, "D") + np.clip(day, 0, None).astype("timedelta64[D]")
+    months = when.astype("datetime64[M]").astype(np.int64) - np.datetime64(f"{start_date[:4]}-01", "M").astype(np.int64)
+    quarter: np.ndarray = np.clip(months // 3, 0, n_quarters - 1)
+    return quarter
+
+
 def apply_mess(
     spec: ExportTable,
     table: pa.Table,
     rng: np.random.Generator,
     realism: Realism,
-    start_year: int,
+    start_date: str,
     years: int,
 ) -> MessResult:
+    """The export of ``table`` (its ``_day``: the day offset its record's content is complete, e.g. a visa
+    decision) in quarterly batches: each row in its day's quarter, late ones one or two quarters later;
+    ``known_on`` is the last day of the row's batch."""
     n = table.num_rows
     day = table.column("_day").to_numpy()
-    n_q = years * 4
-    quarter = np.clip((np.clip(day, 0, None) // 365) * 4 + (np.clip(day, 0, None) % 365) * 4 // 365, 0, n_q - 1)
+    start_year = int(start_date[:4])
+    n_q = years * 4 + (1 if start_date[5:] != "01-01" else 0)
+    quarter = export_quarter(start_date, day, n_q)
     late = _sample(rng, n, realism.late_arrival_share)
     quarter[late] = np.minimum(quarter[late] + rng.integers(1, 3, len(late)), n_q - 1)
     cols: dict[str, pa.Array] = {
         "record_id": table.column("record_id").combine_chunks(),
         "source": category(pa.array([spec.source], type=pa.string()), np.zeros(n, dtype=np.int64)),
         "batch_id": category(quarter_labels(start_year, n_q), quarter),
+        "known_on": category(quarter_ends(start_year, n_q), quarter),
     }
-    for column in spec.columns[3:]:
+    for column in spec.columns[N_COMMON:]:
         arr = table.column(column.name).combine_chunks()
         if not column.required and realism.missing_value_share > 0:
             blank = np.zeros(n, dtype=bool)
@@ -61,7 +83,7 @@ def apply_mess(
     # Malformed rows: one broken field each, chosen among the columns a contract can check.
     breakable = [
         c
-        for c in spec.columns[3:]
+        for c in spec.columns[N_COMMON:]
         if c.kind in ("date", "datetime", "count", "amount", "category") or (c.kind == "id" and c.required)
     ]
     bad_rows = _sample(rng, n, realism.malformed_row_share)

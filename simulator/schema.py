@@ -46,7 +46,15 @@ def _c(name: str, kind: ColumnKind, required: bool = False) -> Column:
     return Column(name, kind, required)
 
 
-_COMMON = (_c("record_id", "id", True), _c("source", "category", True), _c("batch_id", "category", True))
+# Written by the export itself (simulator/mess.py), never blanked or broken: known_on is the last day of the
+# batch's quarter, the day the record became available.
+_COMMON = (
+    _c("record_id", "id", True),
+    _c("source", "category", True),
+    _c("batch_id", "category", True),
+    _c("known_on", "date", True),
+)
+N_COMMON = len(_COMMON)
 
 EXPORT_TABLES: dict[str, ExportTable] = {
     t.name: t
@@ -89,6 +97,7 @@ EXPORT_TABLES: dict[str, ExportTable] = {
                 _c("licence_valid_to", "date"),
                 _c("declared_fee_to_workers_usd", "amount"),
                 _c("registered_on", "date", True),
+                _c("status_since", "date", True),
             ),
         ),
         ExportTable(
@@ -148,6 +157,7 @@ EXPORT_TABLES: dict[str, ExportTable] = {
                 _c("guardian_present", "flag"),
                 _c("destination_address_verified", "flag"),
                 _c("document_later_found_fraudulent", "flag"),
+                _c("fraud_found_on", "date"),
             ),
         ),
         ExportTable(

@@ -267,6 +267,36 @@ def padded_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return join(prefix, pc.utf8_lpad(digits, width=width, padding="0"))
 
 
+PASSPORT_HALF = 1_000_000  # passport numbers are 12 digits: two halves of 6 digits each
+PASSPORT_ROUNDS = 4
+
+
+def scrambled_numbers(keys: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """A keyed bijection of [0, PASSPORT_HALF**2) (a balanced Feistel network with ``keys``, one uint64 per
+    round): distinct inputs give distinct outputs whose order and range say nothing about the inputs'."""
+    x = numbers.astype(np.uint64)
+    half = np.uint64(PASSPORT_HALF)
+    left, right = x // half, x % half
+    with np.errstate(over="ignore"):
+        for k in keys.astype(np.uint64):
+            mixed = (right + k) * np.uint64(0x9E3779B97F4A7C15)
+            mixed ^= mixed >> np.uint64(29)
+            mixed *= np.uint64(0xBF58476D1CE4E5B9)
+            mixed ^= mixed >> np.uint64(32)
+            left, right = right, (left + mixed % half) % half
+    out: np.ndarray = (left * half + right).astype(np.int64)
+    return out
+
+
+def chronological_rank(day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each row's position when rows are sorted by ``day`` (ties in random order): serial numbers handed out
+    in this order follow time alone."""
+    order = np.lexsort((rng.random(len(day)), day))
+    rank = np.empty(len(day), dtype=np.int64)
+    rank[order] = np.arange(len(day))
+    return rank
+
+
 @functools.lru_cache(maxsize=1)
 def _time_of_day_text() -> pa.Array:
     return pa.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], type=pa.string())

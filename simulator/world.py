@@ -19,11 +19,12 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from simulator import text
-from simulator.actors import AGENCY_TYPES, LICENCE_STATUSES, NEVER, ORIGIN_COUNTRIES, Actors, build_actors
+from simulator.actors import AGENCY_TYPES, LICENCE_STATUSES, NEVER, ORIGIN_COUNTRIES, Actors, build_actors, side_stream
 from simulator.chunk import ChunkBuilder, _where, outcome_table
 from simulator.config import EMPLOYERS_PER_SCALE, SimulationConfig
 from simulator.mess import apply_mess
@@ -86,8 +87,7 @@ def _write_export(name: str, table: pa.Table, part: str, rng: np.random.Generato
     out: Path = _STATE["out"]  # type: ignore[assignment]
     fmt: FileFormat = _STATE["fmt"]  # type: ignore[assignment]
     spec = EXPORT_TABLES[name]
-    start_year = int(cfg.world.start_date[:4])
-    mess = apply_mess(spec, table, rng, cfg.realism, start_year, cfg.world.years)
+    mess = apply_mess(spec, table, rng, cfg.realism, cfg.world.start_date, cfg.world.years)
     _write(mess.table.select(spec.column_names), out / EXPORT_DIR / name / part, fmt)
     if mess.malformed.num_rows:
         _write(mess.malformed, out / TRUTH_DIR / "malformed" / name / part, "parquet")
@@ -144,62 +144,9 @@ def _global_tables(
     canonical, _base, _suffix = text.recruiter_names(rng, len(moves))
     registers = a.rec_shift_day[moves] >= NEVER
     moves, canonical = moves[registers], canonical.filter(pa.array(registers))
-    k = len(moves)
-    # A recruiter that goes on unlicensed lets its registered licence lapse on the day it does.
-    licence_to = np.where(revoked, revoke_day, a.rec_licence_to)
-    licence_to = np.where(licensed, np.minimum(licence_to, a.rec_shift_day), licence_to)
-    reg_rows = np.flatnonzero(a.rec_in_registry)
-    status_text = text.strings(LICENCE_STATUSES)
-    status = np.where(revoked, LICENCE_STATUSES.index("revoked"), a.rec_licence_status)
-    registry = pa.table(
-        {
-            "record_id": text.padded_ids("REC", np.arange(len(reg_rows) + k), 9),
-            "recruiter_ref": pa.concat_arrays(
-                [a.rec_ref.take(pa.array(reg_rows)), text.padded_ids("RA", 5_000_000 + moves, 7)]
-            ),
-            "name": pa.concat_arrays([a.rec_names.take(pa.array(reg_rows * text.N_VARIANTS)), canonical]),
-            "agency_type": text.pick(
-                text.strings(AGENCY_TYPES), np.concatenate([a.rec_type[reg_rows], a.rec_type[moves]])
-            ),
-            "country": text.pick(
-                text.strings(ORIGIN_COUNTRIES), np.concatenate([a.rec_origin[reg_rows], a.rec_origin[moves]])
-            ),
-            "address": pa.concat_arrays([a.rec_address.take(pa.array(reg_rows)), a.rec_address.take(pa.array(moves))]),
-            "phone": pa.concat_arrays([a.rec_phone.take(pa.array(reg_rows)), a.rec_phone.take(pa.array(moves))]),
-            "directors": pa.concat_arrays(
-                [a.rec_directors.take(pa.array(reg_rows)), a.rec_network_director.take(pa.array(moves))]
-            ),
-            "licence_id": pa.concat_arrays(
-                [
-                    _where(pa.array(licensed[reg_rows]), a.rec_licence_id.take(pa.array(reg_rows))),
-                    text.padded_ids("LIC-", 20_000_000 + moves, 8),
-                ]
-            ),
-            "licence_status": text.pick(status_text, np.concatenate([status[reg_rows], np.zeros(k, dtype=np.int64)])),
-            "licence_valid_from": pa.concat_arrays(
-                [
-                    _where(pa.array(licensed[reg_rows]), cal.date(a.rec_licence_from[reg_rows])),
-                    cal.date(revoke_day[moves] + 90),
-                ]
-            ),
-            "licence_valid_to": pa.concat_arrays(
-                [
-                    _where(pa.array(licensed[reg_rows]), cal.date(licence_to[reg_rows])),
-                    cal.date(revoke_day[moves] + 90 + 3 * 365),
-                ]
-            ),
-            "declared_fee_to_workers_usd": pa.array(
-                np.concatenate([a.rec_declared_fee[reg_rows], a.rec_declared_fee[moves]])
-            ),
-            "registered_on": pa.concat_arrays(
-                [cal.date(a.rec_registered_on[reg_rows]), cal.date(revoke_day[moves] + 60)]
-            ),
-            "_day": pa.array(np.concatenate([np.maximum(a.rec_registered_on[reg_rows], 0), revoke_day[moves] + 60])),
-        }
-    )
+    registry = _registry_versions(cfg, a, licensed, revoked, revoke_day, moves, canonical, cal, side_stream(rng, 96))
 
     parts: list[pa.Table] = []
-    serial = 0
 
     def outcomes(
         entity_type: str,
@@ -210,15 +157,12 @@ def _global_tables(
         kind: int,
         body: int,
     ) -> None:
-        nonlocal serial
         n = len(idx)
-        ids = np.arange(serial, serial + n)
-        serial += n
         entity_name = name.take(pa.array(idx)) if name is not None else pa.nulls(n, type=pa.string())
         parts.append(
             outcome_table(
-                text.padded_ids("EOG", ids, 9),
-                text.padded_ids("OUTG", ids, 9),
+                pa.nulls(n, type=pa.string()),
+                pa.nulls(n, type=pa.string()),
                 entity_type,
                 ref.take(pa.array(idx)),
                 entity_name,
@@ -254,7 +198,7 @@ def _global_tables(
                 "in_registry": pa.array(a.rec_in_registry),
                 "successor_ref": _where(
                     pa.array(np.isin(np.arange(n_rec), moves)),
-                    text.padded_ids("RA", 5_000_000 + np.arange(n_rec), 7),
+                    a.rec_successor_ref,
                 ),
                 **_shift_truth(a),
             }
@@ -270,7 +214,134 @@ def _global_tables(
         ),
         "inspectors": pa.table({"inspector_badge_no": a.inspector_badge, "corrupt": pa.array(a.inspector_corrupt)}),
     }
-    return {"recruiter": registry, "enforcement_outcome": pa.concat_tables(parts)}, truth
+    return {"recruiter": registry, "enforcement_outcome": _numbered_outcomes(pa.concat_tables(parts), rng)}, truth
+
+
+def _numbered_outcomes(outcomes: pa.Table, rng: np.random.Generator) -> pa.Table:
+    """The outcomes with record and outcome ids numbered in the order of their decision day."""
+    serial = text.chronological_rank(outcomes.column("_day").to_numpy(), side_stream(rng, 95))
+    outcomes = outcomes.set_column(0, "record_id", text.padded_ids("EOG", serial, 9))
+    return outcomes.set_column(1, "outcome_id", text.padded_ids("OUTG", serial, 9))
+
+
+ACTIVE, EXPIRED, SUSPENDED, REVOKED, NO_LICENCE = (LICENCE_STATUSES.index(s) for s in LICENCE_STATUSES)
+STATUS_HISTORY_DAYS = 3 * 365  # a suspension or revocation in force at the window start happened this far back at most
+
+
+def _registry_versions(
+    cfg: SimulationConfig,
+    a: Actors,
+    licensed: np.ndarray,
+    revoked: np.ndarray,
+    revoke_day: np.ndarray,
+    moves: np.ndarray,
+    successor_names: pa.Array,
+    cal: text.Calendar,
+    rng: np.random.Generator,
+) -> pa.Table:
+    """The recruiter register as it publishes its history: one row per version of a registration, each with
+    the day it took effect (``status_since``). Versions: registration (licensed: active; else none), the
+    licence status a recruiter had come to (expiry on its licence's end, a suspension or revocation on a day
+    drawn before the window end), a revocation after placements at employers referred for forced labour
+    (``revoke_day``), the licence lapsing when the recruiter goes on unlicensed (Actors.rec_shift_day), and a
+    renaming (realism.recruiter_rename_share: the registered name changes to one of its variants). Successors
+    of revoked recruiters (``moves``) register once, licensed."""
+    days = cfg.world.years * 365
+    reg_rows = np.flatnonzero(a.rec_in_registry)
+    k = len(moves)
+    # Registrants: registered recruiters, then the successors.
+    rec = np.concatenate([reg_rows, moves])
+    successor = np.concatenate([np.zeros(len(reg_rows), dtype=bool), np.ones(k, dtype=bool)])
+    registered_on = np.concatenate([a.rec_registered_on[reg_rows], revoke_day[moves] + 60])
+    licence_from = np.concatenate([a.rec_licence_from[reg_rows], revoke_day[moves] + 90])
+    licence_to = np.concatenate([a.rec_licence_to[reg_rows], revoke_day[moves] + 90 + 3 * 365])
+    has_licence = np.concatenate([licensed[reg_rows], np.ones(k, dtype=bool)])
+    initial = np.concatenate([a.rec_licence_status[reg_rows], np.full(k, ACTIVE)])
+    status_day = np.maximum(registered_on, -STATUS_HISTORY_DAYS) + (
+        rng.random(len(rec)) * (days - np.maximum(registered_on, -STATUS_HISTORY_DAYS))
+    ).astype(np.int64)
+    renamed = ~successor & (rng.random(len(rec)) < cfg.realism.recruiter_rename_share)
+    rename_day = np.maximum(registered_on, 0) + (rng.random(len(rec)) * (days - np.maximum(registered_on, 0))).astype(
+        np.int64
+    )
+    rename_variant = rng.integers(1, text.N_VARIANTS, len(rec))
+
+    who: list[int] = []
+    since: list[int] = []
+    status: list[int] = []
+    valid_to: list[int] = []
+    variant: list[int] = []
+    for j in range(len(rec)):
+        r = int(rec[j])
+        events: list[tuple[int, int, int, int]] = []  # (day, status or -1 for a renaming, valid_to, variant)
+        if has_licence[j]:
+            if initial[j] == EXPIRED:
+                events.append((max(int(licence_to[j]), int(registered_on[j])), EXPIRED, int(licence_to[j]), -1))
+            elif initial[j] in (SUSPENDED, REVOKED):
+                ended = int(status_day[j]) if initial[j] == REVOKED else int(licence_to[j])
+                events.append((int(status_day[j]), int(initial[j]), ended, -1))
+            if not successor[j] and revoked[r]:
+                events.append((int(revoke_day[r]), REVOKED, int(revoke_day[r]), -1))
+            if not successor[j] and a.rec_shift_day[r] < NEVER:
+                events.append((int(a.rec_shift_day[r]), EXPIRED, int(a.rec_shift_day[r]), -1))
+        if renamed[j]:
+            events.append((int(rename_day[j]), -1, -1, int(rename_variant[j])))
+        events = sorted(e for e in events if e[0] < days)  # the export holds what happened by the window end
+        current = (ACTIVE if has_licence[j] else NO_LICENCE, int(licence_to[j]), 0)
+        who.append(j)
+        since.append(int(registered_on[j]))
+        status.append(current[0])
+        valid_to.append(current[1])
+        variant.append(current[2])
+        for day, new_status, ends, new_variant in events:
+            if new_status >= 0:
+                if current[0] != ACTIVE:  # a licence already ended is not ended again
+                    continue
+                current = (new_status, ends, current[2])
+            else:
+                current = (current[0], current[1], new_variant)
+            who.append(j)
+            since.append(max(day, int(registered_on[j])))
+            status.append(current[0])
+            valid_to.append(current[1])
+            variant.append(current[2])
+    row = np.array(who, dtype=np.int64)
+    since_day = np.array(since, dtype=np.int64)
+    r_of = rec[row]
+    succ = successor[row]
+    names = pa.concat_arrays([a.rec_names, successor_names.cast(pa.string()) if k else pa.array([], type=pa.string())])
+    succ_pos = np.cumsum(successor) - 1  # position among the successors
+    name_pos = np.where(
+        succ, len(a.rec_names) + succ_pos[row], r_of * text.N_VARIANTS + np.array(variant, dtype=np.int64)
+    )
+    # Registry and licence numbers: the recruiter's own, after them its successor's.
+    number = np.where(succ, a.n_recruiters + r_of, r_of)
+    licence_id = pa.concat_arrays([a.rec_licence_id, a.rec_successor_licence_id])
+    has = has_licence[row]
+    n = len(row)
+    return pa.table(
+        {
+            # Register rows are numbered in no meaningful order.
+            "record_id": text.padded_ids("REC", rng.permutation(n), 9),
+            "recruiter_ref": pa.concat_arrays([a.rec_ref, a.rec_successor_ref]).take(pa.array(number)),
+            "name": names.take(pa.array(name_pos)),
+            "agency_type": text.pick(text.strings(AGENCY_TYPES), a.rec_type[r_of]),
+            "country": text.pick(text.strings(ORIGIN_COUNTRIES), a.rec_origin[r_of]),
+            "address": a.rec_address.take(pa.array(r_of)),
+            "phone": a.rec_phone.take(pa.array(r_of)),
+            "directors": pc.if_else(
+                pa.array(succ), a.rec_network_director.take(pa.array(r_of)), a.rec_directors.take(pa.array(r_of))
+            ),
+            "licence_id": _where(pa.array(has), licence_id.take(pa.array(number))),
+            "licence_status": text.pick(text.strings(LICENCE_STATUSES), np.array(status, dtype=np.int64)),
+            "licence_valid_from": _where(pa.array(has), cal.date(licence_from[row])),
+            "licence_valid_to": _where(pa.array(has), cal.date(np.array(valid_to, dtype=np.int64))),
+            "declared_fee_to_workers_usd": pa.array(a.rec_declared_fee[r_of]),
+            "registered_on": cal.date(registered_on[row]),
+            "status_since": cal.date(since_day),
+            "_day": pa.array(np.maximum(since_day, 0)),
+        }
+    )
 
 
 def _shift_truth(a: Actors) -> dict[str, pa.Array]:
