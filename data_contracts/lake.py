@@ -51,6 +51,10 @@ LEDGER_COLUMNS = (
 )
 
 
+# QUALIFY condition keeping the latest ingested version of each record (source, record_id).
+LATEST_VERSION = "row_number() OVER (PARTITION BY source, record_id ORDER BY _ingest_seq DESC) = 1"
+
+
 def tracerisk_home() -> Path:
     """``$TRACERISK_HOME`` (default ``./var``): everything a run writes lives under it."""
     return Path(os.environ.get("TRACERISK_HOME", str(DEFAULT_HOME)))
@@ -157,16 +161,17 @@ class Lake:
         versions = self.versions_sql(record_type)
         if versions is None:
             return None
-        superseded = self.con.execute(
+        if not self.superseded(record_type):  # every record has one version: no need to pick the latest
+            return versions
+        return f"SELECT * FROM ({versions}) QUALIFY {LATEST_VERSION}"
+
+    def superseded(self, record_type: str) -> bool:
+        """Whether some record of ``record_type`` has more than one version in the lake."""
+        rows = self.con.execute(
             "SELECT coalesce(sum(superseding), 0) FROM batches WHERE status = 'committed' AND record_type = ?",
             [record_type],
         ).fetchall()
-        if superseded[0][0] == 0:  # every record has one version: no need to pick the latest
-            return versions
-        return (
-            f"SELECT * FROM ({versions}) QUALIFY row_number() OVER "
-            "(PARTITION BY source, record_id ORDER BY _ingest_seq DESC) = 1"
-        )
+        return bool(rows[0][0])
 
     def current(self, record_type: str) -> pa.Table:
         sql = self.current_sql(record_type)

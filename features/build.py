@@ -1,9 +1,13 @@
 """Point-in-time features: one row per entity with every registry indicator, as of a date.
 
-Only records dated before the as-of date are used: visa decisions taken on or after it count as pending,
-crossings, inspections and outcomes after it do not exist yet, overstays are only counted once a visa
-has run out 60 days before it. Everything is DuckDB SQL over the lake's current records (pure functions
-of a DuckDB connection and a Lake; the Prefect flow in flows/features.py only wires them).
+Only records dated before the as-of date and known before it (``known_on``: the day the record reached
+tracerisk) are used: visa decisions taken on or after it count as pending, crossings, inspections and outcomes
+after it do not exist yet, overstays are only counted once a visa has run out 60 days before it. A register
+entry reads as the version in force on the as-of date (the latest ``status_since`` before it), and a document
+found fraudulent only once the finding was made (``fraud_found_on`` before the as-of date). ``event_time``
+drops the ``known_on`` cut (records by their event dates alone, whenever they became known). Everything is
+DuckDB SQL over the lake's records (pure functions of a DuckDB connection and a Lake; the Prefect flow in
+flows/features.py only wires them).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data_contracts.contracts import CONTRACTS, INGEST_ORDER, Field
-from data_contracts.lake import Lake
+from data_contracts.lake import LATEST_VERSION, Lake
 from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
 from features.names import name_key_sql
@@ -35,38 +39,75 @@ def _null_columns(fields: Sequence[Field]) -> str:
     return ", ".join(f'CAST(NULL AS {SQL_TYPES[f.type]}) AS "{f.name}"' for f in fields)
 
 
-def _current(con: duckdb.DuckDBPyConnection, lake: Lake, record_type: str) -> str:
-    """SQL of the lake's current records of ``record_type`` with every contract column: nothing ingested gives an
-    empty table, and a lake ingested before the contract gained a column reads that column as NULL."""
+def _records(con: duckdb.DuckDBPyConnection, lake: Lake, record_type: str, as_of: date, event_time: bool) -> str:
+    """SQL of the records of ``record_type`` that features as of ``as_of`` may read, with every contract column.
+
+    Known time (the default): of each record's versions, the latest one known before ``as_of`` (``known_on``
+    before it; a row with no ``known_on``, only in lakes ingested before the contract had it, counts as known).
+    Event time: the latest version of every record, whenever it became known.
+    Nothing ingested gives an empty table, and a lake ingested before the contract gained a column reads that
+    column as NULL."""
     fields = CONTRACTS[record_type].fields
-    sql = lake.current_sql(record_type)
+    sql = lake.current_sql(record_type) if event_time else lake.versions_sql(record_type)
     if sql is None:
         return f"SELECT {_null_columns(fields)} WHERE FALSE"
     have = {row[0] for row in con.execute(f"DESCRIBE {sql}").fetchall()}
     missing = [f for f in fields if f.name not in have]
-    return f"SELECT *, {_null_columns(missing)} FROM ({sql})" if missing else sql
+    sql = f"SELECT *, {_null_columns(missing)} FROM ({sql})" if missing else sql
+    if event_time:
+        return sql
+    known = f"SELECT * FROM ({sql}) WHERE known_on IS NULL OR known_on < DATE '{as_of.isoformat()}'"
+    return f"{known} QUALIFY {LATEST_VERSION}" if lake.superseded(record_type) else known
+
+
+def _in_force(versions: str, entity_ref: str) -> str:
+    """The register version in force per ``entity_ref`` among ``versions`` (all before the as-of date): the one
+    with the greatest status_since (registered_on when it has none); a later known correction of the same day
+    wins, then the greatest record_id (a stable tie-break)."""
+    return (
+        f"SELECT * FROM {versions} QUALIFY row_number() OVER (PARTITION BY {entity_ref} "
+        "ORDER BY coalesce(status_since, registered_on) DESC, known_on DESC NULLS LAST, record_id DESC) = 1"
+    )
 
 
 def create_views(
-    con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date, window_days: int, resolve: bool = True
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    as_of: date,
+    window_days: int,
+    resolve: bool = True,
+    event_time: bool = False,
 ) -> None:
-    """The point-in-time views every indicator's SQL reads (see the module docstring)."""
+    """The point-in-time views every indicator's SQL reads (see the module docstring).
+
+    event_time: records cut by their event dates alone, whenever they became known (for debugging; the default
+    also drops every record known on or after ``as_of``)."""
     since = as_of - timedelta(days=window_days)
     a, s = f"DATE '{as_of.isoformat()}'", f"DATE '{since.isoformat()}'"
     for record_type in INGEST_ORDER:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{record_type} AS {_current(con, lake, record_type)}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW raw_{record_type} AS {_records(con, lake, record_type, as_of, event_time)}"
+        )
     statements = [
-        f"CREATE OR REPLACE TEMP VIEW org AS SELECT * FROM raw_organisation WHERE registered_on < {a}",
+        # Register versions that took effect before the as-of date; org / registry: the one in force on it.
+        f"""CREATE OR REPLACE TEMP VIEW org_versions AS SELECT * FROM raw_organisation
+            WHERE registered_on < {a} AND coalesce(status_since, registered_on) < {a}""",
+        f"CREATE OR REPLACE TEMP TABLE org AS {_in_force('org_versions', 'registration_no')}",
         f"CREATE OR REPLACE TEMP VIEW eo AS SELECT * FROM raw_enforcement_outcome WHERE decided_on < {a}",
-        # Organisation names (register) and their comparison keys; entity resolution refines this map.
+        # Every name an organisation was registered under before the as-of date, and its comparison key; entity
+        # resolution refines this map.
         f"""CREATE OR REPLACE TEMP TABLE employer_name_map AS
-            SELECT {name_key_sql("name")} AS name_key, min(registration_no) AS employer_id FROM org GROUP BY 1""",
-        f"""CREATE OR REPLACE TEMP TABLE registry AS SELECT * FROM raw_recruiter WHERE registered_on < {a}""",
-        f"""CREATE OR REPLACE TEMP TABLE recruiter_name_map AS
-            SELECT {name_key_sql("name")} AS name_key, min(recruiter_ref) AS recruiter_id FROM registry GROUP BY 1""",
-        """CREATE OR REPLACE TEMP TABLE recruiter_licence_map AS
-            SELECT licence_id, min(recruiter_ref) AS recruiter_id FROM registry WHERE licence_id IS NOT NULL
+            SELECT {name_key_sql("name")} AS name_key, min(registration_no) AS employer_id FROM org_versions
             GROUP BY 1""",
+        f"""CREATE OR REPLACE TEMP VIEW registry_versions AS SELECT * FROM raw_recruiter
+            WHERE registered_on < {a} AND coalesce(status_since, registered_on) < {a}""",
+        f"CREATE OR REPLACE TEMP TABLE registry AS {_in_force('registry_versions', 'recruiter_ref')}",
+        f"""CREATE OR REPLACE TEMP TABLE recruiter_name_map AS
+            SELECT {name_key_sql("name")} AS name_key, min(recruiter_ref) AS recruiter_id FROM registry_versions
+            GROUP BY 1""",
+        """CREATE OR REPLACE TEMP TABLE recruiter_licence_map AS
+            SELECT licence_id, min(recruiter_ref) AS recruiter_id FROM registry_versions
+            WHERE licence_id IS NOT NULL GROUP BY 1""",
         # Name keys of the distinct names on applications, computed once per name instead of once per row.
         f"""CREATE OR REPLACE TEMP TABLE va_name_keys AS
             SELECT name, {name_key_sql("name")} AS name_key FROM (
@@ -204,7 +245,8 @@ def create_views(
                    b.secondary_referral,
                    b.guardian_present,
                    b.destination_address_verified,
-                   b.document_later_found_fraudulent,
+                   b.document_later_found_fraudulent AND (b.fraud_found_on IS NULL OR b.fraud_found_on < {a})
+                       AS document_later_found_fraudulent,
                    b.border_post_id || ':' || b.officer_id AS officer_key, b.crossed_at AS ts,
                    b.outcome = 'admitted' AS admitted,
                    b.document_check_result = 'flagged' AS anomalous,
@@ -320,8 +362,11 @@ def build_features(
     threads: int = 2,
     network_out: Path | None = None,
     memory_limit: str = "3GB",
+    event_time: bool = False,
 ) -> dict[EntityType, FeatureTable]:
-    """Features of ``entities`` as of ``as_of``; the network table is written to ``network_out`` if given."""
+    """Features of ``entities`` as of ``as_of``; the network table is written to ``network_out`` if given.
+
+    event_time: use records by their event dates alone, whenever they became known (``create_views``)."""
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads}")
     # Bounded memory (issue target: under 6 GB in all): large worlds spill to disk under $TRACERISK_HOME.
@@ -336,7 +381,7 @@ def build_features(
         windows = sorted({i.window_days for i in INDICATORS})
         if len(windows) != 1:
             raise NotImplementedError("one window per run is supported; the registry declares " + str(windows))
-        create_views(con, lake, as_of, windows[0])
+        create_views(con, lake, as_of, windows[0], event_time=event_time)
         build_network(con)
         if network_out is not None:
             network_out.parent.mkdir(parents=True, exist_ok=True)

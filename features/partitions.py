@@ -19,31 +19,51 @@ from features.registry import EntityType
 
 
 class LakeSnapshot(Lake):
-    """A read-only view of a lake as of its last commit: ``current_sql`` per record type, nothing else.
+    """A read-only view of a lake as of its last commit: ``current_sql``, ``versions_sql`` and ``superseded`` per
+    record type, nothing else.
 
     ``home`` is the scratch folder of the task that reads it (``build_features`` spills under ``home/tmp``),
     so that two DuckDB processes never share temporary files. The Parquet files it names are immutable;
     a commit made after the snapshot is not seen.
     """
 
-    def __init__(self, home: Path, current: dict[str, str | None]) -> None:  # no catalogue connection
+    def __init__(
+        self,
+        home: Path,
+        current: dict[str, str | None],
+        versions: dict[str, str | None],
+        superseded: dict[str, bool],
+    ) -> None:  # no catalogue connection
         self.home = home
         self.sql_by_type = current
+        self.versions_by_type = versions
+        self.superseded_by_type = superseded
 
     def current_sql(self, record_type: str) -> str | None:
         return self.sql_by_type.get(record_type)
+
+    def versions_sql(self, record_type: str) -> str | None:
+        return self.versions_by_type.get(record_type)
+
+    def superseded(self, record_type: str) -> bool:
+        return self.superseded_by_type.get(record_type, True)
 
     def close(self) -> None:
         pass
 
     def scratch(self, folder: Path) -> LakeSnapshot:
         """The same snapshot with its own scratch folder."""
-        return LakeSnapshot(folder, self.sql_by_type)
+        return LakeSnapshot(folder, self.sql_by_type, self.versions_by_type, self.superseded_by_type)
 
 
 def snapshot(lake: Lake) -> LakeSnapshot:
     """What ``lake`` holds now, for tasks that must not open its catalogue."""
-    return LakeSnapshot(lake.home, {record_type: lake.current_sql(record_type) for record_type in CONTRACTS})
+    return LakeSnapshot(
+        lake.home,
+        {record_type: lake.current_sql(record_type) for record_type in CONTRACTS},
+        {record_type: lake.versions_sql(record_type) for record_type in CONTRACTS},
+        {record_type: lake.superseded(record_type) for record_type in CONTRACTS},
+    )
 
 
 def entity_groups(entities: tuple[EntityType, ...], partitions: int) -> list[tuple[EntityType, ...]]:
@@ -53,10 +73,14 @@ def entity_groups(entities: tuple[EntityType, ...], partitions: int) -> list[tup
 
 
 def build_partition(
-    lake: Lake, as_of: date, entities: tuple[EntityType, ...], network_out: Path | None = None
+    lake: Lake,
+    as_of: date,
+    entities: tuple[EntityType, ...],
+    network_out: Path | None = None,
+    event_time: bool = False,
 ) -> dict[EntityType, FeatureTable]:
     """Features of one partition of entity types (``build_features`` on ``lake``, which may be a snapshot)."""
-    return build_features(lake, as_of, entities, network_out=network_out)
+    return build_features(lake, as_of, entities, network_out=network_out, event_time=event_time)
 
 
 def merge_partitions(

@@ -15,23 +15,30 @@ from features.registry import ENTITY_TYPES, EntityType
 
 
 @task(name="build-features", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
-def build_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> dict[EntityType, FeatureTable]:
+def build_task(
+    home: Path, as_of: date, entities: tuple[EntityType, ...], event_time: bool = False
+) -> dict[EntityType, FeatureTable]:
     lake = Lake(home)
     try:
-        return build_features(lake, as_of, entities, network_out=features_dir(home, as_of) / "network_edges.parquet")
+        network_out = features_dir(home, as_of) / "network_edges.parquet"
+        return build_features(lake, as_of, entities, network_out=network_out, event_time=event_time)
     finally:
         lake.close()
 
 
 @task(name="build-features-partition", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
 def build_partition_task(
-    lake: LakeSnapshot, as_of: date, entities: tuple[EntityType, ...], network_out: Path | None
+    lake: LakeSnapshot,
+    as_of: date,
+    entities: tuple[EntityType, ...],
+    network_out: Path | None,
+    event_time: bool = False,
 ) -> dict[EntityType, FeatureTable]:
-    return build_partition(lake, as_of, entities, network_out)
+    return build_partition(lake, as_of, entities, network_out, event_time)
 
 
 def build_partitioned(
-    home: Path, as_of: date, entities: tuple[EntityType, ...], partitions: int
+    home: Path, as_of: date, entities: tuple[EntityType, ...], partitions: int, event_time: bool = False
 ) -> dict[EntityType, FeatureTable]:
     """Features of ``entities`` built by one task per group of entity types, on the flow's task runner.
 
@@ -48,6 +55,7 @@ def build_partitioned(
             as_of,
             group,
             features_dir(home, as_of) / "network_edges.parquet" if i == 0 else None,
+            event_time,
         )
         for i, group in enumerate(entity_groups(entities, partitions))
     ]
@@ -65,12 +73,19 @@ def features_dir(home: Path, as_of: date) -> Path:
 
 @flow(name="features", log_prints=False, validate_parameters=False)
 def features_flow(
-    home: Path, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES, partitions: int = 1
+    home: Path,
+    as_of: date,
+    entities: tuple[EntityType, ...] = ENTITY_TYPES,
+    partitions: int = 1,
+    event_time: bool = False,
 ) -> dict[EntityType, FeatureTable]:
-    """Features as of ``as_of``; with ``partitions`` > 1, groups of entity types built by parallel tasks (run the
-    flow with a Dask task runner to spread them over workers: flows/runners.py)."""
+    """Features as of ``as_of`` from the records known before it (``event_time``: by event dates alone, whenever
+    known); with ``partitions`` > 1, groups of entity types built by parallel tasks (run the flow with a Dask task
+    runner to spread them over workers: flows/runners.py)."""
     tables = (
-        build_task(home, as_of, entities) if partitions <= 1 else build_partitioned(home, as_of, entities, partitions)
+        build_task(home, as_of, entities, event_time)
+        if partitions <= 1
+        else build_partitioned(home, as_of, entities, partitions, event_time)
     )
     write_task(tables, features_dir(home, as_of), as_of)
     return tables

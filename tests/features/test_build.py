@@ -23,6 +23,9 @@ from features.names import name_key
 GOLDEN = Path(__file__).with_name("golden")
 KEY = PseudonymKey(b"golden-key-" + b"y" * 40, "test")
 NOW = datetime(2026, 11, 1, 12, 0, 0)
+# The golden records carry no known_on: ingested at NOW, long after their as-of dates, they are known from NOW.
+# They fix what each indicator counts by event date, so they are read by event time; the known_on cut has its
+# own tests (test_known_time.py).
 
 
 def ingest_folder(home: Path, folder: Path) -> Lake:
@@ -57,7 +60,7 @@ def _rows(table: pa.Table) -> dict[str, dict[str, object]]:
 
 def test_golden_values_true_positives_and_exclusions(golden_lake: Lake) -> None:
     expected = json.loads((GOLDEN / "basic" / "expected.json").read_text())
-    tables = build_features(golden_lake, date.fromisoformat(expected["as_of"]))
+    tables = build_features(golden_lake, date.fromisoformat(expected["as_of"]), event_time=True)
     checked = 0
     for entity in ("employer", "recruiter", "visa_desk", "border_post", "inspector"):
         rows = _rows(tables[entity].table)
@@ -77,7 +80,7 @@ def test_golden_values_true_positives_and_exclusions(golden_lake: Lake) -> None:
 
 
 def test_red_flag_count_uses_declared_thresholds(golden_lake: Lake) -> None:
-    tables = build_features(golden_lake, date(2024, 6, 30), ("employer",))
+    tables = build_features(golden_lake, date(2024, 6, 30), ("employer",), event_time=True)
     ft = tables["employer"]
     rn1 = _rows(ft.table)["RN1"]
     # E01, E02, E03, E14 (share > 0), E12 (high-risk sector), E06 (top decile) at least.
@@ -89,7 +92,7 @@ def test_red_flag_count_uses_declared_thresholds(golden_lake: Lake) -> None:
 def test_records_after_the_as_of_date_change_nothing(tmp_path: Path) -> None:
     as_of = date(2024, 6, 30)
     before = ingest_folder(tmp_path / "a", GOLDEN / "basic")
-    baseline = build_features(before, as_of)
+    baseline = build_features(before, as_of, event_time=True)
     before.close()
     # The same lake plus records dated on or after the as-of date, touching every record type.
     later = tmp_path / "later"
@@ -165,7 +168,7 @@ def test_records_after_the_as_of_date_change_nothing(tmp_path: Path) -> None:
         )
         w.writerow(["X9", "border", "X9", "BP1", "BO1", "2024-06-30T23:00:00", "in", "P9", "admitted"])
     after = ingest_folder(tmp_path / "b", later)
-    leaked = build_features(after, as_of)
+    leaked = build_features(after, as_of, event_time=True)
     after.close()
     for entity, ft in baseline.items():
         assert leaked[entity].table.equals(ft.table), f"{entity} features changed by records after {as_of}"
