@@ -124,6 +124,12 @@ class RecordContract:
     references: tuple[Reference, ...] = ()
     conditional_person_refs: tuple[ConditionalPersonRef, ...] = ()
     entity_note: str = ""
+    versioned_by: str | None = None  # rows are dated versions of one natural id, told apart by this column
+
+    @property
+    def unique_key(self) -> list[str]:
+        """The columns unique within a batch: the natural id, with its version column for a versioned register."""
+        return [self.natural_id, *([self.versioned_by] if self.versioned_by else [])]
 
     @property
     def columns(self) -> list[str]:
@@ -239,6 +245,7 @@ CONTRACTS: dict[str, RecordContract] = {
             ),
             date_orders=(DateOrder("registered_on", "status_since"),),
             entity_note="Scored entity: employer (worksite / supplier).",
+            versioned_by="status_since",
         ),
         RecordContract(
             "recruiter",
@@ -296,6 +303,7 @@ CONTRACTS: dict[str, RecordContract] = {
                 DateOrder("registered_on", "status_since"),
             ),
             entity_note="Scored entity: recruiter.",
+            versioned_by="status_since",
         ),
         RecordContract(
             "visa_application",

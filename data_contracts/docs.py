@@ -146,10 +146,20 @@ def render_contract_page(contract: RecordContract) -> str:
         f"The suite {_code(contract.name)} (`data_contracts.gx_suites.build_suite`) checks each batch against the "
         'same declarations: every expectation names its rule id in `meta["rule_id"]`. It has no expectation for '
         "the `:type` rules (the batch is already parsed) and adds one dataset-level check that quarantines "
-        f"nothing: {_code(natural_id_rule_id(contract))}, {_code(contract.natural_id)} unique within the batch.",
+        f"nothing: {_code(natural_id_rule_id(contract))}, {' with '.join(_code(c) for c in contract.unique_key)} "
+        f"unique within the batch{_versions_note(contract)}.",
         "",
     ]
     return "\n".join(out)
+
+
+def _versions_note(contract: RecordContract) -> str:
+    if contract.versioned_by is None:
+        return ""
+    return (
+        f" (a row is one dated version of its {_code(contract.natural_id)}'s entry; features read the version in "
+        f"force on their as-of date: the greatest {_code(contract.versioned_by)} before it)"
+    )
 
 
 def render_index() -> str:

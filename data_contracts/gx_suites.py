@@ -17,7 +17,7 @@ between, max = ingest time             ``<column>:in_future``
 column pair A >= B (``date_orders``)   ``<later>:before_<earlier>`` (a date against a datetime: by day,
                                        the datetime's day in a column ``<name>__day``)
 unique ``record_id``                   ``record_id:duplicate_in_batch``
-unique natural id                      ``<natural_id>:duplicate_in_batch`` (GX only: no row rule quarantines it)
+unique natural id (+ version column)   ``<natural_id>:duplicate_in_batch`` (GX only: no row rule quarantines it)
 =====================================  ==========================================
 
 The ``<column>:type`` rules have no expectation: the frame is already parsed, unparseable values are null.
@@ -91,7 +91,7 @@ def build_suite(
     gxe = gx.expectations
     now = _naive(ingest_time)
     described = dict(declared_rules(contract))
-    described[natural_id_rule_id(contract)] = f"{contract.natural_id} must be unique within the batch."
+    described[natural_id_rule_id(contract)] = f"{' with '.join(contract.unique_key)} must be unique within the batch."
     cols = set(contract.columns) if present is None else set(present)
 
     expectations: list[Any] = []
@@ -132,8 +132,12 @@ def build_suite(
             )
     if "record_id" in cols:
         add(gxe.ExpectColumnValuesToBeUnique, "record_id:duplicate_in_batch", column="record_id")
-    if contract.natural_id in cols and contract.natural_id != "record_id":
-        add(gxe.ExpectColumnValuesToBeUnique, natural_id_rule_id(contract), column=contract.natural_id)
+    key = [c for c in contract.unique_key if c in cols]
+    if contract.natural_id in key and contract.natural_id != "record_id":
+        if len(key) == 1:
+            add(gxe.ExpectColumnValuesToBeUnique, natural_id_rule_id(contract), column=contract.natural_id)
+        else:  # register versions: one row per natural id and version
+            add(gxe.ExpectCompoundColumnsToBeUnique, natural_id_rule_id(contract), column_list=key)
     # Passing the expectations at construction keeps a suite that is already in a context's store from
     # persisting itself once per added expectation.
     return gx.ExpectationSuite(

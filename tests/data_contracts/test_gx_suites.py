@@ -84,7 +84,11 @@ def test_suite_covers_every_field_of_every_contract() -> None:
                 },
             )
         expected["record_id:duplicate_in_batch"] = ("expect_column_values_to_be_unique", {"column": "record_id"})
-        expected[natural_id_rule_id(contract)] = ("expect_column_values_to_be_unique", {"column": contract.natural_id})
+        expected[natural_id_rule_id(contract)] = (
+            ("expect_column_values_to_be_unique", {"column": contract.natural_id})
+            if contract.versioned_by is None
+            else ("expect_compound_columns_to_be_unique", {"column_list": [contract.natural_id, contract.versioned_by]})
+        )
         assert set(got) == set(expected), contract.name
         for rule_id, (kind, kwargs) in expected.items():
             assert got[rule_id][0] == kind, rule_id
@@ -179,6 +183,18 @@ def test_validation_reports_the_rule_ids_of_the_bad_rows(validator: GxBatchValid
         "submitted_at:in_future",
         "submitted_at:missing",
     ]
+
+
+def test_register_versions_share_their_reference_once_per_status_since(validator: GxBatchValidator) -> None:
+    contract = CONTRACTS["recruiter"]
+    rows = _recruiter_rows(3)
+    rows[1] |= {"recruiter_ref": "R0", "licence_status": "revoked"}
+    since = [date(2019, 1, 1), date(2020, 6, 1), date(2019, 1, 1)]
+    versions = pd.DataFrame(rows).assign(status_since=pd.Series(since, dtype=object))
+    assert validator.validate(contract, versions, "recruiter-versions").failed_rule_ids == []
+    same_day = versions.assign(status_since=pd.Series([date(2019, 1, 1)] * 3, dtype=object))
+    result = validator.validate(contract, same_day, "recruiter-versions-same-day")
+    assert result.failed_rule_ids == ["recruiter_ref:duplicate_in_batch"]
 
 
 def test_a_date_against_a_datetime_is_compared_by_day(validator: GxBatchValidator) -> None:

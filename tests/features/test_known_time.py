@@ -17,8 +17,8 @@ from data_contracts.contracts import CONTRACTS, INGEST_ORDER
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.sources import load_source
-from features.build import FeatureTable, build_features
-from features.registry import for_entity
+from features.build import build_features
+from features.registry import EntityType, for_entity
 from tests.features.test_build import KEY, NOW
 
 AS_OF = date(2024, 7, 1)
@@ -187,7 +187,7 @@ def build_lake(home: Path, *deliveries: dict[str, list[Row]]) -> Lake:
 
 def features(lake: Lake, as_of: date = AS_OF, event_time: bool = False) -> dict[str, Any]:
     """Everything features as of ``as_of`` say, comparable with ==."""
-    tables: dict[str, FeatureTable] = dict(build_features(lake, as_of, event_time=event_time))
+    tables = build_features(lake, as_of, event_time=event_time)
     return {
         entity: (
             ft.table.to_pylist(),
@@ -200,8 +200,8 @@ def features(lake: Lake, as_of: date = AS_OF, event_time: bool = False) -> dict[
     }
 
 
-def value(result: dict[str, Any], entity: str, entity_id: str, indicator: str) -> object:
-    feature = next(i.feature for i in for_entity(entity) if i.id == indicator)  # type: ignore[arg-type]
+def value(result: dict[str, Any], entity: EntityType, entity_id: str, indicator: str) -> object:
+    feature = next(i.feature for i in for_entity(entity) if i.id == indicator)
     rows = {r["entity_id"]: r for r in result[entity][0]}
     return rows[entity_id][feature]
 
