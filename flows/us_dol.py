@@ -145,7 +145,10 @@ def ingest(
 def score(
     data_dir: DataDir,
     as_of: Annotated[str, typer.Option("--as-of", help="Use filings decided and debarments started before this day.")],
-    out: Annotated[Path, typer.Option(help="CSV: employer_name, employer_state, score, rank, reasons.")],
+    out: Annotated[
+        Path,
+        typer.Option(help="CSV: employer_name, employer_state, score (the served ranking's), rank, reasons, served."),
+    ],
     entity: Annotated[str, typer.Option(help="employer (the filer) or recruiter (agent / attorney / law firm).")] = (
         "employer"
     ),
@@ -175,6 +178,17 @@ def score(
         console.print(f"training origin {t}: {rows:,} {kind}s, {positives} debarred in [{t}, {end})")
     if not run.origins:
         console.print("[yellow]no debarments before --as-of: ranked by the red-flag count")
+    gate = run.gate
+    console.print(
+        f"served: {gate.served} ({gate.reason}"
+        + (
+            f"; fold: features as of {gate.fold_as_of}, new debarments {gate.fold_labels[0]}..{gate.fold_labels[1]}, "
+            f"{gate.fold_positives} of {gate.fold_entities:,} {kind}s"
+            if gate.fold_as_of and gate.fold_labels
+            else ""
+        )
+        + ")"
+    )
     console.print(f"scored {len(run.scores):,} {kind}s as of {day} in {time.perf_counter() - started:.1f} s -> {out}")
     top = Table(title="top 10")
     for column in ("rank", "name", "state", "score", "reasons"):
@@ -260,28 +274,43 @@ def backtest_command(
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the figures as a markdown report.")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write the HTML report here.")] = None,
+    origins: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated days (YYYY-MM-DD,...): one backtest per origin instead of --as-of, each judged "
+            "on the new debarments of the two years after it (at most to --labels-to)."
+        ),
+    ] = None,
 ) -> None:
-    """Backtest: model vs the rule (labour contractors first, then size), the red-flag count and random, with
-    bootstrap intervals; writes reports/us-dol-backtest.json, us-dol-model-report.html, us-dol-model-card.md."""
+    """Backtest: the served ranking (model or red-flag count, chosen by the gate on the fold before the day),
+    the model, the rule (labour contractors first, then size), the red-flag count and random, on new
+    debarments only, with bootstrap intervals; writes reports/us-dol-backtest.json, us-dol-model-report.html,
+    us-dol-model-card.md."""
     from flows.us_dol_flow import us_dol_backtest_flow
     from models.report import render_us_dol_report
-    from models.us_dol import backtest_markdown
+    from models.us_dol import backtest_markdown, origin_summary, origins_markdown
 
     day, end = _date(as_of, "--as-of"), _date(labels_to, "--labels-to")
-    if end < day:
-        raise _cli()._fail("--labels-to is before --as-of")
+    days = tuple(_date(d.strip(), "--origins") for d in origins.split(",") if d.strip()) if origins else ()
+    if origins is not None and not days:
+        raise _cli()._fail("--origins names no day")
+    if any(end < d for d in days or (day,)):
+        raise _cli()._fail("--labels-to is before --as-of" if not days else "--labels-to is before an origin")
     _check_dir(data_dir)
     results = _with_progress(
-        "us-dol", lambda progress: us_dol_backtest_flow(data_dir, _home(), day, end, progress=progress)
+        "us-dol", lambda progress: us_dol_backtest_flow(data_dir, _home(), day, end, progress=progress, origins=days)
     )
     text = "\n".join(backtest_markdown(r) for r in results)
-    console = Console(width=160)
+    console = Console(width=200)
     for r in results:
         console.print(
             f"{r['entity']}: {r['later_debarments']} debarments started {r['labels_from']}..{r['labels_to']}, "
             f"{r['later_debarments_linked_to_a_filer']} linked to an employer filing before {r['as_of']}"
         )
     console.print(text)
+    summary = origins_markdown([origin_summary(r) for r in results])
+    console.print(summary)
+    text += "\n" + summary
     paths = write_reports(results, _home())
     console.print(f"reports: {', '.join(str(p) for p in paths.values())}")
     for path, body in ((json_path, json.dumps(results, indent=2) + "\n"), (html, render_us_dol_report(results))):

@@ -13,7 +13,14 @@ from prefect.cache_policies import NO_CACHE
 from data_contracts.sources.country_tables import load_country_context
 from data_contracts.sources.us_dol import DolData, load
 from features.us_dol import DolEntity
-from models.us_dol import RecruiterList, ScoreRun, backtest, foreign_recruiters_as_of, score_as_of
+from models.us_dol import (
+    RecruiterList,
+    ScoreRun,
+    backtest,
+    foreign_recruiters_as_of,
+    origin_label_end,
+    score_as_of,
+)
 
 
 @task(name="us-dol-parse", cache_policy=NO_CACHE)
@@ -51,9 +58,14 @@ def us_dol_backtest_flow(
     labels_to: date,
     entities: tuple[DolEntity, ...] = ("employer", "recruiter"),
     progress: Callable[[int, int, str], None] | None = None,
+    origins: tuple[date, ...] = (),
 ) -> list[dict[str, Any]]:
+    """One backtest per entity as of ``as_of`` judged to ``labels_to``; with ``origins``, one per origin and
+    entity instead, each judged on the two years after its origin (at most to ``labels_to``)."""
     data = parse_task(data_dir, home, progress)
-    return [backtest_task(data, as_of, labels_to, e) for e in entities]
+    if not origins:
+        return [backtest_task(data, as_of, labels_to, e) for e in entities]
+    return [backtest_task(data, o, origin_label_end(o, labels_to), e) for o in origins for e in entities]
 
 
 @task(name="us-dol-foreign-recruiters", cache_policy=NO_CACHE)

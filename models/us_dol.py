@@ -1,20 +1,24 @@
-"""Train, score and backtest on the US DOL H-2A / H-2B records (issue 7), point in time.
+"""Train, score and backtest on the US DOL H-2A / H-2B records, point in time.
 
 ``score_as_of(data, as_of, entity)`` uses only what was knowable before ``as_of``: filings decided before it,
 outcomes (debarments) starting before it. The model is fitted on stacked yearly origins t (features from
-filings before t, labels = debarments starting in [t, min(t + 2 years, as_of, end of label coverage)), at
-least one year of labels after t), then every employer (or agent) with a filing before ``as_of`` is scored
-with features as of ``as_of``. ``backtest`` does that as of a date and judges the ranking on the debarments
-that started after it (to the end of the lists, 2014-12-31), against the issue's rule (labour contractors
-first, then size), the red-flag count and random.
+filings before t, labels = new debarments starting in [t, min(t + 2 years, as_of, end of label coverage)),
+entities debarred before t left out, at least one year of labels after t). What is served is chosen without
+any label on or after ``as_of``: the same procedure is run a year earlier (features as of ``fold_start(as_of)``,
+training labels ending there, the fold's labels = new debarments from then to ``as_of``), and the model is
+served only if on that fold it beats the red-flag count at precision@GATE_K in at
+least GATE_SHARE of paired bootstrap resamples and on average precision; otherwise the red-flag count serves
+(ties broken by the rule: labour contractors first, then workers certified), and the run says why.
+``backtest`` judges the served ranking, the model, the rule, the red-flag count and random on the new
+debarments that started after ``as_of`` (entities debarred before it are left out and counted apart).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -28,6 +32,7 @@ from features.us_dol import (
     agent_features,
     before,
     employer_features,
+    flags_of,
     foreign_recruiter_features,
     indicators,
     linked_outcomes,
@@ -68,19 +73,61 @@ PARAMS: dict[str, Any] = {
     "seed": 17,
 }
 TOP_REASONS = 3
+# The gate: a fold of FOLD_YEARS before the scoring day; the model serves only if its precision@GATE_K beats the
+# red-flag count's in at least GATE_SHARE of GATE_SAMPLES paired resamples of the fold, and its average
+# precision is higher, on a fold with at least MIN_FOLD_POSITIVES new debarments.
+FOLD_YEARS = 1
+GATE_K = 100
+GATE_SHARE = 0.8
+GATE_SAMPLES = 1000
+MIN_FOLD_POSITIVES = 5
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 7
 GAIN_POINTS = 50
+
+
+Served = Literal["model", "red_flag_count"]
+
+
+@dataclass
+class Gate:
+    """Which ranking serves as of a day, decided on a fold before it (no label on or after the day is read)."""
+
+    served: Served
+    reason: str
+    fold_as_of: date | None = None  # the fold's features are as of this day; its labels run to the scoring day
+    fold_labels: tuple[date, date] | None = None  # [from, to): new debarments in it are the fold's positives
+    fold_entities: int = 0
+    fold_positives: int = 0
+    model: dict[str, float] = field(default_factory=dict)  # on the fold: average_precision, precision_at_k
+    red_flag_count: dict[str, float] = field(default_factory=dict)
+    model_higher_share: dict[str, float] = field(default_factory=dict)  # share of resamples, per metric
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "served": self.served,
+            "reason": self.reason,
+            "fold_as_of": self.fold_as_of.isoformat() if self.fold_as_of else None,
+            "fold_labels": [d.isoformat() for d in self.fold_labels] if self.fold_labels else None,
+            "fold_entities": self.fold_entities,
+            "fold_positives": self.fold_positives,
+            "model": self.model,
+            "red_flag_count": self.red_flag_count,
+            "model_higher_share": self.model_higher_share,
+        }
 
 
 @dataclass
 class ScoreRun:
     entity: DolEntity
     as_of: date
-    scores: pd.DataFrame  # index entity id: employer_name, employer_state, score, rank, reasons, red_flags, rule
+    # index entity id: employer_name, employer_state, score (the served ranking's), rank, reasons, red_flags,
+    # rule, model_score (NaN without a model), count_score (the red-flag count with the rule's tie-break)
+    scores: pd.DataFrame
     features: pd.DataFrame
     resolution: Resolution
     origins: list[tuple[date, date, int, int]] = field(default_factory=list)  # origin, label end, rows, positives
+    gate: Gate = field(default_factory=lambda: Gate("red_flag_count", "not gated"))
 
 
 def _label_entities(linked: pd.DataFrame, filings: pd.DataFrame, entity: DolEntity, start: date, end: date) -> set[str]:
@@ -96,6 +143,11 @@ def _label_entities(linked: pd.DataFrame, filings: pd.DataFrame, entity: DolEnti
     employers = set(window.loc[window["entity_type"] == "employer", "entity_id"])
     pairs = filings.dropna(subset=["agent_id"])
     return own | set(pairs.loc[pairs["employer_id"].isin(employers), "agent_id"])
+
+
+def known_positives(linked: pd.DataFrame, filings: pd.DataFrame, entity: DolEntity, t: date) -> set[str]:
+    """Entities already positive before ``t`` (debarred, or for an agent a client debarred): never new."""
+    return _label_entities(linked, filings[filings["decided_on"] < pd.Timestamp(t)], entity, date.min, t)
 
 
 def _debarred_before(linked: pd.DataFrame, as_of: date) -> set[str]:
@@ -126,12 +178,31 @@ def origins_for(as_of: date) -> list[tuple[date, date]]:
     return out
 
 
+def feature_columns(entity: DolEntity) -> list[str]:
+    """The model's inputs: every indicator of the entity, then the red-flag count."""
+    return [*(i.id for i in indicators(entity)), "red_flag_count"]
+
+
 def _matrix(features: pd.DataFrame, entity: DolEntity) -> np.ndarray:
-    return np.asarray(features[[i.id for i in indicators(entity)]].to_numpy(dtype=float), dtype=float)
+    frame = features.assign(red_flag_count=red_flags(features, entity))
+    return np.asarray(frame[feature_columns(entity)].to_numpy(dtype=float), dtype=float)
 
 
-def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer") -> ScoreRun:
-    """Train on what was knowable before ``as_of`` and score every entity with a filing before it."""
+@dataclass
+class Fitted:
+    """The model fitted on what was knowable before ``as_of``, with the current features it scored."""
+
+    features: pd.DataFrame
+    linked: pd.DataFrame  # outcomes before as_of, linked to filers
+    filings: pd.DataFrame
+    resolution: Resolution
+    origins: list[tuple[date, date, int, int]]
+    score: np.ndarray | None  # None: no origin with both classes
+    contrib: np.ndarray | None  # per-feature contributions of score (columns of feature_columns)
+
+
+def fit_as_of(data: DolData, as_of: date, entity: DolEntity) -> Fitted:
+    """Fit on the origins before ``as_of`` (new debarments only) and score every entity with a filing before it."""
     filings = before(data.filings, as_of)
     outcomes = data.outcomes[data.outcomes["decided_on"] < pd.Timestamp(as_of)]
     resolution = resolve(filings, outcomes, data.flc_register)
@@ -139,32 +210,136 @@ def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer") -> S
     xs, ys, origins = [], [], []
     for t, end in origins_for(as_of):
         feats = features_as_of(data, filings, linked, entity, t)
-        positives = _label_entities(linked, filings[filings["decided_on"] < pd.Timestamp(t)], entity, t, end)
+        cut = filings[filings["decided_on"] < pd.Timestamp(t)]
+        feats = feats[~feats.index.isin(list(known_positives(linked, cut, entity, t)))]
+        positives = _label_entities(linked, cut, entity, t, end)
         y = feats.index.isin(list(positives)).astype(int)
         xs.append(_matrix(feats, entity))
         ys.append(y)
         origins.append((t, end, len(y), int(y.sum())))
     current = features_as_of(data, filings, linked, entity, as_of)
+    y_all = np.concatenate(ys) if ys else np.zeros(0, dtype=int)
+    score = contrib = None
+    if len(y_all) and 0 < y_all.sum() < len(y_all):
+        directions = [i.direction for i in indicators(entity)] + [+1]
+        model = lgb.LGBMClassifier(**PARAMS, monotone_constraints=directions)
+        model.fit(np.vstack(xs), y_all)
+        x_now = _matrix(current, entity)
+        score = np.asarray(model.predict_proba(x_now), dtype=float)[:, 1]
+        contrib = np.asarray(model.booster_.predict(x_now, pred_contrib=True), dtype=float)[:, :-1]
+    return Fitted(current, linked, filings, resolution, origins, score, contrib)
+
+
+def count_score(features: pd.DataFrame, entity: DolEntity) -> np.ndarray:
+    """The red-flag count as served: the count, ties broken by the rule (its percentile, below 0.5 so that
+    it never crosses a whole flag)."""
+    flags = red_flags(features, entity).to_numpy(dtype=float)
+    tie_break = rule_score(features, entity).rank(pct=True).to_numpy(dtype=float)
+    return np.asarray(flags + tie_break * 0.5, dtype=float)
+
+
+def gate_decision(
+    model: np.ndarray | None,
+    count: np.ndarray,
+    labels: np.ndarray,
+    k: int = GATE_K,
+    share: float = GATE_SHARE,
+    min_positives: int = MIN_FOLD_POSITIVES,
+    samples: int = GATE_SAMPLES,
+) -> Gate:
+    """The gate on one fold: the model serves only if, on ``samples`` paired resamples of the fold's entities,
+    its precision@k is above the red-flag count's in at least ``share`` of them and its average precision on
+    the fold is above the count's; a fold with fewer than ``min_positives`` positives, or no model, serves the
+    count. Returns a Gate without the fold's dates (the caller's)."""
+    positives = int(labels.sum())
+    if model is None:
+        return Gate("red_flag_count", "no model: no debarment before the fold to train on", fold_positives=positives)
+    if positives < min_positives:
+        return Gate(
+            "red_flag_count",
+            f"the fold has {positives} new debarments, fewer than {min_positives}: too few to tell",
+            fold_positives=positives,
+        )
+    draws = bootstrap_rankings(
+        {"model": model, "red_flag_count": count}, labels, (k,), samples=samples, seed=BOOTSTRAP_SEED, random_name=None
+    )
+    at_k = f"precision_at_{k}"
+    point = {
+        name: {"average_precision": safe_ap(s, labels), at_k: precision_at_k(s, labels, k, np.random.default_rng(11))}
+        for name, s in (("model", model), ("red_flag_count", count))
+    }
+    higher = {
+        key: float(np.mean(draws["model"][key] > draws["red_flag_count"][key])) for key in ("average_precision", at_k)
+    }
+    wins_k = higher[at_k] >= share
+    wins_ap = point["model"]["average_precision"] > point["red_flag_count"]["average_precision"]
+    summary = (
+        f"on the fold the model's precision@{k} is above the count's in {higher[at_k]:.0%} of {samples} resamples "
+        f"(needed {share:.0%}); average precision {point['model']['average_precision']:.4f} against "
+        f"{point['red_flag_count']['average_precision']:.4f}"
+    )
+    served: Served = "model" if wins_k and wins_ap else "red_flag_count"
+    return Gate(
+        served,
+        summary,
+        fold_positives=positives,
+        model=point["model"],
+        red_flag_count=point["red_flag_count"],
+        model_higher_share=higher,
+    )
+
+
+def fold_start(as_of: date, years: int = FOLD_YEARS) -> date:
+    """The fold's day: ``years`` before ``as_of`` on the calendar (29 February: the 28th)."""
+    day = min(as_of.day, 28) if as_of.month == 2 else as_of.day
+    return date(as_of.year - years, as_of.month, day)
+
+
+def fold_gate(data: DolData, as_of: date, entity: DolEntity) -> Gate:
+    """Runs the whole procedure as of ``fold_start(as_of)`` and gates on the new debarments of the fold
+    (starting in [fold day, as_of)): every label read ends before ``as_of``."""
+    fold_day = fold_start(as_of)
+    fitted = fit_as_of(data, fold_day, entity)
+    known = known_positives(fitted.linked, fitted.filings, entity, fold_day)
+    feats = fitted.features[~fitted.features.index.isin(list(known))]
+    window = data.outcomes[
+        (data.outcomes["decided_on"] >= pd.Timestamp(fold_day)) & (data.outcomes["decided_on"] < pd.Timestamp(as_of))
+    ]
+    linked = linked_outcomes(window, resolve(fitted.filings, window, data.flc_register))
+    labels = feats.index.isin(list(_label_entities(linked, fitted.filings, entity, fold_day, as_of))).astype(int)
+    keep = fitted.features.index.isin(list(feats.index))
+    model = fitted.score[keep] if fitted.score is not None else None
+    gate = gate_decision(model, count_score(feats, entity), labels)
+    gate.fold_as_of, gate.fold_labels, gate.fold_entities = fold_day, (fold_day, as_of), len(labels)
+    return gate
+
+
+def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer", gate: Gate | None = None) -> ScoreRun:
+    """Train on what was knowable before ``as_of``, gate on the fold before it (``gate``: a decision made
+    already) and score every entity with a filing before it with the served ranking."""
+    fitted = fit_as_of(data, as_of, entity)
+    current = fitted.features
+    if gate is None:
+        gate = fold_gate(data, as_of, entity)
+    if fitted.score is None and gate.served == "model":
+        gate = Gate("red_flag_count", "no model as of the day: no debarment to train on", gate.fold_as_of)
     inds = indicators(entity)
     flags = red_flags(current, entity)
     rule = rule_score(current, entity)
-    x_now = _matrix(current, entity)
-    y_all = np.concatenate(ys) if ys else np.zeros(0, dtype=int)
-    if len(y_all) and 0 < y_all.sum() < len(y_all):
-        model = lgb.LGBMClassifier(**PARAMS, monotone_constraints=[i.direction for i in inds])
-        model.fit(np.vstack(xs), y_all)
-        score = np.asarray(model.predict_proba(x_now), dtype=float)[:, 1]
-        contrib = np.asarray(model.booster_.predict(x_now, pred_contrib=True), dtype=float)[:, :-1]
-    else:  # no labels before as_of: the red-flag count, reasons = the flags
-        score = flags.to_numpy(dtype=float) + rule.rank(pct=True).to_numpy() * 0.5
+    counted = count_score(current, entity)
+    if gate.served == "model" and fitted.score is not None and fitted.contrib is not None:
+        score, contrib = fitted.score, fitted.contrib[:, : len(inds)]
+    else:  # the red-flag count serves: reasons = the flags
+        score = counted
+        flagged = flags_of(current, entity)
         contrib = np.column_stack(
-            [(current[i.id].fillna(-np.inf) > (i.threshold if i.threshold is not None else np.inf)) for i in inds]
-        ).astype(float)
+            [flagged[i.id].to_numpy(dtype=float) if i.id in flagged else np.zeros(len(current)) for i in inds]
+        )
     reasons = []
     for r, row in enumerate(current.itertuples(index=False)):
         series = pd.Series(row._asdict())
         # Controls (direction 0: size, activity) shape the score but are never given as a reason.
-        ranked = [j for j in np.argsort(-contrib[r]) if contrib[r, j] > 0 and inds[j].direction != 0]
+        ranked = [j for j in np.argsort(-contrib[r], kind="stable") if contrib[r, j] > 0 and inds[j].direction != 0]
         top = ranked[:TOP_REASONS]
         reasons.append("; ".join(f"{inds[j].title}: {reason_detail(inds[j], series)}" for j in top))
     scores = pd.DataFrame(
@@ -175,13 +350,15 @@ def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer") -> S
             "reasons": reasons,
             "red_flags": flags,
             "rule": rule,
+            "model_score": fitted.score if fitted.score is not None else np.full(len(current), np.nan),
+            "count_score": counted,
         },
         index=current.index,
     )
     order = np.lexsort((scores.index.to_numpy(dtype=str), -scores["score"].to_numpy()))
     scores = scores.iloc[order]
     scores.insert(3, "rank", np.arange(1, len(scores) + 1))
-    return ScoreRun(entity, as_of, scores, current, resolution, origins)
+    return ScoreRun(entity, as_of, scores, current, fitted.resolution, fitted.origins, gate)
 
 
 @dataclass
@@ -235,16 +412,31 @@ def foreign_recruiters_as_of(data: DolData, as_of: date, countries: CountryConte
 
 
 def write_csv(run: ScoreRun, path: Any) -> None:
-    run.scores[["employer_name", "employer_state", "score", "rank", "reasons"]].to_csv(
-        path, index=False, float_format="%.6f"
-    )
+    """The served ranking: employer_name, employer_state, score, rank, reasons, served (model or
+    red_flag_count: which ranking the score is)."""
+    out = run.scores[["employer_name", "employer_state", "score", "rank", "reasons"]].assign(served=run.gate.served)
+    out.to_csv(path, index=False, float_format="%.6f")
 
 
 # ------------------------------------------------------------------------------------------- backtest
+def expected_precision_at_k(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """Precision among the ``k`` highest scores, in expectation over every order of the tied scores (exact):
+    the scores above the k-th count whole, the tie group at the k-th shares its remaining places."""
+    if not len(scores):
+        return float("nan")
+    k = min(k, len(scores))
+    kth = np.sort(scores)[::-1][k - 1]
+    above, tied = scores > kth, scores == kth
+    places = k - int(above.sum())
+    hits = labels[above].sum() + places * labels[tied].sum() / tied.sum()
+    return float(hits / k)
+
+
 def _metrics(score: np.ndarray, labels: np.ndarray, ks: tuple[int, ...], seed: int = 11) -> dict[str, float]:
     out: dict[str, float] = {"average_precision": safe_ap(score, labels), "roc_auc": safe_auc(score, labels)}
     for k in ks:
         out[f"precision_at_{k}"] = precision_at_k(score, labels, k, np.random.default_rng(seed))
+        out[f"precision_at_{k}_expected"] = expected_precision_at_k(score, labels, k)
         out[f"lift_at_{k}"] = lift_at_k(score, labels, k, np.random.default_rng(seed))
     return out
 
@@ -256,23 +448,26 @@ def with_intervals(
     ks: tuple[int, ...],
     samples: int = BOOTSTRAP_SAMPLES,
     seed: int = BOOTSTRAP_SEED,
+    challengers: tuple[str, ...] = ("model",),
 ) -> dict[str, Any]:
     """Adds ``<metric>_ci95`` (percentile interval over ``samples`` resamples of the entities) to each ranking's
-    ``metrics``, random included, and returns the paired comparisons of the model with every other ranking."""
+    ``metrics``, random included, and returns the paired comparisons of each challenger with every other
+    ranking (``<challenger>_vs_<other>``; ``model_higher_share`` is the challenger's share)."""
     draws = bootstrap_rankings(rankings, labels, ks, samples=samples, seed=seed)
     for name, per_metric in draws.items():
         for key, values in per_metric.items():
             metrics[name][f"{key}_ci95"] = percentile_interval(values)
     paired: dict[str, Any] = {}
-    for other in (name for name in rankings if name != "model"):
-        paired[f"model_vs_{other}"] = {
-            key: {
-                "model_higher_share": float(np.mean(values > draws[other][key])),
-                "model_lower_share": float(np.mean(values < draws[other][key])),
-                "difference_ci95": percentile_interval(values - draws[other][key]),
+    for challenger in challengers:
+        for other in (name for name in rankings if name not in challengers):
+            paired[f"{challenger}_vs_{other}"] = {
+                key: {
+                    "model_higher_share": float(np.mean(values > draws[other][key])),
+                    "model_lower_share": float(np.mean(values < draws[other][key])),
+                    "difference_ci95": percentile_interval(values - draws[other][key]),
+                }
+                for key, values in draws[challenger].items()
             }
-            for key, values in draws["model"].items()
-        }
     return paired
 
 
@@ -294,11 +489,15 @@ def backtest(
     random_draws: int = 200,
     bootstrap_samples: int = BOOTSTRAP_SAMPLES,
 ) -> dict[str, Any]:
-    """Score as of ``as_of`` and judge on debarments starting in [as_of, label_end] (linked to a filer before it).
+    """Score as of ``as_of`` and judge on the new debarments starting in [as_of, label_end] (linked to a filer
+    before it; entities debarred before ``as_of`` are left out of the judged population and counted apart).
 
-    Every figure carries a 95% percentile interval from ``bootstrap_samples`` resamples of the scored entities
-    (the same resamples for every ranking; random draws a fresh ranking in each), and ``paired`` says in what
-    share of the resamples the model beats each other ranking.
+    ``served`` is the ranking ``score_as_of`` serves (model or red-flag count, chosen by the gate on the fold
+    before ``as_of``); the model is reported whether served or not. Every figure carries a 95% percentile
+    interval from ``bootstrap_samples`` resamples of the judged entities (the same resamples for every
+    ranking; random draws a fresh ranking in each), and ``paired`` says in what share of the resamples the
+    model and the served ranking beat each other ranking. Random's point figures: the mean of
+    ``random_draws`` random rankings.
     """
     run = score_as_of(data, as_of, entity)
     filings = before(data.filings, as_of)
@@ -308,10 +507,14 @@ def backtest(
     later_res = resolve(filings, later, data.flc_register)
     linked = linked_outcomes(later, later_res)
     positives = _label_entities(linked, filings, entity, as_of, label_end + pd.Timedelta(days=1))
-    scores = run.scores
+    earlier = data.outcomes[data.outcomes["decided_on"] < pd.Timestamp(as_of)]
+    known = known_positives(linked_outcomes(earlier, run.resolution), filings, entity, as_of)
+    scores = run.scores[~run.scores.index.isin(list(known))]
     labels = scores.index.isin(list(positives)).astype(int)
+    model = scores["model_score"].to_numpy(dtype=float)
     rankings = {
-        "model": scores["score"].to_numpy(dtype=float),
+        "served": scores["score"].to_numpy(dtype=float),
+        "model": model if np.isfinite(model).all() else scores["count_score"].to_numpy(dtype=float),
         "rule_contractor_then_size": scores["rule"].to_numpy(dtype=float),
         "red_flag_count": scores["red_flags"].to_numpy(dtype=float),
     }
@@ -320,8 +523,17 @@ def backtest(
         "as_of": as_of.isoformat(),
         "labels_from": as_of.isoformat(),
         "labels_to": label_end.isoformat(),
-        "entities_scored": len(scores),
+        "label_rule": "new debarments only: entities debarred before the as-of day (for an agent: a client "
+        "debarred) are left out and counted in positives_known",
+        "served": run.gate.served,
+        "served_reason": run.gate.reason,
+        "gate": run.gate.as_dict(),
+        "model_trained": bool(np.isfinite(model).all()),
+        "entities_scored": len(run.scores),
+        "entities_judged": len(scores),
         "positives": int(labels.sum()),
+        "positives_new": int(labels.sum()),
+        "positives_known": len(positives & known),
         "later_debarments": int((later["kind"] == "debarment").sum()),
         "later_debarments_linked_to_a_filer": int(
             ((linked["kind"] == "debarment") & (linked["entity_type"] == "employer")).sum()
@@ -332,25 +544,79 @@ def backtest(
         ],
         "rankings": {name: _metrics(s, labels, ks) for name, s in rankings.items()},
     }
+    if not result["model_trained"]:
+        result["model_note"] = "no model as of the day (no debarment before it): the model row is the count served"
     rng = np.random.default_rng(5)
     draws = [_metrics(rng.random(len(labels)), labels, ks) for _ in range(random_draws)]
     result["rankings"]["random"] = (
         {key: float(np.nanmean([d[key] for d in draws])) for key in draws[0]} if draws else {}
     )
+    result["random_draws"] = random_draws
     base = labels.mean() if len(labels) else math.nan
     result["base_rate"] = float(base)
     if bootstrap_samples and len(labels):
-        result["paired"] = with_intervals(rankings, labels, result["rankings"], ks, samples=bootstrap_samples)
+        result["paired"] = with_intervals(
+            rankings, labels, result["rankings"], ks, samples=bootstrap_samples, challengers=("model", "served")
+        )
         result["bootstrap"] = {
             "resamples": bootstrap_samples,
             "seed": BOOTSTRAP_SEED,
             "level": BOOTSTRAP_LEVEL,
-            "unit": f"{entity} (scored entities drawn with replacement; the same draws for every ranking)",
+            "unit": f"{entity} (judged entities drawn with replacement; the same draws for every ranking)",
             "random": "a fresh random ranking in each resample; its point figures are the mean of "
             f"{random_draws} random rankings",
         }
     result["gain"] = {name: gain_curve(s, labels) for name, s in rankings.items()}
     return result
+
+
+def origin_label_end(origin: date, labels_to: date, horizon_years: int = HORIZON_DAYS // 365) -> date:
+    """The last day of an origin's label window: ``horizon_years`` after it less a day, at most ``labels_to``."""
+    return min(date(origin.year + horizon_years, origin.month, origin.day) - timedelta(days=1), labels_to)
+
+
+SUMMARY_RANKINGS = ("served", "model", "red_flag_count", "random")
+
+
+def origin_summary(result: dict[str, Any], k: int = GATE_K) -> dict[str, Any]:
+    """One backtest's line of the table over origins: served, new positives, P@k and AP of each ranking, and
+    whether the served ranking meets the targets against the red-flag count (P@k at least the count's,
+    average precision at least twice the count's)."""
+    rankings = result["rankings"]
+    row: dict[str, Any] = {
+        "entity": result["entity"],
+        "as_of": result["as_of"],
+        "labels_to": result["labels_to"],
+        "served": result["served"],
+        "served_reason": result["served_reason"],
+        "positives_new": result["positives_new"],
+        "positives_known": result["positives_known"],
+    }
+    for name in SUMMARY_RANKINGS:
+        # Over every order of tied scores (the red-flag count ties thousands; one draw of their order is noise).
+        row[f"{name}_precision_at_{k}"] = rankings[name].get(f"precision_at_{k}_expected", math.nan)
+        row[f"{name}_average_precision"] = rankings[name]["average_precision"]
+    count_ap = rankings["red_flag_count"]["average_precision"]
+    row["served_ap_over_count"] = row["served_average_precision"] / count_ap if count_ap else math.nan
+    row["meets_precision_target"] = bool(row[f"served_precision_at_{k}"] >= row[f"red_flag_count_precision_at_{k}"])
+    row["meets_ap_target"] = bool(row["served_ap_over_count"] >= 2)
+    return row
+
+
+def origins_markdown(rows: list[dict[str, Any]], k: int = GATE_K) -> str:
+    """The table over origins (rows of ``origin_summary``)."""
+    head = (
+        f"| entity | as of | labels to | new positives | served | P@{k} served | P@{k} model | P@{k} count | "
+        f"P@{k} random | AP served | AP model | AP count | AP random | AP served / count |"
+    )
+    lines = [head, "|" + " --- |" * 3 + " ---: |" + " --- |" + " ---: |" * 9]
+    for r in rows:
+        cells = [r["entity"], r["as_of"], r["labels_to"], str(r["positives_new"]), r["served"]]
+        cells += [f"{r[f'{n}_precision_at_{k}']:.3f}" for n in SUMMARY_RANKINGS]
+        cells += [f"{r[f'{n}_average_precision']:.4f}" for n in SUMMARY_RANKINGS]
+        cells.append(f"{r['served_ap_over_count']:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def backtest_markdown(result: dict[str, Any]) -> str:

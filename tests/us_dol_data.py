@@ -27,18 +27,30 @@ def hand_made_backtest(entity: str) -> dict[str, object]:
         "lift_at_50": 5.0,
         "lift_at_50_ci95": [2.5, 7.5],
     }
+    count = dict(ranking, average_precision=0.0625, precision_at_100_expected=0.01)
     return {
         "entity": entity,
         "as_of": "2013-01-01",
         "labels_from": "2013-01-01",
         "labels_to": "2014-12-31",
+        "served": "model",
+        "served_reason": "on the fold the model's precision@100 is above the count's in 90% of 1000 resamples",
         "entities_scored": 1000,
+        "entities_judged": 998,
         "positives": 10,
+        "positives_new": 10,
+        "positives_known": 2,
         "base_rate": 0.01,
         "later_debarments": 12,
         "later_debarments_linked_to_a_filer": 9,
         "training_origins": [{"origin": "2012-01-01", "labels_to": "2013-01-01", "rows": 900, "positives": 4}],
-        "rankings": {"model": ranking, "rule_contractor_then_size": dict(ranking, roc_auc=0.625), "random": ranking},
+        "rankings": {
+            "served": dict(ranking, precision_at_100_expected=0.04),
+            "model": dict(ranking, precision_at_100_expected=0.04),
+            "rule_contractor_then_size": dict(ranking, roc_auc=0.625),
+            "red_flag_count": count,
+            "random": dict(ranking, average_precision=0.01, precision_at_100_expected=0.01),
+        },
         "paired": {
             "model_vs_rule_contractor_then_size": {
                 "roc_auc": {"model_higher_share": 0.875, "model_lower_share": 0.125, "difference_ci95": [-0.5, 0.25]}

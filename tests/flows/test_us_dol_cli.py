@@ -23,7 +23,9 @@ def test_us_dol_score_writes_the_csv(us_dol_home: Path, tmp_path: Path, monkeypa
     assert result.exit_code == 0, result.output
     assert "linked to a filer" in result.output and "training origin 2010-01-01" in result.output
     scores = pd.read_csv(out)
-    assert list(scores.columns) == ["employer_name", "employer_state", "score", "rank", "reasons"]
+    assert list(scores.columns) == ["employer_name", "employer_state", "score", "rank", "reasons", "served"]
+    assert scores["served"].nunique() == 1 and scores["served"].iloc[0] in ("model", "red_flag_count")
+    assert "served: " in result.output
     assert len(scores) > 500 and scores["rank"].tolist() == list(range(1, len(scores) + 1))
     assert scores["score"].is_monotonic_decreasing
 
@@ -76,3 +78,32 @@ def test_us_dol_recruiters_writes_the_listing(
     assert listing["red_flags"].is_monotonic_decreasing
     html = (us_dol_home / "reports" / "us-dol-recruiters.html").read_text(encoding="utf-8")
     assert "Countries of registration (context)" in html and "never part of the ranking" in html
+
+
+def test_us_dol_backtest_runs_one_backtest_per_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--origins: the flow gets every origin, and the table over origins prints served, P@100 and AP of the
+    served ranking, the model, the red-flag count and random, and the new positives of each."""
+    from flows import us_dol_flow
+
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path / "home"))
+    data_dir = tmp_path / "data"
+    (data_dir / "oflc_h2_disclosure").mkdir(parents=True)
+    calls: list[dict[str, object]] = []
+
+    def flow(*args: object, **kwargs: object) -> list[dict[str, object]]:
+        calls.append(kwargs)
+        return [dict(hand_made_backtest("employer"), as_of=str(day)) for day in kwargs["origins"]]  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(us_dol_flow, "us_dol_backtest_flow", flow)
+    json_path = tmp_path / "out" / "backtest.json"
+    args = ["us-dol", "backtest", "--data-dir", str(data_dir), "--json", str(json_path)]
+    result = runner.invoke(app, [*args, "--origins", "2011-01-01, 2012-07-01"])
+    assert result.exit_code == 0, result.output
+    assert [str(d) for d in calls[0]["origins"]] == ["2011-01-01", "2012-07-01"]  # type: ignore[attr-defined]
+    assert "| employer | 2011-01-01 | 2014-12-31 | 10 | model | 0.040 | 0.040 | 0.010 | 0.010 |" in result.output
+    assert "| 0.2500 | 0.2500 | 0.0625 | 0.0100 | 4.00 |" in result.output
+    written = json.loads(json_path.read_text(encoding="utf-8"))
+    assert [r["as_of"] for r in written] == ["2011-01-01", "2012-07-01"] and written[0]["served"] == "model"
+    bad = runner.invoke(app, [*args, "--origins", "2011-01-01,2015-02-01", "--labels-to", "2014-12-31"])
+    assert bad.exit_code == 2 and "before an origin" in bad.output
+    assert runner.invoke(app, [*args, "--origins", "2011-13-01"]).exit_code == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,7 +13,19 @@ from data_contracts.sources import us_dol
 from data_contracts.sources.country_tables import load_country_context
 from features.us_dol import DOL_INDICATORS, employer_key, foreign_recruiter_features, name_parts, red_flags
 from models.report import render_report, render_us_dol_report, us_dol_model_card
-from models.us_dol import backtest, backtest_markdown, foreign_recruiters_as_of, origins_for, score_as_of
+from models.us_dol import (
+    GATE_K,
+    backtest,
+    backtest_markdown,
+    expected_precision_at_k,
+    fold_start,
+    foreign_recruiters_as_of,
+    gate_decision,
+    origin_label_end,
+    origin_summary,
+    origins_for,
+    score_as_of,
+)
 from tests.us_dol_data import hand_made_backtest, require_data
 
 KEYS = ["h2a_fy2009", "h2a_fy2010", "h2a_fy2011", "h2a_fy2012", "h2a_fy2013"]
@@ -74,8 +87,13 @@ def test_backtest_reports_model_rule_and_random(subset: us_dol.DolData) -> None:
     result = backtest(
         subset, date(2012, 1, 1), date(2012, 12, 31), "employer", ks=(50,), random_draws=20, bootstrap_samples=200
     )
-    assert set(result["rankings"]) == {"model", "rule_contractor_then_size", "red_flag_count", "random"}
+    assert set(result["rankings"]) == {"served", "model", "rule_contractor_then_size", "red_flag_count", "random"}
     assert result["positives"] > 0 and result["later_debarments_linked_to_a_filer"] <= result["later_debarments"]
+    # New debarments only: entities debarred before the day are left out of the judged population.
+    assert result["positives"] == result["positives_new"] and result["entities_judged"] < result["entities_scored"]
+    assert result["served"] in ("model", "red_flag_count") and result["served_reason"]
+    gate = result["gate"]
+    assert gate["fold_as_of"] == "2011-01-01" and gate["fold_labels"] == ["2011-01-01", "2012-01-01"]
     for name, metrics in result["rankings"].items():
         for key in ("average_precision", "roc_auc", "precision_at_50", "lift_at_50"):
             lo, hi = metrics[f"{key}_ci95"]
@@ -83,7 +101,9 @@ def test_backtest_reports_model_rule_and_random(subset: us_dol.DolData) -> None:
             if name != "random":  # random's point figure is a mean over draws, its interval one draw per resample
                 assert lo <= metrics[key] <= hi, (name, key)
     assert result["bootstrap"]["resamples"] == 200 and result["bootstrap"]["level"] == 0.95
-    assert set(result["paired"]) == {"model_vs_rule_contractor_then_size", "model_vs_red_flag_count"}
+    assert set(result["paired"]) == {
+        f"{a}_vs_{b}" for a in ("model", "served") for b in ("rule_contractor_then_size", "red_flag_count")
+    }
     share = result["paired"]["model_vs_red_flag_count"]["average_precision"]
     assert 0 <= share["model_higher_share"] + share["model_lower_share"] <= 1
     assert result["gain"]["model"][0] == (0.0, 0.0) and result["gain"]["model"][-1] == (1.0, 1.0)
@@ -166,3 +186,76 @@ def test_foreign_recruiters_as_of_rule_and_context_beside_the_ranking(us_dol_hom
     assert foreign_recruiters_as_of(data, date(2020, 10, 1), None).recruiters.empty
     mexico = listing.countries.loc["MEXICO"]
     assert mexico["iso3"] == "MEX" and mexico["organisations"] > 50 and mexico["tip_tier_label"] == "Tier 2"
+
+
+def _fold(n: int = 5_000, positives: int = 40, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(n, dtype=int)
+    labels[rng.choice(n, positives, replace=False)] = 1
+    return labels, rng.random(n), rng
+
+
+def test_the_gate_serves_a_model_that_beats_the_count_on_the_fold() -> None:
+    labels, noise, _ = _fold()
+    count = noise * 3  # the count knows nothing
+    model = noise + labels * 2  # every positive at the top
+    gate = gate_decision(model, count, labels)
+    assert gate.served == "model" and gate.model_higher_share[f"precision_at_{GATE_K}"] >= 0.8
+    assert gate.model["average_precision"] > gate.red_flag_count["average_precision"]
+    assert gate.fold_positives == 40 and "resamples" in gate.reason
+
+
+def _scores_of(order: np.ndarray) -> np.ndarray:
+    """Scores that rank the entities in ``order`` (first = highest)."""
+    scores = np.empty(len(order))
+    scores[order] = np.arange(len(order), 0, -1)
+    return scores
+
+
+def test_the_gate_serves_the_count_unless_the_model_beats_it() -> None:
+    labels, noise, _ = _fold()
+    count = noise + labels * 2
+    assert gate_decision(count.copy(), count, labels).served == "red_flag_count"  # a tie is no win
+    assert gate_decision(noise, count, labels).served == "red_flag_count"  # worse
+    # Entities 0-39 are the positives. The count: 10 of them first, 30 just below the top 100. The model: 30
+    # of them at places 71-100, 10 last. The model's precision@100 is higher, its average precision lower.
+    n, positives = 5_000, np.arange(40)
+    labels = np.isin(np.arange(n), positives).astype(int)
+    others = np.arange(40, n)
+    count = _scores_of(np.concatenate([positives[:10], others[:90], positives[10:], others[90:]]))
+    model = _scores_of(np.concatenate([others[:70], positives[:30], others[70:], positives[30:]]))
+    gate = gate_decision(model, count, labels)
+    assert gate.model[f"precision_at_{GATE_K}"] == 0.30 and gate.red_flag_count[f"precision_at_{GATE_K}"] == 0.10
+    assert gate.model_higher_share[f"precision_at_{GATE_K}"] >= 0.8
+    assert gate.model["average_precision"] < gate.red_flag_count["average_precision"]
+    assert gate.served == "red_flag_count"
+
+
+def test_the_gate_needs_positives_and_a_model() -> None:
+    labels, noise, _ = _fold(positives=4)
+    gate = gate_decision(noise + labels * 2, noise, labels)
+    assert gate.served == "red_flag_count" and "fewer than 5" in gate.reason
+    gate = gate_decision(None, noise, labels)
+    assert gate.served == "red_flag_count" and gate.reason.startswith("no model")
+
+
+def test_fold_and_label_windows_on_the_calendar() -> None:
+    assert fold_start(date(2012, 7, 1)) == date(2011, 7, 1)
+    assert fold_start(date(2012, 2, 29)) == date(2011, 2, 28)
+    assert origin_label_end(date(2011, 7, 1), date(2014, 12, 31)) == date(2013, 6, 30)
+    assert origin_label_end(date(2013, 7, 1), date(2014, 12, 31)) == date(2014, 12, 31)
+
+
+def test_expected_precision_at_k_spreads_a_tie_over_its_places() -> None:
+    scores = np.array([3.0, 2.0, 2.0, 2.0, 2.0, 1.0])
+    labels = np.array([1, 1, 0, 0, 0, 1])
+    assert expected_precision_at_k(scores, labels, 1) == 1.0
+    assert expected_precision_at_k(scores, labels, 3) == pytest.approx((1 + 2 * 0.25) / 3)
+    assert expected_precision_at_k(scores, labels, 10) == pytest.approx(0.5)  # k above n: every entity
+
+
+def test_origin_summary_states_served_and_the_targets() -> None:
+    row = origin_summary(hand_made_backtest("employer"))
+    assert row["served"] == "model" and row["positives_new"] == 10 and row["positives_known"] == 2
+    assert row["served_precision_at_100"] == 0.04 and row["red_flag_count_precision_at_100"] == 0.01
+    assert row["served_ap_over_count"] == 4.0 and row["meets_ap_target"] and row["meets_precision_target"]
