@@ -74,6 +74,8 @@ AGENCY_TYPES = (
 )
 # P(agency type | abusive) and P(agency type | clean): abusive recruiters skew to unlicensed brokers and
 # to travel / model / marriage agencies acting as recruiters (000:411, 003:670, 003:1958).
+# The clean distribution's marriage-agency share is config markers.clean_marriage_agency_share, taken from the
+# licensed agencies'.
 AGENCY_TYPE_P_ABUSIVE = (0.30, 0.18, 0.20, 0.20, 0.08, 0.04)
 AGENCY_TYPE_P_CLEAN = (0.60, 0.25, 0.10, 0.04, 0.01, 0.00)
 LICENCE_STATUSES = ("active", "expired", "suspended", "revoked", "none")
@@ -95,6 +97,8 @@ class Actors:
     desk_post: np.ndarray  # [n_desks]
     desk_officer: pa.Array  # raw officer id (pseudonymised at ingestion)
     desk_corrupt: np.ndarray  # bool
+    desk_intensity: np.ndarray  # how openly a corrupt desk favours its network (config markers; 0: clean)
+    desk_habit: np.ndarray  # factor on the desk's base rates of expediting, late decisions and overturns
     # Border posts and their officers.
     bpost_country: np.ndarray
     bpost_code: pa.Array
@@ -103,12 +107,17 @@ class Actors:
     officer_badge: pa.Array
     officer_corrupt: np.ndarray
     officer_night: np.ndarray  # bool: mostly works night shifts
+    officer_intensity: np.ndarray  # how openly a corrupt officer waves its network through (0: clean)
+    officer_habit: np.ndarray  # factor on the officer's share of flagged travellers not referred
     # Labour inspectors, each covering one region of one country (region index = country * n_regions + r).
     inspector_region: np.ndarray
     inspector_badge: pa.Array
     inspector_corrupt: np.ndarray
+    inspector_intensity: np.ndarray  # how openly a corrupt inspector covers exploitation (0: clean)
+    inspector_habit: np.ndarray  # factor on the inspector's share of announced visits
     # Recruiters.
     rec_abusive: np.ndarray
+    rec_intensity: np.ndarray  # how openly an abusive recruiter acts (config markers; 0: clean)
     rec_type: np.ndarray  # index into AGENCY_TYPES
     rec_in_registry: np.ndarray
     rec_origin: np.ndarray  # origin country index
@@ -225,8 +234,13 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     desks_per_post = rng.integers(3, 10, len(post_country))
     desk_post = np.repeat(np.arange(len(post_country)), desks_per_post)
     load = (post_weight / desks_per_post)[desk_post]
-    overload = np.clip((load / load.mean()) ** 1.5, 0.2, 4.0)
+    overload = np.clip((load / load.mean()) ** cfg.markers.desk_overload_exponent, 0.2, 4.0)
     desk_corrupt = rng.random(len(desk_post)) < np.clip(cfg.prevalence.corrupt_visa_desk * overload, 0, 1)
+    # Marker intensities and habits from a stream of their own.
+    mk = cfg.markers
+    mrng = side_stream(rng, 94)
+    desk_intensity = intensity(mrng, desk_corrupt, mk.visa_desk_intensity, mk.intensity_concentration)
+    desk_habit = habits(mrng, len(desk_post), mk.official_habit_sigma)
     desk_officer = text.padded_ids("CO", _unique(rng, 900_000, len(desk_post)) + 100_000, 6)
 
     # Border posts and officers.
@@ -245,7 +259,8 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     # Smuggling and trafficking by road: officers at land crossings are more exposed (003:1974, 003:2745).
     exposure = np.where(bpost_land[officer_bpost], 1.4, 0.4)
     officer_corrupt = rng.random(n_off) < np.clip(cfg.prevalence.corrupt_border_officer * exposure, 0, 1)
-    officer_night = rng.random(n_off) < np.where(officer_corrupt, 0.7, 0.3)
+    officer_intensity = intensity(mrng, officer_corrupt, mk.border_officer_intensity, mk.intensity_concentration)
+    officer_night = rng.random(n_off) < toward(0.3, 0.7, officer_intensity)
     officer_badge = text.padded_ids("BO", _unique(rng, 900_000, n_off) + 100_000, 6)
 
     # Inspectors.
@@ -255,15 +270,26 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         [np.arange(n_regions_total), rng.integers(0, n_regions_total, n_insp - n_regions_total)]
     )
     inspector_corrupt = rng.random(n_insp) < cfg.prevalence.corrupt_inspector
+    inspector_intensity = intensity(mrng, inspector_corrupt, mk.inspector_intensity, mk.intensity_concentration)
     inspector_badge = text.padded_ids("LI", _unique(rng, 900_000, n_insp) + 100_000, 6)
 
     # Recruiters.
     n_rec = max(20, n_emp // 6)
     abusive = rng.random(n_rec) < cfg.prevalence.abusive_recruiter
+    rec_intensity = intensity(mrng, abusive, mk.recruiter_intensity, mk.intensity_concentration)
+
+    def acts_openly() -> np.ndarray:
+        """Per recruiter: whether this trait is drawn as an abusive one's (with probability its intensity)."""
+        opened: np.ndarray = mrng.random(n_rec) < rec_intensity
+        return opened
+
+    clean_types = np.array(AGENCY_TYPE_P_CLEAN)
+    clean_types[AGENCY_TYPES.index("marriage_agency")] += mk.clean_marriage_agency_share
+    clean_types[AGENCY_TYPES.index("licensed_agency")] -= mk.clean_marriage_agency_share
     rtype = np.where(
-        abusive,
+        acts_openly(),
         rng.choice(len(AGENCY_TYPES), n_rec, p=AGENCY_TYPE_P_ABUSIVE),
-        rng.choice(len(AGENCY_TYPES), n_rec, p=AGENCY_TYPE_P_CLEAN),
+        rng.choice(len(AGENCY_TYPES), n_rec, p=clean_types),
     )
     unlicensed = rtype == AGENCY_TYPES.index("unlicensed_broker")
     in_registry = ~unlicensed | (rng.random(n_rec) < 0.3)
@@ -296,12 +322,12 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
     rec_ref = text.padded_ids("RA", refs[:n_rec], 7)
     rec_licence_id = text.padded_ids("LIC-", licences[:n_rec], 7)
     # Licence status: 'none' for unlicensed brokers; abusive agencies often expired / suspended / revoked.
-    status_clean = rng.choice(4, n_rec, p=(0.90, 0.08, 0.02, 0.0))
+    status_clean = rng.choice(4, n_rec, p=(0.90 - mk.clean_revoked_share, 0.08, 0.02, mk.clean_revoked_share))
     status_abusive = rng.choice(4, n_rec, p=(0.50, 0.25, 0.15, 0.10))
-    status = np.where(abusive, status_abusive, status_clean)
+    status = np.where(acts_openly(), status_abusive, status_clean)
     status = np.where(unlicensed, LICENCE_STATUSES.index("none"), status)
     # Front-company signal: abusive recruiters are young registrations (003:2799).
-    age_days = np.where(abusive, rng.gamma(1.5, 500, n_rec), rng.gamma(3.0, 1_500, n_rec)).astype(np.int64)
+    age_days = np.where(acts_openly(), rng.gamma(1.5, 500, n_rec), rng.gamma(3.0, 1_500, n_rec)).astype(np.int64)
     registered_on = rng.integers(0, days, n_rec) - age_days
     licence_from = registered_on + rng.integers(30, 200, n_rec)
     # Active licences run past the window (renewed); expired ones ended before or during it.
@@ -310,19 +336,21 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         np.maximum(rng.integers(-400, days // 2, n_rec), licence_from + MIN_LICENCE_DAYS),
         np.maximum(licence_from + rng.integers(3 * 365, 6 * 365, n_rec), days + rng.integers(30, 1_500, n_rec)),
     )
-    declared_fee = np.where(
-        abusive,
-        rng.uniform(200, 3_000, n_rec),
-        np.where(rng.random(n_rec) < 0.5, 0.0, rng.uniform(50, 450, n_rec)),
-    ).round(0)
+    clean_fee = np.where(rng.random(n_rec) < 0.5, 0.0, rng.uniform(50, 450, n_rec))
+    clean_fee = np.where(
+        mrng.random(n_rec) < mk.clean_fee_above_cap_share, mrng.uniform(LEGAL_FEE_CAP_USD, 1_200, n_rec), clean_fee
+    )
+    declared_fee = np.where(acts_openly(), rng.uniform(200, 3_000, n_rec), clean_fee).round(0)
     # Fees actually charged, reported by workers at inspections: debts of $10,000-15,000 (003:5272).
-    charged_fee = np.where(abusive, rng.uniform(2_000, 15_000, n_rec), declared_fee * rng.uniform(1.0, 1.3, n_rec))
+    charged_fee = np.where(
+        acts_openly(), rng.uniform(2_000, 15_000, n_rec), declared_fee * rng.uniform(1.0, 1.3, n_rec)
+    )
     city = text.pick(text.strings(ORIGIN_CITIES), rec_origin)
     directors = text.person_names(rng, n_rec)
     network_director = text.person_names(rng, n_rec)
     network_phone = text.phones(rng, n_rec)
     own_phone = text.phones(rng, n_rec)
-    share = abusive & (rng.random(n_rec) < 0.5)
+    share = rng.random(n_rec) < 0.5 * rec_intensity
     rec_directors = text.join(directors, _conditional_suffix(share, "; ", network_director))
     # Displacement to unlicensed operators, from a stream of its own (the draws above stay as they were).
     srng = side_stream(rng, 98)
@@ -341,6 +369,8 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         desk_post=desk_post,
         desk_officer=desk_officer,
         desk_corrupt=desk_corrupt,
+        desk_intensity=desk_intensity,
+        desk_habit=desk_habit,
         bpost_country=bpost_country,
         bpost_code=bpost_code,
         bpost_land=bpost_land,
@@ -348,10 +378,15 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         officer_badge=officer_badge,
         officer_corrupt=officer_corrupt,
         officer_night=officer_night,
+        officer_intensity=officer_intensity,
+        officer_habit=habits(mrng, n_off, mk.official_habit_sigma),
         inspector_region=inspector_region,
         inspector_badge=inspector_badge,
         inspector_corrupt=inspector_corrupt,
+        inspector_intensity=inspector_intensity,
+        inspector_habit=habits(mrng, n_insp, mk.official_habit_sigma),
         rec_abusive=abusive,
+        rec_intensity=rec_intensity,
         rec_type=rtype,
         rec_in_registry=in_registry,
         rec_origin=rec_origin,
@@ -371,7 +406,7 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         rec_declared_fee=declared_fee,
         rec_charged_fee=charged_fee,
         rec_address=text.addresses(rng, n_rec, city),
-        rec_phone=_choose(abusive & (rng.random(n_rec) < 0.4), network_phone, own_phone),
+        rec_phone=_choose(rng.random(n_rec) < 0.4 * rec_intensity, network_phone, own_phone),
         rec_directors=rec_directors,
         rec_network_director=network_director,
         rec_network_phone=network_phone,
@@ -387,6 +422,28 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         passport_keys=passport_keys,
         n_buyers=n_buyers(n_emp, cfg.supply_chain),
     )
+
+
+def intensity(rng: np.random.Generator, planted: np.ndarray, mean: float, concentration: float) -> np.ndarray:
+    """How openly each actor acts (config markers): 0 for clean actors, for planted ones a draw in [0, 1] with
+    ``mean`` (Beta with that concentration)."""
+    if mean <= 0 or mean >= 1:
+        return np.where(planted, float(mean >= 1), 0.0)
+    u = rng.beta(concentration * mean, concentration * (1 - mean), len(planted))
+    out: np.ndarray = np.where(planted, u, 0.0)
+    return out
+
+
+def toward(clean: np.ndarray | float, planted: np.ndarray | float, u: np.ndarray) -> np.ndarray:
+    """The rate ``u`` of the way from the clean rate to the planted one."""
+    out: np.ndarray = clean + u * (np.asarray(planted) - clean)
+    return out
+
+
+def habits(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
+    """Per official multiplicative factor of base rates (lognormal, median 1)."""
+    out: np.ndarray = rng.lognormal(0.0, sigma, n) if sigma > 0 else np.ones(n)
+    return out
 
 
 def _pick_member(rng: np.random.Generator, members: np.ndarray, n: int) -> np.ndarray:

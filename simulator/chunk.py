@@ -25,8 +25,10 @@ from simulator.actors import (
     PLATE_PREFIX,
     Actors,
     _csr,
+    intensity,
     pick_in_group,
     side_stream,
+    toward,
 )
 from simulator.config import SimulationConfig
 from simulator.schema import AGE_BANDS
@@ -54,6 +56,8 @@ OCCUPATION_TEXT = pa.array(
 ILO_PRESENT_P = np.array([0.5, 0.5, 0.3, 0.3, 0.1, 0.35, 0.5, 0.6, 0.45, 0.4, 0.6])
 # Minor violations at clean employers (in the same order): overtime and arrears are common everywhere.
 ILO_CLEAN_P = np.array([0.005, 0.01, 0.002, 0.005, 0.002, 0.005, 0.01, 0.05, 0.005, 0.03, 0.08])
+OVERTIME = ILO_INDICATORS.index("excessive_overtime")
+NEW_EMPLOYER_MARGIN_DAYS = 180  # employers founded in the window are founded at least this long before its end
 SEVERE = [
     ILO_INDICATORS.index(k)
     for k in (
@@ -80,6 +84,7 @@ class Employers:
     region: np.ndarray  # global region index = country * n_regions + r
     size: np.ndarray
     exploit: np.ndarray
+    intensity: np.ndarray  # how openly it exploits (config markers; 0: clean)
     present: np.ndarray  # [n, 11] ILO indicators present
     minor: np.ndarray  # [n, 11] minor violations at otherwise clean employers
     housing: np.ndarray
@@ -143,6 +148,7 @@ class ChunkBuilder:
         # Identifiers from a stream of their own: registration numbers are a random draw from the chunk's
         # block (originals and successors alike), serial ids follow event time.
         self.id_rng = side_stream(rng, 97)
+        self.mrng = side_stream(rng, 94)  # marker intensities and base rates
         block = 2 * cfg.world.employers_per_chunk
         self.registration_numbers = chunk * block + self.id_rng.permutation(block)
 
@@ -165,6 +171,11 @@ class ChunkBuilder:
         """Passport numbers: 'P' + 12 digits, scrambled (their order and range say nothing of the holder)."""
         return text.padded_ids("P", text.scrambled_numbers(self.a.passport_keys, self.serials(day)), 12)
 
+    def recruiter_intensity(self, rec: np.ndarray) -> np.ndarray:
+        """Intensity (Actors.rec_intensity) of each row's recruiter; 0 where none."""
+        out: np.ndarray = np.where(rec >= 0, self.a.rec_intensity[np.maximum(rec, 0)], 0.0)
+        return out
+
     # ------------------------------------------------------------------ employers
     def employers(self) -> Employers:
         rng, cfg, a = self.rng, self.cfg, self.a
@@ -175,10 +186,12 @@ class ChunkBuilder:
         size = np.clip(rng.lognormal(2.8, 1.0, n), 3, 3_000).astype(np.int64)
         prev = np.array([cfg.prevalence.exploitative_employer_by_sector[s] for s in SECTORS])
         exploit = rng.random(n) < prev[sector]
+        mk, mrng = cfg.markers, self.mrng
+        u = intensity(mrng, exploit, mk.employer_intensity, mk.intensity_concentration)
         present = exploit[:, None] & (rng.random((n, len(ILO_INDICATORS))) < ILO_PRESENT_P[None, :])
         minor = ~exploit[:, None] & (rng.random((n, len(ILO_INDICATORS))) < ILO_CLEAN_P[None, :])
         base_abusive = cfg.prevalence.abusive_recruiter * 0.5
-        use_abusive = rng.random(n) < np.where(exploit, cfg.network.abusive_recruiter_affinity, base_abusive)
+        use_abusive = rng.random(n) < toward(base_abusive, cfg.network.abusive_recruiter_affinity, u)
         r1 = np.where(
             use_abusive,
             self.abusive_pool[rng.integers(0, max(len(self.abusive_pool), 1), n)] if len(self.abusive_pool) else -1,
@@ -192,19 +205,25 @@ class ChunkBuilder:
             else np.full(n, -1)
         )
         contractor = np.where(
-            rng.random(n) < np.where(exploit, 0.35, 0.03),
+            rng.random(n) < toward(0.03, 0.35, u),
             unregistered,
             np.where(rng.random(n) < 0.25, r1, -1),
         )
-        age_days = np.where(exploit, rng.gamma(1.5, 900, n), rng.gamma(3.0, 2_000, n)).astype(np.int64)
-        registered_on = -age_days - 1
+        age_days = np.where(mrng.random(n) < u, rng.gamma(1.5, 900, n), rng.gamma(3.0, 2_000, n)).astype(np.int64)
+        # Some employers, planted and clean alike, are founded in the window and act from that day on.
+        founded = mrng.random(n) < mk.new_employer_share
+        founded_day = mrng.integers(0, max(self.days - NEW_EMPLOYER_MARGIN_DAYS, 1), n)
+        registered_on = np.where(founded, founded_day, -age_days - 1)
         canonical, base, suffix = text.organisation_names(rng, n, text.pick(text.strings(SECTOR_WORD), sector))
         city = text.pick(a.country_names, country)
         own_directors = text.join(text.person_names(rng, n), "; ", text.person_names(rng, n))
         in_net = network >= 0
-        share_dir = in_net & (rng.random(n) < cfg.network.shared_director_with_network)
-        share_phone = in_net & (rng.random(n) < cfg.network.shared_phone_with_network)
-        net_idx = np.maximum(network, 0)
+        share_dir = in_net & (rng.random(n) < cfg.network.shared_director_with_network * u)
+        share_phone = in_net & (rng.random(n) < cfg.network.shared_phone_with_network * u)
+        # Clean employers sometimes share a recruiter's phone too (a relative, a shared office).
+        contact = ~in_net & (mrng.random(n) < mk.clean_network_contact_share)
+        share_phone |= contact
+        net_idx = np.where(contact, mrng.integers(0, a.n_recruiters, n), np.maximum(network, 0))
         directors = pc.if_else(
             pa.array(share_dir),
             text.join(text.person_names(rng, n), "; ", a.rec_network_director.take(net_idx)),
@@ -218,17 +237,19 @@ class ChunkBuilder:
             region=region,
             size=size,
             exploit=exploit,
+            intensity=u,
             present=present,
             minor=minor,
-            housing=rng.random(n) < np.where(exploit, 0.75, 0.2),
-            transport=rng.random(n) < np.where(exploit, 0.6, 0.15),
-            minors_present=exploit & (rng.random(n) < 0.15),
-            wage_ratio=np.where(exploit, rng.normal(0.88, 0.1, n), rng.normal(1.05, 0.08, n)),
-            found_ratio=np.where(exploit, rng.uniform(0.4, 0.8, n), rng.uniform(0.95, 1.1, n)),
+            housing=rng.random(n) < toward(0.2, 0.75, u),
+            transport=rng.random(n) < toward(0.15, 0.6, u),
+            minors_present=rng.random(n) < toward(mk.clean_minors_share, 0.15, u),
+            wage_ratio=toward(rng.normal(1.05, 0.08, n), rng.normal(0.88, 0.1, n), u),
+            found_ratio=toward(rng.uniform(0.95, 1.1, n), rng.uniform(0.4, 0.8, n), u),
+            # Overtime as an ILO indicator, as a minor violation, or none.
             hours=np.where(
-                present[:, ILO_INDICATORS.index("excessive_overtime")],
+                present[:, OVERTIME],
                 rng.normal(64, 6, n),
-                rng.normal(43, 3, n),
+                np.where(minor[:, OVERTIME], mrng.normal(52, 3, n), rng.normal(43, 3, n)),
             ),
             r1=r1,
             r2=r2,
@@ -240,7 +261,7 @@ class ChunkBuilder:
             phone=phone,
             directors=directors,
             predecessor=np.full(n, -1),
-            active_from=np.full(n, -(10**6)),
+            active_from=np.where(founded, founded_day, -(10**6)),
             successor_from=np.full(n, 10**6),
         )
 
@@ -259,11 +280,12 @@ class ChunkBuilder:
         if avoid_inspector is not None:  # a different inspector follows up (I02)
             again = insp == avoid_inspector
             insp[again] = pick_in_group(rng, self.inspectors_by_region, emp.region[e[again]])
-        corrupt = self.a.inspector_corrupt[insp]
-        announced = rng.random(m) < np.where(corrupt & emp.exploit[e], 0.75, 0.15)
+        covering = self.a.inspector_intensity[insp]  # 0 for clean inspectors
+        base_announced = np.clip(0.15 * self.a.inspector_habit[insp], 0, 0.9)
+        announced = rng.random(m) < np.where(emp.exploit[e], toward(base_announced, 0.75, covering), base_announced)
         detect = (
             cfg.realism.detection_probability
-            * np.where(corrupt, cfg.realism.corrupt_inspector_detection_factor, 1.0)
+            * toward(1.0, cfg.realism.corrupt_inspector_detection_factor, covering)
             * np.where(announced, cfg.realism.announced_visit_detection_factor, 1.0)
         )
         found = (emp.present[e] & (rng.random((m, len(ILO_INDICATORS))) < detect[:, None])) | (
@@ -273,7 +295,7 @@ class ChunkBuilder:
         workers = rng.binomial(emp.size[e], 0.8)
         uses_recruiter = emp.r1[e] >= 0
         # Exploitative employers staff more of their sites with migrant workers on tied permits (003:5172).
-        migrants = rng.binomial(workers, np.where(emp.exploit[e], 0.8, np.where(uses_recruiter, 0.5, 0.2)))
+        migrants = rng.binomial(workers, toward(np.where(uses_recruiter, 0.5, 0.2), 0.8, emp.intensity[e]))
         wages_found = found[:, ILO_INDICATORS.index("withholding_of_wages")]
         overtime_found = found[:, ILO_INDICATORS.index("excessive_overtime")]
         severe = found[:, SEVERE].sum(axis=1)
@@ -322,7 +344,7 @@ class ChunkBuilder:
         for y in range(self.cfg.world.years):
             y0 = y * 365
             # Complaints from workers, NGOs and unions (003:5002): far more at exploitative employers.
-            n_compl = rng.poisson(0.03 + 0.45 * emp.exploit)
+            n_compl = rng.poisson(0.03 + 0.45 * emp.intensity)
             ce = np.repeat(np.arange(n), n_compl)
             cday = y0 + rng.integers(0, 365, len(ce))
             out_e.append(ce)
@@ -352,7 +374,9 @@ class ChunkBuilder:
             # A clean visit by a corrupt inspector at an exploitative site is often followed by another
             # inspector finding violations soon after (I02, 003:1367).
             tipped = (
-                self.a.inspector_corrupt[visits["inspector"]] & emp.exploit[e] & ~any_found & (rng.random(len(e)) < 0.8)
+                emp.exploit[e]
+                & ~any_found
+                & (rng.random(len(e)) < 0.8 * self.a.inspector_intensity[visits["inspector"]])
             )
             parts.append(
                 self.inspect(
@@ -373,7 +397,7 @@ class ChunkBuilder:
                 out_kind.append(np.zeros(len(idx), dtype=np.int64))
                 out_body.append(np.full(len(idx), 6))
         insp = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        keep = insp["day"] < self.days
+        keep = (insp["day"] < self.days) & (insp["day"] >= emp.active_from[insp["e"]])
         insp = {k: v[keep] for k, v in insp.items()}
         # Labels from inspections: referrals become substantiated cases, debarments, convictions.
         ref = insp["outcome"] >= 2
@@ -391,7 +415,7 @@ class ChunkBuilder:
             "kind": np.concatenate(out_kind),
             "body": np.concatenate(out_body),
         }
-        keep = outcomes["day"] < self.days
+        keep = (outcomes["day"] < self.days) & (outcomes["day"] >= emp.active_from[outcomes["e"]])
         return insp, {k: v[keep] for k, v in outcomes.items()}
 
     # ------------------------------------------------------------------ displacement
@@ -441,6 +465,7 @@ class ChunkBuilder:
                 region=cat(emp.region, emp.region[moves]),
                 size=cat(emp.size, emp.size[moves]),
                 exploit=cat(emp.exploit, emp.exploit[moves]),
+                intensity=cat(emp.intensity, emp.intensity[moves]),
                 present=np.vstack([emp.present, emp.present[moves]]),
                 minor=np.vstack([emp.minor, emp.minor[moves]]),
                 housing=cat(emp.housing, emp.housing[moves]),
@@ -544,29 +569,35 @@ class ChunkBuilder:
         rng, cfg, a = self.rng, self.cfg, self.a
         originals = np.flatnonzero(emp.predecessor < 0)
         # Exploitative employers rely more on workers whose permits tie them to the employer (E11, 003:5172).
-        tied = np.where(emp.exploit[originals], 1.6, 1.0)
+        tied = toward(1.0, 1.6, emp.intensity[originals])
         lam = np.minimum(
             cfg.world.sponsored_applications_per_employer * tied * emp.size[originals] / MEAN_EMPLOYER_SIZE,
             300,
         )
         e = np.repeat(originals, rng.poisson(lam))
+        day = rng.integers(0, self.days, len(e))
+        active = day >= emp.active_from[e]  # employers founded in the window apply from then on
+        e, day = e[active], day[active]
         m = len(e)
-        day = rng.integers(0, self.days, m)
         e = self.move_to_successor(emp, e, day)
-        direct = rng.random(m) < np.where(emp.exploit[e], 0.1, 0.3)
+        direct = rng.random(m) < toward(0.3, 0.1, emp.intensity[e])
         second = (emp.r2[e] >= 0) & (rng.random(m) < 0.4)
         rec = np.where(direct, -1, np.where(second, emp.r2[e], emp.r1[e]))
-        rec_ab = (rec >= 0) & a.rec_abusive[np.maximum(rec, 0)]
+        rec_u = self.recruiter_intensity(rec)
         sector = emp.sector[e]
         vclass = np.full(m, VISA_CLASSES.index("work"))
         vclass[(sector == 0) & (rng.random(m) < 0.8)] = VISA_CLASSES.index("seasonal_agri")
         vclass[sector == 3] = VISA_CLASSES.index("domestic_worker")
         # Hostess / dancer / model / entertainer placements by abusive recruiters (001:13, 003:3495).
-        ent = (sector == 4) & (rng.random(m) < np.where(rec_ab, 0.6, 0.08))
+        ent = (sector == 4) & (rng.random(m) < toward(0.08, 0.6, rec_u))
         vclass[ent] = VISA_CLASSES.index("entertainer")
         # Visitor visas for people placed in work (003:1945, 003:5891): the sponsor is hidden.
         visitor_capable = np.isin(a.rec_type[np.maximum(rec, 0)], [2, 3, 4])
-        as_visitor = rec_ab & visitor_capable & (rng.random(m) < 0.35)
+        as_visitor = (
+            (rec >= 0)
+            & visitor_capable
+            & (rng.random(m) < toward(cfg.markers.clean_visitor_placement_share, 0.35, rec_u))
+        )
         vclass[as_visitor] = np.where(
             rng.random(int(as_visitor.sum())) < 0.8,
             VISA_CLASSES.index("tourist"),
@@ -587,10 +618,10 @@ class ChunkBuilder:
         # Applications without a sponsor (tourists, students, spouses), some through travel agencies.
         u = rng.poisson(cfg.world.unsponsored_application_share * m)
         via_agency = rng.random(u) < 0.3
-        urec = np.where(
-            via_agency & (len(self.travel_pool) > 0),
-            self.travel_pool[rng.integers(0, max(len(self.travel_pool), 1), u)],
-            -1,
+        urec = (
+            np.where(via_agency, self.travel_pool[rng.integers(0, len(self.travel_pool), u)], -1)
+            if len(self.travel_pool)
+            else np.full(u, -1)
         )
         unsponsored = {
             "e": np.full(u, -1),
@@ -610,8 +641,9 @@ class ChunkBuilder:
         m = len(v["e"])
         rec, country = v["rec"], v["country"]
         rec_ab = (rec >= 0) & a.rec_abusive[np.maximum(rec, 0)]
-        route = rec_ab & (rng.random(m) < net.route_to_corrupt_desk)
-        home = (rec >= 0) & ~rec_ab & (rng.random(m) < 0.85)
+        rec_u = self.recruiter_intensity(rec)
+        route = rng.random(m) < net.route_to_corrupt_desk * rec_u
+        home = (rec >= 0) & (rng.random(m) < 0.85 * (1 - rec_u))
         post = np.where(
             home,
             a.rec_home_post[np.maximum(rec, 0), country],
@@ -620,32 +652,35 @@ class ChunkBuilder:
         desk = pick_in_group(rng, self.desks_by_post, post)
         # The corrupt desk this recruiter is a patron of in that country (-1: none).
         corrupt_pick = np.where(rec >= 0, a.rec_pref_desk[np.maximum(rec, 0), country], -1)
-        routed = route & (corrupt_pick >= 0)
+        # A corrupt desk takes its network's cases as openly as its intensity says.
+        open_desk = self.mrng.random(m) < a.desk_intensity[np.maximum(corrupt_pick, 0)]
+        routed = route & (corrupt_pick >= 0) & open_desk
         desk = np.where(routed, corrupt_pick, desk)
         post = a.desk_post[desk]
-        desk_corrupt = a.desk_corrupt[desk]
-        favoured = desk_corrupt & rec_ab
-        fraud = rng.random(m) < np.where(rec_ab, 0.25, 0.02)
+        # A corrupt desk favours its network's applications as openly as its intensity says.
+        favoured = rec_ab & (self.mrng.random(m) < a.desk_intensity[desk])
+        habit = a.desk_habit[desk]
+        fraud = rng.random(m) < toward(0.02, 0.25, rec_u)
         flag = rng.random(m) < np.where(fraud, 0.7, 0.02)
-        p_approve = np.where(flag, 0.15, 0.88) + np.where(desk_corrupt, 0.07, 0.0)
+        p_approve = np.where(flag, 0.15, 0.88) + 0.07 * a.desk_intensity[desk]
         p_approve = np.where(favoured, 0.97, np.minimum(p_approve, 0.95))
         u = rng.random(m)
         decision = np.where(u < 0.02, 2, np.where(u < 0.02 + p_approve * 0.98, 0, 1))
-        overturned = (decision == 1) & (rng.random(m) < np.where(favoured, 0.5, 0.01))
+        overturned = (decision == 1) & (rng.random(m) < np.where(favoured, 0.5, np.clip(0.01 * habit, 0, 0.5)))
         decision = np.where(overturned, 0, decision)
-        expedited = rng.random(m) < np.where(favoured, 0.4, 0.03)
+        expedited = rng.random(m) < np.where(favoured, 0.4, np.clip(0.03 * habit, 0, 0.5))
         proc_days = (rng.gamma(2.0, 7.0, m) * np.where(favoured, 0.35, 1.0) * np.where(expedited, 0.5, 1.0) + 1).astype(
             np.int64
         )
         submitted = v["day"] * 86_400 + rng.integers(8 * 3600, 17 * 3600, m)
-        outside = rng.random(m) < np.where(favoured, 0.35, 0.03)
+        outside = rng.random(m) < np.where(favoured, 0.35, np.clip(0.03 * habit, 0, 0.5))
         hour = np.where(outside, (rng.integers(18, 31, m)) % 24, rng.integers(9, 17, m))
         decided = (v["day"] + proc_days) * 86_400 + hour * 3600 + rng.integers(0, 3600, m)
         pending = decided >= self.days * 86_400
         decision = np.where(pending, 3, decision)
         age_p_base = np.array([0.005, 0.25, 0.35, 0.22, 0.12, 0.055])
         age_p_young = np.array([0.03, 0.6, 0.3, 0.05, 0.015, 0.005])
-        young = rec_ab & (v["vclass"] == VISA_CLASSES.index("entertainer"))
+        young = (self.mrng.random(m) < rec_u) & (v["vclass"] == VISA_CLASSES.index("entertainer"))
         age = np.where(young, _choice_rows(rng, age_p_young, m), _choice_rows(rng, age_p_base, m))
         e = v["e"]
         sector = np.where(e >= 0, emp.sector[np.maximum(e, 0)], 7)
@@ -676,7 +711,7 @@ class ChunkBuilder:
             "wage": np.where(has_sponsor, wage, np.nan),
             "unit": unit,
             "valid_until": valid_until,
-            "rec_ab": rec_ab,
+            "rec_u": rec_u,
             "passport": np.arange(m),
         }
 
@@ -687,36 +722,44 @@ class ChunkBuilder:
         entry_day = v["decided"][approved] // 86_400 + rng.integers(1, 60, len(approved))
         keep = entry_day < self.days
         app, entry_day = approved[keep], entry_day[keep]
-        rec_ab = v["rec_ab"][app]
+        rec_u = v["rec_u"][app]
         entries = self.crossing_rows(
             app,
             v["country"][app],
             entry_day,
-            rec_ab,
+            rec_u,
             v["fraud"][app],
             v["age"][app],
             v["rec"][app],
             direction_in=True,
-            routed=rec_ab & (rng.random(len(app)) < net.route_to_corrupt_officer),
+            routed=rng.random(len(app)) < net.route_to_corrupt_officer * rec_u,
         )
-        # Refused network travellers try again the same day at a corrupt officer (B06).
-        retry = np.flatnonzero(entries["refused"] & rec_ab)
-        second = self.crossing_rows(
-            app[retry],
-            v["country"][app[retry]],
-            entry_day[retry],
-            rec_ab[retry],
-            v["fraud"][app[retry]],
-            v["age"][app[retry]],
-            v["rec"][app[retry]],
-            direction_in=True,
-            routed=np.ones(len(retry), dtype=bool),
-            force_admit=True,
+        # Refused network travellers try again the same day at a corrupt officer (B06); other refused travellers
+        # sometimes come back the next day with their papers in order, at whichever officer (markers).
+        network_retry = entries["refused"] & (self.mrng.random(len(app)) < rec_u)
+        retry = np.flatnonzero(network_retry)
+        again = np.flatnonzero(
+            entries["refused"] & ~network_retry & (self.mrng.random(len(app)) < self.cfg.markers.clean_retry_share)
+        )
+        second, third = (
+            self.crossing_rows(
+                app[rows],
+                v["country"][app[rows]],
+                entry_day[rows] + later,
+                rec_u[rows],
+                v["fraud"][app[rows]],
+                v["age"][app[rows]],
+                v["rec"][app[rows]],
+                direction_in=True,
+                routed=np.full(len(rows), network),
+                force_admit=network,
+            )
+            for rows, later, network in ((retry, 0, True), (again, 1, False))
         )
         # Exits at the end of the stay, unless the worker overstays or absconds (003:1939).
         e = v["e"][app]
-        exploit = (e >= 0) & emp.exploit[np.maximum(e, 0)]
-        overstay = rng.random(len(app)) < (self.cfg.realism.overstay_base + 0.15 * exploit + 0.10 * rec_ab)
+        exploit_u = np.where(e >= 0, emp.intensity[np.maximum(e, 0)], 0.0)
+        overstay = rng.random(len(app)) < (self.cfg.realism.overstay_base + 0.15 * exploit_u + 0.10 * rec_u)
         admitted = ~entries["refused"]
         exit_day = entry_day + (STAY_DAYS[v["vclass"][app]] * rng.uniform(0.7, 1.0, len(app))).astype(np.int64)
         leaves = np.flatnonzero(admitted & ~overstay & (exit_day < self.days))
@@ -724,7 +767,7 @@ class ChunkBuilder:
             app[leaves],
             v["country"][app[leaves]],
             exit_day[leaves],
-            np.zeros(len(leaves), dtype=bool),
+            np.zeros(len(leaves)),
             np.zeros(len(leaves), dtype=bool),
             v["age"][app[leaves]],
             np.full(len(leaves), -1),
@@ -737,15 +780,17 @@ class ChunkBuilder:
             np.full(nb, -1),
             rng.integers(0, a.n_countries, nb),
             rng.integers(0, self.days, nb),
-            np.zeros(nb, dtype=bool),
+            np.zeros(nb),
             rng.random(nb) < 0.01,
             _choice_rows(rng, np.array([0.05, 0.2, 0.3, 0.2, 0.15, 0.1]), nb),
             np.full(nb, -1),
             direction_in=rng.random(nb) < 0.5,
             routed=np.zeros(nb, dtype=bool),
         )
-        out = {k: np.concatenate([entries[k], second[k], exits[k], background[k]]) for k in entries}
-        out["overstay_truth"] = np.concatenate([overstay, np.zeros(len(retry) + len(leaves) + nb, dtype=bool)])
+        out = {k: np.concatenate([entries[k], second[k], third[k], exits[k], background[k]]) for k in entries}
+        out["overstay_truth"] = np.concatenate(
+            [overstay, np.zeros(len(retry) + len(again) + len(leaves) + nb, dtype=bool)]
+        )
         return out
 
     def crossing_rows(
@@ -753,7 +798,7 @@ class ChunkBuilder:
         app: np.ndarray,
         country: np.ndarray,
         day: np.ndarray,
-        network: np.ndarray,
+        network_u: np.ndarray,
         fraud: np.ndarray,
         age: np.ndarray,
         rec: np.ndarray,
@@ -766,27 +811,36 @@ class ChunkBuilder:
         bpost = country * self.bposts_per_country + rng.integers(0, self.bposts_per_country, m)
         officer = pick_in_group(rng, self.officers_by_bpost, bpost)
         corrupt_pick = np.where(rec >= 0, a.rec_pref_officer[np.maximum(rec, 0), country], -1)
-        use_corrupt = routed & (corrupt_pick >= 0)
+        open_officer = self.mrng.random(m) < a.officer_intensity[np.maximum(corrupt_pick, 0)]
+        use_corrupt = routed & (corrupt_pick >= 0) & open_officer
         officer = np.where(use_corrupt, corrupt_pick, officer)
         bpost = a.officer_bpost[officer]
-        corrupt = a.officer_corrupt[officer]
+        network = network_u > 0  # a traveller of an abusive recruiter
         # Network crossings are timed for the night shift (B03, 003:635).
         night = rng.random(m) < np.where(use_corrupt | a.officer_night[officer], 0.85, 0.15)
         hour = np.where(night, (rng.integers(20, 30, m)) % 24, rng.integers(6, 20, m))
         sec = day * 86_400 + hour * 3600 + rng.integers(0, 3600, m)
         flagged = rng.random(m) < np.where(fraud, 0.6, 0.015)
         minor = age == 0
-        guardian = rng.random(m) < np.where(network, 0.2, 0.95)
-        address_ok = rng.random(m) < np.where(network, 0.3, 0.97)
+        guardian = rng.random(m) < toward(0.95, 0.2, network_u)
+        address_ok = rng.random(m) < toward(0.97, 0.3, network_u)
         suspicious = flagged | (minor & (~guardian | ~address_ok))
-        referral = suspicious & (rng.random(m) < np.where(corrupt, np.where(network, 0.05, 0.3), 0.85))
+        # Officers refer suspicious travellers at their habitual rate; a corrupt one waves through, above all
+        # its network's, as openly as its intensity says.
+        habitual = np.clip(1 - 0.15 * a.officer_habit[officer], 0.3, 1.0)
+        refer_p = toward(habitual, np.where(network, 0.05, 0.3), a.officer_intensity[officer])
+        referral = suspicious & (rng.random(m) < refer_p)
         refused = referral & (rng.random(m) < np.where(fraud | minor, 0.7, 0.1))
         if force_admit:
             refused[:] = False
-        escort = network & (rng.random(m) < self.cfg.network.escort_share)
-        family = ~network & (rng.random(m) < 0.08)
+        # Recruiters' staff escort travellers and drive them in the recruiter's vans: clean recruiters' now and
+        # then, abusive ones' as often as their intensity says.
+        mk = self.cfg.markers
+        recruited = rec >= 0
+        escort = recruited & (rng.random(m) < toward(mk.clean_escort_share, self.cfg.network.escort_share, network_u))
+        family = ~escort & (rng.random(m) < 0.08)
         land = a.bpost_land[bpost]
-        van = land & network & (rng.random(m) < 0.5)
+        van = land & recruited & (rng.random(m) < toward(mk.clean_van_share, 0.5, network_u))
         car = land & ~van & (rng.random(m) < 0.35)
         return {
             "app": app,

@@ -123,6 +123,44 @@ class Realism(_Strict):
     label_false_positive_rate: float = Field(0.002, ge=0, le=1)
 
 
+class Markers(_Strict):
+    """How far planted actors' traces stand out from clean ones': every marker fires on some clean actors and
+    misses some planted ones.
+
+    Intensity: each planted actor draws how openly it acts, a number in [0, 1] (Beta with the type's mean and
+    ``intensity_concentration``: uniform at mean 0.5 and concentration 2); each of its marker rates lies that
+    share of the way from the clean rate to the fully planted one (1: every planted actor acts as openly as the
+    world allows; 0: like a clean one). The exploitation itself (the ILO indicators present at an employer)
+    does not depend on it.
+    """
+
+    employer_intensity: float = Field(0.5, ge=0, le=1)
+    recruiter_intensity: float = Field(0.35, ge=0, le=1)
+    visa_desk_intensity: float = Field(0.35, ge=0, le=1)
+    border_officer_intensity: float = Field(0.5, ge=0, le=1)
+    inspector_intensity: float = Field(0.9, ge=0, le=1)
+    # Concentration of the intensities' Beta: higher makes planted actors of a type act alike.
+    intensity_concentration: float = Field(2.0, gt=0, le=100)
+    # Officials' habits differ: each desk's, border officer's and inspector's base rates (expediting, decisions
+    # outside office hours, overturned refusals, processing time, night shifts, referrals, announced visits) are
+    # multiplied by a lognormal factor with this sigma (0: identical habits).
+    official_habit_sigma: float = Field(0.5, ge=0, le=3)
+    # Base rates at clean actors of markers that would otherwise be planted-only (shares, 0-1).
+    clean_minors_share: float = Field(0.01, ge=0, le=1)  # clean employers with minors at work
+    clean_marriage_agency_share: float = Field(0.01, ge=0, le=1)  # clean recruiters that are marriage agencies
+    clean_revoked_share: float = Field(0.01, ge=0, le=1)  # clean licensed recruiters revoked before the window
+    clean_fee_above_cap_share: float = Field(0.03, ge=0, le=1)  # clean recruiters declaring a fee above the cap
+    clean_visitor_placement_share: float = Field(0.02, ge=0, le=1)  # of clean travel/model agencies' applications
+    clean_network_contact_share: float = Field(0.01, ge=0, le=1)  # clean employers sharing a recruiter's phone
+    clean_escort_share: float = Field(0.05, ge=0, le=1)  # clean recruiters' travellers crossing with its escort
+    clean_van_share: float = Field(0.05, ge=0, le=1)  # clean recruiters' travellers crossing land in its van
+    clean_retry_share: float = Field(0.3, ge=0, le=1)  # refused travellers trying again the next day
+    # Desks at posts with many applications per desk are this much more exposed to corruption: P(corrupt) is
+    # prevalence times (load / mean load) ** this (003:1491; 0: load does not matter).
+    desk_overload_exponent: float = Field(0.5, ge=0, le=3)
+    new_employer_share: float = Field(0.05, ge=0, le=1)  # employers, clean and planted alike, founded in the window
+
+
 class SupplyChain(_Strict):
     """Buyers, tier-1 and tier-2 suppliers (simulator/supply.py): depth two below the buyer, skewed fan-out."""
 
@@ -138,6 +176,7 @@ class SimulationConfig(_Strict):
     prevalence: Prevalence = Prevalence()
     network: Network = Network()
     realism: Realism = Realism()
+    markers: Markers = Markers()
     supply_chain: SupplyChain = SupplyChain()
 
 

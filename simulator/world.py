@@ -129,7 +129,7 @@ def _global_tables(
     revoked = licensed & (rng.random(n_rec) < 1 - np.exp(-0.6 * placed))
     revoke_day = rng.integers(days // 4, days, n_rec)
     convicted = a.rec_abusive & (rng.random(n_rec) < 0.03 + 0.05 * np.minimum(placed, 4))
-    complaints = rng.poisson(cfg.world.years * (0.05 + 0.6 * a.rec_abusive))
+    complaints = rng.poisson(cfg.world.years * (0.05 + 0.6 * a.rec_intensity))
     variant = cfg.realism.name_variant_share
 
     # Displacement: revoked abusive recruiters re-register under a new name, keeping phone / director; those
@@ -295,7 +295,7 @@ def _registry_versions(
         variant.append(current[2])
         for day, new_status, ends, new_variant in events:
             if new_status >= 0:
-                if current[0] != ACTIVE:  # a licence already ended is not ended again
+                if current[0] not in (ACTIVE, SUSPENDED):  # a licence already ended is not ended again
                     continue
                 current = (new_status, ends, current[2])
             else:

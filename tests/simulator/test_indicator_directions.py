@@ -2,6 +2,11 @@
 list says: planted entities (exploitative employers, abusive recruiters, corrupt desks, officers and
 inspectors) score beyond clean ones by more than two standard errors.
 
+The world is simulated with planted actors acting openly (every marker intensity of config ``markers`` at 1,
+overloaded desks strongly exposed): this checks that each indicator reads a mechanism the simulator plants.
+How far the default world's weaker, overlapping markers separate planted from clean is measured in
+test_difficulty.py.
+
 Truth is read only to split entities into planted and clean (and to resolve names on visa applications
 and inspections to a recruiter or employer); every value is computed from ``export/`` with DuckDB,
 ignoring malformed rows (TRY_CAST, category filters, negative amounts) and exact duplicates.
@@ -18,11 +23,21 @@ import duckdb
 import pytest
 
 from data_contracts.contracts import ILO_INDICATORS
-from simulator.config import SimulationConfig
+from simulator.config import Markers, SimulationConfig
 from simulator.world import simulate_world
 
 Z_MIN = 2.0  # planted mean must be beyond the clean mean by this many (Welch) standard errors
 MIN_PLANTED = 3  # fewer planted entities with a value than this cannot support a comparison
+OPEN_MARKERS = SimulationConfig(
+    markers=Markers(
+        employer_intensity=1.0,
+        recruiter_intensity=1.0,
+        visa_desk_intensity=1.0,
+        border_officer_intensity=1.0,
+        inspector_intensity=1.0,
+        desk_overload_exponent=1.5,
+    )
+)
 
 _FINDINGS = ILO_INDICATORS
 _ANY_FINDING = " OR ".join(f"coalesce(finding_{k}, false)" for k in _FINDINGS)
@@ -603,7 +618,7 @@ def _params() -> list[object]:
 @pytest.fixture(scope="module")
 def world_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     out = tmp_path_factory.mktemp("world")
-    simulate_world("small", 7, out, workers=2)
+    simulate_world("small", 7, out, OPEN_MARKERS, workers=2)
     con = duckdb.connect()
     for statement in _setup_sql(out):
         con.execute(statement)

@@ -185,12 +185,15 @@ def test_displacement_creates_successors_sharing_contacts(small_world: Path) -> 
         .drop_duplicates("registration_no")
         .set_index("registration_no")
     )
-    shared = 0
+    shared = compared = 0
     for _, row in successors.iterrows():
         new, old = orgs.loc[row["registration_no"]], orgs.loc[row["successor_of"]]
+        if new[["phone", "directors"]].isna().any() or old[["phone", "directors"]].isna().any():
+            continue  # a contact lost to the export's missing values cannot be compared
+        compared += 1
         first_director = str(old["directors"]).split("; ")[0]
         shared += int(new["phone"] == old["phone"] or first_director in str(new["directors"]))
-    assert shared / len(successors) > 0.9
+    assert compared > 10 and shared / compared > 0.9
 
 
 def test_person_identifiers_are_raw_in_export_and_nationality_never_drives_truth(small_world: Path) -> None:
