@@ -285,38 +285,68 @@ def features(
     out_console.print(f"built in {time.perf_counter() - started:.1f} s; cut-offs in {out / 'cutoffs.json'}")
 
 
+MinTrainOption = Annotated[
+    int | None,
+    typer.Option(
+        "--min-train-positives",
+        min=1,
+        help="Distinct observed positives a type's training labels need before a model may serve it "
+        "(default: models.train.MIN_TRAIN_POSITIVES).",
+    ),
+]
+MinFoldOption = Annotated[
+    int | None,
+    typer.Option(
+        "--min-fold-positives",
+        min=1,
+        help="New observed positives the held-out fold needs before a model may serve a type "
+        "(default: models.train.MIN_FOLD_POSITIVES).",
+    ),
+]
+
+
+def _evidence(min_train: int | None, min_fold: int | None) -> Any:
+    from models.train import MIN_FOLD_POSITIVES, MIN_TRAIN_POSITIVES, Evidence
+
+    return Evidence(
+        MIN_TRAIN_POSITIVES if min_train is None else min_train, MIN_FOLD_POSITIVES if min_fold is None else min_fold
+    )
+
+
 @app.command()
 def train(
     as_of: Annotated[str, typer.Option("--as-of", help="Train with what was known on this day (ISO date).")],
-    truth: Annotated[
-        Path | None, typer.Option(help="Simulator world folder: choose the training strategy on its truth.")
-    ] = None,
     distributed: Annotated[
         bool, typer.Option("--distributed", help="Train LightGBM data-parallel on a Dask cluster (lightgbm.dask).")
     ] = False,
     dask_address: DaskAddressOption = None,
+    min_train_positives: MinTrainOption = None,
+    min_fold_positives: MinFoldOption = None,
 ) -> None:
-    """Train one calibrated LightGBM model per entity type (point-in-time features and labels)."""
+    """Train one calibrated LightGBM model per entity type (point-in-time features and labels) and put it through
+    the gate; a type whose evidence is too thin, or whose model does not beat the red-flag count, is served by the
+    count."""
     day = _as_of(as_of)
     home = _lake_home()
     from features.registry import ENTITY_TYPES
     from flows.models import train_flow
 
+    evidence = _evidence(min_train_positives, min_fold_positives)
     if dask_address and not distributed:
         raise _fail("--dask-address needs --distributed")
     if distributed:
         from flows.runners import dask_cluster
 
         with dask_cluster(dask_address) as address:
-            results = train_flow(home, day, truth, ENTITY_TYPES, address)
+            results = train_flow(home, day, ENTITY_TYPES, address, evidence)
     else:
-        results = train_flow(home, day, truth)
+        results = train_flow(home, day, ENTITY_TYPES, evidence=evidence)
     table = Table(title=f"models trained as of {day}")
-    for column in ("entity", "model", "gate"):
+    for column in ("entity", "model", "served", "gate"):
         table.add_column(column)
     for entity, r in results.items():
-        verdict = "[green]champion[/]" if r.promoted else "[yellow]challenger[/]"
-        table.add_row(entity, r.model_id, f"{verdict}: {r.reason}")
+        verdict = "[green]champion[/]" if r.promoted else "[yellow]not promoted[/]"
+        table.add_row(entity, r.model_id or "-", r.served, f"{verdict}: {r.reason}")
     Console(width=200).print(table)
 
 
@@ -325,15 +355,17 @@ def evaluate(
     as_of: Annotated[str, typer.Option("--as-of", help="Rank entities as of this day; labels come after it.")],
     truth: Annotated[Path | None, typer.Option(help="Simulator world folder: also measure against its truth.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON to this file.")] = None,
+    min_train_positives: MinTrainOption = None,
+    min_fold_positives: MinFoldOption = None,
 ) -> None:
-    """Backtest: the model, the rule-based red-flag count and random, on the same entities."""
+    """Backtest on new positives: the served ranking, the latest model, the red-flag count and random."""
     import json
 
     day = _as_of(as_of)
     home = _lake_home()
     from flows.models import evaluate_flow
 
-    result = evaluate_flow(home, day, truth)
+    result = evaluate_flow(home, day, truth, evidence=_evidence(min_train_positives, min_fold_positives))
     table = Table(title=f"evaluation as of {day} (k = top 5%)")
     for column in ("entity", "ranking", "precision@k", "lift@k", "truth precision@k", "truth lift@k", "AP", "ECE"):
         table.add_column(column)
@@ -345,11 +377,13 @@ def evaluate(
         if "error" in res:
             table.add_row(entity, res["error"], *["-"] * 6)
             continue
-        for ranking in ("model", "rule", "random"):
-            m = res[ranking]
+        for ranking in ("served_ranking", "model", "rule", "random"):
+            m = res.get(ranking)
+            if not m:
+                continue
             table.add_row(
                 entity,
-                ranking,
+                f"served: {res['served']}" if ranking == "served_ranking" else ranking,
                 fmt(m["precision_at_k"]),
                 fmt(m["lift_at_k"]),
                 fmt(m["truth_precision_at_k"]),
@@ -396,6 +430,8 @@ def pipeline(
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
     runner: RunnerOption = "local",
     dask_address: DaskAddressOption = None,
+    min_train_positives: MinTrainOption = None,
+    min_fold_positives: MinFoldOption = None,
 ) -> None:
     """The whole chain on the synthetic default: simulate, ingest, features, train, evaluate, score, publish."""
     from data_contracts.lake import LakeBusy, tracerisk_home
@@ -411,12 +447,15 @@ def pipeline(
     with _task_runner(runner, dask_address) as (task_runner, workers), _progress("pipeline") as bar:
         bar.add_task(f"{scale} world, seed {seed} under {home}", total=None)
         try:
-            result = pipeline_flow(home, scale, seed, task_runner, workers)
+            result = pipeline_flow(
+                home, scale, seed, task_runner, workers, _evidence(min_train_positives, min_fold_positives)
+            )
         except LakeBusy as exc:
             raise _fail(str(exc)) from exc
     out = Console(width=200)
-    table = Table(title="rolling-origin backtest (truth = the simulator's planted risk, k = top 5%)")
-    for column in ("origin", "entity", "model truth p@k", "rule truth p@k", "random truth p@k", "model p@k", "ECE"):
+    table = Table(title="rolling-origin backtest on new positives (truth = the simulator's planted risk, k = top 5%)")
+    columns = ("origin", "entity", "served", "served truth p@k", "model truth p@k", "count truth p@k")
+    for column in (*columns, "random truth p@k", "served p@k", "new positives"):
         table.add_column(column)
 
     def fmt(v: object) -> str:
@@ -424,19 +463,21 @@ def pipeline(
 
     for origin, evaluation in result.rolling.items():
         for entity, res in evaluation.items():
-            if "model" in res:
+            if "rule" in res:
                 table.add_row(
                     origin,
                     entity,
-                    fmt(res["model"]["truth_precision_at_k"]),
+                    str(res["served"]),
+                    fmt(res["served_ranking"]["truth_precision_at_k"]),
+                    fmt((res["model"] or {}).get("truth_precision_at_k")),
                     fmt(res["rule"]["truth_precision_at_k"]),
                     fmt(res["random"]["truth_precision_at_k"]),
-                    fmt(res["model"]["precision_at_k"]),
-                    fmt(res["model"]["ece"]),
+                    fmt(res["served_ranking"]["precision_at_k"]),
+                    str(res["positives"].get("eval_new")),
                 )
     out.print(table)
     for entity, r in result.serving_models.items():
-        out.print(f"{entity}: {r.model_id} {'champion' if r.promoted else 'challenger'} ({r.reason})")
+        out.print(f"{entity}: served by {r.served}, model {r.model_id or '-'} ({r.reason})")
     out.print(
         f"ingested {result.ingested_rows:,} rows ({result.quarantined_rows:,} quarantined); published "
         f"{result.published_rows:,} scores as of {result.dates.serving} (run {result.run_id}) in "

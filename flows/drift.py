@@ -70,7 +70,8 @@ def reference_for(home: Path, model: LoadedModel, features: FeatureTable | None 
         return Reference(**json.loads(path.read_text(encoding="utf-8")))
     t0 = _origin(model)
     ft = features if features is not None else _features(home, t0, (model.entity,))[model.entity]
-    probability = model.probability(feature_frame(ft.table, model.features))
+    red_flags = ft.table.column("red_flags").to_numpy().astype(float)
+    probability = model.probability(feature_frame(ft.table, model.features), red_flags)
     ref = reference_of(
         model.model_id, t0.isoformat(), _columns(ft, model.features), probability, (BANDS[0][1], BANDS[1][1])
     )

@@ -27,6 +27,7 @@ from flows.supply import enrich_task
 from flows.us_dol import read_backtest
 from models.bundle import (
     LoadedModel,
+    decision_as_of,
     latest_bundle,
     load_bundle,
     model_id_of,
@@ -34,13 +35,14 @@ from models.bundle import (
     read_registry,
     record_decision,
     save_bundle,
+    served_rule_calibration,
 )
 from models.evaluate import evaluate_entity
-from models.gate import decide, gate_metrics
+from models.gate import SERVED_COUNT, SERVED_MODEL, decide, gate_metrics, paired_win_share
 from models.partitions import ScoredPartition, merge_scored, score_partition
 from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, ScoredType, score_type
-from models.train import TrainedModel, feature_frame, train_entity, training_days
+from models.train import DEFAULT_EVIDENCE, Evidence, TrainedModel, feature_frame, train_entity, training_days
 from service.store import ModelEntry, ScoreRun, connect, publish, store_url
 
 log = logging.getLogger("tracerisk.flows")
@@ -64,8 +66,10 @@ def check_bundle(home: Path, model_id: str) -> LoadedModel:
 def usable_champion(home: Path, entity: EntityType) -> LoadedModel | None:
     """The champion of ``entity`` if its bundle passes check_bundle, else the most recent earlier promoted model whose
     bundle does: a corrupt or missing bundle is never scored with, and the last good champion keeps serving. None
-    when no promoted bundle loads (the rule baseline scores)."""
+    when the gate handed the type to the red-flag count, or when no promoted bundle loads (the count scores)."""
     entry = read_registry(home).get(entity, {})
+    if entry.get("served") == SERVED_COUNT:
+        return None
     promoted = [d.get("model_id") for d in reversed(entry.get("decisions", [])) if d.get("promote")]
     seen: set[str] = set()
     for model_id in [entry.get("champion"), *promoted]:
@@ -105,27 +109,44 @@ class FeatureCache:
         return self.days[day][entity]
 
 
+def _with_win_share(metrics: dict[str, float], scores: Any, fold: Any) -> dict[str, float]:
+    return {**metrics, "paired_win_share": paired_win_share(scores, fold.red_flags, fold.y, fold.keys)}
+
+
 def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
-    """The champion/challenger decision for ``model`` on its held-out fold (see models/gate.py)."""
+    """The gate's decision for ``model`` on its held-out fold (see models/gate.py), with the training windows,
+    the positives and the red-flag count's calibration on the fold."""
     fold = model.fold
-    challenger = gate_metrics(model.raw_score(fold.x), fold.y)
-    rule = gate_metrics(fold.red_flags, fold.y)
+    rule = gate_metrics(fold.red_flags, fold.y, fold.keys)
+    challenger = None
+    if model.booster is not None:
+        scores = model.served_score(fold.x, fold.red_flags)
+        challenger = _with_win_share(gate_metrics(scores, fold.y, fold.keys), scores, fold)
     loaded = usable_champion(home, model.entity)
     current = loaded.model_id if loaded is not None else None
-    if current == model_id_of(model):
-        return {"promote": True, "reason": "identical to the current champion (same trees)", "challenger": challenger}
     champion = None
+    if model.booster is not None and current == model_id_of(model):
+        loaded, current = None, None  # the same trees: judged once, as the challenger
     if loaded is not None and fold.table is not None:
         missing = [f for f in loaded.features if f not in fold.table.column_names]
         if not missing:
-            champion = gate_metrics(loaded.raw_score(feature_frame(fold.table, loaded.features)), fold.y)
-    return decide(challenger, rule, champion, current).as_dict()
+            scores = loaded.served_score(feature_frame(fold.table, loaded.features), fold.red_flags)
+            champion = _with_win_share(gate_metrics(scores, fold.y, fold.keys), scores, fold)
+    decision = decide(challenger, rule, champion, current, model.no_model_reason).as_dict()
+    return {
+        **decision,
+        "trained_as_of": model.trained_as_of.isoformat(),
+        "windows": model.windows.as_dict(),
+        "positives": model.positives,
+        "rule_calibration": model.rule_calibration.as_dict(),
+    }
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    model_id: str
+    model_id: str | None  # None: training produced no model (too little evidence)
     promoted: bool
+    served: str  # "model" or "red_flag_count": what ranks the type after this training
     reason: str
 
 
@@ -134,13 +155,15 @@ def train_task(
     home: Path,
     entity: EntityType,
     as_of: date,
-    truth_dir: Path | None,
     cache: FeatureCache,
     dask_address: str | None = None,
+    evidence: Evidence = DEFAULT_EVIDENCE,
 ) -> TrainResult:
-    truth = _truth(truth_dir, home, entity)
+    def features_at(day: date) -> FeatureTable:
+        return cache.get(day, entity)
+
     if dask_address is None:
-        model = train_entity(cache.lake, entity, as_of, truth, features_at=lambda d: cache.get(d, entity))
+        model = train_entity(cache.lake, entity, as_of, features_at=features_at, evidence=evidence)
     else:  # LightGBM data-parallel on the Dask cluster (models/distributed.py)
         from distributed import Client
 
@@ -151,52 +174,72 @@ def train_task(
                 cache.lake,
                 entity,
                 as_of,
-                truth,
-                features_at=lambda d: cache.get(d, entity),
+                features_at=features_at,
                 fit_model=DaskBoosterFit(client),
+                evidence=evidence,
             )
     decision = gate_model(home, model)
-    metrics = {"strategy_comparison": model.comparison, "gate": decision}
-    model_id = save_bundle(model, home, metrics, _lake_fingerprint(cache.lake), gate=decision)
-    try:  # a bundle that does not load back as written is never promoted
-        check_bundle(home, model_id)
-    except Exception as exc:
-        decision = {**decision, "promote": False, "reason": f"the saved bundle does not load ({exc})"}
+    model_id = None
+    if model.booster is not None:
+        metrics = {"strategy_comparison": model.comparison, "gate": decision}
+        model_id = save_bundle(model, home, metrics, _lake_fingerprint(cache.lake), gate=decision)
+        try:  # a bundle that does not load back as written is never promoted
+            check_bundle(home, model_id)
+        except Exception as exc:
+            served = SERVED_MODEL if decision.get("keep_champion") else SERVED_COUNT
+            decision = {
+                **decision,
+                "promote": False,
+                "served": served,
+                "reason": f"the saved bundle does not load ({exc})",
+            }
+    served_id = (
+        model_id if decision["promote"] else (decision["champion_id"] if decision.get("keep_champion") else None)
+    )
+    decision["served_model_id"] = served_id
     record_decision(home, entity, model_id, decision)
-    return TrainResult(model_id, bool(decision["promote"]), str(decision["reason"]))
+    return TrainResult(model_id, bool(decision["promote"]), str(decision["served"]), str(decision["reason"]))
 
 
 @flow(name="train", log_prints=False, validate_parameters=False)
 def train_flow(
     home: Path,
     as_of: date,
-    truth_dir: Path | None = None,
     entities: tuple[EntityType, ...] = ENTITY_TYPES,
     dask_address: str | None = None,
+    evidence: Evidence = DEFAULT_EVIDENCE,
 ) -> dict[str, TrainResult]:
-    """One model per entity type through the gate; with ``dask_address``, LightGBM trains on that Dask cluster."""
+    """One model per entity type through the gate; with ``dask_address``, LightGBM trains on that Dask cluster.
+    Reads the lake only: no simulator truth can reach a training decision."""
     lake = Lake(home)
     try:
         cache = FeatureCache(lake, entities)
-        for day in training_days(as_of):  # both origins built once for every entity type
+        for day in training_days(as_of):  # every origin built once for every entity type
             cache.get(day, entities[0])
-        out: dict[str, TrainResult] = {e: train_task(home, e, as_of, truth_dir, cache, dask_address) for e in entities}
+        out: dict[str, TrainResult] = {e: train_task(home, e, as_of, cache, dask_address, evidence) for e in entities}
     finally:
         lake.close()
     create_table_artifact(
         key="train-gate",
-        table=[{"entity": e, "model": r.model_id, "promoted": r.promoted, "reason": r.reason} for e, r in out.items()],
+        table=[
+            {"entity": e, "model": r.model_id, "promoted": r.promoted, "served": r.served, "reason": r.reason}
+            for e, r in out.items()
+        ],
         description=f"Models trained as of {as_of} and the champion/challenger decisions",
     )
     return out
 
 
 def sensitive_removed(
-    lake: Lake, model_meta: dict[str, Any], entity: EntityType, as_of: date, table: FeatureTable, truth: set[str] | None
+    lake: Lake,
+    model_meta: dict[str, Any],
+    entity: EntityType,
+    as_of: date,
+    table: FeatureTable,
+    truth: set[str] | None,
+    evidence: Evidence = DEFAULT_EVIDENCE,
 ) -> dict[str, Any]:
     """For every sensitive indicator of ``entity``: the same recipe retrained without it, evaluated alike."""
-    from models.bundle import LoadedModel
-
     out: dict[str, Any] = {}
     trained_as_of = date.fromisoformat(model_meta["trained_as_of"])
     cache = FeatureCache(lake, (entity,))
@@ -204,37 +247,64 @@ def sensitive_removed(
         if not ind.sensitive:
             continue
         model = train_entity(
-            lake, entity, trained_as_of, truth, exclude=(ind.id,), features_at=lambda d: cache.get(d, entity)
+            lake,
+            entity,
+            trained_as_of,
+            exclude=(ind.id,),
+            features_at=lambda d: cache.get(d, entity),
+            evidence=evidence,
         )
+        if model.booster is None:
+            out[ind.id] = {"error": f"no model without {ind.id}: {model.no_model_reason}"}
+            continue
         loaded = LoadedModel(
             f"{model_meta['model_id']}-without-{ind.id}",
             entity,
             model.booster.booster_,
             model.calibrator,
             model.features,
-            {**model_meta, "strategy": model.strategy, "strategy_comparison": model.comparison},
+            {
+                **model_meta,
+                "strategy": model.strategy,
+                "strategy_comparison": model.comparison,
+                "blend": model.blend.as_dict(),
+            },
         )
-        result = evaluate_entity(lake, loaded, table, as_of, truth)
+        result = evaluate_entity(lake, entity, table, as_of, truth, model=loaded)
         keys = ("precision_at_k", "truth_precision_at_k", "average_precision")
         out[ind.id] = {k: result["model"].get(k) for k in keys}
     return out
 
 
 @task(name="evaluate-model", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
-def evaluate_task(home: Path, as_of: date, truth_dir: Path | None, entities: tuple[EntityType, ...]) -> dict[str, Any]:
+def evaluate_task(
+    home: Path,
+    as_of: date,
+    truth_dir: Path | None,
+    entities: tuple[EntityType, ...],
+    evidence: Evidence = DEFAULT_EVIDENCE,
+) -> dict[str, Any]:
     lake = Lake(home)
     try:
         tables = build_features(lake, as_of, entities)
         out: dict[str, Any] = {}
         for entity in entities:
+            decision = decision_as_of(home, entity, as_of)
             model_id = latest_bundle(home, entity, as_of)
-            if model_id is None:
-                out[entity] = {"error": f"no {entity} model trained on or before {as_of}: run tracerisk train"}
+            if decision is None and model_id is None:
+                out[entity] = {"error": f"no {entity} training on or before {as_of}: run tracerisk train"}
                 continue
             truth = _truth(truth_dir, home, entity)
-            model = load_bundle(home, model_id)
-            out[entity] = evaluate_entity(lake, model, tables[entity], as_of, truth)
-            out[entity]["sensitive_removed"] = sensitive_removed(lake, model.meta, entity, as_of, tables[entity], truth)
+            model = load_bundle(home, model_id) if model_id is not None else None
+            served_id = (decision or {}).get("served_model_id")
+            if decision is None:  # a registry from before served rankings were recorded: the champion serves
+                served_id = read_registry(home).get(entity, {}).get("champion")
+            served = load_bundle(home, served_id) if served_id else None
+            out[entity] = evaluate_entity(lake, entity, tables[entity], as_of, truth, model, served, decision)
+            if model is not None:
+                out[entity]["sensitive_removed"] = sensitive_removed(
+                    lake, model.meta, entity, as_of, tables[entity], truth, evidence
+                )
         return out
     finally:
         lake.close()
@@ -242,10 +312,15 @@ def evaluate_task(home: Path, as_of: date, truth_dir: Path | None, entities: tup
 
 @flow(name="evaluate", log_prints=False, validate_parameters=False)
 def evaluate_flow(
-    home: Path, as_of: date, truth_dir: Path | None = None, entities: tuple[EntityType, ...] = ENTITY_TYPES
+    home: Path,
+    as_of: date,
+    truth_dir: Path | None = None,
+    entities: tuple[EntityType, ...] = ENTITY_TYPES,
+    evidence: Evidence = DEFAULT_EVIDENCE,
 ) -> dict[str, Any]:
-    """Backtest as of ``as_of``; writes reports/evaluation.json, reports/model-report.html and model cards."""
-    result = evaluate_task(home, as_of, truth_dir, entities)
+    """Backtest as of ``as_of``; writes reports/evaluation.json, reports/model-report.html and model cards. The
+    simulator's truth (``truth_dir``) is read here only, to measure."""
+    result = evaluate_task(home, as_of, truth_dir, entities, evidence)
     reports = home / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=_json_default) + "\n"
@@ -256,13 +331,13 @@ def evaluate_flow(
         render_report(result, f"tracerisk model report, as of {as_of}", us_dol=read_backtest(home)),
     )
     for res in result.values():
-        if "model_id" in res:
+        if res.get("model_id"):
             meta = load_bundle(home, res["model_id"]).meta
             write_whole(home / "models" / res["model_id"] / "model-card.md", model_card(meta, res))
     rows = []
     for entity, res in result.items():
-        for ranking in ("model", "rule", "random"):
-            if ranking in res:
+        for ranking in ("served_ranking", "model", "rule", "random"):
+            if res.get(ranking):
                 m = res[ranking]
                 rows.append(
                     {
@@ -311,12 +386,54 @@ def _model_entries(home: Path, entities: tuple[EntityType, ...]) -> list[ModelEn
                     status="champion" if meta["model_id"] == champion else "challenger",
                     trained_as_of=meta["trained_as_of"],
                     strategy=meta["strategy"],
-                    metrics={k: backtest[k] for k in ("model", "rule", "random")} if backtest else meta["metrics"],
+                    metrics={k: backtest[k] for k in ("served_ranking", "model", "rule", "random")}
+                    if backtest
+                    else meta["metrics"],
                     gate=meta.get("gate", {}),
                     card=model_card(meta, backtest),
                 )
             )
+        entry = registry.get(entity, {})
+        if entry.get("served") == SERVED_COUNT:
+            entries.append(count_entry(entity, entry, evaluation.get(entity)))
     return entries
+
+
+def count_entry(entity: EntityType, registry_entry: dict[str, Any], evaluated: dict[str, Any] | None) -> ModelEntry:
+    """The red-flag count as what serves ``entity`` (status champion, so /v1/models and the dashboard show it
+    in place of a model), with the gate's reason and a card that says why no model serves."""
+    decisions = registry_entry.get("decisions") or [{}]
+    last = decisions[-1]
+    reason = str(registry_entry.get("served_reason") or "no model cleared the gate")
+    backtest = evaluated if evaluated and evaluated.get("served") == SERVED_COUNT else None
+    lines = [
+        f"# The red-flag count serves {entity}",
+        "",
+        f"No model ranks {entity} entities: {reason}.",
+        "",
+        "The ranking is the number of indicators past their red-flag thresholds (the rule inspectorates use), "
+        "with ties in a fixed order; probabilities are the observed label rate per count on the held-out fold.",
+        f"- Trained as of: {last.get('trained_as_of', '–')}",
+        f"- Training labels: {(last.get('windows') or {}).get('train_labels', '–')}; "
+        f"held-out fold labels: {(last.get('windows') or {}).get('fold_labels', '–')}",
+        f"- Observed positives: {last.get('positives', {})}",
+    ]
+    if backtest:
+        served = backtest.get("served_ranking") or {}
+        lines.append(
+            f"- Backtest as of {backtest.get('as_of')}: precision@k {served.get('precision_at_k')}, "
+            f"new positives {backtest.get('positives', {}).get('eval_new')}"
+        )
+    return ModelEntry(
+        model_id=f"{RULE_BASELINE}-{entity}",
+        entity_type=entity,
+        status="champion",
+        trained_as_of=str(last.get("trained_as_of", "")),
+        strategy=SERVED_COUNT,
+        metrics={k: backtest[k] for k in ("served_ranking", "rule", "random")} if backtest else {},
+        gate={"served": SERVED_COUNT, "reason": reason, "positives": last.get("positives", {})},
+        card="\n".join(lines) + "\n",
+    )
 
 
 @task(name="score", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
@@ -335,9 +452,7 @@ def score_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> Sco
     model_ids: dict[str, str] = {}
     for entity in entities:
         model = usable_champion(home, entity)
-        latest = latest_bundle(home, entity, as_of)
-        rule_calibration = load_bundle(home, latest).rule_calibration if latest and model is None else None
-        scored = score_type(tables[entity], as_of.isoformat(), model, rule_calibration)
+        scored = score_type(tables[entity], as_of.isoformat(), model, _rule_calibration(home, entity, as_of, model))
         rows += scored.rows
         scope += scored.scope
         model_ids[entity] = scored.model_id
@@ -346,8 +461,14 @@ def score_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> Sco
 
 
 def _rule_calibration(home: Path, entity: EntityType, as_of: date, model: LoadedModel | None) -> Any:
+    """The red-flag count's probabilities when it serves: from the registry (the latest training's fold), else
+    from the latest bundle trained on or before ``as_of``."""
+    if model is not None:
+        return None
+    if "rule_calibration" in read_registry(home).get(entity, {}):
+        return served_rule_calibration(home, entity)
     latest = latest_bundle(home, entity, as_of)
-    return load_bundle(home, latest).rule_calibration if latest and model is None else None
+    return load_bundle(home, latest).rule_calibration if latest else None
 
 
 @task(name="score-partition", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)

@@ -22,7 +22,7 @@ from features.registry import ENTITY_TYPES
 from flows.features import features_flow
 from flows.ingest import PREFETCH, ingest_flow
 from flows.models import TrainResult, evaluate_flow, score_flow, train_flow, write_whole
-from models.train import HORIZON_DAYS
+from models.train import DEFAULT_EVIDENCE, HORIZON_DAYS, Evidence
 from simulator.config import load_config
 
 ROLLING_STEP_DAYS = 180  # the rolling-origin backtest also evaluates this many days before the backtest date
@@ -72,7 +72,12 @@ def simulate_task(scale: str, seed: int, out: Path) -> Path:
 
 @flow(name="pipeline", log_prints=False, validate_parameters=False)
 def pipeline_flow(
-    home: Path, scale: str = "small", seed: int = 0, task_runner: Any = None, workers: int = 1
+    home: Path,
+    scale: str = "small",
+    seed: int = 0,
+    task_runner: Any = None,
+    workers: int = 1,
+    evidence: Evidence = DEFAULT_EVIDENCE,
 ) -> PipelineResult:
     """The chain; with ``task_runner`` (a Dask runner, flows/runners.py) ingest, features and scoring run their
     partitioned tasks on it (``workers`` partitions), training and evaluation stay in this process."""
@@ -91,12 +96,12 @@ def pipeline_flow(
     # champion evolves as it would have) and evaluate on the labels of the following horizon, never seen.
     rolling: dict[str, dict[str, Any]] = {}
     for origin in (*dates.earlier, dates.backtest):
-        train_flow(home, origin, world)
-        rolling[origin.isoformat()] = evaluate_flow(home, origin, world)
+        train_flow(home, origin, ENTITY_TYPES, evidence=evidence)  # the lake only: truth never reaches training
+        rolling[origin.isoformat()] = evaluate_flow(home, origin, world, evidence=evidence)  # truth measures only
     features(home, dates.backtest, ENTITY_TYPES, partitions)
     evaluation = rolling[dates.backtest.isoformat()]
     _write_rolling(home, rolling)
-    serving = train_flow(home, dates.serving, world, ENTITY_TYPES)
+    serving = train_flow(home, dates.serving, ENTITY_TYPES, evidence=evidence)
     features(home, dates.serving, ENTITY_TYPES, partitions)
     run = score(home, dates.serving, ENTITY_TYPES, partitions)
     report = home / "reports" / "model-report.html"
@@ -122,9 +127,15 @@ def _write_rolling(home: Path, rolling: dict[str, dict[str, Any]]) -> None:
     keys = ("precision_at_k", "truth_precision_at_k", "average_precision", "ece")
     summary = {
         origin: {
-            entity: {ranking: {k: res[ranking].get(k) for k in keys} for ranking in ("model", "rule", "random")}
+            entity: {
+                "served": res.get("served"),
+                **{
+                    ranking: {k: res[ranking].get(k) for k in keys} if res.get(ranking) else None
+                    for ranking in ("served_ranking", "model", "rule", "random")
+                },
+            }
             for entity, res in result.items()
-            if "model" in res
+            if "rule" in res
         }
         for origin, result in rolling.items()
     }

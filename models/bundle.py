@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from features.registry import EntityType
 from models import treeshap
-from models.train import Calibrator, RuleCalibration, TrainedModel
+from models.train import IDENTITY_BLEND, Blend, Calibrator, RuleCalibration, TrainedModel
 
 
 @dataclass
@@ -39,11 +39,21 @@ class LoadedModel:
             return RuleCalibration.uninformed()
         return RuleCalibration(tuple(spec["flags"]), tuple(spec["rates"]))
 
+    @property
+    def blend(self) -> Blend:
+        spec = self.meta.get("blend")
+        return Blend(**spec) if spec else IDENTITY_BLEND
+
     def raw_score(self, x: np.ndarray) -> np.ndarray:
+        """The trees' raw score (log-odds for a binary objective)."""
         return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
 
-    def probability(self, x: np.ndarray) -> np.ndarray:
-        return self.calibrator.predict(self.raw_score(x))
+    def served_score(self, x: np.ndarray, red_flags: np.ndarray) -> np.ndarray:
+        """The score the served ranking orders by: the trees blended with the red-flag count."""
+        return self.blend.score(self.raw_score(x), red_flags)
+
+    def probability(self, x: np.ndarray, red_flags: np.ndarray) -> np.ndarray:
+        return self.calibrator.predict(self.served_score(x, red_flags))
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """[n, features + 1] TreeSHAP contributions (LightGBM pred_contrib per decision pattern, exact)."""
@@ -81,6 +91,8 @@ def save_bundle(
     data_fingerprint: str,
     gate: dict[str, Any] | None = None,
 ) -> str:
+    if model.booster is None:
+        raise ValueError(f"no {model.entity} model to save: {model.no_model_reason}")
     text = model.booster.booster_.model_to_string()
     model_id = _model_id(model, text)
     final = home / "models" / model_id
@@ -97,10 +109,13 @@ def save_bundle(
         "fit_as_of": model.fit_as_of.isoformat(),
         "fold_as_of": model.fold_as_of.isoformat(),
         "trained_as_of": model.trained_as_of.isoformat(),
+        "windows": model.windows.as_dict(),
+        "positives": model.positives,
+        "blend": model.blend.as_dict(),
         "calibration": _calibrator_json(model.calibrator),
         "strategy_comparison": model.comparison,
         "metrics": metrics,
-        "rule_calibration": {"flags": list(model.rule_calibration.flags), "rates": list(model.rule_calibration.rates)},
+        "rule_calibration": model.rule_calibration.as_dict(),
         "gate": gate or {},
         "data_fingerprint": data_fingerprint,
         "code_version": metadata.version("tracerisk"),
@@ -143,6 +158,8 @@ def _model_id(model: TrainedModel, text: str) -> str:
 
 def model_id_of(model: TrainedModel) -> str:
     """The id ``save_bundle`` gives ``model`` (entity, training date and a hash of the trees)."""
+    if model.booster is None:
+        raise ValueError(f"no {model.entity} model: {model.no_model_reason}")
     return _model_id(model, model.booster.booster_.model_to_string())
 
 
@@ -170,15 +187,45 @@ def champion_id(home: Path, entity: EntityType) -> str | None:
     return str(model_id)
 
 
-def record_decision(home: Path, entity: EntityType, model_id: str, decision: dict[str, Any]) -> None:
-    """Append the gate decision for ``model_id``; make it champion when promoted (atomic file replace)."""
+def record_decision(home: Path, entity: EntityType, model_id: str | None, decision: dict[str, Any]) -> None:
+    """Append the gate decision (``model_id`` None: training produced no model) and what now serves the type
+    (atomic file replace).
+
+    The entry keeps ``champion`` (the model that serves, or None), ``served`` ("model" or "red_flag_count"), the
+    reason, and ``rule_calibration`` (the red-flag count's probabilities from the latest fold) for when the count
+    serves. A decision that hands the type to the count clears the champion: no earlier model serves behind it."""
     registry = read_registry(home)
     entry = registry.setdefault(entity, {"champion": None, "decisions": []})
     entry["decisions"].append({"model_id": model_id, **decision})
     if decision.get("promote"):
         entry["champion"] = model_id
+    served = decision.get("served", "model" if entry.get("champion") else "red_flag_count")
+    if served == "red_flag_count":
+        entry["champion"] = None
+    entry["served"] = served
+    entry["served_reason"] = decision.get("reason")
+    if "rule_calibration" in decision:
+        entry["rule_calibration"] = decision["rule_calibration"]
     path = _registry_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(registry, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def served_rule_calibration(home: Path, entity: EntityType) -> RuleCalibration:
+    """The red-flag count's probabilities recorded by the latest training of ``entity`` (uninformed if none)."""
+    spec = read_registry(home).get(entity, {}).get("rule_calibration")
+    return RuleCalibration(tuple(spec["flags"]), tuple(spec["rates"])) if spec else RuleCalibration.uninformed()
+
+
+def decision_as_of(home: Path, entity: EntityType, as_of: date) -> dict[str, Any] | None:
+    """The latest recorded decision of ``entity`` for a training on or before ``as_of`` (None if none)."""
+    best: dict[str, Any] | None = None
+    for d in read_registry(home).get(entity, {}).get("decisions", []):
+        trained = d.get("trained_as_of")
+        if trained is None or trained > as_of.isoformat():
+            continue
+        if best is None or trained >= best["trained_as_of"]:
+            best = d
+    return best

@@ -14,9 +14,8 @@ import warnings
 from typing import Any
 
 import lightgbm as lgb
-import numpy as np
 
-from models.train import LGB_PARAMS, Dataset, _weights, directions
+from models.train import LGB_PARAMS, Dataset, directions, strategy_weights
 
 
 class DaskBoosterFit:
@@ -30,15 +29,18 @@ class DaskBoosterFit:
         import dask.array as da
         from lightgbm.dask import DaskLGBMClassifier
 
-        mask, weights = _weights(ds, strategy)
-        x, y, w = ds.x[mask], ds.y[mask].copy(), weights[mask]
-        if y.sum() == 0 or y.sum() == len(y):  # as fit_booster: a constant model, never silently promoted
-            y[np.argmax(ds.red_flags[mask])] = 1 - y[0]
+        if strategy == "rank_xendcg":
+            raise ValueError("strategy rank_xendcg: ranking objectives are fitted in-process only")
+        mask, weights = strategy_weights(ds, strategy)
+        x, y, w = ds.x[mask], ds.y[mask], weights[mask]
+        if y.sum() == 0 or y.sum() == len(y):  # as fit_booster: no contrast, the strategy is skipped
+            raise ValueError(f"strategy {strategy}: its {len(y)} rows hold one label only")
         workers = max(1, len(self.client.scheduler_info(n_workers=-1).get("workers", {})))
         n_chunks = max(1, min(self.chunks or workers, len(y)))
         rows = -(-len(y) // n_chunks)
         params = {k: v for k, v in LGB_PARAMS.items() if k != "n_jobs"}  # threads: one per worker core
         model = DaskLGBMClassifier(
+            objective="binary",
             **params,
             client=self.client,
             monotone_constraints=directions(ds.features),

@@ -1,5 +1,11 @@
-"""Backtest of a trained model on a later as-of date whose labels it never saw, ranked three ways on the
-same entities: the model, the rule-based red-flag count, and random."""
+"""Backtest of what was served on a date, on labels decided after it that no training saw: the served ranking
+(the gate's choice: a model, or the red-flag count), the latest model, the red-flag count and random, on the
+same entities in the one review order (``models.ranking``).
+
+The headline counts *new* positives: entities labelled in (as_of, as_of + horizon] that had no label on or
+before as_of; entities already sanctioned are left out of the headline ranking and reported apart (a ranking
+that reads "previously sanctioned" would otherwise be flattered by finding what was known).
+"""
 
 from __future__ import annotations
 
@@ -7,69 +13,128 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable
+from features.registry import EntityType
 from models.bundle import LoadedModel
-from models.metrics import capacity, precision_at_k, ranking_metrics
-from models.train import HORIZON_DAYS, feature_frame, labels_between
+from models.metrics import capacity, random_expectation, ranking_metrics
+from models.ranking import precision_at, review_order, tiebreak_keys
+from models.train import HORIZON_DAYS, feature_frame, labelled_by, labels_between
+
+SERVED_MODEL, SERVED_COUNT = "model", "red_flag_count"
 
 
-def evaluate_entity(
-    lake: Lake,
-    model: LoadedModel,
-    table: FeatureTable,
-    as_of: date,
-    truth: set[str] | None = None,
-    horizon: int = HORIZON_DAYS,
-    capacity_share: float = 0.05,
-) -> dict[str, Any]:
-    """Metrics of the model, the red-flag count and a random ranking, on labels in (as_of, as_of + horizon]."""
-    if model.meta["trained_as_of"] > as_of.isoformat():
+def _check_trained_before(model: LoadedModel | None, as_of: date) -> None:
+    if model is not None and model.meta["trained_as_of"] > as_of.isoformat():
         raise ValueError(
             f"model {model.model_id} was trained as of {model.meta['trained_as_of']}, after the "
             f"evaluation date {as_of}: it would have seen the labels it is judged on"
         )
-    t = table.table
+
+
+def evaluate_entity(
+    lake: Lake,
+    entity: EntityType,
+    table: FeatureTable,
+    as_of: date,
+    truth: set[str] | None = None,
+    model: LoadedModel | None = None,
+    served: LoadedModel | None = None,
+    decision: dict[str, Any] | None = None,
+    horizon: int = HORIZON_DAYS,
+    capacity_share: float = 0.05,
+) -> dict[str, Any]:
+    """Metrics of the served ranking (``served``; None: the red-flag count), the latest ``model``, the red-flag
+    count and random, on the new positives of (as_of, as_of + horizon]; ``decision``: the gate's record."""
+    for m in (model, served):
+        _check_trained_before(m, as_of)
+    t_all = table.table
+    all_ids = [str(v) for v in t_all.column("entity_id").to_pylist()]
+    known = labelled_by(lake, entity, as_of)
+    is_new = np.array([i not in known for i in all_ids], dtype=bool)
+    labelled = labels_between(lake, entity, as_of, as_of + timedelta(days=horizon))
+    t = t_all.filter(pa.array(is_new))
     ids = [str(v) for v in t.column("entity_id").to_pylist()]
-    x = feature_frame(t, model.features)
-    positives = labels_between(lake, model.entity, as_of, as_of + timedelta(days=horizon))
-    y = np.array([i in positives for i in ids], dtype=float)
+    keys = tiebreak_keys(ids)
+    y = np.array([i in labelled for i in ids], dtype=float)
     truth_y = np.array([i in truth for i in ids], dtype=float) if truth is not None else None
     k = capacity(len(ids), capacity_share)
-    probability = model.probability(x)
     rule = t.column("red_flags").to_numpy().astype(float)
-    random = np.random.default_rng(2024).random(len(ids))
-    rankings = {"model": probability, "rule": rule, "random": random}
+
+    def scores_of(m: LoadedModel) -> tuple[np.ndarray, np.ndarray]:
+        x = feature_frame(t, m.features)
+        return m.served_score(x, rule), m.probability(x, rule)
+
+    out: dict[str, Any] = {"as_of": as_of.isoformat(), "horizon_days": horizon, "entity": entity}
+    rankings: dict[str, np.ndarray] = {"rule": rule}
+    if model is not None:
+        model_score, model_probability = scores_of(model)
+        out["model"] = ranking_metrics(model_score, y, truth_y, model_probability, k, keys)
+        rankings["model"] = model_score
+    else:
+        out["model"] = None
+    if served is not None:
+        served_score, served_probability = scores_of(served)
+        out["served_ranking"] = ranking_metrics(served_score, y, truth_y, served_probability, k, keys)
+    else:
+        served_score = rule
+        out["served_ranking"] = ranking_metrics(rule, y, truth_y, None, k, keys)
+    rankings["served"] = served_score
+    out["rule"] = ranking_metrics(rule, y, truth_y, None, k, keys)
+    out["random"] = random_expectation(y, truth_y, k)
+    known_in_window = sum(1 for i in all_ids if i in known and i in labelled)
+    windows = (decision or {}).get("windows") or (model.meta.get("windows") if model is not None else None) or {}
+    positives = dict((decision or {}).get("positives") or (model.meta.get("positives") if model else None) or {})
+    positives.update({"eval_new": int(y.sum()), "eval_known": int(known_in_window)})
+    out.update(
+        {
+            "served": SERVED_MODEL if served is not None else SERVED_COUNT,
+            "served_model_id": served.model_id if served is not None else None,
+            "served_reason": (decision or {}).get("reason"),
+            "train_labels": windows.get("train_labels"),
+            "fold_labels": windows.get("fold_labels"),
+            "positives": positives,
+            "known_positives": {
+                "entities_sanctioned_before": int((~is_new).sum()),
+                "labelled_in_window": int(known_in_window),
+                "left_out_of_headline": True,
+            },
+        }
+    )
     target = truth_y if truth_y is not None else y
-    contrib = model.contributions(x)
-    return {
-        "model": ranking_metrics(probability, y, truth_y, probability, k),
-        "rule": ranking_metrics(rule, y, truth_y, None, k),
-        "random": ranking_metrics(random, y, truth_y, None, k),
-        "model_id": model.model_id,
-        "as_of": as_of.isoformat(),
-        "horizon_days": horizon,
-        "strategy": model.meta["strategy"],
-        "strategy_comparison": model.meta["strategy_comparison"],
-        "gate": model.meta.get("gate", {}),
-        "fairness": group_metrics(table, probability, y, truth_y, k / max(len(ids), 1)),
-        "curves": {
-            "gain_on": "planted risk (simulator)" if truth_y is not None else "observed labels",
-            "gain": {name: gain_curve(scores, target) for name, scores in rankings.items()},
-            "calibration": calibration_curve(probability, y),
-        },
-        "shap_summary": shap_summary(model.features, contrib),
+    out["curves"] = {
+        "gain_on": "planted risk (simulator)" if truth_y is not None else "observed labels",
+        "gain": {name: gain_curve(scores, target, keys) for name, scores in rankings.items()},
     }
+    ref = served if served is not None else model
+    if ref is not None:
+        x = feature_frame(t, ref.features)
+        probability = ref.probability(x, rule)
+        out["curves"]["calibration"] = calibration_curve(probability, y)
+        out["shap_summary"] = shap_summary(ref.features, ref.contributions(x))
+        out["fairness"] = group_metrics(table, t, ref.served_score(x, rule), probability, y, truth_y, capacity_share)
+        out.update(
+            {
+                "model_id": ref.model_id,
+                "strategy": ref.meta["strategy"],
+                "strategy_comparison": ref.meta["strategy_comparison"],
+                "gate": ref.meta.get("gate", {}),
+            }
+        )
+    else:
+        out["fairness"] = group_metrics(table, t, rule, None, y, truth_y, capacity_share)
+        out.update({"model_id": None, "strategy": None, "strategy_comparison": {}, "gate": decision or {}})
+    return out
 
 
-def gain_curve(scores: np.ndarray, labels: np.ndarray, points: int = 40) -> list[tuple[float, float]]:
-    """(share of entities reviewed, share of positives found) when reviewing in score order."""
+def gain_curve(scores: np.ndarray, labels: np.ndarray, keys: np.ndarray, points: int = 40) -> list[tuple[float, float]]:
+    """(share of entities reviewed, share of positives found) when reviewing in review order."""
     n, positives = len(scores), labels.sum()
     if n == 0 or positives == 0:
         return [(0.0, 0.0), (1.0, 1.0)]
-    jitter = np.random.default_rng(5).random(n) * 1e-9
-    found = np.cumsum(labels[np.argsort(-(scores + jitter), kind="stable")]) / positives
+    found = np.cumsum(labels[review_order(scores, keys)]) / positives
     cuts = np.unique(np.linspace(1, n, points).astype(int))
     return [(0.0, 0.0)] + [(round(float(c / n), 4), round(float(found[c - 1]), 4)) for c in cuts]
 
@@ -93,43 +158,46 @@ def shap_summary(features: list[str], contrib: np.ndarray, top: int = 15) -> lis
 
 def group_metrics(
     table: FeatureTable,
-    probability: np.ndarray,
+    rows: pa.Table,
+    scores: np.ndarray,
+    probability: np.ndarray | None,
     y: np.ndarray,
     truth_y: np.ndarray | None,
     capacity_share: float,
     min_group: int = 20,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per region / country / sector (from the entity profile): entities, mean probability, share ranked in the
-    top k overall, precision@k within the group (k = the same capacity share) on observed labels and truth."""
+    """Per region / country / sector (from the entity profile of ``table``) over the evaluated ``rows``: entities,
+    mean probability, share ranked in the top k overall, precision@k within the group (k = the same capacity
+    share) on observed labels and truth, all in review order."""
     if table.profile is None:
         return {}
     profile = {r["entity_id"]: r for r in table.profile.to_pylist()}
-    ids = [str(v) for v in table.table.column("entity_id").to_pylist()]
+    ids = [str(v) for v in rows.column("entity_id").to_pylist()]
+    keys = tiebreak_keys(ids)
     overall_top = np.zeros(len(ids), dtype=bool)
-    overall_top[np.argsort(-probability, kind="stable")[: capacity(len(ids), capacity_share)]] = True
+    overall_top[review_order(scores, keys)[: capacity(len(ids), capacity_share)]] = True
     out: dict[str, list[dict[str, Any]]] = {}
     for attribute in ("region", "country", "sector"):
         values = np.array([profile.get(i, {}).get(attribute) or "unknown" for i in ids], dtype=object)
-        rows = []
+        groups = []
         for group in sorted(set(values)):
             idx = np.flatnonzero(values == group)
             if len(idx) < min_group:
                 continue
             kg = capacity(len(idx), capacity_share)
-            rng = np.random.default_rng(11)
-            rows.append(
+            groups.append(
                 {
                     "group": str(group),
                     "n": len(idx),
-                    "mean_probability": round(float(probability[idx].mean()), 5),
+                    "mean_probability": None if probability is None else round(float(probability[idx].mean()), 5),
                     "share_in_top_k": round(float(overall_top[idx].mean()), 5),
-                    "precision_at_k": precision_at_k(probability[idx], y[idx], kg, rng),
+                    "precision_at_k": precision_at(scores[idx], y[idx], kg, keys[idx]),
                     "truth_precision_at_k": None
                     if truth_y is None
-                    else precision_at_k(probability[idx], truth_y[idx], kg, np.random.default_rng(11)),
+                    else precision_at(scores[idx], truth_y[idx], kg, keys[idx]),
                     "truth_prevalence": None if truth_y is None else round(float(truth_y[idx].mean()), 5),
                 }
             )
-        if len(rows) > 1:
-            out[attribute] = rows
+        if len(groups) > 1:
+            out[attribute] = groups
     return out

@@ -1,10 +1,12 @@
-"""Champion / challenger: a newly trained model is promoted only if, on the same backtest, it beats the current
-champion and the rule-based red-flag count on truth-free metrics (precision@k on observed labels and average
-precision). Otherwise it stays a challenger and the reason is recorded.
+"""Champion / challenger, with the red-flag count as the bar every model must clear.
 
-The backtest is the time-held-out fold of the new model's training (features as of ``as_of - horizon``, labels
-in ``(as_of - horizon, as_of]``), which the new model used to choose its strategy and fit its calibration but
-not to fit its trees. The champion and the rule are scored on exactly the same entities and labels.
+On the time-held-out fold of the new model's training (the same entities and new positives for every ranking,
+in the one review order of ``models.ranking``), a model may serve a type only if it beats the red-flag count:
+at the type's capacity it finds more in at least ``MIN_PAIRED_WIN_SHARE`` of paired bootstrap resamples (ties
+count half), and its average precision is higher. A challenger that clears the bar replaces a champion that
+also clears it only if it beats that champion too (higher average precision, precision@k not lower). When no
+model clears the bar, the red-flag count serves the type, visibly, and the reason is recorded. Nothing here
+reads the simulator's truth.
 """
 
 from __future__ import annotations
@@ -15,41 +17,83 @@ from typing import Any
 
 import numpy as np
 
-from models.metrics import capacity, precision_at_k, safe_ap
+from models.metrics import bootstrap_rankings, capacity, safe_ap
+from models.ranking import precision_at
 
-GATE_METRICS = ("precision_at_k", "average_precision")
-TIE_SEED = 3  # ties in precision@k are broken at random with this seed, identically for every ranking
+MIN_PAIRED_WIN_SHARE = 0.8  # share of paired resamples in which a model must beat the count at capacity
+GATE_RESAMPLES = 1000
+GATE_SEED = 7
+SERVED_MODEL = "model"
+SERVED_COUNT = "red_flag_count"
 
 
 @dataclass(frozen=True)
 class GateDecision:
-    promote: bool
+    promote: bool  # the challenger becomes champion
+    served: str  # SERVED_MODEL or SERVED_COUNT: what ranks the type after this decision
     reason: str
-    challenger: dict[str, float]
+    challenger: dict[str, float] | None
     champion: dict[str, float] | None
     rule: dict[str, float]
     champion_id: str | None
+    keep_champion: bool = False  # the existing champion keeps serving
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def gate_metrics(scores: np.ndarray, labels: np.ndarray, capacity_share: float = 0.05) -> dict[str, float]:
+def gate_metrics(
+    scores: np.ndarray, labels: np.ndarray, keys: np.ndarray, capacity_share: float = 0.05
+) -> dict[str, float]:
+    """Point metrics of one ranking on the fold, in review order."""
     k = capacity(len(scores), capacity_share)
     return {
-        "precision_at_k": precision_at_k(scores, labels, k, np.random.default_rng(TIE_SEED)),
+        "precision_at_k": precision_at(scores, labels, k, keys),
         "average_precision": safe_ap(scores, labels),
         "k": float(k),
         "positives": float(labels.sum()),
     }
 
 
-def _beats(a: dict[str, float], b: dict[str, float]) -> tuple[bool, str]:
-    """a beats b: higher average precision and precision@k not lower. NaN (no positives) never beats."""
-    ap_a, ap_b = a["average_precision"], b["average_precision"]
-    pk_a, pk_b = a["precision_at_k"], b["precision_at_k"]
-    if math.isnan(ap_a):
-        return False, "no observed positives in the backtest labels, so nothing can be shown to rank better"
+def paired_win_share(
+    scores: np.ndarray, count: np.ndarray, labels: np.ndarray, keys: np.ndarray, capacity_share: float = 0.05
+) -> float:
+    """Share of paired bootstrap resamples of the fold in which ``scores`` finds more positives than the red-flag
+    ``count`` among the first k (ties count half). NaN when the fold has no positives."""
+    if not labels.sum():
+        return float("nan")
+    k = capacity(len(scores), capacity_share)
+    runs = bootstrap_rankings(
+        {"model": scores, "count": count}, labels, [k], GATE_RESAMPLES, GATE_SEED, random_name=None, keys=keys
+    )
+    a, b = runs["model"][f"precision_at_{k}"], runs["count"][f"precision_at_{k}"]
+    ok = np.isfinite(a) & np.isfinite(b)
+    if not ok.any():
+        return float("nan")
+    return float(((a[ok] > b[ok]) + 0.5 * (a[ok] == b[ok])).mean())
+
+
+def clears_count(metrics: dict[str, float], rule: dict[str, float]) -> tuple[bool, str]:
+    """Whether a model's fold metrics (with its ``paired_win_share``) clear the red-flag count's bar."""
+    share, ap, ap_rule = metrics["paired_win_share"], metrics["average_precision"], rule["average_precision"]
+    if math.isnan(ap) or math.isnan(share):
+        return False, "no new positives on the held-out fold, so nothing can be shown to rank better"
+    if share < MIN_PAIRED_WIN_SHARE:
+        return False, (
+            f"beats the red-flag count at capacity in {share:.0%} of paired resamples "
+            f"(needs {MIN_PAIRED_WIN_SHARE:.0%}; precision@k {metrics['precision_at_k']:.3f} vs "
+            f"{rule['precision_at_k']:.3f})"
+        )
+    if not math.isnan(ap_rule) and ap <= ap_rule:
+        return False, f"average precision {ap:.3f} is not above the red-flag count's {ap_rule:.3f}"
+    return True, (
+        f"beats the red-flag count in {share:.0%} of paired resamples, average precision {ap:.3f} vs {ap_rule:.3f}, "
+        f"precision@k {metrics['precision_at_k']:.3f} vs {rule['precision_at_k']:.3f}"
+    )
+
+
+def _beats_champion(a: dict[str, float], b: dict[str, float]) -> tuple[bool, str]:
+    ap_a, ap_b, pk_a, pk_b = a["average_precision"], b["average_precision"], a["precision_at_k"], b["precision_at_k"]
     if not math.isnan(ap_b) and ap_a <= ap_b:
         return False, f"average precision {ap_a:.3f} is not above {ap_b:.3f}"
     if not math.isnan(pk_b) and pk_a < pk_b:
@@ -58,22 +102,76 @@ def _beats(a: dict[str, float], b: dict[str, float]) -> tuple[bool, str]:
 
 
 def decide(
-    challenger: dict[str, float],
+    challenger: dict[str, float] | None,
     rule: dict[str, float],
     champion: dict[str, float] | None,
     champion_id: str | None,
+    no_model_reason: str | None = None,
 ) -> GateDecision:
-    """Promote the challenger only if it beats the rule baseline and the champion (when there is one)."""
-    ok_rule, why_rule = _beats(challenger, rule)
-    if not ok_rule:
-        why = f"does not beat the rule baseline: {why_rule}"
-        return GateDecision(False, why, challenger, champion, rule, champion_id)
-    if champion is None:
-        return GateDecision(True, f"no champion yet; beats the rule baseline: {why_rule}", challenger, None, rule, None)
-    ok_champ, why_champ = _beats(challenger, champion)
-    if not ok_champ:
+    """What serves the type: the challenger, the current champion, or the red-flag count (see module docstring).
+
+    ``challenger`` / ``champion``: ``gate_metrics`` plus ``paired_win_share``; ``challenger`` is None when
+    training produced no model (``no_model_reason``)."""
+    champion_ok, why_champion = clears_count(champion, rule) if champion is not None else (False, "no champion")
+    if challenger is None:
+        why = f"no model: {no_model_reason}"
+        if champion_ok:
+            return GateDecision(
+                False,
+                SERVED_MODEL,
+                f"{why}; champion {champion_id} keeps serving ({why_champion})",
+                None,
+                champion,
+                rule,
+                champion_id,
+                keep_champion=True,
+            )
+        return GateDecision(False, SERVED_COUNT, f"{why}; the red-flag count serves", None, champion, rule, champion_id)
+    ok, why = clears_count(challenger, rule)
+    if not ok:
+        if champion_ok:
+            return GateDecision(
+                False,
+                SERVED_MODEL,
+                f"challenger {why}; champion {champion_id} keeps serving ({why_champion})",
+                challenger,
+                champion,
+                rule,
+                champion_id,
+                keep_champion=True,
+            )
         return GateDecision(
-            False, f"does not beat champion {champion_id}: {why_champ}", challenger, champion, rule, champion_id
+            False,
+            SERVED_COUNT,
+            f"the challenger {why}; the red-flag count serves",
+            challenger,
+            champion,
+            rule,
+            champion_id,
         )
-    why = f"beats champion {champion_id} ({why_champ}) and the rule baseline"
-    return GateDecision(True, why, challenger, champion, rule, champion_id)
+    if champion is None or not champion_ok:
+        lead = "no champion yet" if champion is None else f"champion {champion_id} no longer clears the bar"
+        return GateDecision(
+            True, SERVED_MODEL, f"{lead}; the challenger {why}", challenger, champion, rule, champion_id
+        )
+    better, why_better = _beats_champion(challenger, champion)
+    if not better:
+        return GateDecision(
+            False,
+            SERVED_MODEL,
+            f"does not beat champion {champion_id}: {why_better}; the champion keeps serving",
+            challenger,
+            champion,
+            rule,
+            champion_id,
+            keep_champion=True,
+        )
+    return GateDecision(
+        True,
+        SERVED_MODEL,
+        f"beats champion {champion_id} ({why_better}) and {why}",
+        challenger,
+        champion,
+        rule,
+        champion_id,
+    )

@@ -9,7 +9,10 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy.stats import hypergeom
 from sklearn.metrics import average_precision_score, roc_auc_score
+
+from models.ranking import precision_at, recall_at, review_order
 
 DEFAULT_CAPACITY_SHARE = 0.05  # k = top 5% of the entities of a type
 BOOTSTRAP_SAMPLES = 200
@@ -81,26 +84,31 @@ def ranking_metrics(
     truth: np.ndarray | None,
     probabilities: np.ndarray | None,
     k: int,
-    seed: int = 11,
+    keys: np.ndarray,
 ) -> dict[str, object]:
-    """The metric set of ``tracerisk evaluate`` for one ranking (model, rule or random)."""
-    rng = np.random.default_rng(seed)
+    """The metric set of ``tracerisk evaluate`` for one ranking (model, served or rule), in review order
+    (``models.ranking.review_order``: score, then the entities' tie-break ``keys``)."""
     n = len(scores)
     out: dict[str, object] = {"k": int(k), "n": int(n), "positives": int(labels.sum())}
 
-    def with_ci(name: str, fn: Callable[[np.ndarray, np.ndarray], float], target: np.ndarray) -> None:
-        out[name] = fn(scores, target)
-        out[f"{name}_ci95"] = list(bootstrap(lambda idx: fn(scores[idx], target[idx]), n))
+    def with_ci(name: str, fn: Callable[[np.ndarray, np.ndarray, np.ndarray], float], target: np.ndarray) -> None:
+        out[name] = fn(scores, target, keys)
+        out[f"{name}_ci95"] = list(bootstrap(lambda idx: fn(scores[idx], target[idx], keys[idx]), n))
 
-    with_ci("precision_at_k", lambda s, y: precision_at_k(s, y, k, np.random.default_rng(seed)), labels)
-    with_ci("lift_at_k", lambda s, y: lift_at_k(s, y, k, np.random.default_rng(seed)), labels)
-    with_ci("average_precision", safe_ap, labels)
-    with_ci("roc_auc", safe_auc, labels)
+    def lift(s: np.ndarray, y: np.ndarray, kk: np.ndarray) -> float:
+        base = y.mean() if len(y) else 0.0
+        return precision_at(s, y, k, kk) / base if base else float("nan")
+
+    with_ci("precision_at_k", lambda s, y, kk: precision_at(s, y, k, kk), labels)
+    with_ci("lift_at_k", lift, labels)
+    with_ci("average_precision", lambda s, y, kk: safe_ap(s, y), labels)
+    with_ci("roc_auc", lambda s, y, kk: safe_auc(s, y), labels)
     if truth is not None:
         out["truth_positives"] = int(truth.sum())
-        with_ci("truth_precision_at_k", lambda s, y: precision_at_k(s, y, k, np.random.default_rng(seed)), truth)
-        with_ci("truth_lift_at_k", lambda s, y: lift_at_k(s, y, k, np.random.default_rng(seed)), truth)
-        with_ci("truth_recall_at_k", lambda s, y: recall_at_k(s, y, k, np.random.default_rng(seed)), truth)
+        with_ci("truth_precision_at_k", lambda s, y, kk: precision_at(s, y, k, kk), truth)
+        with_ci("truth_lift_at_k", lift, truth)
+        with_ci("truth_recall_at_k", lambda s, y, kk: recall_at(s, y, k, kk), truth)
+        with_ci("truth_roc_auc", lambda s, y, kk: safe_auc(s, y), truth)
     else:
         out.update({"truth_precision_at_k": None, "truth_lift_at_k": None, "truth_recall_at_k": None})
     if probabilities is not None:
@@ -110,7 +118,46 @@ def ranking_metrics(
         out["ece_ci95"] = list(bootstrap(lambda idx: expected_calibration_error(probabilities[idx], labels[idx]), n))
     else:
         out.update({"brier": None, "ece": None})
-    del rng
+    return out
+
+
+RANDOM_DRAWS = 200  # random rankings averaged for the metrics that have no closed form (AP, ROC-AUC)
+
+
+def random_expectation(
+    labels: np.ndarray, truth: np.ndarray | None, k: int, draws: int = RANDOM_DRAWS, seed: int = 2024
+) -> dict[str, object]:
+    """What a uniformly random ranking gives, as an expectation with its 95% interval (not one draw).
+
+    Precision@k is exact: the hits in k random picks follow the hypergeometric law (mean = positive share).
+    Average precision and ROC-AUC: mean and 2.5-97.5 percentiles over ``draws`` random rankings."""
+    n = len(labels)
+    out: dict[str, object] = {"k": int(k), "n": int(n), "positives": int(labels.sum()), "random_draws": draws}
+
+    def exact_at_k(y: np.ndarray, prefix: str) -> None:
+        positives = int(y.sum())
+        if n == 0:
+            out[f"{prefix}precision_at_k"], out[f"{prefix}precision_at_k_ci95"] = float("nan"), [float("nan")] * 2
+            return
+        law = hypergeom(n, positives, min(k, n))
+        out[f"{prefix}precision_at_k"] = positives / n
+        out[f"{prefix}precision_at_k_ci95"] = [float(law.ppf(0.025)) / k, float(law.ppf(0.975)) / k]
+        out[f"{prefix}lift_at_k"] = 1.0 if positives else float("nan")
+
+    exact_at_k(labels, "")
+    rng = np.random.default_rng(seed)
+    aps = np.array([safe_ap(rng.random(n), labels) for _ in range(draws)]) if n else np.array([])
+    out["average_precision"] = float(np.nanmean(aps)) if len(aps) and np.isfinite(aps).any() else float("nan")
+    out["average_precision_ci95"] = percentile_interval(aps)
+    out["roc_auc"] = 0.5 if 0 < labels.sum() < n else float("nan")
+    if truth is not None:
+        out["truth_positives"] = int(truth.sum())
+        exact_at_k(truth, "truth_")
+        out["truth_recall_at_k"] = min(k, n) / n if n and truth.sum() else float("nan")
+        out["truth_roc_auc"] = 0.5
+    else:
+        out.update({"truth_precision_at_k": None, "truth_lift_at_k": None, "truth_recall_at_k": None})
+    out.update({"brier": None, "ece": None})
     return out
 
 
@@ -202,6 +249,7 @@ def bootstrap_rankings(
     tie_seed: int = 11,
     random_name: str | None = "random",
     chunk: int = 100,
+    keys: np.ndarray | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Each ranking's metrics on ``samples`` resamples of the entities (the same resamples for every ranking).
 
@@ -210,13 +258,18 @@ def bootstrap_rankings(
     every entity once gives the point estimates of ``precision_at_k`` / ``safe_ap`` / ``safe_auc``.
     ``random_name``: also a random ranking, drawn afresh in each resample (its interval is what chance gives).
     Vectorised over blocks of ``chunk`` resamples (about n x chunk floats at a time).
+    ``keys``: the entities' tie-break keys (``models.ranking.tiebreak_keys``); given, precision@k follows the
+    served review order (``models.ranking.review_order``) instead of seeded jitter.
     """
     labels = np.asarray(labels, dtype=np.float64)
     n = len(labels)
     prepared = {}
     for name, scores in rankings.items():
         scores = np.asarray(scores, dtype=np.float64)
-        review = np.argsort(-(scores + np.random.default_rng(tie_seed).random(n) * 1e-9), kind="stable")
+        if keys is not None:
+            review = review_order(scores, keys)
+        else:
+            review = np.argsort(-(scores + np.random.default_rng(tie_seed).random(n) * 1e-9), kind="stable")
         by_score = np.argsort(-scores, kind="stable")
         positives = np.flatnonzero(labels[by_score] > 0)
         prepared[name] = (by_score, review, positives, tie_runs(scores[by_score], positives))

@@ -16,7 +16,8 @@ import numpy as np
 
 from features.build import FeatureTable
 from models.bundle import LoadedModel
-from models.scoring import RULE_BASELINE, ScoredType, band_of, ranks, ranks_within, score_type
+from models.ranking import ranks, ranks_within, tiebreak_keys
+from models.scoring import RULE_BASELINE, ScoredType, band_of, score_type
 from models.train import RuleCalibration
 
 
@@ -72,14 +73,12 @@ def merge_scored(ft: FeatureTable, parts: list[ScoredPartition]) -> ScoredType:
         raise ValueError(f"partitions of {ft.entity} do not cover its {n} rows")
     whole = [r for r in rows if r is not None]
     if whole:
-        # The same ranking as score_type: probability, then the raw score (isotonic calibration has flat steps),
-        # then the entity id; rank shares give the bands.
-        ids = [str(r["entity_id"]) for r in whole]
-        probability = np.array([r["probability"] for r in whole], dtype=float)
+        # The same review order as score_type (models.ranking): the served score, then the tie-break key; rank
+        # shares give the bands.
+        keys = tiebreak_keys([str(r["entity_id"]) for r in whole])
         raw = np.array([r["raw_score"] for r in whole], dtype=float)
-        rank_key = probability + 1e-12 * (raw - raw.min()) / max(float(np.ptp(raw)), 1e-12)
-        rank = ranks(rank_key, ids)
-        rank_region = ranks_within([r["region"] or r["country"] for r in whole], rank_key, ids)
+        rank = ranks(raw, keys)
+        rank_region = ranks_within([r["region"] or r["country"] for r in whole], raw, keys)
         bands = band_of(rank / max(n, 1))
         for r, rk, rr, band in zip(whole, rank.tolist(), rank_region.tolist(), bands.tolist(), strict=True):
             r["rank"], r["rank_in_region"], r["band"] = rk, rr, band

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from features.build import FeatureTable
+from features.build import FeatureTable, threshold_column
 from features.registry import BY_ID, for_entity
 from models.bundle import LoadedModel
 from models.explain import DOCS_BASE, MIN_CONTRIBUTION
+from models.ranking import ranks, ranks_within, tiebreak_keys
 from models.train import RuleCalibration, feature_frame
 
 RULE_BASELINE = "rule-baseline"
@@ -37,24 +38,6 @@ def band_of(rank_share: np.ndarray) -> np.ndarray:
     return out
 
 
-def ranks(scores: np.ndarray, ids: list[str]) -> np.ndarray:
-    """1-based ranks, highest score first, ties broken by entity id (deterministic)."""
-    order = np.lexsort((np.array(ids, dtype=object), -scores))
-    out = np.empty(len(scores), dtype=np.int64)
-    out[order] = np.arange(1, len(scores) + 1)
-    return out
-
-
-def ranks_within(groups: list[str | None], scores: np.ndarray, ids: list[str]) -> np.ndarray:
-    """1-based ranks within each group (None is its own group)."""
-    out = np.empty(len(scores), dtype=np.int64)
-    keys = np.array(["" if g is None else g for g in groups], dtype=object)
-    for g in np.unique(keys):
-        idx = np.flatnonzero(keys == g)
-        out[idx] = ranks(scores[idx], [ids[i] for i in idx])
-    return out
-
-
 @dataclass(frozen=True)
 class ScoredType:
     entity_type: str
@@ -65,6 +48,18 @@ class ScoredType:
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def flag_matrix(ft: FeatureTable, features: list[str]) -> np.ndarray:
+    """[n, len(features)] 0/1: the indicator of each column is past its red-flag threshold in its risk direction
+    (the terms of the red-flag count)."""
+    out = np.zeros((ft.table.num_rows, len(features)))
+    for j, f in enumerate(features):
+        ind = BY_ID[f.split("_w", 1)[0]]
+        if ind.direction > 0 and ind.id in ft.cutoffs:
+            with np.errstate(invalid="ignore"):
+                out[:, j] = (_column(ft.table, threshold_column(ind)) > ft.cutoffs[ind.id]).astype(float)
+    return out
 
 
 class _ReasonRenderer:
@@ -128,9 +123,11 @@ def score_type(
     if model is not None:
         features = model.features
         x = feature_frame(t, features)
-        contrib = model.contributions(x)  # [n, f + 1] log-odds; last column = base value
-        raw = contrib.sum(axis=1)
-        probability = model.probability(x)
+        # [n, f + 1]: the served score's additive parts (TreeSHAP log-odds scaled by the blend, plus the count's
+        # share per red flag); last column = base value. They sum to the served score.
+        contrib = model.blend.contributions(model.contributions(x), flag_matrix(ft, features))
+        raw = model.served_score(x, flags)  # what evaluation and the gate rank by, bit for bit
+        probability = model.calibrator.predict(raw)
         base = contrib[:, -1]
         reason_weights = contrib[:, :-1]
         model_id = model.model_id
@@ -140,12 +137,7 @@ def score_type(
         raw = flags.copy()
         base = np.zeros(n)
         # Rule reasons: each indicator past its threshold in its risk direction counts one red flag.
-        reason_weights = np.zeros((n, len(features)))
-        for j, f in enumerate(features):
-            ind = BY_ID[f.split("_w", 1)[0]]
-            if ind.direction > 0:
-                with np.errstate(invalid="ignore"):
-                    reason_weights[:, j] = (_column(t, f) > ft.cutoffs[ind.id]).astype(float)
+        reason_weights = flag_matrix(ft, features)
         model_id = RULE_BASELINE
     indicator_ids = [f.split("_w", 1)[0] for f in features]
     values = np.column_stack([_column(t, f) for f in features]) if features else np.zeros((n, 0))
@@ -160,10 +152,10 @@ def score_type(
     top_contrib = np.take_along_axis(part_vals, order, axis=1)
 
     profile = _profile(ft, ids)
-    # Rank by probability, then raw score (isotonic calibration has flat steps), then id.
-    rank_key = probability + 1e-12 * (raw - raw.min()) / max(float(np.ptp(raw)), 1e-12)
-    rank = ranks(rank_key, ids)
-    rank_region = ranks_within([p["region"] or p["country"] for p in profile], rank_key, ids)
+    # The one review order (models.ranking): the served score, then the entity's tie-break key.
+    keys = tiebreak_keys(ids)
+    rank = ranks(raw, keys)
+    rank_region = ranks_within([p["region"] or p["country"] for p in profile], raw, keys)
     bands = band_of(rank / max(n, 1))
     renderer = _ReasonRenderer(indicator_ids, ft.peers)
 

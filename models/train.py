@@ -1,8 +1,16 @@
-"""Point-in-time training: features as of t, labels from enforcement outcomes in (t, t + horizon].
+"""Point-in-time training: features as of several fitting origins with the labels that followed each, and a
+later time-held-out fold that alone chooses the strategy, fits the calibration and feeds the gate.
 
 Labels are positive-unlabelled and selection-biased (DESIGN principle 3): an entity without an outcome is
-unlabelled, not clean, and outcomes exist mostly where someone inspected. Two ways of training are
-compared on a time-held-out fold (``STRATEGIES``); the fold also fits the probability calibration.
+unlabelled, not clean, and outcomes exist mostly where someone inspected. Several ways of treating them are
+compared on the fold (``STRATEGIES``), each also blended with the red-flag count (``BLEND_WEIGHTS``).
+
+Windows of a model trained with what was known on day D (horizon H, ``training_windows``):
+- fold: features as of F = D - H, labels decided in (F, D], entities labelled on or before F left out (they are
+  known already; the fold measures finding new ones);
+- fitting origins t_j = F - H - j x step, labels in (t_j, t_j + H]: every fitted label is decided on or before F,
+  so the trees never see a label of the fold.
+Nothing here reads the simulator's truth: the same lake always gives the same models.
 """
 
 from __future__ import annotations
@@ -22,10 +30,14 @@ from sklearn.linear_model import LogisticRegression
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features
 from features.registry import BY_ID, EntityType, feature_columns
-from models.metrics import capacity, precision_at_k, safe_ap
+from models.metrics import capacity, safe_ap
+from models.ranking import precision_at, tiebreak_keys
 
 HORIZON_DAYS = 270
-FOLD_GAP_DAYS = 180  # the calibration / selection fold starts this many days after the fitting origin
+FIT_ORIGINS = 3  # fitting origins pooled into one training set
+ORIGIN_STEP_DAYS = 90  # days between two fitting origins
+MIN_TRAIN_POSITIVES = 20  # distinct entities with a fitted label; fewer: no model, the red-flag count serves
+MIN_FOLD_POSITIVES = 5  # new positives on the fold; fewer: nothing can be shown, the red-flag count serves
 # Outcome kinds that label an entity as found exploitative or corrupt (complaints are signals, not labels).
 LABEL_KINDS: dict[EntityType, tuple[str, ...]] = {
     "employer": ("substantiated_forced_labour", "debarment", "conviction"),
@@ -35,7 +47,6 @@ LABEL_KINDS: dict[EntityType, tuple[str, ...]] = {
     "inspector": ("integrity_case_substantiated", "conviction"),
 }
 LGB_PARAMS: dict[str, Any] = {
-    "objective": "binary",
     "learning_rate": 0.05,
     "num_leaves": 15,
     "max_depth": 4,
@@ -50,28 +61,141 @@ LGB_PARAMS: dict[str, Any] = {
     "deterministic": True,
     "seed": 17,
 }
-# unlabelled_negative: every entity, unlabelled = 0. inspected_only: employers seen by an inspector (where
-# labels can arise), others as all. ipw: every entity, employers weighted by the inverse of their
-# inspection propensity (random-trigger share), so rarely inspected ones count more.
-STRATEGIES = ("unlabelled_negative", "inspected_only", "ipw")
+# unlabelled_negative: every entity, unlabelled = 0. inspected_only: employers seen by an inspector (where labels
+# can arise), others as all. ipw: every entity, employers weighted by the inverse of their inspection share.
+# lottery: employers that had a random or complaint inspection in the label window, each trigger weighted by the
+# inverse of its share (random visits are the unbiased sample), others as all. rank_xendcg: every entity, a
+# ranking objective (LightGBM rank_xendcg, one query per fitting origin) aimed at the top of the list.
+STRATEGIES = ("unlabelled_negative", "inspected_only", "ipw", "lottery", "rank_xendcg")
+# Weight of the model in its monotone blend with the red-flag count (1.0 = the model alone); both are
+# standardised on the fitting set first.
+BLEND_WEIGHTS = (1.0, 0.75, 0.5, 0.25)
+LOTTERY_TRIGGERS = ("random", "complaint")
 
 
-def labels_between(lake: Lake, entity: EntityType, start: date, end: date) -> set[str]:
-    """Entities with a labelling outcome decided in (start, end]."""
+@dataclass(frozen=True)
+class Evidence:
+    """The minimum observed positives a type needs before a model may serve it."""
+
+    min_train_positives: int = MIN_TRAIN_POSITIVES
+    min_fold_positives: int = MIN_FOLD_POSITIVES
+
+    def __post_init__(self) -> None:
+        if self.min_train_positives < 1 or self.min_fold_positives < 1:
+            raise ValueError("minimum positives must be at least 1")
+
+
+DEFAULT_EVIDENCE = Evidence()
+
+
+@dataclass(frozen=True)
+class TrainingWindows:
+    fit_origins: tuple[date, ...]  # feature days of the pooled fitting sets, oldest first
+    fold_as_of: date
+    trained_as_of: date
+    horizon: int
+
+    @property
+    def train_labels(self) -> tuple[date, date]:
+        """(from, to]: every label the trees are fitted on is decided in this window."""
+        return self.fit_origins[0], self.fit_origins[-1] + timedelta(days=self.horizon)
+
+    @property
+    def fold_labels(self) -> tuple[date, date]:
+        """(from, to]: the labels of the fold; they start where the training labels end."""
+        return self.fold_as_of, self.trained_as_of
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fit_origins": [d.isoformat() for d in self.fit_origins],
+            "fold_as_of": self.fold_as_of.isoformat(),
+            "train_labels": [d.isoformat() for d in self.train_labels],
+            "fold_labels": [d.isoformat() for d in self.fold_labels],
+            "horizon_days": self.horizon,
+        }
+
+
+def training_windows(
+    as_of: date, horizon: int = HORIZON_DAYS, origins: int = FIT_ORIGINS, step: int = ORIGIN_STEP_DAYS
+) -> TrainingWindows:
+    """The windows of a model trained with what was known on ``as_of`` (see the module docstring)."""
+    fold = as_of - timedelta(days=horizon)
+    last = fold - timedelta(days=horizon)
+    fit = tuple(last - timedelta(days=step * j) for j in reversed(range(origins)))
+    return TrainingWindows(fit, fold, as_of, horizon)
+
+
+def training_days(as_of: date, horizon: int = HORIZON_DAYS) -> tuple[date, ...]:
+    """Every feature day a model trained as of ``as_of`` reads: the fitting origins (oldest first), then the fold."""
+    w = training_windows(as_of, horizon)
+    return (*w.fit_origins, w.fold_as_of)
+
+
+def _outcomes_sql(lake: Lake, entity: EntityType, known_by: date | None) -> str | None:
     sql = lake.current_sql("enforcement_outcome")
     if sql is None:
-        return set()
+        return None
     kinds = ", ".join(f"'{k}'" for k in LABEL_KINDS[entity])
+    where = f"entity_type = '{entity}' AND kind IN ({kinds})"
+    if known_by is not None:
+        con = duckdb.connect()
+        try:
+            columns = {row[0] for row in con.execute(f"DESCRIBE {sql}").fetchall()}
+        finally:
+            con.close()
+        if "known_on" in columns:  # an outcome decided in the window but recorded later was not known yet
+            where += f" AND (known_on IS NULL OR known_on <= DATE '{known_by}')"
+    return f"SELECT entity_ref, decided_on FROM ({sql}) WHERE {where}"
+
+
+def labels_between(lake: Lake, entity: EntityType, start: date, end: date, known_by: date | None = None) -> set[str]:
+    """Entities with a labelling outcome decided in (start, end] (and, with ``known_by``, recorded by that day)."""
+    sql = _outcomes_sql(lake, entity, known_by)
+    if sql is None:
+        return set()
     con = duckdb.connect()
     try:
         rows = con.execute(
-            f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE entity_type = ? AND kind IN ({kinds}) "
-            f"AND decided_on > DATE '{start}' AND decided_on <= DATE '{end}'",
-            [entity],
+            f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE decided_on > DATE '{start}' AND decided_on <= DATE '{end}'"
         ).fetchall()
     finally:
         con.close()
     return {r[0] for r in rows}
+
+
+def labelled_by(lake: Lake, entity: EntityType, day: date) -> set[str]:
+    """Entities with a labelling outcome decided on or before ``day``: known positives at that day."""
+    sql = _outcomes_sql(lake, entity, day)
+    if sql is None:
+        return set()
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE decided_on <= DATE '{day}'").fetchall()
+    finally:
+        con.close()
+    return {r[0] for r in rows}
+
+
+def lottery_inspected(lake: Lake, start: date, end: date) -> dict[str, str]:
+    """Employer id -> trigger of its first random or complaint inspection in (start, end] (random first)."""
+    sql = lake.current_sql("labour_inspection")
+    if sql is None:
+        return {}
+    triggers = ", ".join(f"'{t}'" for t in LOTTERY_TRIGGERS)
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"SELECT organisation_registration_no, min(CASE trigger WHEN 'random' THEN 0 ELSE 1 END) FROM ({sql}) "
+            f"WHERE trigger IN ({triggers}) AND inspected_on > DATE '{start}' AND inspected_on <= DATE '{end}' "
+            "GROUP BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(r[0]): LOTTERY_TRIGGERS[int(r[1])] for r in rows}
+
+
+def feature_frame(table: pa.Table, features: list[str]) -> np.ndarray:
+    return np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(float) for c in features])
 
 
 @dataclass
@@ -80,11 +204,17 @@ class Dataset:
     as_of: date
     ids: list[str]
     x: np.ndarray  # [n, features] float, NaN = not measured
-    y: np.ndarray  # 0/1 observed labels in (as_of, as_of + horizon]
+    y: np.ndarray  # 0/1 observed labels in the window after as_of
     red_flags: np.ndarray
-    inspected: np.ndarray  # bool: employer had at least one inspection in the window (others: True)
+    inspected: np.ndarray  # bool: employer had at least one inspection in the feature window (others: True)
     features: list[str] = field(default_factory=list)
     table: pa.Table | None = None  # the feature table the rows come from (other models' features too)
+    lottery: np.ndarray | None = None  # trigger per row ("random", "complaint" or ""), employers only
+    group: np.ndarray | None = None  # fitting origin index per row (one query each for ranking objectives)
+
+    @property
+    def keys(self) -> np.ndarray:
+        return tiebreak_keys(self.ids)
 
 
 def dataset(
@@ -94,24 +224,54 @@ def dataset(
     label_end: date,
     table: FeatureTable | None = None,
     exclude: tuple[str, ...] = (),
+    known_by: date | None = None,
+    drop_known: bool = False,
 ) -> Dataset:
-    """Features as of ``as_of`` (without the indicators in ``exclude``) and labels in (as_of, label_end]."""
+    """Features as of ``as_of`` (without the indicators in ``exclude``) and labels in (as_of, label_end] recorded
+    by ``known_by``; with ``drop_known``, entities labelled on or before ``as_of`` are left out."""
     ft = table or build_features(lake, as_of, (entity,))[entity]
     cols = [c for c in feature_columns(entity) if c.split("_w", 1)[0] not in exclude]
     t = ft.table
-    x = np.column_stack([t.column(c).to_numpy(zero_copy_only=False).astype(float) for c in cols])
+    if drop_known:
+        known = labelled_by(lake, entity, as_of)
+        ids_all = [str(v) for v in t.column("entity_id").to_pylist()]
+        keep = np.array([i not in known for i in ids_all], dtype=bool)
+        t = t.filter(pa.array(keep))
+    x = feature_frame(t, cols) if t.num_rows else np.zeros((0, len(cols)))
     ids = [str(v) for v in t.column("entity_id").to_pylist()]
-    positives = labels_between(lake, entity, as_of, label_end)
+    positives = labels_between(lake, entity, as_of, label_end, known_by)
     y = np.array([i in positives for i in ids], dtype=float)
     if entity == "employer":
         inspected = ~np.isnan(t.column("E01_w1095").to_numpy(zero_copy_only=False).astype(float))
+        triggers = lottery_inspected(lake, as_of, label_end)
+        lottery = np.array([triggers.get(i, "") for i in ids], dtype=object)
     else:
         inspected = np.ones(len(ids), dtype=bool)
+        lottery = None
     flags = t.column("red_flags").to_numpy().astype(float)
-    return Dataset(entity, as_of, ids, x, y, flags, inspected, cols, t)
+    return Dataset(entity, as_of, ids, x, y, flags, inspected, cols, t, lottery)
 
 
-def _weights(ds: Dataset, strategy: str) -> tuple[np.ndarray, np.ndarray]:
+def pooled(parts: list[Dataset]) -> Dataset:
+    """Datasets of several fitting origins as one (rows keep their origin in ``group``)."""
+    first = parts[0]
+    lottery = np.concatenate([p.lottery for p in parts if p.lottery is not None]) if first.lottery is not None else None
+    return Dataset(
+        first.entity,
+        parts[-1].as_of,
+        [i for p in parts for i in p.ids],
+        np.vstack([p.x for p in parts]),
+        np.concatenate([p.y for p in parts]),
+        np.concatenate([p.red_flags for p in parts]),
+        np.concatenate([p.inspected for p in parts]),
+        first.features,
+        None,
+        lottery,
+        np.concatenate([np.full(len(p.ids), j) for j, p in enumerate(parts)]),
+    )
+
+
+def strategy_weights(ds: Dataset, strategy: str) -> tuple[np.ndarray, np.ndarray]:
     """(row mask, sample weights) for a training strategy."""
     mask = np.ones(len(ds.ids), dtype=bool)
     weights = np.ones(len(ds.ids))
@@ -122,6 +282,14 @@ def _weights(ds: Dataset, strategy: str) -> tuple[np.ndarray, np.ndarray]:
         share = max(ds.inspected.mean(), 1e-3)
         weights = np.where(ds.inspected, 1.0 / share, 1.0)
         weights = weights / weights.mean()
+    elif strategy == "lottery" and ds.lottery is not None:
+        mask = ds.lottery != ""
+        for trigger in LOTTERY_TRIGGERS:
+            chosen = ds.lottery == trigger
+            if chosen.any():
+                weights[chosen] = 1.0 / chosen.mean()
+        if mask.any():
+            weights = weights / weights[mask].mean()
     return mask, weights
 
 
@@ -130,18 +298,83 @@ def directions(features: list[str]) -> list[int]:
     return [BY_ID[f.split("_w", 1)[0]].direction for f in features]
 
 
-def fit_booster(ds: Dataset, strategy: str) -> lgb.LGBMClassifier:
-    mask, weights = _weights(ds, strategy)
-    model = lgb.LGBMClassifier(
-        **LGB_PARAMS, monotone_constraints=directions(ds.features), monotone_constraints_method="advanced"
-    )
+Booster = lgb.LGBMClassifier | lgb.LGBMRanker
+
+
+def fit_booster(ds: Dataset, strategy: str) -> Booster:
+    """Fit one strategy's trees; raises ValueError when its rows hold no contrast (all one label)."""
+    mask, weights = strategy_weights(ds, strategy)
     y = ds.y[mask]
     if y.sum() == 0 or y.sum() == len(y):
-        # No contrast to learn from: a constant model (reported as such, never silently promoted).
-        y = y.copy()
-        y[np.argmax(ds.red_flags[mask])] = 1 - y[0]
+        raise ValueError(
+            f"strategy {strategy}: its {len(y)} rows are all {'positive' if len(y) and y[0] else 'negative'}"
+        )
+    constraints: dict[str, Any] = {
+        "monotone_constraints": directions(ds.features),
+        "monotone_constraints_method": "advanced",
+    }
+    if strategy == "rank_xendcg":
+        groups = ds.group[mask] if ds.group is not None else np.zeros(int(mask.sum()), dtype=int)
+        order = np.argsort(groups, kind="stable")
+        sizes = np.bincount(groups[order])
+        ranker = lgb.LGBMRanker(objective="rank_xendcg", **LGB_PARAMS, **constraints)
+        ranker.fit(ds.x[mask][order], y[order], group=sizes[sizes > 0], sample_weight=weights[mask][order])
+        return ranker
+    model = lgb.LGBMClassifier(objective="binary", **LGB_PARAMS, **constraints)
     model.fit(ds.x[mask], y, sample_weight=weights[mask])
     return model
+
+
+@dataclass(frozen=True)
+class Blend:
+    """The served score: ``weight`` x standardised model raw score + (1 - weight) x standardised red-flag count.
+
+    Monotone in both; centres and scales come from the fitting set. Its additive decomposition over indicators
+    (``contributions``) keeps every score explainable: the count's part is spread evenly over the red flags."""
+
+    weight: float
+    raw_center: float
+    raw_scale: float
+    count_center: float
+    count_scale: float
+
+    @staticmethod
+    def fit(weight: float, raw: np.ndarray, flags: np.ndarray) -> Blend:
+        return Blend(
+            weight,
+            float(np.mean(raw)),
+            float(np.std(raw)) or 1.0,
+            float(np.mean(flags)),
+            float(np.std(flags)) or 1.0,
+        )
+
+    def score(self, raw: np.ndarray, flags: np.ndarray) -> np.ndarray:
+        w = self.weight
+        return np.asarray(
+            w * (raw - self.raw_center) / self.raw_scale + (1 - w) * (flags - self.count_center) / self.count_scale,
+            dtype=float,
+        )
+
+    def contributions(self, contrib: np.ndarray, flag_matrix: np.ndarray) -> np.ndarray:
+        """[n, f + 1] contributions to ``score``: TreeSHAP contributions ``contrib`` (last column the base value)
+        scaled, plus (1 - weight) / count scale per red flag (``flag_matrix``: 0/1 per indicator column)."""
+        w = self.weight
+        out = contrib * (w / self.raw_scale)
+        out[:, :-1] += flag_matrix * ((1 - w) / self.count_scale)
+        out[:, -1] += -w * self.raw_center / self.raw_scale - (1 - w) * self.count_center / self.count_scale
+        return out
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "weight": self.weight,
+            "raw_center": self.raw_center,
+            "raw_scale": self.raw_scale,
+            "count_center": self.count_center,
+            "count_scale": self.count_scale,
+        }
+
+
+IDENTITY_BLEND = Blend(1.0, 0.0, 1.0, 0.0, 1.0)
 
 
 class Calibrator:
@@ -191,88 +424,152 @@ class RuleCalibration:
     def predict(self, red_flags: np.ndarray) -> np.ndarray:
         return np.asarray(np.interp(red_flags, np.asarray(self.flags), np.asarray(self.rates)), dtype=float)
 
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"flags": list(self.flags), "rates": list(self.rates)}
+
 
 @dataclass
 class TrainedModel:
+    """What training as of a day produced for one type: a model (``booster``) or, when the evidence is too thin,
+    none (``no_model_reason`` says why; the red-flag count serves)."""
+
     entity: EntityType
-    strategy: str
-    booster: lgb.LGBMClassifier
+    strategy: str | None
+    booster: Booster | None
     calibrator: Calibrator
     features: list[str]
-    fit_as_of: date
-    fold_as_of: date
-    trained_as_of: date
-    comparison: dict[str, dict[str, float]]  # strategy -> fold metrics
+    windows: TrainingWindows
+    comparison: dict[str, dict[str, Any]]  # candidate (strategy, blend weight) -> fold metrics
     rule_calibration: RuleCalibration  # red-flag count -> observed label rate on the same fold
-    fold: Dataset  # the time-held-out fold: calibration, strategy choice and the champion/challenger gate
+    fold: Dataset  # the time-held-out fold: strategy choice, calibration and the gate
+    positives: dict[str, int]  # "train" (distinct fitted positives), "fold" (new positives on the fold)
+    blend: Blend = IDENTITY_BLEND
+    no_model_reason: str | None = None
+
+    @property
+    def fit_as_of(self) -> date:
+        return self.windows.fit_origins[-1]
+
+    @property
+    def fold_as_of(self) -> date:
+        return self.windows.fold_as_of
+
+    @property
+    def trained_as_of(self) -> date:
+        return self.windows.trained_as_of
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
+        if self.booster is None:
+            raise ValueError(f"no {self.entity} model: {self.no_model_reason}")
         return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
 
-    def probability(self, x: np.ndarray) -> np.ndarray:
-        return self.calibrator.predict(self.raw_score(x))
+    def served_score(self, x: np.ndarray, red_flags: np.ndarray) -> np.ndarray:
+        """The score the ranking orders by (the model blended with the red-flag count)."""
+        return self.blend.score(self.raw_score(x), red_flags)
+
+    def probability(self, x: np.ndarray, red_flags: np.ndarray) -> np.ndarray:
+        return self.calibrator.predict(self.served_score(x, red_flags))
 
 
-def training_days(as_of: date, horizon: int = HORIZON_DAYS) -> tuple[date, date]:
-    """(fitting origin t0, fold origin t1) of a model trained with what was known on ``as_of``."""
-    t1 = as_of - timedelta(days=horizon)
-    return t1 - timedelta(days=FOLD_GAP_DAYS), t1
+def fold_metrics(scores: np.ndarray, fold: Dataset) -> dict[str, float]:
+    """Truth-free metrics of a ranking on the fold: average precision and precision at the type's capacity."""
+    k = capacity(len(fold.ids))
+    return {
+        "fold_average_precision": safe_ap(scores, fold.y),
+        "fold_precision_at_k": precision_at(scores, fold.y, k, fold.keys),
+    }
+
+
+def _candidate_key(strategy: str, weight: float) -> str:
+    return strategy if weight == 1.0 else f"{strategy}+count {weight:.2f}"
 
 
 def train_entity(
     lake: Lake,
     entity: EntityType,
     as_of: date,
-    truth_labels: set[str] | None = None,
     horizon: int = HORIZON_DAYS,
     exclude: tuple[str, ...] = (),
     features_at: Callable[[date], FeatureTable] | None = None,
-    fit_model: Callable[[Dataset, str], lgb.LGBMClassifier] | None = None,
+    fit_model: Callable[[Dataset, str], Booster] | None = None,
+    evidence: Evidence = DEFAULT_EVIDENCE,
 ) -> TrainedModel:
-    """Train for ``entity`` with only what was known on ``as_of`` (labels included).
+    """Train for ``entity`` with only what was known on ``as_of`` (labels included); see the module docstring.
 
     ``features_at(day)`` supplies the feature table of ``entity`` as of a day (a cache shared by the entity
-    types of one run); without it the features are built here.
-    ``fit_model(dataset, strategy)`` fits a booster (default ``fit_booster``; ``models.distributed.DaskBoosterFit``
-    fits on a Dask cluster).
+    types of one run); without it the features are built here. ``fit_model(dataset, strategy)`` fits the trees
+    (default ``fit_booster``; ``models.distributed.DaskBoosterFit`` fits on a Dask cluster).
 
-    Fitting origin t0 = as_of - horizon - gap (labels (t0, t0 + horizon]); selection and calibration fold
-    t1 = as_of - horizon (labels (t1, as_of]). Strategies are compared on the fold by truth precision@k when
-    ``truth_labels`` (the simulator's truth, evaluation only) are given, else by observed average precision.
+    Every candidate (strategy x blend weight) is scored on the fold; the one with the highest average precision
+    on the fold's new positives is kept (ties: the earlier candidate). Below ``evidence`` there is no model.
     """
-    t0, t1 = training_days(as_of, horizon)
-    fit_table = features_at(t0) if features_at else None
-    fold_table = features_at(t1) if features_at else None
-    fit = dataset(lake, entity, t0, t0 + timedelta(days=horizon), fit_table, exclude=exclude)
-    fold = dataset(lake, entity, t1, as_of, fold_table, exclude=exclude)
-    k = capacity(len(fold.ids))
-    comparison: dict[str, dict[str, float]] = {}
-    models = {}
-    for strategy in STRATEGIES:
-        booster = (fit_model or fit_booster)(fit, strategy)
-        raw = np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
-        rng = np.random.default_rng(3)
-        metrics = {
-            "fold_average_precision": safe_ap(raw, fold.y),
-            "fold_precision_at_k": precision_at_k(raw, fold.y, k, rng),
-        }
-        if truth_labels is not None:
-            truth = np.array([i in truth_labels for i in fold.ids], dtype=float)
-            metrics["fold_truth_precision_at_k"] = precision_at_k(raw, truth, k, np.random.default_rng(3))
-        comparison[strategy] = metrics
-        models[strategy] = (booster, raw)
-    key = "fold_truth_precision_at_k" if truth_labels is not None else "fold_average_precision"
+    windows = training_windows(as_of, horizon)
 
-    def rank(s: str) -> float:
-        v = comparison[s][key]
-        return -1.0 if v != v else v  # NaN last
+    def table(day: date) -> FeatureTable | None:
+        return features_at(day) if features_at else None
 
-    best = max(STRATEGIES, key=rank)
-    booster, raw = models[best]
-    calibrator = Calibrator().fit(raw, fold.y)
+    parts = [
+        dataset(lake, entity, t, t + timedelta(days=horizon), table(t), exclude, known_by=as_of)
+        for t in windows.fit_origins
+    ]
+    fit = pooled(parts)
+    fold = dataset(
+        lake, entity, windows.fold_as_of, as_of, table(windows.fold_as_of), exclude, known_by=as_of, drop_known=True
+    )
+    train_positives = len({i for i, y in zip(fit.ids, fit.y, strict=True) if y})
+    positives = {"train": train_positives, "fold": int(fold.y.sum())}
     rule = RuleCalibration.fit(fold.red_flags, fold.y)
-    return TrainedModel(entity, best, booster, calibrator, fit.features, t0, t1, as_of, comparison, rule, fold)
-
-
-def feature_frame(table: pa.Table, features: list[str]) -> np.ndarray:
-    return np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(float) for c in features])
+    reason = None
+    if train_positives < evidence.min_train_positives:
+        reason = (
+            f"{train_positives} observed positives in the training labels, fewer than the "
+            f"{evidence.min_train_positives} a model needs"
+        )
+    elif positives["fold"] < evidence.min_fold_positives:
+        reason = (
+            f"{positives['fold']} new positives in the held-out fold, fewer than the "
+            f"{evidence.min_fold_positives} needed to show a model ranks better than the red-flag count"
+        )
+    if reason is not None:
+        return TrainedModel(
+            entity, None, None, Calibrator(), fit.features, windows, {}, rule, fold, positives, no_model_reason=reason
+        )
+    comparison: dict[str, dict[str, Any]] = {}
+    best: tuple[float, str, Booster, Blend] | None = None
+    for strategy in STRATEGIES:
+        try:
+            booster = (fit_model or fit_booster)(fit, strategy)
+        except ValueError as exc:
+            comparison[strategy] = {"fold_average_precision": float("nan"), "error": str(exc)}
+            continue
+        raw_fit = np.asarray(booster.predict(fit.x, raw_score=True), dtype=float)
+        raw_fold = np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
+        for weight in BLEND_WEIGHTS:
+            blend = Blend.fit(weight, raw_fit, fit.red_flags)
+            metrics = fold_metrics(blend.score(raw_fold, fold.red_flags), fold)
+            key = _candidate_key(strategy, weight)
+            comparison[key] = metrics
+            ap = metrics["fold_average_precision"]
+            if ap == ap and (best is None or ap > best[0]):
+                best = (ap, key, booster, blend)
+    if best is None:
+        reason = "no strategy could be fitted: " + "; ".join(str(m.get("error")) for m in comparison.values())
+        return TrainedModel(
+            entity,
+            None,
+            None,
+            Calibrator(),
+            fit.features,
+            windows,
+            comparison,
+            rule,
+            fold,
+            positives,
+            no_model_reason=reason,
+        )
+    _, key, booster, blend = best
+    served_fold = blend.score(np.asarray(booster.predict(fold.x, raw_score=True), dtype=float), fold.red_flags)
+    calibrator = Calibrator().fit(served_fold, fold.y)
+    return TrainedModel(
+        entity, key, booster, calibrator, fit.features, windows, comparison, rule, fold, positives, blend
+    )

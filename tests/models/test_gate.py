@@ -1,4 +1,5 @@
-"""Champion / challenger gate: promotion only when the challenger beats the rule baseline and the champion."""
+"""The gate: a model serves a type only if it beats the red-flag count on the fold (paired resamples at capacity
+and average precision) and, to replace a champion that also clears that bar, beats the champion."""
 
 from __future__ import annotations
 
@@ -6,39 +7,71 @@ import math
 
 import numpy as np
 
-from models.gate import decide, gate_metrics
+from models.gate import (
+    MIN_PAIRED_WIN_SHARE,
+    SERVED_COUNT,
+    SERVED_MODEL,
+    clears_count,
+    decide,
+    gate_metrics,
+    paired_win_share,
+)
+from models.ranking import tiebreak_keys
 
 
-def m(ap: float, pk: float) -> dict[str, float]:
-    return {"average_precision": ap, "precision_at_k": pk, "k": 10.0, "positives": 5.0}
+def m(ap: float, pk: float, share: float = 1.0) -> dict[str, float]:
+    return {"average_precision": ap, "precision_at_k": pk, "k": 10.0, "positives": 5.0, "paired_win_share": share}
 
 
-def test_first_model_is_promoted_only_if_it_beats_the_rule() -> None:
-    assert decide(m(0.4, 0.5), m(0.3, 0.5), None, None).promote
-    lost = decide(m(0.3, 0.5), m(0.4, 0.5), None, None)
-    assert not lost.promote and "rule baseline" in lost.reason and "0.300" in lost.reason
+def fold(n: int = 400, positives: int = 40, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(n)
+    labels[rng.choice(n, positives, replace=False)] = 1.0
+    return labels, tiebreak_keys([f"e{i}" for i in range(n)])
 
 
-def test_higher_average_precision_with_lower_precision_at_k_is_not_enough() -> None:
-    decision = decide(m(0.5, 0.2), m(0.3, 0.4), None, None)
-    assert not decision.promote and "precision@k 0.200 is below 0.400" in decision.reason
+def test_a_model_that_clears_the_count_serves_and_one_that_does_not_hands_the_type_to_the_count() -> None:
+    served = decide(m(0.4, 0.5, 0.95), m(0.3, 0.4), None, None)
+    assert served.promote and served.served == SERVED_MODEL
+    lost = decide(m(0.4, 0.5, MIN_PAIRED_WIN_SHARE - 0.01), m(0.3, 0.4), None, None)
+    assert not lost.promote and lost.served == SERVED_COUNT and "paired resamples" in lost.reason
+    lower_ap = decide(m(0.3, 0.5, 0.95), m(0.4, 0.4), None, None)
+    assert lower_ap.served == SERVED_COUNT and "average precision 0.300" in lower_ap.reason
 
 
-def test_challenger_must_also_beat_the_champion() -> None:
+def test_a_champion_that_clears_the_bar_keeps_serving_unless_the_challenger_beats_it() -> None:
     kept = decide(m(0.5, 0.5), m(0.3, 0.4), m(0.6, 0.5), "employer-old")
-    assert not kept.promote and "employer-old" in kept.reason
+    assert not kept.promote and kept.keep_champion and kept.served == SERVED_MODEL and "employer-old" in kept.reason
     promoted = decide(m(0.7, 0.6), m(0.3, 0.4), m(0.6, 0.5), "employer-old")
     assert promoted.promote and promoted.champion_id == "employer-old"
+    # A champion that no longer clears the bar is replaced by a challenger that does, or by the count.
+    assert decide(m(0.5, 0.5), m(0.3, 0.4), m(0.2, 0.5, 0.3), "employer-old").promote
+    assert decide(m(0.2, 0.5, 0.3), m(0.3, 0.4), m(0.2, 0.5, 0.3), "employer-old").served == SERVED_COUNT
 
 
-def test_no_observed_positives_never_promotes() -> None:
-    decision = decide(m(math.nan, math.nan), m(math.nan, math.nan), None, None)
-    assert not decision.promote and "no observed positives" in decision.reason
+def test_no_model_or_no_positives_means_the_count_serves() -> None:
+    none = decide(None, m(0.3, 0.4), None, None, "3 observed positives in the training labels")
+    assert none.served == SERVED_COUNT and "3 observed positives" in none.reason
+    empty = decide(m(math.nan, math.nan, math.nan), m(math.nan, math.nan), None, None)
+    assert empty.served == SERVED_COUNT and "no new positives" in empty.reason
 
 
-def test_gate_metrics_rank_the_same_labels() -> None:
-    labels = np.array([1, 0, 0, 1] + [0] * 36, dtype=float)
-    perfect = gate_metrics(labels.copy(), labels)
-    reversed_ = gate_metrics(-labels, labels)
+def test_paired_win_share_separates_a_better_ranking_from_the_count_itself() -> None:
+    labels, keys = fold()
+    rng = np.random.default_rng(2)
+    count = labels * rng.integers(0, 2, len(labels)) + rng.integers(0, 3, len(labels))  # weakly informative, ties
+    perfect = labels + rng.random(len(labels)) * 0.1
+    assert paired_win_share(perfect, count, labels, keys) >= 0.99
+    assert paired_win_share(count, count, labels, keys) == 0.5  # identical rankings tie in every resample
+    assert paired_win_share(-perfect, count, labels, keys) <= 0.01
+    better = {**gate_metrics(perfect, labels, keys), "paired_win_share": paired_win_share(perfect, count, labels, keys)}
+    ok, why = clears_count(better, gate_metrics(count, labels, keys))
+    assert ok, why
+
+
+def test_gate_metrics_follow_the_review_order() -> None:
+    labels, keys = fold(40, 4)
+    perfect = gate_metrics(labels.copy(), labels, keys)
     assert perfect["average_precision"] == 1.0 and perfect["precision_at_k"] == 1.0
-    assert decide(perfect, reversed_, None, None).promote
+    flat = gate_metrics(np.zeros(40), labels, keys)  # all tied: the tie-break keys alone decide, the same each time
+    assert flat == gate_metrics(np.zeros(40), labels, keys)

@@ -21,10 +21,19 @@ from models import treeshap
 from models.bundle import latest_bundle, load_bundle, save_bundle
 from models.evaluate import evaluate_entity
 from models.explain import MIN_CONTRIBUTION
-from models.metrics import expected_calibration_error, lift_at_k, precision_at_k, recall_at_k
-from models.scoring import score_type
-from models.train import Dataset, fit_booster, train_entity
+from models.metrics import expected_calibration_error, random_expectation
+from models.ranking import precision_at, recall_at, review_order, tiebreak_keys
+from models.scoring import flag_matrix, score_type
+from models.train import (
+    Blend,
+    Dataset,
+    Evidence,
+    fit_booster,
+    train_entity,
+    training_windows,
+)
 from models.truth_evaluation import truth_positives
+from tests.models.labelled import add_labels
 
 KEY = PseudonymKey(b"models-key-" + b"z" * 40, "test")
 NOW = datetime(2026, 11, 1, 12, 0, 0)
@@ -55,18 +64,57 @@ def _ingest(home: Path, world: Path, fmt: str = "synthetic") -> Lake:
 @pytest.fixture(scope="module")
 def tiny_lake(tiny_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     lake = _ingest(tmp_path_factory.mktemp("models_home"), tiny_world)
+    add_labels(lake, tmp_path_factory.mktemp("labels"), AS_OF, KEY, NOW)
     yield lake
     lake.close()
 
 
+EVIDENCE_FOR_TINY = Evidence(1, 1)  # the tiny world has a handful of labels: enough to exercise the code
+
+
 def test_metrics_on_known_rankings() -> None:
-    rng = np.random.default_rng(0)
     scores = np.array([0.9, 0.8, 0.7, 0.1, 0.05, 0.0])
     labels = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 1.0])
-    assert precision_at_k(scores, labels, 2, rng) == 0.5
-    assert recall_at_k(scores, labels, 3, rng) == pytest.approx(2 / 3)
-    assert lift_at_k(scores, labels, 2, rng) == pytest.approx(1.0)
+    keys = tiebreak_keys([str(i) for i in range(6)])
+    assert precision_at(scores, labels, 2, keys) == 0.5
+    assert recall_at(scores, labels, 3, keys) == pytest.approx(2 / 3)
     assert expected_calibration_error(np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0, 1.0])) == 0.0
+
+
+def test_random_is_an_exact_expectation_with_its_interval() -> None:
+    labels = np.zeros(1000)
+    labels[:50] = 1.0
+    got = random_expectation(labels, labels, 50)
+    assert got["precision_at_k"] == pytest.approx(0.05) and got["truth_precision_at_k"] == pytest.approx(0.05)
+    low, high = got["precision_at_k_ci95"]  # type: ignore[misc]
+    assert 0.0 <= low < 0.05 < high <= 0.2
+    assert got["random_draws"] >= 200 and 0.03 < float(got["average_precision"]) < 0.08  # type: ignore[arg-type]
+
+
+def test_ties_follow_the_stable_key_never_the_id_order() -> None:
+    ids = [f"EMP{i:05d}" for i in range(200)]
+    keys = tiebreak_keys(ids)
+    order = review_order(np.zeros(200), keys)
+    assert list(order) == list(review_order(np.zeros(200), tiebreak_keys(ids)))  # the same every time
+    assert list(order) != list(range(200))  # not the register order
+    assert list(review_order(np.arange(200.0), keys)) == list(range(199, -1, -1))  # scores first
+
+
+def test_training_labels_end_where_the_fold_labels_begin() -> None:
+    for as_of in (date(2024, 6, 30), date(2025, 1, 1), date(2023, 3, 3)):
+        for horizon in (90, 270, 365):
+            w = training_windows(as_of, horizon)
+            assert w.train_labels[1] <= w.fold_labels[0] == w.fold_as_of
+            assert w.fold_labels[1] == as_of and list(w.fit_origins) == sorted(w.fit_origins)
+
+
+def test_blend_contributions_sum_to_the_served_score() -> None:
+    rng = np.random.default_rng(4)
+    contrib = rng.normal(size=(50, 4))
+    flags = (rng.random((50, 3)) > 0.6).astype(float)
+    blend = Blend.fit(0.5, contrib.sum(axis=1), flags.sum(axis=1))
+    parts = blend.contributions(contrib, flags)
+    np.testing.assert_allclose(parts.sum(axis=1), blend.score(contrib.sum(axis=1), flags.sum(axis=1)), atol=1e-9)
 
 
 def test_treeshap_contributions_equal_shap_and_sum_to_the_raw_score() -> None:
@@ -94,7 +142,7 @@ def test_treeshap_contributions_equal_shap_and_sum_to_the_raw_score() -> None:
 
 
 def test_monotone_constraints_hold_for_every_feature(tiny_lake: Lake) -> None:
-    model = train_entity(tiny_lake, "employer", AS_OF)
+    model = train_entity(tiny_lake, "employer", AS_OF, evidence=EVIDENCE_FOR_TINY)
     features = build_features(tiny_lake, AS_OF, ("employer",))["employer"].table
     x = np.column_stack([features.column(c).to_numpy(zero_copy_only=False).astype(float) for c in model.features])
     base = np.nan_to_num(x[:50])
@@ -106,7 +154,8 @@ def test_monotone_constraints_hold_for_every_feature(tiny_lake: Lake) -> None:
 
 def test_training_uses_only_what_was_known_on_the_as_of_date(tiny_world: Path, tmp_path: Path) -> None:
     first = _ingest(tmp_path / "a", tiny_world)
-    before = train_entity(first, "employer", AS_OF)
+    add_labels(first, tmp_path / "labels", AS_OF, KEY, NOW)
+    before = train_entity(first, "employer", AS_OF, evidence=EVIDENCE_FOR_TINY)
     # Outcomes decided after the as-of date (labels of the future) for every employer: nothing may change.
     extra = tmp_path / "late"
     extra.mkdir()
@@ -118,16 +167,25 @@ def test_training_uses_only_what_was_known_on_the_as_of_date(tiny_world: Path, t
         for i, entity_id in enumerate(ids[:60]):
             w.writerow([f"LATE{i}", "court", f"LATE{i}", "employer", entity_id, "2024-07-15", "conviction"])
     second = _ingest(tmp_path / "b", tiny_world)
+    add_labels(second, tmp_path / "labels", AS_OF, KEY, NOW)
     report = ingest_file(second, load_source("csv", extra).files(extra)[0], load_source("csv", extra), NOW, KEY)
     assert report.accepted == 60
-    after = train_entity(second, "employer", AS_OF)
+    after = train_entity(second, "employer", AS_OF, evidence=EVIDENCE_FOR_TINY)
     second.close()
+    assert before.booster is not None and after.booster is not None
     assert before.booster.booster_.model_to_string() == after.booster.booster_.model_to_string()
 
 
+def test_too_little_evidence_gives_no_model_and_says_why(tiny_lake: Lake) -> None:
+    model = train_entity(tiny_lake, "employer", AS_OF, evidence=Evidence(10_000, 1))
+    assert model.booster is None and model.strategy is None
+    assert model.no_model_reason is not None and "fewer than the 10000" in model.no_model_reason
+    assert model.positives["train"] < 10_000
+
+
 def test_bundle_round_trip_reasons_and_evaluation_schema(tiny_lake: Lake, tiny_world: Path) -> None:
-    model = train_entity(tiny_lake, "employer", AS_OF, truth_positives(tiny_world, "employer", KEY))
-    assert set(model.comparison) == {"unlabelled_negative", "inspected_only", "ipw"}
+    model = train_entity(tiny_lake, "employer", AS_OF, evidence=EVIDENCE_FOR_TINY)
+    assert {"unlabelled_negative", "inspected_only", "ipw", "lottery", "rank_xendcg"} <= set(model.comparison)
     home = tiny_lake.home
     model_id = save_bundle(model, home, {}, "test")
     assert latest_bundle(home, "employer", AS_OF) == model_id
@@ -135,18 +193,32 @@ def test_bundle_round_trip_reasons_and_evaluation_schema(tiny_lake: Lake, tiny_w
     loaded = load_bundle(home, model_id)
     ft = build_features(tiny_lake, AS_OF, ("employer",))["employer"]
     x = np.column_stack([ft.table.column(c).to_numpy(zero_copy_only=False).astype(float) for c in loaded.features])
-    assert np.allclose(loaded.probability(x), model.probability(x))
-    assert np.all((loaded.probability(x) >= 0) & (loaded.probability(x) <= 1))
-    contrib = loaded.contributions(x)
+    flags = ft.table.column("red_flags").to_numpy().astype(float)
+    assert np.allclose(loaded.probability(x, flags), model.probability(x, flags))
+    assert np.all((loaded.probability(x, flags) >= 0) & (loaded.probability(x, flags) <= 1))
+    contrib = loaded.blend.contributions(loaded.contributions(x), flag_matrix(ft, loaded.features))
     top = int(np.argmax(contrib[:, :-1].max(axis=1)))  # the entity with the largest single contribution
     scored = score_type(ft, AS_OF.isoformat(), loaded)
     reasons = json.loads(scored.rows[top]["reasons"])
     assert scored.rows[top]["entity_id"] == ft.table.column("entity_id")[top].as_py()
     assert reasons and all(r["contribution"] >= MIN_CONTRIBUTION for r in reasons)
     assert reasons[0]["contribution"] == pytest.approx(float(contrib[top, :-1].max()), abs=1e-6)
+    # The published rank is the one review order the metrics use: served score, then the tie-break key.
+    served = loaded.served_score(x, flags)
+    ids = [str(r["entity_id"]) for r in scored.rows]
+    order = review_order(served, tiebreak_keys(ids))
+    assert [scored.rows[i]["rank"] for i in order] == list(range(1, len(ids) + 1))
     assert all(r["link"].endswith(f"{r['indicator_id']}.md") and r["title"] and "{" not in r["detail"] for r in reasons)
-    result = evaluate_entity(tiny_lake, loaded, ft, AS_OF, truth_positives(tiny_world, "employer", KEY))
-    for ranking in ("model", "rule", "random"):
+    truth = truth_positives(tiny_world, "employer", KEY)
+    result = evaluate_entity(tiny_lake, "employer", ft, AS_OF, truth, loaded, loaded)
+    for ranking in ("served_ranking", "model", "rule", "random"):
         assert set(result[ranking]) >= METRIC_KEYS, ranking
+    assert result["served"] == "model" and result["served_model_id"] == model_id
+    assert set(result["positives"]) >= {"train", "fold", "eval_new", "eval_known"}
+    # Entities sanctioned before the evaluation date are out of the headline ranking.
+    assert result["rule"]["n"] + result["known_positives"]["entities_sanctioned_before"] == ft.table.num_rows
+    counted = evaluate_entity(tiny_lake, "employer", ft, AS_OF, truth)
+    assert counted["served"] == "red_flag_count" and counted["model"] is None
+    assert counted["served_ranking"]["truth_precision_at_k"] == counted["rule"]["truth_precision_at_k"]
     with pytest.raises(ValueError, match="after the evaluation date"):
-        evaluate_entity(tiny_lake, loaded, ft, date(2023, 1, 1))
+        evaluate_entity(tiny_lake, "employer", ft, date(2023, 1, 1), model=loaded)

@@ -18,9 +18,10 @@ from data_contracts.sources import load_source
 from features.build import FeatureTable, build_features
 from models.bundle import load_bundle, save_bundle
 from models.explain import MIN_CONTRIBUTION
-from models.scoring import BANDS, RULE_BASELINE, TOP_REASONS, ScoredType, score_type
-from models.train import feature_frame, train_entity
+from models.scoring import BANDS, RULE_BASELINE, TOP_REASONS, ScoredType, flag_matrix, score_type
+from models.train import Evidence, feature_frame, train_entity
 from service.store import ScoreRun, connect, publish, published_runs, published_scores
+from tests.models.labelled import add_labels
 
 KEY = PseudonymKey(b"scoring-key-" + b"s" * 40, "test")
 AS_OF = date(2024, 6, 30)
@@ -32,6 +33,7 @@ def lake(tiny_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     source = load_source("synthetic", tiny_world)
     for f in source.files(tiny_world):
         ingest_file(lake, f, source, datetime(2026, 11, 1), KEY)
+    add_labels(lake, tmp_path_factory.mktemp("labels"), AS_OF, KEY, datetime(2026, 11, 1))
     yield lake
     lake.close()
 
@@ -45,8 +47,8 @@ def _check_ranks_and_bands(scored: ScoredType) -> None:
     n = len(scored.rows)
     assert sorted(r["rank"] for r in scored.rows) == list(range(1, n + 1))
     by_rank = sorted(scored.rows, key=lambda r: r["rank"])
-    probabilities = [r["probability"] for r in by_rank]
-    assert all(a >= b for a, b in itertools.pairwise(probabilities))
+    served = [r["raw_score"] for r in by_rank]  # the review order: served score descending
+    assert all(a >= b for a, b in itertools.pairwise(served))
     high = sum(r["band"] == "high" for r in scored.rows)
     assert high == int(np.floor(BANDS[0][1] * n + 1e-9)) or high == int(np.ceil(BANDS[0][1] * n))
     for region in {r["region"] or r["country"] for r in scored.rows}:
@@ -55,16 +57,19 @@ def _check_ranks_and_bands(scored: ScoredType) -> None:
 
 
 def test_model_scores_carry_treeshap_reasons(lake: Lake, employer_table: FeatureTable, tmp_path: Path) -> None:
-    model = train_entity(lake, "employer", AS_OF)
+    model = train_entity(lake, "employer", AS_OF, evidence=Evidence(1, 1))
     loaded = load_bundle(tmp_path, save_bundle(model, tmp_path, {}, "test"))
     scored = score_type(employer_table, AS_OF.isoformat(), loaded)
     assert scored.model_id == loaded.model_id and len(scored.rows) == employer_table.table.num_rows
     _check_ranks_and_bands(scored)
     x = feature_frame(employer_table.table, loaded.features)
-    contrib = loaded.contributions(x)
+    flags = employer_table.table.column("red_flags").to_numpy().astype(float)
+    contrib = loaded.blend.contributions(loaded.contributions(x), flag_matrix(employer_table, loaded.features))
     ids = [str(v) for v in employer_table.table.column("entity_id").to_pylist()]
-    np.testing.assert_allclose([r["raw_score"] for r in scored.rows], loaded.raw_score(x), atol=1e-6)
-    np.testing.assert_allclose([r["probability"] for r in scored.rows], loaded.probability(x), atol=1e-12)
+    served = loaded.served_score(x, flags)
+    np.testing.assert_allclose([r["raw_score"] for r in scored.rows], served, atol=1e-9)
+    np.testing.assert_allclose(contrib.sum(axis=1), served, atol=1e-6)  # the reasons add up to the served score
+    np.testing.assert_allclose([r["probability"] for r in scored.rows], loaded.probability(x, flags), atol=1e-12)
     with_reasons = 0
     for i, row in enumerate(scored.rows):
         assert row["entity_id"] == ids[i]
