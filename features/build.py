@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -31,6 +32,7 @@ from features.names import name_key_sql
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
 from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
+from features.us_dol import BetaPrior, fit_beta_prior
 
 OVERSTAY_GRACE_DAYS = 60
 
@@ -295,11 +297,15 @@ ENTITY_UNIVERSE = {
 @dataclass(frozen=True)
 class FeatureTable:
     entity: EntityType
-    table: pa.Table  # entity_id, one value column per indicator, <feature>__num / __den, red_flags
+    # entity_id, one value column per indicator (a share: its shrunk rate), <feature>__num / __den, a share's raw
+    # rate <feature>__raw, red_flags
+    table: pa.Table
     cutoffs: dict[str, float]  # indicator id -> threshold used for the red-flag count
     peers: dict[str, float]  # indicator id -> peer value (pooled share, or median) for reason details
     profile: pa.Table | None = None  # entity_id, name, country, region, sector (features/profiles.py)
     scope: pa.Table | None = None  # entity_id, kind, value: the keys users are scoped by
+    # indicator id -> (alpha, beta): the beta prior fitted on the peers that each shrunk share is pulled toward
+    priors: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def compute_entity(con: duckdb.DuckDBPyConnection, entity: EntityType) -> FeatureTable:
@@ -329,22 +335,45 @@ def compute_entity(con: duckdb.DuckDBPyConnection, entity: EntityType) -> Featur
     table = con.sql(
         f"SELECT {', '.join(select)} FROM universe u {' '.join(joins)} ORDER BY u.entity_id"
     ).to_arrow_table()
-    cutoffs, peers = {}, {}
+    cutoffs, peers, priors = {}, {}, {}
     flags = np.zeros(table.num_rows, dtype=np.int64)
     for ind in indicators:
         values = table.column(ind.feature).to_numpy(zero_copy_only=False).astype(float)
         defined = values[~np.isnan(values)]
         if ind.kind == "share":
-            num = np.nansum(table.column(f"{ind.feature}__num").to_numpy(zero_copy_only=False).astype(float))
-            den = np.nansum(table.column(f"{ind.feature}__den").to_numpy(zero_copy_only=False).astype(float))
-            peers[ind.id] = float(num / den) if den else 0.0
+            num = table.column(f"{ind.feature}__num").to_numpy(zero_copy_only=False).astype(float)
+            den = table.column(f"{ind.feature}__den").to_numpy(zero_copy_only=False).astype(float)
+            peers[ind.id] = float(np.nansum(num) / np.nansum(den)) if np.nansum(den) else 0.0
         else:
             peers[ind.id] = float(np.median(defined)) if len(defined) else 0.0
+        # The red-flag count thresholds the raw value (a share's num / den), as inspectorates read it.
         cutoffs[ind.id] = threshold_value(ind, defined)
         with np.errstate(invalid="ignore"):
             flags += (values > cutoffs[ind.id]).astype(np.int64) * (ind.direction > 0)
+        if ind.shrunk:
+            prior = fit_beta_prior(pd.Series(num), pd.Series(den))
+            priors[ind.id] = (prior.alpha, prior.beta)
+            shrunk = pa.array(shrunk_rate(values, num, den, prior), from_pandas=True)  # NaN -> null, as the SQL
+            table = table.set_column(table.schema.get_field_index(ind.feature), ind.feature, shrunk).append_column(
+                f"{ind.feature}__raw", pa.array(values, from_pandas=True)
+            )
     table = table.append_column("red_flags", pa.array(flags))
-    return FeatureTable(entity, table, cutoffs, peers, entity_profile(con, entity), entity_scope(con, entity))
+    profile, scope = entity_profile(con, entity), entity_scope(con, entity)
+    return FeatureTable(entity, table, cutoffs, peers, profile, scope, priors)
+
+
+def threshold_column(ind: Indicator) -> str:
+    """The feature-table column the red-flag threshold of ``ind`` applies to: a shrunk share's raw rate."""
+    return f"{ind.feature}__raw" if ind.shrunk else ind.feature
+
+
+def shrunk_rate(raw: np.ndarray, num: np.ndarray, den: np.ndarray, prior: BetaPrior) -> np.ndarray:
+    """The posterior mean rate ``(num + alpha) / (den + alpha + beta)`` under the peers' beta prior: the raw
+    rate pulled toward the peers' rate, the more the fewer cases it rests on; NaN where the raw rate is
+    undefined (no cases, or fewer than the indicator's minimum)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        posterior = (num + prior.alpha) / (den + prior.alpha + prior.beta)
+    return np.where(np.isnan(raw), np.nan, posterior)
 
 
 def threshold_value(ind: Indicator, defined: np.ndarray) -> float:
@@ -413,6 +442,7 @@ def write_features(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of:
         "as_of": as_of.isoformat(),
         "cutoffs": {e: ft.cutoffs for e, ft in tables.items()},
         "peers": {e: ft.peers for e, ft in tables.items()},
+        "priors": {e: {i: list(ab) for i, ab in ft.priors.items()} for e, ft in tables.items()},
         "rows": {e: ft.table.num_rows for e, ft in tables.items()},
     }
     (out_dir / "cutoffs.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -444,5 +474,8 @@ def read_features(out_dir: Path, entities: tuple[EntityType, ...]) -> dict[Entit
             extra = out_dir / f"{entity}.{part}.parquet"
             extras[part] = pq.read_table(extra) if extra.is_file() else None
         cutoffs, peers = meta["cutoffs"][entity], meta["peers"][entity]
-        out[entity] = FeatureTable(entity, pq.read_table(path), cutoffs, peers, extras["profile"], extras["scope"])
+        priors = {i: (float(ab[0]), float(ab[1])) for i, ab in meta.get("priors", {}).get(entity, {}).items()}
+        out[entity] = FeatureTable(
+            entity, pq.read_table(path), cutoffs, peers, extras["profile"], extras["scope"], priors
+        )
     return out

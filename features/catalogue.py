@@ -61,6 +61,17 @@ def render_indicator_page(ind: Indicator) -> str:
             + (f", defined from {ind.min_den} observation(s)" if ind.kind == "share" else "")
             + ").",
             f"Counts as a red flag in the rule-based baseline when the value is {threshold}.",
+            *(
+                [
+                    "The feature value the models read is the share shrunk toward its peers' rate (empirical Bayes: "
+                    "(num + a) / (den + a + b), with a beta prior fitted by the method of moments on every entity of "
+                    f"the type in the same run, written to cutoffs.json as `priors`; column `{ind.feature}`), so "
+                    "that 1 of 1 does not outrank 30 of 100; the red flag and the reason's 'num of den' read the raw "
+                    f"share (column `{ind.feature}__raw`)."
+                ]
+                if ind.shrunk
+                else []
+            ),
             f"Reason shown with a score (filled in for the entity and its peers): `{ind.detail}`.",
             "",
             "```sql",

@@ -14,7 +14,7 @@ red-flag count that the models must beat.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -45,6 +45,13 @@ class Indicator:
     min_den: int = 1  # shares need at least this many observations to be defined
     sensitive: bool = False
     not_computable: str = ""  # why the records cannot support it (sql is None)
+
+    @property
+    def shrunk(self) -> bool:
+        """Whether the feature value is the rate shrunk toward the peers' (every share: empirical Bayes in
+        ``features.build``, so that 1 of 1 does not outrank 30 of 100); the raw num / den stays in the reason
+        detail and decides the red flag."""
+        return self.kind == "share"
 
     @property
     def feature(self) -> str:
@@ -869,7 +876,15 @@ NETWORK_INDICATORS: tuple[Indicator, ...] = (
     *_network("G01", "employer", "recruiters or organisations"),
     *_network("G03", "recruiter", "employers"),
 )
-INDICATORS = INDICATORS + NETWORK_INDICATORS
+# The detail of a shrunk share says the rate its feature value holds after the raw "num of den".
+SHRUNK_DETAIL = "; {value:.1%} once weighed toward the peers by its number of cases"
+
+
+def _detail_with_shrunk_rate(ind: Indicator) -> Indicator:
+    return replace(ind, detail=ind.detail + SHRUNK_DETAIL) if ind.shrunk else ind
+
+
+INDICATORS = tuple(_detail_with_shrunk_rate(i) for i in INDICATORS + NETWORK_INDICATORS)
 
 BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}
 

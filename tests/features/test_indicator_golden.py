@@ -22,7 +22,7 @@ import pytest
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.sources import load_source
-from features.build import build_features
+from features.build import build_features, threshold_column
 from features.registry import INDICATORS, Indicator
 from tests.features.test_build import KEY, NOW, pseudonymous_id
 
@@ -107,11 +107,12 @@ def test_indicator_golden_cases(ind: Indicator, tmp_path: Path) -> None:
         row = rows[entity_id]
         for key, suffix in COLUMNS.items():
             assert key in case, f"{raw_id}: no expected {key}"
-            got = row[ind.feature + suffix]
+            # The golden value is the hand-derived raw value: a shrunk share's num / den.
+            got = row[threshold_column(ind) if key == "value" else ind.feature + suffix]
             assert _same(got, case[key]), f"{raw_id} {key}: got {got}, want {case[key]} ({case['case']})"
             checked += 1
         if case["case"] == "true_positive":
-            value = row[ind.feature]
+            value = row[threshold_column(ind)]
             fires = value is not None and (value > cutoff if ind.direction > 0 else value < cutoff)
             assert fires, f"{raw_id}: {value} does not fire (cut-off {cutoff})"
     assert checked > 0

@@ -17,7 +17,7 @@ from data_contracts.contracts import CONTRACTS, INGEST_ORDER
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.sources import load_source
-from features.build import build_features
+from features.build import build_features, threshold_column
 from features.registry import EntityType, for_entity
 from tests.features.test_build import KEY, NOW
 
@@ -201,7 +201,8 @@ def features(lake: Lake, as_of: date = AS_OF, event_time: bool = False) -> dict[
 
 
 def value(result: dict[str, Any], entity: EntityType, entity_id: str, indicator: str) -> object:
-    feature = next(i.feature for i in for_entity(entity) if i.id == indicator)
+    """The raw value of ``indicator`` (a share's num / den, not its shrunk rate)."""
+    feature = next(threshold_column(i) for i in for_entity(entity) if i.id == indicator)
     rows = {r["entity_id"]: r for r in result[entity][0]}
     return rows[entity_id][feature]
 

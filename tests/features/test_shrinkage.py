@@ -1,0 +1,102 @@
+"""Shares shrunk toward the peer rate (empirical Bayes): the feature value is the posterior mean under a beta
+prior fitted on the peers, the red flag and the reason's "x of n" read the raw share."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.build import build_features, reason_detail, shrunk_rate, threshold_column
+from features.registry import BY_ID, ENTITY_TYPES, for_entity
+from features.us_dol import BetaPrior, fit_beta_prior
+from tests.features.test_build import GOLDEN, ingest_folder
+
+
+def _peers(rng: np.random.Generator, n: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Peers with rates spread around 10% and between 5 and 60 cases each."""
+    den = rng.integers(5, 60, n).astype(float)
+    rate = rng.beta(4, 36, n)
+    return rng.binomial(den.astype(int), rate).astype(float), den
+
+
+def test_one_of_one_does_not_outrank_thirty_of_a_hundred() -> None:
+    num, den = _peers(np.random.default_rng(7))
+    num, den = np.append(num, [1.0, 30.0]), np.append(den, [1.0, 100.0])
+    prior = fit_beta_prior(pd.Series(num), pd.Series(den))
+    shrunk = shrunk_rate(num / den, num, den, prior)
+    one_of_one, thirty_of_hundred = shrunk[-2], shrunk[-1]
+    assert one_of_one < thirty_of_hundred
+    assert num[-2] / den[-2] > num[-1] / den[-1]  # the raw shares rank them the other way
+    assert 0.05 < prior.mean < 0.2 and one_of_one < 0.5
+
+
+@pytest.mark.parametrize("x, n", [(0.0, 1.0), (1.0, 1.0), (3.0, 10.0), (30.0, 100.0), (900.0, 1000.0)])
+def test_the_shrunk_rate_lies_between_the_raw_rate_and_the_peers_and_nears_the_raw_with_more_cases(
+    x: float, n: float
+) -> None:
+    prior = BetaPrior(2.0, 18.0)
+    raw = x / n
+    (one,) = shrunk_rate(np.array([raw]), np.array([x]), np.array([n]), prior)
+    (more,) = shrunk_rate(np.array([raw]), np.array([10 * x]), np.array([10 * n]), prior)
+    low, high = sorted((raw, prior.mean))
+    assert low <= one <= high
+    assert abs(more - raw) <= abs(one - raw)
+
+
+def test_no_cases_no_rate() -> None:
+    got = shrunk_rate(np.array([np.nan, 0.5]), np.array([0.0, 1.0]), np.array([0.0, 2.0]), BetaPrior(1.0, 1.0))
+    assert math.isnan(got[0]) and got[1] == pytest.approx(0.5)
+
+
+def test_feature_tables_hold_the_shrunk_share_and_the_raw_one(tmp_path: Path) -> None:
+    lake = ingest_folder(tmp_path / "home", GOLDEN / "basic")
+    try:
+        tables = build_features(lake, date(2024, 6, 30), event_time=True)
+    finally:
+        lake.close()
+    shares = 0
+    for entity in ENTITY_TYPES:
+        ft = tables[entity]
+        for ind in for_entity(entity):
+            if not ind.shrunk:
+                assert f"{ind.feature}__raw" not in ft.table.column_names
+                continue
+            alpha, beta = ft.priors[ind.id]
+            for row in ft.table.to_pylist():
+                num, den, raw = row[f"{ind.feature}__num"], row[f"{ind.feature}__den"], row[f"{ind.feature}__raw"]
+                if raw is None:
+                    assert row[ind.feature] is None
+                    continue
+                assert raw == pytest.approx(num / den)
+                assert row[ind.feature] == pytest.approx((num + alpha) / (den + alpha + beta))
+                shares += 1
+        # The red-flag count reads the raw values against the cut-offs.
+        for row in ft.table.to_pylist():
+            flags = sum(
+                1
+                for ind in for_entity(entity)
+                if ind.direction > 0
+                and row[threshold_column(ind)] is not None
+                and not math.isnan(row[threshold_column(ind)])
+                and row[threshold_column(ind)] > ft.cutoffs[ind.id]
+            )
+            assert row["red_flags"] == flags
+    assert shares > 10
+
+
+def test_the_reason_keeps_x_of_n_and_says_the_shrunk_rate() -> None:
+    ind = BY_ID["E01"]
+    row: dict[str, float | None] = {
+        ind.feature: 0.0734,
+        f"{ind.feature}__num": 1.0,
+        f"{ind.feature}__den": 1.0,
+        f"{ind.feature}__raw": 1.0,
+    }
+    text = reason_detail(ind, row, 0.05)
+    assert text.startswith("1 of 1 inspections found identity documents retained; peers 5.0%")
+    assert "7.3%" in text
