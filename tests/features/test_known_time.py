@@ -4,6 +4,7 @@ effect later and fraud found later change nothing; ``event_time`` reads records 
 from __future__ import annotations
 
 import csv
+import pickle
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.sources import load_source
 from features.build import build_features, threshold_column
+from features.partitions import build_partition, snapshot
 from features.registry import EntityType, for_entity
 from tests.features.test_build import KEY, NOW
 
@@ -414,3 +416,17 @@ def test_any_record_known_on_or_after_the_as_of_day_changes_nothing(
         assert features(lake) == baseline
     finally:
         lake.close()
+
+
+def test_a_lake_snapshot_reads_the_same_known_versions(tmp_path: Path) -> None:
+    """Partitioned builds read a picklable snapshot of the lake: the same versions known before the as-of day."""
+    lake = build_lake(tmp_path / "home", base_records(), REGISTER_CHANGES, LATE_EXPORTS, _fraud_found_later())
+    try:
+        assert lake.superseded("border_crossing") and not lake.superseded("organisation")
+        snap = pickle.loads(pickle.dumps(snapshot(lake)))
+        direct = build_features(lake, AS_OF, ("border_post", "recruiter"))
+    finally:
+        lake.close()
+    parted = build_partition(snap.scratch(tmp_path / "scratch"), AS_OF, ("border_post", "recruiter"))
+    for entity, ft in direct.items():
+        assert parted[entity].table.equals(ft.table), entity
