@@ -30,6 +30,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "recruiter names, pairwise recall",
     ),
     "dask": ("features", "score"),
+    "evaluation": ("served truth precision@k", "served minus red-flag count"),
 }
 
 

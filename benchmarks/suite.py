@@ -314,6 +314,14 @@ def rollup_drift(scale: str, scratch: Path) -> list[Row]:
     return rollup_and_drift(scale, scratch)
 
 
+def evaluation(scale: str, scratch: Path) -> list[Row]:
+    """The served ranking against the red-flag count on truth, over seeds (benchmarks/evaluation_bench.py; imported
+    late: it imports this module)."""
+    from benchmarks.evaluation_bench import evaluation as run
+
+    return run(scale, scratch)
+
+
 BENCHMARKS: dict[str, Callable[[str, Path], list[Row]]] = {
     "simulate": simulate,
     "ingest": ingest,
@@ -323,6 +331,7 @@ BENCHMARKS: dict[str, Callable[[str, Path], list[Row]]] = {
     "entity_resolution": entity_resolution,
     "dask": dask_runner,
     "rollup_drift": rollup_drift,
+    "evaluation": evaluation,
 }
 
 

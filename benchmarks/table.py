@@ -9,6 +9,7 @@ informational rows (p50 next to a p99 target) are not judged."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 HIGHER_IS_BETTER = frozenset({"records/s", "entities/s", "req/s", "rows/s", "precision", "recall"})
@@ -25,6 +26,10 @@ def verdict(row: dict[str, Any]) -> str:
     if compared in RATIO_TARGETS:
         target = RATIO_TARGETS[compared]
         return "met" if row["ratio"] >= target else f"missed (target ratio {target:g})"
+    stated = re.search(r"\(target ratio ([0-9.]+)\)", compared)  # a ratio target written into the comparison
+    if stated:
+        target = float(stated.group(1))
+        return "met" if row["ratio"] >= target - 1e-9 else f"missed (target ratio {target:g})"
     if not compared.startswith("target"):
         return ""
     if row["unit"] in HIGHER_IS_BETTER:
