@@ -308,7 +308,7 @@ def backtest_command(
             f"{r['later_debarments_linked_to_a_filer']} linked to an employer filing before {r['as_of']}"
         )
     console.print(text)
-    summary = origins_markdown([origin_summary(r) for r in results])
+    summary = origins_markdown(sorted((origin_summary(r) for r in results), key=lambda r: (r["entity"], r["as_of"])))
     console.print(summary)
     text += "\n" + summary
     paths = write_reports(results, _home())

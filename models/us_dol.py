@@ -340,7 +340,7 @@ def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer", gate
         series = pd.Series(row._asdict())
         # Controls (direction 0: size, activity) shape the score but are never given as a reason.
         ranked = [j for j in np.argsort(-contrib[r], kind="stable") if contrib[r, j] > 0 and inds[j].direction != 0]
-        top = ranked[:TOP_REASONS]
+        top = ranked[:TOP_REASONS] if gate.served == "model" else ranked  # the count: every flag counted
         reasons.append("; ".join(f"{inds[j].title}: {reason_detail(inds[j], series)}" for j in top))
     scores = pd.DataFrame(
         {
@@ -646,5 +646,9 @@ def backtest_markdown(result: dict[str, Any]) -> str:
             for key, v in per_metric.items()
             if key in ("average_precision", "roc_auc") or key.startswith("precision_at")
         )
-        lines += ["", f"{pair.replace('_', ' ')}: share of resamples where the model is higher: {shares}."]
+        challenger = pair.split("_vs_")[0]
+        lines += [
+            "",
+            f"{pair.replace('_', ' ')}: share of resamples where the {challenger} ranking is higher: {shares}.",
+        ]
     return "\n".join(lines) + "\n"
