@@ -134,7 +134,7 @@ class Markers(_Strict):
     does not depend on it.
     """
 
-    employer_intensity: float = Field(0.5, ge=0, le=1)
+    employer_intensity: float = Field(0.3, ge=0, le=1)
     recruiter_intensity: float = Field(0.35, ge=0, le=1)
     visa_desk_intensity: float = Field(0.35, ge=0, le=1)
     border_officer_intensity: float = Field(0.5, ge=0, le=1)
