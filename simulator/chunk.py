@@ -217,6 +217,15 @@ class ChunkBuilder:
         canonical, base, suffix = text.organisation_names(rng, n, text.pick(text.strings(SECTOR_WORD), sector))
         city = text.pick(a.country_names, country)
         own_directors = text.join(text.person_names(rng, n), "; ", text.person_names(rng, n))
+        # Some employers founded in the window share a director with an older employer (the same owner's
+        # second company), planted or clean alike.
+        second_company = founded & (mrng.random(n) < mk.founder_shared_director_share)
+        first_directors = pc.list_element(pc.split_pattern(own_directors, "; "), 0)
+        own_directors = pc.if_else(
+            pa.array(second_company),
+            text.join(text.person_names(rng, n), "; ", first_directors.take(pa.array(mrng.integers(0, n, n)))),
+            own_directors,
+        )
         in_net = network >= 0
         share_dir = in_net & (rng.random(n) < cfg.network.shared_director_with_network * u)
         share_phone = in_net & (rng.random(n) < cfg.network.shared_phone_with_network * u)

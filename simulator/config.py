@@ -159,6 +159,7 @@ class Markers(_Strict):
     # prevalence times (load / mean load) ** this (003:1491; 0: load does not matter).
     desk_overload_exponent: float = Field(0.5, ge=0, le=3)
     new_employer_share: float = Field(0.05, ge=0, le=1)  # employers, clean and planted alike, founded in the window
+    founder_shared_director_share: float = Field(0.2, ge=0, le=1)  # of those: a director of an older employer
 
 
 class SupplyChain(_Strict):
