@@ -9,6 +9,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,6 +28,7 @@ from flows.supply import enrich_task
 from flows.us_dol import read_backtest
 from models.bundle import (
     LoadedModel,
+    candidate_scores,
     decision_as_of,
     latest_bundle,
     load_bundle,
@@ -86,6 +88,15 @@ def usable_champion(home: Path, entity: EntityType) -> LoadedModel | None:
 def _lake_fingerprint(lake: Lake) -> str:
     entries = lake.ledger()
     return f"{len(entries)} batches, last {entries[-1].batch_id[:12]}" if entries else "empty lake"
+
+
+def _world_facts(truth_dir: Path | None) -> dict[str, Any] | None:
+    """Scale and seed of the simulated world evaluation measured on (its manifest), for the report."""
+    manifest = truth_dir / "manifest.json" if truth_dir is not None else None
+    if manifest is None or not manifest.is_file():
+        return None
+    meta = json.loads(manifest.read_text(encoding="utf-8"))
+    return {"scale": meta.get("scale"), "seed": meta.get("seed")}
 
 
 def _truth(truth_dir: Path | None, home: Path, entity: EntityType) -> set[str] | None:
@@ -300,7 +311,11 @@ def evaluate_task(
             if decision is None:  # a registry from before served rankings were recorded: the champion serves
                 served_id = read_registry(home).get(entity, {}).get("champion")
             served = load_bundle(home, served_id) if served_id else None
-            out[entity] = evaluate_entity(lake, entity, tables[entity], as_of, truth, model, served, decision)
+            candidates = partial(candidate_scores, home, model) if model is not None else None
+            out[entity] = evaluate_entity(
+                lake, entity, tables[entity], as_of, truth, model, served, decision, candidates=candidates
+            )
+            out[entity]["world"] = _world_facts(truth_dir)
             if model is not None:
                 out[entity]["sensitive_removed"] = sensitive_removed(
                     lake, model.meta, entity, as_of, tables[entity], truth, evidence

@@ -100,6 +100,10 @@ def save_bundle(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / "model.txt").write_text(text, encoding="utf-8")
+    if model.candidate_boosters:  # every candidate's trees, for evaluation to report each on later labels
+        (tmp / "candidates").mkdir()
+        for strategy, candidate in model.candidate_boosters.items():
+            (tmp / "candidates" / f"{strategy}.txt").write_text(candidate.booster_.model_to_string(), encoding="utf-8")
     meta = {
         "model_id": model_id,
         "entity": model.entity,
@@ -112,6 +116,7 @@ def save_bundle(
         "windows": model.windows.as_dict(),
         "positives": model.positives,
         "blend": model.blend.as_dict(),
+        "candidates": {key: {"strategy": st, "blend": b.as_dict()} for key, (st, b) in model.candidates.items()},
         "calibration": _calibrator_json(model.calibrator),
         "strategy_comparison": model.comparison,
         "metrics": metrics,
@@ -132,6 +137,23 @@ def load_bundle(home: Path, model_id: str) -> LoadedModel:
     meta = json.loads((folder / "bundle.json").read_text(encoding="utf-8"))
     booster = lgb.Booster(model_file=str(folder / "model.txt"))
     return LoadedModel(model_id, meta["entity"], booster, _JsonCalibrator(meta["calibration"]), meta["features"], meta)
+
+
+def candidate_scores(home: Path, model: LoadedModel, x: np.ndarray, red_flags: np.ndarray) -> dict[str, np.ndarray]:
+    """Served scores of every candidate (strategy x blend) the bundle's training compared on its fold, for
+    reporting them on later labels (empty for a bundle saved without its candidates)."""
+    folder = home / "models" / model.model_id / "candidates"
+    trees: dict[str, lgb.Booster] = {}
+    out: dict[str, np.ndarray] = {}
+    for key, spec in (model.meta.get("candidates") or {}).items():
+        path = folder / f"{spec['strategy']}.txt"
+        if not path.is_file():
+            continue
+        if spec["strategy"] not in trees:
+            trees[spec["strategy"]] = lgb.Booster(model_file=str(path))
+        raw = np.asarray(trees[spec["strategy"]].predict(x, raw_score=True), dtype=float)
+        out[key] = Blend(**spec["blend"]).score(raw, red_flags)
+    return out
 
 
 def latest_bundle(home: Path, entity: EntityType, as_of: date | None = None) -> str | None:

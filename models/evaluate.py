@@ -9,6 +9,7 @@ that reads "previously sanctioned" would otherwise be flattered by finding what 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from data_contracts.lake import Lake
 from features.build import FeatureTable
 from features.registry import EntityType
 from models.bundle import LoadedModel
-from models.metrics import capacity, random_expectation, ranking_metrics
+from models.metrics import capacity, random_expectation, ranking_metrics, safe_ap, safe_auc
 from models.ranking import precision_at, review_order, tiebreak_keys
 from models.train import HORIZON_DAYS, feature_frame, labelled_by, labels_between
 
@@ -45,9 +46,12 @@ def evaluate_entity(
     decision: dict[str, Any] | None = None,
     horizon: int = HORIZON_DAYS,
     capacity_share: float = 0.05,
+    candidates: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Metrics of the served ranking (``served``; None: the red-flag count), the latest ``model``, the red-flag
-    count and random, on the new positives of (as_of, as_of + horizon]; ``decision``: the gate's record."""
+    count and random, on the new positives of (as_of, as_of + horizon]; ``decision``: the gate's record;
+    ``candidates(x, red_flags)``: the served scores of every candidate the model's training compared (reported on
+    these later labels too, never used to choose)."""
     for m in (model, served):
         _check_trained_before(m, as_of)
     t_all = table.table
@@ -73,6 +77,11 @@ def evaluate_entity(
         model_score, model_probability = scores_of(model)
         out["model"] = ranking_metrics(model_score, y, truth_y, model_probability, k, keys)
         rankings["model"] = model_score
+        if candidates is not None:
+            out["candidates"] = {
+                key: candidate_metrics(scores, y, truth_y, k, keys)
+                for key, scores in candidates(feature_frame(t, model.features), rule).items()
+            }
     else:
         out["model"] = None
     if served is not None:
@@ -127,6 +136,18 @@ def evaluate_entity(
         out["fairness"] = group_metrics(table, t, rule, None, y, truth_y, capacity_share)
         out.update({"model_id": None, "strategy": None, "strategy_comparison": {}, "gate": decision or {}})
     return out
+
+
+def candidate_metrics(
+    scores: np.ndarray, y: np.ndarray, truth_y: np.ndarray | None, k: int, keys: np.ndarray
+) -> dict[str, float | None]:
+    """Point metrics of one candidate ranking on the evaluation labels (and truth), in review order."""
+    return {
+        "precision_at_k": precision_at(scores, y, k, keys),
+        "average_precision": safe_ap(scores, y),
+        "truth_precision_at_k": None if truth_y is None else precision_at(scores, truth_y, k, keys),
+        "truth_roc_auc": None if truth_y is None else safe_auc(scores, truth_y),
+    }
 
 
 def gain_curve(scores: np.ndarray, labels: np.ndarray, keys: np.ndarray, points: int = 40) -> list[tuple[float, float]]:

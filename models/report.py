@@ -102,6 +102,7 @@ def _protocol(result: dict[str, Any]) -> str:
     """What serves, why, the label windows and the positives behind every figure."""
     positives = result.get("positives") or {}
     known = result.get("known_positives") or {}
+    world = result.get("world") or {}
     return (
         f"<p>Served: <strong>{escape(str(result.get('served')))}</strong>"
         f"{' (' + escape(str(result.get('served_model_id'))) + ')' if result.get('served_model_id') else ''}. "
@@ -112,6 +113,12 @@ def _protocol(result: dict[str, Any]) -> str:
         f"{positives.get('fold', '–')}, evaluation new {positives.get('eval_new', '–')}, evaluation among entities "
         f"sanctioned before ({known.get('entities_sanctioned_before', '–')}, left out of the headline) "
         f"{positives.get('eval_known', '–')}.</p>"
+        + (
+            f"<p>Simulated world: scale {escape(str(world.get('scale')))}, seed {escape(str(world.get('seed')))} "
+            "(figures over several seeds: <code>python -m benchmarks run --only evaluation</code>).</p>"
+            if world
+            else ""
+        )
     )
 
 
@@ -145,16 +152,28 @@ def _fairness(result: dict[str, Any]) -> str:
 
 
 def _strategies(result: dict[str, Any]) -> str:
+    """Every candidate (strategy x blend with the count): the fold metrics that chose among them (observed labels
+    only), then each on the evaluation's later labels and, on a simulated world, its truth: reported, not used."""
     comparison = result.get("strategy_comparison", {})
-    keys = sorted({k for m in comparison.values() for k in m})
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys)
+    later = result.get("candidates", {})
+    fold_keys = ("fold_average_precision", "fold_precision_at_k")
+    later_keys = ("precision_at_k", "average_precision", "truth_precision_at_k", "truth_roc_auc")
+    head = "".join(f"<th>{escape(k.replace('_', ' '))}</th>" for k in fold_keys)
+    head += "".join(f"<th>later {escape(k.replace('_', ' '))}</th>" for k in later_keys)
     body = "".join(
         f"<tr><td>{escape(s)}{' (kept)' if s == result.get('strategy') else ''}</td>"
-        + "".join(f"<td>{_num(m.get(k))}</td>" for k in keys)
+        + "".join(f"<td>{_num(m.get(k))}</td>" for k in fold_keys)
+        + "".join(f"<td>{_num(later.get(s, {}).get(k))}</td>" for k in later_keys)
         + "</tr>"
         for s, m in comparison.items()
     )
-    return f"<table><tr><th>strategy</th>{head}</tr>{body}</table>"
+    rule = result.get("rule", {})
+    body += (
+        "<tr><td>red-flag count</td><td>–</td><td>–</td>"
+        + "".join(f"<td>{_num(rule.get(k))}</td>" for k in later_keys)
+        + "</tr>"
+    )
+    return f"<table><tr><th>candidate</th>{head}</tr>{body}</table>"
 
 
 def render_report(
@@ -205,7 +224,8 @@ def render_report(
             f"in training).</p>{_protocol(result)}"
             f"<h3>Ranking at capacity</h3>{_metrics_table(result)}<ul>{checks}</ul>"
             f'<div class="charts">{gain}{calib}</div><h3>What drives the scores</h3>{shap}'
-            f"<h3>Training strategy (positive-unlabelled, selection-biased labels)</h3>{_strategies(result)}"
+            "<h3>Rankings compared (positive-unlabelled, selection-biased labels): chosen on the fold's observed "
+            f"labels, reported on later labels and truth</h3>{_strategies(result)}"
             f"<h3>Champion / challenger</h3><p>{escape(gate_text)}</p>"
             f"<h3>Fairness</h3>{_fairness(result)}</section>"
         )

@@ -445,6 +445,10 @@ class TrainedModel:
     positives: dict[str, int]  # "train" (distinct fitted positives), "fold" (new positives on the fold)
     blend: Blend = IDENTITY_BLEND
     no_model_reason: str | None = None
+    # every fitted strategy's trees and its blends (candidate key -> (strategy, blend)), kept so that evaluation
+    # can report each candidate on later labels; the fold alone chose among them
+    candidates: dict[str, tuple[str, Blend]] = field(default_factory=dict)
+    candidate_boosters: dict[str, Booster] = field(default_factory=dict)
 
     @property
     def fit_as_of(self) -> date:
@@ -535,6 +539,8 @@ def train_entity(
             entity, None, None, Calibrator(), fit.features, windows, {}, rule, fold, positives, no_model_reason=reason
         )
     comparison: dict[str, dict[str, Any]] = {}
+    candidates: dict[str, tuple[str, Blend]] = {}
+    boosters: dict[str, Booster] = {}
     best: tuple[float, str, Booster, Blend] | None = None
     for strategy in STRATEGIES:
         try:
@@ -542,6 +548,7 @@ def train_entity(
         except ValueError as exc:
             comparison[strategy] = {"fold_average_precision": float("nan"), "error": str(exc)}
             continue
+        boosters[strategy] = booster
         raw_fit = np.asarray(booster.predict(fit.x, raw_score=True), dtype=float)
         raw_fold = np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
         for weight in BLEND_WEIGHTS:
@@ -549,6 +556,7 @@ def train_entity(
             metrics = fold_metrics(blend.score(raw_fold, fold.red_flags), fold)
             key = _candidate_key(strategy, weight)
             comparison[key] = metrics
+            candidates[key] = (strategy, blend)
             ap = metrics["fold_average_precision"]
             if ap == ap and (best is None or ap > best[0]):
                 best = (ap, key, booster, blend)
@@ -571,5 +579,17 @@ def train_entity(
     served_fold = blend.score(np.asarray(booster.predict(fold.x, raw_score=True), dtype=float), fold.red_flags)
     calibrator = Calibrator().fit(served_fold, fold.y)
     return TrainedModel(
-        entity, key, booster, calibrator, fit.features, windows, comparison, rule, fold, positives, blend
+        entity,
+        key,
+        booster,
+        calibrator,
+        fit.features,
+        windows,
+        comparison,
+        rule,
+        fold,
+        positives,
+        blend,
+        candidates=candidates,
+        candidate_boosters=boosters,
     )

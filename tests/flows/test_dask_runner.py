@@ -24,7 +24,7 @@ from flows.cli import app
 from models.bundle import LoadedModel
 from models.partitions import merge_scored, partition_of, score_partition
 from models.scoring import score_type
-from models.train import train_entity
+from models.train import Evidence, train_entity
 from service.store import connect, published_scores, store_url
 
 AS_OF = "2025-01-01"
@@ -139,7 +139,7 @@ def test_partitioned_scoring_with_a_model_equals_one_piece(homes: tuple[Path, Pa
     assert tables is not None
     lake = Lake(home)
     try:
-        trained = train_entity(lake, "border_post", date.fromisoformat(AS_OF))
+        trained = train_entity(lake, "border_post", date.fromisoformat(AS_OF), evidence=Evidence(1, 1))
     finally:
         lake.close()
     model = LoadedModel(

@@ -42,7 +42,7 @@ from flows.drift import drift_records, retraining_due
 from flows.features import features_dir
 from models.bundle import record_decision, save_bundle
 from models.drift import PSI_THRESHOLD
-from models.train import feature_frame, train_entity, training_days
+from models.train import Evidence, feature_frame, train_entity, training_days
 from service.store import ScoreRun
 from simulator.config import load_config
 from simulator.truth import load_truth
@@ -91,13 +91,14 @@ def _run(folder: Path, displaced: bool) -> Run:
         tables = {day: build_features(lake, day, (ENTITY,)) for day in days}
         for day, table in tables.items():  # where scoring finds them (flows/drift.py reads them back)
             write_features(table, features_dir(home, day), day)
-        model = train_entity(lake, ENTITY, AS_OF, features_at=lambda d: tables[d][ENTITY])
+        # Any positive lets a model be fitted: this test is about drift of a champion, not about evidence.
+        model = train_entity(lake, ENTITY, AS_OF, features_at=lambda d: tables[d][ENTITY], evidence=Evidence(1, 1))
     finally:
         lake.close()
     model_id = save_bundle(model, home, {}, "test")
     record_decision(home, ENTITY, model_id, {"promote": True, "reason": "the test's champion"})
     now = tables[AS_OF][ENTITY].table
-    probability = model.probability(feature_frame(now, model.features))
+    probability = model.probability(feature_frame(now, model.features), now.column("red_flags").to_numpy())
     run = ScoreRun(
         "run-drift",
         AS_OF.isoformat(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +11,14 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
 
+from data_contracts.ingest import ingest_file
+from data_contracts.lake import Lake
+from data_contracts.sources import load_source
 from features.registry import ENTITY_TYPES
 from flows.cli import app
 from service.store import connect, published_runs, published_scores, store_url
-from tests.models.test_models import METRIC_KEYS
+from tests.models.labelled import add_labels
+from tests.models.test_models import AS_OF, KEY, METRIC_KEYS, NOW
 
 runner = CliRunner()
 
@@ -38,9 +43,12 @@ def test_pipeline_runs_the_chain_and_publishes(tmp_path: Path, monkeypatch: pyte
     evaluation = json.loads((home / "reports" / "evaluation.json").read_text())
     assert set(evaluation) == set(ENTITY_TYPES)
     for res in evaluation.values():
-        for ranking in ("model", "rule", "random"):
+        for ranking in ("served_ranking", "rule", "random"):
             assert set(res[ranking]) >= METRIC_KEYS
-        assert res["model"]["truth_precision_at_k"] is not None  # the pipeline evaluates on the truth
+        assert res["served_ranking"]["truth_precision_at_k"] is not None  # the pipeline evaluates on the truth
+        assert res["served"] in ("model", "red_flag_count") and (res["model"] is None) == (res["model_id"] is None)
+        assert set(res["positives"]) >= {"train", "fold", "eval_new", "eval_known"}
+        assert res["train_labels"][1] <= res["fold_labels"][0]  # no label of the fold was fitted on
     report = (home / "reports" / "model-report.html").read_text()
     assert "<svg" in report and "Fairness" in report and "rule" in report
     registry = json.loads((home / "models" / "registry.json").read_text())
@@ -61,6 +69,29 @@ def test_pipeline_runs_the_chain_and_publishes(tmp_path: Path, monkeypatch: pyte
     engine = connect(store_url(home))
     assert set(published_runs(engine).values()) != set(runs.values())
     engine.dispose()
+
+
+def test_training_never_reads_the_truth(tiny_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same lake trains the same models whether or not the simulator's truth folder exists."""
+    blind = tmp_path / "world-without-truth"
+    shutil.copytree(tiny_world, blind, ignore=shutil.ignore_patterns("truth"))
+    assert (tiny_world / "truth").is_dir() and not (blind / "truth").exists()
+    registries = []
+    for name, world in (("with", tiny_world), ("without", blind)):
+        home = tmp_path / name
+        lake = Lake(home)
+        source = load_source("synthetic", world)
+        for f in source.files(world):
+            ingest_file(lake, f, source, NOW, KEY)
+        add_labels(lake, tmp_path / f"labels-{name}", AS_OF, KEY, NOW)
+        lake.close()
+        monkeypatch.setenv("TRACERISK_HOME", str(home))
+        args = ["train", "--as-of", AS_OF.isoformat(), "--min-train-positives", "1", "--min-fold-positives", "1"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        registries.append(json.loads((home / "models" / "registry.json").read_text()))
+    assert registries[0] == registries[1]
+    assert registries[0]["employer"]["decisions"][-1]["model_id"]  # a model was trained, not only the count
 
 
 def test_score_needs_a_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

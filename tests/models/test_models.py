@@ -6,6 +6,7 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import build_features
 from models import treeshap
-from models.bundle import latest_bundle, load_bundle, save_bundle
+from models.bundle import candidate_scores, latest_bundle, load_bundle, save_bundle
 from models.evaluate import evaluate_entity
 from models.explain import MIN_CONTRIBUTION
 from models.metrics import expected_calibration_error, random_expectation
@@ -210,7 +211,12 @@ def test_bundle_round_trip_reasons_and_evaluation_schema(tiny_lake: Lake, tiny_w
     assert [scored.rows[i]["rank"] for i in order] == list(range(1, len(ids) + 1))
     assert all(r["link"].endswith(f"{r['indicator_id']}.md") and r["title"] and "{" not in r["detail"] for r in reasons)
     truth = truth_positives(tiny_world, "employer", KEY)
-    result = evaluate_entity(tiny_lake, "employer", ft, AS_OF, truth, loaded, loaded)
+    result = evaluate_entity(
+        tiny_lake, "employer", ft, AS_OF, truth, loaded, loaded, candidates=partial(candidate_scores, home, loaded)
+    )
+    assert set(result["candidates"]) == {k for k, m in model.comparison.items() if "error" not in m}
+    kept = result["candidates"][model.strategy]  # the kept candidate is the served model itself
+    assert kept["truth_precision_at_k"] == result["model"]["truth_precision_at_k"]
     for ranking in ("served_ranking", "model", "rule", "random"):
         assert set(result[ranking]) >= METRIC_KEYS, ranking
     assert result["served"] == "model" and result["served_model_id"] == model_id
