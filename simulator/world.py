@@ -126,8 +126,9 @@ def _global_tables(
     for r, c in findings.items():
         placed[r] = c
     licensed = a.rec_licence_status != LICENCE_STATUSES.index("none")
-    revoked = licensed & (rng.random(n_rec) < 1 - np.exp(-0.6 * placed))
-    revoke_day = rng.integers(days // 4, days, n_rec)
+    # A licence is revoked after it was granted, within the window.
+    revoke_day = np.maximum(rng.integers(days // 4, days, n_rec), a.rec_licence_from + 30)
+    revoked = licensed & (rng.random(n_rec) < 1 - np.exp(-0.6 * placed)) & (revoke_day < days)
     convicted = a.rec_abusive & (rng.random(n_rec) < 0.03 + 0.05 * np.minimum(placed, 4))
     complaints = rng.poisson(cfg.world.years * (0.05 + 0.6 * a.rec_intensity))
     variant = cfg.realism.name_variant_share
