@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,6 +35,18 @@ def _allowed(name: str, value: str) -> str:
 
 def _max_length(name: str) -> int:
     return CONTRACT.field(name).max_length or 300
+
+
+# C0 and C1 control characters and DEL. Free text may keep tab and line breaks (the landing CSV quotes them);
+# identifiers keep none. NUL makes a landing file unreadable as text.
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_IN_ID = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str | None, pattern: re.Pattern[str]) -> str | None:
+    if value is not None and pattern.search(value):
+        raise ValueError("must not contain control characters")
+    return value
 
 
 class OutcomeIn(BaseModel):
@@ -63,6 +76,16 @@ class OutcomeIn(BaseModel):
     @classmethod
     def _entity_type(cls, value: str) -> str:
         return _allowed("entity_type", value)
+
+    @field_validator("entity_id", "worklist_id")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        return _no_control(value, _CONTROL_IN_ID)
+
+    @field_validator("issuing_body")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return _no_control(value, _CONTROL_IN_TEXT)
 
     @field_validator("kind")
     @classmethod
@@ -112,15 +135,16 @@ def contract_row(outcome_id: str, body: OutcomeIn, entity_name: str | None, expl
 
 
 def write_landing(landing: Path, row: dict[str, str]) -> Path:
-    """One CSV file per outcome, written atomically (temp file + rename) so ingest never reads half a file."""
+    """One CSV file per outcome, written atomically (temp file + rename) so ingest never reads half a file.
+    Lines end in CRLF (RFC 4180), so a field holding a carriage return or a line feed is quoted whole."""
     landing.mkdir(parents=True, exist_ok=True)
     name = f"enforcement_outcome-{datetime.now(UTC):%Y%m%dT%H%M%S}-{row['outcome_id']}.csv"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[*CONTRACT.columns, *EXTRA_COLUMNS], lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=[*CONTRACT.columns, *EXTRA_COLUMNS], lineterminator="\r\n")
     writer.writeheader()
     writer.writerow(row)
     tmp = landing / f".{name}.tmp"
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    tmp.write_bytes(buffer.getvalue().encode("utf-8"))  # no newline translation: CRLF stays CRLF
     os.replace(tmp, landing / name)
     return landing / name
 

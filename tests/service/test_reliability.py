@@ -1,0 +1,81 @@
+"""Red-team probes: what the service answers 201 to reaches the lake intact, and ordinary use never answers 500."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from data_contracts.ingest import ingest_file
+from data_contracts.lake import Lake
+from data_contracts.pseudonymise import PseudonymKey
+from data_contracts.sources import load_source
+from tests.service.conftest import Env, auth
+
+KEY = PseudonymKey(b"reliability-key-" + b"x" * 40, "test")
+
+# Field values a browser form or a script can send: line breaks of every platform, quotes, a formula.
+AWKWARD_TEXT = [
+    "\r=1+1",
+    "line one\nline two",
+    "a\r\nb",
+    'say "no", twice',
+    "tab\tseparated",
+    "trailing\r",
+    "\ufeffmarked\u2028separated\u2029paragraph",
+]
+
+
+def _outcome(entity_id: str, issuing_body: str) -> dict[str, object]:
+    return {
+        "entity_type": "employer",
+        "entity_id": entity_id,
+        "decided_on": "2024-05-02",
+        "kind": "complaint",
+        "issuing_body": issuing_body,
+    }
+
+
+def test_an_accepted_outcome_reaches_the_lake_intact(env: Env, tmp_path: Path) -> None:
+    h = auth(env.tokens["admin"])
+    posted: dict[str, str] = {}
+    for text in AWKWARD_TEXT:
+        r = env.client.post("/v1/outcomes", json=_outcome("E1", text), headers=h)
+        assert r.status_code == 201, r.text
+        posted[r.json()["outcome_id"]] = text
+    landing = env.home / "landing" / "outcomes"
+    lake = Lake(tmp_path / "lake-home")
+    try:
+        source = load_source("csv", landing)
+        files = [f for f in source.files(landing) if any(oid in f.path.name for oid in posted)]
+        assert len(files) == len(posted)
+        reports = [ingest_file(lake, f, source, datetime(2026, 11, 1, 12), KEY) for f in files]
+        assert [(r.status, r.read, r.accepted, r.quarantined) for r in reports] == [("committed", 1, 1, 0)] * len(
+            files
+        ), [r.as_json() for r in reports]
+        table = lake.current("enforcement_outcome").to_pylist()
+    finally:
+        lake.close()
+    landed = {row["outcome_id"]: row["issuing_body"] for row in table}
+    assert landed == posted
+
+
+@pytest.mark.parametrize("bad", ["nul\x00byte", "bell\x07", "escape\x1b[31m", "delete\x7f", "c1\x85control"])
+@pytest.mark.parametrize("field", ["issuing_body", "entity_id", "worklist_id"])
+def test_control_characters_are_refused_with_422(env: Env, field: str, bad: str) -> None:
+    h = auth(env.tokens["admin"])
+    landing = env.home / "landing" / "outcomes"
+    before = set(landing.glob("*.csv")) if landing.exists() else set()
+    body = {**_outcome("E1", "ministry"), field: bad}
+    r = env.client.post("/v1/outcomes", json=body, headers=h)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["detail"]] == [f"body.{field}"]
+    assert (set(landing.glob("*.csv")) if landing.exists() else set()) == before
+
+
+def test_a_lone_surrogate_is_refused_not_a_server_error(env: Env) -> None:
+    h = {**auth(env.tokens["admin"]), "Content-Type": "application/json"}
+    body = b'{"entity_type": "employer", "entity_id": "E1", "decided_on": "2024-05-02", "kind": "complaint", '
+    r = env.client.post("/v1/outcomes", content=body + b'"issuing_body": "half \\ud800 pair"}', headers=h)
+    assert r.status_code == 422, r.text
