@@ -3,12 +3,13 @@
 ``score_as_of(data, as_of, entity)`` uses only what was knowable before ``as_of``: filings decided before it,
 outcomes (debarments) starting before it. The model is fitted on stacked yearly origins t (features from
 filings before t, labels = new debarments starting in [t, min(t + 2 years, as_of, end of label coverage)),
-entities debarred before t left out, at least one year of labels after t). What is served is chosen without
-any label on or after ``as_of``: the same procedure is run a year earlier (features as of ``fold_start(as_of)``,
-training labels ending there, the fold's labels = new debarments from then to ``as_of``), and the model is
-served only if on that fold it beats the red-flag count at precision@GATE_K in at
-least GATE_SHARE of paired bootstrap resamples and on average precision; otherwise the red-flag count serves
-(ties broken by the rule: labour contractors first, then workers certified), and the run says why.
+entities debarred before t left out, at least one year of labels after t), once per candidate setting of
+MODEL_CANDIDATES. What is served is chosen without any label on or after ``as_of``: the same procedure is run
+a year earlier (features as of ``fold_start(as_of)``, training labels ending there, the fold's labels = new
+debarments from then to ``as_of``); the candidate with the higher average precision on the fold is the model,
+and it is served only if on that fold it beats the red-flag count at precision@GATE_K in at least GATE_SHARE
+of paired bootstrap resamples and on average precision; otherwise the red-flag count serves (ties broken by
+the rule: labour contractors first, then workers certified), and the run says why.
 ``backtest`` judges the served ranking, the model, the rule, the red-flag count and random on the new
 debarments that started after ``as_of`` (entities debarred before it are left out and counted apart).
 """
@@ -72,6 +73,19 @@ PARAMS: dict[str, Any] = {
     "deterministic": True,
     "seed": 17,
 }
+# The model's candidate settings; at each scoring day the one with the highest average precision on the fold
+# before it (ties: the first) is the model, then gated against the red-flag count on that fold.
+MODEL_CANDIDATES: dict[str, dict[str, Any]] = {
+    "standard": PARAMS,
+    "regularised": {
+        **PARAMS,
+        "n_estimators": 100,
+        "num_leaves": 3,
+        "max_depth": 2,
+        "min_child_samples": 200,
+        "reg_lambda": 20.0,
+    },
+}
 TOP_REASONS = 3
 # The gate: a fold of FOLD_YEARS before the scoring day; the model serves only if its precision@GATE_K beats the
 # red-flag count's in at least GATE_SHARE of GATE_SAMPLES paired resamples of the fold, and its average
@@ -95,6 +109,8 @@ class Gate:
 
     served: Served
     reason: str
+    candidate: str = next(iter(MODEL_CANDIDATES))  # the model's settings, chosen on the fold
+    candidate_ap: dict[str, float] = field(default_factory=dict)  # each candidate's average precision on the fold
     fold_as_of: date | None = None  # the fold's features are as of this day; its labels run to the scoring day
     fold_labels: tuple[date, date] | None = None  # [from, to): new debarments in it are the fold's positives
     fold_entities: int = 0
@@ -107,6 +123,8 @@ class Gate:
         return {
             "served": self.served,
             "reason": self.reason,
+            "candidate": self.candidate,
+            "candidate_ap": self.candidate_ap,
             "fold_as_of": self.fold_as_of.isoformat() if self.fold_as_of else None,
             "fold_labels": [d.isoformat() for d in self.fold_labels] if self.fold_labels else None,
             "fold_entities": self.fold_entities,
@@ -197,12 +215,15 @@ class Fitted:
     filings: pd.DataFrame
     resolution: Resolution
     origins: list[tuple[date, date, int, int]]
-    score: np.ndarray | None  # None: no origin with both classes
-    contrib: np.ndarray | None  # per-feature contributions of score (columns of feature_columns)
+    scores: dict[str, np.ndarray]  # per candidate; empty: no origin with both classes
+    contribs: dict[str, np.ndarray]  # per candidate: per-feature contributions (columns of feature_columns)
 
 
-def fit_as_of(data: DolData, as_of: date, entity: DolEntity) -> Fitted:
-    """Fit on the origins before ``as_of`` (new debarments only) and score every entity with a filing before it."""
+def fit_as_of(
+    data: DolData, as_of: date, entity: DolEntity, candidates: tuple[str, ...] = tuple(MODEL_CANDIDATES)
+) -> Fitted:
+    """Fit each candidate of MODEL_CANDIDATES on the origins before ``as_of`` (new debarments only) and score
+    every entity with a filing before it."""
     filings = before(data.filings, as_of)
     outcomes = data.outcomes[data.outcomes["decided_on"] < pd.Timestamp(as_of)]
     resolution = resolve(filings, outcomes, data.flc_register)
@@ -219,15 +240,17 @@ def fit_as_of(data: DolData, as_of: date, entity: DolEntity) -> Fitted:
         origins.append((t, end, len(y), int(y.sum())))
     current = features_as_of(data, filings, linked, entity, as_of)
     y_all = np.concatenate(ys) if ys else np.zeros(0, dtype=int)
-    score = contrib = None
+    scores: dict[str, np.ndarray] = {}
+    contribs: dict[str, np.ndarray] = {}
     if len(y_all) and 0 < y_all.sum() < len(y_all):
         directions = [i.direction for i in indicators(entity)] + [+1]
-        model = lgb.LGBMClassifier(**PARAMS, monotone_constraints=directions)
-        model.fit(np.vstack(xs), y_all)
         x_now = _matrix(current, entity)
-        score = np.asarray(model.predict_proba(x_now), dtype=float)[:, 1]
-        contrib = np.asarray(model.booster_.predict(x_now, pred_contrib=True), dtype=float)[:, :-1]
-    return Fitted(current, linked, filings, resolution, origins, score, contrib)
+        for name in candidates:
+            model = lgb.LGBMClassifier(**MODEL_CANDIDATES[name], monotone_constraints=directions)
+            model.fit(np.vstack(xs), y_all)
+            scores[name] = np.asarray(model.predict_proba(x_now), dtype=float)[:, 1]
+            contribs[name] = np.asarray(model.booster_.predict(x_now, pred_contrib=True), dtype=float)[:, :-1]
+    return Fitted(current, linked, filings, resolution, origins, scores, contribs)
 
 
 def count_score(features: pd.DataFrame, entity: DolEntity) -> np.ndarray:
@@ -308,27 +331,33 @@ def fold_gate(data: DolData, as_of: date, entity: DolEntity) -> Gate:
     linked = linked_outcomes(window, resolve(fitted.filings, window, data.flc_register))
     labels = feats.index.isin(list(_label_entities(linked, fitted.filings, entity, fold_day, as_of))).astype(int)
     keep = fitted.features.index.isin(list(feats.index))
-    model = fitted.score[keep] if fitted.score is not None else None
+    candidate_ap = {name: safe_ap(score[keep], labels) for name, score in fitted.scores.items()}
+    finite = {name: ap for name, ap in candidate_ap.items() if np.isfinite(ap)}
+    candidate = max(finite, key=lambda name: finite[name]) if finite else next(iter(MODEL_CANDIDATES))
+    model = fitted.scores[candidate][keep] if candidate in fitted.scores else None
     gate = gate_decision(model, count_score(feats, entity), labels)
     gate.fold_as_of, gate.fold_labels, gate.fold_entities = fold_day, (fold_day, as_of), len(labels)
+    gate.candidate, gate.candidate_ap = candidate, candidate_ap
+    if model is not None:
+        gate.reason = f"model settings '{candidate}' (highest average precision on the fold); {gate.reason}"
     return gate
 
 
-def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer", gate: Gate | None = None) -> ScoreRun:
-    """Train on what was knowable before ``as_of``, gate on the fold before it (``gate``: a decision made
-    already) and score every entity with a filing before it with the served ranking."""
-    fitted = fit_as_of(data, as_of, entity)
+def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer") -> ScoreRun:
+    """Train on what was knowable before ``as_of``, gate on the fold before it and score every entity with a
+    filing before it with the served ranking."""
+    gate = fold_gate(data, as_of, entity)
+    fitted = fit_as_of(data, as_of, entity, (gate.candidate,))
     current = fitted.features
-    if gate is None:
-        gate = fold_gate(data, as_of, entity)
-    if fitted.score is None and gate.served == "model":
-        gate = Gate("red_flag_count", "no model as of the day: no debarment to train on", gate.fold_as_of)
+    model_score, model_contrib = fitted.scores.get(gate.candidate), fitted.contribs.get(gate.candidate)
+    if model_score is None and gate.served == "model":
+        gate = Gate("red_flag_count", "no model as of the day: no debarment to train on", gate.candidate)
     inds = indicators(entity)
     flags = red_flags(current, entity)
     rule = rule_score(current, entity)
     counted = count_score(current, entity)
-    if gate.served == "model" and fitted.score is not None and fitted.contrib is not None:
-        score, contrib = fitted.score, fitted.contrib[:, : len(inds)]
+    if gate.served == "model" and model_score is not None and model_contrib is not None:
+        score, contrib = model_score, model_contrib[:, : len(inds)]
     else:  # the red-flag count serves: reasons = the flags
         score = counted
         flagged = flags_of(current, entity)
@@ -350,7 +379,7 @@ def score_as_of(data: DolData, as_of: date, entity: DolEntity = "employer", gate
             "reasons": reasons,
             "red_flags": flags,
             "rule": rule,
-            "model_score": fitted.score if fitted.score is not None else np.full(len(current), np.nan),
+            "model_score": model_score if model_score is not None else np.full(len(current), np.nan),
             "count_score": counted,
         },
         index=current.index,

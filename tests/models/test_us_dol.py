@@ -55,6 +55,7 @@ def test_nothing_dated_after_the_as_of_day_changes_a_score(subset: us_dol.DolDat
     assert len(full.scores) > 1000
     assert full.origins and all(end <= AS_OF for _, end, _, _ in full.origins)
     pd.testing.assert_frame_equal(full.scores, known.scores)
+    assert full.gate == known.gate and full.gate.fold_labels == (date(2011, 7, 1), AS_OF)  # the fold ends before
     later = set(
         subset.filings.loc[subset.filings["decided_on"] >= pd.Timestamp(AS_OF), "sponsor_name"]
         .dropna()
