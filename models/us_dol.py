@@ -650,15 +650,27 @@ def origins_markdown(rows: list[dict[str, Any]], k: int = GATE_K) -> str:
 
 def backtest_markdown(result: dict[str, Any]) -> str:
     ks = us_dol_ks(result)
-    head = ["ranking", "average precision", "ROC-AUC"] + [f"precision@{k}" for k in ks] + [f"lift@{k}" for k in ks]
+    expected = [k for k in ks if any(f"precision_at_{k}_expected" in m for m in result["rankings"].values())]
+    head = ["ranking", "average precision", "ROC-AUC"] + [f"precision@{k}" for k in ks]
+    head += [f"precision@{k} over tie orders" for k in expected] + [f"lift@{k}" for k in ks]
     boot = result.get("bootstrap")
+    judged = result.get("entities_judged", result["entities_scored"])
     lines = [
-        f"Backtest ({result['entity']}): as of {result['as_of']}, judged on debarments starting "
-        f"{result['labels_from']} to {result['labels_to']}: {result['entities_scored']:,} scored, "
-        f"{result['positives']} positives (base rate {result['base_rate']:.4f})."
+        f"Backtest ({result['entity']}): as of {result['as_of']}, judged on "
+        + ("new " if "positives_new" in result else "")
+        + f"debarments starting {result['labels_from']} to {result['labels_to']}: {result['entities_scored']:,} "
+        f"scored, {result['positives']} positives among the {judged:,} judged (base rate {result['base_rate']:.4f})"
+        + (
+            f"; {result['entities_scored'] - judged:,} already positive before the day left out "
+            f"({result['positives_known']} of them debarred again in the window)"
+            if "positives_known" in result
+            else ""
+        )
+        + "."
+        + (f" Served: {result['served']} ({result['served_reason']})." if "served" in result else "")
         + (
             f" In brackets: {boot['level']:.0%} percentile interval over {boot['resamples']} resamples of the "
-            f"scored entities (seed {boot['seed']})."
+            f"judged entities (seed {boot['seed']})."
             if boot
             else ""
         ),
@@ -667,7 +679,8 @@ def backtest_markdown(result: dict[str, Any]) -> str:
         "| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + " |",
     ]
     for name, m in result["rankings"].items():
-        keys = ["average_precision", "roc_auc"] + [f"precision_at_{k}" for k in ks] + [f"lift_at_{k}" for k in ks]
+        keys = ["average_precision", "roc_auc"] + [f"precision_at_{k}" for k in ks]
+        keys += [f"precision_at_{k}_expected" for k in expected] + [f"lift_at_{k}" for k in ks]
         lines.append("| " + " | ".join([name] + [md_ci(m, key) for key in keys]) + " |")
     for pair, per_metric in result.get("paired", {}).items():
         shares = ", ".join(
