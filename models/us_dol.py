@@ -5,11 +5,12 @@ outcomes (debarments) starting before it. The model is fitted on stacked yearly 
 filings before t, labels = new debarments starting in [t, min(t + 2 years, as_of, end of label coverage)),
 entities debarred before t left out, at least one year of labels after t), once per candidate setting of
 MODEL_CANDIDATES. What is served is chosen without any label on or after ``as_of``: the same procedure is run
-a year earlier (features as of ``fold_start(as_of)``, training labels ending there, the fold's labels = new
-debarments from then to ``as_of``); the candidate with the higher average precision on the fold is the model,
-and it is served only if on that fold it beats the red-flag count at precision@GATE_K in at least GATE_SHARE
-of paired bootstrap resamples and on average precision; otherwise the red-flag count serves (ties broken by
-the rule: labour contractors first, then workers certified), and the run says why.
+a year earlier (features as of the fold's day, training labels ending there, the fold's labels = new
+debarments from then to ``as_of``, or to the end of the lists' coverage for a later day: ``fold_window``); the
+candidate with the higher average precision on the fold is the model, and it is served only if on that fold it
+beats the red-flag count as served (ties broken by the rule: labour contractors first, then workers certified)
+at precision@GATE_K in at least GATE_SHARE of paired bootstrap resamples and on average precision; otherwise
+the count serves, and the run says why.
 ``backtest`` judges the served ranking, the model, the rule, the red-flag count and random on the new
 debarments that started after ``as_of`` (entities debarred before it are left out and counted apart).
 """
@@ -318,25 +319,32 @@ def fold_start(as_of: date, years: int = FOLD_YEARS) -> date:
     return date(as_of.year - years, as_of.month, day)
 
 
+def fold_window(as_of: date) -> tuple[date, date]:
+    """The fold's label window [from, to): the year before ``as_of``, or before the end of the debarment lists'
+    coverage when ``as_of`` is later (a later day is gated on the last year with labels)."""
+    end = min(as_of, LABELS_COVER_UNTIL + timedelta(days=1))
+    return fold_start(end), end
+
+
 def fold_gate(data: DolData, as_of: date, entity: DolEntity) -> Gate:
-    """Runs the whole procedure as of ``fold_start(as_of)`` and gates on the new debarments of the fold
-    (starting in [fold day, as_of)): every label read ends before ``as_of``."""
-    fold_day = fold_start(as_of)
+    """Runs the whole procedure as of the fold's day and gates on the new debarments of the fold
+    (``fold_window``): every label read ends before ``as_of``."""
+    fold_day, fold_end = fold_window(as_of)
     fitted = fit_as_of(data, fold_day, entity)
     known = known_positives(fitted.linked, fitted.filings, entity, fold_day)
     feats = fitted.features[~fitted.features.index.isin(list(known))]
     window = data.outcomes[
-        (data.outcomes["decided_on"] >= pd.Timestamp(fold_day)) & (data.outcomes["decided_on"] < pd.Timestamp(as_of))
+        (data.outcomes["decided_on"] >= pd.Timestamp(fold_day)) & (data.outcomes["decided_on"] < pd.Timestamp(fold_end))
     ]
     linked = linked_outcomes(window, resolve(fitted.filings, window, data.flc_register))
-    labels = feats.index.isin(list(_label_entities(linked, fitted.filings, entity, fold_day, as_of))).astype(int)
+    labels = feats.index.isin(list(_label_entities(linked, fitted.filings, entity, fold_day, fold_end))).astype(int)
     keep = fitted.features.index.isin(list(feats.index))
     candidate_ap = {name: safe_ap(score[keep], labels) for name, score in fitted.scores.items()}
     finite = {name: ap for name, ap in candidate_ap.items() if np.isfinite(ap)}
     candidate = max(finite, key=lambda name: finite[name]) if finite else next(iter(MODEL_CANDIDATES))
     model = fitted.scores[candidate][keep] if candidate in fitted.scores else None
     gate = gate_decision(model, count_score(feats, entity), labels)
-    gate.fold_as_of, gate.fold_labels, gate.fold_entities = fold_day, (fold_day, as_of), len(labels)
+    gate.fold_as_of, gate.fold_labels, gate.fold_entities = fold_day, (fold_day, fold_end), len(labels)
     gate.candidate, gate.candidate_ap = candidate, candidate_ap
     if model is not None:
         gate.reason = f"model settings '{candidate}' (highest average precision on the fold); {gate.reason}"

@@ -19,6 +19,7 @@ from models.us_dol import (
     backtest_markdown,
     expected_precision_at_k,
     fold_start,
+    fold_window,
     foreign_recruiters_as_of,
     gate_decision,
     origin_label_end,
@@ -243,6 +244,9 @@ def test_the_gate_needs_positives_and_a_model() -> None:
 def test_fold_and_label_windows_on_the_calendar() -> None:
     assert fold_start(date(2012, 7, 1)) == date(2011, 7, 1)
     assert fold_start(date(2012, 2, 29)) == date(2011, 2, 28)
+    assert fold_window(date(2012, 7, 1)) == (date(2011, 7, 1), date(2012, 7, 1))
+    # After the debarment lists end, the fold is their last year (a later day is never gated on an empty fold).
+    assert fold_window(date(2019, 3, 1)) == (date(2014, 1, 1), date(2015, 1, 1))
     assert origin_label_end(date(2011, 7, 1), date(2014, 12, 31)) == date(2013, 6, 30)
     assert origin_label_end(date(2013, 7, 1), date(2014, 12, 31)) == date(2014, 12, 31)
 
