@@ -592,9 +592,12 @@ def backtest(
     base = labels.mean() if len(labels) else math.nan
     result["base_rate"] = float(base)
     if bootstrap_samples and len(labels):
-        result["paired"] = with_intervals(
+        pairs = with_intervals(
             rankings, labels, result["rankings"], ks, samples=bootstrap_samples, challengers=("model", "served")
         )
+        # ``paired``: the model against each baseline (as before); ``paired_served``: the served ranking's.
+        result["paired"] = {k: v for k, v in pairs.items() if k.startswith("model_vs_")}
+        result["paired_served"] = {k: v for k, v in pairs.items() if k.startswith("served_vs_")}
         result["bootstrap"] = {
             "resamples": bootstrap_samples,
             "seed": BOOTSTRAP_SEED,
@@ -690,7 +693,7 @@ def backtest_markdown(result: dict[str, Any]) -> str:
         keys = ["average_precision", "roc_auc"] + [f"precision_at_{k}" for k in ks]
         keys += [f"precision_at_{k}_expected" for k in expected] + [f"lift_at_{k}" for k in ks]
         lines.append("| " + " | ".join([name] + [md_ci(m, key) for key in keys]) + " |")
-    for pair, per_metric in result.get("paired", {}).items():
+    for pair, per_metric in {**result.get("paired", {}), **result.get("paired_served", {})}.items():
         shares = ", ".join(
             f"{key} {v['model_higher_share']:.0%}"
             for key, v in per_metric.items()

@@ -103,9 +103,8 @@ def test_backtest_reports_model_rule_and_random(subset: us_dol.DolData) -> None:
             if name != "random":  # random's point figure is a mean over draws, its interval one draw per resample
                 assert lo <= metrics[key] <= hi, (name, key)
     assert result["bootstrap"]["resamples"] == 200 and result["bootstrap"]["level"] == 0.95
-    assert set(result["paired"]) == {
-        f"{a}_vs_{b}" for a in ("model", "served") for b in ("rule_contractor_then_size", "red_flag_count")
-    }
+    assert set(result["paired"]) == {"model_vs_rule_contractor_then_size", "model_vs_red_flag_count"}
+    assert set(result["paired_served"]) == {"served_vs_rule_contractor_then_size", "served_vs_red_flag_count"}
     share = result["paired"]["model_vs_red_flag_count"]["average_precision"]
     assert 0 <= share["model_higher_share"] + share["model_lower_share"] <= 1
     assert result["gain"]["model"][0] == (0.0, 0.0) and result["gain"]["model"][-1] == (1.0, 1.0)
