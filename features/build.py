@@ -28,7 +28,7 @@ from data_contracts.contracts import CONTRACTS, INGEST_ORDER, Field
 from data_contracts.lake import LATEST_VERSION, Lake
 from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
-from features.names import name_key_sql
+from features.names import name_key_sql, register_name_key
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
 from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
@@ -84,6 +84,7 @@ def create_views(
 
     event_time: records cut by their event dates alone, whenever they became known (for debugging; the default
     also drops every record known on or after ``as_of``)."""
+    register_name_key(con)
     since = as_of - timedelta(days=window_days)
     a, s = f"DATE '{as_of.isoformat()}'", f"DATE '{since.isoformat()}'"
     for record_type in INGEST_ORDER:
@@ -96,25 +97,29 @@ def create_views(
             WHERE registered_on < {a} AND coalesce(status_since, registered_on) < {a}""",
         f"CREATE OR REPLACE TEMP TABLE org AS {_in_force('org_versions', 'registration_no')}",
         f"CREATE OR REPLACE TEMP VIEW eo AS SELECT * FROM raw_enforcement_outcome WHERE decided_on < {a}",
-        # Every name an organisation was registered under before the as-of date, and its comparison key; entity
-        # resolution refines this map.
+        # Every name an organisation was registered under before the as-of date, and its comparison key (names
+        # without one left out: never merged); entity resolution refines this map.
         f"""CREATE OR REPLACE TEMP TABLE employer_name_map AS
-            SELECT {name_key_sql("name")} AS name_key, min(registration_no) AS employer_id FROM org_versions
-            GROUP BY 1""",
+            SELECT name_key, min(registration_no) AS employer_id
+            FROM (SELECT {name_key_sql("name")} AS name_key, registration_no FROM org_versions)
+            WHERE name_key IS NOT NULL GROUP BY 1""",
         f"""CREATE OR REPLACE TEMP VIEW registry_versions AS SELECT * FROM raw_recruiter
             WHERE registered_on < {a} AND coalesce(status_since, registered_on) < {a}""",
         f"CREATE OR REPLACE TEMP TABLE registry AS {_in_force('registry_versions', 'recruiter_ref')}",
         f"""CREATE OR REPLACE TEMP TABLE recruiter_name_map AS
-            SELECT {name_key_sql("name")} AS name_key, min(recruiter_ref) AS recruiter_id FROM registry_versions
-            GROUP BY 1""",
+            SELECT name_key, min(recruiter_ref) AS recruiter_id
+            FROM (SELECT {name_key_sql("name")} AS name_key, recruiter_ref FROM registry_versions)
+            WHERE name_key IS NOT NULL GROUP BY 1""",
         """CREATE OR REPLACE TEMP TABLE recruiter_licence_map AS
             SELECT licence_id, min(recruiter_ref) AS recruiter_id FROM registry_versions
             WHERE licence_id IS NOT NULL GROUP BY 1""",
-        # Name keys of the distinct names on applications, computed once per name instead of once per row.
+        # Name keys of the distinct names on applications, computed once per name instead of once per row; a name
+        # without a key is left out, so it links to no employer and makes no unregistered recruiter.
         f"""CREATE OR REPLACE TEMP TABLE va_name_keys AS
-            SELECT name, {name_key_sql("name")} AS name_key FROM (
+            SELECT name, name_key FROM (SELECT name, {name_key_sql("name")} AS name_key FROM (
                 SELECT DISTINCT sponsor_name AS name FROM raw_visa_application WHERE sponsor_name IS NOT NULL
-                UNION SELECT DISTINCT recruiter_name FROM raw_visa_application WHERE recruiter_name IS NOT NULL)""",
+                UNION SELECT DISTINCT recruiter_name FROM raw_visa_application WHERE recruiter_name IS NOT NULL))
+            WHERE name_key IS NOT NULL""",
         f"""CREATE OR REPLACE TEMP TABLE va AS
             SELECT v.application_id,
                    v.post_id,
@@ -136,8 +141,7 @@ def create_views(
                    coalesce(CASE WHEN v.sponsor_registration_no IN (SELECT registration_no FROM org)
                                  THEN v.sponsor_registration_no END, en.employer_id) AS employer_id,
                    coalesce(lm.recruiter_id, rn.recruiter_id,
-                            CASE WHEN v.recruiter_name IS NOT NULL
-                                 THEN 'unregistered:' || rk.name_key END) AS recruiter_id,
+                            CASE WHEN rk.name_key IS NOT NULL THEN 'unregistered:' || rk.name_key END) AS recruiter_id,
                    v.post_id || ':' || v.desk_officer_id AS desk_id,
                    v.submitted_at AS sub_ts,
                    CASE WHEN v.decided_at < {a} THEN v.decided_at END AS dec_ts,

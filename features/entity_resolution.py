@@ -1,9 +1,10 @@
 """Entity resolution: attach names on records that the exact name keys miss (typos) to register entries.
 
 ``features.build.create_views`` maps a name on a record to an entity only when its comparison key
-(``name_key_sql``: lower case, no punctuation, no legal suffix) equals the key of a register name, which
-handles case, punctuation and long / short legal suffixes but not typos: 'Golen Agri Harvest 12 Ltd'
-stays unmatched and, for a recruiter, becomes a separate ``unregistered:<key>`` recruiter.
+(``features.names``: transliterated to ASCII, case, punctuation and legal forms dropped) equals the key of a
+register name, which handles script, case, diacritics, punctuation and legal forms but not typos:
+'Golen Agri Harvest 12 Ltd' stays unmatched and, for a recruiter, becomes a separate ``unregistered:<key>``
+recruiter.
 
 ``resolve_names`` links every name key seen on records that is not in the exact maps to the register
 (``org`` for employers, ``registry`` for recruiters) with Splink on the DuckDB backend, over the same
@@ -44,7 +45,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from features.names import name_key_sql
+from features.names import name_key_sql, register_name_key
 
 Kind = Literal["employer", "recruiter"]
 
@@ -166,14 +167,15 @@ def _spellings_sql(kind: Kind) -> str:
 def seen_name_keys(con: duckdb.DuckDBPyConnection, kind: Kind, table: str = "__er_seen") -> str:
     """Create temp table ``table(name_key)``: the distinct name keys of ``kind`` on the records; returns its name.
 
-    The distinct spellings are materialised first, so that the key's regular expressions run once per
-    spelling (in one statement DuckDB drops the inner DISTINCT and runs them once per record: 10x slower).
+    The distinct spellings are materialised first, so that the key function runs once per spelling (in one
+    statement DuckDB drops the inner DISTINCT and runs it once per record). Names without a key are left out.
     """
+    register_name_key(con)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {_spellings_sql(kind)}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT DISTINCT name_key FROM (SELECT {name_key_sql("name")} AS name_key FROM {table})
-            WHERE name_key <> ''"""
+            WHERE name_key IS NOT NULL"""
     )
     return table
 
@@ -192,14 +194,14 @@ def _resolve(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __er_names AS
             SELECT {_features("name_key")}, CAST(NULL AS VARCHAR) AS entity_id FROM __er_seen
-            WHERE name_key NOT IN (SELECT name_key FROM {name_map}) ORDER BY name_key"""
+            WHERE name_key NOT IN (SELECT name_key FROM {name_map} WHERE name_key IS NOT NULL) ORDER BY name_key"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __er_register AS
             SELECT {_features("name_key")}, entity_id FROM (
                 SELECT {name_key_sql("name")} AS name_key, min({register_id}) AS entity_id FROM {register}
                 WHERE name IS NOT NULL GROUP BY 1)
-            WHERE name_key <> '' ORDER BY name_key"""
+            WHERE name_key IS NOT NULL ORDER BY name_key"""
     )
     con.execute("DROP TABLE __er_seen")
     (unmatched,) = con.execute("SELECT count(*) FROM __er_names").fetchall()[0]

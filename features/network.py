@@ -36,7 +36,7 @@ UNION ALL
 SELECT 'recruiter', coalesce(rn.recruiter_id, 'unregistered:' || {contractor_key}), 'employer', l.employer_id,
        'contracts_at', count(*)
 FROM li l LEFT JOIN recruiter_name_map rn ON rn.name_key = {contractor_key}
-WHERE l.contractor_name IS NOT NULL AND l.employer_id IS NOT NULL GROUP BY ALL
+WHERE {contractor_key} IS NOT NULL AND l.employer_id IS NOT NULL GROUP BY ALL
 UNION ALL
 SELECT 'employer', o.registration_no, CASE WHEN c.registration_no IS NULL THEN 'buyer' ELSE 'employer' END,
        o.supplies_to, 'supplies', max(coalesce(o.employees, 1))

@@ -465,8 +465,9 @@ def resolve(filings: pd.DataFrame, outcomes: pd.DataFrame, flc: pd.DataFrame | N
         )
         con.execute("CREATE TEMP TABLE raw_visa_application (sponsor_name VARCHAR, recruiter_name VARCHAR)")
         con.execute("CREATE TEMP TABLE raw_labour_inspection (worksite_name VARCHAR, labour_contractor_name VARCHAR)")
-        from features.names import name_key_sql
+        from features.names import name_key_sql, register_name_key
 
+        register_name_key(con)
         con.execute(
             f"CREATE TEMP TABLE employer_name_map AS SELECT DISTINCT {name_key_sql('name')} AS name_key, "
             "registration_no AS employer_id FROM org"

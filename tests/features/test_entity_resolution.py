@@ -23,7 +23,7 @@ from features.entity_resolution import (
     resolve_names,
     seen_name_keys,
 )
-from features.names import name_key, name_key_sql
+from features.names import name_key, name_key_sql, register_name_key
 from simulator.truth import load_truth
 
 KEY = PseudonymKey(b"test-key-" + b"x" * 40, "test")
@@ -168,6 +168,7 @@ def _tables(con: duckdb.DuckDBPyConnection, register: list[str], on_records: lis
         "CAST(NULL AS VARCHAR) AS entity_name WHERE FALSE",
     ):
         con.execute(sql)
+    register_name_key(con)
     con.execute(
         f"CREATE TEMP TABLE employer_name_map AS SELECT {name_key_sql('name')} AS name_key, "
         "min(registration_no) AS employer_id FROM org GROUP BY 1"
