@@ -4,7 +4,8 @@ type is marked due for retraining in ``$TRACERISK_HOME/drift/retraining_due.json
 retraining in flows/schedule.py, which retrains every type anyway, and by whoever wants to retrain earlier).
 
 The reference (bins and shares per indicator, band cut-offs) is computed once per champion, from the features as
-of its fitting origin (models.train.training_days), and cached in ``$TRACERISK_HOME/drift/<model_id>.json``."""
+of its held-out fold (models.train.training_windows: the day its probabilities were calibrated on, the latest data
+it was built with), and cached in ``$TRACERISK_HOME/drift/<model_id>.json``."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from typing import Any, cast
 import numpy as np
 
 from data_contracts.lake import Lake
-from features.build import FeatureTable, build_features, read_features
-from features.registry import EntityType
+from features.build import FeatureTable, build_features, read_features, threshold_column
+from features.registry import BY_ID, EntityType
 from flows.features import features_dir
 from models.bundle import LoadedModel
 from models.drift import PSI_THRESHOLD, Reference, drift, reference_of
 from models.scoring import BANDS, RULE_BASELINE
-from models.train import feature_frame, training_days
+from models.train import feature_frame, training_windows
 from service.store import ScoreRun
 
 log = logging.getLogger("tracerisk.flows")
@@ -35,11 +36,17 @@ def drift_dir(home: Path) -> Path:
 
 
 def _columns(ft: FeatureTable, features: list[str]) -> dict[str, np.ndarray]:
-    return {
-        f: np.asarray(ft.table.column(f).to_numpy(zero_copy_only=False), dtype=float)
-        for f in features
-        if f in ft.table.column_names
-    }
+    """Each feature's values as the data shows them: a shrunk share's raw rate (its shrunk value moves with the
+    prior fitted on each day's peers, which is not a change in the data)."""
+    out = {}
+    for f in features:
+        ind = BY_ID.get(f.split("_w", 1)[0])
+        column = threshold_column(ind) if ind is not None else f
+        if column not in ft.table.column_names:
+            column = f
+        if column in ft.table.column_names:
+            out[f] = np.asarray(ft.table.column(column).to_numpy(zero_copy_only=False), dtype=float)
+    return out
 
 
 def _features(home: Path, day: date, entities: tuple[EntityType, ...]) -> dict[EntityType, FeatureTable]:
@@ -59,7 +66,7 @@ def _reference_path(home: Path, model: LoadedModel) -> Path:
 
 
 def _origin(model: LoadedModel) -> date:
-    return training_days(date.fromisoformat(model.meta["trained_as_of"]))[0]
+    return training_windows(date.fromisoformat(model.meta["trained_as_of"])).fold_as_of
 
 
 def reference_for(home: Path, model: LoadedModel, features: FeatureTable | None = None) -> Reference:

@@ -21,7 +21,10 @@ def truth_positives(world: Path, entity: EntityType, key: PseudonymKey) -> set[s
         t = load_truth(world, "employers").to_pylist()
         return {r["registration_no"] for r in t if r["exploitative"]}
     if entity == "recruiter":
-        abusive = {r["recruiter_ref"] for r in load_truth(world, "recruiters").to_pylist() if r["abusive"]}
+        rows = load_truth(world, "recruiters").to_pylist()
+        # A sanctioned abusive recruiter that re-registered goes on under its successor's registry number.
+        abusive = {r["recruiter_ref"] for r in rows if r["abusive"]}
+        abusive |= {r["successor_ref"] for r in rows if r["abusive"] and r.get("successor_ref")}
         names = load_truth(world, "recruiter_names").to_pylist()
         unregistered = {"unregistered:" + name_key(r["name_variant"]) for r in names if r["recruiter_ref"] in abusive}
         return abusive | unregistered

@@ -42,7 +42,7 @@ from flows.drift import drift_records, retraining_due
 from flows.features import features_dir
 from models.bundle import record_decision, save_bundle
 from models.drift import PSI_THRESHOLD
-from models.train import Evidence, feature_frame, train_entity, training_days
+from models.train import Evidence, feature_frame, train_entity, training_days, training_windows
 from service.store import ScoreRun
 from simulator.config import load_config
 from simulator.truth import load_truth
@@ -53,7 +53,8 @@ START = date(2020, 1, 1)
 AS_OF = date(2025, 1, 1)  # the day after the five-year window: the serving date of the pipeline
 NOW = datetime(2025, 3, 1, 12, 0, 0)
 ENTITY: EntityType = "recruiter"
-DISPLACEMENT_START = (training_days(AS_OF)[0] - START).days + 30  # a month after the champion's fitting origin
+# A month after the day the champion's drift reference is taken (its held-out fold).
+DISPLACEMENT_START = (training_windows(AS_OF).fold_as_of - START).days + 30
 
 
 @dataclass(frozen=True)
@@ -166,5 +167,5 @@ def test_new_unlicensed_names_appear_and_re_registered_employers_are_linked_back
         f"their predecessor: {linked} of {len(successors)}"
     )
     assert unregistered > unregistered_before + 0.5 * len(shifted)
-    assert len(successors) >= 10
+    assert len(successors) >= 5  # displacement runs from a month after the drift reference to AS_OF
     assert linked >= 0.5 * len(successors)
