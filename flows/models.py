@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,17 +26,18 @@ from flows.features import build_partitioned, features_dir
 from flows.supply import enrich_task
 from flows.us_dol import read_backtest
 from models.bundle import (
+    BundleIntegrityError,
     LoadedModel,
     candidate_scores,
     decision_as_of,
     latest_bundle,
     load_bundle,
     model_id_of,
-    model_text_hash,
     read_registry,
     record_decision,
     save_bundle,
     served_rule_calibration,
+    verified_bundle,
 )
 from models.evaluate import evaluate_entity
 from models.gate import SERVED_COUNT, SERVED_MODEL, decide, gate_metrics, paired_win_share
@@ -55,13 +55,9 @@ class PublishFailed(RuntimeError):
 
 
 def check_bundle(home: Path, model_id: str) -> LoadedModel:
-    """Load ``model_id``'s bundle, raising when it is missing, unreadable or not the model its id names: the id
-    ends with the first 10 hex digits of the model text's SHA-256 (models.bundle.model_text_hash), which catches a
-    truncated model.txt that LightGBM would still load with fewer trees."""
-    text = (home / "models" / model_id / "model.txt").read_text(encoding="utf-8")
-    suffix = model_id.rsplit("-", 1)[-1]
-    if re.fullmatch(r"[0-9a-f]{10}", suffix) and model_text_hash(text) != suffix:
-        raise ValueError("model.txt does not match the hash in its model id (edited or truncated)")
+    """Load ``model_id``'s bundle, raising BundleIntegrityError when it is missing, unreadable or not as written:
+    models.bundle.load_bundle checks bundle.json and model.txt against the bundle's integrity.json and the hash in
+    the model id before LightGBM reads a byte (a truncated model.txt would otherwise abort the process)."""
     return load_bundle(home, model_id)
 
 
@@ -391,7 +387,11 @@ def _model_entries(home: Path, entities: tuple[EntityType, ...]) -> list[ModelEn
     for entity in entities:
         champion = registry.get(entity, {}).get("champion")
         for meta_file in sorted((home / "models").glob(f"{entity}-*/bundle.json")):
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            try:
+                meta = verified_bundle(home, meta_file.parent.name)[0]
+            except BundleIntegrityError as exc:  # never listed as if it could serve
+                log.warning("model bundle %s is not listed (%s)", meta_file.parent.name, exc)
+                continue
             evaluated = evaluation.get(entity, {})
             backtest = evaluated if evaluated.get("model_id") == meta["model_id"] else None
             entries.append(
@@ -483,7 +483,13 @@ def _rule_calibration(home: Path, entity: EntityType, as_of: date, model: Loaded
     if "rule_calibration" in read_registry(home).get(entity, {}):
         return served_rule_calibration(home, entity)
     latest = latest_bundle(home, entity, as_of)
-    return load_bundle(home, latest).rule_calibration if latest else None
+    if latest is None:
+        return None
+    try:
+        return load_bundle(home, latest).rule_calibration
+    except BundleIntegrityError as exc:
+        log.warning("no red-flag count calibration from %s (%s); the count serves uninformed", latest, exc)
+        return None
 
 
 @task(name="score-partition", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)

@@ -1,11 +1,15 @@
 """Model bundles: the LightGBM model, its calibration, the feature list with registry ids, the training
-window and metrics, written atomically under ``$TRACERISK_HOME/models/<model_id>/``."""
+window and metrics, written atomically under ``$TRACERISK_HOME/models/<model_id>/``.
+
+``integrity.json``, written with the bundle, holds the SHA-256 of bundle.json's canonical content (sorted keys,
+no whitespace) and of every model text; a bundle that does not match it, or has none, is never loaded."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +25,12 @@ from sklearn.linear_model import LogisticRegression
 from features.registry import EntityType
 from models import treeshap
 from models.train import IDENTITY_BLEND, Blend, Calibrator, RuleCalibration, TrainedModel
+
+INTEGRITY_FILE = "integrity.json"
+
+
+class BundleIntegrityError(ValueError):
+    """A bundle that is missing, unreadable or not as it was written; str(exc) is one line for a person."""
 
 
 @dataclass
@@ -126,31 +136,94 @@ def save_bundle(
         "code_version": metadata.version("tracerisk"),
     }
     (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    seal_bundle(tmp)
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)  # the bundle appears whole or not at all
     return model_id
 
 
-def load_bundle(home: Path, model_id: str) -> LoadedModel:
-    folder = home / "models" / model_id
+def canonical_json_hash(meta: Any) -> str:
+    """SHA-256 of ``meta`` as canonical JSON (sorted keys, no whitespace): the same for any formatting of it."""
+    text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def seal_bundle(folder: Path) -> None:
+    """Write ``folder``'s integrity.json from its bundle.json, model.txt and candidates/*.txt as they are now."""
     meta = json.loads((folder / "bundle.json").read_text(encoding="utf-8"))
-    booster = lgb.Booster(model_file=str(folder / "model.txt"))
-    return LoadedModel(model_id, meta["entity"], booster, _JsonCalibrator(meta["calibration"]), meta["features"], meta)
+    texts = [folder / "model.txt", *sorted((folder / "candidates").glob("*.txt"))]
+    record = {
+        "bundle.json": canonical_json_hash(meta),
+        "files": {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in texts},
+    }
+    (folder / INTEGRITY_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _integrity_record(folder: Path) -> dict[str, Any]:
+    try:
+        record = json.loads((folder / INTEGRITY_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BundleIntegrityError(f"{folder.name}: no {INTEGRITY_FILE} (a bundle is only loaded as written)") from exc
+    except (OSError, ValueError) as exc:
+        raise BundleIntegrityError(f"{folder.name}: {INTEGRITY_FILE} is unreadable ({exc})") from exc
+    if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
+        raise BundleIntegrityError(f"{folder.name}: {INTEGRITY_FILE} is malformed")
+    return record
+
+
+def verified_bundle(home: Path, model_id: str) -> tuple[dict[str, Any], str]:
+    """(bundle.json's content, model.txt's text) of ``model_id``, raising BundleIntegrityError when the bundle is
+    missing, unreadable, or differs from its integrity.json (an edited calibration or feature list, a truncated
+    model.txt), or when model.txt is not the model its id names (the id ends with models.bundle.model_text_hash)."""
+    folder = home / "models" / model_id
+    record = _integrity_record(folder)
+    try:
+        meta = json.loads((folder / "bundle.json").read_text(encoding="utf-8"))
+        data = (folder / "model.txt").read_bytes()
+    except (OSError, ValueError) as exc:
+        raise BundleIntegrityError(f"{model_id}: unreadable bundle ({exc})") from exc
+    if record.get("bundle.json") != canonical_json_hash(meta):
+        raise BundleIntegrityError(f"{model_id}: bundle.json differs from the bundle as written (edited)")
+    if record["files"].get("model.txt") != hashlib.sha256(data).hexdigest():
+        raise BundleIntegrityError(f"{model_id}: model.txt differs from the bundle as written (edited or truncated)")
+    text = data.decode("utf-8")
+    suffix = model_id.rsplit("-", 1)[-1]
+    if re.fullmatch(r"[0-9a-f]{10}", suffix) and model_text_hash(text) != suffix:
+        raise BundleIntegrityError(f"{model_id}: model.txt does not match the hash in its model id")
+    if not isinstance(meta, dict) or meta.get("model_id") != model_id:
+        raise BundleIntegrityError(f"{model_id}: bundle.json names another model")
+    return meta, text
+
+
+def load_bundle(home: Path, model_id: str) -> LoadedModel:
+    """The bundle of ``model_id``, only once verified_bundle accepts it (LightGBM parses the verified text)."""
+    meta, text = verified_bundle(home, model_id)
+    try:
+        booster = lgb.Booster(model_str=text)
+        calibrator = _JsonCalibrator(meta["calibration"])
+        return LoadedModel(model_id, meta["entity"], booster, calibrator, meta["features"], meta)
+    except (lgb.basic.LightGBMError, KeyError, TypeError) as exc:
+        raise BundleIntegrityError(f"{model_id}: bundle cannot be loaded ({exc})") from exc
 
 
 def candidate_scores(home: Path, model: LoadedModel, x: np.ndarray, red_flags: np.ndarray) -> dict[str, np.ndarray]:
     """Served scores of every candidate (strategy x blend) the bundle's training compared on its fold, for
     reporting them on later labels (empty for a bundle saved without its candidates)."""
-    folder = home / "models" / model.model_id / "candidates"
+    folder = home / "models" / model.model_id
+    sealed = _integrity_record(folder)["files"]
     trees: dict[str, lgb.Booster] = {}
     out: dict[str, np.ndarray] = {}
     for key, spec in (model.meta.get("candidates") or {}).items():
-        path = folder / f"{spec['strategy']}.txt"
+        name = f"candidates/{spec['strategy']}.txt"
+        path = folder / name
         if not path.is_file():
             continue
         if spec["strategy"] not in trees:
-            trees[spec["strategy"]] = lgb.Booster(model_file=str(path))
+            data = path.read_bytes()
+            if sealed.get(name) != hashlib.sha256(data).hexdigest():
+                continue  # not the trees training wrote: not reported
+            trees[spec["strategy"]] = lgb.Booster(model_str=data.decode("utf-8"))
         raw = np.asarray(trees[spec["strategy"]].predict(x, raw_score=True), dtype=float)
         out[key] = Blend(**spec["blend"]).score(raw, red_flags)
     return out
@@ -160,8 +233,11 @@ def latest_bundle(home: Path, entity: EntityType, as_of: date | None = None) -> 
     """The most recently trained bundle of ``entity`` trained on or before ``as_of``."""
     best: tuple[str, str] | None = None
     for meta_file in sorted((home / "models").glob(f"{entity}-*/bundle.json")):
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        trained = meta["trained_as_of"]
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            trained = str(meta["trained_as_of"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: load_bundle refuses it anyway
         if as_of is not None and trained > as_of.isoformat():
             continue
         if best is None or trained >= best[0]:
