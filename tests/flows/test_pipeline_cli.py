@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
 
@@ -55,6 +56,18 @@ def test_pipeline_runs_the_chain_and_publishes(tmp_path: Path, monkeypatch: pyte
     assert set(registry) == set(ENTITY_TYPES)
     for entity, entry in registry.items():
         assert entry["decisions"] and all(d["reason"] for d in entry["decisions"]), entity
+        assert entry["served"] in ("model", "red_flag_count") and entry["served_reason"], entity
+    counted = {e for e, entry in registry.items() if entry["served"] == "red_flag_count"}
+    assert counted, "a tiny world has too few labels for a model on some type"
+    engine = connect(store_url(home))
+    with engine.connect() as conn:  # /v1/models lists the count as what serves, with the reason
+        rows = conn.execute(sa.text("SELECT model_id, entity_type, status, strategy, gate FROM models")).all()
+    engine.dispose()
+    shown = {r.entity_type: r for r in rows if r.strategy == "red_flag_count"}
+    assert set(shown) == counted
+    for entity, r in shown.items():
+        assert r.model_id == f"rule-baseline-{entity}" and r.status == "champion"
+        assert json.loads(r.gate)["reason"] == registry[entity]["served_reason"]
     engine = connect(store_url(home))
     runs = published_runs(engine)
     assert set(runs) == set(ENTITY_TYPES) and len(set(runs.values())) == 1
