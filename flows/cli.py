@@ -402,19 +402,28 @@ def score(
     as_of: Annotated[str, typer.Option("--as-of", help="Score with features from records dated before this day.")],
     runner: RunnerOption = "local",
     dask_address: DaskAddressOption = None,
+    allow_rule_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--allow-rule-baseline",
+            help="Publish the red-flag count for a type whose champion and earlier promoted models all fail to "
+            "load (without it, scoring stops with exit code 1 and publishes nothing).",
+        ),
+    ] = False,
 ) -> None:
     """Score every entity with its type's champion model and publish to the serving store, all-or-nothing."""
     day = _as_of(as_of)
     home = _lake_home()
     from features.registry import ENTITY_TYPES
-    from flows.models import PublishFailed, score_flow
+    from flows.models import NoUsableModel, PublishFailed, score_flow
     from service.store import store_url
 
     with _task_runner(runner, dask_address) as (task_runner, workers):
         flow_run = score_flow if task_runner is None else score_flow.with_options(task_runner=task_runner)
         try:  # on Dask: every entity type in as many entity-id hash partitions as workers
-            run = flow_run(home, day, ENTITY_TYPES, 1 if task_runner is None else max(2, workers))
-        except PublishFailed as exc:
+            partitions = 1 if task_runner is None else max(2, workers)
+            run = flow_run(home, day, ENTITY_TYPES, partitions, allow_rule_baseline)
+        except (PublishFailed, NoUsableModel) as exc:
             raise _fail(str(exc), 1) from exc
     table = Table(title=f"score run {run.run_id} published to {store_url(home)}")
     for column in ("entity", "model", "entities", "high band"):

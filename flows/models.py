@@ -81,6 +81,29 @@ def usable_champion(home: Path, entity: EntityType) -> LoadedModel | None:
     return None
 
 
+class NoUsableModel(RuntimeError):
+    """A type whose registry says a model serves has no promoted bundle that loads; str(exc) is one line."""
+
+
+def scoring_model(home: Path, entity: EntityType, allow_rule_baseline: bool = False) -> LoadedModel | None:
+    """What scores ``entity``: usable_champion's model; None (the red-flag count) when the gate handed the type
+    to the count or no model was ever promoted. When a model should serve and none loads, raise NoUsableModel
+    unless ``allow_rule_baseline``: the count never replaces a model without the operator asking."""
+    model = usable_champion(home, entity)
+    if model is not None or allow_rule_baseline:
+        return model
+    entry = read_registry(home).get(entity, {})
+    promoted = [str(d["model_id"]) for d in entry.get("decisions", []) if d.get("promote") and d.get("model_id")]
+    if entry.get("served") == SERVED_COUNT or not (entry.get("champion") or promoted):
+        return None
+    champion = entry.get("champion") or promoted[-1]
+    raise NoUsableModel(
+        f"no {entity} model loads: the champion {champion} and every earlier promoted bundle are missing or fail "
+        "their integrity check; nothing was published. Restore the bundle, retrain (tracerisk train), or score "
+        "with --allow-rule-baseline to publish the red-flag count for it"
+    )
+
+
 def _lake_fingerprint(lake: Lake) -> str:
     entries = lake.ledger()
     return f"{len(entries)} batches, last {entries[-1].batch_id[:12]}" if entries else "empty lake"
@@ -452,7 +475,10 @@ def count_entry(entity: EntityType, registry_entry: dict[str, Any], evaluated: d
 
 
 @task(name="score", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
-def score_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> ScoreRun:
+def score_task(
+    home: Path, as_of: date, entities: tuple[EntityType, ...], allow_rule_baseline: bool = False
+) -> ScoreRun:
+    models = {entity: scoring_model(home, entity, allow_rule_baseline) for entity in entities}
     folder = features_dir(home, as_of)
     tables = read_features(folder, entities)
     if tables is None or any(t.profile is None for t in tables.values()):
@@ -466,7 +492,7 @@ def score_task(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> Sco
     scope: list[dict[str, Any]] = []
     model_ids: dict[str, str] = {}
     for entity in entities:
-        model = usable_champion(home, entity)
+        model = models[entity]
         scored = score_type(tables[entity], as_of.isoformat(), model, _rule_calibration(home, entity, as_of, model))
         rows += scored.rows
         scope += scored.scope
@@ -493,16 +519,20 @@ def _rule_calibration(home: Path, entity: EntityType, as_of: date, model: Loaded
 
 
 @task(name="score-partition", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
-def score_partition_task(home: Path, as_of: date, entity: EntityType, part: int, partitions: int) -> ScoredPartition:
+def score_partition_task(
+    home: Path, as_of: date, entity: EntityType, part: int, partitions: int, allow_rule_baseline: bool = False
+) -> ScoredPartition:
     tables = read_features(features_dir(home, as_of), (entity,))
     if tables is None:
         raise FileNotFoundError(f"no {entity} features as of {as_of} under {features_dir(home, as_of)}")
-    model = usable_champion(home, entity)
+    model = scoring_model(home, entity, allow_rule_baseline)
     rule_calibration = _rule_calibration(home, entity, as_of, model)
     return score_partition(tables[entity], part, partitions, as_of.isoformat(), model, rule_calibration)
 
 
-def score_partitioned(home: Path, as_of: date, entities: tuple[EntityType, ...], partitions: int) -> ScoreRun:
+def score_partitioned(
+    home: Path, as_of: date, entities: tuple[EntityType, ...], partitions: int, allow_rule_baseline: bool = False
+) -> ScoreRun:
     """``score_task`` as (entity type, entity-id hash) partitions on the flow's task runner; the same run."""
     folder = features_dir(home, as_of)
     tables = read_features(folder, entities)
@@ -510,7 +540,10 @@ def score_partitioned(home: Path, as_of: date, entities: tuple[EntityType, ...],
         tables = build_partitioned(home, as_of, entities, partitions)
         write_features(tables, folder, as_of)
     futures = {
-        entity: [score_partition_task.submit(home, as_of, entity, part, partitions) for part in range(partitions)]
+        entity: [
+            score_partition_task.submit(home, as_of, entity, part, partitions, allow_rule_baseline)
+            for part in range(partitions)
+        ]
         for entity in entities
     }
     scored: list[ScoredType] = [merge_scored(tables[e], [f.result() for f in futures[e]]) for e in entities]
@@ -555,11 +588,22 @@ class ScoreSummary:
 
 @flow(name="score", log_prints=False, validate_parameters=False)
 def score_flow(
-    home: Path, as_of: date, entities: tuple[EntityType, ...] = ENTITY_TYPES, partitions: int = 1
+    home: Path,
+    as_of: date,
+    entities: tuple[EntityType, ...] = ENTITY_TYPES,
+    partitions: int = 1,
+    allow_rule_baseline: bool = False,
 ) -> ScoreSummary:
     """Score every entity with its type's champion (or the rule baseline) and publish, all-or-nothing; with
-    ``partitions`` > 1, each type in that many entity-id hash partitions by parallel tasks (flows/runners.py)."""
-    run = score_task(home, as_of, entities) if partitions <= 1 else score_partitioned(home, as_of, entities, partitions)
+    ``partitions`` > 1, each type in that many entity-id hash partitions by parallel tasks (flows/runners.py).
+    Raises NoUsableModel, before any task, when a type's model should serve and none loads (scoring_model)."""
+    for entity in entities:  # fail fast, not after a task's retries
+        scoring_model(home, entity, allow_rule_baseline)
+    run = (
+        score_task(home, as_of, entities, allow_rule_baseline)
+        if partitions <= 1
+        else score_partitioned(home, as_of, entities, partitions, allow_rule_baseline)
+    )
     # quote(): Prefect would otherwise walk every row of the run looking for futures, once per task call
     # (measured: about 30 minutes for the large world's 509,073 rows, against 25 s of scoring).
     unwalked = cast(ScoreRun, quote(run))  # the task gets the run itself (Prefect unwraps quote)
@@ -581,4 +625,4 @@ def score_flow(
     return ScoreSummary(run.run_id, run.as_of, table)
 
 
-__all__ = ["RULE_BASELINE", "ScoreSummary", "evaluate_flow", "score_flow", "train_flow"]
+__all__ = ["RULE_BASELINE", "NoUsableModel", "ScoreSummary", "evaluate_flow", "score_flow", "train_flow"]

@@ -161,6 +161,8 @@ def seal_bundle(folder: Path) -> None:
 
 
 def _integrity_record(folder: Path) -> dict[str, Any]:
+    if not folder.is_dir():
+        raise BundleIntegrityError(f"{folder.name}: the bundle's folder is missing")
     try:
         record = json.loads((folder / INTEGRITY_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

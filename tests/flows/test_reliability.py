@@ -34,6 +34,7 @@ from data_contracts.sources import load_source
 from features.registry import for_entity
 from flows.models import RULE_BASELINE, PublishFailed, check_bundle, publish_task, usable_champion
 from models.bundle import BundleIntegrityError, load_bundle, record_decision, save_bundle, seal_bundle
+from models.gate import SERVED_COUNT
 from models.train import Calibrator, RuleCalibration, TrainedModel, TrainingWindows
 from service.store import connect, publish, published_runs, published_scores, score_runs
 from tests.models.test_models import KEY
@@ -302,6 +303,31 @@ def test_score_with_broken_bundles_never_crashes(lake_home: Path, tmp_path: Path
         model_file = home / "models" / model_id / "model.txt"
         model_file.write_text(model_file.read_text(encoding="utf-8")[:3000], encoding="utf-8")
     result = _score_cli(home)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "no employer model loads" in result.stderr and "--allow-rule-baseline" in result.stderr
+    assert _published_employer_model(home) == older  # nothing of the failed run is published
+    result = _score_cli(home, "--allow-rule-baseline")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
+    assert _published_employer_model(home) == RULE_BASELINE
+
+
+def test_a_deleted_champion_falls_back_and_never_silently_to_the_count(lake_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(lake_home, home)
+    older, champion = sorted(p.name for p in (home / "models").glob("employer-*"))
+    shutil.rmtree(home / "models" / champion)
+    result = _score_cli(home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _published_employer_model(home) == older
+    shutil.rmtree(home / "models" / older)
+    result = _score_cli(home)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert f"champion {champion}" in result.stderr and "--allow-rule-baseline" in result.stderr
+    assert _published_employer_model(home) == older
+    # the gate handing the type to the count on purpose: the count serves and scoring succeeds
+    decision = {"promote": False, "served": SERVED_COUNT, "reason": "the count ranks better on the fold"}
+    record_decision(home, "employer", None, decision)
+    result = _score_cli(home)
+    assert result.returncode == 0, result.stderr[-3000:]
     assert _published_employer_model(home) == RULE_BASELINE
