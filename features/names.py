@@ -2,12 +2,11 @@
 punctuation, legal form) reduce to one key. Shared by the feature views and entity resolution.
 
 A key is built with OpenSanctions' ``rigour``: the name is transliterated to ASCII in any script
-(``rigour.text.translit.ascii_text``: Latin, Cyrillic, Greek, Arabic, Han, Devanagari, Thai, ...), case-folded
-and tokenised (``Normalize.NAME``: punctuation splits words, full stops inside abbreviations vanish, so
-'W.L.L.' and 'WLL' agree), then the legal forms at either end are dropped: a run of words is a legal form when
-rigour's organisation-type table (ISO 20275 and OCCRP's list: GmbH, SARL, Sdn Bhd, OOO, PT, Pte Ltd, ...)
-or ``EXTRA_LEGAL_FORMS`` accounts for every word of it. Legal forms inside a name stay, and a name that is
-nothing but legal forms keeps its first word, so no name loses every word.
+(``rigour.text.translit.ascii_text``: Latin, Cyrillic, Greek, Arabic, Han, Devanagari, Thai, ...), case-folded,
+the full stops of dotted initials are dropped ('W.L.L.' reads 'WLL', 'S.A.' 'SA'), other punctuation and
+symbols become spaces, legal forms are dropped wherever they stand (those of rigour's organisation-type table,
+ISO 20275 and OCCRP's list: GmbH, SARL, Sdn Bhd, OOO, PT, Pte Ltd, ...; and ``EXTRA_LEGAL_FORMS``; a name that
+is nothing but legal forms keeps them), and the single letters left in a row are joined ('A C' as 'A.C.').
 
 A name with no letter or digit in any script has no key: ``name_key`` gives '' and the SQL function NULL, so
 such names are never merged with each other nor become an entity of their own.
@@ -15,6 +14,7 @@ such names are never merged with each other nor become an entity of their own.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import duckdb
@@ -22,44 +22,57 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from rigour.names.org_types import remove_org_types
-from rigour.text.normalize import Normalize, normalize
+from rigour.text.normalize import Cleanup, Normalize, normalize
 from rigour.text.translit import ascii_text
 
 # Legal-form words that rigour's table does not list (English 'Co' / 'Company' / 'Corp', Indian 'Pvt' /
 # 'Private', Gulf 'W.L.L.'), as they read after tokenising.
 EXTRA_LEGAL_FORMS = frozenset({"co", "company", "corp", "corporation", "pvt", "private", "wll"})
 
-# Case-folded, tokenised, words joined by single spaces; the same flags build rigour's legal-form table.
-_FLAGS = Normalize.CASEFOLD | Normalize.NAME
+# Case-folded, punctuation and symbols turned into spaces, words joined by single spaces.
+_FLAGS = Normalize.CASEFOLD | Normalize.SQUASH_SPACES
+_CLEANUP = Cleanup.Strong
+# rigour's legal-form table compared case-folded only: its undotted aliases ('sa', 'llc', 'sdn bhd') match,
+# and spaced letters ('a s' from 'A & S') are not taken for a dotted alias ('a/s').
+_TABLE_FLAGS = Normalize.CASEFOLD
 
 SQL_FUNCTION = "tracerisk_name_key"
 
 
-def _is_legal_form(words: list[str]) -> bool:
-    rest = remove_org_types(" ".join(words), replacement=" ", normalize_flags=_FLAGS).split()
-    return all(w in EXTRA_LEGAL_FORMS for w in rest)
+# A letter and a full stop before another single letter: the initials of a dotted abbreviation ('W.L.L.',
+# 'A. C.'), whose full stops are dropped so that they read as one word ('wll', 'ac').
+_DOTTED_INITIAL = re.compile(r"\b([a-z])\.\s*(?=[a-z]\b)", re.IGNORECASE)
 
 
-def _strip_legal_forms(words: list[str]) -> list[str]:
-    """``words`` without the longest run of legal-form words at the end, then at the start; one word stays."""
-    for start in range(1, len(words)):
-        if _is_legal_form(words[start:]):
-            words = words[:start]
-            break
-    for end in range(len(words) - 1, 0, -1):
-        if _is_legal_form(words[:end]):
-            return words[end:]
-    return words
+def _drop_legal_forms(words: list[str]) -> list[str]:
+    """``words`` without the legal forms that rigour's table finds and ``EXTRA_LEGAL_FORMS``; all of them when
+    nothing else is left."""
+    rest = remove_org_types(" ".join(words), replacement=" ", normalize_flags=_TABLE_FLAGS).split()
+    return [w for w in rest if w not in EXTRA_LEGAL_FORMS] or words
+
+
+def _join_initials(words: list[str]) -> list[str]:
+    """Runs of single letters joined into one word: 'A C Bentley' reads as 'A.C. Bentley' ('ac bentley')."""
+    out: list[str] = []
+    in_run = False  # whether out[-1] is a run of single letters
+    for w in words:
+        letter = len(w) == 1 and w.isalpha()
+        if letter and in_run:
+            out[-1] += w
+        else:
+            out.append(w)
+        in_run = letter
+    return out
 
 
 @lru_cache(maxsize=1 << 18)
 def name_key(name: str) -> str:
     """The comparison key of ``name`` (see the module docstring): lower-case ASCII words, or for the rare script
     that transliterates to nothing, its case-folded words; '' when the name has no letter or digit."""
-    words = (normalize(ascii_text(name), _FLAGS) or "").split()
+    words = (normalize(_DOTTED_INITIAL.sub(r"\1", ascii_text(name)), _FLAGS, _CLEANUP) or "").split()
     if not words:
-        return normalize(name, _FLAGS) or ""
-    return " ".join(_strip_legal_forms(words))
+        return normalize(name, _FLAGS, _CLEANUP) or ""
+    return " ".join(_join_initials(_drop_legal_forms(words)))
 
 
 def _name_keys(names: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

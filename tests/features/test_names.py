@@ -43,6 +43,8 @@ UNREGISTERED_RECRUITERS = ("مكتب الأمل للاستقدام", "Агент
         ("ООО Ромашка", "OOO Romashka", "Общество с ограниченной ответственностью Ромашка"),
         ("Sunrise Agro Fields Ltd", "SUNRISE AGRO FIELDS", "Sunrise Agro Fields Limited"),
         ("Golden Agri Company 12 Pvt Ltd", "GOLDEN AGRI COMPANY 12 PRIVATE LIMITED"),
+        ("A.W. Shrubs", "A. W. SHRUBS", "AW Shrubs, Inc."),
+        ("20 Mile Sheep LLC #02810", "20 MILE SHEEP #02810"),
     ],
 )
 def test_variants_share_a_key(variants: tuple[str, ...]) -> None:
@@ -61,9 +63,9 @@ def test_every_script_gets_its_own_non_empty_key() -> None:
 def test_names_differing_in_words_or_numbers_keep_different_keys() -> None:
     assert name_key("Golden Harvest 12 Ltd") != name_key("Golden Harvest 13 Ltd")
     assert name_key("Al Noor Trading W.L.L.") != name_key("Al Noor Contracting W.L.L.")
-    # Legal forms are dropped at the ends only; a name made of nothing else keeps a word.
-    assert name_key("Alpha SA Beta") == "alpha sa beta"
+    # A name made of nothing but legal forms keeps them.
     assert name_key("Ltd") == "ltd"
+    assert name_key("Pvt. Ltd.") == "pvt ltd"
 
 
 @pytest.mark.parametrize("name", ["", "   ", "--?--", "!!!", "( )"])
