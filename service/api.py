@@ -31,6 +31,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field, TypeAdapter
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -534,15 +536,15 @@ class Service:
         explore: float,
         seed: int,
     ) -> None:
-        """Remember what was issued (exploration picks included) so outcomes can be marked; idempotent."""
+        """Remember what was issued (exploration picks included) so outcomes can be marked; idempotent, also for
+        simultaneous identical requests: the worklist row is inserted unless present, in one statement, and only
+        the request that inserted it adds the items (the id is a hash of the parameters, so equal ids list equal
+        items)."""
         with self.store.begin() as conn:
-            known = conn.execute(
-                sa.select(issued_worklists.c.worklist_id).where(issued_worklists.c.worklist_id == worklist_id)
-            ).first()
-            if known is not None:
-                return
-            conn.execute(
-                sa.insert(issued_worklists).values(
+            dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+            added = conn.execute(
+                dialect_insert(issued_worklists)
+                .values(
                     worklist_id=worklist_id,
                     entity_type=entity_type,
                     run_id=run_id,
@@ -550,7 +552,11 @@ class Service:
                     issued_at=now_iso(),
                     params=_json(capacity, region, explore, seed),
                 )
-            )
+                .on_conflict_do_nothing(index_elements=[issued_worklists.c.worklist_id])
+                .returning(issued_worklists.c.worklist_id)  # a row only when this request inserted it
+            ).first()
+            if added is None:
+                return
             conn.execute(
                 sa.insert(worklist_items),
                 [

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
+from service.store import connect, issued_worklists, worklist_items
 from tests.service.conftest import Env, auth
 
 KEY = PseudonymKey(b"reliability-key-" + b"x" * 40, "test")
@@ -79,3 +83,32 @@ def test_a_lone_surrogate_is_refused_not_a_server_error(env: Env) -> None:
     body = b'{"entity_type": "employer", "entity_id": "E1", "decided_on": "2024-05-02", "kind": "complaint", '
     r = env.client.post("/v1/outcomes", content=body + b'"issuing_body": "half \\ud800 pair"}', headers=h)
     assert r.status_code == 422, r.text
+
+
+def test_concurrent_identical_worklist_requests_all_answer_200(env: Env) -> None:
+    """Simultaneous requests for one new worklist (same user, same parameters, so the same worklist id) all
+    answer it; it is recorded once."""
+    h = auth(env.tokens["labour_inspectorate"])
+    threads = 8
+    for capacity in range(1, 6):  # a new worklist id each round
+        start = threading.Barrier(threads)
+
+        def fetch(_: int, capacity: int = capacity, start: threading.Barrier = start) -> tuple[int, str | None, int]:
+            start.wait()
+            r = env.client.get(f"/v1/worklists/employer?capacity={capacity}&explore=0", headers=h)
+            body = r.json() if r.status_code == 200 else {}
+            return r.status_code, body.get("worklist_id"), len(body.get("items", []))
+
+        with ThreadPoolExecutor(threads) as pool:
+            answers = list(pool.map(fetch, range(threads)))
+        assert {status for status, _, _ in answers} == {200}, answers
+        assert len(set(answers)) == 1 and answers[0][1] is not None, answers
+        engine = connect(env.url)
+        try:
+            with engine.connect() as conn:
+                wid, listed_items = answers[0][1], answers[0][2]
+                listed = conn.execute(sa.select(sa.func.count()).where(issued_worklists.c.worklist_id == wid))
+                items = conn.execute(sa.select(sa.func.count()).where(worklist_items.c.worklist_id == wid))
+                assert (listed.scalar_one(), items.scalar_one()) == (1, listed_items), capacity
+        finally:
+            engine.dispose()
