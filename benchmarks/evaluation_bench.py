@@ -99,6 +99,18 @@ def summarise(scale: str, per_seed: list[dict[str, Any]]) -> list[Row]:
                 0.0,
             )
         )
+        trained = [(_truth_pk(r, "model"), c) for r, c in zip(results, count, strict=True) if r.get("model")]
+        if trained:  # what the gate weighed against the count, where training had enough evidence for a model
+            rows.append(
+                row(
+                    f"evaluation {scale}: {entity}, latest model truth precision@k, mean of the {len(trained)} of "
+                    f"{n} seeds with a model",
+                    statistics.fmean(m for m, _ in trained),
+                    "precision",
+                    "red-flag count, same runs",
+                    statistics.fmean(c for _, c in trained),
+                )
+            )
         rows.append(
             row(
                 f"evaluation {scale}: {entity}, served truth precision@k against random, mean of {n} seeds",
@@ -122,7 +134,15 @@ def evaluation(scale: str, scratch: Path) -> list[Row]:
                     f"seed {seed} {entity}: served {r.get('served')} truth p@k {_truth_pk(r, 'served_ranking'):.3f}, "
                     f"count {_truth_pk(r, 'rule'):.3f}, random {_truth_pk(r, 'random'):.3f}, "
                     f"count truth ROC-AUC {(r['rule'].get('truth_roc_auc') or math.nan):.3f}, "
-                    f"new positives {r.get('positives', {}).get('eval_new')}",
+                    f"new positives {r.get('positives', {}).get('eval_new')}, "
+                    f"latest model truth p@k {_truth_pk(r, 'model'):.3f}",
                     flush=True,
                 )
+                for key, m in (r.get("candidates") or {}).items():  # every candidate, on truth: reported only
+                    print(
+                        f"seed {seed} {entity} candidate {key}: truth p@k "
+                        f"{m.get('truth_precision_at_k') or math.nan:.3f}, "
+                        f"truth ROC-AUC {m.get('truth_roc_auc') or math.nan:.3f}",
+                        flush=True,
+                    )
     return summarise(scale, per_seed)
