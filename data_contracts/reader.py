@@ -4,7 +4,9 @@ The result is a :class:`RawBatch`: one ``pa.string()`` column per source column 
 ``_line``, the physical line where each row starts (header = line 1; Parquet: row index + 2). Rows whose field
 count differs from the header never enter the table; they are listed in ``rejected`` with the rule id
 ``malformed_line:wrong_field_count``. A file that cannot be used at all raises :class:`UnusableFile` with a
-one-line reason for a person. Type checks and every other rule happen later, in SQL (``data_contracts.rules``).
+one-line reason for a person; so does one past the declared limits (MAX_COLUMNS columns, physical lines of
+MAX_LINE_BYTES bytes), checked before anything is parsed. Type checks and every other rule happen later, in SQL
+(``data_contracts.rules``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ WRONG_FIELD_COUNT = "malformed_line:wrong_field_count"
 MAX_REJECTED_TEXT = 1000
 NUL_SCAN_BYTES = 64 * 1024
 BATCH_ROWS = 65_536  # text rows converted to Arrow at a time
+MAX_COLUMNS = 1_000  # columns of a file: every contract's columns and room for extra fields
+MAX_LINE_BYTES = 4 * 1024 * 1024  # bytes of one physical line (a 1 MB free-text field still reads)
+_LINE_SCAN_BYTES = 64 * 1024 * 1024  # bytes scanned for line breaks at a time
 # Candidate delimiters in order of preference when counts tie.
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 DELIMITER_NOTES = {";": "semicolon-separated", "\t": "tab-separated", "|": "pipe-separated"}
@@ -139,10 +144,33 @@ def _to_batch(rows: list[list[str]], lines: list[int], names: list[str]) -> pa.R
     return pa.RecordBatch.from_arrays(columns, names=[*names, LINE_COLUMN])
 
 
+def _check_line_lengths(data: bytes) -> None:
+    """Raise UnusableFile when a physical line (between CR or LF bytes) is longer than MAX_LINE_BYTES."""
+    start = 0  # offset where the current line starts
+    for offset in range(0, len(data), _LINE_SCAN_BYTES):
+        chunk = np.frombuffer(data, dtype=np.uint8, count=min(_LINE_SCAN_BYTES, len(data) - offset), offset=offset)
+        breaks = np.flatnonzero((chunk == 10) | (chunk == 13)) + offset
+        ends = np.concatenate(([start - 1], breaks))
+        lengths = np.diff(ends) - 1
+        if len(breaks):
+            start = int(breaks[-1]) + 1
+        too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
+        if len(too_long) or offset + len(chunk) - start > MAX_LINE_BYTES:
+            at = int(ends[too_long[0]]) + 1 if len(too_long) else start
+            line = data.count(b"\n", 0, at) + 1
+            raise UnusableFile(f"line {line} is longer than the {MAX_LINE_BYTES:,} bytes a line may have")
+
+
+def _check_columns(count: int) -> None:
+    if count > MAX_COLUMNS:
+        raise UnusableFile(f"{count:,} columns: a file may have at most {MAX_COLUMNS:,}")
+
+
 def _read_text(path: Path) -> RawBatch:
     data = _read_bytes(path)
     if not data.strip():
         raise UnusableFile("empty file: no header")
+    _check_line_lengths(data)
     text, encoding, notes = _decode(data)
     if not text.replace(_BOM, "").strip():
         raise UnusableFile("empty file: no header")
@@ -150,6 +178,7 @@ def _read_text(path: Path) -> RawBatch:
     # The header is the first non-blank physical line; blank lines before it are skipped like any other.
     header_line = next(line for line in io.StringIO(text, newline="") if line.strip())
     delimiter = _sniff_delimiter(header_line, path.suffix.lower())
+    _check_columns(_QUOTED.sub("", header_line).count(delimiter) + 1)  # before the rows are parsed
     if delimiter in DELIMITER_NOTES:
         notes.append(DELIMITER_NOTES[delimiter])
 
@@ -256,6 +285,7 @@ def _to_string(col: pa.ChunkedArray, name: str, notes: list[str]) -> pa.ChunkedA
 
 def _read_parquet(path: Path) -> RawBatch:
     try:
+        _check_columns(len(pq.read_schema(path)))
         source = pq.read_table(path)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise UnusableFile(f"unreadable Parquet file: {_first_line(exc)}") from exc

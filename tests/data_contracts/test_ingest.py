@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -17,6 +18,7 @@ from data_contracts.contracts import CONTRACTS
 from data_contracts.ingest import FileReport, ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey, pseudonym
+from data_contracts.reader import MAX_COLUMNS, MAX_LINE_BYTES
 from data_contracts.sources import load_source
 
 KEY = PseudonymKey(b"test-key-" + b"x" * 40, "test")
@@ -531,3 +533,29 @@ def test_official_refs_are_pseudonymised_once(tmp_path: Path, lake: Lake) -> Non
         )
     )
     assert refs == {"O1": already, "O2": already, "O3": pseudonym(KEY, "LI1"), "O4": "RN1"}
+
+
+def test_too_wide_or_too_long_files_are_refused_early_and_the_others_ingested(tmp_path: Path, lake: Lake) -> None:
+    folder = landing(tmp_path)
+    extra = [f"extra_{i}" for i in range(MAX_COLUMNS)]
+    rows = [{**inspection_row(i), **dict.fromkeys(extra, "1")} for i in (1, 2)]
+    write_csv(folder / "labour_inspection-wide.csv", INSPECTION_HEADER + extra, rows)
+    wide = pa.table({name: ["1"] for name in ORG_HEADER + extra})
+    pq.write_table(wide, folder / "organisation-wide.parquet")
+    long_row = inspection_row(3, worksite_name="x" * (MAX_LINE_BYTES + 1))
+    write_csv(folder / "labour_inspection-long.csv", INSPECTION_HEADER, [inspection_row(4), long_row])
+    cr_lines = [",".join(INSPECTION_HEADER)] + [",".join(inspection_row(i).values()) for i in range(10, 50_010)]
+    cr_text = "\r".join(cr_lines) + "\r"  # line breaks of old Mac exports: more than MAX_LINE_BYTES in all
+    assert len(cr_text) > MAX_LINE_BYTES
+    (folder / "labour_inspection-cr.csv").write_bytes(cr_text.encode())
+    reports = by_file(ingest_folder(lake, folder))
+    width = len(INSPECTION_HEADER) + MAX_COLUMNS
+    assert reports["labour_inspection-wide.csv"].status == "unusable"
+    assert reports["labour_inspection-wide.csv"].error == f"{width:,} columns: a file may have at most 1,000"
+    assert reports["organisation-wide.parquet"].status == "unusable"
+    assert "at most 1,000" in str(reports["organisation-wide.parquet"].error)
+    assert reports["labour_inspection-long.csv"].status == "unusable"
+    assert reports["labour_inspection-long.csv"].error == "line 3 is longer than the 4,194,304 bytes a line may have"
+    cr = reports["labour_inspection-cr.csv"]
+    assert (cr.status, cr.accepted) == ("committed", 50_000)
+    assert (reports["organisation.csv"].status, reports["organisation.csv"].accepted) == ("committed", 2)

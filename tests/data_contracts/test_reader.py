@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from data_contracts import reader
 from data_contracts.reader import RawBatch, RejectedLine, UnusableFile, read_batch_file
 
 WRONG = "malformed_line:wrong_field_count"
@@ -233,3 +234,20 @@ def test_rows_are_converted_in_batches(tmp_path: Path, monkeypatch: pytest.Monke
     ]
     assert batch.rejected == [RejectedLine(5, "3,y,z", WRONG)]
     assert batch.notes == ["skipped 1 blank line", "1 line with the wrong number of fields rejected"]
+
+
+@pytest.mark.parametrize("scan", [3, 7, 64, 1 << 20])
+def test_line_length_limit_holds_across_scan_chunks(monkeypatch: pytest.MonkeyPatch, scan: int) -> None:
+    monkeypatch.setattr(reader, "MAX_LINE_BYTES", 10)
+    monkeypatch.setattr(reader, "_LINE_SCAN_BYTES", scan)
+    for fine in (b"", b"a" * 10, b"a" * 10 + b"\r\n" + b"b" * 10 + b"\n", (b"c" * 10 + b"\r") * 9):
+        reader._check_line_lengths(fine)
+    cases = {
+        b"a" * 11: 1,
+        b"ab\n" + b"b" * 11 + b"\n": 2,
+        b"a\r\nb\r\n" + b"c" * 10 + b"\r\n" + b"d" * 11: 4,
+        (b"e" * 9 + b"\n") * 5 + b"f" * 30: 6,
+    }
+    for data, line in cases.items():
+        with pytest.raises(UnusableFile, match=f"^line {line} is longer than the 10 bytes"):
+            reader._check_line_lengths(data)
