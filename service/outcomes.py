@@ -117,7 +117,8 @@ def contract_row(outcome_id: str, body: OutcomeIn, entity_name: str | None, expl
         "outcome_id": outcome_id,
         "entity_type": body.entity_type,
         "entity_ref": body.entity_id,
-        "entity_name": (entity_name or "")[: _max_length("entity_name")],
+        # the name comes from the lake, not the request: a control character would spoil the landing file
+        "entity_name": _CONTROL_IN_TEXT.sub(" ", entity_name or "")[: _max_length("entity_name")],
         "decided_on": body.decided_on.isoformat(),
         "kind": body.kind,
         "issuing_body": body.issuing_body or "",

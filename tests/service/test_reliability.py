@@ -14,6 +14,7 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
+from service.outcomes import OutcomeIn, contract_row, write_landing
 from service.store import connect, issued_worklists, worklist_items
 from tests.service.conftest import Env, auth
 
@@ -63,6 +64,23 @@ def test_an_accepted_outcome_reaches_the_lake_intact(env: Env, tmp_path: Path) -
         lake.close()
     landed = {row["outcome_id"]: row["issuing_body"] for row in table}
     assert landed == posted
+
+
+def test_a_published_name_with_control_characters_does_not_spoil_the_landing_file(tmp_path: Path) -> None:
+    """The entity's name comes from the lake, not from the request: its control characters become spaces."""
+    body = OutcomeIn.model_validate(_outcome("E1", "ministry"))
+    row = contract_row("svc-0123456789abcdef", body, "Acme\x00Farms\x1bLtd\r\nBranch", exploration=False)
+    landing = tmp_path / "landing"
+    write_landing(landing, row)
+    lake = Lake(tmp_path / "lake-home")
+    try:
+        source = load_source("csv", landing)
+        reports = [ingest_file(lake, f, source, datetime(2026, 11, 1, 12), KEY) for f in source.files(landing)]
+        assert [(r.status, r.accepted) for r in reports] == [("committed", 1)], [r.as_json() for r in reports]
+        names = lake.current("enforcement_outcome").column("entity_name").to_pylist()
+    finally:
+        lake.close()
+    assert names == ["Acme Farms Ltd\r\nBranch"]
 
 
 @pytest.mark.parametrize("bad", ["nul\x00byte", "bell\x07", "escape\x1b[31m", "delete\x7f", "c1\x85control"])
