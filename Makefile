@@ -12,6 +12,9 @@ export DO_NOT_TRACK ?= 1
 .PHONY: demo test lint typecheck unit bench clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
+	@pkg-config --exists icu-uc 2>/dev/null && command -v g++ >/dev/null || { echo "pyicu (name transliteration) \
+	is built from source: install the ICU headers and a C++ compiler first, e.g. apt-get install libicu-dev \
+	pkg-config g++"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
