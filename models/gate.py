@@ -113,65 +113,27 @@ def decide(
     ``challenger`` / ``champion``: ``gate_metrics`` plus ``paired_win_share``; ``challenger`` is None when
     training produced no model (``no_model_reason``)."""
     champion_ok, why_champion = clears_count(champion, rule) if champion is not None else (False, "no champion")
+
+    def verdict(promote: bool, served: str, reason: str, keep_champion: bool = False) -> GateDecision:
+        return GateDecision(promote, served, reason, challenger, champion, rule, champion_id, keep_champion)
+
     if challenger is None:
         why = f"no model: {no_model_reason}"
         if champion_ok:
-            return GateDecision(
-                False,
-                SERVED_MODEL,
-                f"{why}; champion {champion_id} keeps serving ({why_champion})",
-                None,
-                champion,
-                rule,
-                champion_id,
-                keep_champion=True,
-            )
-        return GateDecision(False, SERVED_COUNT, f"{why}; the red-flag count serves", None, champion, rule, champion_id)
+            return verdict(False, SERVED_MODEL, f"{why}; champion {champion_id} keeps serving ({why_champion})", True)
+        return verdict(False, SERVED_COUNT, f"{why}; the red-flag count serves")
     ok, why = clears_count(challenger, rule)
     if not ok:
         if champion_ok:
-            return GateDecision(
-                False,
-                SERVED_MODEL,
-                f"challenger {why}; champion {champion_id} keeps serving ({why_champion})",
-                challenger,
-                champion,
-                rule,
-                champion_id,
-                keep_champion=True,
+            return verdict(
+                False, SERVED_MODEL, f"challenger {why}; champion {champion_id} keeps serving ({why_champion})", True
             )
-        return GateDecision(
-            False,
-            SERVED_COUNT,
-            f"the challenger {why}; the red-flag count serves",
-            challenger,
-            champion,
-            rule,
-            champion_id,
-        )
+        return verdict(False, SERVED_COUNT, f"the challenger {why}; the red-flag count serves")
     if champion is None or not champion_ok:
         lead = "no champion yet" if champion is None else f"champion {champion_id} no longer clears the bar"
-        return GateDecision(
-            True, SERVED_MODEL, f"{lead}; the challenger {why}", challenger, champion, rule, champion_id
-        )
+        return verdict(True, SERVED_MODEL, f"{lead}; the challenger {why}")
     better, why_better = _beats_champion(challenger, champion)
     if not better:
-        return GateDecision(
-            False,
-            SERVED_MODEL,
-            f"does not beat champion {champion_id}: {why_better}; the champion keeps serving",
-            challenger,
-            champion,
-            rule,
-            champion_id,
-            keep_champion=True,
-        )
-    return GateDecision(
-        True,
-        SERVED_MODEL,
-        f"beats champion {champion_id} ({why_better}) and {why}",
-        challenger,
-        champion,
-        rule,
-        champion_id,
-    )
+        reason = f"does not beat champion {champion_id}: {why_better}; the champion keeps serving"
+        return verdict(False, SERVED_MODEL, reason, True)
+    return verdict(True, SERVED_MODEL, f"beats champion {champion_id} ({why_better}) and {why}")

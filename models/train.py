@@ -534,10 +534,24 @@ def train_entity(
             f"{positives['fold']} new positives in the held-out fold, fewer than the "
             f"{evidence.min_fold_positives} needed to show a model ranks better than the red-flag count"
         )
-    if reason is not None:
+
+    def no_model(why: str, compared: dict[str, dict[str, Any]]) -> TrainedModel:
         return TrainedModel(
-            entity, None, None, Calibrator(), fit.features, windows, {}, rule, fold, positives, no_model_reason=reason
+            entity,
+            None,
+            None,
+            Calibrator(),
+            fit.features,
+            windows,
+            compared,
+            rule,
+            fold,
+            positives,
+            no_model_reason=why,
         )
+
+    if reason is not None:
+        return no_model(reason, {})
     comparison: dict[str, dict[str, Any]] = {}
     candidates: dict[str, tuple[str, Blend]] = {}
     boosters: dict[str, Booster] = {}
@@ -561,19 +575,8 @@ def train_entity(
             if ap == ap and (best is None or ap > best[0]):
                 best = (ap, key, booster, blend)
     if best is None:
-        reason = "no strategy could be fitted: " + "; ".join(str(m.get("error")) for m in comparison.values())
-        return TrainedModel(
-            entity,
-            None,
-            None,
-            Calibrator(),
-            fit.features,
-            windows,
-            comparison,
-            rule,
-            fold,
-            positives,
-            no_model_reason=reason,
+        return no_model(
+            "no strategy could be fitted: " + "; ".join(str(m.get("error")) for m in comparison.values()), comparison
         )
     _, key, booster, blend = best
     served_fold = blend.score(np.asarray(booster.predict(fold.x, raw_score=True), dtype=float), fold.red_flags)
