@@ -12,7 +12,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   fi
 fi
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-PORT=${TRACERISK_TEST_PG_PORT:-54329}
+# A free port unless one is given: a cluster left over from an earlier run on this machine must not collide.
+PORT=${TRACERISK_TEST_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 DATA=$(mktemp -d /tmp/tracerisk-pg.XXXXXX)
 RUN_AS=()
 if [ "$(id -u)" = 0 ]; then
@@ -24,3 +25,5 @@ fi
   -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start >&2
 "${RUN_AS[@]}" "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U tracerisk tracerisk >&2
 echo "export TRACERISK_TEST_POSTGRES_URL=postgresql+psycopg://tracerisk@127.0.0.1:$PORT/tracerisk"
+# How to stop it and remove its files (.ci/run does this on exit).
+echo "export TRACERISK_TEST_POSTGRES_STOP='${RUN_AS[*]} $BIN/pg_ctl -D $DATA/db -m fast -w stop; rm -rf $DATA'"
