@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,9 +14,18 @@ from openpyxl import Workbook
 COLUMNS = ("rank", "entity_type", "entity_id", "name", "region", "score", "band", "exploration", "top_reasons")
 
 
+FORMULA_STARTS = frozenset("=+-@")
+
+
 def cell(value: Any) -> Any:
-    # Spreadsheet formula injection: text starting with = + - @ is prefixed with a quote.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Spreadsheet formula injection: text whose first visible character is = + - @ (full-width forms such as
+    U+FF1D included, after any leading white space or line breaks), or that starts with a tab or line break, is
+    prefixed with a quote."""
+    if not isinstance(value, str) or not value:
+        return value
+    visible = value.lstrip()
+    first = unicodedata.normalize("NFKC", visible[:1]) if visible else ""
+    if value[:1] in ("\t", "\r", "\n") or first[:1] in FORMULA_STARTS:
         return "'" + value
     return value
 

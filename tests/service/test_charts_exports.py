@@ -6,10 +6,11 @@ import csv
 import io
 import re
 
+import pytest
 from openpyxl import load_workbook
 
 from service.charts import history_svg, waterfall_svg
-from service.exports import to_csv, to_xlsx
+from service.exports import cell, to_csv, to_xlsx
 
 REASONS = [
     {"indicator_id": "E01", "title": "Documents <retained>", "contribution": 0.8},
@@ -57,3 +58,16 @@ def test_exports_neutralise_formulas() -> None:
     sheet = load_workbook(io.BytesIO(to_xlsx(items, "worklist employer"))).active
     assert sheet is not None
     assert str(sheet.cell(row=2, column=4).value).startswith("'=")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["=1+1", "\uff1d1+1", "\uff0bcmd", "\uff0d1", "\uff20SUM(A1)", "\n=1+1", "\r\n=1+1", "  =1+1", "\t=1", "\u3000=1"],
+)
+def test_formula_starts_are_neutralised_in_any_form(text: str) -> None:
+    assert cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["Evergreen Ltd", "A = B", "", "3-4 workers", "\uff21cme"])
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert cell(text) == text
