@@ -44,7 +44,7 @@ from models.gate import SERVED_COUNT, SERVED_MODEL, decide, gate_metrics, paired
 from models.partitions import ScoredPartition, merge_scored, score_partition
 from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, ScoredType, score_type
-from models.train import DEFAULT_EVIDENCE, Evidence, TrainedModel, feature_frame, train_entity, training_days
+from models.train import DEFAULT_EVIDENCE, Dataset, Evidence, TrainedModel, feature_frame, train_entity, training_days
 from service.store import ModelEntry, ScoreRun, connect, publish, store_url
 
 log = logging.getLogger("tracerisk.flows")
@@ -139,8 +139,12 @@ class FeatureCache:
         return self.days[day][entity]
 
 
-def _with_win_share(metrics: dict[str, float], scores: Any, fold: Any) -> dict[str, float]:
-    return {**metrics, "paired_win_share": paired_win_share(scores, fold.red_flags, fold.y, fold.keys)}
+def _judged_on_fold(scores: np.ndarray, fold: Dataset) -> dict[str, float]:
+    """A model's gate metrics on the fold, with its paired win share against the red-flag count."""
+    return {
+        **gate_metrics(scores, fold.y, fold.keys),
+        "paired_win_share": paired_win_share(scores, fold.red_flags, fold.y, fold.keys),
+    }
 
 
 def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
@@ -151,7 +155,7 @@ def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
     challenger = None
     if model.booster is not None:
         scores = model.served_score(fold.x, fold.red_flags)
-        challenger = _with_win_share(gate_metrics(scores, fold.y, fold.keys), scores, fold)
+        challenger = _judged_on_fold(scores, fold)
     loaded = usable_champion(home, model.entity)
     current = loaded.model_id if loaded is not None else None
     champion = None
@@ -161,7 +165,7 @@ def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
         missing = [f for f in loaded.features if f not in fold.table.column_names]
         if not missing:
             scores = loaded.served_score(feature_frame(fold.table, loaded.features), fold.red_flags)
-            champion = _with_win_share(gate_metrics(scores, fold.y, fold.keys), scores, fold)
+            champion = _judged_on_fold(scores, fold)
     decision = decide(challenger, rule, champion, current, model.no_model_reason).as_dict()
     return {
         **decision,
@@ -329,7 +333,9 @@ def evaluate_task(
             served_id = (decision or {}).get("served_model_id")
             if decision is None:  # a registry from before served rankings were recorded: the champion serves
                 served_id = read_registry(home).get(entity, {}).get("champion")
-            served = load_bundle(home, served_id) if served_id else None
+            served = model if model is not None and served_id == model.model_id else None
+            if served is None and served_id:
+                served = load_bundle(home, served_id)
             candidates = partial(candidate_scores, home, model) if model is not None else None
             out[entity] = evaluate_entity(
                 lake, entity, tables[entity], as_of, truth, model, served, decision, candidates=candidates
@@ -506,8 +512,9 @@ def _rule_calibration(home: Path, entity: EntityType, as_of: date, model: Loaded
     from the latest bundle trained on or before ``as_of``."""
     if model is not None:
         return None
-    if "rule_calibration" in read_registry(home).get(entity, {}):
-        return served_rule_calibration(home, entity)
+    recorded = served_rule_calibration(home, entity)
+    if recorded is not None:
+        return recorded
     latest = latest_bundle(home, entity, as_of)
     if latest is None:
         return None

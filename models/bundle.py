@@ -47,7 +47,7 @@ class LoadedModel:
         spec = self.meta.get("rule_calibration")
         if not spec:
             return RuleCalibration.uninformed()
-        return RuleCalibration(tuple(spec["flags"]), tuple(spec["rates"]))
+        return RuleCalibration.from_dict(spec)
 
     @property
     def blend(self) -> Blend:
@@ -313,10 +313,10 @@ def record_decision(home: Path, entity: EntityType, model_id: str | None, decisi
     os.replace(tmp, path)
 
 
-def served_rule_calibration(home: Path, entity: EntityType) -> RuleCalibration:
-    """The red-flag count's probabilities recorded by the latest training of ``entity`` (uninformed if none)."""
+def served_rule_calibration(home: Path, entity: EntityType) -> RuleCalibration | None:
+    """The red-flag count's probabilities recorded by the latest training of ``entity`` (None if none)."""
     spec = read_registry(home).get(entity, {}).get("rule_calibration")
-    return RuleCalibration(tuple(spec["flags"]), tuple(spec["rates"])) if spec else RuleCalibration.uninformed()
+    return RuleCalibration.from_dict(spec) if spec else None
 
 
 def decision_as_of(home: Path, entity: EntityType, as_of: date) -> dict[str, Any] | None:

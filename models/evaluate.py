@@ -67,25 +67,30 @@ def evaluate_entity(
     k = capacity(len(ids), capacity_share)
     rule = t.column("red_flags").to_numpy().astype(float)
 
-    def scores_of(m: LoadedModel) -> tuple[np.ndarray, np.ndarray]:
-        x = feature_frame(t, m.features)
-        return m.served_score(x, rule), m.probability(x, rule)
+    scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def scores_of(m: LoadedModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(features, served score, probability) of ``m`` on the evaluated rows, computed once per model."""
+        if m.model_id not in scored:
+            x = feature_frame(t, m.features)
+            score = m.served_score(x, rule)
+            scored[m.model_id] = (x, score, m.calibrator.predict(score))
+        return scored[m.model_id]
 
     out: dict[str, Any] = {"as_of": as_of.isoformat(), "horizon_days": horizon, "entity": entity}
     rankings: dict[str, np.ndarray] = {"rule": rule}
     if model is not None:
-        model_score, model_probability = scores_of(model)
+        model_x, model_score, model_probability = scores_of(model)
         out["model"] = ranking_metrics(model_score, y, truth_y, model_probability, k, keys)
         rankings["model"] = model_score
         if candidates is not None:
             out["candidates"] = {
-                key: candidate_metrics(scores, y, truth_y, k, keys)
-                for key, scores in candidates(feature_frame(t, model.features), rule).items()
+                key: candidate_metrics(scores, y, truth_y, k, keys) for key, scores in candidates(model_x, rule).items()
             }
     else:
         out["model"] = None
     if served is not None:
-        served_score, served_probability = scores_of(served)
+        _, served_score, served_probability = scores_of(served)
         out["served_ranking"] = ranking_metrics(served_score, y, truth_y, served_probability, k, keys)
     else:
         served_score = rule
@@ -119,11 +124,10 @@ def evaluate_entity(
     }
     ref = served if served is not None else model
     if ref is not None:
-        x = feature_frame(t, ref.features)
-        probability = ref.probability(x, rule)
+        x, score, probability = scores_of(ref)
         out["curves"]["calibration"] = calibration_curve(probability, y)
         out["shap_summary"] = shap_summary(ref.features, ref.contributions(x))
-        out["fairness"] = group_metrics(table, t, ref.served_score(x, rule), probability, y, truth_y, capacity_share)
+        out["fairness"] = group_metrics(table, t, score, probability, y, truth_y, capacity_share)
         out.update(
             {
                 "model_id": ref.model_id,

@@ -16,7 +16,7 @@ Nothing here reads the simulator's truth: the same lake always gives the same mo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -365,13 +365,7 @@ class Blend:
         return out
 
     def as_dict(self) -> dict[str, float]:
-        return {
-            "weight": self.weight,
-            "raw_center": self.raw_center,
-            "raw_scale": self.raw_scale,
-            "count_center": self.count_center,
-            "count_scale": self.count_scale,
-        }
+        return asdict(self)
 
 
 IDENTITY_BLEND = Blend(1.0, 0.0, 1.0, 0.0, 1.0)
@@ -426,6 +420,10 @@ class RuleCalibration:
 
     def as_dict(self) -> dict[str, list[float]]:
         return {"flags": list(self.flags), "rates": list(self.rates)}
+
+    @staticmethod
+    def from_dict(spec: dict[str, list[float]]) -> RuleCalibration:
+        return RuleCalibration(tuple(spec["flags"]), tuple(spec["rates"]))
 
 
 @dataclass
