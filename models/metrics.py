@@ -32,11 +32,6 @@ def precision_at_k(scores: np.ndarray, labels: np.ndarray, k: int, rng: np.rando
     return float(labels[top_k(scores, k, rng)].mean()) if len(scores) else float("nan")
 
 
-def recall_at_k(scores: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator) -> float:
-    positives = labels.sum()
-    return float(labels[top_k(scores, k, rng)].sum() / positives) if positives else float("nan")
-
-
 def lift_at_k(scores: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator) -> float:
     base = labels.mean() if len(labels) else 0.0
     return precision_at_k(scores, labels, k, rng) / base if base else float("nan")
