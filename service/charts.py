@@ -36,8 +36,8 @@ def history_svg(history: list[dict[str, Any]], width: int = 560, height: int = 1
         f'<svg class="chart history" role="img" aria-label="score history" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>Score history: probability per score run, {n} run(s)</title>",
-        f'<line x1="{pad_l}" y1="{y(0):.1f}" x2="{width - pad_r}" y2="{y(0):.1f}" stroke="#999"/>',
-        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{y(0):.1f}" stroke="#999"/>',
+        f'<line x1="{pad_l}" y1="{y(0):.1f}" x2="{width - pad_r}" y2="{y(0):.1f}" stroke="#767676"/>',
+        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{y(0):.1f}" stroke="#767676"/>',
         f'<text x="{pad_l - 6}" y="{y(top) + 4:.1f}" font-size="11" text-anchor="end">{top:.0%}</text>',
         f'<text x="{pad_l - 6}" y="{y(0) + 4:.1f}" font-size="11" text-anchor="end">0%</text>',
     ]
@@ -57,6 +57,29 @@ def history_svg(history: list[dict[str, Any]], width: int = 560, height: int = 1
     return Markup("".join(parts))
 
 
+def waterfall_steps(
+    base_value: float, raw_score: float, reasons: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The waterfall's rows: one per reason, then the rest of the indicators together when they move the score.
+    ``contribution`` and ``running`` (the score after the step) are log-odds; ``running`` of the last row is
+    ``raw_score``."""
+    steps: list[tuple[str, float]] = [(f"{r['indicator_id']} {r['title']}", float(r["contribution"])) for r in reasons]
+    rest = float(raw_score) - float(base_value) - sum(c for _, c in steps)
+    if abs(rest) > 1e-9:
+        steps.append(("all other indicators", rest))
+    rows: list[dict[str, Any]] = []
+    running = float(base_value)
+    for label, c in steps:
+        start, running = running, running + c
+        rows.append({"label": label, "contribution": c, "start": start, "running": running})
+    return rows
+
+
+def probability(log_odds: float) -> float:
+    """The probability of a raw score in log-odds (before calibration)."""
+    return _sigmoid(log_odds)
+
+
 def waterfall_svg(
     base_value: float | None, raw_score: float | None, reasons: list[dict[str, Any]], width: int = 640
 ) -> Markup:
@@ -64,15 +87,10 @@ def waterfall_svg(
     indicators together, ending at the entity's raw score; probabilities on the start and end labels."""
     if base_value is None or raw_score is None:
         return Markup('<p class="muted">No SHAP values for this score (rule-based baseline).</p>')
-    steps: list[tuple[str, float]] = [(f"{r['indicator_id']} {r['title']}", float(r["contribution"])) for r in reasons]
-    rest = float(raw_score) - float(base_value) - sum(c for _, c in steps)
-    if abs(rest) > 1e-9:
-        steps.append(("all other indicators", rest))
+    rows = waterfall_steps(base_value, raw_score, reasons)
     row_h, label_w, pad = 26, 260, 12
-    height = pad * 2 + row_h * (len(steps) + 2)
-    running = [float(base_value)]
-    for _, c in steps:
-        running.append(running[-1] + c)
+    height = pad * 2 + row_h * (len(rows) + 2)
+    running = [float(base_value), *(float(r["running"]) for r in rows)]
     lo, hi = min(running), max(running)
     span = (hi - lo) or 1.0
     lo, hi = lo - 0.08 * span, hi + 0.08 * span
@@ -91,13 +109,13 @@ def waterfall_svg(
         f'<text x="{label_w}" y="{y0 + 17}" font-size="12" text-anchor="end">base value '
         f"({_sigmoid(float(base_value)):.1%})</text>"
         f'<line x1="{sx(float(base_value)):.1f}" y1="{y0 + 4}" x2="{sx(float(base_value)):.1f}" '
-        f'y2="{height - pad}" stroke="#bbb" stroke-dasharray="3,3"/>'
+        f'y2="{height - pad}" stroke="#767676" stroke-dasharray="3,3"/>'
     )
-    for i, (label, c) in enumerate(steps):
+    for i, row in enumerate(rows):
+        label, c = row["label"], row["contribution"]
         y = pad + row_h * (i + 1)
-        a, b = running[i], running[i + 1]
-        left, right = sx(min(a, b)), sx(max(a, b))
-        colour = "#c0392b" if c > 0 else "#2e86c1"
+        left, right = sx(min(row["start"], row["running"])), sx(max(row["start"], row["running"]))
+        colour = "#c0392b" if c > 0 else "#1f5fa8"
         text = escape(label if len(label) <= 40 else label[:39] + "…")
         parts.append(
             f'<g class="step"><text x="{label_w}" y="{y + 17}" font-size="12" text-anchor="end">{text}</text>'
@@ -105,7 +123,7 @@ def waterfall_svg(
             f'fill="{colour}"><title>{escape(label)}: {c:+.3f}</title></rect>'
             f'<text x="{right + 4:.1f}" y="{y + 17}" font-size="11">{c:+.2f}</text></g>'
         )
-    y = pad + row_h * (len(steps) + 1)
+    y = pad + row_h * (len(rows) + 1)
     parts.append(
         f'<text x="{label_w}" y="{y + 17}" font-size="12" font-weight="bold" text-anchor="end">score '
         f"({_sigmoid(float(raw_score)):.1%} before calibration)</text>"

@@ -4,6 +4,7 @@ and model cards. Every page reads through the same scoped, audited calls as the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -16,7 +17,7 @@ from markupsafe import Markup
 
 from features.registry import BY_ID, INDICATORS
 from models.worklist import DEFAULT_EXPLORATION_SHARE
-from service import charts, queries
+from service import charts, portfolios, queries
 from service.api import COOKIE, MAX_CAPACITY, EntityType, Service, indicator_out, indicator_page_markdown
 from service.auth import User, authenticate
 
@@ -31,24 +32,46 @@ TYPE_TITLES = {
 }
 
 
+_TABLE_HEADER_CELL = re.compile(r"<th(?=[ >])")
+
+
 def markdown(text: str) -> Markup:
-    return Markup(_MD.render(text))  # raw HTML in the source is escaped (html=False)
+    """Markdown as HTML; raw HTML in the source is escaped (html=False) and table header cells get their scope."""
+    return Markup(_TABLE_HEADER_CELL.sub('<th scope="col"', _MD.render(text)))
+
+
+def shows_portfolios(user: User) -> bool:
+    """Whether the navigation links the supply-chain portfolios (the roles that may read one)."""
+    return user.role in ("admin", portfolios.AUDITOR)  # as portfolios.visible_buyers
+
+
+def render(
+    request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A dashboard page: the template with what the layout needs (navigation for ``user``) and ``context``."""
+    types = list(user.role_def.types) if user else []
+    return TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "types": types,
+            "type_titles": TYPE_TITLES,
+            "show_portfolios": user is not None and shows_portfolios(user),
+            **context,
+        },
+        status_code=status_code,
+    )
 
 
 def html_error(request: Request, status: int, detail: str) -> Response:
     if status == 401:
         return RedirectResponse("/login", status_code=303)
-    return TEMPLATES.TemplateResponse(
-        request, "error.html", {"status": status, "detail": detail, "user": None}, status_code=status
-    )
+    return render(request, "error.html", None, status_code=status, status=status, detail=detail)
 
 
 def register_dashboard(app: FastAPI, service: Service) -> None:
-    def page(request: Request, name: str, user: User | None, **context: Any) -> HTMLResponse:
-        types = list(user.role_def.types) if user else []
-        return TEMPLATES.TemplateResponse(
-            request, name, {"user": user, "types": types, "type_titles": TYPE_TITLES, **context}
-        )
+    page = render
 
     def signed_in(request: Request) -> User:
         user = service.user_from(request)
@@ -129,6 +152,11 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
     def entity_page(request: Request, entity_type: EntityType, entity_id: str) -> HTMLResponse:
         user = signed_in(request)
         found = service.entity(user, entity_type.value, entity_id)
+        waterfall = (
+            charts.waterfall_steps(found["base_value"], found["raw_score"], found["reasons"])
+            if found["base_value"] is not None and found["raw_score"] is not None
+            else []
+        )
         return page(
             request,
             "entity.html",
@@ -136,6 +164,8 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
             e=found,
             history_svg=charts.history_svg(found["history"]),
             waterfall_svg=charts.waterfall_svg(found["base_value"], found["raw_score"], found["reasons"]),
+            waterfall=waterfall,
+            probability=charts.probability,
         )
 
     @app.get("/indicators", response_class=HTMLResponse, include_in_schema=False)

@@ -7,13 +7,11 @@ buyer answers 404, exactly like a missing one); every other role 403. Every read
 from __future__ import annotations
 
 import json
-from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from service.api import XLSX, CurrentUser, Service
@@ -22,7 +20,6 @@ from service.exports import cell, table_csv, table_xlsx
 from service.store import model_drift, published, score_runs, supply_rollup
 
 router = APIRouter()
-TEMPLATES = Jinja2Templates(directory=str(FilePath(__file__).with_name("templates")))
 AUDITOR = "supply_chain_auditor"
 BuyerId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_:.\-]+$")]
 SortBy = Annotated[Literal["rollup", "own"], Query(description="rank by rolled-up risk (default) or own risk")]
@@ -253,13 +250,9 @@ def portfolio_page(user: CurrentUser, request: Request, buyer_id: BuyerId, sort:
 
 
 def _page(request: Request, user: User, **context: Any) -> HTMLResponse:
-    from service.dashboard import TYPE_TITLES
+    from service.dashboard import render
 
-    return TEMPLATES.TemplateResponse(
-        request,
-        "portfolio.html",
-        {"user": user, "types": list(user.role_def.types), "type_titles": TYPE_TITLES, **context},
-    )
+    return render(request, "portfolio.html", user, **context)
 
 
 class DriftOut(BaseModel):

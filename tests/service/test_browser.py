@@ -1,6 +1,7 @@
 """End to end in a real browser: Playwright drives Debian's Chromium (apt-get install -y chromium; Playwright's own
 browser downloads are never used) against the service on loopback: sign in, open a worklist, open an entity, find
-its reasons, save a screenshot."""
+its reasons, save a screenshot; then every dashboard page is checked by axe-core (installed from npm by .ci/run into
+.ci/axe, or named by TRACERISK_AXE) with zero violations allowed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -19,6 +21,10 @@ import uvicorn
 from tests.service.conftest import Env, build_env
 
 CHROMIUM = os.environ.get("TRACERISK_CHROMIUM", "/usr/bin/chromium")
+AXE_INSTALLED = Path(__file__).resolve().parents[2] / ".ci" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(os.environ.get("TRACERISK_AXE", AXE_INSTALLED))
+# WCAG 2.0 and 2.1, levels A and AA, and axe's best practices (landmarks, headings, skip link targets)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -100,3 +106,78 @@ def test_sign_in_worklist_entity_reasons(live: tuple[str, Env], tmp_path: Path) 
         finally:
             browser.close()
     assert (shots / "entity.png").stat().st_size > 10_000
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's violations on the page as it stands, one line each (rule, impact, first offending element).
+    axe is evaluated through the DevTools protocol: the page's Content-Security-Policy (no scripts) stays on."""
+    page.evaluate(f"() => {{ {AXE.read_text(encoding='utf-8')}\n; window.axe = axe; }}")
+    found: list[dict[str, Any]] = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.html)})))",
+        AXE_TAGS,
+    )
+    return [f"{v['id']} ({v['impact']}, {len(v['nodes'])} element(s)): {v['nodes'][0][:200]}" for v in found]
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> Path:
+    if not AXE.exists():
+        message = f"axe-core not found at {AXE}: npm install --prefix .ci/axe axe-core (as .ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it: a missing copy is a broken set-up, not a reason to skip
+        pytest.skip(message)
+    return AXE
+
+
+def dashboard_pages(env: Env) -> list[tuple[str, str]]:
+    """(role, path) for every kind of dashboard page, each as a user who may open it."""
+    employer = env.world.ids("employer")[0]
+    return [
+        ("admin", "/"),
+        ("admin", "/worklists/employer?capacity=8"),
+        ("admin", f"/entities/employer/{employer}"),
+        ("admin", "/indicators"),
+        ("admin", "/indicators/E01"),
+        ("admin", "/models"),
+        ("admin", "/models/employer-model-2024-04-01"),
+        ("admin", "/portfolios"),
+        ("supply_chain_auditor", "/portfolios"),
+        ("admin", "/entities/employer/no-such-entity"),
+    ]
+
+
+def sign_in(page: Any, base: str, token: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_every_dashboard_page_passes_axe(live: tuple[str, Env], axe_script: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, env = live
+    shots = Path(os.environ.get("TRACERISK_SCREENSHOT_DIR", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    problems: dict[str, list[str]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1200, "height": 1400}).new_page()
+            page.goto(f"{base}/login")
+            problems["/login"] = axe_violations(page)
+            signed_in_as = None
+            for role, path in dashboard_pages(env):
+                if role != signed_in_as:
+                    sign_in(page, base, env.tokens[role])
+                    signed_in_as = role
+                page.goto(f"{base}{path}")
+                problems[f"{role} {path}"] = axe_violations(page)
+                name = re.sub(r"[^a-z0-9]+", "-", f"{role} {path}".lower()).strip("-")
+                page.screenshot(path=str(shots / f"axe-{name}.png"), full_page=True)
+        finally:
+            browser.close()
+    assert len(problems) == len(dashboard_pages(env)) + 1
+    failing = {page: found for page, found in problems.items() if found}
+    assert not failing, f"axe-core violations: {failing}"
