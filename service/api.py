@@ -44,7 +44,7 @@ from service import audit, exports, outcomes, queries
 from service.auth import User, authenticate
 from service.limits import GuardMiddleware, RateLimiter, security_headers
 from service.roles import Access, keys_for
-from service.settings import Settings
+from service.settings import BUILTIN_SECRET_WARNING, Settings
 from service.store import issued_worklists, make_engine, migrate, now_iso, worklist_items
 
 log = logging.getLogger("tracerisk.service")
@@ -279,6 +279,8 @@ class AuditVerification(BaseModel):
     ok: bool
     entries: int
     problems: list[str]
+    anchors: int = Field(description="anchors of the anchor file checked")
+    warnings: list[str] = Field(description="what this verification cannot detect")
 
 
 class Problem(BaseModel):
@@ -346,6 +348,9 @@ class Service:
         self.store_up = Gauge("tracerisk_store_up", "1 when the serving store answered", registry=self.registry)
         self.audit_entries = Counter("tracerisk_audit_entries", "audit log entries written", registry=self.registry)
         self.audit_writer = audit.AuditWriter(self.store.engine, settings.secret)
+        self.anchors = audit.AnchorKeeper(
+            self.store.engine, settings.secret, settings.audit_anchor_path, settings.audit_anchor_interval_s
+        )
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.rate_limited = Counter("tracerisk_rate_limited", "requests answered 429", registry=self.registry)
         self._ranked_cache: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
@@ -384,17 +389,19 @@ class Service:
     def check_audit_chain(self) -> None:
         """Verify the audit hash chain; raise AuditChainBroken (or log, when allowed) if it does not verify. A store
         that cannot be reached is logged and skipped: the service starts, answers 503 and recovers later."""
+        found, unreadable = audit.read_anchors(self.settings.audit_anchor_path)
         try:
             engine = self.store.engine()
             with self.store.guard():
-                result = audit.verify(engine, self.settings.secret)
+                result = audit.verify(engine, self.settings.secret, found)
         except StoreUnavailable:
             log.warning("serving store unavailable at start; audit chain not verified")
             return
-        if result.ok:
-            log.info("audit chain verified: %d entries", result.entries)
+        problems = unreadable + result.problems
+        if not problems:
+            log.info("audit chain verified: %d entries, %d anchors", result.entries, len(found))
             return
-        message = f"audit log hash chain is broken ({len(result.problems)} problem(s), first: {result.problems[0]})"
+        message = f"audit log hash chain is broken ({len(problems)} problem(s), first: {problems[0]})"
         if not self.settings.allow_broken_audit:
             raise AuditChainBroken(
                 f"{message}; run `tracerisk audit verify`, investigate, and start with "
@@ -437,6 +444,37 @@ class Service:
         if found is None:
             raise HTTPException(404, "not found")
         return found
+
+    def record_outcome(self, user: User, body: outcomes.OutcomeIn) -> dict[str, Any]:
+        """Store an outcome on an entity in ``user``'s scope (404 otherwise, audited), write its landing file and
+        its audit entry in one transaction; the landing file is removed again when the transaction fails."""
+        access = self.access(user, body.entity_type)
+        with self.store.connect() as conn:
+            found = queries.entity(conn, user, access, body.entity_type, body.entity_id)
+        if found is None:
+            self.audit(user, "outcome.not_found", body.entity_type, body.entity_id)
+            raise HTTPException(404, "not found")
+        landing = self.settings.home / "landing" / "outcomes"
+        written: list[str] = []
+        try:
+            with self.store.begin() as conn:
+                out = outcomes.record(conn, landing, body, found["name"], user.name)
+                written.append(out["outcome_id"])
+                audit.append_in(
+                    conn,
+                    self.settings.secret,
+                    user.name,
+                    user.role,
+                    "outcome.recorded",
+                    body.entity_type,
+                    body.entity_id,
+                    {"outcome_id": out["outcome_id"], "exploration": out["exploration"]},
+                )
+        except BaseException:
+            for path in landing.glob(f"enforcement_outcome-*-{written[0]}.csv") if written else ():
+                path.unlink(missing_ok=True)
+            raise
+        return out
 
     def access(self, user: User, entity_type: str) -> Access:
         access = user.role_def.types.get(entity_type)
@@ -740,7 +778,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for warning in settings.development_warnings():
+            log.warning(warning)
         service.check_audit_chain()  # raises AuditChainBroken: the server does not start
+        service.anchors.start()
         # Everything built so far (modules, the app, pydantic schemas) lives as long as the process: frozen out of
         # the collector, a full collection no longer walks it. Unfrozen, those collections were the reads' p99
         # tail (closed loop at c=64, 20k employers: p99 60 -> 18 ms, throughput +12%).
@@ -749,6 +790,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         gc.unfreeze()
         service.audit_writer.close()  # flush what is pending
+        service.anchors.stop()  # the last anchor covers every entry written
         service.store.reset()
 
     docs = settings.docs_enabled
@@ -893,33 +935,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def post_outcome(user: CurrentUser, body: outcomes.OutcomeIn) -> dict[str, Any]:
         """Record what a visit or audit found; validated by the enforcement_outcome contract, stored, and written
         to the landing zone for the next training run. An outcome on an exploration pick is marked as such."""
-        access = service.access(user, body.entity_type)
-        with service.store.connect() as conn:
-            found = queries.entity(conn, user, access, body.entity_type, body.entity_id)
-        if found is None:
-            service.audit(user, "outcome.not_found", body.entity_type, body.entity_id)
-            raise HTTPException(404, "not found")
-        landing = settings.home / "landing" / "outcomes"
-        written: list[str] = []
-        try:
-            with service.store.begin() as conn:
-                out = outcomes.record(conn, landing, body, found["name"], user.name)
-                written.append(out["outcome_id"])
-                audit.append_in(
-                    conn,
-                    settings.secret,
-                    user.name,
-                    user.role,
-                    "outcome.recorded",
-                    body.entity_type,
-                    body.entity_id,
-                    {"outcome_id": out["outcome_id"], "exploration": out["exploration"]},
-                )
-        except BaseException:
-            for path in landing.glob(f"enforcement_outcome-*-{written[0]}.csv") if written else ():
-                path.unlink(missing_ok=True)
-            raise
-        return out
+        return service.record_outcome(user, body)
 
     @app.get("/v1/indicators", response_model=list[IndicatorOut], tags=["indicators"], responses=errors)
     def indicators(user: CurrentUser) -> list[dict[str, Any]]:
@@ -968,12 +984,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/v1/audit/verify", response_model=AuditVerification, tags=["audit"], responses=errors)
     def audit_verify(user: CurrentUser) -> dict[str, Any]:
-        """Check the audit log's hash chain (admin only)."""
+        """Check the audit log's hash chain, its sealed head and the anchor file (admin only)."""
         if not user.role_def.may_read_audit:
             raise HTTPException(403, "only admins may read the audit log")
+        found, unreadable = audit.read_anchors(settings.audit_anchor_path)
         with service.store.guard():
-            v = audit.verify(service.store.engine(), settings.secret)
-        return {"ok": v.ok, "entries": v.entries, "problems": v.problems}
+            v = audit.verify(service.store.engine(), settings.secret, found)
+        problems = unreadable + v.problems
+        warnings = v.warnings + ([BUILTIN_SECRET_WARNING] if settings.builtin_secret else [])
+        return {
+            "ok": not problems,
+            "entries": v.entries,
+            "problems": problems,
+            "anchors": len(found),
+            "warnings": warnings,
+        }
 
     from service.dashboard import register_dashboard
 

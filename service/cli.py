@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from service.settings import Settings
 
 ROLE_HELP = "labour_inspectorate, supply_chain_auditor, visa_unit, anti_corruption or admin"
+ANCHORS_HELP = "anchor file (default TRACERISK_AUDIT_ANCHOR_FILE or $TRACERISK_HOME/audit-anchors.jsonl)"
 
 
 def _settings() -> Settings:
@@ -47,8 +48,6 @@ def register(app: typer.Typer) -> None:
         """Serve the API (/v1, OpenAPI at /docs) and the dashboard (/) over the published scores."""
         import uvicorn
 
-        from service.settings import DEFAULT_SECRET
-
         settings = _settings()
         from service.api import AuditChainBroken, Service
 
@@ -57,12 +56,8 @@ def register(app: typer.Typer) -> None:
         except AuditChainBroken as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
-        if settings.secret_key.get_secret_value() == DEFAULT_SECRET:
-            typer.echo(
-                "warning: development mode with the built-in secret; set TRACERISK_SECRET_KEY and "
-                "TRACERISK_MODE=production for real use",
-                err=True,
-            )
+        for warning in settings.development_warnings():
+            typer.echo(f"WARNING: {warning}", err=True)
         if workers > 1:
             uvicorn.run(
                 "service.main:app",
@@ -159,17 +154,57 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{r.name}\t{r.role}\t{scope}\t{len(json.loads(r.portfolio))} in portfolio\t{state}")
 
     @audit_app.command("verify")
-    def audit_verify() -> None:
-        """Check the audit log's hash chain; exits 1 when an entry was edited or deleted."""
-        from service.audit import verify
+    def audit_verify(anchors: Annotated[Path | None, typer.Option(help=ANCHORS_HELP)] = None) -> None:
+        """Check the audit log's hash chain, its sealed head and every anchor of the anchor file; exits 1 when an
+        entry was edited or deleted, the head moved, or an anchored entry is gone or differs."""
+        from service.audit import read_anchors, verify
+        from service.settings import BUILTIN_SECRET_WARNING
 
-        result = verify(_engine(), _settings().secret)
-        for problem in result.problems:
+        settings = _settings()
+        path = anchors or settings.audit_anchor_path
+        found, unreadable = read_anchors(path)
+        result = verify(_engine(), settings.secret, found)
+        problems = unreadable + result.problems
+        for problem in problems:
             typer.echo(f"problem: {problem}")
-        if not result.ok:
-            typer.echo(f"audit log BROKEN: {len(result.problems)} problem(s) in {result.entries} entries")
+        typer.echo(f"anchors: {len(found)} from {path}" if found else f"anchors: none in {path}")
+        for warning in result.warnings + ([BUILTIN_SECRET_WARNING] if settings.builtin_secret else []):
+            typer.echo(f"warning: {warning}")
+        if problems:
+            typer.echo(f"audit log BROKEN: {len(problems)} problem(s) in {result.entries} entries")
             raise typer.Exit(1)
         typer.echo(f"audit log intact: {result.entries} entries")
+
+    @audit_app.command("anchor")
+    def audit_anchor(anchors: Annotated[Path | None, typer.Option(help=ANCHORS_HELP)] = None) -> None:
+        """Append the newest entry (sequence number, hash, seal) to the anchor file now; copy that file where the
+        database's users cannot write (the service also takes one every TRACERISK_AUDIT_ANCHOR_INTERVAL_S)."""
+        from service.audit import take_anchor
+
+        settings = _settings()
+        path = anchors or settings.audit_anchor_path
+        anchor = take_anchor(_engine(), settings.secret, path)
+        typer.echo(f"anchor: {anchor.line()} -> {path}" if anchor else "the audit log is empty: no anchor")
+
+    @audit_app.command("seal")
+    def audit_seal(anchors: Annotated[Path | None, typer.Option(help=ANCHORS_HELP)] = None) -> None:
+        """Seal the head of a log written before heads were sealed, after checking the chain and the anchor file
+        (exits 1 on any other problem). An unsealed head looks the same as one moved back after deleting the newest
+        entries: seal only a log known not to have been shortened."""
+        from service.audit import read_anchors, seal_head, verify
+
+        settings = _settings()
+        engine = _engine()
+        found, unreadable = read_anchors(anchors or settings.audit_anchor_path)
+        problems = unreadable + verify(engine, settings.secret, found).problems
+        others = [p for p in problems if "carries no seal" not in p]
+        for problem in others:
+            typer.echo(f"problem: {problem}")
+        if others:
+            typer.echo("not sealed: the chain has other problems")
+            raise typer.Exit(1)
+        seal_head(engine, settings.secret)
+        typer.echo("audit head sealed")
 
 
 def read_portfolio(path: Path) -> tuple[str, ...]:

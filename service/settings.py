@@ -13,6 +13,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "development-only-secret-change-me"
+BUILTIN_SECRET_WARNING = (
+    "the built-in development secret is public: anyone can make tokens and re-hash an edited audit log so that it "
+    "verifies (only anchors kept outside the database catch that)"
+)
 
 
 class InsecureSettings(RuntimeError):
@@ -38,6 +42,10 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=120, ge=1)  # requests a token may send at once before 429
     token_ttl_days: int = Field(default=90, ge=0)  # default lifetime of new tokens (users add); 0 = never expire
     allow_broken_audit: bool = False  # start even when the audit hash chain does not verify (logged as an error)
+    # audit anchors (service/audit.py): a JSON line per checkpoint, kept where the database's users cannot write;
+    # default $TRACERISK_HOME/audit-anchors.jsonl
+    audit_anchor_file: Path | None = None
+    audit_anchor_interval_s: float = Field(default=60.0, gt=0)  # seconds between anchors while the log grows
 
     def check(self) -> Settings:
         """Raise InsecureSettings outside development when a secret is left at its default."""
@@ -49,6 +57,25 @@ class Settings(BaseSettings):
         if self.mode != "development" and len(self.secret_key.get_secret_value()) < 32:
             raise InsecureSettings("TRACERISK_SECRET_KEY must be at least 32 characters outside development")
         return self
+
+    @property
+    def audit_anchor_path(self) -> Path:
+        return self.audit_anchor_file or self.home / "audit-anchors.jsonl"
+
+    @property
+    def builtin_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == DEFAULT_SECRET
+
+    def development_warnings(self) -> list[str]:
+        """What development mode gives away, said at every start (empty in production)."""
+        if self.mode != "development":
+            return []
+        out = ["DEVELOPMENT MODE (TRACERISK_MODE=development, the default): not for real data"]
+        if self.builtin_secret:
+            out.append(
+                f"{BUILTIN_SECRET_WARNING}; set TRACERISK_SECRET_KEY (32+ characters) and TRACERISK_MODE=production"
+            )
+        return out
 
     @property
     def docs_enabled(self) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from service import audit
-from service.store import audit_log, connect
+from service.store import audit_head, audit_log, connect
 
 KEY = b"audit-test-key-0123456789abcdef"
 
@@ -176,4 +177,148 @@ def test_loop_commits_are_checkpointed_by_the_writer_thread(tmp_path: Path, monk
         busy, frames, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
     assert busy == 0 and frames == done
     assert audit.verify(engine, KEY).ok
+    engine.dispose()
+
+
+# --- truncation, wiping and re-hashing ------------------------------------------------------------------------------
+
+
+def _chain(engine: sa.Engine, entries: int, key: bytes = KEY, actor: str = "u") -> None:
+    """``entries`` entries in batches of 100, as the writer appends them."""
+    for start in range(0, entries, 100):
+        with engine.begin() as conn:
+            items = [(actor, "admin", "entity.read", "employer", f"E{i}", None) for i in range(start, start + 100)]
+            audit.append_many_in(conn, key, items[: entries - start])
+
+
+def _cut_after(engine: sa.Engine, seq: int) -> None:
+    """What someone with write access to the database and without the key can do: delete the newest entries and
+    move the head to the new last entry, copying its sequence number and hash."""
+    with engine.begin() as conn:
+        conn.execute(sa.delete(audit_log).where(audit_log.c.seq > seq))
+        kept = conn.execute(sa.select(audit_log.c.hash).where(audit_log.c.seq == seq)).scalar_one()
+        conn.execute(sa.update(audit_head).values(seq=seq, hash=kept))
+
+
+def test_deleting_the_newest_entries_and_moving_the_head_is_detected(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    _chain(engine, 600)
+    assert audit.verify(engine, KEY).ok
+    _cut_after(engine, 100)
+    check = audit.verify(engine, KEY)
+    assert not check.ok and check.entries == 100
+    assert any("head at entry 100 carries no seal" in p for p in check.problems), check.problems
+    with engine.begin() as conn:  # a head moved with a made-up seal
+        conn.execute(sa.update(audit_head).values(hash="ab" * 32))
+    assert any("seal does not match entry 100" in p for p in audit.verify(engine, KEY).problems)
+    engine.dispose()
+
+
+def test_a_wiped_log_is_detected_only_by_an_anchor(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    anchors = tmp_path / "outside" / "anchors.jsonl"
+    _chain(engine, 250)
+    taken = audit.take_anchor(engine, KEY, anchors)
+    assert taken is not None and taken.seq == 250
+    assert audit.take_anchor(engine, KEY, anchors, after=250) is None  # nothing new: no line
+    found, unreadable = audit.read_anchors(anchors)
+    assert found == [taken] and not unreadable
+    assert audit.verify(engine, KEY, found).ok
+    with engine.begin() as conn:
+        conn.execute(sa.delete(audit_log))
+        conn.execute(sa.delete(audit_head))
+    without = audit.verify(engine, KEY)
+    assert without.ok and without.entries == 0 and without.warnings  # the database alone cannot tell, and says so
+    check = audit.verify(engine, KEY, found)
+    assert not check.ok and any("newest 250" in p and "ends at entry 0" in p for p in check.problems)
+    engine.dispose()
+
+
+def test_a_chain_rehashed_with_the_key_is_caught_by_its_anchor(tmp_path: Path) -> None:
+    """Whoever holds the key (anyone, with the development mode's built-in secret) can rewrite the log so that it
+    verifies; an anchor taken before keeps the entry's old hash."""
+    engine = _engine(tmp_path)
+    anchors = tmp_path / "anchors.jsonl"
+    _chain(engine, 30)
+    audit.take_anchor(engine, KEY, anchors)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(audit_log))
+        conn.execute(sa.delete(audit_head))
+    _chain(engine, 30, actor="someone else")  # the entries rewritten: every hash differs
+    assert audit.verify(engine, KEY).ok
+    check = audit.verify(engine, KEY, audit.read_anchors(anchors)[0])
+    assert not check.ok and any("entry 30 differs from its anchor" in p for p in check.problems), check.problems
+    forged = audit.Anchor(30, "0" * 64, "2026-01-01T00:00:00+00:00", "f" * 64)
+    assert any("does not carry this key's seal" in p for p in audit.verify(engine, KEY, [forged]).problems)
+    engine.dispose()
+
+
+def test_the_anchor_keeper_anchors_while_the_log_grows(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    anchors = tmp_path / "anchors.jsonl"
+    keeper = audit.AnchorKeeper(lambda: engine, KEY, anchors, interval_s=0.05)
+    keeper.start()
+    _chain(engine, 10)
+    deadline = time.monotonic() + 10
+    while not anchors.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    _chain(engine, 5)  # entries 11..15
+    keeper.stop()  # a last anchor for what was written since
+    seqs = [a.seq for a in audit.read_anchors(anchors)[0]]
+    assert seqs[0] == 10 and seqs[-1] == 15 and seqs == sorted(set(seqs))  # one line per new head, none repeated
+    assert audit.verify(engine, KEY, audit.read_anchors(anchors)[0]).ok
+    engine.dispose()
+
+
+def _cli(home: Path, *args: str, secret: str | None = None) -> Any:
+    from typer.testing import CliRunner
+
+    from flows.cli import app as cli
+
+    env = {"TRACERISK_HOME": str(home)}
+    if secret is not None:
+        env.update(TRACERISK_SECRET_KEY=secret, TRACERISK_MODE="production")
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_cli_verify_checks_the_anchor_file_and_warns_about_the_builtin_secret(tmp_path: Path) -> None:
+    from service.settings import DEFAULT_SECRET
+
+    engine = _engine(tmp_path)
+    _chain(engine, 120, DEFAULT_SECRET.encode())
+    anchored = _cli(tmp_path, "audit", "anchor")
+    assert anchored.exit_code == 0 and '"seq":120' in anchored.output
+    intact = _cli(tmp_path, "audit", "verify")
+    assert intact.exit_code == 0 and "audit log intact: 120 entries" in intact.output
+    assert "warning: the built-in development secret is public" in intact.output
+    _cut_after(engine, 20)
+    broken = _cli(tmp_path, "audit", "verify")
+    assert broken.exit_code == 1 and "newest 120" in broken.output and "BROKEN" in broken.output
+    engine.dispose()
+
+    own = "an-operator-secret-of-more-than-32-characters"
+    other = tmp_path / "other"
+    other.mkdir()
+    engine = _engine(other)
+    _chain(engine, 5, own.encode())
+    result = _cli(other, "audit", "verify", secret=own)
+    assert result.exit_code == 0 and "built-in" not in result.output
+    assert "warning: no anchor checked" in result.output
+    engine.dispose()
+
+
+def test_a_head_written_before_sealing_is_reported_and_sealed_on_request(tmp_path: Path) -> None:
+    own = "an-operator-secret-of-more-than-32-characters"
+    engine = _engine(tmp_path)
+    _chain(engine, 7, own.encode())
+    _cut_after(engine, 7)  # the head as older versions wrote it: the newest entry's own hash
+    check = audit.verify(engine, own.encode())
+    assert len(check.problems) == 1 and "head at entry 7 carries no seal" in check.problems[0]
+    result = _cli(tmp_path, "audit", "seal", secret=own)
+    assert result.exit_code == 0 and "sealed" in result.output
+    assert audit.verify(engine, own.encode()).ok
+    with engine.begin() as conn:
+        conn.execute(sa.update(audit_log).where(audit_log.c.seq == 2).values(actor="x"))
+    refused = _cli(tmp_path, "audit", "seal", secret=own)
+    assert refused.exit_code == 1 and "entry 2" in refused.output
     engine.dispose()
