@@ -5,24 +5,46 @@ and model cards. Every page reads through the same scoped, audited calls as the 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from pydantic import ValidationError
 
+from data_contracts.contracts import ILO_INDICATORS
 from features.registry import BY_ID, INDICATORS
 from models.worklist import DEFAULT_EXPLORATION_SHARE
 from service import charts, portfolios, queries
 from service.api import COOKIE, MAX_CAPACITY, EntityType, Service, indicator_out, indicator_page_markdown
 from service.auth import User, authenticate
+from service.outcomes import CONTRACT as OUTCOME_CONTRACT
+from service.outcomes import OutcomeIn
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 _MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+Capacity = Annotated[int | None, Query(ge=1, le=MAX_CAPACITY)]
+Region = Annotated[str | None, Query(max_length=100)]
+Explore = Annotated[float, Query(ge=0.0, le=0.5)]
+FORM_LIMIT = 16_384  # bytes: the largest dashboard form body read
+OUTCOME_KINDS = tuple(OUTCOME_CONTRACT.field("kind").values or ())
+OUTCOME_LABELS = {
+    "entity_type": "Entity type",
+    "entity_id": "Entity",
+    "decided_on": "Date of the finding or decision",
+    "kind": "Outcome",
+    "indicators_observed": "ILO forced-labour indicators observed",
+    "issuing_body": "Issuing body",
+    "worklist_id": "Worklist id (of the visit)",
+}
+NO_REGION = "no region"  # heading of the visit pack's group of entities without a region
 TYPE_TITLES = {
     "employer": "Employers",
     "recruiter": "Recruiters",
@@ -43,6 +65,62 @@ def markdown(text: str) -> Markup:
 def shows_portfolios(user: User) -> bool:
     """Whether the navigation links the supply-chain portfolios (the roles that may read one)."""
     return user.role in ("admin", portfolios.AUDITOR)  # as portfolios.visible_buyers
+
+
+async def form_fields(request: Request) -> dict[str, list[str]]:
+    """The fields of an urlencoded form body (every value of a repeated field, blanks kept); 413 past FORM_LIMIT."""
+    body = await request.body()
+    if len(body) > FORM_LIMIT:
+        raise HTTPException(413, "form too large")
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=200)
+
+
+def first(fields: dict[str, list[str]], name: str) -> str:
+    return (fields.get(name) or [""])[0]
+
+
+def outcome_from_form(fields: dict[str, list[str]]) -> OutcomeIn:
+    """The outcome form as the API's body model (the same validation as POST /v1/outcomes); empty optional
+    fields are absent. Raises pydantic's ValidationError."""
+    optional = {name: first(fields, name).strip() for name in ("issuing_body", "worklist_id")}
+    return OutcomeIn.model_validate(
+        {
+            "entity_type": first(fields, "entity_type"),
+            "entity_id": first(fields, "entity_id"),
+            "decided_on": first(fields, "decided_on").strip(),
+            "kind": first(fields, "kind"),
+            "indicators_observed": fields.get("indicators_observed", []),
+            **{name: value for name, value in optional.items() if value},
+        }
+    )
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """Pydantic's errors by form field (the first message of each)."""
+    found: dict[str, str] = {}
+    for e in error.errors():
+        name = str(e["loc"][0]) if e["loc"] else "form"
+        found.setdefault(name, str(e["msg"]).removeprefix("Value error, "))
+    return found
+
+
+def by_region(items: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """A worklist's items grouped by region (regions in name order, entities without one last), each group in
+    worklist order."""
+    ordered = sorted(items, key=lambda it: (it["region"] is None, it["region"] or "", it["rank"]))
+    return [(region or NO_REGION, list(group)) for region, group in groupby(ordered, key=lambda it: it["region"])]
+
+
+def worklist_query(capacity: int | None, region: str | None, explore: float) -> str:
+    """The query string of a worklist's filters (for its exports, visit pack and page)."""
+    return urlencode({"capacity": capacity, "explore": explore, **({"region": region} if region else {})})
+
+
+def local_path(target: str) -> str | None:
+    """``target`` when it is a path on this site (one leading slash, no scheme or host), else None."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or any(c < " " for c in target):
+        return None
+    return target
 
 
 def render(
@@ -126,16 +204,15 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
     def worklist_page(
         request: Request,
         entity_type: EntityType,
-        capacity: Annotated[int | None, Query(ge=1, le=MAX_CAPACITY)] = None,
-        region: Annotated[str | None, Query(max_length=100)] = None,
-        explore: Annotated[float, Query(ge=0.0, le=0.5)] = DEFAULT_EXPLORATION_SHARE,
+        capacity: Capacity = None,
+        region: Region = None,
+        explore: Explore = DEFAULT_EXPLORATION_SHARE,
     ) -> HTMLResponse:
         user = signed_in(request)
         region = region or None
         wl = service.worklist(user, entity_type.value, capacity, region, explore)
         with service.store.connect() as conn:
             region_choices = queries.regions(conn, entity_type.value)
-        params = {"capacity": wl["capacity"], "explore": explore, **({"region": region} if region else {})}
         return page(
             request,
             "worklist.html",
@@ -145,27 +222,98 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
             region=region,
             regions=region_choices,
             explore=explore,
-            query=urlencode(params),
+            query=worklist_query(wl["capacity"], region, explore),
         )
 
-    @app.get("/entities/{entity_type}/{entity_id:path}", response_class=HTMLResponse, include_in_schema=False)
-    def entity_page(request: Request, entity_type: EntityType, entity_id: str) -> HTMLResponse:
-        user = signed_in(request)
-        found = service.entity(user, entity_type.value, entity_id)
+    def entity_view(
+        request: Request,
+        user: User,
+        entity_type: str,
+        entity_id: str,
+        form: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        found = service.entity(user, entity_type, entity_id)
         waterfall = (
             charts.waterfall_steps(found["base_value"], found["raw_score"], found["reasons"])
             if found["base_value"] is not None and found["raw_score"] is not None
             else []
         )
+        today = datetime.now(UTC).date().isoformat()
         return page(
             request,
             "entity.html",
             user,
+            status_code=status_code,
             e=found,
             history_svg=charts.history_svg(found["history"]),
             waterfall_svg=charts.waterfall_svg(found["base_value"], found["raw_score"], found["reasons"]),
             waterfall=waterfall,
             probability=charts.probability,
+            outcome_kinds=OUTCOME_KINDS,
+            outcome_labels=OUTCOME_LABELS,
+            ilo_indicators=ILO_INDICATORS,
+            today=today,
+            form=form
+            or {
+                "decided_on": today,
+                "kind": "",
+                "indicators_observed": [],
+                "issuing_body": "",
+                "worklist_id": request.query_params.get("worklist_id", "")[:64],
+            },
+            errors=errors or {},
+            recorded=request.query_params.get("recorded", "")[:64],
+        )
+
+    @app.get("/entities/{entity_type}/{entity_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def entity_page(request: Request, entity_type: EntityType, entity_id: str) -> HTMLResponse:
+        return entity_view(request, signed_in(request), entity_type.value, entity_id)
+
+    @app.post("/outcomes", include_in_schema=False)
+    async def record_outcome(request: Request) -> Response:
+        """The entity page's outcome form: validated as POST /v1/outcomes, recorded by the same call; back to the
+        entity page, with the errors next to their fields when the form does not validate."""
+        user = signed_in(request)
+        fields = await form_fields(request)
+        entity_type, entity_id = first(fields, "entity_type"), first(fields, "entity_id")
+        if entity_type not in TYPE_TITLES or not entity_id:
+            raise HTTPException(404, "not found")
+        try:
+            body = outcome_from_form(fields)
+        except ValidationError as exc:
+            form: dict[str, Any] = {n: first(fields, n) for n in ("decided_on", "kind", "issuing_body", "worklist_id")}
+            form["indicators_observed"] = fields.get("indicators_observed", [])
+            return await run_in_threadpool(
+                entity_view, request, user, entity_type, entity_id, form, field_errors(exc), 422
+            )
+        out = await run_in_threadpool(service.record_outcome, user, body)
+        target = f"/entities/{entity_type}/{quote(entity_id, safe='')}?{urlencode({'recorded': out['outcome_id']})}"
+        return RedirectResponse(f"{target}#outcome", status_code=303)
+
+    @app.get("/worklists/{entity_type}/visit-pack", response_class=HTMLResponse, include_in_schema=False)
+    def visit_pack(
+        request: Request,
+        entity_type: EntityType,
+        capacity: Capacity = None,
+        region: Region = None,
+        explore: Explore = DEFAULT_EXPLORATION_SHARE,
+    ) -> HTMLResponse:
+        """The worklist as a printable visit pack: entities grouped by region, every reason with its detail, room
+        for notes; the same worklist (and worklist id) as the page with these filters."""
+        user = signed_in(request)
+        wl = service.worklist(user, entity_type.value, capacity, region or None, explore)
+        return page(
+            request,
+            "visit_pack.html",
+            user,
+            wl=wl,
+            entity_type=entity_type.value,
+            region=region or None,
+            groups=by_region(wl["items"]),
+            query=worklist_query(wl["capacity"], region, explore),
+            printed=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
 
     @app.get("/indicators", response_class=HTMLResponse, include_in_schema=False)

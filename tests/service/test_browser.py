@@ -136,6 +136,7 @@ def dashboard_pages(env: Env) -> list[tuple[str, str]]:
     return [
         ("admin", "/"),
         ("admin", "/worklists/employer?capacity=8"),
+        ("admin", "/worklists/employer/visit-pack?capacity=8"),
         ("admin", f"/entities/employer/{employer}"),
         ("admin", "/indicators"),
         ("admin", "/indicators/E01"),
@@ -155,7 +156,7 @@ def sign_in(page: Any, base: str, token: str) -> None:
 
 
 def test_every_dashboard_page_passes_axe(live: tuple[str, Env], axe_script: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     base, env = live
     shots = Path(os.environ.get("TRACERISK_SCREENSHOT_DIR", tmp_path))
@@ -176,8 +177,26 @@ def test_every_dashboard_page_passes_axe(live: tuple[str, Env], axe_script: Path
                 problems[f"{role} {path}"] = axe_violations(page)
                 name = re.sub(r"[^a-z0-9]+", "-", f"{role} {path}".lower()).strip("-")
                 page.screenshot(path=str(shots / f"axe-{name}.png"), full_page=True)
+            employer = env.world.ids("employer")[0]
+            page.goto(f"{base}/entities/employer/{employer}")
+            page.eval_on_selector("#outcome-kind", "select => select.removeAttribute('required')")
+            page.click("form.outcome button[type=submit]")  # no outcome chosen: refused next to the field
+            expect(page.get_by_role("alert")).to_contain_text("not recorded")
+            problems["outcome form refused"] = axe_violations(page)
+            page.select_option("#outcome-kind", "back_wages")
+            page.check("input[value=debt_bondage]")
+            page.fill("#outcome-issuing_body", "Inspectorate North")
+            page.click("form.outcome button[type=submit]")
+            expect(page.get_by_role("status")).to_contain_text("recorded")
+            problems["outcome form recorded"] = axe_violations(page)
+            page.screenshot(path=str(shots / "outcome-recorded.png"), full_page=True)
+            page.emulate_media(media="print")
+            page.goto(f"{base}/worklists/employer/visit-pack?capacity=8")
+            expect(page.locator("header")).to_be_hidden()  # the print style leaves navigation off
+            page.pdf(path=str(shots / "visit-pack.pdf"))
         finally:
             browser.close()
-    assert len(problems) == len(dashboard_pages(env)) + 1
+    assert len(problems) == len(dashboard_pages(env)) + 3
+    assert (shots / "visit-pack.pdf").stat().st_size > 1_000
     failing = {page: found for page, found in problems.items() if found}
     assert not failing, f"axe-core violations: {failing}"

@@ -1,0 +1,138 @@
+"""Dashboard pages through the TestClient: the outcome form (the API's validation and recording), the printable
+visit pack, and the navigation's portfolio link."""
+
+from __future__ import annotations
+
+import csv
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import sqlalchemy as sa
+
+from service.dashboard import by_region, local_path
+from service.store import connect, outcomes
+from tests.service.conftest import Env, auth
+
+HTML = {"Accept": "text/html"}
+
+
+def _outcome_rows(env: Env, entity_id: str) -> list[sa.Row[tuple[object, ...]]]:
+    engine = connect(env.url)
+    with engine.connect() as conn:
+        rows = list(conn.execute(sa.select(outcomes).where(outcomes.c.entity_id == entity_id)))
+    engine.dispose()
+    return rows
+
+
+def test_outcome_form_records_like_the_api(env: Env) -> None:
+    token = env.tokens["labour_inspectorate"]
+    wl = env.client.get("/v1/worklists/employer?capacity=3", headers=auth(token)).json()
+    entity_id = wl["items"][0]["entity_id"]
+    page = env.client.get(f"/entities/employer/{entity_id}?worklist_id={wl['worklist_id']}", headers=auth(token))
+    assert page.status_code == 200
+    assert 'action="/outcomes"' in page.text and f'value="{wl["worklist_id"]}"' in page.text  # prefilled
+    before = len(_outcome_rows(env, entity_id))
+    form = {
+        "entity_type": "employer",
+        "entity_id": entity_id,
+        "decided_on": "2024-05-02",
+        "kind": "back_wages",
+        "indicators_observed": ["withholding_of_wages", "debt_bondage"],
+        "issuing_body": "Inspectorate North",
+        "worklist_id": wl["worklist_id"],
+    }
+    r = env.client.post("/outcomes", data=form, headers=auth(token), follow_redirects=False)
+    assert r.status_code == 303, r.text
+    target = urlsplit(r.headers["location"])
+    assert target.path == f"/entities/employer/{entity_id}"
+    outcome_id = parse_qs(target.query)["recorded"][0]
+    rows = _outcome_rows(env, entity_id)
+    assert len(rows) == before + 1
+    row = next(r for r in rows if r.outcome_id == outcome_id)
+    assert (row.kind, row.worklist_id, row.recorded_by) == ("back_wages", wl["worklist_id"], "labour_inspectorate-user")
+    assert row.indicators_observed == '["debt_bondage", "withholding_of_wages"]'
+    landing = list((env.home / "landing" / "outcomes").glob(f"enforcement_outcome-*-{outcome_id}.csv"))
+    with landing[0].open(encoding="utf-8", newline="") as handle:
+        assert next(csv.DictReader(handle))["issuing_body"] == "Inspectorate North"
+    entries = env.client.get("/v1/audit?limit=20", headers=auth(env.tokens["admin"])).json()
+    assert any(e["action"] == "outcome.recorded" and e["detail"]["outcome_id"] == outcome_id for e in entries)
+    shown = env.client.get(f"{target.path}?{target.query}", headers=auth(token))
+    assert f"Outcome {outcome_id} recorded" in shown.text
+
+
+def test_outcome_form_refuses_what_the_api_refuses(env: Env) -> None:
+    token = env.tokens["labour_inspectorate"]
+    bad = {
+        "entity_type": "employer",
+        "entity_id": "E2",
+        "decided_on": "2999-01-01",
+        "kind": "arrest",
+        "indicators_observed": ["nationality"],
+        "issuing_body": "\x00North",
+    }
+    api = env.client.post("/v1/outcomes", json=bad, headers=auth(token))
+    assert api.status_code == 422
+    api_fields = {e["field"].removeprefix("body.") for e in api.json()["detail"]}
+    before = len(_outcome_rows(env, "E2"))
+    r = env.client.post("/outcomes", data=bad, headers=auth(token), follow_redirects=False)
+    assert r.status_code == 422
+    shown = set(re.findall(r'<a href="#outcome-([a-z_]+)">', r.text))
+    assert shown == api_fields == {"decided_on", "kind", "indicators_observed", "issuing_body"}
+    assert 'id="outcome-kind"' in r.text and 'aria-invalid="true"' in r.text
+    assert len(_outcome_rows(env, "E2")) == before
+
+
+def test_outcome_form_out_of_scope_is_not_found(env: Env) -> None:
+    token = env.tokens["labour_inspectorate"]  # regions R-NORTH only: E1 is in R-SOUTH
+    form = {"entity_type": "employer", "entity_id": "E1", "decided_on": "2024-05-02", "kind": "back_wages"}
+    r = env.client.post("/outcomes", data=form, headers={**auth(token), **HTML}, follow_redirects=False)
+    assert r.status_code == 404
+    missing = env.client.post("/outcomes", data={**form, "entity_id": "E999"}, headers={**auth(token), **HTML})
+    assert missing.status_code == 404 and missing.text == r.text
+    assert _outcome_rows(env, "E1") == []
+    assert env.client.post("/outcomes", data=form, headers=HTML, follow_redirects=False).status_code == 303  # sign in
+
+
+def test_visit_pack_groups_the_worklist_by_region(env: Env) -> None:
+    token = env.tokens["admin"]
+    wl = env.client.get("/v1/worklists/employer?capacity=6&explore=0", headers=auth(token)).json()
+    r = env.client.get("/worklists/employer/visit-pack?capacity=6&explore=0", headers=auth(token))
+    assert r.status_code == 200
+    assert wl["worklist_id"] in r.text  # the same worklist as the API's with these filters
+    headings = re.findall(r"<h2>([^<]+?) <span", r.text)
+    assert headings == sorted({it["region"] for it in wl["items"]})
+    for it in wl["items"]:
+        assert f"<code>{it['entity_id']}</code>" in r.text
+        for reason in it["reasons"]:
+            assert reason["detail"] in r.text
+    assert "@media print" in r.text
+    worklist_page = env.client.get("/worklists/employer?capacity=6&explore=0", headers=auth(token))
+    assert "/worklists/employer/visit-pack?capacity=6" in worklist_page.text
+
+
+def test_by_region_orders_regions_and_keeps_rank_order() -> None:
+    items = [
+        {"rank": 1, "region": "R-SOUTH"},
+        {"rank": 2, "region": None},
+        {"rank": 3, "region": "R-NORTH"},
+        {"rank": 4, "region": "R-SOUTH"},
+    ]
+    groups = by_region(items)
+    assert [(name, [it["rank"] for it in group]) for name, group in groups] == [
+        ("R-NORTH", [3]),
+        ("R-SOUTH", [1, 4]),
+        ("no region", [2]),
+    ]
+
+
+def test_navigation_links_portfolios_for_the_roles_that_have_them(env: Env) -> None:
+    for role, linked in (("admin", True), ("supply_chain_auditor", True), ("labour_inspectorate", False)):
+        page = env.client.get("/indicators", headers=auth(env.tokens[role]))
+        assert ('href="/portfolios"' in page.text) is linked, role
+        assert 'class="skip" href="#main"' in page.text and '<main id="main"' in page.text
+
+
+def test_local_path_keeps_only_paths_on_this_site() -> None:
+    assert local_path("/worklists/employer?capacity=3") == "/worklists/employer?capacity=3"
+    for target in ("https://example.org/", "//example.org/x", "/\\example.org", "worklists", "/a\r\nSet-Cookie: x"):
+        assert local_path(target) is None, target
