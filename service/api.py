@@ -45,7 +45,7 @@ from service.auth import User, authenticate
 from service.limits import GuardMiddleware, RateLimiter, security_headers
 from service.roles import Access, keys_for
 from service.settings import BUILTIN_SECRET_WARNING, Settings
-from service.store import issued_worklists, make_engine, migrate, now_iso, worklist_items
+from service.store import is_lock_timeout, issued_worklists, make_engine, migrate, now_iso, worklist_items
 
 log = logging.getLogger("tracerisk.service")
 
@@ -73,6 +73,14 @@ class StoreUnavailable(RuntimeError):
     """The serving store cannot be reached (answered 503 with Retry-After)."""
 
 
+class StoreBusy(StoreUnavailable):
+    """Another process held SQLite's write lock past the busy timeout (answered 503 with Retry-After; the engine
+    is kept)."""
+
+
+STORE_BUSY = "tracerisk.store_busy"  # ASGI scope key: the fast path's read met a held write lock (server-side only)
+
+
 class Admission(NamedTuple):
     """A request's token checked and its rate limit charged: the user (None: unknown, revoked or expired token)
     and the seconds to wait when the limit is reached (None: go ahead)."""
@@ -91,8 +99,9 @@ class AuditChainBroken(RuntimeError):
 class Store:
     """The serving store's engine, created (and migrated) on first use and dropped after a database error."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_ms: int) -> None:
         self.url = url
+        self.busy_timeout_ms = busy_timeout_ms
         self._engine: Engine | None = None
         self._held: Connection | None = None  # loop_connection's
         self._lock = threading.Lock()
@@ -103,7 +112,7 @@ class Store:
             return engine
         with self._lock:
             if self._engine is None:
-                candidate = make_engine(self.url)
+                candidate = make_engine(self.url, self.busy_timeout_ms)
                 try:
                     migrate(candidate)
                 except Exception as exc:
@@ -125,10 +134,13 @@ class Store:
     @contextmanager
     def guard(self) -> Iterator[None]:
         """Database errors inside become StoreUnavailable (503) and drop the engine, so the next request
-        reconnects (and re-runs migrations) instead of reusing a broken pool."""
+        reconnects (and re-runs migrations) instead of reusing a broken pool. A write lock held past the busy
+        timeout becomes StoreBusy, and the engine is kept."""
         try:
             yield
         except DB_ERRORS as exc:
+            if is_lock_timeout(exc):
+                raise StoreBusy("the serving store is busy") from exc
             self.reset()
             raise StoreUnavailable("the serving store is unavailable") from exc
 
@@ -333,7 +345,7 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.resolved_store_url())
+        self.store = Store(settings.resolved_store_url(), settings.store_busy_timeout_ms)
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "tracerisk_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
@@ -731,6 +743,9 @@ class EntityReadFastPath:
             if found is None:
                 return None
             await service.audit_async(user, "entity.read", entity_type, entity_id)
+        except StoreBusy:
+            scope[STORE_BUSY] = True  # the route answers 503 at once instead of waiting for the lock again
+            return None
         except StoreUnavailable:
             return None  # the route tries again and answers 503 with Retry-After if the store is still down
         return ENTITY_JSON.dump_json(ENTITY_JSON.validate_python(found), by_alias=True)
@@ -873,10 +888,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get(ENTITY_PATH, response_model=EntityOut, tags=["scores"], responses=errors)
     async def get_entity(
-        user: CurrentUser, entity_type: EntityType, entity_id: Annotated[str, Path(max_length=MAX_ENTITY_ID)]
+        user: CurrentUser,
+        request: Request,
+        entity_type: EntityType,
+        entity_id: Annotated[str, Path(max_length=MAX_ENTITY_ID)],
     ) -> dict[str, Any]:
         """One entity's published score: probability, band, rank, model, as-of, top reasons and score history.
         Out of scope answers 404 exactly like a missing entity; a type the role may not see answers 403."""
+        if request.scope.get(STORE_BUSY):
+            raise StoreBusy("the serving store is busy")
         return await service.entity_async(user, entity_type.value, entity_id)
 
     text = {"schema": {"type": "string"}}

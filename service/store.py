@@ -212,6 +212,18 @@ worklist_items = sa.Table(
 )
 sa.Index("worklist_items_entity", worklist_items.c.entity_type, worklist_items.c.entity_id)
 
+# Dashboard sign-ins: the cookie holds a random session id, the store only its HMAC; signing out deletes the row
+# (migration 0005).
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),  # HMAC-SHA256(secret key, session id), hex
+    sa.Column("user_id", sa.String(32), sa.ForeignKey("users.user_id"), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.String(32), nullable=False),  # ISO UTC, the format of now_iso
+)
+sa.Index("dashboard_sessions_expiry", dashboard_sessions.c.expires_at)
+
 
 def store_url(home: Path) -> str:
     """``TRACERISK_STORE_URL`` when set, else SQLite at ``$TRACERISK_HOME/serving.db``."""
@@ -226,8 +238,13 @@ def connect(url: str) -> Engine:
     return engine
 
 
-def make_engine(url: str) -> Engine:
-    """An engine without touching the schema (the service connects lazily and retries when the store is down)."""
+LOCK_WAIT_MS = 30_000  # how long a SQLite connection waits for another's write lock (scoring, the CLI)
+
+
+def make_engine(url: str, busy_timeout_ms: int = LOCK_WAIT_MS) -> Engine:
+    """An engine without touching the schema (the service connects lazily and retries when the store is down).
+    ``busy_timeout_ms``: on SQLite, how long a write waits for the write lock before failing with "database is
+    locked" (WAL readers never wait for it)."""
     is_sqlite = url.startswith("sqlite")
     engine = sa.create_engine(url, pool_pre_ping=not is_sqlite)
     if engine.dialect.name == "sqlite":
@@ -238,7 +255,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never inconsistent
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA mmap_size=1073741824")
             cursor.close()
 
@@ -261,6 +278,11 @@ def migrate(engine: Engine) -> None:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(7262531)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """SQLite's answer when another connection held the write lock past the busy timeout."""
+    return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc)
 
 
 def now_iso() -> str:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
+from service.api import create_app
 from service.outcomes import OutcomeIn, contract_row, write_landing
-from service.store import connect, issued_worklists, worklist_items
-from tests.service.conftest import Env, auth
+from service.store import audit_log, connect, issued_worklists, worklist_items
+from tests.service.conftest import Env, auth, build_env
 
 KEY = PseudonymKey(b"reliability-key-" + b"x" * 40, "test")
 
@@ -130,3 +134,54 @@ def test_concurrent_identical_worklist_requests_all_answer_200(env: Env) -> None
                 assert (listed.scalar_one(), items.scalar_one()) == (1, listed_items), capacity
         finally:
             engine.dispose()
+
+
+def test_reads_fail_fast_with_503_while_a_publish_holds_the_write_lock(tmp_path: Path) -> None:
+    """SQLite: while another process holds the write lock (a publishing score run), an audited read cannot commit
+    its entry. It answers 503 with Retry-After once the store's busy timeout has passed (not after waiting for the
+    lock twice), records nothing, and the next read after the lock is released answers 200; a lock held for less
+    than the busy timeout only delays the read."""
+    env = build_env("sqlite", tmp_path)
+    settings = env.settings.model_copy(update={"store_busy_timeout_ms": 400, "retry_after_s": 3})
+    h = auth(env.tokens["admin"])
+    database = env.url.removeprefix("sqlite:///")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/entities/employer/E1", headers=h).status_code == 200
+        entries = _audit_entries(env.url)
+        holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, as a publish holds it
+        try:
+            for path in ("/v1/entities/employer/E2", "/v1/worklists/employer?capacity=3"):
+                started = time.monotonic()
+                r = client.get(path, headers=h)
+                took = time.monotonic() - started
+                assert r.status_code == 503 and r.headers["retry-after"] == "3", (path, r.status_code, r.text)
+                assert took < 2.0, (path, took)
+            started = time.monotonic()
+            r = client.post("/v1/outcomes", json=_outcome("E1", "held"), headers=h)
+            assert r.status_code == 503 and time.monotonic() - started < 2.0
+            assert client.get("/readyz").status_code == 200  # reads that write nothing are not held up
+        finally:
+            holder.execute("ROLLBACK")
+        assert _audit_entries(env.url) == entries  # the refused reads left no entry: no score left the service
+        holder.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.15, lambda: holder.execute("ROLLBACK"))
+        release.start()
+        try:
+            started = time.monotonic()
+            assert client.get("/v1/entities/employer/E3", headers=h).status_code == 200  # a short hold: only slower
+        finally:
+            release.join()
+            holder.close()
+        assert client.get("/v1/entities/employer/E2", headers=h).status_code == 200
+        assert _audit_entries(env.url) == entries + 2
+    env.client.close()
+
+
+def _audit_entries(url: str) -> int:
+    engine = connect(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one())
+    finally:
+        engine.dispose()
