@@ -69,6 +69,7 @@ OUTCOME_KINDS = (
     "integrity_case_substantiated",
     "conviction",
     "complaint",
+    "back_wages",
 )
 
 
@@ -125,6 +126,7 @@ class RecordContract:
     conditional_person_refs: tuple[ConditionalPersonRef, ...] = ()
     entity_note: str = ""
     versioned_by: str | None = None  # rows are dated versions of one natural id, told apart by this column
+    unique_natural_id: bool = True  # False: several rows of a batch may share the natural id (rows of one case)
 
     @property
     def unique_key(self) -> list[str]:
@@ -392,6 +394,110 @@ CONTRACTS: dict[str, RecordContract] = {
             entity_note="Scored entities: employer (sponsor), recruiter, visa desk (post + desk officer).",
         ),
         RecordContract(
+            "labour_certification",
+            "Sponsors' petitions for temporary foreign workers as decided by a labour ministry (no visa desk, no "
+            "applicant): the employer, its agent or law firm, the jobs, the wage, the decision.",
+            "application_id",
+            (
+                *_common("application_id"),
+                Field(
+                    "programme",
+                    "string",
+                    "Work-visa programme petitioned for (e.g. H-2A, H-2B).",
+                    required=True,
+                    max_length=32,
+                ),
+                Field(
+                    "fiscal_year", "integer", "Fiscal year of the disclosure that lists the case.", min=1900, max=2200
+                ),
+                Field(
+                    "sponsor_name",
+                    "string",
+                    "Petitioning employer as named on the case.",
+                    required=True,
+                    max_length=300,
+                ),
+                Field("sponsor_trade_name", "string", "Trade name the employer does business as.", max_length=300),
+                Field("sponsor_city", "string", "City of the employer's address.", max_length=100),
+                Field("sponsor_region", "string", "State or region of the employer's address.", max_length=100),
+                Field("sponsor_postal_code", "string", "Postal code of the employer's address.", max_length=20),
+                Field(
+                    "sponsor_category",
+                    "string",
+                    "How the employer filed (individual employer, association, labour contractor), as worded.",
+                    max_length=100,
+                ),
+                Field("labour_contractor", "boolean", "The employer filed as a labour or job contractor."),
+                Field(
+                    "agent_name", "string", "Agent or attorney who filed for the employer, as named.", max_length=300
+                ),
+                Field("agent_city", "string", "City of the agent or attorney.", max_length=100),
+                Field("agent_region", "string", "State or region of the agent or attorney.", max_length=100),
+                Field("law_firm_name", "string", "Law firm or business of the agent or attorney.", max_length=300),
+                Field("occupation", "string", "Job title petitioned for.", max_length=200),
+                Field("soc_code", "string", "Standard Occupational Classification code of the job.", max_length=20),
+                Field("naics_code", "string", "Industry (NAICS) code of the employer.", max_length=20),
+                Field("crop", "string", "Primary crop or activity (agricultural petitions).", max_length=200),
+                Field("workers_requested", "integer", "Workers petitioned for.", min=0, max=100_000),
+                Field("workers_certified", "integer", "Workers certified.", min=0, max=100_000),
+                Field("declared_wage", "number", "Offered wage, in wage_unit.", min=0, max=1_000_000),
+                Field(
+                    "wage_unit",
+                    "string",
+                    "Unit of the offered wage.",
+                    values=("hour", "day", "week", "two_weeks", "month", "year", "piece"),
+                ),
+                Field("worksite_city", "string", "City of the (first) worksite.", max_length=100),
+                Field("worksite_region", "string", "State or region of the (first) worksite.", max_length=100),
+                Field("case_status", "string", "Status of the case as the file words it.", max_length=100),
+                Field(
+                    "decision",
+                    "string",
+                    "Decision (partial certifications are approved).",
+                    required=True,
+                    values=("approved", "refused", "withdrawn", "pending"),
+                ),
+                Field("submitted_on", "date", "Day the case was received.", not_in_future=True),
+                Field("decided_on", "date", "Day of the decision.", not_in_future=True),
+            ),
+            date_orders=(DateOrder("submitted_on", "decided_on"),),
+            entity_note="Scored entities: employer (sponsor), agent / attorney / law firm (as recruiter).",
+            unique_natural_id=False,
+        ),
+        RecordContract(
+            "petition_recruiter",
+            "Recruiters abroad that a sponsor names on a petition (one row per individual recruiter named): the "
+            "recruiting organisation, where it is, and the named person pseudonymised.",
+            "application_id",
+            (
+                *_common("application_id"),
+                Field("programme", "string", "Work-visa programme of the petition.", required=True, max_length=32),
+                Field("fiscal_year", "integer", "Fiscal year of the list that names it.", min=1900, max=2200),
+                Field("recruiter_name", "string", "Recruiting organisation as named.", required=True, max_length=300),
+                Field("recruiter_city", "string", "City of the recruiting organisation.", max_length=100),
+                Field("recruiter_region", "string", "State or region of the recruiting organisation.", max_length=100),
+                Field("recruiter_province", "string", "Province of the recruiting organisation.", max_length=100),
+                Field("recruiter_postal_code", "string", "Postal code of the recruiting organisation.", max_length=20),
+                Field("recruiter_country", "string", "Country of the recruiting organisation.", max_length=100),
+                Field(
+                    "staff_last_name",
+                    "string",
+                    "Family name of the individual recruiter named (pseudonymised; never scored).",
+                    max_length=200,
+                    person_id="whole",
+                ),
+                Field(
+                    "staff_first_name",
+                    "string",
+                    "Given name of the individual recruiter named (pseudonymised; never scored).",
+                    max_length=200,
+                    person_id="whole",
+                ),
+            ),
+            entity_note="Scored entity: recruiter (the organisation); the named individuals only link organisations.",
+            unique_natural_id=False,
+        ),
+        RecordContract(
             "border_crossing",
             "Border crossings as recorded at a border post: officer, shift, document check, companions, vehicles.",
             "crossing_id",
@@ -527,8 +633,8 @@ CONTRACTS: dict[str, RecordContract] = {
         ),
         RecordContract(
             "enforcement_outcome",
-            "The labels: substantiated cases, debarments, licence revocations, integrity cases, convictions and "
-            "complaints on an organisation, recruiter, desk, border post or inspector.",
+            "The labels: substantiated cases, debarments, licence revocations, integrity cases, convictions, back "
+            "wages found owed and complaints on an organisation, recruiter, desk, border post or inspector.",
             "outcome_id",
             (
                 *_common("outcome_id"),
@@ -550,6 +656,7 @@ CONTRACTS: dict[str, RecordContract] = {
                 Field("decided_on", "date", "Date of the decision.", required=True, not_in_future=True),
                 Field("kind", "string", "Kind of outcome.", required=True, values=OUTCOME_KINDS),
                 Field("issuing_body", "string", "Body that decided or received it.", max_length=100),
+                Field("amount_usd", "number", "Amount ordered or found owed (USD), e.g. back wages.", min=0, max=1e10),
             ),
             conditional_person_refs=(
                 ConditionalPersonRef("entity_ref", "entity_type", ("visa_desk", "border_post", "inspector")),
@@ -564,6 +671,8 @@ INGEST_ORDER: tuple[str, ...] = (
     "organisation",
     "recruiter",
     "visa_application",
+    "labour_certification",
+    "petition_recruiter",
     "border_crossing",
     "labour_inspection",
     "enforcement_outcome",

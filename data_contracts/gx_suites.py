@@ -13,6 +13,8 @@ in set (``values``)                    ``<column>:not_allowed``
 between, min only (``min``)            ``<column>:below_min``
 between, max only (``max``)            ``<column>:above_max``
 value lengths (``max_length``)         ``<column>:too_long``
+not matching control characters        ``<column>:control_character``
+(strings without listed ``values``)
 between, max = ingest time             ``<column>:in_future``
 column pair A >= B (``date_orders``)   ``<later>:before_<earlier>`` (a date against a datetime: by day,
                                        the datetime's day in a column ``<name>__day``)
@@ -41,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from data_contracts.contracts import DateOrder, RecordContract, compared_by_day
-from data_contracts.rules import declared_rules
+from data_contracts.rules import CONTROL_CHARACTERS, declared_rules
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,6 +111,8 @@ def build_suite(
             continue
         if f.required:
             add(gxe.ExpectColumnValuesToNotBeNull, f"{col}:missing", column=col)
+        if f.type == "string" and f.values is None:
+            add(gxe.ExpectColumnValuesToNotMatchRegex, f"{col}:control_character", column=col, regex=CONTROL_CHARACTERS)
         if f.values is not None:
             add(gxe.ExpectColumnValuesToBeInSet, f"{col}:not_allowed", column=col, value_set=list(f.values))
         if f.min is not None:
@@ -133,7 +137,7 @@ def build_suite(
     if "record_id" in cols:
         add(gxe.ExpectColumnValuesToBeUnique, "record_id:duplicate_in_batch", column="record_id")
     key = [c for c in contract.unique_key if c in cols]
-    if contract.natural_id in key and contract.natural_id != "record_id":
+    if contract.unique_natural_id and contract.natural_id in key and contract.natural_id != "record_id":
         if len(key) == 1:
             add(gxe.ExpectColumnValuesToBeUnique, natural_id_rule_id(contract), column=contract.natural_id)
         else:  # register versions: one row per natural id and version

@@ -20,13 +20,14 @@ from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.reader import UnusableFile, read_batch_file
 from data_contracts.rules import reference_rule_id
 from data_contracts.sources import Source, SourceFile
+from data_contracts.sources.declared import read_declared_file
 from data_contracts.validate import ValidatedBatch, WrongRecordType, validate_batch
 
 
 class BatchValidator(Protocol):
     """What ingest needs from the Great Expectations validator (data_contracts.gx_suites)."""
 
-    def validate(self, contract: Any, frame: Any, batch_id: str) -> Any: ...
+    def validate(self, contract: Any, frame: Any, batch_id: str, unsupplied: Any = ()) -> Any: ...
 
 
 @dataclass
@@ -53,10 +54,13 @@ class FileReport:
         return asdict(self)
 
 
-def batch_id_of(path: Path, record_type: str, source: Source) -> str:
-    """Content hash of the file together with what it is read as (record type and column mapping)."""
+def batch_id_of(path: Path, record_type: str, source: Source, source_file: SourceFile | None = None) -> str:
+    """Content hash of the file together with what it is read as (record type and column mapping; for a declared
+    file, its whole declaration)."""
     digest = hashlib.sha256()
     digest.update(json.dumps([record_type, source.name, source.rename(record_type)], sort_keys=True).encode())
+    if source_file is not None and source_file.declared is not None:
+        digest.update(source_file.declared.fingerprint().encode())
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -98,6 +102,7 @@ class PreparedBatch:
     batch_id: str
     validated: ValidatedBatch | None = None
     error: str | None = None  # the file is unusable
+    unsupplied: tuple[str, ...] = ()  # contract fields the source declares the file does not supply
 
 
 def prepare_file(
@@ -110,15 +115,17 @@ def prepare_file(
     gx_sample_rows: int = 0,
 ) -> PreparedBatch:
     """Read and validate one file. Touches no lake state, so it may run in a worker thread."""
-    record_type = source_file.record_type
+    record_type, declared = source_file.record_type, source_file.declared
+    unsupplied = declared.unsupplied if declared is not None else ()
     try:
-        raw = read_batch_file(source_file.path)
-        validated = validate_batch(
-            raw, record_type, source.rename(record_type), ingest_time, key, known, gx_sample_rows
-        )
+        if declared is not None:
+            raw, rename = read_declared_file(source_file.path, declared), {}
+        else:
+            raw, rename = read_batch_file(source_file.path), source.rename(record_type)
+        validated = validate_batch(raw, record_type, rename, ingest_time, key, known, gx_sample_rows, unsupplied)
     except (UnusableFile, WrongRecordType) as exc:
-        return PreparedBatch(source_file, batch_id, error=str(exc))
-    return PreparedBatch(source_file, batch_id, validated)
+        return PreparedBatch(source_file, batch_id, error=str(exc), unsupplied=unsupplied)
+    return PreparedBatch(source_file, batch_id, validated, unsupplied=unsupplied)
 
 
 def skip_or_reject(
@@ -137,7 +144,7 @@ def skip_or_reject(
             ingest_time=ingest_time,
         )
         return None, report_from_ledger(entry, "unusable")
-    batch_id = batch_id_of(source_file.path, source_file.record_type, source)
+    batch_id = batch_id_of(source_file.path, source_file.record_type, source, source_file)
     done = lake.committed(batch_id)
     if done is not None:
         report = report_from_ledger(done, "already_ingested")
@@ -163,7 +170,7 @@ def commit_prepared(
             ingest_time=ingest_time,
         )
         return report_from_ledger(entry, "unusable")
-    gx_success = _run_gx(gx, validated, prepared.batch_id)
+    gx_success = _run_gx(gx, validated, prepared.batch_id, prepared.unsupplied)
     classified = lake.classify(record_type, validated.accepted)
     entry = lake.commit(
         batch_id=prepared.batch_id,
@@ -204,10 +211,12 @@ def ingest_file(
     return commit_prepared(lake, prepared, source, ingest_time, gx)
 
 
-def _run_gx(gx: BatchValidator | None, validated: ValidatedBatch, batch_id: str) -> bool | None:
+def _run_gx(
+    gx: BatchValidator | None, validated: ValidatedBatch, batch_id: str, unsupplied: tuple[str, ...] = ()
+) -> bool | None:
     if gx is None or validated.gx_sample is None:
         return None
-    result = gx.validate(CONTRACTS[validated.record_type], validated.gx_sample.to_pandas(), batch_id)
+    result = gx.validate(CONTRACTS[validated.record_type], validated.gx_sample.to_pandas(), batch_id, unsupplied)
     return bool(result.success)
 
 

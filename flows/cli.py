@@ -162,7 +162,9 @@ def simulate(
 @app.command()
 def ingest(
     source: Annotated[Path, typer.Option(help="Folder to ingest (a simulated world, or a landing zone of files).")],
-    file_format: Annotated[str, typer.Option("--format", help="Source format: synthetic or csv.")] = "synthetic",
+    file_format: Annotated[
+        str, typer.Option("--format", help="Source format: synthetic, csv or us-dol (the US DOL data folder).")
+    ] = "synthetic",
     mapping: Annotated[
         Path | None, typer.Option(help="TOML file mapping source columns onto contract columns.")
     ] = None,
@@ -180,8 +182,8 @@ def ingest(
     from data_contracts.pseudonymise import PseudonymKeyError
     from data_contracts.sources import SourceError
 
-    if file_format not in ("synthetic", "csv"):
-        raise _fail(f"unknown format {file_format!r}; choose synthetic or csv")
+    if file_format not in ("synthetic", "csv", "us-dol"):
+        raise _fail(f"unknown format {file_format!r}; choose synthetic, csv or us-dol")
     if gx_sample_rows < 0:
         raise _fail("--gx-sample-rows must be 0 or more")
     if not source.is_dir():
@@ -416,6 +418,7 @@ def score(
     home = _lake_home()
     from features.registry import ENTITY_TYPES
     from flows.models import NoUsableModel, PublishFailed, score_flow
+    from service.logs import redact_url
     from service.store import store_url
 
     with _task_runner(runner, dask_address) as (task_runner, workers):
@@ -425,7 +428,7 @@ def score(
             run = flow_run(home, day, ENTITY_TYPES, partitions, allow_rule_baseline)
         except (PublishFailed, NoUsableModel) as exc:
             raise _fail(str(exc), 1) from exc
-    table = Table(title=f"score run {run.run_id} published to {store_url(home)}")
+    table = Table(title=f"score run {run.run_id} published to {redact_url(store_url(home))}")
     for column in ("entity", "model", "entities", "high band"):
         table.add_column(column)
     for t in run.per_type:

@@ -1,6 +1,7 @@
 """Sources map external formats onto the contracts: which files hold which record type, and which of their
 columns is which contract column. Each source is declared in a TOML file beside this module; a landing
-folder may add its own ``tracerisk-mapping.toml``."""
+folder may add its own ``tracerisk-mapping.toml``. A source of layout ``declared_files`` names each file it reads,
+with its own mapping (``data_contracts.sources.declared``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_contracts.contracts import CONTRACTS, INGEST_ORDER
+from data_contracts.sources.declared import DeclarationError, DeclaredFile, parse_declarations
 
 SOURCE_DIR = Path(__file__).resolve().parent
 LANDING_MAPPING_FILE = "tracerisk-mapping.toml"
@@ -23,6 +25,7 @@ class SourceError(ValueError):
 class SourceFile:
     path: Path
     record_type: str
+    declared: DeclaredFile | None = None  # how a file of a declared_files source is read
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Source:
     layout: str
     subdir: str
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # record type -> {source column: contract column}
+    declared: tuple[DeclaredFile, ...] = ()  # layout declared_files: every file it reads
 
     def rename(self, record_type: str) -> dict[str, str]:
         return self.columns.get(record_type, {})
@@ -42,7 +46,13 @@ class Source:
         if not base.is_dir():
             raise SourceError(f"{base} is not a folder (expected the {self.name} layout: {self.description})")
         found: list[SourceFile] = []
-        if self.layout == "folder_per_record_type":
+        if self.layout == "declared_files":
+            found = [SourceFile(base / d.path, d.record_type, d) for d in self.declared if (base / d.path).is_file()]
+            if not found:
+                raise SourceError(
+                    f"{base} holds none of the files the {self.name} source declares ({self.description})"
+                )
+        elif self.layout == "folder_per_record_type":
             for record_type in CONTRACTS:
                 folder = base / record_type
                 if folder.is_dir():
@@ -93,9 +103,16 @@ def load_source(name: str, root: Path | None = None, mapping: Path | None = None
         known = sorted(p.stem for p in SOURCE_DIR.glob("*.toml"))
         raise SourceError(f"unknown source format {name!r}; known: {', '.join(known)}")
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    unknown_keys = set(raw) - {"name", "description", "layout", "subdir", "columns"}
+    keys = {"name", "description", "layout", "subdir", "columns"}
+    if raw.get("layout") == "declared_files":
+        keys |= {"missing_values", "record_types", "tables", "files"}
+    unknown_keys = set(raw) - keys
     if unknown_keys:
         raise SourceError(f"{path}: unknown keys {sorted(unknown_keys)}")
+    try:
+        declared = parse_declarations(raw, str(path))
+    except DeclarationError as exc:
+        raise SourceError(str(exc)) from exc
     columns = _parse_columns(raw.get("columns", {}), str(path))
     extra = mapping or (root / LANDING_MAPPING_FILE if root is not None else None)
     if extra is not None and extra.exists():
@@ -109,4 +126,4 @@ def load_source(name: str, root: Path | None = None, mapping: Path | None = None
             columns[record_type] = {**columns.get(record_type, {}), **more}
     elif mapping is not None:
         raise SourceError(f"mapping file {mapping} not found")
-    return Source(raw["name"], raw.get("description", ""), raw["layout"], raw.get("subdir", ""), columns)
+    return Source(raw["name"], raw.get("description", ""), raw["layout"], raw.get("subdir", ""), columns, declared)

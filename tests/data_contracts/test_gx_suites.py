@@ -13,7 +13,7 @@ import pytest
 
 from data_contracts.contracts import CONTRACTS, compared_by_day
 from data_contracts.gx_suites import GxBatchValidator, build_suite, expectation_rule_id, natural_id_rule_id
-from data_contracts.rules import declared_rules
+from data_contracts.rules import CONTROL_CHARACTERS, declared_rules
 
 INGEST = datetime(2025, 6, 1, 12, 0, 0)
 
@@ -35,7 +35,8 @@ def test_suite_covers_every_field_of_every_contract() -> None:
         got = _by_rule(suite)
         assert len(got) == len(suite.expectations), f"{contract.name}: one expectation per rule id"
         declared = {rule_id for rule_id, _ in declared_rules(contract)}
-        assert set(got) - declared == {natural_id_rule_id(contract)} | {
+        natural = {natural_id_rule_id(contract)} if contract.unique_natural_id else set()
+        assert set(got) - declared == natural | {
             f"{f.name}:missing_column" for f in contract.fields if not f.required
         }, contract.name
         expected: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -44,6 +45,11 @@ def test_suite_covers_every_field_of_every_contract() -> None:
             expected[f"{col}:missing_column"] = ("expect_column_to_exist", {"column": col})
             if f.required:
                 expected[f"{col}:missing"] = ("expect_column_values_to_not_be_null", {"column": col})
+            if f.type == "string" and f.values is None:
+                expected[f"{col}:control_character"] = (
+                    "expect_column_values_to_not_match_regex",
+                    {"column": col, "regex": CONTROL_CHARACTERS},
+                )
             if f.values is not None:
                 expected[f"{col}:not_allowed"] = (
                     "expect_column_values_to_be_in_set",
@@ -84,11 +90,15 @@ def test_suite_covers_every_field_of_every_contract() -> None:
                 },
             )
         expected["record_id:duplicate_in_batch"] = ("expect_column_values_to_be_unique", {"column": "record_id"})
-        expected[natural_id_rule_id(contract)] = (
-            ("expect_column_values_to_be_unique", {"column": contract.natural_id})
-            if contract.versioned_by is None
-            else ("expect_compound_columns_to_be_unique", {"column_list": [contract.natural_id, contract.versioned_by]})
-        )
+        if contract.unique_natural_id:
+            expected[natural_id_rule_id(contract)] = (
+                ("expect_column_values_to_be_unique", {"column": contract.natural_id})
+                if contract.versioned_by is None
+                else (
+                    "expect_compound_columns_to_be_unique",
+                    {"column_list": [contract.natural_id, contract.versioned_by]},
+                )
+            )
         assert set(got) == set(expected), contract.name
         for rule_id, (kind, kwargs) in expected.items():
             assert got[rule_id][0] == kind, rule_id
@@ -132,7 +142,7 @@ def test_validation_reports_the_rule_ids_of_the_bad_rows(validator: GxBatchValid
     good = validator.validate(contract, pd.DataFrame(_recruiter_rows(5)), "recruiter-good")
     assert good.success and good.failed_rule_ids == [] and good.evaluated_expectations > len(contract.fields)
 
-    rows = _recruiter_rows(9)
+    rows = _recruiter_rows(10)
     rows[1]["name"] = None  # name:missing
     rows[2]["agency_type"] = "pirate"  # agency_type:not_allowed
     rows[3]["declared_fee_to_workers_usd"] = -1.0  # :below_min
@@ -142,12 +152,14 @@ def test_validation_reports_the_rule_ids_of_the_bad_rows(validator: GxBatchValid
     rows[7]["licence_valid_to"] = date(2019, 1, 1)  # licence_valid_to:before_licence_valid_from
     rows[8]["record_id"] = "r0"  # record_id:duplicate_in_batch
     rows[8]["recruiter_ref"] = "R0"  # recruiter_ref:duplicate_in_batch (GX only)
+    rows[9]["name"] = "Bell\x07 Agency"  # name:control_character
     frame = pd.DataFrame(rows).drop(columns=["source", "phone"])  # source:missing_column; phone is optional
     bad = validator.validate(contract, frame, "recruiter-bad")
     assert not bad.success
     assert bad.failed_rule_ids == sorted(
         [
             "name:missing",
+            "name:control_character",
             "agency_type:not_allowed",
             "declared_fee_to_workers_usd:below_min",
             "declared_fee_to_workers_usd:above_max",
