@@ -1,0 +1,415 @@
+"""Sources declared file by file (the US DOL records): read as declared, through the contracts into the lake,
+one batch per file, and a file that does not match its declaration refused whole with a one-line reason."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from data_contracts.ingest import FileReport, ingest_file
+from data_contracts.lake import Lake
+from data_contracts.pseudonymise import PseudonymKey, pseudonym
+from data_contracts.sources import Source, SourceError, load_source
+from data_contracts.sources.declared import DeclarationError, DeclaredFile, cell_text, parse_declarations
+from tests.us_dol_data import require_data
+
+KEY = PseudonymKey(b"test-key-" + b"d" * 40, "test")
+NOW = datetime(2026, 11, 1, 12, 0, 0)
+FY2010 = "oflc_h2_disclosure/h2a/H-2A_FY2010.xlsx"
+FY2011 = "oflc_h2_disclosure/h2a/H-2A_FY2011.xlsx"
+FY2007 = "oflc_h2_disclosure/h2a/H2a_FY2007.csv"
+APPENDIX_C_FY2020 = "oflc_h2_disclosure/h2b_foreign_recruiters/H2B_FY2020_Appendix_C.xlsx"
+DEBARMENTS = "dol_h2_debarments/buzzfeed_2016/debarments-2010-2014.csv"
+BACK_WAGES = "dol_h2_debarments/buzzfeed_2015_backwages/top-total-h2-backwages-2010-2014.csv"
+
+
+@pytest.fixture(scope="module")
+def source() -> Source:
+    return load_source("us-dol")
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Iterator[Lake]:
+    lake = Lake(tmp_path / "home")
+    yield lake
+    lake.close()
+
+
+def declared(source: Source, path: str) -> DeclaredFile:
+    return next(d for d in source.declared if d.path == path)
+
+
+def write_xlsx(path: Path, sheet: str, header: list[str], rows: list[list[Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook()
+    table = book.active
+    assert table is not None
+    table.title = sheet
+    table.append(header)
+    for row in rows:
+        table.append(row)
+    book.save(path)
+    return path
+
+
+def filing(case: str, employer: str, status: str, state: str = "KENTUCKY", unit: str = "HR") -> dict[str, Any]:
+    """A disclosure row by its contract columns (source columns come from the file's declaration)."""
+    return {
+        "application_id": case,
+        "decided_on": datetime(2010, 3, 4, 15, 22, 21),
+        "submitted_on": datetime(2010, 1, 12),
+        "case_status": status,
+        "sponsor_name": employer,
+        "sponsor_city": "LEXINGTON",
+        "sponsor_region": state,
+        "sponsor_postal_code": 40509,
+        "agent_name": "RAY WILCOXSON, INC.",
+        "agent_city": "HORSE CAVE",
+        "agent_region": "KY",
+        "occupation": "FARMWORKER",
+        "workers_requested": 12.0,
+        "workers_certified": 10,
+        "declared_wage": "$9.13",
+        "wage_unit": unit,
+        "worksite_city": "LEXINGTON",
+        "worksite_region": "KY",
+        "sponsor_category": "Individual Employer",
+        "crop": "Tobacco",
+    }
+
+
+def write_filings(root: Path, decl: DeclaredFile, rows: list[dict[str, Any]], **change: Any) -> Path:
+    """A disclosure workbook laid out as ``decl`` declares it; change: header=, drop=, sheet= to break it."""
+    columns = [c for c in decl.columns if c != change.get("drop")]
+    header = [decl.columns[c] for c in columns]
+    header = [change.get("header", {}).get(h, h) for h in header]
+    assert decl.sheet is not None
+    return write_xlsx(
+        root / decl.path, change.get("sheet", decl.sheet), header, [[r.get(c) for c in columns] for r in rows]
+    )
+
+
+def write_recruiters(root: Path, decl: DeclaredFile) -> Path:
+    by_column = {
+        "application_id": ["H-400-19248-051955", "H-400-19248-051955"],
+        "recruiter_name": ["LLS Visa Electronica", "Agencia Uno"],
+        "recruiter_city": ["Monterrey", "Puebla"],
+        "recruiter_region": ["Nuevo Leon", "N/A"],
+        "recruiter_province": [None, "PUEBLA"],
+        "recruiter_postal_code": [64000, 72000],
+        "recruiter_country": ["MEXICO", "MEXICO"],
+        "staff_last_name": ["Montelongo", "Lopez"],
+        "staff_first_name": ["Hector", "Ana"],
+    }
+    columns = list(decl.columns)
+    rows = [[by_column[c][i] for c in columns] for i in range(2)]
+    assert decl.sheet is not None
+    return write_xlsx(root / decl.path, decl.sheet, [decl.columns[c] for c in columns], rows)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_debarments(root: Path) -> Path:
+    header = ["Program", "Entity Debarred", "City", "State", "Start Date", "End Date", "Sources", "Notes"]
+    rows = [
+        ["H-2A", "Ochoa Farming Inc.", "Santa Maria", "CA", "2011-02-18", "2013-02-17", "oflc-spreadsheet", ""],
+        ["H-2B", "Keller Farms, Inc.", "Collinsville", "IL", "2012-05-01", "2015-04-30", "oflc-spreadsheet", ""],
+    ]
+    return write_csv(root / DEBARMENTS, header, rows)
+
+
+def ingest_all(lake: Lake, source: Source, root: Path) -> dict[str, FileReport]:
+    """Every declared file present under ``root``, in ingest order: report by path relative to root."""
+    reports = {}
+    for source_file in source.files(root):
+        report = ingest_file(lake, source_file, source, NOW, KEY)
+        reports[str(source_file.path.relative_to(root))] = report
+    return reports
+
+
+def rows(lake: Lake, record_type: str) -> list[dict[str, Any]]:
+    return sorted(lake.current(record_type).to_pylist(), key=lambda r: r["record_id"])
+
+
+def committed_files(lake: Lake) -> set[str]:
+    return {
+        str(Path(p).relative_to(lake.home))
+        for record_type in ("labour_certification", "petition_recruiter", "enforcement_outcome", "recruiter")
+        for kind in ("lake_file", "quarantine_file")
+        for p in lake.files(record_type, kind)
+    }
+
+
+def files_on_disk(lake: Lake) -> set[str]:
+    return {
+        str(p.relative_to(lake.home))
+        for top in ("lake", "quarantine")
+        for p in (lake.home / top).rglob("*")
+        if p.is_file()
+    }
+
+
+# ------------------------------------------------------------------------------------------------ reading
+def test_cell_text_gives_the_text_the_contract_parses() -> None:
+    assert cell_text(datetime(2010, 3, 4, 15, 22, 21), "date") == "2010-03-04"
+    assert cell_text(datetime(2010, 3, 4, 15, 22, 21), "datetime") == "2010-03-04 15:22:21"
+    assert cell_text(date(2010, 3, 4), "date") == "2010-03-04"
+    assert cell_text(12.0, "integer") == "12"
+    assert cell_text(40509, "string") == "40509"
+    assert cell_text(423930.0, "string") == "423930"
+    assert cell_text("6.0000000000000000e+00", "integer") == "6"
+    assert cell_text("$2,338,699.60", "number") == "2338699.6"
+    assert cell_text("650.0000", "number") == "650"
+    assert cell_text("04/09/07 09:55:00", "date", "%m/%d/%y %H:%M:%S") == "2007-04-09"
+    assert cell_text("2/24/22", "date", "%m/%d/%y") == "2022-02-24"
+    # What it cannot convert stays as it is, for the contract's rules to judge.
+    assert cell_text("#################", "number") == "#################"
+    assert cell_text("sometime", "date", "%m/%d/%Y") == "sometime"
+    assert cell_text("  ", "string") is None
+    assert cell_text(float("nan"), "number") is None
+
+
+def test_every_declared_file_names_contract_columns_only(source: Source) -> None:
+    assert {d.record_type for d in source.declared} == {
+        "labour_certification",
+        "petition_recruiter",
+        "recruiter",
+        "enforcement_outcome",
+    }
+    assert len({d.path for d in source.declared}) == len(source.declared) == 20
+    for d in source.declared:
+        assert "record_id" in {*d.columns, *d.templates}, d.path
+    years = [d.constants["fiscal_year"] for d in source.declared if d.record_type == "labour_certification"]
+    assert sorted(years) == [str(y) for y in range(2006, 2020)]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"columns": {"employer": "EMPLOYER_NAME"}}, "not columns of the labour_certification contract"),
+        ({"templates": {"record_id": "fy:{case}"}}, "it may name {line}"),
+        ({"known_on": "30/09/2010"}, "known_on must be a day"),
+        ({"columns": {"record_id": "CASE_NO"}, "templates": {"record_id": "x:{line}"}}, "declared more than once"),
+        ({"sheets": "x"}, "unknown keys"),
+    ],
+)
+def test_a_declaration_that_cannot_be_used_is_refused_with_its_reason(entry: dict[str, Any], message: str) -> None:
+    raw = {"files": [{"path": "x.xlsx", "record_type": "labour_certification", **entry}]}
+    with pytest.raises(DeclarationError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        parse_declarations(raw, "us-dol.toml")
+
+
+def test_a_folder_without_any_declared_file_is_refused(source: Source, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="holds none of the files"):
+        source.files(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------- ingest
+def test_declared_files_go_through_their_contracts_into_the_lake(source: Source, tmp_path: Path, lake: Lake) -> None:
+    root = tmp_path / "data"
+    write_filings(
+        root,
+        declared(source, FY2010),
+        [
+            filing("C-09163-19902", "KELLER FARMS, INC.", "Certified - Partial"),
+            filing("C-09163-19902", "KELLER FARMS, INC.", "Certified - Partial", state="IL"),
+            filing("C-09170-20001", "STAN WARD FARM", "Denied", unit="mth"),
+            filing("C-09170-20002", "ROW OF AN UNKNOWN STATUS", "Sent to the moon"),
+            filing("C-09170-20003", "ROW OF NO UNIT", "Withdrawn", unit="Select Pay Range"),
+        ],
+    )
+    write_recruiters(root, declared(source, APPENDIX_C_FY2020))
+    write_debarments(root)
+    reports = ingest_all(lake, source, root)
+    assert [r.status for r in reports.values()] == ["committed"] * 3
+    assert (reports[FY2010].read, reports[FY2010].accepted, reports[FY2010].quarantined) == (5, 4, 1)
+    assert reports[FY2010].reasons == {"decision:missing": 1}  # a case status no table names: no decision
+
+    filings = rows(lake, "labour_certification")
+    assert [r["record_id"] for r in filings] == ["h2a-fy2010:2", "h2a-fy2010:3", "h2a-fy2010:4", "h2a-fy2010:6"]
+    first = filings[0]
+    assert first["application_id"] == "C-09163-19902" and filings[1]["application_id"] == "C-09163-19902"
+    assert (first["programme"], first["fiscal_year"], first["source"]) == ("H-2A", 2010, "us-dol-oflc")
+    assert (first["decision"], first["case_status"]) == ("approved", "Certified - Partial")
+    assert (first["sponsor_region"], filings[1]["sponsor_region"]) == ("KY", "IL")
+    assert (first["submitted_on"], first["decided_on"], first["known_on"]) == (
+        date(2010, 1, 12),
+        date(2010, 3, 4),
+        date(2010, 3, 4),
+    )
+    assert (first["declared_wage"], first["wage_unit"], first["workers_certified"]) == (9.13, "hour", 10)
+    assert (first["sponsor_postal_code"], first["labour_contractor"]) == ("40509", False)
+    assert (filings[2]["decision"], filings[2]["wage_unit"]) == ("refused", "month")
+    assert (filings[3]["decision"], filings[3]["wage_unit"]) == ("withdrawn", None)
+
+    recruiters = rows(lake, "petition_recruiter")
+    assert [r["recruiter_name"] for r in recruiters] == ["LLS Visa Electronica", "Agencia Uno"]
+    assert recruiters[1]["recruiter_region"] is None  # "N/A" is a missing value
+    assert recruiters[0]["known_on"] == date(2020, 10, 1)
+    # The individual recruiters named are pseudonymised: the raw name is never stored.
+    assert recruiters[0]["staff_last_name"] == pseudonym(KEY, "Montelongo") != "Montelongo"
+
+    debarments = rows(lake, "enforcement_outcome")
+    assert [(r["entity_name"], r["kind"], r["decided_on"], r["entity_ref"]) for r in debarments] == [
+        ("Ochoa Farming Inc.", "debarment", date(2011, 2, 18), None),
+        ("Keller Farms, Inc.", "debarment", date(2012, 5, 1), None),
+    ]
+    # The source declares it supplies no register number: that rule is skipped, every other one checked.
+    assert reports[DEBARMENTS].quarantined == 0
+
+
+def test_reingesting_adds_nothing_and_a_new_year_adds_only_itself(source: Source, tmp_path: Path, lake: Lake) -> None:
+    root = tmp_path / "data"
+    write_filings(root, declared(source, FY2010), [filing("C-1", "A FARM", "Certified - Full")])
+    write_debarments(root)
+    first = ingest_all(lake, source, root)
+    assert {r.status for r in first.values()} == {"committed"}
+    before = (len(lake.ledger()), rows(lake, "labour_certification"), files_on_disk(lake))
+
+    again = ingest_all(lake, source, root)
+    assert {r.status for r in again.values()} == {"already_ingested"}
+    assert (len(lake.ledger()), rows(lake, "labour_certification"), files_on_disk(lake)) == before
+
+    write_filings(root, declared(source, FY2011), [filing("C-2", "B FARM", "Denied"), filing("C-3", "C", "Denied")])
+    third = ingest_all(lake, source, root)
+    assert {k: r.status for k, r in third.items()} == {
+        FY2010: "already_ingested",
+        FY2011: "committed",
+        DEBARMENTS: "already_ingested",
+    }
+    assert (third[FY2011].new, third[FY2011].superseding) == (2, 0)
+    assert [r["record_id"] for r in rows(lake, "labour_certification")] == [
+        "h2a-fy2010:2",
+        "h2a-fy2011:2",
+        "h2a-fy2011:3",
+    ]
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+BAD_INPUT = {
+    "changed header": ({"header": {"CASE_STATUS": "STATUS_OF_CASE"}}, None, "CASE_STATUS not in the header"),
+    "missing year column": ({"drop": "decided_on"}, None, "DECISION_DATE not in the header"),
+    "renamed sheet": ({"sheet": "Sheet1"}, None, "declared sheet 'H-2A_FY2010' not in the workbook"),
+    "truncated workbook": ({}, _truncate, "unreadable workbook"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_a_file_unlike_its_declaration_is_unusable_and_the_others_are_ingested(
+    source: Source, tmp_path: Path, lake: Lake, case: str
+) -> None:
+    change, damage, reason = BAD_INPUT[case]
+    root = tmp_path / "data"
+    bad = write_filings(root, declared(source, FY2010), [filing("C-1", "A FARM", "Certified - Full")], **change)
+    if damage is not None:
+        damage(bad)
+    write_filings(root, declared(source, FY2011), [filing("C-2", "B FARM", "Denied")])
+    write_debarments(root)
+    reports = ingest_all(lake, source, root)
+
+    assert reports[FY2010].status == "unusable"
+    error = reports[FY2010].error or ""
+    assert reason in error and "\n" not in error and len(error) < 400, error
+    assert (reports[FY2011].status, reports[DEBARMENTS].status) == ("committed", "committed")
+    # Nothing of the bad file is in the lake: no row, no file, only its ledger line saying why.
+    assert [r["record_id"] for r in rows(lake, "labour_certification")] == ["h2a-fy2011:2"]
+    assert files_on_disk(lake) == committed_files(lake)
+    unusable = [e for e in lake.ledger() if e.status == "unusable"]
+    assert [(Path(e.file).name, e.read, e.accepted) for e in unusable] == [(Path(FY2010).name, 0, 0)]
+
+
+# ------------------------------------------------------------------------------------- the real files
+def _slice_xlsx(source_path: Path, target: Path, sheet: str, rows: int) -> None:
+    book = openpyxl.load_workbook(source_path, read_only=True, data_only=True)
+    try:
+        values = [list(r) for _, r in zip(range(rows + 1), book[sheet].iter_rows(values_only=True), strict=False)]
+    finally:
+        book.close()
+    write_xlsx(target, sheet, [str(h) for h in values[0]], values[1:])
+
+
+def _slice_text(source_path: Path, target: Path, lines: int) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(source_path, "rb") as handle:
+        target.write_bytes(b"".join(handle.readline() for _ in range(lines + 1)))
+
+
+def test_a_slice_of_the_real_files_reads_as_published(source: Source, tmp_path: Path, lake: Lake) -> None:
+    data = require_data()
+    root = tmp_path / "data"
+    fy2010 = declared(source, FY2010)
+    assert fy2010.sheet is not None
+    _slice_xlsx(data / FY2010, root / FY2010, fy2010.sheet, 300)
+    _slice_text(data / FY2007, root / FY2007, 300)
+    for small in (DEBARMENTS, BACK_WAGES):
+        _slice_text(data / small, root / small, 10_000)
+    reports = ingest_all(lake, source, root)
+    assert {r.status for r in reports.values()} == {"committed"}
+    assert (reports[FY2010].read, reports[FY2007].read) == (300, 300)
+    assert (reports[DEBARMENTS].read, reports[DEBARMENTS].accepted) == (141, 141)
+    assert (reports[BACK_WAGES].read, reports[BACK_WAGES].accepted) == (13, 13)
+
+    by_id = {r["record_id"]: r for r in rows(lake, "labour_certification")}
+    # The first data row of each file, as the spreadsheets show it.
+    first_2010 = by_id["h2a-fy2010:2"]
+    assert (
+        first_2010["application_id"],
+        first_2010["sponsor_name"],
+        first_2010["worksite_region"],
+        first_2010["decision"],
+        first_2010["workers_certified"],
+        first_2010["declared_wage"],
+        first_2010["wage_unit"],
+        first_2010["agent_name"],
+        first_2010["decided_on"],
+        first_2010["submitted_on"],
+    ) == (
+        "C-09163-19902",
+        "KELLER FARMS, INC.",
+        "IL",
+        "approved",
+        29,
+        8.02,
+        "hour",
+        "RAY WILCOXSON, INC.",
+        date(2009, 10, 1),
+        date(2009, 6, 12),
+    )
+    first_2007 = by_id["h2a-fy2007:2"]
+    assert (
+        first_2007["application_id"],
+        first_2007["sponsor_name"],
+        first_2007["worksite_region"],
+        first_2007["workers_requested"],
+        first_2007["declared_wage"],
+        first_2007["wage_unit"],
+        first_2007["decided_on"],
+        first_2007["submitted_on"],
+    ) == ("A-07074-03570", "ROY M. GREENE", "AL", 6, 650.0, "month", date(2007, 4, 9), None)
+
+    outcomes = rows(lake, "enforcement_outcome")
+    back_wages = [r for r in outcomes if r["kind"] == "back_wages"]
+    assert len(back_wages) == 13 and len(outcomes) == 154
+    top = next(r for r in back_wages if r["entity_ref"] == "88-0175412")
+    assert (top["entity_name"], top["amount_usd"], top["decided_on"]) == (
+        "Peri & Sons Farms, Inc.",
+        2338699.6,
+        date(2014, 12, 31),
+    )
