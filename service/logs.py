@@ -1,0 +1,164 @@
+"""Logging for operators: one JSON object per line on stderr, a request id on every request, URLs without passwords.
+
+Every HTTP request gets an id: a sane incoming ``X-Request-ID`` (1-128 characters of letters, digits and
+``._:-``) is kept, anything else is replaced by a new random one. The id is echoed in the response's
+``X-Request-ID`` header, written in the request's access log line (logger ``tracerisk.access``) and added to every
+other log line written while the request is handled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = b"x-request-id"
+REQUEST_ID_SCOPE = "tracerisk.request_id"  # ASGI scope key: the id chosen for this request (server-side only)
+SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
+SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "secret", "token"})
+MASK = "***"
+
+access_log = logging.getLogger("tracerisk.access")
+current_request_id: ContextVar[str | None] = ContextVar("tracerisk_request_id", default=None)
+
+# The standard attributes of a LogRecord: everything else on a record came from ``extra=`` and is written out.
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601, milliseconds), level, logger, message, the request id when
+    the record was written while a request was handled, the record's ``extra`` fields, and the exception text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = current_request_id.get()
+        if request_id is not None:
+            out["request_id"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_ATTRIBUTES:
+                out[key] = value
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": JsonFormatter}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "tracerisk": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},  # tracerisk.access instead
+    },
+}
+"""uvicorn's ``log_config`` for ``tracerisk serve``: the service's and uvicorn's own lines as JSON on stderr."""
+
+
+def configure() -> None:
+    """Give the ``tracerisk`` loggers a JSON handler on stderr unless logging was configured already (by
+    LOG_CONFIG, an operator's ``--log-config``, or a root handler): for ``uvicorn service.main:app`` run bare."""
+    service_logger = logging.getLogger("tracerisk")
+    if service_logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    service_logger.addHandler(handler)
+    service_logger.setLevel(logging.INFO)
+
+
+def request_id_for(scope: Scope) -> bytes:
+    """The request's id: the one chosen earlier for this scope, a sane incoming X-Request-ID, or a new random one
+    (32 hex digits). Remembered in the scope so that every layer answers with the same id."""
+    chosen: bytes | None = scope.get(REQUEST_ID_SCOPE)
+    if chosen is not None:
+        return chosen
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER and SANE_REQUEST_ID.fullmatch(value):
+            chosen = bytes(value)
+            break
+    else:
+        chosen = os.urandom(16).hex().encode("ascii")
+    scope[REQUEST_ID_SCOPE] = chosen
+    return chosen
+
+
+def log_access(scope: Scope, request_id: bytes, status: int, started: float) -> None:
+    """The access line of one request (path without its query string; ``started``: time.perf_counter())."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    client = scope.get("client")
+    access_log.info(
+        "%s %s %d",
+        scope["method"],
+        scope["path"],
+        status,
+        extra={
+            "request_id": request_id.decode("ascii"),
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(1000.0 * (time.perf_counter() - started), 3),
+            "client": client[0] if client else None,
+        },
+    )
+
+
+class RequestIdMiddleware:
+    """Outermost pure ASGI middleware: the request id (``request_id_for``) in the response header, in the context
+    of everything logged while the request is handled, and in the access line written when it ends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_id_for(scope)
+        token = current_request_id.set(request_id.decode("ascii"))
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [
+                    *(h for h in message.get("headers", ()) if bytes(h[0]).lower() != REQUEST_ID_HEADER),
+                    (REQUEST_ID_HEADER, request_id),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log_access(scope, request_id, status, started)
+            current_request_id.reset(token)
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit to print: its password, and any password-like query parameter, replaced by ***."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", rf"\1{MASK}@", url)
+    if parsed.query:
+        query = {k: (MASK if k.lower() in SECRET_QUERY_KEYS else v) for k, v in parsed.query.items()}
+        parsed = parsed.set(query=query)
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", MASK)

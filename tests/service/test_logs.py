@@ -1,0 +1,76 @@
+"""service/logs.py: JSON log lines, the request id chosen per scope, URLs printed without passwords."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from service.logs import LOG_CONFIG, JsonFormatter, current_request_id, redact_url, request_id_for
+
+
+def _record(**extra: object) -> logging.LogRecord:
+    record = logging.makeLogRecord({"name": "tracerisk.service", "levelname": "WARNING", "levelno": 30})
+    record.msg, record.args = "store %s unavailable", ("x",)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_json_line_with_message_extra_fields_and_the_current_request_id() -> None:
+    token = current_request_id.set("req-7")
+    try:
+        line = JsonFormatter().format(_record(status=503, path="/v1/models"))
+    finally:
+        current_request_id.reset(token)
+    out = json.loads(line)
+    assert "\n" not in line
+    assert (
+        out["message"] == "store x unavailable" and out["level"] == "WARNING" and out["logger"] == "tracerisk.service"
+    )
+    assert out["request_id"] == "req-7" and out["status"] == 503 and out["path"] == "/v1/models"
+    assert out["time"].endswith("+00:00") and "T" in out["time"]
+    assert "request_id" not in json.loads(JsonFormatter().format(_record()))  # outside a request: none
+
+
+def test_exception_text_goes_in_one_json_line() -> None:
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        record = _record(exc_info=sys.exc_info())
+    line = JsonFormatter().format(record)
+    assert "\n" not in line and "boom" in json.loads(line)["exception"]
+
+
+def test_request_id_is_chosen_once_per_scope() -> None:
+    incoming = {"headers": [(b"x-request-id", b"given-1")]}
+    assert request_id_for(incoming) == b"given-1" and request_id_for(incoming) == b"given-1"
+    odd = {"headers": [(b"x-request-id", b"has space")]}
+    made = request_id_for(odd)
+    assert made != b"has space" and len(made) == 32 and request_id_for(odd) == made
+    assert request_id_for({"headers": []}) != request_id_for({"headers": []})
+
+
+def test_urls_are_printed_without_passwords() -> None:
+    assert redact_url("postgresql+psycopg://tracerisk:s3cr%40t@db:5432/tracerisk") == (
+        "postgresql+psycopg://tracerisk:***@db:5432/tracerisk"
+    )
+    masked = redact_url("postgresql://u@h/d?password=hunter2&sslmode=require&sslpassword=p2")
+    assert "hunter2" not in masked and "p2" not in masked and "sslmode=require" in masked
+    assert redact_url("sqlite:////var/lib/tracerisk/serving.db") == "sqlite:////var/lib/tracerisk/serving.db"
+    assert "pw" not in redact_url("weird url://user:pw@host")
+
+
+def test_log_config_is_accepted_by_dictconfig() -> None:
+    import logging.config
+
+    loggers = [logging.getLogger(name) for name in LOG_CONFIG["loggers"]]
+    before = [(lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
+    try:
+        logging.config.dictConfig(LOG_CONFIG)
+        handler = logging.getLogger("tracerisk").handlers[0]
+        assert isinstance(handler.formatter, JsonFormatter)
+        assert not logging.getLogger("uvicorn.access").handlers  # the service writes its own access line
+    finally:
+        for lg, (handlers, propagate, level) in zip(loggers, before, strict=True):
+            lg.handlers[:] = handlers
+            lg.propagate, lg.level = propagate, level
