@@ -41,7 +41,7 @@ from features.catalogue import render_indicator_page
 from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, Indicator
 from models.worklist import DEFAULT_EXPLORATION_SHARE, build_worklist, seed_for
 from service import audit, exports, outcomes, queries
-from service.auth import User, authenticate
+from service.auth import User, authenticate, session_user
 from service.limits import GuardMiddleware, RateLimiter, security_headers
 from service.roles import Access, keys_for
 from service.settings import BUILTIN_SECRET_WARNING, Settings
@@ -49,7 +49,7 @@ from service.store import is_lock_timeout, issued_worklists, make_engine, migrat
 
 log = logging.getLogger("tracerisk.service")
 
-COOKIE = "tracerisk_token"
+COOKIE = "tracerisk_session"  # the dashboard session id (service.auth.start_session), never a token
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CAPACITY = 10_000  # the largest worklist page (also what ?capacity= may ask for)
 RANKED_CACHE = 32  # (run, type, scope, region) rankings kept in memory: ~100 bytes per ranked entity each
@@ -374,24 +374,36 @@ class Service:
         request from the bucket. ``conn``: a store connection to look the token up on (else one is taken)."""
         with self.store.guard():  # a down store answers 503, not 401
             user = authenticate(conn or self.store.engine(), self.settings.secret, token.strip())
+        return self._limited(user, client)
+
+    def admit_session(self, session_id: str, client: str) -> Admission:
+        """``admit`` for a dashboard session id (the cookie) instead of a token."""
+        with self.store.guard():
+            user = session_user(self.store.engine(), self.settings.secret, session_id)
+        return self._limited(user, client)
+
+    def _limited(self, user: User | None, client: str) -> Admission:
+        """The rate limiter's answer for one request: per user, or per client address without a user."""
         wait = self.limiter.check(f"user:{user.user_id}" if user else f"addr:{client}")
         if wait is not None:
             self.rate_limited.inc()
         return Admission(user, wait)
 
     def user_from(self, request: Request) -> User | None:
-        """The user of the request's bearer token (or dashboard cookie), None without a valid one; 429 with
+        """The user of the request's bearer token (or dashboard session cookie), None without a valid one; 429 with
         Retry-After past the rate limit. A request the entity-read fast path passed on was admitted there already
         (its admission rides in the ASGI scope, which clients cannot set), so it is not counted twice."""
         admitted: Admission | None = request.scope.get(ADMITTED)
         if admitted is None:
             header = request.headers.get("authorization", "")
             scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                token = request.cookies.get(COOKIE, "")
-            if not token:
+            client = request.client.host if request.client else "-"
+            if scheme.lower() == "bearer" and token:
+                admitted = self.admit(token, client)
+            elif request.cookies.get(COOKIE):
+                admitted = self.admit_session(request.cookies[COOKIE], client)
+            else:
                 return None
-            admitted = self.admit(token, request.client.host if request.client else "-")
         if admitted.retry_after is not None:
             raise HTTPException(
                 429, "too many requests; retry later", headers={"Retry-After": str(admitted.retry_after)}

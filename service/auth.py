@@ -1,6 +1,12 @@
-"""Users and bearer tokens. A token is ``<user_id>.<secret>``; the store keeps only HMAC-SHA256(secret key,
-token), looked up by the public user id and compared in constant time. Every request reads the user row again
-(only the decoding of an unchanged row is kept), so a revocation or an expiry takes effect on the next request."""
+"""Users, bearer tokens and dashboard sessions. A token is ``<user_id>.<secret>``; the store keeps only
+HMAC-SHA256(secret key, token), looked up by the public user id and compared in constant time. Every request reads
+the user row again (only the decoding of an unchanged row is kept), so a revocation or an expiry takes effect on
+the next request.
+
+A dashboard sign-in exchanges the token for a session: the cookie holds a random session id (never the token), the
+store its HMAC, so the cookie can be revoked on its own (signing out deletes the row) and a copy of the store
+cannot be replayed as a cookie. A session works while its user does (revoked or expired users end their sessions).
+Forms carry a CSRF token derived from the session id (or, before sign-in, from a nonce held in a cookie)."""
 
 from __future__ import annotations
 
@@ -16,7 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service.roles import ROLES, Access, Role, keys_for
-from service.store import Prepared, now_iso, users
+from service.store import Prepared, dashboard_sessions, now_iso, users
+
+SESSION_HOURS = 12  # a dashboard session ends this long after sign-in
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,15 @@ def authenticate(store: Engine | Connection, secret_key: bytes, token: str) -> U
     row = dict(zip(_USER_BY_ID.columns, stored, strict=True)) if stored is not None else None
     expected = row["token_hash"] if row is not None else "0" * 64
     ok = hmac.compare_digest(expected, token_hash(secret_key, token))
-    if stored is None or row is None or not ok or row["revoked_at"] is not None:
+    if stored is None or row is None or not ok:
+        return None
+    return _active_user(stored, row)
+
+
+def _active_user(stored: tuple[Any, ...], row: dict[str, Any]) -> User | None:
+    """The User of a users row (``stored``: the driver's tuple, ``row``: the same by column), None when the user is
+    revoked or expired."""
+    if row["revoked_at"] is not None:
         return None
     if row["expires_at"] is not None and row["expires_at"] <= now_iso():
         return None
@@ -144,3 +160,71 @@ def authenticate(store: Engine | Connection, secret_key: bytes, token: str) -> U
             _USER_OF_ROW.clear()
         _USER_OF_ROW[stored] = user
     return user
+
+
+def _session_hash(secret_key: bytes, session_id: str) -> str:
+    return hmac.new(secret_key, b"session\0" + session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def start_session(engine: Engine, secret_key: bytes, user: User, hours: int = SESSION_HOURS) -> str:
+    """A new dashboard session for ``user``; returns its id (for the cookie only). Expired sessions are removed."""
+    session_id = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(dashboard_sessions).where(dashboard_sessions.c.expires_at <= _iso(now)))
+        conn.execute(
+            sa.insert(dashboard_sessions).values(
+                session_hash=_session_hash(secret_key, session_id),
+                user_id=user.user_id,
+                created_at=_iso(now),
+                expires_at=_iso(now + timedelta(hours=hours)),
+            )
+        )
+    return session_id
+
+
+def end_session(engine: Engine, secret_key: bytes, session_id: str) -> bool:
+    """Revoke a dashboard session (sign-out); whether there was one."""
+    with engine.begin() as conn:
+        gone = conn.execute(
+            sa.delete(dashboard_sessions).where(
+                dashboard_sessions.c.session_hash == _session_hash(secret_key, session_id)
+            )
+        )
+    return bool(gone.rowcount)
+
+
+_USER_BY_SESSION = Prepared(
+    sa.select(users)
+    .join(dashboard_sessions, dashboard_sessions.c.user_id == users.c.user_id)
+    .where(
+        dashboard_sessions.c.session_hash == sa.bindparam("session_hash"),
+        dashboard_sessions.c.expires_at > sa.bindparam("now"),
+    )
+)
+
+
+def session_user(store: Engine | Connection, secret_key: bytes, session_id: str) -> User | None:
+    """The active user of a live dashboard session, else None (unknown, signed out, expired, or its user revoked or
+    expired). ``store`` as for ``authenticate``."""
+    if not session_id or len(session_id) > 200:
+        return None
+    params = {"session_hash": _session_hash(secret_key, session_id), "now": now_iso()}
+    if isinstance(store, Connection):
+        found = _USER_BY_SESSION.rows(store, **params)
+    else:
+        with store.connect() as conn:
+            found = _USER_BY_SESSION.rows(conn, **params)
+    if not found:
+        return None
+    return _active_user(found[0], dict(zip(_USER_BY_SESSION.columns, found[0], strict=True)))
+
+
+def csrf_token(secret_key: bytes, bound_to: str) -> str:
+    """The CSRF token of a form: HMAC of the session id it is bound to (or the sign-in nonce), hex."""
+    return hmac.new(secret_key, b"csrf\0" + bound_to.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(secret_key: bytes, bound_to: str, submitted: str) -> bool:
+    """Whether ``submitted`` is the CSRF token of ``bound_to`` (constant-time; an empty binding never passes)."""
+    return bool(bound_to) and hmac.compare_digest(csrf_token(secret_key, bound_to), submitted)

@@ -5,11 +5,12 @@ and model cards. Every page reads through the same scoped, audited calls as the 
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ from features.registry import BY_ID, INDICATORS
 from models.worklist import DEFAULT_EXPLORATION_SHARE
 from service import charts, portfolios, queries
 from service.api import COOKIE, MAX_CAPACITY, EntityType, Service, indicator_out, indicator_page_markdown
-from service.auth import User, authenticate
+from service.auth import SESSION_HOURS, User, authenticate, csrf_ok, csrf_token, end_session, start_session
 from service.outcomes import CONTRACT as OUTCOME_CONTRACT
 from service.outcomes import OutcomeIn
 
@@ -33,6 +34,7 @@ _MD = MarkdownIt("commonmark", {"html": False}).enable("table")
 Capacity = Annotated[int | None, Query(ge=1, le=MAX_CAPACITY)]
 Region = Annotated[str | None, Query(max_length=100)]
 Explore = Annotated[float, Query(ge=0.0, le=0.5)]
+LOGIN_COOKIE = "tracerisk_login"  # the sign-in form's nonce: its CSRF token is bound to it
 FORM_LIMIT = 16_384  # bytes: the largest dashboard form body read
 OUTCOME_KINDS = tuple(OUTCOME_CONTRACT.field("kind").values or ())
 OUTCOME_LABELS = {
@@ -123,11 +125,43 @@ def local_path(target: str) -> str | None:
     return target
 
 
+def session_cookie(request: Request) -> str:
+    """The dashboard session id the request signs in with; '' when it carries a bearer token instead (then no
+    cookie is used) or no session."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return ""
+    return request.cookies.get(COOKIE, "")
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another site: Sec-Fetch-Site other than same-origin, or
+    else an Origin that is not this host. 'null' and absent headers say nothing (the pages send no referrer, so
+    browsers post Origin: null); the CSRF token decides then."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    origin = request.headers.get("origin", "null")
+    return origin == "null" or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def check_form(request: Request, fields: dict[str, list[str]], secret: bytes) -> None:
+    """403 unless a form posted with the session cookie comes from this site: Origin (when sent) is this host and
+    its CSRF token is the session's. A request with a bearer token carries no ambient credential: not checked."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return
+    if not same_origin(request) or not csrf_ok(secret, session_cookie(request), first(fields, "csrf_token")):
+        raise HTTPException(403, "the form expired or came from another site; reload the page and try again")
+
+
 def render(
     request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """A dashboard page: the template with what the layout needs (navigation for ``user``) and ``context``."""
     types = list(user.role_def.types) if user else []
+    session_id = session_cookie(request)
+    secret: bytes = request.app.state.service.settings.secret
     return TEMPLATES.TemplateResponse(
         request,
         name,
@@ -136,6 +170,7 @@ def render(
             "types": types,
             "type_titles": TYPE_TITLES,
             "show_portfolios": user is not None and shows_portfolios(user),
+            "csrf": csrf_token(secret, session_id) if session_id else "",
             **context,
         },
         status_code=status_code,
@@ -150,6 +185,7 @@ def html_error(request: Request, status: int, detail: str) -> Response:
 
 def register_dashboard(app: FastAPI, service: Service) -> None:
     page = render
+    secret = service.settings.secret
 
     def signed_in(request: Request) -> User:
         user = service.user_from(request)
@@ -157,38 +193,67 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
             raise HTTPException(401, "sign in")
         return user
 
-    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login_form(request: Request) -> HTMLResponse:
-        return page(request, "login.html", None, error=None)
-
-    @app.post("/login", include_in_schema=False)
-    async def login(request: Request) -> Response:
-        body = (await request.body())[:4096].decode("utf-8", "replace")
-        token = (parse_qs(body).get("token") or [""])[0].strip()
-        wait = service.limiter.check(f"login:{request.client.host if request.client else '-'}")
-        if wait is not None:
-            raise HTTPException(429, "too many sign-in attempts; retry later", headers={"Retry-After": str(wait)})
-        user = None
-        if token:
-            with service.store.guard():
-                user = authenticate(service.store.engine(), service.settings.secret, token)
-        if user is None:
-            response = page(request, "login.html", None, error="That token is not valid.")
-            response.status_code = 401
-            return response
-        redirect = RedirectResponse("/", status_code=303)
-        redirect.set_cookie(
-            COOKIE,
-            token,
+    def login_page(request: Request, error: str | None, status_code: int = 200) -> HTMLResponse:
+        """The sign-in form; its CSRF token is bound to a nonce kept in a cookie of the sign-in page."""
+        nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        response = page(
+            request, "login.html", None, status_code, error=error, login_csrf=csrf_token(secret, f"login:{nonce}")
+        )
+        response.set_cookie(
+            LOGIN_COOKIE,
+            nonce,
+            path="/login",
             httponly=True,
             samesite="strict",
             secure=service.settings.cookie_secure,
-            max_age=12 * 3600,
+            max_age=3600,
         )
+        return response
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_form(request: Request) -> HTMLResponse:
+        return login_page(request, None)
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        fields = await form_fields(request)
+        token = first(fields, "token").strip()
+        wait = service.limiter.check(f"login:{request.client.host if request.client else '-'}")
+        if wait is not None:
+            raise HTTPException(429, "too many sign-in attempts; retry later", headers={"Retry-After": str(wait)})
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        bound_to = f"login:{nonce}" if nonce else ""  # no nonce cookie: no token passes
+        if not same_origin(request) or not csrf_ok(secret, bound_to, first(fields, "csrf_token")):
+            return login_page(request, "The sign-in form expired. Please try again.", 403)
+        user = None
+        if token:
+            with service.store.guard():
+                user = authenticate(service.store.engine(), secret, token)
+        if user is None:
+            return login_page(request, "That token is not valid.", 401)
+        with service.store.guard():
+            session_id = await run_in_threadpool(start_session, service.store.engine(), secret, user)
+        redirect = RedirectResponse("/", status_code=303)
+        redirect.set_cookie(
+            COOKIE,
+            session_id,
+            httponly=True,
+            samesite="strict",
+            secure=service.settings.cookie_secure,
+            max_age=SESSION_HOURS * 3600,
+        )
+        redirect.delete_cookie(LOGIN_COOKIE, path="/login")
         return redirect
 
     @app.post("/logout", include_in_schema=False)
-    def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        """Sign out: the session is revoked in the store (a copy of the cookie stops working), the cookie dropped."""
+        fields = await form_fields(request)
+        session_id = request.cookies.get(COOKIE, "")
+        if session_id:
+            check_form(request, fields, secret)
+            with service.store.guard():
+                await run_in_threadpool(end_session, service.store.engine(), secret, session_id)
         redirect = RedirectResponse("/login", status_code=303)
         redirect.delete_cookie(COOKIE)
         return redirect
@@ -277,6 +342,7 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
         entity page, with the errors next to their fields when the form does not validate."""
         user = signed_in(request)
         fields = await form_fields(request)
+        check_form(request, fields, service.settings.secret)
         entity_type, entity_id = first(fields, "entity_type"), first(fields, "entity_id")
         if entity_type not in TYPE_TITLES or not entity_id:
             raise HTTPException(404, "not found")

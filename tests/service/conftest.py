@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from features.registry import ENTITY_TYPES, INDICATORS
-from service.api import create_app
+from service.api import COOKIE, create_app
 from service.auth import add_user
 from service.roles import ROLES, keys_for
 from service.settings import Settings
@@ -247,6 +247,7 @@ class Env:
     settings: Settings
     url: str
     home: Path
+    sessions: dict[str, str] = field(default_factory=dict)  # role -> dashboard session id (dashboard_session)
 
 
 def build_env(backend: str, tmp: Path) -> Env:
@@ -283,6 +284,26 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in(client: TestClient, token: str) -> None:
+    """Sign ``client`` in to the dashboard the way a browser does: the sign-in form, its CSRF token, the token; the
+    session cookie stays in the client's cookie jar."""
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form.text)
+    assert csrf is not None, form.text
+    r = client.post("/login", data={"token": token, "csrf_token": csrf.group(1)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def dashboard_session(env: Env, role: str) -> str:
+    """A dashboard session id of ``role``'s user (the value of the session cookie), signed in once per env."""
+    found = env.sessions.get(role)
+    if found is None:
+        client = TestClient(env.client.app)  # a cookie jar of its own
+        sign_in(client, env.tokens[role])
+        found = env.sessions[role] = client.cookies[COOKIE]
+    return found
 
 
 def count_route_calls(service: Any) -> list[str]:

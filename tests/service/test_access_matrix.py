@@ -11,8 +11,9 @@ import pytest
 from openpyxl import load_workbook
 
 from features.registry import ENTITY_TYPES
+from service.api import COOKIE
 from service.roles import ROLES
-from tests.service.conftest import Env, auth, make_world
+from tests.service.conftest import Env, auth, dashboard_session, make_world
 
 WORLD = make_world()
 MISSING = "no-such-entity"
@@ -69,7 +70,7 @@ def test_entity_api(env: Env, case: tuple[str, str, str, str]) -> None:
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_entity_page(env: Env, case: tuple[str, str, str, str]) -> None:
     role, entity_type, entity_id, kind = case
-    env.client.cookies.set("tracerisk_token", env.tokens[role])
+    env.client.cookies.set(COOKIE, dashboard_session(env, role))
     try:
         r = env.client.get(f"/entities/{entity_type}/{quote(entity_id, safe='')}", headers={"Accept": "text/html"})
     finally:

@@ -1,5 +1,5 @@
 """Dashboard pages through the TestClient: the outcome form (the API's validation and recording), the printable
-visit pack, and the navigation's portfolio link."""
+visit pack, the navigation's portfolio link, server-side sessions and the CSRF checks of every form."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from service.api import COOKIE
+from service.auth import add_user, revoke_user
 from service.dashboard import by_region, local_path
-from service.store import connect, outcomes
-from tests.service.conftest import Env, auth
+from service.store import connect, dashboard_sessions, outcomes
+from tests.service.conftest import Env, auth, sign_in
 
 HTML = {"Accept": "text/html"}
 
@@ -36,7 +39,7 @@ def test_outcome_form_records_like_the_api(env: Env) -> None:
         "entity_type": "employer",
         "entity_id": entity_id,
         "decided_on": "2024-05-02",
-        "kind": "back_wages",
+        "kind": "conviction",
         "indicators_observed": ["withholding_of_wages", "debt_bondage"],
         "issuing_body": "Inspectorate North",
         "worklist_id": wl["worklist_id"],
@@ -49,7 +52,7 @@ def test_outcome_form_records_like_the_api(env: Env) -> None:
     rows = _outcome_rows(env, entity_id)
     assert len(rows) == before + 1
     row = next(r for r in rows if r.outcome_id == outcome_id)
-    assert (row.kind, row.worklist_id, row.recorded_by) == ("back_wages", wl["worklist_id"], "labour_inspectorate-user")
+    assert (row.kind, row.worklist_id, row.recorded_by) == ("conviction", wl["worklist_id"], "labour_inspectorate-user")
     assert row.indicators_observed == '["debt_bondage", "withholding_of_wages"]'
     landing = list((env.home / "landing" / "outcomes").glob(f"enforcement_outcome-*-{outcome_id}.csv"))
     with landing[0].open(encoding="utf-8", newline="") as handle:
@@ -72,7 +75,9 @@ def test_outcome_form_refuses_what_the_api_refuses(env: Env) -> None:
     }
     api = env.client.post("/v1/outcomes", json=bad, headers=auth(token))
     assert api.status_code == 422
-    api_fields = {e["field"].removeprefix("body.") for e in api.json()["detail"]}
+    problem = api.json()
+    errors = problem["errors"] if "errors" in problem else problem["detail"]  # RFC 9457 problem or FastAPI's
+    api_fields = {e["field"].removeprefix("body.") for e in errors}
     before = len(_outcome_rows(env, "E2"))
     r = env.client.post("/outcomes", data=bad, headers=auth(token), follow_redirects=False)
     assert r.status_code == 422
@@ -84,7 +89,7 @@ def test_outcome_form_refuses_what_the_api_refuses(env: Env) -> None:
 
 def test_outcome_form_out_of_scope_is_not_found(env: Env) -> None:
     token = env.tokens["labour_inspectorate"]  # regions R-NORTH only: E1 is in R-SOUTH
-    form = {"entity_type": "employer", "entity_id": "E1", "decided_on": "2024-05-02", "kind": "back_wages"}
+    form = {"entity_type": "employer", "entity_id": "E1", "decided_on": "2024-05-02", "kind": "conviction"}
     r = env.client.post("/outcomes", data=form, headers={**auth(token), **HTML}, follow_redirects=False)
     assert r.status_code == 404
     missing = env.client.post("/outcomes", data={**form, "entity_id": "E999"}, headers={**auth(token), **HTML})
@@ -136,3 +141,114 @@ def test_local_path_keeps_only_paths_on_this_site() -> None:
     assert local_path("/worklists/employer?capacity=3") == "/worklists/employer?capacity=3"
     for target in ("https://example.org/", "//example.org/x", "/\\example.org", "worklists", "/a\r\nSet-Cookie: x"):
         assert local_path(target) is None, target
+
+
+def _csrf(page_text: str) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]*)"', page_text)
+    assert found is not None
+    return found.group(1)
+
+
+def _signed_in_client(env: Env, role: str) -> TestClient:
+    client = TestClient(env.client.app)
+    sign_in(client, env.tokens[role])
+    return client
+
+
+def test_session_cookie_holds_no_token_and_sign_out_revokes_it(env: Env) -> None:
+    token = env.tokens["labour_inspectorate"]
+    client = _signed_in_client(env, "labour_inspectorate")
+    session_id = client.cookies[COOKIE]
+    assert session_id != token and token not in str(dict(client.cookies))
+    assert token.split(".")[1] not in session_id
+    engine = connect(env.url)
+    with engine.connect() as conn:
+        stored = [r.session_hash for r in conn.execute(sa.select(dashboard_sessions))]
+    assert session_id not in stored  # the store keeps its HMAC only
+    assert client.get("/worklists/employer", headers=HTML).status_code == 200
+
+    copy = TestClient(env.client.app)
+    copy.cookies.set(COOKIE, session_id)
+    assert copy.get("/worklists/employer", headers=HTML).status_code == 200
+    home = client.get("/indicators", headers=HTML)
+    refused = client.post("/logout", data={"csrf_token": "0" * 64}, follow_redirects=False)
+    assert refused.status_code == 403  # sign-out is a form like any other
+    assert copy.get("/worklists/employer", headers=HTML).status_code == 200
+    out = client.post("/logout", data={"csrf_token": _csrf(home.text)}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    for c in (client, copy):
+        c.cookies.set(COOKIE, session_id)
+        r = c.get("/worklists/employer", headers=HTML, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+        assert c.get("/v1/models").status_code == 401
+    engine.dispose()
+
+
+def test_session_ends_with_its_user_and_its_expiry(env: Env) -> None:
+    engine = connect(env.url)
+    token = add_user(engine, env.settings.secret, "short-lived", "admin")
+    client = TestClient(env.client.app)
+    sign_in(client, token)
+    assert client.get("/models", headers=HTML, follow_redirects=False).status_code == 200
+    with engine.begin() as conn:
+        conn.execute(sa.update(dashboard_sessions).values(expires_at="2000-01-01T00:00:00+00:00"))
+    assert client.get("/models", headers=HTML, follow_redirects=False).status_code == 303
+    sign_in(client, token)
+    assert client.get("/models", headers=HTML, follow_redirects=False).status_code == 200
+    revoke_user(engine, "short-lived")
+    assert client.get("/models", headers=HTML, follow_redirects=False).status_code == 303
+    engine.dispose()
+
+
+def test_forms_posted_with_the_session_need_its_csrf_token(env: Env) -> None:
+    client = _signed_in_client(env, "labour_inspectorate")
+    other = _signed_in_client(env, "labour_inspectorate")
+    page = client.get("/entities/employer/E2", headers=HTML)
+    csrf = _csrf(page.text)
+    assert csrf and csrf != _csrf(other.get("/entities/employer/E2", headers=HTML).text)
+    form = {"entity_type": "employer", "entity_id": "E2", "decided_on": "2024-05-02", "kind": "complaint"}
+    before = len(_outcome_rows(env, "E2"))
+    refused = [
+        client.post("/outcomes", data=form, headers=HTML, follow_redirects=False),
+        client.post("/outcomes", data={**form, "csrf_token": "0" * 64}, headers=HTML, follow_redirects=False),
+        client.post(
+            "/outcomes",
+            data={**form, "csrf_token": _csrf(other.get("/indicators", headers=HTML).text)},
+            headers=HTML,
+            follow_redirects=False,
+        ),
+        client.post(
+            "/outcomes",
+            data={**form, "csrf_token": csrf},
+            headers={**HTML, "Sec-Fetch-Site": "cross-site"},
+            follow_redirects=False,
+        ),
+        client.post(
+            "/outcomes",
+            data={**form, "csrf_token": csrf},
+            headers={**HTML, "Origin": "https://elsewhere.example"},
+            follow_redirects=False,
+        ),
+    ]
+    assert [r.status_code for r in refused] == [403] * 5
+    assert len(_outcome_rows(env, "E2")) == before
+    headers = {**HTML, "Sec-Fetch-Site": "same-origin", "Origin": "null"}
+    ok = client.post("/outcomes", data={**form, "csrf_token": csrf}, headers=headers, follow_redirects=False)
+    assert ok.status_code == 303
+    assert len(_outcome_rows(env, "E2")) == before + 1
+
+
+def test_sign_in_form_needs_its_csrf_token(env: Env) -> None:
+    token = env.tokens["admin"]
+    client = TestClient(env.client.app)
+    without = client.post("/login", data={"token": token}, follow_redirects=False)
+    assert without.status_code == 403 and COOKIE not in without.headers.get("set-cookie", "")
+    csrf = _csrf(client.get("/login").text)
+    forged = TestClient(env.client.app)  # a token from someone else's sign-in form, without its nonce cookie
+    assert forged.post("/login", data={"token": token, "csrf_token": csrf}).status_code == 403
+    cross = client.post(
+        "/login", data={"token": token, "csrf_token": csrf}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert cross.status_code == 403
+    ok = client.post("/login", data={"token": token, "csrf_token": csrf}, follow_redirects=False)
+    assert ok.status_code == 303 and client.cookies.get(COOKIE)

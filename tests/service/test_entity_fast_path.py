@@ -18,7 +18,7 @@ from service.api import COOKIE, ENTITY_PATH, MAX_ENTITY_ID, create_app
 from service.auth import add_user, revoke_user
 from service.roles import ROLES
 from service.store import audit_log, connect, users
-from tests.service.conftest import JURISDICTIONS, Env, auth, count_route_calls
+from tests.service.conftest import JURISDICTIONS, Env, auth, count_route_calls, dashboard_session
 
 
 def _cases(env: Env, role: str) -> list[tuple[str, str, str]]:
@@ -79,7 +79,7 @@ def test_fast_path_answers_like_the_route(env: Env, role: str, counted_route: li
         fast_audit = _audit_tail(env, before)
         answered_here = len(counted_route) == calls
         before = _last_seq(env)
-        env.client.cookies.set(COOKIE, token)
+        env.client.cookies.set(COOKIE, dashboard_session(env, role))
         try:
             routed = env.client.get(path)
         finally:

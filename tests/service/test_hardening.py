@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.api import MAX_CAPACITY, AuditChainBroken, create_app
+from service.api import COOKIE, MAX_CAPACITY, AuditChainBroken, create_app
 from service.auth import add_user
 from service.roles import ROLES
 from service.settings import Settings
 from service.store import audit_log, connect, users
-from tests.service.conftest import SCAN, SECRET, Env, auth, build_env, make_world
+from tests.service.conftest import SCAN, SECRET, Env, auth, build_env, dashboard_session, make_world
 
 WORLD = make_world()
 MISSING = "no-such-entity"
@@ -152,7 +152,7 @@ def test_403_and_404_bodies_do_not_reveal_existence(env: Env, role: str, entity_
     for hidden, missing in (tuple(p) for p in pairs):
         assert hidden.status_code in (403, 404)
         assert _comparable(hidden) == _comparable(missing)
-    c.cookies.set("tracerisk_token", env.tokens[role])
+    c.cookies.set(COOKIE, dashboard_session(env, role))
     try:
         hidden, missing = (
             c.get(f"/entities/{entity_type}/{quote(eid, safe='')}", headers={"Accept": "text/html"})
