@@ -21,6 +21,9 @@ SQL_TYPES = {
     "date": "DATE",
     "datetime": "TIMESTAMP",
 }
+# C0 and C1 control characters and DEL (RE2 syntax): a string field may hold tab and line breaks, nothing else of
+# these; spreadsheets refuse them and terminals act on them.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 FILE_RULES = {
     "malformed_line:wrong_field_count": "The line has more or fewer fields than the header (e.g. a truncated line).",
     "record_id:duplicate_in_batch": "Another row of the same file has the same record_id (the first one is kept).",
@@ -84,6 +87,15 @@ def field_rules(
         if f.type != "string":
             rules.append(
                 Rule(f"{col}:type", col, f"{col} must parse as {f.type}.", f"{raw} IS NOT NULL AND {_q(p)} IS NULL")
+            )
+        if f.type == "string" and f.values is None:  # a listed value cannot hold one (``not_allowed``)
+            rules.append(
+                Rule(
+                    f"{col}:control_character",
+                    col,
+                    f"{col} must not contain control characters (tab and line breaks are allowed).",
+                    f"regexp_matches({_q(col)}, '{CONTROL_CHARACTERS}')",
+                )
             )
         if f.values is not None:
             allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in f.values)

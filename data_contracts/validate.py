@@ -27,6 +27,9 @@ from data_contracts.rules import reference_rule_id, skipped_rules, validation_sq
 WRONG_TYPE_REQUIRED_SHARE = 0.5
 
 
+QUARANTINE_VALUE_CHARS = 1_000  # characters of a quarantined value kept; a longer one is cut and marked
+CUT_MARK = " [cut]"
+
 KNOWN_ON = "known_on"  # every contract's date the record became known; filled from the ingest time when empty
 
 
@@ -176,12 +179,36 @@ def validate_batch(
                 pa.scalar("[withheld: may contain person identifiers]", pa.string()),
             ),
         )
+    quarantined, cut = _cap_values(quarantined, data_columns)
     notes = list(raw.notes)
+    if cut:
+        notes.append(
+            f"quarantine: {cut} values longer than {QUARANTINE_VALUE_CHARS:,} characters kept as their first "
+            f"{QUARANTINE_VALUE_CHARS:,}, marked{CUT_MARK}"
+        )
     if unknown:
         notes.append(f"unknown columns kept in extra_fields: {', '.join(unknown)}")
     return ValidatedBatch(
         record_type, table.num_rows + len(raw.rejected), accepted, quarantined, unknown, notes, gx_sample, skipped
     )
+
+
+def _cap_values(table: pa.Table, columns: list[str]) -> tuple[pa.Table, int]:
+    """``table`` with every text value of ``columns`` longer than QUARANTINE_VALUE_CHARS cut to that length and
+    marked with CUT_MARK; the number of values cut."""
+    cut = 0
+    for name in columns:
+        column = table.column(name)
+        if not pa.types.is_string(column.type) or table.num_rows == 0:
+            continue
+        long = pc.fill_null(pc.greater(pc.utf8_length(column), QUARANTINE_VALUE_CHARS), False)
+        count = pc.sum(long).as_py() or 0
+        if not count:
+            continue
+        short = pc.binary_join_element_wise(pc.utf8_slice_codeunits(column, 0, QUARANTINE_VALUE_CHARS), CUT_MARK, "")
+        table = table.set_column(table.schema.get_field_index(name), name, pc.if_else(long, short, column))
+        cut += count
+    return table, cut
 
 
 def _later_copies(table: pa.Table, has_record_id: bool) -> pa.Array:

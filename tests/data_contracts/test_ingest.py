@@ -20,6 +20,7 @@ from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey, pseudonym
 from data_contracts.reader import MAX_COLUMNS, MAX_LINE_BYTES
 from data_contracts.sources import load_source
+from data_contracts.validate import CUT_MARK, QUARANTINE_VALUE_CHARS
 
 KEY = PseudonymKey(b"test-key-" + b"x" * 40, "test")
 NOW = datetime(2026, 11, 1, 12, 0, 0)
@@ -189,6 +190,10 @@ def test_unknown_column_is_kept_and_reported(tmp_path: Path, lake: Lake) -> None
         ("trigger", "whim", "trigger:not_allowed"),
         ("inspection_id", "", "inspection_id:missing"),
         ("organisation_registration_no", "RN999", "organisation_registration_no:unknown_organisation"),
+        ("worksite_name", "Bell\x07 Farms", "worksite_name:control_character"),
+        ("worksite_name", "\x1b[2JOrchard", "worksite_name:control_character"),
+        ("worksite_name", "Next\x85Line Ltd", "worksite_name:control_character"),
+        ("inspection_id", "INS\x0b2", "inspection_id:control_character"),
     ],
 )
 def test_bad_values_are_quarantined_with_the_rule_they_broke(
@@ -559,3 +564,17 @@ def test_too_wide_or_too_long_files_are_refused_early_and_the_others_ingested(tm
     cr = reports["labour_inspection-cr.csv"]
     assert (cr.status, cr.accepted) == ("committed", 50_000)
     assert (reports["organisation.csv"].status, reports["organisation.csv"].accepted) == ("committed", 2)
+
+
+def test_an_oversized_quarantined_value_is_cut_and_noted(tmp_path: Path, lake: Lake) -> None:
+    folder = landing(tmp_path)
+    huge = "Orchard " * 125_000  # 1,000,000 characters
+    rows = [inspection_row(1), inspection_row(2, worksite_name=huge, inspected_on="not recorded")]
+    write_csv(folder / "labour_inspection.csv", INSPECTION_HEADER, rows)
+    report = by_file(ingest_folder(lake, folder))["labour_inspection.csv"]
+    assert (report.accepted, report.quarantined) == (1, 1)
+    assert report.reasons == {"inspected_on:type": 1, "worksite_name:too_long": 1}
+    assert any("1 values longer than 1,000 characters" in note for note in report.notes), report.notes
+    bad = pq.read_table(lake.files("labour_inspection", "quarantine_file")[0]).to_pylist()[0]
+    assert bad["worksite_name"] == huge[:QUARANTINE_VALUE_CHARS] + CUT_MARK
+    assert bad["inspected_on"] == "not recorded"  # short values are kept whole

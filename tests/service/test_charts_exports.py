@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from service.charts import history_svg, waterfall_svg
-from service.exports import cell, to_csv, to_xlsx
+from service.exports import CONTROL_CHARACTERS, XLSX_CELL_CHARS, cell, to_csv, to_xlsx
 
 REASONS = [
     {"indicator_id": "E01", "title": "Documents <retained>", "contribution": 0.8},
@@ -71,3 +71,46 @@ def test_formula_starts_are_neutralised_in_any_form(text: str) -> None:
 @pytest.mark.parametrize("text", ["Evergreen Ltd", "A = B", "", "3-4 workers", "\uff21cme"])
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert cell(text) == text
+
+
+CONTROL_NAMES = [
+    "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r") + "Ltd",
+    "Bell\x07 Farms",
+    "\x1b[2J\x1b[HOrchard",
+    "Next\x85Line\x7f Co",
+    "\x00=1+1",  # after cleaning, a formula start: quoted
+]
+
+
+def _item(name: str, region: str | None = "R") -> dict[str, object]:
+    return {
+        "rank": 1,
+        "entity_type": "employer",
+        "entity_id": "E1",
+        "name": name,
+        "region": region,
+        "score": 0.5,
+        "band": "high",
+        "exploration": False,
+        "reasons": [{"indicator_id": "E01", "title": "t\x0b"}],
+    }
+
+
+@pytest.mark.parametrize("name", CONTROL_NAMES)
+def test_exports_hold_names_with_control_characters(name: str) -> None:
+    """Whatever the lake holds: XLSX (which refuses C0 control characters) and CSV carry the same cleaned text."""
+    items = [_item(name)]
+    sheet = load_workbook(io.BytesIO(to_xlsx(items, "worklist\x00 employer: [x]"))).active
+    assert sheet is not None
+    written = str(sheet.cell(row=2, column=4).value)
+    assert not CONTROL_CHARACTERS.search(written) and written == cell(name)
+    assert str(sheet.cell(row=2, column=9).value) == "E01 t "
+    row = next(csv.DictReader(io.StringIO(to_csv(items))))
+    assert row["name"] == written and row["top_reasons"] == "E01 t "
+    assert cell(cell(name)) == cell(name)
+    assert cell("\x00=1+1") == "' =1+1"
+
+
+def test_xlsx_cells_are_cut_to_what_excel_holds() -> None:
+    sheet = load_workbook(io.BytesIO(to_xlsx([_item("x" * 40_000)], "w"))).active
+    assert sheet is not None and len(str(sheet.cell(row=2, column=4).value)) == XLSX_CELL_CHARS

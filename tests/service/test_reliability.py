@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import threading
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
@@ -19,8 +21,8 @@ from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from service.api import create_app
 from service.outcomes import OutcomeIn, contract_row, write_landing
-from service.store import audit_log, connect, issued_worklists, worklist_items
-from tests.service.conftest import Env, auth, build_env
+from service.store import audit_log, connect, issued_worklists, publish, worklist_items
+from tests.service.conftest import Env, auth, build_env, make_world, score_run
 
 KEY = PseudonymKey(b"reliability-key-" + b"x" * 40, "test")
 
@@ -185,3 +187,27 @@ def _audit_entries(url: str) -> int:
             return int(conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one())
     finally:
         engine.dispose()
+
+
+def test_worklist_exports_hold_published_names_with_control_characters(tmp_path: Path) -> None:
+    """The lake may hold anything a source sent before the ingestion rule existed: the XLSX export (openpyxl refuses
+    C0 control characters) and the CSV export answer 200 with the names cleaned."""
+    env = build_env("sqlite", tmp_path)
+    world = make_world()
+    world.names[("employer", "E1")] = "Bell\x07 Farms\x00"
+    world.names[("employer", "E2")] = "\x1b[2J=cmd"
+    engine = connect(env.url)
+    try:
+        publish(engine, score_run(world, "run-control", "2024-07-01", 0.0))
+    finally:
+        engine.dispose()
+    h = auth(env.tokens["admin"])
+    xlsx = env.client.get("/v1/worklists/employer.xlsx?capacity=8&explore=0", headers=h)
+    assert xlsx.status_code == 200, xlsx.text
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    names = {str(r[3]) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert {"Bell  Farms ", " [2J=cmd"} <= names, names
+    exported = env.client.get("/v1/worklists/employer.csv?capacity=8&explore=0", headers=h)
+    assert exported.status_code == 200 and "Bell  Farms " in exported.text and "\x07" not in exported.text
+    env.client.close()
