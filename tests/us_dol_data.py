@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import openpyxl
 import pytest
 
+from data_contracts.sources.declared import DeclaredFile
+
 DATA_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DEBARMENTS = "dol_h2_debarments/buzzfeed_2016/debarments-2010-2014.csv"
 
 
 def require_data() -> Path:
@@ -59,3 +66,72 @@ def hand_made_backtest(entity: str) -> dict[str, object]:
         "bootstrap": {"resamples": 1000, "seed": 7, "level": 0.95},
         "gain": {"model": [[0.0, 0.0], [0.5, 0.75], [1.0, 1.0]]},
     }
+
+
+# ------------------------------------------------------- hand-made files laid out as us-dol.toml declares them
+def write_xlsx(path: Path, sheet: str, header: list[str], rows: list[list[Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook()
+    table = book.active
+    assert table is not None
+    table.title = sheet
+    table.append(header)
+    for row in rows:
+        table.append(row)
+    book.save(path)
+    return path
+
+
+def filing(case: str, employer: str, status: str, state: str = "KENTUCKY", unit: str = "HR") -> dict[str, Any]:
+    """A disclosure row by its contract columns (source columns come from the file's declaration)."""
+    return {
+        "application_id": case,
+        "decided_on": datetime(2010, 3, 4, 15, 22, 21),
+        "submitted_on": datetime(2010, 1, 12),
+        "case_status": status,
+        "sponsor_name": employer,
+        "sponsor_city": "LEXINGTON",
+        "sponsor_region": state,
+        "sponsor_postal_code": 40509,
+        "agent_name": "RAY WILCOXSON, INC.",
+        "agent_city": "HORSE CAVE",
+        "agent_region": "KY",
+        "occupation": "FARMWORKER",
+        "workers_requested": 12.0,
+        "workers_certified": 10,
+        "declared_wage": "$9.13",
+        "wage_unit": unit,
+        "worksite_city": "LEXINGTON",
+        "worksite_region": "KY",
+        "sponsor_category": "Individual Employer",
+        "crop": "Tobacco",
+    }
+
+
+def write_filings(root: Path, decl: DeclaredFile, rows: list[dict[str, Any]], **change: Any) -> Path:
+    """A disclosure workbook laid out as ``decl`` declares it; change: header=, drop=, sheet= to break it."""
+    columns = [c for c in decl.columns if c != change.get("drop")]
+    header = [decl.columns[c] for c in columns]
+    header = [change.get("header", {}).get(h, h) for h in header]
+    assert decl.sheet is not None
+    return write_xlsx(
+        root / decl.path, change.get("sheet", decl.sheet), header, [[r.get(c) for c in columns] for r in rows]
+    )
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_debarments(root: Path) -> Path:
+    header = ["Program", "Entity Debarred", "City", "State", "Start Date", "End Date", "Sources", "Notes"]
+    rows = [
+        ["H-2A", "Ochoa Farming Inc.", "Santa Maria", "CA", "2011-02-18", "2013-02-17", "oflc-spreadsheet", ""],
+        ["H-2B", "Keller Farms, Inc.", "Collinsville", "IL", "2012-05-01", "2015-04-30", "oflc-spreadsheet", ""],
+    ]
+    return write_csv(root / DEBARMENTS, header, rows)

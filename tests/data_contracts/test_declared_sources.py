@@ -3,7 +3,6 @@ one batch per file, and a file that does not match its declaration refused whole
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey, pseudonym
 from data_contracts.sources import Source, SourceError, load_source
 from data_contracts.sources.declared import DeclarationError, DeclaredFile, cell_text, parse_declarations
-from tests.us_dol_data import require_data
+from tests.us_dol_data import DEBARMENTS, filing, require_data, write_debarments, write_filings, write_xlsx
 
 KEY = PseudonymKey(b"test-key-" + b"d" * 40, "test")
 NOW = datetime(2026, 11, 1, 12, 0, 0)
@@ -25,7 +24,6 @@ FY2010 = "oflc_h2_disclosure/h2a/H-2A_FY2010.xlsx"
 FY2011 = "oflc_h2_disclosure/h2a/H-2A_FY2011.xlsx"
 FY2007 = "oflc_h2_disclosure/h2a/H2a_FY2007.csv"
 APPENDIX_C_FY2020 = "oflc_h2_disclosure/h2b_foreign_recruiters/H2B_FY2020_Appendix_C.xlsx"
-DEBARMENTS = "dol_h2_debarments/buzzfeed_2016/debarments-2010-2014.csv"
 BACK_WAGES = "dol_h2_debarments/buzzfeed_2015_backwages/top-total-h2-backwages-2010-2014.csv"
 
 
@@ -45,56 +43,6 @@ def declared(source: Source, path: str) -> DeclaredFile:
     return next(d for d in source.declared if d.path == path)
 
 
-def write_xlsx(path: Path, sheet: str, header: list[str], rows: list[list[Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book = openpyxl.Workbook()
-    table = book.active
-    assert table is not None
-    table.title = sheet
-    table.append(header)
-    for row in rows:
-        table.append(row)
-    book.save(path)
-    return path
-
-
-def filing(case: str, employer: str, status: str, state: str = "KENTUCKY", unit: str = "HR") -> dict[str, Any]:
-    """A disclosure row by its contract columns (source columns come from the file's declaration)."""
-    return {
-        "application_id": case,
-        "decided_on": datetime(2010, 3, 4, 15, 22, 21),
-        "submitted_on": datetime(2010, 1, 12),
-        "case_status": status,
-        "sponsor_name": employer,
-        "sponsor_city": "LEXINGTON",
-        "sponsor_region": state,
-        "sponsor_postal_code": 40509,
-        "agent_name": "RAY WILCOXSON, INC.",
-        "agent_city": "HORSE CAVE",
-        "agent_region": "KY",
-        "occupation": "FARMWORKER",
-        "workers_requested": 12.0,
-        "workers_certified": 10,
-        "declared_wage": "$9.13",
-        "wage_unit": unit,
-        "worksite_city": "LEXINGTON",
-        "worksite_region": "KY",
-        "sponsor_category": "Individual Employer",
-        "crop": "Tobacco",
-    }
-
-
-def write_filings(root: Path, decl: DeclaredFile, rows: list[dict[str, Any]], **change: Any) -> Path:
-    """A disclosure workbook laid out as ``decl`` declares it; change: header=, drop=, sheet= to break it."""
-    columns = [c for c in decl.columns if c != change.get("drop")]
-    header = [decl.columns[c] for c in columns]
-    header = [change.get("header", {}).get(h, h) for h in header]
-    assert decl.sheet is not None
-    return write_xlsx(
-        root / decl.path, change.get("sheet", decl.sheet), header, [[r.get(c) for c in columns] for r in rows]
-    )
-
-
 def write_recruiters(root: Path, decl: DeclaredFile) -> Path:
     by_column = {
         "application_id": ["H-400-19248-051955", "H-400-19248-051955"],
@@ -111,24 +59,6 @@ def write_recruiters(root: Path, decl: DeclaredFile) -> Path:
     rows = [[by_column[c][i] for c in columns] for i in range(2)]
     assert decl.sheet is not None
     return write_xlsx(root / decl.path, decl.sheet, [decl.columns[c] for c in columns], rows)
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def write_debarments(root: Path) -> Path:
-    header = ["Program", "Entity Debarred", "City", "State", "Start Date", "End Date", "Sources", "Notes"]
-    rows = [
-        ["H-2A", "Ochoa Farming Inc.", "Santa Maria", "CA", "2011-02-18", "2013-02-17", "oflc-spreadsheet", ""],
-        ["H-2B", "Keller Farms, Inc.", "Collinsville", "IL", "2012-05-01", "2015-04-30", "oflc-spreadsheet", ""],
-    ]
-    return write_csv(root / DEBARMENTS, header, rows)
 
 
 def ingest_all(lake: Lake, source: Source, root: Path) -> dict[str, FileReport]:

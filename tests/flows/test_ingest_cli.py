@@ -10,7 +10,9 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
 
+from data_contracts.sources import load_source
 from flows.cli import app
+from tests.us_dol_data import filing, write_debarments, write_filings
 
 runner = CliRunner()
 
@@ -63,6 +65,35 @@ def test_unusable_file_exits_non_zero_with_a_reason_and_ingests_the_rest(
     assert "unusable file" in result.output and "visa_application.csv" in result.output
     assert "UTF-16" in result.output
     assert "accepted 1" in result.output
+
+
+def test_us_dol_format_ingests_each_declared_file_as_a_batch_with_data_docs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path / "home"))
+    declared = {d.path: d for d in load_source("us-dol").declared}
+    data = tmp_path / "data"
+    good = write_filings(data, declared["oflc_h2_disclosure/h2a/H-2A_FY2011.xlsx"], [filing("C-2", "B FARM", "Denied")])
+    bad = write_filings(
+        data, declared["oflc_h2_disclosure/h2a/H-2A_FY2010.xlsx"], [filing("C-1", "A", "Denied")], sheet="Data"
+    )
+    write_debarments(data)
+    out = tmp_path / "summary.json"
+    args = ["ingest", "--format", "us-dol", "--source", str(data), "--json", str(out), "--gx-sample-rows", "50"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "declared sheet 'H-2A_FY2010' not in the workbook" in result.output
+    assert "Great Expectations Data Docs" in result.output
+    assert (tmp_path / "home" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    status = {Path(b["file"]).name: (b["status"], b["record_type"]) for b in json.loads(out.read_text())["batches"]}
+    assert status == {
+        good.name: ("committed", "labour_certification"),
+        bad.name: ("unusable", "labour_certification"),
+        "debarments-2010-2014.csv": ("committed", "enforcement_outcome"),
+    }
+    again = runner.invoke(app, [*args[:-2], "--gx-sample-rows", "0"])
+    status = {Path(b["file"]).name: b["status"] for b in json.loads(out.read_text())["batches"]}
+    assert again.exit_code == 1 and status[good.name] == status["debarments-2010-2014.csv"] == "already_ingested"
 
 
 def test_missing_source_folder_is_a_clear_error(tmp_path: Path) -> None:
