@@ -13,6 +13,7 @@ chain stops the start unless ``TRACERISK_ALLOW_BROKEN_AUDIT=true``.
 from __future__ import annotations
 
 import gc
+import hmac
 import json
 import logging
 import math
@@ -23,13 +24,22 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from enum import StrEnum
 from typing import Annotated, Any, NamedTuple
+from wsgiref.simple_server import WSGIServer
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -809,6 +819,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning(warning)
         service.check_audit_chain()  # raises AuditChainBroken: the server does not start
         service.anchors.start()
+        metrics_listener = start_metrics_listener(settings, service.registry)
         # Everything built so far (modules, the app, pydantic schemas) lives as long as the process: frozen out of
         # the collector, a full collection no longer walks it. Unfrozen, those collections were the reads' p99
         # tail (closed loop at c=64, 20k employers: p99 60 -> 18 ms, throughput +12%).
@@ -818,6 +829,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.unfreeze()
         service.audit_writer.close()  # flush what is pending
         service.anchors.stop()  # the last anchor covers every entry written
+        if metrics_listener is not None:
+            metrics_listener.shutdown()
+            metrics_listener.server_close()
         service.store.reset()
 
     docs = settings.docs_enabled
@@ -893,10 +907,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service.store_up.set(1)
         return {"status": "ready", "published": sorted(published)}
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    def metrics() -> Response:
-        """Prometheus metrics."""
-        return Response(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
+    if settings.metrics_access != "off":  # off: no route (404), Prometheus scrapes the metrics_port listener
+
+        @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+        def metrics(request: Request) -> Response:
+            """Prometheus metrics (TRACERISK_METRICS=token: with the bearer token TRACERISK_METRICS_TOKEN)."""
+            if settings.metrics_access == "token" and not metrics_token_matches(settings, request):
+                raise HTTPException(401, "a valid metrics token is required", headers={"WWW-Authenticate": "Bearer"})
+            return Response(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get(ENTITY_PATH, response_model=EntityOut, tags=["scores"], responses=errors)
     async def get_entity(
@@ -1039,6 +1057,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(portfolios_router)  # supply-chain portfolios (issue 10)
     return app
+
+
+def start_metrics_listener(settings: Settings, registry: CollectorRegistry) -> WSGIServer | None:
+    """The Prometheus listener on TRACERISK_METRICS_HOST:TRACERISK_METRICS_PORT, serving ``registry`` only; None
+    when no port is set or it is taken (another worker of the same server holds it: logged)."""
+    if settings.metrics_port is None:
+        return None
+    try:
+        server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    except OSError as exc:
+        log.warning("metrics listener on %s:%d not started: %s", settings.metrics_host, settings.metrics_port, exc)
+        return None
+    return server
+
+
+def metrics_token_matches(settings: Settings, request: Request) -> bool:
+    """Whether the request's bearer token is the metrics token (compared in constant time)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    expected = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    return scheme.lower() == "bearer" and bool(expected) and hmac.compare_digest(token.encode(), expected.encode())
 
 
 def _wants_html(request: Request) -> bool:

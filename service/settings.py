@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     # default $TRACERISK_HOME/audit-anchors.jsonl
     audit_anchor_file: Path | None = None
     audit_anchor_interval_s: float = Field(default=60.0, gt=0)  # seconds between anchors while the log grows
+    # /metrics on the service's listener: "open", "token" (Authorization: Bearer TRACERISK_METRICS_TOKEN) or "off";
+    # default open in development, off in production (Prometheus scrapes the metrics_port listener instead)
+    metrics: Literal["open", "token", "off"] | None = None
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65_535)  # a listener serving only the metrics
+    metrics_host: str = "127.0.0.1"  # the metrics listener's address (loopback: reachable from the host only)
 
     def check(self) -> Settings:
         """Raise InsecureSettings outside development when a secret is left at its default."""
@@ -59,7 +65,19 @@ class Settings(BaseSettings):
             )
         if self.mode != "development" and len(self.secret_key.get_secret_value()) < 32:
             raise InsecureSettings("TRACERISK_SECRET_KEY must be at least 32 characters outside development")
+        token = self.metrics_token.get_secret_value() if self.metrics_token else ""
+        if self.metrics_access == "token" and len(token) < (32 if self.mode != "development" else 1):
+            raise InsecureSettings(
+                "TRACERISK_METRICS=token needs TRACERISK_METRICS_TOKEN (at least 32 characters outside development)"
+            )
         return self
+
+    @property
+    def metrics_access(self) -> str:
+        """How /metrics answers on the service's listener: open, token or off."""
+        if self.metrics is not None:
+            return self.metrics
+        return "open" if self.mode == "development" else "off"
 
     @property
     def audit_anchor_path(self) -> Path:
@@ -73,7 +91,15 @@ class Settings(BaseSettings):
         """What development mode gives away, said at every start (empty in production)."""
         if self.mode != "development":
             return []
-        out = ["DEVELOPMENT MODE (TRACERISK_MODE=development, the default): not for real data"]
+        opened = [
+            *(["the API documents"] if self.docs_enabled else []),
+            *(["/metrics without a token"] if self.metrics_access == "open" else []),
+        ]
+        out = [
+            "DEVELOPMENT MODE (TRACERISK_MODE=development, the default): not for real data"
+            + (f"; open: {', '.join(opened)}" if opened else "")
+            + "; set TRACERISK_MODE=production for real use"
+        ]
         if self.builtin_secret:
             out.append(
                 f"{BUILTIN_SECRET_WARNING}; set TRACERISK_SECRET_KEY (32+ characters) and TRACERISK_MODE=production"

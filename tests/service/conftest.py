@@ -256,7 +256,9 @@ def build_env(backend: str, tmp: Path) -> Env:
     world = make_world()
     publish(engine, score_run(world, "run-2024-01-01", "2024-01-01", -0.05))
     publish(engine, score_run(world, "run-2024-04-01", "2024-04-01", 0.0))
-    settings = Settings(home=tmp, store_url=url, secret_key=SECRET, mode="production", rate_limit_per_minute=0)
+    settings = Settings(  # production, with /metrics opened for the tests that read it
+        home=tmp, store_url=url, secret_key=SECRET, mode="production", rate_limit_per_minute=0, metrics="open"
+    )
     tokens = {
         role: add_user(
             engine,
