@@ -33,11 +33,25 @@ def _engine() -> Engine:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``users add|revoke|list`` and ``audit verify`` to ``app``."""
+    """Add ``serve``, ``users add|revoke|list``, ``audit verify|anchor|seal`` and ``store prune`` to ``app``."""
     users = typer.Typer(help="Service users and their bearer tokens.", no_args_is_help=True)
     audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
     app.add_typer(users, name="users")
     app.add_typer(audit_app, name="audit")
+    store_app = typer.Typer(help="The serving store.", no_args_is_help=True)
+    app.add_typer(store_app, name="store")
+
+    @store_app.command("prune")
+    def store_prune(
+        keep: Annotated[int, typer.Option(min=1, help="score runs to keep, newest first (published ones always stay)")],
+    ) -> None:
+        """Remove old score runs and their rows; the audit log, users, outcomes and models are left as they are."""
+        from service.store import prune_runs
+
+        result = prune_runs(_engine(), keep)
+        typer.echo(f"kept {len(result.kept)} score runs; removed {len(result.removed)} with {result.rows} score rows")
+        for run_id in result.removed:
+            typer.echo(f"removed {run_id}")
 
     @app.command()
     def serve(

@@ -463,3 +463,42 @@ def published_scores(engine: Engine, entity_type: str) -> list[dict[str, Any]]:
             .order_by(scores.c.rank)
         )
         return [{**r._asdict(), "reasons": json.loads(r.reasons)} for r in result]
+
+
+@dataclass(frozen=True)
+class Pruned:
+    kept: list[str]  # run ids kept: the newest ``keep`` and every published one
+    removed: list[str]  # run ids removed with their rows
+    rows: int  # score rows removed
+
+
+RUN_TABLES = (scores, score_scope, supply_rollup, model_drift)  # every table holding rows of a score run
+
+
+def prune_runs(engine: Engine, keep: int) -> Pruned:
+    """Remove every score run but the newest ``keep`` (by creation time) and those a ``published`` pointer names,
+    with all their rows. One transaction per run, so the write lock is never held for long; the audit log, users,
+    outcomes, issued worklists and the model registry are not touched."""
+    if keep < 1:
+        raise ValueError("keep at least one score run")
+    with engine.connect() as conn:
+        newest_first = [
+            r.run_id
+            for r in conn.execute(
+                sa.select(score_runs.c.run_id).order_by(score_runs.c.created_at.desc(), score_runs.c.run_id.desc())
+            )
+        ]
+        served = {r.run_id for r in conn.execute(sa.select(published.c.run_id))}
+    kept = [run_id for i, run_id in enumerate(newest_first) if i < keep or run_id in served]
+    removed = [run_id for run_id in newest_first if run_id not in kept]
+    rows = 0
+    for run_id in removed:
+        with engine.begin() as conn:
+            if conn.execute(sa.select(published.c.entity_type).where(published.c.run_id == run_id)).first():
+                kept.append(run_id)  # published since it was listed
+                continue
+            for table in RUN_TABLES:
+                done = conn.execute(sa.delete(table).where(table.c.run_id == run_id))
+                rows += done.rowcount if table is scores else 0
+            conn.execute(sa.delete(score_runs).where(score_runs.c.run_id == run_id))
+    return Pruned(kept, [r for r in removed if r not in kept], rows)
