@@ -161,7 +161,9 @@ def simulate(
 
 @app.command()
 def ingest(
-    source: Annotated[Path, typer.Option(help="Folder to ingest (a simulated world, or a landing zone of files).")],
+    source: Annotated[
+        Path, typer.Option(help="Folder to ingest (a simulated world, a landing zone of files, the US DOL data).")
+    ],
     file_format: Annotated[
         str, typer.Option("--format", help="Source format: synthetic, csv or us-dol (the US DOL data folder).")
     ] = "synthetic",

@@ -97,7 +97,8 @@ def _parse_columns(raw: object, where: str) -> dict[str, dict[str, str]]:
 
 
 def load_source(name: str, root: Path | None = None, mapping: Path | None = None) -> Source:
-    """The declared source ``name`` (synthetic, csv), with a landing folder's own mapping file merged in."""
+    """The declared source ``name`` (synthetic, csv, us-dol), with a landing folder's own mapping file merged in
+    (not for a declared_files source: its TOML declares every file's columns)."""
     path = SOURCE_DIR / f"{name}.toml"
     if not path.exists():
         known = sorted(p.stem for p in SOURCE_DIR.glob("*.toml"))
@@ -114,7 +115,9 @@ def load_source(name: str, root: Path | None = None, mapping: Path | None = None
     except DeclarationError as exc:
         raise SourceError(str(exc)) from exc
     columns = _parse_columns(raw.get("columns", {}), str(path))
-    extra = mapping or (root / LANDING_MAPPING_FILE if root is not None else None)
+    if declared and mapping is not None:
+        raise SourceError(f"the {raw['name']} source declares each file's columns in {path}: --mapping does not apply")
+    extra = None if declared else mapping or (root / LANDING_MAPPING_FILE if root is not None else None)
     if extra is not None and extra.exists():
         try:
             extra_raw = tomllib.loads(extra.read_text(encoding="utf-8"))

@@ -145,6 +145,8 @@ def test_a_declaration_that_cannot_be_used_is_refused_with_its_reason(entry: dic
 def test_a_folder_without_any_declared_file_is_refused(source: Source, tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="holds none of the files"):
         source.files(tmp_path)
+    with pytest.raises(SourceError, match="--mapping does not apply"):
+        load_source("us-dol", tmp_path, tmp_path / "tracerisk-mapping.toml")
 
 
 # ------------------------------------------------------------------------------------------------- ingest
