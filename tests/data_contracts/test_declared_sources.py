@@ -267,6 +267,22 @@ def test_a_file_unlike_its_declaration_is_unusable_and_the_others_are_ingested(
     assert [(Path(e.file).name, e.read, e.accepted) for e in unusable] == [(Path(FY2010).name, 0, 0)]
 
 
+def test_a_text_file_with_a_changed_header_is_unusable_and_the_others_are_ingested(
+    source: Source, tmp_path: Path, lake: Lake
+) -> None:
+    root = tmp_path / "data"
+    write_filings(root, declared(source, FY2011), [filing("C-2", "B FARM", "Denied")])
+    bad = write_debarments(root)
+    bad.write_text(bad.read_text(encoding="utf-8").replace("Start Date", "Debarred From", 1), encoding="utf-8")
+    reports = ingest_all(lake, source, root)
+    assert (reports[DEBARMENTS].status, reports[FY2011].status) == ("unusable", "committed")
+    assert reports[DEBARMENTS].error == (
+        "declared column(s) Start Date not in the header (it has: Program, Entity Debarred, City, State, "
+        "Debarred From, End Date, Sources, Notes)"
+    )
+    assert rows(lake, "enforcement_outcome") == [] and files_on_disk(lake) == committed_files(lake)
+
+
 # ------------------------------------------------------------------------------------- the real files
 def _slice_xlsx(source_path: Path, target: Path, sheet: str, rows: int) -> None:
     book = openpyxl.load_workbook(source_path, read_only=True, data_only=True)
@@ -281,6 +297,19 @@ def _slice_text(source_path: Path, target: Path, lines: int) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(source_path, "rb") as handle:
         target.write_bytes(b"".join(handle.readline() for _ in range(lines + 1)))
+
+
+def test_a_truncated_real_xls_workbook_is_unusable(source: Source, tmp_path: Path, lake: Lake) -> None:
+    data = require_data()
+    path = "oflc_h2_disclosure/h2a/H2A_FY2013.xls"
+    target = tmp_path / "data" / path
+    target.parent.mkdir(parents=True)
+    with open(data / path, "rb") as handle:
+        target.write_bytes(handle.read(200_000))
+    (report,) = ingest_all(lake, source, tmp_path / "data").values()
+    assert report.status == "unusable"
+    assert (report.error or "").startswith("unreadable workbook: ") and "\n" not in (report.error or "")
+    assert files_on_disk(lake) == set()
 
 
 def test_a_slice_of_the_real_files_reads_as_published(source: Source, tmp_path: Path, lake: Lake) -> None:
