@@ -11,6 +11,7 @@ judged. Nothing here knows a particular source: the declarations are data.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import tomllib
@@ -218,7 +219,8 @@ def _xls_cells(path: Path, sheet: str | None) -> _Cells:
     import xlrd
 
     try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
+        # xlrd's own warnings (a truncated file, sector counts) would go to stdout: the one-line reason says it.
+        book = xlrd.open_workbook(str(path), on_demand=True, logfile=io.StringIO())
         name = _sheet_name(book.sheet_names(), sheet)
         table = book.sheet_by_name(name)
         header = [str(h).strip() for h in table.row_values(0)] if table.nrows else []
