@@ -183,7 +183,12 @@ def test_validate_batch_unsupplied_parameter() -> None:
     assert strict.reasons == {"entity_ref:missing_column": 1} and strict.skipped_rules == {}
     lenient = validate_batch(raw, "enforcement_outcome", {}, now, key, unsupplied=("entity_ref",))
     assert lenient.accepted.num_rows == 1 and lenient.reasons == {}
-    assert set(lenient.skipped_rules) == {"entity_ref:missing", "entity_ref:missing_column", "entity_ref:too_long"}
+    assert set(lenient.skipped_rules) == {
+        "entity_ref:missing",
+        "entity_ref:missing_column",
+        "entity_ref:too_long",
+        "entity_ref:control_character",
+    }
     with pytest.raises(WrongRecordType, match="declared as not supplied"):
         validate_batch(raw, "enforcement_outcome", {}, now, key, unsupplied=("decided_on",))
     with pytest.raises(ValueError, match="no fields"):
