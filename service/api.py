@@ -4,7 +4,9 @@
 dropped on any database error, so the service answers 503 with Retry-After while the store is down and
 recovers by itself when it returns. Error bodies never carry a stack trace, SQL or a file path.
 
-Outside development mode the OpenAPI documents (/docs, /redoc, /openapi.json) are off unless
+Errors are RFC 9457 problem details (service/problems.py); every request carries an id (X-Request-ID, echoed)
+and writes one JSON access line (service/logs.py). Outside development mode the OpenAPI document and its Swagger
+UI (/openapi.json, /docs; the UI's scripts served from the installed swagger-ui-bundle, never a CDN) are off unless
 ``TRACERISK_DOCS=true``; CORS is closed unless ``TRACERISK_CORS_ORIGINS`` lists origins; request bodies, page sizes
 and requests per token are limited (service/limits.py); the audit hash chain is verified at start and a broken
 chain stops the start unless ``TRACERISK_ALLOW_BROKEN_AUDIT=true``.
@@ -27,10 +29,13 @@ from typing import Annotated, Any, NamedTuple
 from wsgiref.simple_server import WSGIServer
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -46,6 +51,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from features.catalogue import render_indicator_page
 from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, Indicator
@@ -53,6 +59,9 @@ from models.worklist import DEFAULT_EXPLORATION_SHARE, build_worklist, seed_for
 from service import audit, exports, outcomes, queries
 from service.auth import User, authenticate, session_user
 from service.limits import GuardMiddleware, RateLimiter, security_headers
+from service.logs import REQUEST_ID_HEADER, RequestIdMiddleware, log_access, request_id_for
+from service.logs import configure as configure_logging
+from service.problems import Problem, ProblemResponse, ValidationProblem, documented, problem
 from service.roles import Access, keys_for
 from service.settings import BUILTIN_SECRET_WARNING, Settings
 from service.store import is_lock_timeout, issued_worklists, make_engine, migrate, now_iso, worklist_items
@@ -303,19 +312,6 @@ class AuditVerification(BaseModel):
     problems: list[str]
     anchors: int = Field(description="anchors of the anchor file checked")
     warnings: list[str] = Field(description="what this verification cannot detect")
-
-
-class Problem(BaseModel):
-    detail: str
-
-
-class FieldProblem(BaseModel):
-    field: str = Field(description="where: path.x, query.x or body.x")
-    message: str
-
-
-class ValidationProblem(BaseModel):
-    detail: list[FieldProblem]
 
 
 # --- helpers shared with the dashboard ---------------------------------------------------------------------------
@@ -699,7 +695,8 @@ class EntityReadFastPath:
     and in scope, the store up) it answers here: the same checks and queries as the route, the same audit entry
     (committed before the answer leaves), the route's response model serialised to the same bytes, the security
     headers and the request metrics the middleware would add. That skips Starlette's middleware chain, FastAPI's
-    routing, dependency resolution and response validation, most of a read's cost. Every other outcome (401, 403,
+    routing, dependency resolution and response validation, most of a read's cost. It sets the request id header
+    and writes the access line as RequestIdMiddleware does. Every other outcome (401, 403,
     404, 422, 429, 503, cookies, a request body, a cross-origin request, other methods) goes on to the FastAPI
     route, which stays the documented one; the admission made here rides along in the scope so the token is
     looked up and the rate limit charged once. Nothing is audited here unless the answer is sent here."""
@@ -741,11 +738,13 @@ class EntityReadFastPath:
             return False
         if body is None:
             return False
-        headers = [*self.headers, (b"content-length", b"%d" % len(body))]
+        request_id = request_id_for(scope)
+        headers = [*self.headers, (b"content-length", b"%d" % len(body)), (REQUEST_ID_HEADER, request_id)]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         self.answered.inc()
         self.latency.observe(time.perf_counter() - start)
+        log_access(scope, request_id, 200, start)
         return True
 
     async def _body(self, scope: Scope, token: str, entity_type: str, entity_id: str) -> bytes | None:
@@ -785,8 +784,20 @@ class TraceriskAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-async def current_user(request: Request) -> User:
-    """The user holding the request's bearer token (or dashboard cookie); 401 otherwise."""
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="opaque token",
+    description="A token printed once by `tracerisk users add` (or `tracerisk users demo`).",
+)
+DOCS_ASSETS = "/docs/assets"  # Swagger UI's scripts and styles, from the swagger-ui-bundle package
+
+
+async def current_user(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None
+) -> User:
+    """The user holding the request's bearer token (or dashboard cookie); 401 otherwise. The Security dependency
+    declares the bearer scheme in OpenAPI (Swagger's Authorize); the token itself is read by ``user_from``."""
     user: User | None = request.app.state.service.user_from(request)
     if user is None:
         raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
@@ -815,6 +826,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
         for warning in settings.development_warnings():
             log.warning(warning)
         service.check_audit_chain()  # raises AuditChainBroken: the server does not start
@@ -838,8 +850,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = TraceriskAPI(
         lifespan=lifespan,
         debug=False,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        docs_url=None,  # served below with local assets
+        redoc_url=None,  # ReDoc loads its script from a CDN: not offered
         openapi_url="/openapi.json" if docs else None,
         title="tracerisk",
         version="1",
@@ -849,18 +861,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.entity_fast_path = EntityReadFastPath(service)
 
     @app.exception_handler(StoreUnavailable)
-    async def _unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+    async def _unavailable(request: Request, exc: StoreUnavailable) -> ProblemResponse:
         service.store_up.set(0)
         log.warning("store unavailable: %s", exc.__cause__.__class__.__name__ if exc.__cause__ else "")
-        return JSONResponse(
-            {"detail": "the score store is unavailable; retry shortly"},
-            status_code=503,
-            headers={"Retry-After": str(settings.retry_after_s)},
+        return problem(
+            503, "the score store is unavailable; retry shortly", headers={"Retry-After": str(settings.retry_after_s)}
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _field_errors(exc)}, status_code=422)
+    async def _invalid(request: Request, exc: RequestValidationError) -> ProblemResponse:
+        errors = _field_errors(exc)
+        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        return problem(422, f"invalid {fields}" if fields else "invalid request", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -868,12 +880,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from service.dashboard import html_error
 
             return html_error(request, exc.status_code, str(exc.detail))
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return problem(exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    async def _crash(request: Request, exc: Exception) -> ProblemResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+        return problem(500, "internal error")
 
     app.add_middleware(MetricsMiddleware, service=service)
     if settings.cors_origins:  # closed by default: no CORS headers at all, so browsers refuse cross-origin reads
@@ -884,14 +896,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.cookie_secure, docs=docs)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer, the guard's 413 included, has an id
+
+    if docs:
+        app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        def swagger_ui() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title="tracerisk API",
+                swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            )
 
     errors: dict[int | str, dict[str, Any]] = {
-        401: {"model": Problem},
-        403: {"model": Problem},
-        404: {"model": Problem},
-        422: {"model": ValidationProblem, "description": "invalid parameters or body, per field"},
-        429: {"model": Problem, "description": "rate limit; see Retry-After"},
-        503: {"model": Problem},
+        401: documented(Problem),
+        403: documented(Problem),
+        404: documented(Problem),
+        422: documented(ValidationProblem, "invalid parameters or body, per field"),
+        429: documented(Problem, "rate limit; see Retry-After"),
+        503: documented(Problem),
     }
 
     @app.get("/healthz", tags=["operations"])
@@ -899,7 +925,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], responses={503: {"model": Problem}})
+    @app.get("/readyz", tags=["operations"], responses={503: documented(Problem)})
     def readyz() -> dict[str, Any]:
         """Readiness: the store answers (503 with Retry-After while it does not)."""
         with service.store.connect() as conn:
@@ -978,8 +1004,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["outcomes"],
         responses={
             **errors,
-            400: {"model": Problem, "description": "the body cannot be read (not UTF-8 JSON)"},
-            413: {"model": Problem, "description": "request body too large"},
+            400: documented(Problem, "the body cannot be read (not UTF-8 JSON)"),
+            413: documented(Problem, "request body too large"),
         },
     )
     def post_outcome(user: CurrentUser, body: outcomes.OutcomeIn) -> dict[str, Any]:

@@ -62,6 +62,8 @@ def register(app: typer.Typer) -> None:
         """Serve the API (/v1, OpenAPI at /docs) and the dashboard (/) over the published scores."""
         import uvicorn
 
+        from service.logs import LOG_CONFIG
+
         settings = _settings()
         from service.api import AuditChainBroken, Service
 
@@ -79,7 +81,8 @@ def register(app: typer.Typer) -> None:
                 port=port or settings.port,
                 workers=workers,
                 log_level="info",
-                access_log=False,
+                access_log=False,  # the service writes its own access line (service/logs.py)
+                log_config=LOG_CONFIG,
                 server_header=False,
             )
             return
@@ -90,6 +93,7 @@ def register(app: typer.Typer) -> None:
             host=host or settings.host,
             port=port or settings.port,
             access_log=False,
+            log_config=LOG_CONFIG,
             server_header=False,
         )
 

@@ -14,7 +14,6 @@ import os
 import re
 import time
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,12 +33,13 @@ _RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message",
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (UTC, ISO 8601, milliseconds), level, logger, message, the request id when
-    the record was written while a request was handled, the record's ``extra`` fields, and the exception text."""
+    """One JSON object per record: time (UTC, ISO 8601, milliseconds, Z), level, logger, message, the request id
+    when the record was written while a request was handled, the record's ``extra`` fields, and the exception
+    text."""
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -52,7 +52,10 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return _ENCODE(out)
+
+
+_ENCODE = json.JSONEncoder(default=str, ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 LOG_CONFIG: dict[str, Any] = {

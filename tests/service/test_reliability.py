@@ -98,7 +98,7 @@ def test_control_characters_are_refused_with_422(env: Env, field: str, bad: str)
     body = {**_outcome("E1", "ministry"), field: bad}
     r = env.client.post("/v1/outcomes", json=body, headers=h)
     assert r.status_code == 422, r.text
-    assert [e["field"] for e in r.json()["detail"]] == [f"body.{field}"]
+    assert [e["field"] for e in r.json()["errors"]] == [f"body.{field}"]
     assert (set(landing.glob("*.csv")) if landing.exists() else set()) == before
 
 

@@ -81,13 +81,13 @@ def test_field_level_422(env: Env) -> None:
     h = auth(env.tokens["admin"])
     r = env.client.get("/v1/worklists/employer?capacity=0&explore=2", headers=h)
     assert r.status_code == 422
-    fields = {e["field"] for e in r.json()["detail"]}
+    fields = {e["field"] for e in r.json()["errors"]}
     assert fields == {"query.capacity", "query.explore"}
-    assert env.client.get("/v1/entities/person/x", headers=h).json()["detail"][0]["field"] == "path.entity_type"
+    assert env.client.get("/v1/entities/person/x", headers=h).json()["errors"][0]["field"] == "path.entity_type"
     bad = {"entity_type": "employer", "entity_id": "E1", "decided_on": "2999-01-01", "kind": "arrest", "extra": 1}
     r = env.client.post("/v1/outcomes", json={**bad, "indicators_observed": ["nationality"]}, headers=h)
     assert r.status_code == 422
-    detail = {e["field"]: e["message"] for e in r.json()["detail"]}
+    detail = {e["field"]: e["message"] for e in r.json()["errors"]}
     assert set(detail) == {"body.decided_on", "body.kind", "body.extra", "body.indicators_observed"}
     assert "complaint" in detail["body.kind"]  # the contract's value set is listed
     assert "arrest" not in r.text and "nationality" not in r.text.replace("allowed", "")  # input not echoed
