@@ -2,13 +2,19 @@
 time, load from a second process on loopback (wrk, paced by its Lua ``delay()``), reporting errors, p50 / p99 per
 window and the server's resident memory over time.
 
-    python -m benchmarks.soak --minutes 10 --rate 50 [--entities 20000] [--window 30] [--json FILE]
+    python -m benchmarks.soak --minutes 10 --rate 50 [--entities 20000] [--window 30] [--publish-every 120]
+        [--json FILE]
 
 Mix (``--writes``, ``--worklists``): 90% ``GET /v1/entities/employer/{id}``,
 5% ``GET /v1/worklists/employer?capacity=20``, 5% ``POST /v1/outcomes``,
 spread over ``--users`` labour-inspectorate tokens (every read audited, every outcome written to the store and the
 landing zone, as in production). Exits 1 when any request failed. Memory growth is measured from the end of the
 first window (warm-up: caches and pools filled) to the end of the last one.
+
+``--publish-every S``: a second process's worth of work in this one, as ``tracerisk score`` does it: every S seconds a
+new score run of all the employers is published into the store the server reads (one transaction holding SQLite's
+write lock, which every audited read needs for its entry). Each window says how many publishes overlapped it, and
+the summary gives the p99 of the windows without one next to the others.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -79,6 +86,7 @@ class Window:
     p50_ms: float
     p99_ms: float
     rss_mib: float  # server resident memory at the end of the window
+    publishes: int = 0  # score runs published while the window ran
 
 
 def _ms(value: str, unit: str) -> float:
@@ -132,6 +140,61 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+class Publisher:
+    """A thread that publishes the employers' published run again under a new run id every ``every_s`` seconds,
+    noting when each publish started and ended (seconds on the monotonic clock)."""
+
+    def __init__(self, url: str, every_s: float) -> None:
+        self.url, self.every_s = url, every_s
+        self.spans: list[tuple[float, float]] = []
+        self.publishing_since: float | None = None  # start of the publish in progress
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-publisher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=120)
+
+    def overlapping(self, start: float, end: float) -> int:
+        """Publishes that ran (or still run) between ``start`` and ``end``."""
+        running = self.publishing_since
+        done = sum(1 for a, b in self.spans if a < end and b > start)
+        return done + (1 if running is not None and running < end else 0)
+
+    def _run(self) -> None:
+        import sqlalchemy as sa
+
+        from service.store import ScoreRun, connect, publish, published_runs, score_scope, scores
+
+        engine = connect(self.url)
+        with engine.connect() as conn:
+            run_id = published_runs(engine)["employer"]
+            rows = [dict(r._mapping) for r in conn.execute(sa.select(scores).where(scores.c.run_id == run_id))]
+            scope = [
+                dict(r._mapping) for r in conn.execute(sa.select(score_scope).where(score_scope.c.run_id == run_id))
+            ]
+        for row in (*rows, *scope):
+            row.pop("run_id")
+        n = 0
+        while not self._stop.wait(self.every_s):
+            n += 1
+            started = self.publishing_since = time.monotonic()
+            try:
+                publish(
+                    engine,
+                    ScoreRun(f"soak-run-{n}", f"2025-{1 + n % 12:02d}-01", {"employer": "bench-model"}, rows, scope),
+                )
+            except Exception as exc:  # reported, and the soak fails
+                self.failures.append(f"publish {n}: {exc.__class__.__name__}: {exc}")
+            self.spans.append((started, time.monotonic()))
+            self.publishing_since = None
+        engine.dispose()
+
+
 def soak(
     minutes: float,
     rate: float,
@@ -142,6 +205,7 @@ def soak(
     writes: int = 5,
     worklists: int = 5,
     log: Any = print,
+    publish_every_s: float = 0.0,
 ) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
@@ -166,6 +230,7 @@ def soak(
         # the limit is on (every request checks its bucket) with room for random bunching at this rate
         "TRACERISK_RATE_LIMIT_PER_MINUTE": str(int(per_user_per_minute * 4) + 60),
         "TRACERISK_RATE_LIMIT_BURST": "1000",
+        "TRACERISK_METRICS": "open",  # the soak reads the server's own error counts (loopback only)
     }
     script = scratch / "soak.lua"
     pace_ms = CONNECTIONS / rate * 1000.0  # each connection waits this long before its next request
@@ -185,12 +250,16 @@ def soak(
     proc = _serve([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)], env, port)
     windows: list[Window] = []
     seen_failed: dict[str, int] = {}
+    publisher = Publisher(url, publish_every_s) if publish_every_s > 0 else None
+    if publisher is not None:
+        publisher.start()
     started = time.monotonic()
     deadline = started + minutes * 60
     try:
         start_rss = rss_mib(proc.pid)
         while time.monotonic() < deadline - 1:
             length = max(2, min(window_s, round(deadline - time.monotonic())))
+            window_start = time.monotonic()
             wrk = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{length}s", "--timeout", "5s", "--latency", "-s", str(script)]
             done = subprocess.run(
                 [*wrk, f"http://127.0.0.1:{port}"],
@@ -212,6 +281,7 @@ def soak(
                 round(p50, 2),
                 round(p99, 2),
                 round(rss_mib(proc.pid), 1),
+                publisher.overlapping(window_start, time.monotonic()) if publisher is not None else 0,
             )
             windows.append(w)
             if requests:  # the wait does not count the response time: correct the pacing towards the target rate
@@ -219,11 +289,15 @@ def soak(
                 write_script(pace_ms)
             log(
                 f"{w.minute:6.2f} min  {w.rate:7.1f} req/s  errors {w.errors}  p50 {w.p50_ms:6.2f} ms  "
-                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB" + (f"  {kinds}" if kinds else "")
+                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB"
+                + (f"  publishes {w.publishes}" if w.publishes else "")
+                + (f"  {kinds}" if kinds else "")
             )
             if proc.poll() is not None:
                 raise RuntimeError(f"the server exited with {proc.returncode}")
     finally:
+        if publisher is not None:
+            publisher.stop()
         proc.terminate()
         try:
             proc.wait(timeout=30)
@@ -233,6 +307,8 @@ def soak(
     base = windows[0].rss_mib if windows else float("nan")
     last = windows[-1].rss_mib if windows else float("nan")
     p99s = sorted(w.p99_ms for w in windows)
+    quiet = sorted(w.p99_ms for w in windows if not w.publishes)
+    during = sorted(w.p99_ms for w in windows if w.publishes)
     result = {
         "minutes": minutes,
         "target_rate": rate,
@@ -241,7 +317,13 @@ def soak(
         "users": users,
         "mix_percent": {"entity_reads": 100 - writes - worklists, "worklists": worklists, "outcome_writes": writes},
         "requests": sum(w.requests for w in windows),
-        "errors": sum(w.errors for w in windows),
+        "errors": sum(w.errors for w in windows) + (len(publisher.failures) if publisher else 0),
+        "publish_every_s": publish_every_s,
+        "publishes": len(publisher.spans) if publisher else 0,
+        "publish_s": [round(b - a, 2) for a, b in publisher.spans] if publisher else [],
+        "publish_failures": publisher.failures if publisher else [],
+        "p99_ms_max_without_publish": quiet[-1] if quiet else None,
+        "p99_ms_max_with_publish": during[-1] if during else None,
         "outcomes_written": outcomes,
         "p50_ms_median": sorted(w.p50_ms for w in windows)[len(windows) // 2] if windows else None,
         "p99_ms_min": p99s[0] if p99s else None,
@@ -264,11 +346,14 @@ def main(
     window: int = typer.Option(30, help="seconds per reporting window"),
     writes: int = typer.Option(5, min=0, max=100, help="percent of requests that record an outcome"),
     worklists: int = typer.Option(5, min=0, max=100, help="percent of requests that read a worklist"),
+    publish_every: float = typer.Option(0.0, help="seconds between score runs published during the soak (0: none)"),
     json_out: Path | None = typer.Option(None, "--json", help="write the result here"),  # noqa: B008
 ) -> None:
     """Hold a fixed mixed rate against the service and report errors, latency over time and memory growth."""
     with tempfile.TemporaryDirectory() as scratch:
-        result = soak(minutes, rate, entities, users, window, Path(scratch), writes, worklists)
+        result = soak(
+            minutes, rate, entities, users, window, Path(scratch), writes, worklists, publish_every_s=publish_every
+        )
     summary = {k: v for k, v in result.items() if k != "windows"}
     print(json.dumps(summary, indent=2))
     if json_out is not None:

@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     port: int = 8000
     retry_after_s: int = Field(default=5, ge=1)  # Retry-After on 503 while the store is unavailable
     # SQLite: how long a request's write (its audit entry, an issued worklist, an outcome) waits for the write lock
-    # another process holds (a publishing score run) before the request answers 503 with Retry-After
-    store_busy_timeout_ms: int = Field(default=1_000, ge=0)
+    # another process holds (a publishing score run: about 1-2 s for 20,000 employers) before the request answers
+    # 503 with Retry-After
+    store_busy_timeout_ms: int = Field(default=3_000, ge=0)
     default_capacity_share: float = Field(default=0.05, gt=0.0, le=1.0)  # worklist size without ?capacity=
     cookie_secure: bool = False  # set the dashboard cookie's Secure flag (behind HTTPS); also sends HSTS
     docs: bool | None = None  # /docs, /redoc and /openapi.json; default: on in development mode only
