@@ -1,6 +1,10 @@
-"""Server-rendered dashboard under ``/``: sign in with a token (kept in an HttpOnly cookie), worklists with
-filters and exports, entity pages with the score history and the SHAP waterfall of the reasons, indicator pages
-and model cards. Every page reads through the same scoped, audited calls as the API."""
+"""Server-rendered dashboard under ``/``: sign in with a token (exchanged for a server-side session), worklists
+with filters, exports and a printable visit pack, entity pages with the score history, the SHAP waterfall of the
+reasons and a form to record an inspection outcome, indicator pages, model cards and portfolios; in English,
+French, Spanish or Arabic (service/i18n.py). Every page reads through the same scoped, audited calls as the API.
+
+Strings shown on a page are English msgids, translated in the templates with ``_()``; those defined here are
+marked with ``N_`` so that Babel's extraction finds them."""
 
 from __future__ import annotations
 
@@ -23,13 +27,15 @@ from pydantic import ValidationError
 from data_contracts.contracts import ILO_INDICATORS
 from features.registry import BY_ID, INDICATORS
 from models.worklist import DEFAULT_EXPLORATION_SHARE
-from service import charts, portfolios, queries
+from service import charts, i18n, portfolios, queries
 from service.api import COOKIE, MAX_CAPACITY, EntityType, Service, indicator_out, indicator_page_markdown
 from service.auth import SESSION_HOURS, User, authenticate, csrf_ok, csrf_token, end_session, start_session
+from service.i18n import N_
 from service.outcomes import CONTRACT as OUTCOME_CONTRACT
 from service.outcomes import OutcomeIn
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+i18n.install(TEMPLATES.env)
 _MD = MarkdownIt("commonmark", {"html": False}).enable("table")
 Capacity = Annotated[int | None, Query(ge=1, le=MAX_CAPACITY)]
 Region = Annotated[str | None, Query(max_length=100)]
@@ -38,22 +44,51 @@ LOGIN_COOKIE = "tracerisk_login"  # the sign-in form's nonce: its CSRF token is 
 FORM_LIMIT = 16_384  # bytes: the largest dashboard form body read
 OUTCOME_KINDS = tuple(OUTCOME_CONTRACT.field("kind").values or ())
 OUTCOME_LABELS = {
-    "entity_type": "Entity type",
-    "entity_id": "Entity",
-    "decided_on": "Date of the finding or decision",
-    "kind": "Outcome",
-    "indicators_observed": "ILO forced-labour indicators observed",
-    "issuing_body": "Issuing body",
-    "worklist_id": "Worklist id (of the visit)",
+    "entity_type": N_("Entity type"),
+    "entity_id": N_("Entity"),
+    "decided_on": N_("Date of the finding or decision"),
+    "kind": N_("Outcome"),
+    "indicators_observed": N_("ILO forced-labour indicators observed"),
+    "issuing_body": N_("Issuing body"),
+    "worklist_id": N_("Worklist id (of the visit)"),
 }
-NO_REGION = "no region"  # heading of the visit pack's group of entities without a region
+# labels of the contract's values; a value without one is shown as it is, underscores as spaces
+KIND_LABELS = {
+    "substantiated_forced_labour": N_("substantiated forced labour"),
+    "debarment": N_("debarment"),
+    "licence_revocation": N_("licence revocation"),
+    "integrity_case_substantiated": N_("integrity case substantiated"),
+    "conviction": N_("conviction"),
+    "complaint": N_("complaint"),
+    "back_wages": N_("back wages"),
+}
+ILO_LABELS = {
+    "abuse_of_vulnerability": N_("abuse of vulnerability"),
+    "deception": N_("deception"),
+    "restriction_of_movement": N_("restriction of movement"),
+    "isolation": N_("isolation"),
+    "physical_sexual_violence": N_("physical and sexual violence"),
+    "intimidation_threats": N_("intimidation and threats"),
+    "retention_of_identity_documents": N_("retention of identity documents"),
+    "withholding_of_wages": N_("withholding of wages"),
+    "debt_bondage": N_("debt bondage"),
+    "abusive_working_living_conditions": N_("abusive working and living conditions"),
+    "excessive_overtime": N_("excessive overtime"),
+}
+BANDS = {"high": N_("high"), "elevated": N_("elevated"), "low": N_("low")}  # models/scoring.py BANDS
+NO_REGION = N_("no region")  # heading of the visit pack's group of entities without a region
 TYPE_TITLES = {
-    "employer": "Employers",
-    "recruiter": "Recruiters",
-    "visa_desk": "Visa desks",
-    "border_post": "Border posts",
-    "inspector": "Inspectors",
+    "employer": N_("Employers"),
+    "recruiter": N_("Recruiters"),
+    "visa_desk": N_("Visa desks"),
+    "border_post": N_("Border posts"),
+    "inspector": N_("Inspectors"),
 }
+# messages that reach the pages from HTTP errors and the sign-in form (translated where shown)
+NOT_FOUND = N_("not found")
+FORM_EXPIRED = N_("the form expired or came from another site; reload the page and try again")
+SIGN_IN_EXPIRED = N_("The sign-in form expired. Please try again.")
+TOKEN_INVALID = N_("That token is not valid.")
 
 
 _TABLE_HEADER_CELL = re.compile(r"<th(?=[ >])")
@@ -152,7 +187,12 @@ def check_form(request: Request, fields: dict[str, list[str]], secret: bytes) ->
     if scheme.lower() == "bearer" and token:
         return
     if not same_origin(request) or not csrf_ok(secret, session_cookie(request), first(fields, "csrf_token")):
-        raise HTTPException(403, "the form expired or came from another site; reload the page and try again")
+        raise HTTPException(403, FORM_EXPIRED)
+
+
+def language(request: Request) -> str:
+    """The page's language: the switch's cookie, else the browser's Accept-Language, else English."""
+    return i18n.choose(request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language"))
 
 
 def render(
@@ -160,6 +200,8 @@ def render(
 ) -> HTMLResponse:
     """A dashboard page: the template with what the layout needs (navigation for ``user``) and ``context``."""
     types = list(user.role_def.types) if user else []
+    lang = language(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     session_id = session_cookie(request)
     secret: bytes = request.app.state.service.settings.secret
     return TEMPLATES.TemplateResponse(
@@ -171,6 +213,12 @@ def render(
             "type_titles": TYPE_TITLES,
             "show_portfolios": user is not None and shows_portfolios(user),
             "csrf": csrf_token(secret, session_id) if session_id else "",
+            "lang": lang,
+            "dir": i18n.direction(lang),
+            "languages": i18n.LANGUAGES,
+            "here": here,
+            "bands": BANDS,
+            "no_region": NO_REGION,
             **context,
         },
         status_code=status_code,
@@ -180,7 +228,9 @@ def render(
 def html_error(request: Request, status: int, detail: str) -> Response:
     if status == 401:
         return RedirectResponse("/login", status_code=303)
-    return render(request, "error.html", None, status_code=status, status=status, detail=detail)
+    # the language switch leads home: an error page never repeats its path, so a hidden entity's page and a
+    # missing one's are byte-identical
+    return render(request, "error.html", None, status_code=status, status=status, detail=detail, here="/")
 
 
 def register_dashboard(app: FastAPI, service: Service) -> None:
@@ -210,6 +260,23 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
         )
         return response
 
+    @app.get("/language/{code}", include_in_schema=False)
+    def switch_language(code: str, next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
+        """The language switch: remembers the choice in a cookie (a year) and goes back to the page it came from
+        (a path on this site only)."""
+        if code not in i18n.LANGUAGES:
+            raise HTTPException(404, NOT_FOUND)
+        redirect = RedirectResponse(local_path(next) or "/", status_code=303)
+        redirect.set_cookie(
+            i18n.LANGUAGE_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=service.settings.cookie_secure,
+        )
+        return redirect
+
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
         return login_page(request, None)
@@ -224,13 +291,13 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
         nonce = request.cookies.get(LOGIN_COOKIE, "")
         bound_to = f"login:{nonce}" if nonce else ""  # no nonce cookie: no token passes
         if not same_origin(request) or not csrf_ok(secret, bound_to, first(fields, "csrf_token")):
-            return login_page(request, "The sign-in form expired. Please try again.", 403)
+            return login_page(request, SIGN_IN_EXPIRED, 403)
         user = None
         if token:
             with service.store.guard():
                 user = authenticate(service.store.engine(), secret, token)
         if user is None:
-            return login_page(request, "That token is not valid.", 401)
+            return login_page(request, TOKEN_INVALID, 401)
         with service.store.guard():
             session_id = await run_in_threadpool(start_session, service.store.engine(), secret, user)
         redirect = RedirectResponse("/", status_code=303)
@@ -300,8 +367,9 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
         status_code: int = 200,
     ) -> HTMLResponse:
         found = service.entity(user, entity_type, entity_id)
+        gettext = i18n.gettext_for(language(request))
         waterfall = (
-            charts.waterfall_steps(found["base_value"], found["raw_score"], found["reasons"])
+            charts.waterfall_steps(found["base_value"], found["raw_score"], found["reasons"], gettext)
             if found["base_value"] is not None and found["raw_score"] is not None
             else []
         )
@@ -312,11 +380,15 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
             user,
             status_code=status_code,
             e=found,
-            history_svg=charts.history_svg(found["history"]),
-            waterfall_svg=charts.waterfall_svg(found["base_value"], found["raw_score"], found["reasons"]),
+            history_svg=charts.history_svg(found["history"], gettext=gettext),
+            waterfall_svg=charts.waterfall_svg(
+                found["base_value"], found["raw_score"], found["reasons"], gettext=gettext
+            ),
             waterfall=waterfall,
             probability=charts.probability,
             outcome_kinds=OUTCOME_KINDS,
+            kind_labels=KIND_LABELS,
+            ilo_labels=ILO_LABELS,
             outcome_labels=OUTCOME_LABELS,
             ilo_indicators=ILO_INDICATORS,
             today=today,
@@ -345,7 +417,7 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
         check_form(request, fields, service.settings.secret)
         entity_type, entity_id = first(fields, "entity_type"), first(fields, "entity_id")
         if entity_type not in TYPE_TITLES or not entity_id:
-            raise HTTPException(404, "not found")
+            raise HTTPException(404, NOT_FOUND)
         try:
             body = outcome_from_form(fields)
         except ValidationError as exc:
@@ -392,7 +464,7 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
         user = signed_in(request)
         ind = BY_ID.get(indicator_id)
         if ind is None:
-            raise HTTPException(404, "not found")
+            raise HTTPException(404, NOT_FOUND)
         return page(
             request, "indicator.html", user, ind=indicator_out(ind), body=markdown(indicator_page_markdown(ind))
         )
@@ -410,5 +482,5 @@ def register_dashboard(app: FastAPI, service: Service) -> None:
         with service.store.connect() as conn:
             found = queries.model(conn, model_id)
         if found is None:
-            raise HTTPException(404, "not found")
+            raise HTTPException(404, NOT_FOUND)
         return page(request, "model.html", user, m=found, card=markdown(found["card"]))

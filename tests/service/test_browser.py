@@ -200,3 +200,60 @@ def test_every_dashboard_page_passes_axe(live: tuple[str, Env], axe_script: Path
     assert (shots / "visit-pack.pdf").stat().st_size > 1_000
     failing = {page: found for page, found in problems.items() if found}
     assert not failing, f"axe-core violations: {failing}"
+
+
+# fr and es reach the dashboard through the browser's language (Accept-Language), ar through the language switch
+LANGUAGE_ROUTES = {"fr": "fr-CA", "es": "es-419", "ar": None}
+
+
+@pytest.mark.parametrize("lang", sorted(LANGUAGE_ROUTES))
+def test_each_language_renders_and_passes_axe(
+    live: tuple[str, Env], axe_script: Path, tmp_path: Path, lang: str
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from service.i18n import LANGUAGES, direction, gettext_for
+
+    base, env = live
+    translate = gettext_for(lang)
+    shots = Path(os.environ.get("TRACERISK_SCREENSHOT_DIR", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    employer = env.world.ids("employer")[0]
+    paths = ["/", "/worklists/employer?capacity=8", f"/entities/employer/{employer}", "/models", "/portfolios"]
+    paths += ["/worklists/employer/visit-pack?capacity=8", "/entities/employer/no-such-entity"]  # the last: 404
+    problems: dict[str, list[str]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1200, "height": 1400}, locale=LANGUAGE_ROUTES[lang] or "en-US"
+            )
+            page = context.new_page()
+            page.goto(f"{base}/login")
+            if LANGUAGE_ROUTES[lang] is None:
+                page.get_by_role("link", name=LANGUAGES[lang]).click()
+                page.wait_for_url(f"{base}/login")
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            expect(page.locator("html")).to_have_attribute("dir", direction(lang))
+            expect(page.get_by_role("heading", level=1)).to_have_text(translate("Sign in"))
+            problems["/login"] = axe_violations(page)
+            page.screenshot(path=str(shots / f"{lang}-login.png"), full_page=True)
+            sign_in(page, base, env.tokens["admin"])
+            for path in paths:
+                page.goto(f"{base}{path}")
+                expect(page.locator("html")).to_have_attribute("dir", direction(lang))
+                if path != paths[-1]:
+                    expect(page.get_by_role("button", name=translate("Sign out"))).to_be_visible()
+                else:
+                    expect(page.get_by_role("main")).to_contain_text(translate("not found"))
+                problems[path] = axe_violations(page)
+                name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+                page.screenshot(path=str(shots / f"{lang}-{name}.png"), full_page=True)
+        finally:
+            browser.close()
+    assert len(problems) == len(paths) + 1
+    for shot in shots.glob(f"{lang}-*.png"):
+        assert shot.stat().st_size > 10_000, shot.name
+    assert len(list(shots.glob(f"{lang}-*.png"))) == len(paths) + 1
+    failing = {page: found for page, found in problems.items() if found}
+    assert not failing, f"axe-core violations ({lang}): {failing}"

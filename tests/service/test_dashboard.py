@@ -252,3 +252,23 @@ def test_sign_in_form_needs_its_csrf_token(env: Env) -> None:
     assert cross.status_code == 403
     ok = client.post("/login", data={"token": token, "csrf_token": csrf}, follow_redirects=False)
     assert ok.status_code == 303 and client.cookies.get(COOKIE)
+
+
+def test_page_language_from_the_browser_and_the_switch(env: Env) -> None:
+    h = auth(env.tokens["admin"])
+    french = env.client.get("/indicators", headers={**h, "Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"})
+    assert '<html lang="fr" dir="ltr">' in french.text and "Se déconnecter" in french.text
+    arabic = env.client.get("/login", headers={"Accept-Language": "ar"})
+    assert '<html lang="ar" dir="rtl">' in arabic.text and "تسجيل الدخول" in arabic.text
+    assert '<html lang="en" dir="ltr">' in env.client.get("/login", headers={"Accept-Language": "de"}).text
+
+    client = TestClient(env.client.app)
+    switched = client.get("/language/es?next=/login%3Ffrom%3Dswitch", follow_redirects=False)
+    assert switched.status_code == 303 and switched.headers["location"] == "/login?from=switch"
+    page = client.get("/login", headers={"Accept-Language": "fr"})  # the switch wins over the browser
+    assert '<html lang="es" dir="ltr">' in page.text and "Iniciar sesión" in page.text
+    assert 'href="/language/ar?next=/login"' in page.text
+    for target in ("https://elsewhere.example/", "//elsewhere.example/x"):
+        away = client.get(f"/language/fr?next={target}", follow_redirects=False)
+        assert away.headers["location"] == "/"
+    assert client.get("/language/xx", headers=HTML).status_code == 404
