@@ -135,6 +135,11 @@ def skip_or_reject(
     file = str(source_file.path)
     if source_file.record_type not in CONTRACTS:
         message = f"file name names no record type (expected it to start with one of: {', '.join(CONTRACTS)})"
+        if source.layout == "declared_files":
+            message = (
+                f"not declared in the {source.name} source: its sheet, record type and columns go in "
+                f"data_contracts/sources/{source.name}.toml (or its [ignore] says why it is not read)"
+            )
         entry = lake.record_unusable(
             batch_id=hashlib.sha256(file.encode()).hexdigest(),
             source_format=source.name,

@@ -15,6 +15,7 @@ from data_contracts.sources.declared import DeclarationError, DeclaredFile, pars
 SOURCE_DIR = Path(__file__).resolve().parent
 LANDING_MAPPING_FILE = "tracerisk-mapping.toml"
 DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls")
 
 
 class SourceError(ValueError):
@@ -36,6 +37,7 @@ class Source:
     subdir: str
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # record type -> {source column: contract column}
     declared: tuple[DeclaredFile, ...] = ()  # layout declared_files: every file it reads
+    ignored: dict[str, str] = field(default_factory=dict)  # layout declared_files: path -> why it is not read
 
     def rename(self, record_type: str) -> dict[str, str]:
         return self.columns.get(record_type, {})
@@ -48,6 +50,17 @@ class Source:
         found: list[SourceFile] = []
         if self.layout == "declared_files":
             found = [SourceFile(base / d.path, d.record_type, d) for d in self.declared if (base / d.path).is_file()]
+            # Any other data file beside a declared one is listed (record type ""), so it is reported as not
+            # declared, unless the source says why it is not read.
+            known = {d.path for d in self.declared} | set(self.ignored)
+            folders = sorted({(base / d.path).parent for d in self.declared})
+            found += [
+                SourceFile(p, "")
+                for folder in folders
+                if folder.is_dir()
+                for p in sorted(folder.iterdir())
+                if _is_data(p, SPREADSHEET_SUFFIXES) and p.relative_to(base).as_posix() not in known
+            ]
             if not found:
                 raise SourceError(
                     f"{base} holds none of the files the {self.name} source declares ({self.description})"
@@ -74,8 +87,9 @@ def record_type_of(filename: str) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-def _is_data(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in DATA_SUFFIXES and not path.name.startswith(".")
+def _is_data(path: Path, more_suffixes: tuple[str, ...] = ()) -> bool:
+    suffixes = (*DATA_SUFFIXES, *more_suffixes)
+    return path.is_file() and path.suffix.lower() in suffixes and not path.name.startswith(".")
 
 
 def _parse_columns(raw: object, where: str) -> dict[str, dict[str, str]]:
@@ -106,7 +120,7 @@ def load_source(name: str, root: Path | None = None, mapping: Path | None = None
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     keys = {"name", "description", "layout", "subdir", "columns"}
     if raw.get("layout") == "declared_files":
-        keys |= {"missing_values", "record_types", "tables", "files"}
+        keys |= {"missing_values", "record_types", "tables", "files", "ignore"}
     unknown_keys = set(raw) - keys
     if unknown_keys:
         raise SourceError(f"{path}: unknown keys {sorted(unknown_keys)}")
@@ -129,4 +143,9 @@ def load_source(name: str, root: Path | None = None, mapping: Path | None = None
             columns[record_type] = {**columns.get(record_type, {}), **more}
     elif mapping is not None:
         raise SourceError(f"mapping file {mapping} not found")
-    return Source(raw["name"], raw.get("description", ""), raw["layout"], raw.get("subdir", ""), columns, declared)
+    ignored = raw.get("ignore", {})
+    if not isinstance(ignored, dict) or not all(isinstance(v, str) for v in ignored.values()):
+        raise SourceError(f"{path}: [ignore] must map file paths to why they are not read")
+    return Source(
+        raw["name"], raw.get("description", ""), raw["layout"], raw.get("subdir", ""), columns, declared, ignored
+    )

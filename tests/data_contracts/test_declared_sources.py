@@ -16,7 +16,15 @@ from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey, pseudonym
 from data_contracts.sources import Source, SourceError, load_source
 from data_contracts.sources.declared import DeclarationError, DeclaredFile, cell_text, parse_declarations
-from tests.us_dol_data import DEBARMENTS, filing, require_data, write_debarments, write_filings, write_xlsx
+from tests.us_dol_data import (
+    DEBARMENTS,
+    filing,
+    require_data,
+    write_csv,
+    write_debarments,
+    write_filings,
+    write_xlsx,
+)
 
 KEY = PseudonymKey(b"test-key-" + b"d" * 40, "test")
 NOW = datetime(2026, 11, 1, 12, 0, 0)
@@ -281,6 +289,25 @@ def test_a_text_file_with_a_changed_header_is_unusable_and_the_others_are_ingest
         "Debarred From, End Date, Sources, Notes)"
     )
     assert rows(lake, "enforcement_outcome") == [] and files_on_disk(lake) == committed_files(lake)
+
+
+def test_a_new_file_beside_the_declared_ones_is_reported_until_it_is_declared(
+    source: Source, tmp_path: Path, lake: Lake
+) -> None:
+    root = tmp_path / "data"
+    new_year = write_filings(root, declared(source, FY2011), [filing("C-9", "C FARM", "Denied")])
+    new_year.rename(new_year.with_name("H-2A_FY2018.xlsx"))
+    write_filings(root, declared(source, FY2011), [filing("C-2", "B FARM", "Denied")])
+    ignored = write_csv(root / "dol_flc_registry" / "whd_data_dictionary.csv", ["column"], [["h2a_violtn_cnt"]])
+    write_csv(root / "dol_flc_registry" / "SOURCE.txt", ["note"], [["provenance"]])
+    reports = ingest_all(lake, source, root)
+    assert {k: r.status for k, r in reports.items()} == {
+        "oflc_h2_disclosure/h2a/H-2A_FY2018.xlsx": "unusable",
+        FY2011: "committed",
+    }
+    error = reports["oflc_h2_disclosure/h2a/H-2A_FY2018.xlsx"].error or ""
+    assert error.startswith("not declared in the us-dol source") and "\n" not in error
+    assert ignored.exists() and [r["record_id"] for r in rows(lake, "labour_certification")] == ["h2a-fy2011:2"]
 
 
 # ------------------------------------------------------------------------------------- the real files
