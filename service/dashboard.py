@@ -76,6 +76,7 @@ ILO_LABELS = {
     "excessive_overtime": N_("excessive overtime"),
 }
 BANDS = {"high": N_("high"), "elevated": N_("elevated"), "low": N_("low")}  # models/scoring.py BANDS
+MODEL_STATUSES = {"champion": N_("champion"), "challenger": N_("challenger"), "retired": N_("retired")}
 NO_REGION = N_("no region")  # heading of the visit pack's group of entities without a region
 TYPE_TITLES = {
     "employer": N_("Employers"),
@@ -218,6 +219,7 @@ def render(
             "languages": i18n.LANGUAGES,
             "here": here,
             "bands": BANDS,
+            "statuses": MODEL_STATUSES,
             "no_region": NO_REGION,
             **context,
         },
