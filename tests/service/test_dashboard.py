@@ -135,6 +135,7 @@ def test_navigation_links_portfolios_for_the_roles_that_have_them(env: Env) -> N
         page = env.client.get("/indicators", headers=auth(env.tokens[role]))
         assert ('href="/portfolios"' in page.text) is linked, role
         assert 'class="skip" href="#main"' in page.text and '<main id="main"' in page.text
+        assert '<a href="/indicators" aria-current="page">' in page.text
 
 
 def test_local_path_keeps_only_paths_on_this_site() -> None:
