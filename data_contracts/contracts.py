@@ -482,16 +482,18 @@ CONTRACTS: dict[str, RecordContract] = {
                 Field(
                     "staff_last_name",
                     "string",
-                    "Family name of the individual recruiter named (pseudonymised; never scored).",
+                    "Family name of the individual recruiter named (pseudonymised after case and spaces are "
+                    "folded, so spellings of one name match; never scored).",
                     max_length=200,
-                    person_id="whole",
+                    person_id="each_name",
                 ),
                 Field(
                     "staff_first_name",
                     "string",
-                    "Given name of the individual recruiter named (pseudonymised; never scored).",
+                    "Given name of the individual recruiter named (pseudonymised after case and spaces are "
+                    "folded, so spellings of one name match; never scored).",
                     max_length=200,
-                    person_id="whole",
+                    person_id="each_name",
                 ),
             ),
             entity_note="Scored entity: recruiter (the organisation); the named individuals only link organisations.",

@@ -200,7 +200,7 @@ def test_declared_files_go_through_their_contracts_into_the_lake(source: Source,
     assert recruiters[1]["recruiter_region"] is None  # "N/A" is a missing value
     assert recruiters[0]["known_on"] == date(2020, 10, 1)
     # The individual recruiters named are pseudonymised: the raw name is never stored.
-    assert recruiters[0]["staff_last_name"] == pseudonym(KEY, "Montelongo") != "Montelongo"
+    assert recruiters[0]["staff_last_name"] == pseudonym(KEY, "montelongo") != "Montelongo"
 
     debarments = rows(lake, "enforcement_outcome")
     assert [(r["entity_name"], r["kind"], r["decided_on"], r["entity_ref"]) for r in debarments] == [
