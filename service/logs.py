@@ -28,8 +28,9 @@ MASK = "***"
 access_log = logging.getLogger("tracerisk.access")
 current_request_id: ContextVar[str | None] = ContextVar("tracerisk_request_id", default=None)
 
-# The standard attributes of a LogRecord: everything else on a record came from ``extra=`` and is written out.
-_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# The standard attributes of a LogRecord: everything else on a record came from ``extra=`` and is written out
+# (but uvicorn's color_message, the message again with terminal colour codes).
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

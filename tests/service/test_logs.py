@@ -31,6 +31,7 @@ def test_json_line_with_message_extra_fields_and_the_current_request_id() -> Non
     assert out["request_id"] == "req-7" and out["status"] == 503 and out["path"] == "/v1/models"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", out["time"])
     assert "request_id" not in json.loads(JsonFormatter().format(_record()))  # outside a request: none
+    assert "color_message" not in json.loads(JsonFormatter().format(_record(color_message="\x1b[1mx\x1b[0m")))
 
 
 def test_exception_text_goes_in_one_json_line() -> None:
