@@ -168,6 +168,8 @@ def read_anchors(path: Path) -> tuple[list[Anchor], list[str]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return anchors, problems
+    except (OSError, UnicodeDecodeError) as exc:
+        return anchors, [f"the anchor file {path} cannot be read ({exc.__class__.__name__})"]
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

@@ -322,3 +322,16 @@ def test_a_head_written_before_sealing_is_reported_and_sealed_on_request(tmp_pat
     refused = _cli(tmp_path, "audit", "seal", secret=own)
     assert refused.exit_code == 1 and "entry 2" in refused.output
     engine.dispose()
+
+
+def test_an_unreadable_anchor_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    broken = tmp_path / "anchors.jsonl"
+    broken.write_bytes(b"\xff\xfe not text")
+    found, problems = audit.read_anchors(broken)
+    assert found == [] and problems == [f"the anchor file {broken} cannot be read (UnicodeDecodeError)"]
+    broken.write_text('{"seq": 1}\n\n{"seq": 2, "hash": "x", "at": "t", "seal": "s"}\n', encoding="utf-8")
+    found, problems = audit.read_anchors(broken)
+    assert [a.seq for a in found] == [2] and problems == ["anchor file line 1 is not an anchor"]
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    assert audit.read_anchors(folder)[1] == [f"the anchor file {folder} cannot be read (IsADirectoryError)"]
