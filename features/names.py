@@ -104,3 +104,28 @@ def name_key_sql(column: str) -> str:
     connection). Runs in Python once per distinct name of each batch: key the distinct names of a large table
     first and join on them."""
     return f"{SQL_FUNCTION}({column})"
+
+
+# A trade name after the legal name: 'ACME FARMS LLC DBA SUNNY ACRES', 'X d/b/a Y', 'X a/k/a Y'.
+TRADE_NAME_MARKER = r"\s+(?:d\s*/?\s*b\s*/?\s*a|doing business as|a/k/a|aka)\.?\s+"
+_TRADE_NAME = re.compile(TRADE_NAME_MARKER, re.IGNORECASE)
+# Entity id of an employer known only by the name it files or is sanctioned under (no register number): the
+# prefix and the name key of its legal name, the same for every fiscal year and spelling with that key.
+SPONSOR_ID_PREFIX = "sponsor:"
+
+
+def legal_name(name: str) -> str:
+    """``name`` without the trade names that follow a 'DBA' / 'doing business as' / 'AKA' marker."""
+    return _TRADE_NAME.split(name, maxsplit=1)[0]
+
+
+def sponsor_id(name: str) -> str | None:
+    """The entity id of an employer known by ``name`` alone (``SPONSOR_ID_PREFIX`` + the key of its legal name);
+    None when the legal name has no key."""
+    key = name_key(legal_name(name))
+    return SPONSOR_ID_PREFIX + key if key else None
+
+
+def legal_name_sql(column: str) -> str:
+    """SQL: ``legal_name`` of ``column`` (the same marker, case-insensitive)."""
+    return f"regexp_replace({column}, '{TRADE_NAME_MARKER}.*$', '', 'is')"

@@ -1,6 +1,8 @@
 """Sources declared file by file (layout ``declared_files``): each file of the source folder that is read is named
 in the source's TOML with the sheet it reads, the record type its rows go through and where each contract column
-comes from (a source column, a constant, a template of the row's line); value tables translate or derive columns.
+comes from (a source column, a constant, a template of the row's line); value tables translate or derive columns,
+and ``sponsor_ids`` fills an id column from a name column (``features.names.sponsor_id``: the entity id of an
+employer known by its name alone, as the features give it).
 
 ``read_declared_file`` turns one such file (.csv, .xlsx or .xls) into the raw text batch every other source gives
 ``validate_batch``: contract column names, text values (spreadsheet dates as ISO dates, whole numbers without a
@@ -16,7 +18,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ import pyarrow as pa
 
 from data_contracts.contracts import CONTRACTS
 from data_contracts.reader import LINE_COLUMN, RawBatch, UnusableFile, read_batch_file
+from features.names import sponsor_id
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls")
 TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
@@ -41,6 +44,7 @@ FILE_KEYS = {
     "known_on",
     "known_on_from",
     "unsupplied",
+    "sponsor_ids",
 }
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER_NOISE = re.compile(r"[$,\s]")
@@ -74,9 +78,14 @@ class DeclaredFile:
     values: dict[str, dict[str, str]]  # contract column -> case-folded value -> contract value ("" = empty)
     derive: dict[str, Derived]  # contract column -> how it is computed
     missing_values: tuple[str, ...]  # case-folded texts that mean empty
+    # contract column -> the contract column whose name gives its id (``features.names.sponsor_id``)
+    sponsor_ids: dict[str, str] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        declared = asdict(self)
+        if not self.sponsor_ids:  # files declared before sponsor ids existed keep their batch ids
+            del declared["sponsor_ids"]
+        return json.dumps(declared, sort_keys=True)
 
 
 def _table_of(raw: object, where: str) -> dict[str, str]:
@@ -130,7 +139,11 @@ def parse_declarations(raw: Mapping[str, Any], where: str) -> tuple[DeclaredFile
             named = set(TEMPLATE_FIELD.findall(template)) - set(TEMPLATE_FIELDS)
             if named:
                 raise DeclarationError(f"{at}: template of {column} names {sorted(named)}; it may name {{line}}")
-        sourced = [*columns, *constants, *templates]
+        sponsor_ids = _texts(entry.get("sponsor_ids", {}), f"{at} [sponsor_ids]")
+        unnamed = sorted(set(sponsor_ids.values()) - {*columns, *constants})
+        if unnamed:
+            raise DeclarationError(f"{at}: [sponsor_ids] reads {unnamed}, not declared in [columns] or [constants]")
+        sourced = [*columns, *constants, *templates, *sponsor_ids]
         twice = sorted({c for c in sourced if sourced.count(c) > 1})
         if twice:
             raise DeclarationError(f"{at}: {twice} declared more than once")
@@ -160,6 +173,7 @@ def parse_declarations(raw: Mapping[str, Any], where: str) -> tuple[DeclaredFile
                 {c: t for c, t in values.items() if c in sourced},
                 {c: d for c, d in derive.items() if d.source in sourced},
                 missing_values,
+                sponsor_ids,
             )
         )
     return tuple(files)
@@ -344,6 +358,8 @@ def _columns(cells: _Cells, declared: DeclaredFile) -> Iterator[tuple[str, list[
         produced[column] = [template.replace("{line}", str(line)) for line in cells.lines]
     for column, derived in declared.derive.items():
         produced[column] = _translated(produced[derived.source], derived.table, keep_others=False)
+    for column, name_column in declared.sponsor_ids.items():
+        produced[column] = [sponsor_id(name) if name is not None else None for name in produced[name_column]]
     if declared.known_on_from or declared.known_on:
         source_days = produced.get(declared.known_on_from or "", [None] * n)
         produced["known_on"] = [d if d is not None and _ISO_DAY.match(d) else declared.known_on for d in source_days]

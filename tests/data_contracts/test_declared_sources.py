@@ -204,10 +204,10 @@ def test_declared_files_go_through_their_contracts_into_the_lake(source: Source,
 
     debarments = rows(lake, "enforcement_outcome")
     assert [(r["entity_name"], r["kind"], r["decided_on"], r["entity_ref"]) for r in debarments] == [
-        ("Ochoa Farming Inc.", "debarment", date(2011, 2, 18), None),
-        ("Keller Farms, Inc.", "debarment", date(2012, 5, 1), None),
+        ("Ochoa Farming Inc.", "debarment", date(2011, 2, 18), "sponsor:ochoa farming"),
+        ("Keller Farms, Inc.", "debarment", date(2012, 5, 1), "sponsor:keller farms"),
     ]
-    # The source declares it supplies no register number: that rule is skipped, every other one checked.
+    # No register number: the debarred employer is the one its petitions name (the key of its legal name).
     assert reports[DEBARMENTS].quarantined == 0
 
 
