@@ -296,7 +296,10 @@ class AuditWriter:
     contention for the GIL between the writer thread and the reads. When the lock is taken (the writer thread, or
     another process such as a publishing score run) the batch goes to the writer thread, which waits for it, so
     the loop never blocks on a lock. That connection never checkpoints (a checkpoint syncs the database file);
-    every CHECKPOINT_EVERY loop commits the writer thread runs a passive checkpoint instead."""
+    every CHECKPOINT_EVERY loop commits the writer thread runs a passive checkpoint instead.
+
+    A write that gives up on a held lock (the store's busy timeout) fails its batch and every hand-over queued while
+    it waited, so no request waits much longer than one busy timeout for a lock another process keeps."""
 
     MAX_BATCH = 2000  # entries per transaction
     CHECKPOINT_EVERY = 100  # loop commits between passive WAL checkpoints (SQLite's own default: every 1,000 pages)
@@ -446,11 +449,27 @@ class AuditWriter:
                 assert isinstance(item, Pending)
                 batch.append(item)
                 size += len(item.items)
-            self._write(batch)
+            locked = self._write(batch)
+            if locked is not None:
+                stop = self._fail_queued(locked) or stop
             if checkpoint:
                 self._checkpoint()
             if stop:
                 return
+
+    def _fail_queued(self, exc: BaseException) -> bool:
+        """Fail every hand-over queued while a write waited for a lock it did not get: their requests answer 503
+        now instead of waiting a whole busy timeout more. True when the stop sentinel was among them."""
+        stop = False
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return stop
+            if item is None:
+                stop = True
+            elif isinstance(item, Pending):
+                item.done.set_exception(exc)
 
     def _checkpoint(self) -> None:
         """A passive WAL checkpoint (copies what no reader still needs; blocks neither readers nor writers)."""
@@ -460,18 +479,20 @@ class AuditWriter:
         except Exception:  # the next one, or SQLite's own on the next thread commit, catches up
             log.warning("audit log: WAL checkpoint failed", exc_info=True)
 
-    def _write(self, batch: list[Pending]) -> None:
+    def _write(self, batch: list[Pending]) -> BaseException | None:
+        """Append the batch in one transaction and settle its futures; the failure when it was a lock timeout."""
         try:
             with _LOCK, self._engine_of().begin() as conn:
                 seqs = append_many_in(conn, self._secret, [item for p in batch for item in p.items])
         except Exception as exc:  # the whole batch failed: every request waiting on it fails (503)
             for p in batch:
                 p.done.set_exception(exc)
-            return
+            return exc if _locked(exc) else None
         start = 0
         for p in batch:
             p.done.set_result(seqs[start : start + len(p.items)])
             start += len(p.items)
+        return None
 
 
 def _settle(done: Future[int] | asyncio.Future[int], written: Any, index: int) -> None:

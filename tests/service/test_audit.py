@@ -335,3 +335,35 @@ def test_an_unreadable_anchor_file_is_a_problem_not_a_crash(tmp_path: Path) -> N
     folder = tmp_path / "a-folder"
     folder.mkdir()
     assert audit.read_anchors(folder)[1] == [f"the anchor file {folder} cannot be read (IsADirectoryError)"]
+
+
+def test_entries_queued_behind_a_lock_timeout_fail_with_it(tmp_path: Path) -> None:
+    """While another process holds the write lock past the busy timeout, the entry being written fails, and so do
+    those handed over meanwhile (their requests answer 503 at once instead of waiting a second timeout); the next
+    entry after the lock is released is written."""
+    import sqlite3
+
+    from service.store import make_engine
+
+    connect(f"sqlite:///{tmp_path / 'serving.db'}").dispose()  # migrated
+    engine = make_engine(f"sqlite:///{tmp_path / 'serving.db'}", busy_timeout_ms=800)
+    writer = audit.AuditWriter(lambda: engine, KEY)
+    holder = sqlite3.connect(tmp_path / "serving.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    first = writer.submit(("u", "admin", "entity.read", "employer", "E1", None))
+    time.sleep(0.3)  # the writer thread now waits for the lock
+    second = writer.submit(("u", "admin", "entity.read", "employer", "E2", None))
+    with pytest.raises(sa.exc.OperationalError, match="locked"):
+        first.result(10)
+    with pytest.raises(sa.exc.OperationalError, match="locked"):
+        second.result(10)
+    took = time.monotonic() - started
+    assert took < 1.4, took  # one busy timeout (0.8 s), not two
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert writer.submit(("u", "admin", "entity.read", "employer", "E3", None)).result(10) == 1
+    writer.close()
+    check = audit.verify(engine, KEY)
+    assert check.ok and check.entries == 1
+    engine.dispose()
