@@ -52,7 +52,7 @@ def main() -> None:
             )
             train_s = time.perf_counter() - t0
             table = scoring_tables[entity]
-            if model.booster is None:  # no label at all on this world: the red-flag count serves, time that
+            if model.booster is None:  # no trees (too few labels, or the weighted red flags): time scoring alone
                 t0 = time.perf_counter()
                 scored = score_type(table, args.as_of.isoformat(), None, model.rule_calibration)
                 out[entity] = {

@@ -31,7 +31,7 @@ from features.entity_resolution import resolve_names
 from features.names import name_key_sql, register_name_key
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
-from features.registry import ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
+from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
 from features.us_dol import BetaPrior, fit_beta_prior
 
 OVERSTAY_GRACE_DAYS = 60
@@ -369,6 +369,19 @@ def compute_entity(con: duckdb.DuckDBPyConnection, entity: EntityType) -> Featur
 def threshold_column(ind: Indicator) -> str:
     """The feature-table column the red-flag threshold of ``ind`` applies to: a shrunk share's raw rate."""
     return f"{ind.feature}__raw" if ind.shrunk else ind.feature
+
+
+def red_flag_matrix(ft: FeatureTable, features: list[str]) -> np.ndarray:
+    """[rows of ``ft``, len(features)] 0/1: the indicator of each feature column is past its red-flag threshold
+    in its risk direction. Over all of an entity type's feature columns, a row sums to its ``red_flags``."""
+    out = np.zeros((ft.table.num_rows, len(features)))
+    for j, f in enumerate(features):
+        ind = BY_ID[f.split("_w", 1)[0]]
+        if ind.direction > 0 and ind.id in ft.cutoffs:
+            values = np.asarray(ft.table.column(threshold_column(ind)).to_numpy(zero_copy_only=False), dtype=float)
+            with np.errstate(invalid="ignore"):
+                out[:, j] = (values > ft.cutoffs[ind.id]).astype(float)
+    return out
 
 
 def shrunk_rate(raw: np.ndarray, num: np.ndarray, den: np.ndarray, prior: BetaPrior) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Any, cast
 import numpy as np
 
 from data_contracts.lake import Lake
-from features.build import FeatureTable, build_features, read_features, threshold_column
+from features.build import FeatureTable, build_features, read_features, red_flag_matrix, threshold_column
 from features.registry import BY_ID, EntityType
 from flows.features import features_dir
 from models.bundle import LoadedModel
@@ -77,8 +77,7 @@ def reference_for(home: Path, model: LoadedModel, features: FeatureTable | None 
         return Reference(**json.loads(path.read_text(encoding="utf-8")))
     t0 = _origin(model)
     ft = features if features is not None else _features(home, t0, (model.entity,))[model.entity]
-    red_flags = ft.table.column("red_flags").to_numpy().astype(float)
-    probability = model.probability(feature_frame(ft.table, model.features), red_flags)
+    probability = model.probability(feature_frame(ft.table, model.features), red_flag_matrix(ft, model.features))
     ref = reference_of(
         model.model_id, t0.isoformat(), _columns(ft, model.features), probability, (BANDS[0][1], BANDS[1][1])
     )

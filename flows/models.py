@@ -153,18 +153,23 @@ def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
     fold = model.fold
     rule = gate_metrics(fold.red_flags, fold.y, fold.keys)
     challenger = None
-    if model.booster is not None:
-        scores = model.served_score(fold.x, fold.red_flags)
-        challenger = _judged_on_fold(scores, fold)
+    if model.has_model:
+        challenger = _judged_on_fold(model.fold_score(), fold)
     loaded = usable_champion(home, model.entity)
     current = loaded.model_id if loaded is not None else None
     champion = None
-    if model.booster is not None and current == model_id_of(model):
+    if model.has_model and current == model_id_of(model):
         loaded, current = None, None  # the same trees: judged once, as the challenger
     if loaded is not None and fold.table is not None:
         missing = [f for f in loaded.features if f not in fold.table.column_names]
         if not missing:
-            scores = loaded.served_score(feature_frame(fold.table, loaded.features), fold.red_flags)
+            flags = fold.flags if loaded.features == fold.features else None
+            if flags is None:  # another feature list: its red flags by column name (none outside the fold's)
+                index = {f: j for j, f in enumerate(fold.features)}
+                flags = np.column_stack(
+                    [fold.flags[:, index[f]] if f in index else np.zeros(len(fold.ids)) for f in loaded.features]
+                )
+            scores = loaded.served_score(feature_frame(fold.table, loaded.features), flags)
             champion = _judged_on_fold(scores, fold)
     decision = decide(challenger, rule, champion, current, model.no_model_reason).as_dict()
     return {
@@ -214,7 +219,7 @@ def train_task(
             )
     decision = gate_model(home, model)
     model_id = None
-    if model.booster is not None:
+    if model.has_model:
         metrics = {"strategy_comparison": model.comparison, "gate": decision}
         model_id = save_bundle(model, home, metrics, _lake_fingerprint(cache.lake), gate=decision)
         try:  # a bundle that does not load back as written is never promoted
@@ -288,13 +293,13 @@ def sensitive_removed(
             features_at=lambda d: cache.get(d, entity),
             evidence=evidence,
         )
-        if model.booster is None:
+        if not model.has_model:
             out[ind.id] = {"error": f"no model without {ind.id}: {model.no_model_reason}"}
             continue
         loaded = LoadedModel(
             f"{model_meta['model_id']}-without-{ind.id}",
             entity,
-            model.booster.booster_,
+            model.booster.booster_ if model.booster is not None else None,
             model.calibrator,
             model.features,
             {

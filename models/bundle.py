@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 
 from features.registry import EntityType
 from models import treeshap
-from models.train import IDENTITY_BLEND, Blend, Calibrator, RuleCalibration, TrainedModel
+from models.train import IDENTITY_BLEND, LATENT_STRATEGY, Blend, Calibrator, RuleCalibration, TrainedModel
 
 INTEGRITY_FILE = "integrity.json"
 
@@ -37,7 +37,7 @@ class BundleIntegrityError(ValueError):
 class LoadedModel:
     model_id: str
     entity: EntityType
-    booster: lgb.Booster
+    booster: lgb.Booster | None  # None: the weighted red flags (no trees; the blend's weight is 0)
     calibrator: Calibrator
     features: list[str]
     meta: dict[str, Any]
@@ -52,21 +52,27 @@ class LoadedModel:
     @property
     def blend(self) -> Blend:
         spec = self.meta.get("blend")
-        return Blend(**spec) if spec else IDENTITY_BLEND
+        return Blend.from_dict(spec) if spec else IDENTITY_BLEND
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
-        """The trees' raw score (log-odds for a binary objective)."""
+        """The trees' raw score (log-odds for a binary objective); zeros without trees."""
+        if self.booster is None:
+            return np.zeros(len(x))
         return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
 
-    def served_score(self, x: np.ndarray, red_flags: np.ndarray) -> np.ndarray:
-        """The score the served ranking orders by: the trees blended with the red-flag count."""
-        return self.blend.score(self.raw_score(x), red_flags)
+    def served_score(self, x: np.ndarray, flags: np.ndarray) -> np.ndarray:
+        """The score the served ranking orders by: the trees blended with the (weighted) red-flag count;
+        ``flags``: [n, features] 0/1 (features.build.red_flag_matrix over ``self.features``)."""
+        return self.blend.score(self.raw_score(x), flags)
 
-    def probability(self, x: np.ndarray, red_flags: np.ndarray) -> np.ndarray:
-        return self.calibrator.predict(self.served_score(x, red_flags))
+    def probability(self, x: np.ndarray, flags: np.ndarray) -> np.ndarray:
+        return self.calibrator.predict(self.served_score(x, flags))
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
-        """[n, features + 1] TreeSHAP contributions (LightGBM pred_contrib per decision pattern, exact)."""
+        """[n, features + 1] TreeSHAP contributions (LightGBM pred_contrib per decision pattern, exact); zeros
+        without trees (the blend adds each red flag's part)."""
+        if self.booster is None:
+            return np.zeros((len(x), len(self.features) + 1))
         return treeshap.contributions(self.booster, x)
 
 
@@ -101,9 +107,9 @@ def save_bundle(
     data_fingerprint: str,
     gate: dict[str, Any] | None = None,
 ) -> str:
-    if model.booster is None:
+    if not model.has_model:
         raise ValueError(f"no {model.entity} model to save: {model.no_model_reason}")
-    text = model.booster.booster_.model_to_string()
+    text = model_text(model)
     model_id = _model_id(model, text)
     final = home / "models" / model_id
     tmp = home / "models" / f".{model_id}.tmp"
@@ -126,6 +132,7 @@ def save_bundle(
         "windows": model.windows.as_dict(),
         "positives": model.positives,
         "blend": model.blend.as_dict(),
+        "fold_blend": model.fold_blend.as_dict() if model.fold_blend is not None else None,
         "candidates": {key: {"strategy": st, "blend": b.as_dict()} for key, (st, b) in model.candidates.items()},
         "calibration": _calibrator_json(model.calibrator),
         "strategy_comparison": model.comparison,
@@ -202,14 +209,14 @@ def load_bundle(home: Path, model_id: str) -> LoadedModel:
     """The bundle of ``model_id``, only once verified_bundle accepts it (LightGBM parses the verified text)."""
     meta, text = verified_bundle(home, model_id)
     try:
-        booster = lgb.Booster(model_str=text)
+        booster = None if meta.get("strategy") == LATENT_STRATEGY else lgb.Booster(model_str=text)
         calibrator = _JsonCalibrator(meta["calibration"])
         return LoadedModel(model_id, meta["entity"], booster, calibrator, meta["features"], meta)
     except (lgb.basic.LightGBMError, KeyError, TypeError) as exc:
         raise BundleIntegrityError(f"{model_id}: bundle cannot be loaded ({exc})") from exc
 
 
-def candidate_scores(home: Path, model: LoadedModel, x: np.ndarray, red_flags: np.ndarray) -> dict[str, np.ndarray]:
+def candidate_scores(home: Path, model: LoadedModel, x: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
     """Served scores of every candidate (strategy x blend) the bundle's training compared on its fold, for
     reporting them on later labels (empty for a bundle saved without its candidates)."""
     folder = home / "models" / model.model_id
@@ -217,6 +224,9 @@ def candidate_scores(home: Path, model: LoadedModel, x: np.ndarray, red_flags: n
     trees: dict[str, lgb.Booster] = {}
     out: dict[str, np.ndarray] = {}
     for key, spec in (model.meta.get("candidates") or {}).items():
+        if spec["strategy"] == LATENT_STRATEGY:
+            out[key] = Blend.from_dict(spec["blend"]).score(np.zeros(len(x)), flags)
+            continue
         name = f"candidates/{spec['strategy']}.txt"
         path = folder / name
         if not path.is_file():
@@ -227,7 +237,7 @@ def candidate_scores(home: Path, model: LoadedModel, x: np.ndarray, red_flags: n
                 continue  # not the trees training wrote: not reported
             trees[spec["strategy"]] = lgb.Booster(model_str=data.decode("utf-8"))
         raw = np.asarray(trees[spec["strategy"]].predict(x, raw_score=True), dtype=float)
-        out[key] = Blend(**spec["blend"]).score(raw, red_flags)
+        out[key] = Blend.from_dict(spec["blend"]).score(raw, flags)
     return out
 
 
@@ -256,11 +266,19 @@ def _model_id(model: TrainedModel, text: str) -> str:
     return f"{model.entity}-{model.trained_as_of.isoformat()}-{model_text_hash(text)}"
 
 
+def model_text(model: TrainedModel) -> str:
+    """What model.txt holds: the trees as LightGBM writes them, or the weighted red flags as canonical JSON."""
+    if model.booster is not None:
+        return model.booster.booster_.model_to_string()
+    spec = {"strategy": model.strategy, "features": model.features, "blend": model.blend.as_dict()}
+    return json.dumps(spec, sort_keys=True, separators=(",", ":")) + "\n"
+
+
 def model_id_of(model: TrainedModel) -> str:
-    """The id ``save_bundle`` gives ``model`` (entity, training date and a hash of the trees)."""
-    if model.booster is None:
+    """The id ``save_bundle`` gives ``model`` (entity, training date and a hash of model.txt)."""
+    if not model.has_model:
         raise ValueError(f"no {model.entity} model: {model.no_model_reason}")
-    return _model_id(model, model.booster.booster_.model_to_string())
+    return _model_id(model, model_text(model))
 
 
 def _registry_path(home: Path) -> Path:

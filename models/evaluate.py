@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from data_contracts.lake import Lake
-from features.build import FeatureTable
+from features.build import FeatureTable, red_flag_matrix
 from features.registry import EntityType
 from models.bundle import LoadedModel
 from models.metrics import capacity, random_expectation, ranking_metrics, safe_ap, safe_auc
@@ -50,7 +50,7 @@ def evaluate_entity(
 ) -> dict[str, Any]:
     """Metrics of the served ranking (``served``; None: the red-flag count), the latest ``model``, the red-flag
     count and random, on the new positives of (as_of, as_of + horizon]; ``decision``: the gate's record;
-    ``candidates(x, red_flags)``: the served scores of every candidate the model's training compared (reported on
+    ``candidates(x, flags)``: the served scores of every candidate the model's training compared (reported on
     these later labels too, never used to choose)."""
     for m in (model, served):
         _check_trained_before(m, as_of)
@@ -69,11 +69,14 @@ def evaluate_entity(
 
     scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
+    def flags_for(features: list[str]) -> np.ndarray:
+        return np.asarray(red_flag_matrix(table, features)[is_new], dtype=float)
+
     def scores_of(m: LoadedModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(features, served score, probability) of ``m`` on the evaluated rows, computed once per model."""
         if m.model_id not in scored:
             x = feature_frame(t, m.features)
-            score = m.served_score(x, rule)
+            score = m.served_score(x, flags_for(m.features))
             scored[m.model_id] = (x, score, m.calibrator.predict(score))
         return scored[m.model_id]
 
@@ -85,7 +88,8 @@ def evaluate_entity(
         rankings["model"] = model_score
         if candidates is not None:
             out["candidates"] = {
-                key: candidate_metrics(scores, y, truth_y, k, keys) for key, scores in candidates(model_x, rule).items()
+                key: candidate_metrics(scores, y, truth_y, k, keys)
+                for key, scores in candidates(model_x, flags_for(model.features)).items()
             }
     else:
         out["model"] = None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from features.build import FeatureTable, threshold_column
+from features.build import FeatureTable, red_flag_matrix
 from features.registry import BY_ID, for_entity
 from models.bundle import LoadedModel
 from models.explain import DOCS_BASE, MIN_CONTRIBUTION
@@ -48,18 +48,6 @@ class ScoredType:
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
-
-
-def flag_matrix(ft: FeatureTable, features: list[str]) -> np.ndarray:
-    """[n, len(features)] 0/1: the indicator of each column is past its red-flag threshold in its risk direction
-    (the terms of the red-flag count)."""
-    out = np.zeros((ft.table.num_rows, len(features)))
-    for j, f in enumerate(features):
-        ind = BY_ID[f.split("_w", 1)[0]]
-        if ind.direction > 0 and ind.id in ft.cutoffs:
-            with np.errstate(invalid="ignore"):
-                out[:, j] = (_column(ft.table, threshold_column(ind)) > ft.cutoffs[ind.id]).astype(float)
-    return out
 
 
 class _ReasonRenderer:
@@ -125,8 +113,9 @@ def score_type(
         x = feature_frame(t, features)
         # [n, f + 1]: the served score's additive parts (TreeSHAP log-odds scaled by the blend, plus the count's
         # share per red flag); last column = base value. They sum to the served score.
-        contrib = model.blend.contributions(model.contributions(x), flag_matrix(ft, features))
-        raw = model.served_score(x, flags)  # what evaluation and the gate rank by, bit for bit
+        matrix = red_flag_matrix(ft, features)
+        contrib = model.blend.contributions(model.contributions(x), matrix)
+        raw = model.served_score(x, matrix)  # what evaluation and the gate rank by, bit for bit
         probability = model.calibrator.predict(raw)
         base = contrib[:, -1]
         reason_weights = contrib[:, :-1]
@@ -137,7 +126,7 @@ def score_type(
         raw = flags.copy()
         base = np.zeros(n)
         # Rule reasons: each indicator past its threshold in its risk direction counts one red flag.
-        reason_weights = flag_matrix(ft, features)
+        reason_weights = red_flag_matrix(ft, features)
         model_id = RULE_BASELINE
     indicator_ids = [f.split("_w", 1)[0] for f in features]
     values = np.column_stack([_column(t, f) for f in features]) if features else np.zeros((n, 0))

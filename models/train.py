@@ -3,7 +3,8 @@ later time-held-out fold that alone chooses the strategy, fits the calibration a
 
 Labels are positive-unlabelled and selection-biased (DESIGN principle 3): an entity without an outcome is
 unlabelled, not clean, and outcomes exist mostly where someone inspected. Several ways of treating them are
-compared on the fold (``STRATEGIES``), each also blended with the red-flag count (``BLEND_WEIGHTS``).
+compared on the fold (``STRATEGIES``), each also blended with the red-flag count (``BLEND_WEIGHTS``), and so is
+a ranking that reads no label at all: the red flags weighted by a latent class model (``LATENT_STRATEGY``).
 
 Windows of a model trained with what was known on day D (horizon H, ``training_windows``):
 - fold: features as of F = D - H, labels decided in (F, D], entities labelled on or before F left out (they are
@@ -28,8 +29,9 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from data_contracts.lake import Lake
-from features.build import FeatureTable, build_features
+from features.build import FeatureTable, build_features, red_flag_matrix
 from features.registry import BY_ID, EntityType, feature_columns
+from models.latent import fit_latent_flag_weights
 from models.metrics import capacity, safe_ap
 from models.ranking import precision_at, tiebreak_keys
 
@@ -67,6 +69,9 @@ LGB_PARAMS: dict[str, Any] = {
 # inverse of its share (random visits are the unbiased sample), others as all. rank_xendcg: every entity, a
 # ranking objective (LightGBM rank_xendcg, one query per fitting origin) aimed at the top of the list.
 STRATEGIES = ("unlabelled_negative", "inspected_only", "ipw", "lottery", "rank_xendcg")
+# latent_red_flags: no trees and no label: the red flags weighted by a latent class model of the fold's flags
+# (models/latent.py). It needs no training positive, only the fold's new positives to be judged on.
+LATENT_STRATEGY = "latent_red_flags"
 # Weight of the model in its monotone blend with the red-flag count (1.0 = the model alone); both are
 # standardised on the fitting set first.
 BLEND_WEIGHTS = (1.0, 0.75, 0.5, 0.25)
@@ -206,6 +211,7 @@ class Dataset:
     x: np.ndarray  # [n, features] float, NaN = not measured
     y: np.ndarray  # 0/1 observed labels in the window after as_of
     red_flags: np.ndarray
+    flags: np.ndarray  # [n, features] 0/1: each column's indicator past its red-flag threshold (sums to red_flags)
     inspected: np.ndarray  # bool: employer had at least one inspection in the feature window (others: True)
     features: list[str] = field(default_factory=list)
     table: pa.Table | None = None  # the feature table the rows come from (other models' features too)
@@ -249,7 +255,10 @@ def dataset(
         inspected = np.ones(len(ids), dtype=bool)
         lottery = None
     flags = t.column("red_flags").to_numpy().astype(float)
-    return Dataset(entity, as_of, ids, x, y, flags, inspected, cols, t, lottery)
+    matrix = red_flag_matrix(ft, cols)
+    if drop_known:
+        matrix = matrix[keep]
+    return Dataset(entity, as_of, ids, x, y, flags, matrix, inspected, cols, t, lottery)
 
 
 def pooled(parts: list[Dataset]) -> Dataset:
@@ -263,6 +272,7 @@ def pooled(parts: list[Dataset]) -> Dataset:
         np.vstack([p.x for p in parts]),
         np.concatenate([p.y for p in parts]),
         np.concatenate([p.red_flags for p in parts]),
+        np.vstack([p.flags for p in parts]),
         np.concatenate([p.inspected for p in parts]),
         first.features,
         None,
@@ -329,43 +339,63 @@ def fit_booster(ds: Dataset, strategy: str) -> Booster:
 class Blend:
     """The served score: ``weight`` x standardised model raw score + (1 - weight) x standardised red-flag count.
 
-    Monotone in both; centres and scales come from the fitting set. Its additive decomposition over indicators
-    (``contributions``) keeps every score explainable: the count's part is spread evenly over the red flags."""
+    The count is weighted when ``flag_weights`` is set (one weight per feature column, from
+    ``models.latent``), plain otherwise. Monotone in both; centres and scales come from the fitting set. Its
+    additive decomposition over indicators (``contributions``) keeps every score explainable: the count's part
+    is spread over the red flags, each by its weight."""
 
     weight: float
     raw_center: float
     raw_scale: float
     count_center: float
     count_scale: float
+    flag_weights: tuple[float, ...] = ()  # per feature column; empty: every red flag counts 1
+
+    def count(self, flags: np.ndarray) -> np.ndarray:
+        """The (weighted) red-flag count of each row of ``flags`` ([n, features] 0/1)."""
+        if self.flag_weights:
+            return np.asarray(flags @ np.asarray(self.flag_weights), dtype=float)
+        return np.asarray(flags.sum(axis=1), dtype=float)
 
     @staticmethod
-    def fit(weight: float, raw: np.ndarray, flags: np.ndarray) -> Blend:
+    def fit(weight: float, raw: np.ndarray, flags: np.ndarray, flag_weights: tuple[float, ...] = ()) -> Blend:
+        count = Blend(weight, 0.0, 1.0, 0.0, 1.0, flag_weights).count(flags)
         return Blend(
             weight,
             float(np.mean(raw)),
             float(np.std(raw)) or 1.0,
-            float(np.mean(flags)),
-            float(np.std(flags)) or 1.0,
+            float(np.mean(count)),
+            float(np.std(count)) or 1.0,
+            flag_weights,
         )
 
     def score(self, raw: np.ndarray, flags: np.ndarray) -> np.ndarray:
+        """The served score from the model's raw score and the [n, features] red-flag matrix."""
         w = self.weight
+        count = self.count(flags)
+        if w == 0.0:
+            return np.asarray((count - self.count_center) / self.count_scale, dtype=float)
         return np.asarray(
-            w * (raw - self.raw_center) / self.raw_scale + (1 - w) * (flags - self.count_center) / self.count_scale,
+            w * (raw - self.raw_center) / self.raw_scale + (1 - w) * (count - self.count_center) / self.count_scale,
             dtype=float,
         )
 
     def contributions(self, contrib: np.ndarray, flag_matrix: np.ndarray) -> np.ndarray:
         """[n, f + 1] contributions to ``score``: TreeSHAP contributions ``contrib`` (last column the base value)
-        scaled, plus (1 - weight) / count scale per red flag (``flag_matrix``: 0/1 per indicator column)."""
+        scaled, plus (1 - weight) x flag weight / count scale per red flag (``flag_matrix``: 0/1 per column)."""
         w = self.weight
         out = contrib * (w / self.raw_scale)
-        out[:, :-1] += flag_matrix * ((1 - w) / self.count_scale)
+        per_flag = np.asarray(self.flag_weights) if self.flag_weights else 1.0
+        out[:, :-1] += flag_matrix * per_flag * ((1 - w) / self.count_scale)
         out[:, -1] += -w * self.raw_center / self.raw_scale - (1 - w) * self.count_center / self.count_scale
         return out
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @staticmethod
+    def from_dict(spec: dict[str, Any]) -> Blend:
+        return Blend(**{**spec, "flag_weights": tuple(spec.get("flag_weights") or ())})
 
 
 IDENTITY_BLEND = Blend(1.0, 0.0, 1.0, 0.0, 1.0)
@@ -443,6 +473,9 @@ class TrainedModel:
     positives: dict[str, int]  # "train" (distinct fitted positives), "fold" (new positives on the fold)
     blend: Blend = IDENTITY_BLEND
     no_model_reason: str | None = None
+    # the blend the fold judged, where the served one was refitted since: the weighted red flags are fitted
+    # on the fold's entities for the gate, then again on every entity as of the training day to serve
+    fold_blend: Blend | None = None
     # every fitted strategy's trees and its blends (candidate key -> (strategy, blend)), kept so that evaluation
     # can report each candidate on later labels; the fold alone chose among them
     candidates: dict[str, tuple[str, Blend]] = field(default_factory=dict)
@@ -460,17 +493,30 @@ class TrainedModel:
     def trained_as_of(self) -> date:
         return self.windows.trained_as_of
 
+    @property
+    def has_model(self) -> bool:
+        """Whether training produced a model (trees, or the label-free weighted red flags)."""
+        return self.no_model_reason is None and (self.booster is not None or self.strategy == LATENT_STRATEGY)
+
     def raw_score(self, x: np.ndarray) -> np.ndarray:
-        if self.booster is None:
+        """The trees' raw score; zeros for the weighted red flags (no trees: the blend's weight is 0)."""
+        if not self.has_model:
             raise ValueError(f"no {self.entity} model: {self.no_model_reason}")
+        if self.booster is None:
+            return np.zeros(len(x))
         return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
 
-    def served_score(self, x: np.ndarray, red_flags: np.ndarray) -> np.ndarray:
-        """The score the ranking orders by (the model blended with the red-flag count)."""
-        return self.blend.score(self.raw_score(x), red_flags)
+    def served_score(self, x: np.ndarray, flags: np.ndarray) -> np.ndarray:
+        """The score the ranking orders by (the model blended with the red-flag count; ``flags`` [n, features])."""
+        return self.blend.score(self.raw_score(x), flags)
 
-    def probability(self, x: np.ndarray, red_flags: np.ndarray) -> np.ndarray:
-        return self.calibrator.predict(self.served_score(x, red_flags))
+    def probability(self, x: np.ndarray, flags: np.ndarray) -> np.ndarray:
+        return self.calibrator.predict(self.served_score(x, flags))
+
+    def fold_score(self) -> np.ndarray:
+        """The score the fold judged (the gate's evidence): the served score, or the weighted red flags as fitted
+        on the fold's own entities."""
+        return (self.fold_blend or self.blend).score(self.raw_score(self.fold.x), self.fold.flags)
 
 
 def fold_metrics(scores: np.ndarray, fold: Dataset) -> dict[str, float]:
@@ -502,8 +548,10 @@ def train_entity(
     types of one run); without it the features are built here. ``fit_model(dataset, strategy)`` fits the trees
     (default ``fit_booster``; ``models.distributed.DaskBoosterFit`` fits on a Dask cluster).
 
-    Every candidate (strategy x blend weight) is scored on the fold; the one with the highest average precision
-    on the fold's new positives is kept (ties: the earlier candidate). Below ``evidence`` there is no model.
+    Every candidate (strategy x blend weight, and the label-free weighted red flags) is scored on the fold; the
+    one with the highest average precision on the fold's new positives is kept (ties: the earlier candidate).
+    Below ``evidence``'s fold positives there is no model; below its training positives no trees are fitted and
+    only the weighted red flags compete.
     """
     windows = training_windows(as_of, horizon)
 
@@ -522,15 +570,16 @@ def train_entity(
     positives = {"train": train_positives, "fold": int(fold.y.sum())}
     rule = RuleCalibration.fit(fold.red_flags, fold.y)
     reason = None
-    if train_positives < evidence.min_train_positives:
-        reason = (
-            f"{train_positives} observed positives in the training labels, fewer than the "
-            f"{evidence.min_train_positives} a model needs"
-        )
-    elif positives["fold"] < evidence.min_fold_positives:
+    trees_reason = None  # why no trees were fitted (the label-free weighted red flags may still serve)
+    if positives["fold"] < evidence.min_fold_positives:
         reason = (
             f"{positives['fold']} new positives in the held-out fold, fewer than the "
             f"{evidence.min_fold_positives} needed to show a model ranks better than the red-flag count"
+        )
+    if train_positives < evidence.min_train_positives:
+        trees_reason = (
+            f"{train_positives} observed positives in the training labels, fewer than the "
+            f"{evidence.min_train_positives} a model needs"
         )
 
     def no_model(why: str, compared: dict[str, dict[str, Any]]) -> TrainedModel:
@@ -549,36 +598,54 @@ def train_entity(
         )
 
     if reason is not None:
-        return no_model(reason, {})
+        return no_model("; ".join(r for r in (reason, trees_reason) if r), {})
     comparison: dict[str, dict[str, Any]] = {}
     candidates: dict[str, tuple[str, Blend]] = {}
     boosters: dict[str, Booster] = {}
-    best: tuple[float, str, Booster, Blend] | None = None
-    for strategy in STRATEGIES:
+    best: tuple[float, str, Booster | None, Blend] | None = None
+
+    def consider(key: str, strategy: str, booster: Booster | None, blend: Blend, raw_fold: np.ndarray) -> None:
+        nonlocal best
+        metrics = fold_metrics(blend.score(raw_fold, fold.flags), fold)
+        comparison[key] = metrics
+        candidates[key] = (strategy, blend)
+        ap = metrics["fold_average_precision"]
+        if ap == ap and (best is None or ap > best[0]):
+            best = (ap, key, booster, blend)
+
+    for strategy in STRATEGIES if trees_reason is None else ():
         try:
-            booster = (fit_model or fit_booster)(fit, strategy)
+            trees = (fit_model or fit_booster)(fit, strategy)
         except ValueError as exc:
             comparison[strategy] = {"fold_average_precision": float("nan"), "error": str(exc)}
             continue
-        boosters[strategy] = booster
-        raw_fit = np.asarray(booster.predict(fit.x, raw_score=True), dtype=float)
-        raw_fold = np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
+        boosters[strategy] = trees
+        raw_fit = np.asarray(trees.predict(fit.x, raw_score=True), dtype=float)
+        raw_fold = np.asarray(trees.predict(fold.x, raw_score=True), dtype=float)
         for weight in BLEND_WEIGHTS:
-            blend = Blend.fit(weight, raw_fit, fit.red_flags)
-            metrics = fold_metrics(blend.score(raw_fold, fold.red_flags), fold)
-            key = _candidate_key(strategy, weight)
-            comparison[key] = metrics
-            candidates[key] = (strategy, blend)
-            ap = metrics["fold_average_precision"]
-            if ap == ap and (best is None or ap > best[0]):
-                best = (ap, key, booster, blend)
+            consider(_candidate_key(strategy, weight), strategy, trees, Blend.fit(weight, raw_fit, fit.flags), raw_fold)
+    if trees_reason is not None:
+        comparison["trees"] = {"fold_average_precision": float("nan"), "error": trees_reason}
+    # The weighted red flags read no label: fitted on the fold's own entities (as of F) and judged on the
+    # fold's labels; what serves is the same fit on every entity as of the training day.
+    no_raw = np.zeros(len(fold.ids))
+    judged = Blend.fit(0.0, no_raw, fold.flags, fit_latent_flag_weights(fold.flags).weights)
+    consider(LATENT_STRATEGY, LATENT_STRATEGY, None, judged, no_raw)
+    current = features_at(as_of) if features_at else build_features(lake, as_of, (entity,))[entity]
+    current_flags = red_flag_matrix(current, fit.features)
+    latent = fit_latent_flag_weights(current_flags)
+    served_latent = Blend.fit(0.0, np.zeros(len(current_flags)), current_flags, latent.weights)
+    candidates[LATENT_STRATEGY] = (LATENT_STRATEGY, served_latent)
     if best is None:
         return no_model(
             "no strategy could be fitted: " + "; ".join(str(m.get("error")) for m in comparison.values()), comparison
         )
     _, key, booster, blend = best
-    served_fold = blend.score(np.asarray(booster.predict(fold.x, raw_score=True), dtype=float), fold.red_flags)
-    calibrator = Calibrator().fit(served_fold, fold.y)
+    fold_blend = None
+    if booster is None:  # the weighted red flags: judged as fitted on the fold, served as refitted today
+        blend, fold_blend = served_latent, judged
+    raw = no_raw if booster is None else np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
+    calibrator = Calibrator().fit((fold_blend or blend).score(raw, fold.flags), fold.y)
     return TrainedModel(
         entity,
         key,
@@ -593,4 +660,5 @@ def train_entity(
         blend,
         candidates=candidates,
         candidate_boosters=boosters,
+        fold_blend=fold_blend,
     )

@@ -36,7 +36,7 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
-from features.build import build_features, create_views, write_features
+from features.build import build_features, create_views, red_flag_matrix, write_features
 from features.registry import EntityType
 from flows.drift import drift_records, retraining_due
 from flows.features import features_dir
@@ -99,7 +99,8 @@ def _run(folder: Path, displaced: bool) -> Run:
     model_id = save_bundle(model, home, {}, "test")
     record_decision(home, ENTITY, model_id, {"promote": True, "reason": "the test's champion"})
     now = tables[AS_OF][ENTITY].table
-    probability = model.probability(feature_frame(now, model.features), now.column("red_flags").to_numpy())
+    flags = red_flag_matrix(tables[AS_OF][ENTITY], model.features)
+    probability = model.probability(feature_frame(now, model.features), flags)
     run = ScoreRun(
         "run-drift",
         AS_OF.isoformat(),

@@ -40,8 +40,9 @@ def _dataset(n: int, seed: int) -> Dataset:
     logit = -4.0 + 3.0 * x[:, rising].sum(axis=1)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
     ids = [f"E{i:05d}" for i in range(n)]
-    flags = x[:, rising].round().sum(axis=1)
-    return Dataset(ENTITY, date(2024, 1, 1), ids, x, y, flags, np.ones(n, dtype=bool), features)
+    matrix = np.zeros_like(x)
+    matrix[:, rising] = x[:, rising].round()
+    return Dataset(ENTITY, date(2024, 1, 1), ids, x, y, matrix.sum(axis=1), matrix, np.ones(n, dtype=bool), features)
 
 
 def test_distributed_training_matches_single_machine_within_tolerance(client: Any) -> None:

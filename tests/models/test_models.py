@@ -17,15 +17,16 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
-from features.build import build_features
+from features.build import build_features, red_flag_matrix
 from models import treeshap
-from models.bundle import candidate_scores, latest_bundle, load_bundle, save_bundle
+from models.bundle import candidate_scores, latest_bundle, load_bundle, model_text, save_bundle
 from models.evaluate import evaluate_entity
 from models.explain import MIN_CONTRIBUTION
 from models.metrics import expected_calibration_error, random_expectation
 from models.ranking import precision_at, recall_at, review_order, tiebreak_keys
-from models.scoring import flag_matrix, score_type
+from models.scoring import score_type
 from models.train import (
+    LATENT_STRATEGY,
     Blend,
     Dataset,
     Evidence,
@@ -113,9 +114,16 @@ def test_blend_contributions_sum_to_the_served_score() -> None:
     rng = np.random.default_rng(4)
     contrib = rng.normal(size=(50, 4))
     flags = (rng.random((50, 3)) > 0.6).astype(float)
-    blend = Blend.fit(0.5, contrib.sum(axis=1), flags.sum(axis=1))
-    parts = blend.contributions(contrib, flags)
-    np.testing.assert_allclose(parts.sum(axis=1), blend.score(contrib.sum(axis=1), flags.sum(axis=1)), atol=1e-9)
+    for weight, flag_weights in ((0.5, ()), (0.5, (2.0, 0.0, 0.7)), (0.0, (2.0, 0.0, 0.7))):
+        blend = Blend.fit(weight, contrib.sum(axis=1), flags, flag_weights)
+        parts = blend.contributions(contrib if weight else np.zeros_like(contrib), flags)
+        np.testing.assert_allclose(parts.sum(axis=1), blend.score(contrib.sum(axis=1), flags), atol=1e-9)
+        if flag_weights and not weight:  # without trees, a red flag of weight 0 is no reason
+            assert not parts[:, 1].any()
+    plain = Blend.fit(0.0, np.zeros(50), flags)  # without weights the count's part is the red-flag count
+    np.testing.assert_allclose(plain.score(np.zeros(50), flags) * plain.count_scale + plain.count_center, flags.sum(1))
+    weighted = Blend.fit(0.0, np.zeros(50), flags, (1.0, 2.0, 3.0))
+    assert Blend.from_dict(weighted.as_dict()).flag_weights == (1.0, 2.0, 3.0)
 
 
 def test_treeshap_contributions_equal_shap_and_sum_to_the_raw_score() -> None:
@@ -130,6 +138,7 @@ def test_treeshap_contributions_equal_shap_and_sum_to_the_raw_score() -> None:
         x[:, :3],
         y,
         np.zeros(400),
+        np.zeros((400, 3)),
         np.ones(400, bool),
         ["I01_w1095", "I02_w1095", "I03_w1095"],
     )
@@ -173,15 +182,24 @@ def test_training_uses_only_what_was_known_on_the_as_of_date(tiny_world: Path, t
     assert report.accepted == 60
     after = train_entity(second, "employer", AS_OF, evidence=EVIDENCE_FOR_TINY)
     second.close()
-    assert before.booster is not None and after.booster is not None
-    assert before.booster.booster_.model_to_string() == after.booster.booster_.model_to_string()
+    assert before.has_model and after.has_model
+    assert model_text(before) == model_text(after)
+    assert set(before.candidate_boosters) == set(after.candidate_boosters)
+    for strategy, trees in before.candidate_boosters.items():
+        assert trees.booster_.model_to_string() == after.candidate_boosters[strategy].booster_.model_to_string()
 
 
 def test_too_little_evidence_gives_no_model_and_says_why(tiny_lake: Lake) -> None:
+    # Too few training positives: no trees; only the weighted red flags, which read no label, compete.
     model = train_entity(tiny_lake, "employer", AS_OF, evidence=Evidence(10_000, 1))
-    assert model.booster is None and model.strategy is None
-    assert model.no_model_reason is not None and "fewer than the 10000" in model.no_model_reason
+    assert model.booster is None and not model.candidate_boosters
+    assert "fewer than the 10000" in model.comparison["trees"]["error"]
+    assert set(model.candidates) == {LATENT_STRATEGY}
     assert model.positives["train"] < 10_000
+    # Too few new positives on the fold: nothing can be shown, no model at all.
+    model = train_entity(tiny_lake, "employer", AS_OF, evidence=Evidence(1, 10_000))
+    assert not model.has_model and model.strategy is None
+    assert model.no_model_reason is not None and "fewer than the 10000" in model.no_model_reason
 
 
 def test_bundle_round_trip_reasons_and_evaluation_schema(tiny_lake: Lake, tiny_world: Path) -> None:
@@ -194,10 +212,11 @@ def test_bundle_round_trip_reasons_and_evaluation_schema(tiny_lake: Lake, tiny_w
     loaded = load_bundle(home, model_id)
     ft = build_features(tiny_lake, AS_OF, ("employer",))["employer"]
     x = np.column_stack([ft.table.column(c).to_numpy(zero_copy_only=False).astype(float) for c in loaded.features])
-    flags = ft.table.column("red_flags").to_numpy().astype(float)
+    flags = red_flag_matrix(ft, loaded.features)
+    assert np.array_equal(flags.sum(axis=1), ft.table.column("red_flags").to_numpy())  # the count's terms
     assert np.allclose(loaded.probability(x, flags), model.probability(x, flags))
     assert np.all((loaded.probability(x, flags) >= 0) & (loaded.probability(x, flags) <= 1))
-    contrib = loaded.blend.contributions(loaded.contributions(x), flag_matrix(ft, loaded.features))
+    contrib = loaded.blend.contributions(loaded.contributions(x), flags)
     top = int(np.argmax(contrib[:, :-1].max(axis=1)))  # the entity with the largest single contribution
     scored = score_type(ft, AS_OF.isoformat(), loaded)
     reasons = json.loads(scored.rows[top]["reasons"])

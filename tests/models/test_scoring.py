@@ -15,10 +15,10 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
-from features.build import FeatureTable, build_features
+from features.build import FeatureTable, build_features, red_flag_matrix
 from models.bundle import load_bundle, save_bundle
 from models.explain import MIN_CONTRIBUTION
-from models.scoring import BANDS, RULE_BASELINE, TOP_REASONS, ScoredType, flag_matrix, score_type
+from models.scoring import BANDS, RULE_BASELINE, TOP_REASONS, ScoredType, score_type
 from models.train import Evidence, feature_frame, train_entity
 from service.store import ScoreRun, connect, publish, published_runs, published_scores
 from tests.models.labelled import add_labels
@@ -63,8 +63,8 @@ def test_model_scores_carry_treeshap_reasons(lake: Lake, employer_table: Feature
     assert scored.model_id == loaded.model_id and len(scored.rows) == employer_table.table.num_rows
     _check_ranks_and_bands(scored)
     x = feature_frame(employer_table.table, loaded.features)
-    flags = employer_table.table.column("red_flags").to_numpy().astype(float)
-    contrib = loaded.blend.contributions(loaded.contributions(x), flag_matrix(employer_table, loaded.features))
+    flags = red_flag_matrix(employer_table, loaded.features)
+    contrib = loaded.blend.contributions(loaded.contributions(x), flags)
     ids = [str(v) for v in employer_table.table.column("entity_id").to_pylist()]
     served = loaded.served_score(x, flags)
     np.testing.assert_allclose([r["raw_score"] for r in scored.rows], served, atol=1e-9)

@@ -1,0 +1,55 @@
+"""The label-free weights of the red flags (models/latent.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.latent import fit_latent_flag_weights
+from models.ranking import precision_at, tiebreak_keys
+
+
+def _world(seed: int, n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """Flags of a population with a 6% risk class: flags 0-2 fire together in it, flag 3 fires at the same
+    rate in both classes (noise), flag 4 fires less in the risk class, flag 5 never fires."""
+    rng = np.random.default_rng(seed)
+    risk = rng.random(n) < 0.06
+    rates_risk = np.array([0.55, 0.5, 0.45, 0.3, 0.05, 0.0])
+    rates_rest = np.array([0.04, 0.05, 0.06, 0.3, 0.2, 0.0])
+    rates = np.where(risk[:, None], rates_risk, rates_rest)
+    return (rng.random(rates.shape) < rates).astype(float), risk.astype(float)
+
+
+def test_flags_that_fire_together_outweigh_noise_and_the_weighted_count_finds_more() -> None:
+    flags, risk = _world(3)
+    fit = fit_latent_flag_weights(flags)
+    w = fit.weights
+    assert min(w[:3]) > 3 * w[3]  # the telling flags count more than the noise flag
+    assert w[4] == 0.0 and w[5] == 0.0  # one that marks the other class, one that never fires: no weight
+    assert 0.02 < fit.prevalence < 0.15
+    keys = tiebreak_keys([str(i) for i in range(len(risk))])
+    k = 200
+    assert precision_at(fit.score(flags), risk, k, keys) > precision_at(flags.sum(axis=1), risk, k, keys)
+
+
+def test_the_fit_is_deterministic_and_reads_only_the_flags() -> None:
+    flags, _ = _world(5)
+    assert fit_latent_flag_weights(flags) == fit_latent_flag_weights(flags.copy())
+    empty = fit_latent_flag_weights(np.zeros((0, 3)))
+    assert empty.weights == (0.0, 0.0, 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=1, max_value=8))
+def test_weights_are_never_negative_and_a_silent_flag_weighs_nothing(seed: int, columns: int) -> None:
+    rng = np.random.default_rng(seed)
+    flags = (rng.random((300, columns)) < rng.random(columns) * 0.3).astype(float)
+    flags[:, 0] = 0.0
+    fit = fit_latent_flag_weights(flags)
+    assert all(w >= 0 for w in fit.weights) and fit.weights[0] == 0.0
+    assert len(fit.weights) == columns and 0.0 < fit.prevalence < 1.0
+    # More red flags, never a lower score: the weighted count is monotone in every flag.
+    more = flags.copy()
+    more[:, -1] = 1.0
+    assert np.all(fit.score(more) >= fit.score(flags))
