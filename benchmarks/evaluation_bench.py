@@ -20,6 +20,7 @@ from typing import Any
 
 from benchmarks.measure import run_measured
 from benchmarks.suite import Row, row
+from models.train import LATENT_STRATEGY
 
 EVALUATION_SEEDS = (0, 1, 2, 3, 4)
 # Targets on the simulator's truth: served / red-flag count truth precision@k, and served / random.
@@ -109,6 +110,22 @@ def summarise(scale: str, per_seed: list[dict[str, Any]]) -> list[Row]:
                     "precision",
                     "red-flag count, same runs",
                     statistics.fmean(c for _, c in trained),
+                )
+            )
+        latent = [
+            (float(m["truth_precision_at_k"]), c)
+            for r, c in zip(results, count, strict=True)
+            if (m := (r.get("candidates") or {}).get(LATENT_STRATEGY)) and m.get("truth_precision_at_k") is not None
+        ]
+        if latent:  # the label-free candidate as it would serve, whether or not the fold's labels let it
+            rows.append(
+                row(
+                    f"evaluation {scale}: {entity}, weighted red flags (label-free candidate) truth precision@k, "
+                    f"mean of the {len(latent)} of {n} seeds with a candidate",
+                    statistics.fmean(m for m, _ in latent),
+                    "precision",
+                    "red-flag count, same runs",
+                    statistics.fmean(c for _, c in latent),
                 )
             )
         rows.append(
