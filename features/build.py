@@ -28,7 +28,7 @@ from data_contracts.contracts import CONTRACTS, INGEST_ORDER, Field
 from data_contracts.lake import LATEST_VERSION, Lake
 from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
-from features.names import name_key_sql, register_name_key
+from features.names import SPONSOR_ID_PREFIX, legal_name_sql, name_key_sql, register_name_key
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
 from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
@@ -70,6 +70,84 @@ def _in_force(versions: str, entity_ref: str) -> str:
         f"SELECT * FROM {versions} QUALIFY row_number() OVER (PARTITION BY {entity_ref} "
         "ORDER BY coalesce(status_since, registered_on) DESC, known_on DESC NULLS LAST, record_id DESC) = 1"
     )
+
+
+def _filer_statements(a: str) -> list[str]:
+    """Employers known by the petitions they filed (labour_certification) and by no register entry: one entity per
+    key of the legal name (``features.names.sponsor_id``), the same over every fiscal year; a filer whose key is a
+    register name's joins that organisation. Run before entity resolution, which links the names on other records
+    (debarments, back wages, inspections) to these filers as to register entries (``filer_register``)."""
+    return [
+        """CREATE OR REPLACE TEMP VIEW lc_known AS
+            SELECT *, coalesce(decided_on, submitted_on, make_date(CAST(fiscal_year AS INTEGER), 9, 30)) AS day
+            FROM raw_labour_certification""",
+        f"""CREATE OR REPLACE TEMP TABLE filer_names AS
+            SELECT name, {legal_name_sql("name")} AS legal_name,
+                   {name_key_sql(legal_name_sql("name"))} AS name_key
+            FROM (SELECT DISTINCT sponsor_name AS name FROM lc_known WHERE day < {a} AND sponsor_name IS NOT NULL)""",
+        "DELETE FROM filer_names WHERE name_key IS NULL",
+        f"""CREATE OR REPLACE TEMP TABLE filer_register AS
+            SELECT '{SPONSOR_ID_PREFIX}' || name_key AS entity_id, min(legal_name) AS name, name_key
+            FROM filer_names WHERE name_key NOT IN (SELECT name_key FROM employer_name_map) GROUP BY name_key""",
+        "INSERT INTO employer_name_map SELECT name_key, entity_id FROM filer_register",
+    ]
+
+
+def _petition_statements(a: str, s: str) -> list[str]:
+    """The views the labour-certification indicators read (features/registry.py), after entity resolution.
+
+    ``eo`` is redefined so that an employer outcome whose ``entity_ref`` names no known employer (none, or an id
+    of another source) is attached by name: each of its names (``entity_name``, several separated by '|') through
+    the employer name map, which entity resolution has extended."""
+    return [
+        f"""CREATE OR REPLACE TEMP TABLE outcome_names AS
+            SELECT DISTINCT record_id, trim(part) AS name FROM raw_enforcement_outcome,
+                   unnest(string_split(entity_name, '|')) t(part)
+            WHERE entity_type = 'employer' AND entity_name IS NOT NULL AND decided_on < {a}""",
+        f"""CREATE OR REPLACE TEMP TABLE outcome_name_links AS
+            WITH keyed AS (SELECT record_id, {name_key_sql(legal_name_sql("name"))} AS name_key FROM outcome_names)
+            SELECT record_id, min(m.employer_id) AS employer_id FROM keyed JOIN employer_name_map m USING (name_key)
+            GROUP BY 1""",
+        f"""CREATE OR REPLACE TEMP VIEW eo AS
+            SELECT e.* REPLACE (CASE WHEN e.entity_type = 'employer' AND l.employer_id IS NOT NULL
+                                      AND (e.entity_ref IS NULL OR e.entity_ref NOT IN (
+                                           SELECT registration_no FROM raw_organisation
+                                           WHERE registration_no IS NOT NULL
+                                           UNION SELECT entity_id FROM filer_register))
+                                     THEN l.employer_id ELSE e.entity_ref END AS entity_ref)
+            FROM raw_enforcement_outcome e LEFT JOIN outcome_name_links l USING (record_id)
+            WHERE e.decided_on < {a}""",
+        f"""CREATE OR REPLACE TEMP TABLE agent_names AS
+            SELECT name, {name_key_sql("name")} AS name_key
+            FROM (SELECT DISTINCT coalesce(law_firm_name, agent_name) AS name FROM lc_known
+                  WHERE day < {a} AND day >= {s} AND coalesce(law_firm_name, agent_name) IS NOT NULL)""",
+        # Hourly wage: the offered wage over the hours of its unit; outside USD 0.5-200 an hour the unit is wrong.
+        f"""CREATE OR REPLACE TEMP TABLE lc AS
+            SELECT l.*, m.employer_id, f.name_key AS sponsor_key, g.name_key AS agent_key,
+                   date_diff('day', l.day, {a}) AS age_days,
+                   CASE WHEN h.wage BETWEEN 0.5 AND 200 THEN h.wage END AS wage_hourly
+            FROM lc_known l
+            JOIN filer_names f ON f.name = l.sponsor_name
+            LEFT JOIN employer_name_map m ON m.name_key = f.name_key
+            LEFT JOIN agent_names g ON g.name = coalesce(l.law_firm_name, l.agent_name)
+            CROSS JOIN LATERAL (SELECT CASE WHEN l.declared_wage > 0 THEN l.declared_wage / CASE l.wage_unit
+                    WHEN 'hour' THEN 1.0 WHEN 'day' THEN 8.0 WHEN 'week' THEN 40.0 WHEN 'two_weeks' THEN 80.0
+                    WHEN 'month' THEN 173.3 WHEN 'year' THEN 2080.0 END END AS wage) h
+            WHERE l.day < {a} AND l.day >= {s}""",
+        """CREATE OR REPLACE TEMP TABLE lc_wage AS
+            WITH w AS (SELECT employer_id, wage_hourly, programme, fiscal_year,
+                              coalesce(worksite_region, sponsor_region) AS region FROM lc
+                       WHERE wage_hourly IS NOT NULL),
+                 p AS (SELECT region, programme, fiscal_year, median(wage_hourly) AS m FROM w GROUP BY ALL)
+            SELECT w.employer_id, w.wage_hourly < 0.95 * p.m AS below
+            FROM w JOIN p ON p.region IS NOT DISTINCT FROM w.region AND p.programme = w.programme
+                 AND p.fiscal_year IS NOT DISTINCT FROM w.fiscal_year""",
+        # Labour contractors certified on a register (agency_type labour_contractor) before the as-of date.
+        f"""CREATE OR REPLACE TEMP TABLE contractor_register AS
+            SELECT DISTINCT {name_key_sql(legal_name_sql("name"))} AS name_key FROM raw_recruiter
+            WHERE agency_type = 'labour_contractor' AND name IS NOT NULL
+              AND coalesce(licence_valid_from, registered_on) < {a}""",
+    ]
 
 
 def create_views(
@@ -280,17 +358,18 @@ def create_views(
     # Names on records are linked to register entries: exact keys first, then Splink (features/entity_resolution)
     # adds the variants it resolves above its merge threshold, before any record is attached to an entity.
     first_record_view = next(i for i, st in enumerate(statements) if "TEMP TABLE va_name_keys AS" in st)
-    for statement in statements[:first_record_view]:
+    for statement in statements[:first_record_view] + _filer_statements(a):
         con.execute(statement)
     if resolve:  # off only to measure exact matching alone (tests/features/test_entity_resolution.py)
         resolve_names(con)
-    for statement in statements[first_record_view:]:
+    for statement in _petition_statements(a, s) + statements[first_record_view:]:
         con.execute(statement)
 
 
 ENTITY_UNIVERSE = {
     "employer": "SELECT registration_no AS entity_id FROM org UNION SELECT employer_id FROM va "
-    "WHERE employer_id IS NOT NULL UNION SELECT employer_id FROM li WHERE employer_id IS NOT NULL",
+    "WHERE employer_id IS NOT NULL UNION SELECT employer_id FROM li WHERE employer_id IS NOT NULL "
+    "UNION SELECT employer_id FROM lc WHERE employer_id IS NOT NULL",
     "recruiter": "SELECT recruiter_id AS entity_id FROM recruiters",
     "visa_desk": "SELECT DISTINCT desk_id AS entity_id FROM va",
     "border_post": "SELECT DISTINCT officer_key AS entity_id FROM bc",

@@ -7,7 +7,8 @@ register name, which handles script, case, diacritics, punctuation and legal for
 recruiter.
 
 ``resolve_names`` links every name key seen on records that is not in the exact maps to the register
-(``org`` for employers, ``registry`` for recruiters) with Splink on the DuckDB backend, over the same
+(``org`` for employers, with the filers known by name alone in ``NAME_REGISTERS``; ``registry`` for
+recruiters) with Splink on the DuckDB backend, over the same
 connection's tables (nothing leaves DuckDB):
 
 * comparisons: the name key (Levenshtein distance 1; two adjacent characters swapped; distance 2;
@@ -67,6 +68,9 @@ REGISTERS: dict[Kind, tuple[str, str, str, str]] = {
     "employer": ("org", "registration_no", "employer_name_map", "employer_id"),
     "recruiter": ("registry", "recruiter_ref", "recruiter_name_map", "recruiter_id"),
 }
+# Entities known by a name alone that are linked to like register entries, read where the temp table exists
+# (entity_id, name): employers known only by the petitions they filed (``features.build``).
+NAME_REGISTERS: dict[Kind, str] = {"employer": "filer_register"}
 
 # Fixed Fellegi-Sunter parameters (not trained; see the module docstring). m: share of true links at the
 # level (typos are mostly one dropped / swapped / changed character); u: share of unrelated
@@ -196,10 +200,15 @@ def _resolve(
             SELECT {_features("name_key")}, CAST(NULL AS VARCHAR) AS entity_id FROM __er_seen
             WHERE name_key NOT IN (SELECT name_key FROM {name_map} WHERE name_key IS NOT NULL) ORDER BY name_key"""
     )
+    entries = f"SELECT {register_id} AS entity_id, name FROM {register}"
+    named = NAME_REGISTERS.get(kind)
+    query = "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $t"
+    if named and con.execute(query, {"t": named}).fetchall()[0][0]:
+        entries += f" UNION ALL SELECT entity_id, name FROM {named}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __er_register AS
             SELECT {_features("name_key")}, entity_id FROM (
-                SELECT {name_key_sql("name")} AS name_key, min({register_id}) AS entity_id FROM {register}
+                SELECT {name_key_sql("name")} AS name_key, min(entity_id) AS entity_id FROM ({entries})
                 WHERE name IS NOT NULL GROUP BY 1)
             WHERE name_key IS NOT NULL ORDER BY name_key"""
     )

@@ -30,11 +30,14 @@ PROFILE_SQL: dict[EntityType, str] = {
                       FROM li WHERE employer_id IS NOT NULL GROUP BY 1),
              filed AS (SELECT employer_id AS entity_id, mode(worksite_country ORDER BY worksite_country) AS country,
                               mode(worksite_region ORDER BY worksite_region) AS region
-                       FROM va WHERE employer_id IS NOT NULL GROUP BY 1)
-        SELECT u.entity_id, coalesce(r.name, s.name) AS name, coalesce(r.country, f.country) AS country,
-               coalesce(r.region, s.region, f.region) AS region, r.sector
+                       FROM va WHERE employer_id IS NOT NULL GROUP BY 1),
+             petitioned AS (SELECT employer_id AS entity_id, mode(sponsor_name ORDER BY sponsor_name) AS name,
+                                   mode(sponsor_region ORDER BY sponsor_region) AS region
+                            FROM lc WHERE employer_id IS NOT NULL GROUP BY 1)
+        SELECT u.entity_id, coalesce(r.name, s.name, p.name) AS name, coalesce(r.country, f.country) AS country,
+               coalesce(r.region, s.region, f.region, p.region) AS region, r.sector
         FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN site s USING (entity_id)
-        LEFT JOIN filed f USING (entity_id)""",
+        LEFT JOIN filed f USING (entity_id) LEFT JOIN petitioned p USING (entity_id)""",
     "recruiter": """
         WITH reg AS (SELECT recruiter_ref AS entity_id, min(name) AS name, min(country) AS country,
                             min(agency_type) AS sector FROM registry GROUP BY 1),
@@ -72,7 +75,11 @@ SCOPE_SQL: dict[EntityType, str] = {
               WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL
         UNION SELECT employer_id, 'region', worksite_region FROM va
               WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL
-        UNION SELECT employer_id, 'post', post_id FROM va WHERE employer_id IS NOT NULL AND post_id IS NOT NULL""",
+        UNION SELECT employer_id, 'post', post_id FROM va WHERE employer_id IS NOT NULL AND post_id IS NOT NULL
+        UNION SELECT employer_id, 'region', sponsor_region FROM lc
+              WHERE employer_id IS NOT NULL AND sponsor_region IS NOT NULL
+        UNION SELECT employer_id, 'region', worksite_region FROM lc
+              WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL""",
     "recruiter": """
         SELECT recruiter_ref AS entity_id, 'country' AS kind, country AS value FROM registry WHERE country IS NOT NULL
         UNION SELECT recruiter_id, 'region', worksite_region FROM va

@@ -840,6 +840,161 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 
 
+# Sponsors' petitions as a labour ministry decided them (record type labour_certification, e.g. the US DOL H-2A /
+# H-2B disclosure files): the views ``lc`` (one row per petition in the window, ``employer_id`` resolved by name,
+# ``agent_key`` the name key of its law firm or else its agent, ``age_days`` days before the as-of date) and
+# ``lc_wage`` (``below``: the offered hourly wage under 95% of the median of the same region, programme and year).
+LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "L01",
+        "employer",
+        "share of petitions offering a wage below the peers' median",
+        +1,
+        "share",
+        "SELECT employer_id AS entity_id, count_if(below) AS num, count(*) AS den FROM lc_wage "
+        "WHERE employer_id IS NOT NULL GROUP BY 1",
+        "{num:.0f} of {den:.0f} petitions offered an hourly wage under 95% of the median of petitions for the same "
+        "region, programme and year; peers {peer:.1%}",
+        0.5,
+        ("003:4149",),
+        ("labour_certification",),
+    ),
+    Indicator(
+        "L02",
+        "employer",
+        "share of workers requested on certified petitions that were not certified",
+        +1,
+        "share",
+        """SELECT employer_id AS entity_id, sum(workers_requested - least(workers_certified, workers_requested)) AS num,
+                 sum(workers_requested) AS den FROM lc
+                 WHERE employer_id IS NOT NULL AND decision = 'approved' AND workers_requested > 0
+                   AND workers_certified IS NOT NULL GROUP BY 1""",
+        "{num:.0f} of {den:.0f} workers requested on certified petitions were not certified; peers {peer:.1%}",
+        0.25,
+        ("003:2799",),
+        ("labour_certification",),
+    ),
+    Indicator(
+        "L03",
+        "employer",
+        "share of decided petitions denied",
+        +1,
+        "share",
+        _share("lc", "employer_id", "decision = 'refused'", "decision IN ('approved', 'refused', 'withdrawn')"),
+        "{num:.0f} of {den:.0f} decided petitions were denied; peers {peer:.1%}",
+        0.0,
+        ("003:2799",),
+        ("labour_certification",),
+    ),
+    Indicator(
+        "L04",
+        "employer",
+        "share of decided petitions withdrawn",
+        +1,
+        "share",
+        _share("lc", "employer_id", "decision = 'withdrawn'", "decision IN ('approved', 'refused', 'withdrawn')"),
+        "{num:.0f} of {den:.0f} decided petitions were withdrawn; peers {peer:.1%}",
+        0.0,
+        ("003:2799",),
+        ("labour_certification",),
+    ),
+    Indicator(
+        "L05",
+        "employer",
+        "files as a labour or job contractor (0 or 1)",
+        +1,
+        "flag",
+        "SELECT employer_id AS entity_id, max(CAST(labour_contractor AS DOUBLE)) AS num, 1 AS den FROM lc "
+        "WHERE employer_id IS NOT NULL AND labour_contractor IS NOT NULL GROUP BY 1",
+        "filed as a labour or job contractor, supplying workers to other farms or firms",
+        0.5,
+        ("003:4990", "003:5068"),
+        ("labour_certification",),
+    ),
+    Indicator(
+        "L06",
+        "employer",
+        "labour contractor missing from the contractor register in force (0 or 1)",
+        +1,
+        "flag",
+        # Only once a contractor register is in force (a certificate started before the as-of date): before it
+        # every contractor would count as unregistered and repeat L05.
+        """SELECT employer_id AS entity_id,
+                 CAST(NOT bool_or(sponsor_key IN (SELECT name_key FROM contractor_register)) AS DOUBLE) AS num,
+                 1 AS den FROM lc
+                 WHERE employer_id IS NOT NULL AND labour_contractor AND EXISTS (SELECT 1 FROM contractor_register)
+                 GROUP BY 1""",
+        "files as a labour contractor and no labour contractor certificate under its name started before the date",
+        0.5,
+        ("003:4990", "003:5020"),
+        ("labour_certification", "recruiter"),
+    ),
+    Indicator(
+        "L07",
+        "employer",
+        "share of its agents' other clients sanctioned before",
+        +1,
+        "share",
+        """WITH pairs AS (SELECT DISTINCT agent_key, employer_id FROM lc
+                               WHERE agent_key IS NOT NULL AND employer_id IS NOT NULL),
+                      other AS (SELECT DISTINCT p.employer_id, q.employer_id AS other_id FROM pairs p
+                                JOIN pairs q ON q.agent_key = p.agent_key AND q.employer_id <> p.employer_id)
+                 SELECT employer_id AS entity_id,
+                        count_if(other_id IN (SELECT employer_id FROM sanctioned)) AS num, count(*) AS den
+                 FROM other GROUP BY 1""",
+        "{num:.0f} of the {den:.0f} other clients of its agents or attorneys were debarred or sanctioned before; "
+        "peers {peer:.1%}",
+        0.0,
+        ("003:688",),
+        ("labour_certification", "enforcement_outcome"),
+    ),
+    Indicator(
+        "L08",
+        "employer",
+        "regions its petitions place workers in",
+        +1,
+        "value",
+        "SELECT employer_id AS entity_id, count(DISTINCT worksite_region) AS num, count(*) AS den FROM lc "
+        "WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL GROUP BY 1",
+        "its petitions place workers in {value:.0f} states or regions; peers {peer:.0f}",
+        1.0,
+        ("003:5068",),
+        ("labour_certification",),
+    ),
+    Indicator(
+        "L09",
+        "employer",
+        "workers requested in the last year per worker requested the year before",
+        +1,
+        "value",
+        """SELECT employer_id AS entity_id,
+                 sum(workers) FILTER (WHERE age_days <= 365)
+                   / sum(workers) FILTER (WHERE age_days > 365 AND age_days <= 730) AS num,
+                 sum(workers) FILTER (WHERE age_days > 365 AND age_days <= 730) AS den
+                 FROM (SELECT employer_id, age_days, coalesce(workers_requested, workers_certified, 0) AS workers
+                       FROM lc WHERE employer_id IS NOT NULL)
+                 GROUP BY 1 HAVING sum(workers) FILTER (WHERE age_days > 365 AND age_days <= 730) > 0""",
+        "workers requested in the last year {value:.1f} times the {den:.0f} of the year before; peers {peer:.1f}",
+        2.0,
+        ("003:2799",),
+        ("labour_certification",),
+    ),
+    Indicator(
+        "L10",
+        "employer",
+        "workers certified on petitions tied to this employer",
+        +1,
+        "count",
+        "SELECT employer_id AS entity_id, sum(workers_certified) AS num, count(*) AS den FROM lc "
+        "WHERE employer_id IS NOT NULL AND decision = 'approved' AND workers_certified IS NOT NULL GROUP BY 1",
+        "{num:.0f} workers certified on {den:.0f} petitions, on visas tied to this employer; peers {peer:.0f}",
+        "p90",
+        ("003:5172",),
+        ("labour_certification",),
+    ),
+)
+
+
 def _network(ind_id: str, entity: EntityType, what: str) -> tuple[Indicator, Indicator]:
     node = "employer" if entity == "employer" else "recruiter"
     return (
@@ -884,7 +1039,9 @@ def _detail_with_shrunk_rate(ind: Indicator) -> Indicator:
     return replace(ind, detail=ind.detail + SHRUNK_DETAIL) if ind.shrunk else ind
 
 
-INDICATORS = tuple(_detail_with_shrunk_rate(i) for i in INDICATORS + NETWORK_INDICATORS)
+INDICATORS = tuple(
+    _detail_with_shrunk_rate(i) for i in INDICATORS + LABOUR_CERTIFICATION_INDICATORS + NETWORK_INDICATORS
+)
 
 BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}
 
