@@ -968,7 +968,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         +1,
         "value",
         """SELECT employer_id AS entity_id,
-                 sum(workers) FILTER (WHERE age_days <= 365)
+                 coalesce(sum(workers) FILTER (WHERE age_days <= 365), 0)
                    / sum(workers) FILTER (WHERE age_days > 365 AND age_days <= 730) AS num,
                  sum(workers) FILTER (WHERE age_days > 365 AND age_days <= 730) AS den
                  FROM (SELECT employer_id, age_days, coalesce(workers_requested, workers_certified, 0) AS workers
