@@ -40,7 +40,7 @@ from models.bundle import (
     verified_bundle,
 )
 from models.evaluate import evaluate_entity
-from models.gate import SERVED_COUNT, SERVED_MODEL, decide, gate_metrics, paired_win_share
+from models.gate import SERVED_COUNT, SERVED_MODEL, Window, decide, pooled_gate_metrics, pooled_win_share
 from models.partitions import ScoredPartition, merge_scored, score_partition
 from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, ScoredType, score_type
@@ -139,38 +139,45 @@ class FeatureCache:
         return self.days[day][entity]
 
 
-def _judged_on_fold(scores: np.ndarray, fold: Dataset) -> dict[str, float]:
-    """A model's gate metrics on the fold, with its paired win share against the red-flag count."""
+def _judged_on(scores: list[np.ndarray], windows: list[Dataset]) -> dict[str, float]:
+    """A ranking's gate metrics over held-out windows, with its paired win share against the red-flag count."""
+    judged: list[Window] = [(s, w.y, w.keys) for s, w in zip(scores, windows, strict=True)]
     return {
-        **gate_metrics(scores, fold.y, fold.keys),
-        "paired_win_share": paired_win_share(scores, fold.red_flags, fold.y, fold.keys),
+        **pooled_gate_metrics(judged),
+        "paired_win_share": pooled_win_share(judged, [w.red_flags for w in windows]),
     }
+
+
+def _champion_scores(loaded: LoadedModel, window: Dataset) -> np.ndarray | None:
+    """The champion's served score on a held-out window; None when the window lacks one of its features."""
+    if window.table is None or any(f not in window.table.column_names for f in loaded.features):
+        return None
+    index = {f: j for j, f in enumerate(window.features)}  # its red flags by column name (none outside the window's)
+    flags = np.column_stack(
+        [window.flags[:, index[f]] if f in index else np.zeros(len(window.ids)) for f in loaded.features]
+    )
+    return loaded.served_score(feature_frame(window.table, loaded.features), flags)
 
 
 def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
     """The gate's decision for ``model`` on its held-out fold (see models/gate.py), with the training windows,
-    the positives and the red-flag count's calibration on the fold."""
-    fold = model.fold
-    rule = gate_metrics(fold.red_flags, fold.y, fold.keys)
+    the positives and the red-flag count's calibration on the fold. A challenger that reads no label (the weighted
+    red flags) is also judged on the window before the fold, and so are the count and the champion."""
+    windows = [model.fold, *(w for w, _ in model.evidence_windows)]
+    rule = _judged_on([w.red_flags for w in windows], windows)
     challenger = None
     if model.has_model:
-        challenger = _judged_on_fold(model.fold_score(), fold)
+        challenged = [model.fold_score(), *(b.score(np.zeros(len(w.ids)), w.flags) for w, b in model.evidence_windows)]
+        challenger = _judged_on(challenged, windows)
     loaded = usable_champion(home, model.entity)
     current = loaded.model_id if loaded is not None else None
     champion = None
     if model.has_model and current == model_id_of(model):
-        loaded, current = None, None  # the same trees: judged once, as the challenger
-    if loaded is not None and fold.table is not None:
-        missing = [f for f in loaded.features if f not in fold.table.column_names]
-        if not missing:
-            flags = fold.flags if loaded.features == fold.features else None
-            if flags is None:  # another feature list: its red flags by column name (none outside the fold's)
-                index = {f: j for j, f in enumerate(fold.features)}
-                flags = np.column_stack(
-                    [fold.flags[:, index[f]] if f in index else np.zeros(len(fold.ids)) for f in loaded.features]
-                )
-            scores = loaded.served_score(feature_frame(fold.table, loaded.features), flags)
-            champion = _judged_on_fold(scores, fold)
+        loaded, current = None, None  # the same model: judged once, as the challenger
+    if loaded is not None:
+        scores = [_champion_scores(loaded, w) for w in windows]
+        if all(s is not None for s in scores):
+            champion = _judged_on([s for s in scores if s is not None], windows)
     decision = decide(challenger, rule, champion, current, model.no_model_reason).as_dict()
     return {
         **decision,

@@ -60,17 +60,55 @@ def paired_win_share(
 ) -> float:
     """Share of paired bootstrap resamples of the fold in which ``scores`` finds more positives than the red-flag
     ``count`` among the first k (ties count half). NaN when the fold has no positives."""
-    if not labels.sum():
+    return pooled_win_share([(scores, labels, keys)], [count], capacity_share)
+
+
+Window = tuple[np.ndarray, np.ndarray, np.ndarray]  # (scores, labels, tie-break keys) of one held-out window
+
+
+def pooled_gate_metrics(windows: list[Window], capacity_share: float = 0.05) -> dict[str, float]:
+    """``gate_metrics`` over several held-out windows, each reviewed at its own capacity: precision@k is the
+    positives found in all the windows' first k over the sum of their k; average precision is the windows' mean
+    weighted by their positives."""
+    per = [gate_metrics(s, y, keys, capacity_share) for s, y, keys in windows]
+    k = sum(m["k"] for m in per)
+    positives = sum(m["positives"] for m in per)
+    aps = [
+        (m["average_precision"], m["positives"])
+        for m in per
+        if m["positives"] and not math.isnan(m["average_precision"])
+    ]
+    return {
+        "precision_at_k": sum(m["precision_at_k"] * m["k"] for m in per if not math.isnan(m["precision_at_k"])) / k
+        if k
+        else float("nan"),
+        "average_precision": sum(a * w for a, w in aps) / sum(w for _, w in aps) if aps else float("nan"),
+        "k": float(k),
+        "positives": float(positives),
+        "windows": float(len(windows)),
+    }
+
+
+def pooled_win_share(model: list[Window], count: list[np.ndarray], capacity_share: float = 0.05) -> float:
+    """``paired_win_share`` over several held-out windows: in each paired resample every window is resampled
+    (the same draws for the model and the count) and the positives found in each window's first k are added up.
+    ``count``: the red-flag count of each window's entities. NaN when no window has a positive."""
+    found_model: np.ndarray | None = None
+    found_count: np.ndarray | None = None
+    for (scores, labels, keys), rule in zip(model, count, strict=True):
+        if not labels.sum():
+            continue
+        k = capacity(len(scores), capacity_share)
+        runs = bootstrap_rankings(
+            {"model": scores, "count": rule}, labels, [k], GATE_RESAMPLES, GATE_SEED, random_name=None, keys=keys
+        )
+        a = np.nan_to_num(runs["model"][f"precision_at_{k}"]) * k
+        b = np.nan_to_num(runs["count"][f"precision_at_{k}"]) * k
+        found_model = a if found_model is None else found_model + a
+        found_count = b if found_count is None else found_count + b
+    if found_model is None or found_count is None:
         return float("nan")
-    k = capacity(len(scores), capacity_share)
-    runs = bootstrap_rankings(
-        {"model": scores, "count": count}, labels, [k], GATE_RESAMPLES, GATE_SEED, random_name=None, keys=keys
-    )
-    a, b = runs["model"][f"precision_at_{k}"], runs["count"][f"precision_at_{k}"]
-    ok = np.isfinite(a) & np.isfinite(b)
-    if not ok.any():
-        return float("nan")
-    return float(((a[ok] > b[ok]) + 0.5 * (a[ok] == b[ok])).mean())
+    return float(((found_model > found_count) + 0.5 * (found_model == found_count)).mean())
 
 
 def clears_count(metrics: dict[str, float], rule: dict[str, float]) -> tuple[bool, str]:

@@ -476,6 +476,9 @@ class TrainedModel:
     # the blend the fold judged, where the served one was refitted since: the weighted red flags are fitted
     # on the fold's entities for the gate, then again on every entity as of the training day to serve
     fold_blend: Blend | None = None
+    # further held-out windows the served candidate was judged on besides the fold, each with the blend judged
+    # there: only for the weighted red flags, which read no label, so labels before F are held out for them too
+    evidence_windows: list[tuple[Dataset, Blend]] = field(default_factory=list)
     # every fitted strategy's trees and its blends (candidate key -> (strategy, blend)), kept so that evaluation
     # can report each candidate on later labels; the fold alone chose among them
     candidates: dict[str, tuple[str, Blend]] = field(default_factory=dict)
@@ -631,6 +634,12 @@ def train_entity(
     no_raw = np.zeros(len(fold.ids))
     judged = Blend.fit(0.0, no_raw, fold.flags, fit_latent_flag_weights(fold.flags).weights)
     consider(LATENT_STRATEGY, LATENT_STRATEGY, None, judged, no_raw)
+    # The window before the fold, (F - H, F]: its labels are held out for a candidate that reads none.
+    before = windows.fit_origins[-1]
+    earlier = dataset(lake, entity, before, windows.fold_as_of, table(before), exclude, known_by=as_of, drop_known=True)
+    earlier_blend = Blend.fit(
+        0.0, np.zeros(len(earlier.ids)), earlier.flags, fit_latent_flag_weights(earlier.flags).weights
+    )
     current = features_at(as_of) if features_at else build_features(lake, as_of, (entity,))[entity]
     current_flags = red_flag_matrix(current, fit.features)
     latent = fit_latent_flag_weights(current_flags)
@@ -642,8 +651,10 @@ def train_entity(
         )
     _, key, booster, blend = best
     fold_blend = None
-    if booster is None:  # the weighted red flags: judged as fitted on the fold, served as refitted today
+    evidence_windows: list[tuple[Dataset, Blend]] = []
+    if booster is None:  # the weighted red flags: judged as fitted on each window, served as refitted today
         blend, fold_blend = served_latent, judged
+        evidence_windows = [(earlier, earlier_blend)] if earlier.ids else []
     raw = no_raw if booster is None else np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
     calibrator = Calibrator().fit((fold_blend or blend).score(raw, fold.flags), fold.y)
     return TrainedModel(
@@ -661,4 +672,5 @@ def train_entity(
         candidates=candidates,
         candidate_boosters=boosters,
         fold_blend=fold_blend,
+        evidence_windows=evidence_windows,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from models.gate import (
     MIN_PAIRED_WIN_SHARE,
@@ -15,6 +16,8 @@ from models.gate import (
     decide,
     gate_metrics,
     paired_win_share,
+    pooled_gate_metrics,
+    pooled_win_share,
 )
 from models.ranking import tiebreak_keys
 
@@ -75,3 +78,25 @@ def test_gate_metrics_follow_the_review_order() -> None:
     assert perfect["average_precision"] == 1.0 and perfect["precision_at_k"] == 1.0
     flat = gate_metrics(np.zeros(40), labels, keys)  # all tied: the tie-break keys alone decide, the same each time
     assert flat == gate_metrics(np.zeros(40), labels, keys)
+
+
+def test_pooled_windows_add_evidence_and_one_window_is_the_fold() -> None:
+    rng = np.random.default_rng(12)
+    windows, counts = [], []
+    for n in (400, 380):
+        labels = (rng.random(n) < 0.05).astype(float)
+        count = labels * 1.0 + rng.normal(0, 1.0, n)  # a noisy ranking
+        better = labels * 1.6 + rng.normal(0, 1.0, n)  # a somewhat better one
+        keys = tiebreak_keys([f"w{n}-{i}" for i in range(n)])
+        windows.append((better, labels, keys))
+        counts.append(count)
+    one = pooled_win_share(windows[:1], counts[:1])
+    assert one == paired_win_share(*windows[0][:1], counts[0], *windows[0][1:])
+    both = pooled_win_share(windows, counts)
+    assert both > min(one, pooled_win_share(windows[1:], counts[1:]))  # two windows: more of the same evidence
+    pooled = pooled_gate_metrics(windows)
+    singles = [gate_metrics(*w) for w in windows]
+    assert pooled["k"] == sum(m["k"] for m in singles) and pooled["windows"] == 2.0
+    found = sum(m["precision_at_k"] * m["k"] for m in singles)
+    assert pooled["precision_at_k"] == pytest.approx(found / pooled["k"])
+    assert np.isnan(pooled_win_share([(windows[0][0], np.zeros(400), windows[0][2])], [counts[0]]))
