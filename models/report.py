@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from features.registry import BY_ID, sensitive_indicators
 from models import plots
+from models.train import LATENT_STRATEGY
 
 if TYPE_CHECKING:
     from models.us_dol import RecruiterList
@@ -458,6 +459,13 @@ def md_ci(m: dict[str, Any], key: str) -> str:
     return text
 
 
+def _model_kind(meta: dict[str, Any]) -> str:
+    calibrated = f"probabilities calibrated ({meta['calibration']['kind']})"
+    if meta.get("strategy") == LATENT_STRATEGY:
+        return f"- No trees: the red flags, each weighted by what a latent class model of them gives; {calibrated}"
+    return f"- LightGBM, depth-capped trees (4), monotone in each indicator's declared direction; {calibrated}"
+
+
 def model_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> str:
     """The model card (Markdown) of one bundle, with the latest backtest when given."""
     entity = meta["entity"]
@@ -468,8 +476,7 @@ def model_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -
         f"- Trained with what was known on {meta['trained_as_of']}; trees fitted on features as of "
         f"{meta['fit_as_of']}, calibration and strategy choice on the fold as of {meta['fold_as_of']}",
         f"- Training strategy for positive-unlabelled labels: {meta['strategy']}",
-        "- LightGBM, depth-capped trees (4), monotone in each indicator's declared direction; "
-        f"probabilities calibrated ({meta['calibration']['kind']})",
+        _model_kind(meta),
         f"- Code version {meta['code_version']}; data: {meta['data_fingerprint']}",
         "",
         "## Intended use",
@@ -489,6 +496,19 @@ def model_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -
         str(meta.get("gate", {}).get("reason", "no decision recorded")),
         "",
     ]
+    weights = (meta.get("blend") or {}).get("flag_weights") or []
+    if weights:
+        named = sorted(zip(meta["indicator_ids"], weights, strict=True), key=lambda p: -p[1])
+        lines += [
+            "## Weighted red flags",
+            "Each red flag adds its weight to the score, learned without labels from which flags fire together "
+            "(a latent class model of the flags as of the training day); weight 0: the flag says nothing here.",
+            "",
+            "| indicator | weight |",
+            "|---|---|",
+            *(f"| {i} {BY_ID[i].title if i in BY_ID else ''} | {w:.2f} |" for i, w in named),
+            "",
+        ]
     windows = meta.get("windows") or {}
     if windows:
         lines += [

@@ -1,0 +1,38 @@
+"""The model card says what kind of model it is and, for the weighted red flags, each flag's weight."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.report import model_card
+from models.train import LATENT_STRATEGY
+
+
+def _meta(strategy: str, flag_weights: list[float]) -> dict[str, Any]:
+    return {
+        "model_id": "employer-2024-03-02-0123456789",
+        "entity": "employer",
+        "trained_as_of": "2024-03-02",
+        "fit_as_of": "2022-09-09",
+        "fold_as_of": "2023-06-06",
+        "strategy": strategy,
+        "calibration": {"kind": "platt"},
+        "code_version": "0.1.0",
+        "data_fingerprint": "test",
+        "indicator_ids": ["E01", "E02", "E03"],
+        "gate": {"reason": "the test's decision"},
+        "blend": {"weight": 0.0 if flag_weights else 0.5, "flag_weights": flag_weights},
+    }
+
+
+def test_a_weighted_red_flags_card_lists_each_weight_heaviest_first() -> None:
+    card = model_card(_meta(LATENT_STRATEGY, [0.5, 0.0, 2.25]))
+    assert "No trees" in card and "LightGBM" not in card
+    rows = [line for line in card.splitlines() if line.startswith("| E0")]
+    assert [r.split()[1] for r in rows] == ["E03", "E01", "E02"]
+    assert rows[0].endswith("| 2.25 |") and rows[-1].endswith("| 0.00 |")
+
+
+def test_a_trees_card_has_no_weights_section() -> None:
+    card = model_card(_meta("ipw+count 0.50", []))
+    assert "LightGBM" in card and "## Weighted red flags" not in card
