@@ -104,10 +104,14 @@ def _petition_statements(a: str, s: str) -> list[str]:
             SELECT DISTINCT record_id, trim(part) AS name FROM raw_enforcement_outcome,
                    unnest(string_split(entity_name, '|')) t(part)
             WHERE entity_type = 'employer' AND entity_name IS NOT NULL AND decided_on < {a}""",
-        f"""CREATE OR REPLACE TEMP TABLE outcome_name_links AS
-            WITH keyed AS (SELECT record_id, {name_key_sql(legal_name_sql("name"))} AS name_key FROM outcome_names)
-            SELECT record_id, min(m.employer_id) AS employer_id FROM keyed JOIN employer_name_map m USING (name_key)
-            GROUP BY 1""",
+        f"""CREATE OR REPLACE TEMP TABLE outcome_name_keys AS
+            SELECT DISTINCT record_id, {name_key_sql(legal_name_sql("name"))} AS name_key FROM outcome_names""",
+        """CREATE OR REPLACE TEMP TABLE outcome_name_links AS
+            SELECT record_id, min(m.employer_id) AS employer_id
+            FROM outcome_name_keys JOIN employer_name_map m USING (name_key) GROUP BY 1""",
+        # Entity resolution's 'possibly the same' links (none when it did not run).
+        """CREATE TEMP TABLE IF NOT EXISTS possible_links
+            (kind VARCHAR, name_key VARCHAR, entity_id VARCHAR, probability DOUBLE)""",
         f"""CREATE OR REPLACE TEMP VIEW eo AS
             SELECT e.* REPLACE (CASE WHEN e.entity_type = 'employer' AND l.employer_id IS NOT NULL
                                       AND (e.entity_ref IS NULL OR e.entity_ref NOT IN (

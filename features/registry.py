@@ -992,6 +992,26 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         ("003:5172",),
         ("labour_certification",),
     ),
+    Indicator(
+        "L11",
+        "employer",
+        "sanctions under a name possibly the same as its own (count)",
+        +1,
+        "count",
+        # possible_links: names entity resolution found possibly the same as the employer's, below its merge
+        # threshold (never merged); outcome_name_keys: the name keys of each employer outcome (features.build).
+        """SELECT p.entity_id, count(DISTINCT k.record_id) AS num, 1 AS den
+                 FROM possible_links p JOIN outcome_name_keys k ON k.name_key = p.name_key
+                 JOIN eo e ON e.record_id = k.record_id
+                 WHERE p.kind = 'employer' AND e.entity_type = 'employer'
+                   AND e.kind IN ('substantiated_forced_labour', 'debarment', 'conviction')
+                 GROUP BY 1""",
+        "{num:.0f} debarments or sanctions of an employer whose name may be a spelling of this one's (possibly the "
+        "same, not merged)",
+        0.5,
+        ("003:2799",),
+        ("labour_certification", "enforcement_outcome"),
+    ),
 )
 
 
