@@ -445,7 +445,9 @@ def resolve(filings: pd.DataFrame, outcomes: pd.DataFrame, flc: pd.DataFrame | N
         agents["name"] = agents["agent_id"]
         registry = agents.rename(columns={"agent_id": "recruiter_ref"})
         if flc is not None and len(flc):
-            registry = pd.concat([registry, flc[["recruiter_ref", "name"]]], ignore_index=True)
+            # A register certificate whose name is an agent's is that agent: the agent keeps its outcomes.
+            certificates = flc[~flc["name"].map(name_key).isin(set(agents["agent_id"]))]
+            registry = pd.concat([registry, certificates[["recruiter_ref", "name"]]], ignore_index=True)
         names = [
             (row.outcome_id, part)
             for row in outcomes.itertuples()
@@ -554,11 +556,15 @@ def employer_features(
     )
     contractor = f["labour_contractor"].fillna(False).astype("float64")
     out["labour_contractor"] = contractor.groupby(f["employer_id"]).max().reindex(out.index).fillna(0)
-    registered: set[str] = set()
-    if flc is not None and len(flc):
-        started = flc[flc["licence_valid_from"] < pd.Timestamp(as_of)]
+    # Unregistered only while the register is in force (a certificate started before as_of): before it every
+    # contractor would count, repeating labour_contractor, so the value is missing.
+    started = flc[flc["licence_valid_from"] < pd.Timestamp(as_of)] if flc is not None else None
+    if started is not None and len(started):
         registered = {name_key(n) for n in started["name"]}
-    out["contractor_unregistered"] = out["labour_contractor"] * [0.0 if k in registered else 1.0 for k in out.index]
+        unregistered = [0.0 if k in registered else 1.0 for k in out.index]
+        out["contractor_unregistered"] = out["labour_contractor"] * unregistered
+    else:
+        out["contractor_unregistered"] = np.nan
     # E13: the other clients of each agent the employer used, and how many of them were debarred before.
     pairs = f.dropna(subset=["agent_id"])[["agent_id", "employer_id"]].drop_duplicates()
     clients = {a: set(e) for a, e in pairs.groupby("agent_id")["employer_id"]}
