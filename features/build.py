@@ -35,6 +35,9 @@ from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indic
 from features.us_dol import BetaPrior, fit_beta_prior
 
 OVERSTAY_GRACE_DAYS = 60
+# Entity id of an agent, attorney or law firm filing petitions for sponsors: the prefix and the name key of the
+# law firm, else of the agent.
+AGENT_ID_PREFIX = "agent:"
 
 
 def _null_columns(fields: Sequence[Field]) -> str:
@@ -128,6 +131,7 @@ def _petition_statements(a: str, s: str) -> list[str]:
         # Hourly wage: the offered wage over the hours of its unit; outside USD 0.5-200 an hour the unit is wrong.
         f"""CREATE OR REPLACE TEMP TABLE lc AS
             SELECT l.*, m.employer_id, f.name_key AS sponsor_key, g.name_key AS agent_key,
+                   '{AGENT_ID_PREFIX}' || g.name_key AS agent_id,
                    date_diff('day', l.day, {a}) AS age_days,
                    CASE WHEN h.wage BETWEEN 0.5 AND 200 THEN h.wage END AS wage_hourly
             FROM lc_known l
@@ -374,7 +378,7 @@ ENTITY_UNIVERSE = {
     "employer": "SELECT registration_no AS entity_id FROM org UNION SELECT employer_id FROM va "
     "WHERE employer_id IS NOT NULL UNION SELECT employer_id FROM li WHERE employer_id IS NOT NULL "
     "UNION SELECT employer_id FROM lc WHERE employer_id IS NOT NULL",
-    "recruiter": "SELECT recruiter_id AS entity_id FROM recruiters",
+    "recruiter": "SELECT recruiter_id AS entity_id FROM recruiters UNION SELECT agent_id FROM lc",
     "visa_desk": "SELECT DISTINCT desk_id AS entity_id FROM va",
     "border_post": "SELECT DISTINCT officer_key AS entity_id FROM bc",
     "inspector": "SELECT DISTINCT inspector_id AS entity_id FROM li",

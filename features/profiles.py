@@ -42,10 +42,16 @@ PROFILE_SQL: dict[EntityType, str] = {
         WITH reg AS (SELECT recruiter_ref AS entity_id, min(name) AS name, min(country) AS country,
                             min(agency_type) AS sector FROM registry GROUP BY 1),
              placed AS (SELECT recruiter_id AS entity_id, mode(worksite_region ORDER BY worksite_region) AS region
-                        FROM va WHERE recruiter_id IS NOT NULL GROUP BY 1)
-        SELECT u.entity_id, coalesce(r.name, replace(u.entity_id, 'unregistered:', '')) AS name, r.country, p.region,
-               coalesce(r.sector, 'unregistered') AS sector
-        FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN placed p USING (entity_id)""",
+                        FROM va WHERE recruiter_id IS NOT NULL GROUP BY 1),
+             filing AS (SELECT agent_id AS entity_id, mode(coalesce(law_firm_name, agent_name) ORDER BY
+                                   coalesce(law_firm_name, agent_name)) AS name,
+                               mode(agent_region ORDER BY agent_region) AS region
+                        FROM lc WHERE agent_id IS NOT NULL GROUP BY 1)
+        SELECT u.entity_id, coalesce(r.name, a.name, replace(u.entity_id, 'unregistered:', '')) AS name, r.country,
+               coalesce(p.region, a.region) AS region,
+               coalesce(r.sector, CASE WHEN a.entity_id IS NOT NULL THEN 'petition_agent' END, 'unregistered') AS sector
+        FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN placed p USING (entity_id)
+        LEFT JOIN filing a USING (entity_id)""",
     "visa_desk": """
         WITH c AS (SELECT desk_id AS entity_id, mode(worksite_country ORDER BY worksite_country) AS country
                    FROM va GROUP BY 1)
@@ -86,7 +92,12 @@ SCOPE_SQL: dict[EntityType, str] = {
               WHERE recruiter_id IS NOT NULL AND worksite_region IS NOT NULL
         UNION SELECT recruiter_id, 'post', post_id FROM va WHERE recruiter_id IS NOT NULL AND post_id IS NOT NULL
         UNION SELECT recruiter_id, 'employer', employer_id FROM va
-              WHERE recruiter_id IS NOT NULL AND employer_id IS NOT NULL""",
+              WHERE recruiter_id IS NOT NULL AND employer_id IS NOT NULL
+        UNION SELECT agent_id, 'region', agent_region FROM lc WHERE agent_id IS NOT NULL AND agent_region IS NOT NULL
+        UNION SELECT agent_id, 'region', worksite_region FROM lc
+              WHERE agent_id IS NOT NULL AND worksite_region IS NOT NULL
+        UNION SELECT agent_id, 'employer', employer_id FROM lc
+              WHERE agent_id IS NOT NULL AND employer_id IS NOT NULL""",
     "visa_desk": """
         SELECT DISTINCT desk_id AS entity_id, 'post' AS kind, post_id AS value FROM va WHERE post_id IS NOT NULL
         UNION SELECT desk_id, 'country', worksite_country FROM va WHERE worksite_country IS NOT NULL""",

@@ -1012,6 +1012,52 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         ("003:2799",),
         ("labour_certification", "enforcement_outcome"),
     ),
+    # Agents, attorneys and law firms filing the petitions (recruiter entities 'agent:' + name key).
+    Indicator(
+        "L12",
+        "recruiter",
+        "share of its client employers sanctioned before",
+        +1,
+        "share",
+        """WITH clients AS (SELECT DISTINCT agent_id, employer_id FROM lc
+                                  WHERE agent_id IS NOT NULL AND employer_id IS NOT NULL)
+                 SELECT agent_id AS entity_id, count_if(employer_id IN (SELECT employer_id FROM sanctioned)) AS num,
+                        count(*) AS den FROM clients GROUP BY 1""",
+        "{num:.0f} of the {den:.0f} employers it filed petitions for were debarred or sanctioned before; "
+        "peers {peer:.1%}",
+        0.0,
+        ("003:688",),
+        ("labour_certification", "enforcement_outcome"),
+    ),
+    Indicator(
+        "L13",
+        "recruiter",
+        "share of its client employers filing as labour contractors",
+        +1,
+        "share",
+        """WITH contractors AS (SELECT employer_id FROM lc GROUP BY 1
+                                      HAVING bool_or(coalesce(labour_contractor, false))),
+                      clients AS (SELECT DISTINCT agent_id, employer_id FROM lc
+                                  WHERE agent_id IS NOT NULL AND employer_id IS NOT NULL)
+                 SELECT agent_id AS entity_id, count_if(employer_id IN (SELECT employer_id FROM contractors)) AS num,
+                        count(*) AS den FROM clients GROUP BY 1""",
+        "{num:.0f} of the {den:.0f} employers it filed petitions for file as labour contractors; peers {peer:.1%}",
+        0.0,
+        ("003:4990", "003:5068"),
+        ("labour_certification",),
+    ),
+    Indicator(
+        "L14",
+        "recruiter",
+        "share of the petitions it filed that were denied",
+        +1,
+        "share",
+        _share("lc", "agent_id", "decision = 'refused'", "decision IN ('approved', 'refused', 'withdrawn')"),
+        "{num:.0f} of the {den:.0f} decided petitions it filed were denied; peers {peer:.1%}",
+        0.0,
+        ("003:2799",),
+        ("labour_certification",),
+    ),
 )
 
 
