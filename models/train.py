@@ -535,6 +535,61 @@ def _candidate_key(strategy: str, weight: float) -> str:
     return strategy if weight == 1.0 else f"{strategy}+count {weight:.2f}"
 
 
+def latent_blend(flags: np.ndarray) -> Blend:
+    """The weighted red flags (``models.latent``) fitted on the entities of ``flags``, as a blend without trees."""
+    return Blend.fit(0.0, np.zeros(len(flags)), flags, fit_latent_flag_weights(flags).weights)
+
+
+def _evidence_shortfall(train_positives: int, fold_positives: int, evidence: Evidence) -> tuple[str | None, str | None]:
+    """(why there can be no model, why no trees can be fitted); None where the evidence suffices."""
+    no_model = no_trees = None
+    if fold_positives < evidence.min_fold_positives:
+        no_model = (
+            f"{fold_positives} new positives in the held-out fold, fewer than the "
+            f"{evidence.min_fold_positives} needed to show a model ranks better than the red-flag count"
+        )
+    if train_positives < evidence.min_train_positives:
+        no_trees = (
+            f"{train_positives} observed positives in the training labels, fewer than the "
+            f"{evidence.min_train_positives} a model needs"
+        )
+    return no_model, no_trees
+
+
+@dataclass
+class _FoldComparison:
+    """Every candidate's fold metrics and blend, the trees fitted, and the best candidate so far."""
+
+    fold: Dataset
+    comparison: dict[str, dict[str, Any]] = field(default_factory=dict)
+    candidates: dict[str, tuple[str, Blend]] = field(default_factory=dict)
+    boosters: dict[str, Booster] = field(default_factory=dict)
+    best: tuple[float, str, Booster | None, Blend] | None = None
+
+    def consider(self, key: str, strategy: str, booster: Booster | None, blend: Blend, raw_fold: np.ndarray) -> None:
+        metrics = fold_metrics(blend.score(raw_fold, self.fold.flags), self.fold)
+        self.comparison[key] = metrics
+        self.candidates[key] = (strategy, blend)
+        ap = metrics["fold_average_precision"]
+        if ap == ap and (self.best is None or ap > self.best[0]):
+            self.best = (ap, key, booster, blend)
+
+    def trees(self, fit: Dataset, fit_model: Callable[[Dataset, str], Booster]) -> None:
+        """Each strategy's trees on ``fit``, blended with the count at every weight."""
+        for strategy in STRATEGIES:
+            try:
+                trees = fit_model(fit, strategy)
+            except ValueError as exc:
+                self.comparison[strategy] = {"fold_average_precision": float("nan"), "error": str(exc)}
+                continue
+            self.boosters[strategy] = trees
+            raw_fit = np.asarray(trees.predict(fit.x, raw_score=True), dtype=float)
+            raw_fold = np.asarray(trees.predict(self.fold.x, raw_score=True), dtype=float)
+            for weight in BLEND_WEIGHTS:
+                blend = Blend.fit(weight, raw_fit, fit.flags)
+                self.consider(_candidate_key(strategy, weight), strategy, trees, blend, raw_fold)
+
+
 def train_entity(
     lake: Lake,
     entity: EntityType,
@@ -558,8 +613,8 @@ def train_entity(
     """
     windows = training_windows(as_of, horizon)
 
-    def table(day: date) -> FeatureTable | None:
-        return features_at(day) if features_at else None
+    def table(day: date) -> FeatureTable:
+        return features_at(day) if features_at else build_features(lake, day, (entity,))[entity]
 
     parts = [
         dataset(lake, entity, t, t + timedelta(days=horizon), table(t), exclude, known_by=as_of)
@@ -569,23 +624,11 @@ def train_entity(
     fold = dataset(
         lake, entity, windows.fold_as_of, as_of, table(windows.fold_as_of), exclude, known_by=as_of, drop_known=True
     )
-    train_positives = len({i for i, y in zip(fit.ids, fit.y, strict=True) if y})
-    positives = {"train": train_positives, "fold": int(fold.y.sum())}
+    positives = {"train": len({i for i, y in zip(fit.ids, fit.y, strict=True) if y}), "fold": int(fold.y.sum())}
     rule = RuleCalibration.fit(fold.red_flags, fold.y)
-    reason = None
-    trees_reason = None  # why no trees were fitted (the label-free weighted red flags may still serve)
-    if positives["fold"] < evidence.min_fold_positives:
-        reason = (
-            f"{positives['fold']} new positives in the held-out fold, fewer than the "
-            f"{evidence.min_fold_positives} needed to show a model ranks better than the red-flag count"
-        )
-    if train_positives < evidence.min_train_positives:
-        trees_reason = (
-            f"{train_positives} observed positives in the training labels, fewer than the "
-            f"{evidence.min_train_positives} a model needs"
-        )
+    no_model, no_trees = _evidence_shortfall(positives["train"], positives["fold"], evidence)
 
-    def no_model(why: str, compared: dict[str, dict[str, Any]]) -> TrainedModel:
+    def without_model(why: str, compared: dict[str, dict[str, Any]]) -> TrainedModel:
         return TrainedModel(
             entity,
             None,
@@ -600,61 +643,34 @@ def train_entity(
             no_model_reason=why,
         )
 
-    if reason is not None:
-        return no_model("; ".join(r for r in (reason, trees_reason) if r), {})
-    comparison: dict[str, dict[str, Any]] = {}
-    candidates: dict[str, tuple[str, Blend]] = {}
-    boosters: dict[str, Booster] = {}
-    best: tuple[float, str, Booster | None, Blend] | None = None
-
-    def consider(key: str, strategy: str, booster: Booster | None, blend: Blend, raw_fold: np.ndarray) -> None:
-        nonlocal best
-        metrics = fold_metrics(blend.score(raw_fold, fold.flags), fold)
-        comparison[key] = metrics
-        candidates[key] = (strategy, blend)
-        ap = metrics["fold_average_precision"]
-        if ap == ap and (best is None or ap > best[0]):
-            best = (ap, key, booster, blend)
-
-    for strategy in STRATEGIES if trees_reason is None else ():
-        try:
-            trees = (fit_model or fit_booster)(fit, strategy)
-        except ValueError as exc:
-            comparison[strategy] = {"fold_average_precision": float("nan"), "error": str(exc)}
-            continue
-        boosters[strategy] = trees
-        raw_fit = np.asarray(trees.predict(fit.x, raw_score=True), dtype=float)
-        raw_fold = np.asarray(trees.predict(fold.x, raw_score=True), dtype=float)
-        for weight in BLEND_WEIGHTS:
-            consider(_candidate_key(strategy, weight), strategy, trees, Blend.fit(weight, raw_fit, fit.flags), raw_fold)
-    if trees_reason is not None:
-        comparison["trees"] = {"fold_average_precision": float("nan"), "error": trees_reason}
+    if no_model is not None:
+        return without_model("; ".join(r for r in (no_model, no_trees) if r), {})
+    compared = _FoldComparison(fold)
+    if no_trees is None:
+        compared.trees(fit, fit_model or fit_booster)
+    else:
+        compared.comparison["trees"] = {"fold_average_precision": float("nan"), "error": no_trees}
     # The weighted red flags read no label: fitted on the fold's own entities (as of F) and judged on the
     # fold's labels; what serves is the same fit on every entity as of the training day.
     no_raw = np.zeros(len(fold.ids))
-    judged = Blend.fit(0.0, no_raw, fold.flags, fit_latent_flag_weights(fold.flags).weights)
-    consider(LATENT_STRATEGY, LATENT_STRATEGY, None, judged, no_raw)
-    # The window before the fold, (F - H, F]: its labels are held out for a candidate that reads none.
-    before = windows.fit_origins[-1]
-    earlier = dataset(lake, entity, before, windows.fold_as_of, table(before), exclude, known_by=as_of, drop_known=True)
-    earlier_blend = Blend.fit(
-        0.0, np.zeros(len(earlier.ids)), earlier.flags, fit_latent_flag_weights(earlier.flags).weights
-    )
-    current = features_at(as_of) if features_at else build_features(lake, as_of, (entity,))[entity]
-    current_flags = red_flag_matrix(current, fit.features)
-    latent = fit_latent_flag_weights(current_flags)
-    served_latent = Blend.fit(0.0, np.zeros(len(current_flags)), current_flags, latent.weights)
-    candidates[LATENT_STRATEGY] = (LATENT_STRATEGY, served_latent)
-    if best is None:
-        return no_model(
-            "no strategy could be fitted: " + "; ".join(str(m.get("error")) for m in comparison.values()), comparison
-        )
-    _, key, booster, blend = best
+    judged = latent_blend(fold.flags)
+    compared.consider(LATENT_STRATEGY, LATENT_STRATEGY, None, judged, no_raw)
+    served_latent = latent_blend(red_flag_matrix(table(as_of), fit.features))
+    compared.candidates[LATENT_STRATEGY] = (LATENT_STRATEGY, served_latent)
+    if compared.best is None:
+        errors = "; ".join(str(m.get("error")) for m in compared.comparison.values())
+        return without_model(f"no strategy could be fitted: {errors}", compared.comparison)
+    _, key, booster, blend = compared.best
     fold_blend = None
     evidence_windows: list[tuple[Dataset, Blend]] = []
     if booster is None:  # the weighted red flags: judged as fitted on each window, served as refitted today
         blend, fold_blend = served_latent, judged
-        evidence_windows = [(earlier, earlier_blend)] if earlier.ids else []
+        # The window before the fold, (F - H, F]: its labels are held out for a candidate that reads none.
+        before = windows.fit_origins[-1]
+        earlier = dataset(
+            lake, entity, before, windows.fold_as_of, table(before), exclude, known_by=as_of, drop_known=True
+        )
+        evidence_windows = [(earlier, latent_blend(earlier.flags))] if earlier.ids else []
     raw = no_raw if booster is None else np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
     calibrator = Calibrator().fit((fold_blend or blend).score(raw, fold.flags), fold.y)
     return TrainedModel(
@@ -664,13 +680,13 @@ def train_entity(
         calibrator,
         fit.features,
         windows,
-        comparison,
+        compared.comparison,
         rule,
         fold,
         positives,
         blend,
-        candidates=candidates,
-        candidate_boosters=boosters,
+        candidates=compared.candidates,
+        candidate_boosters=compared.boosters,
         fold_blend=fold_blend,
         evidence_windows=evidence_windows,
     )
