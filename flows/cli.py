@@ -389,7 +389,7 @@ def evaluate(
                 entity,
                 f"served: {res['served']}" if ranking == "served_ranking" else ranking,
                 fmt(m["precision_at_k"]),
-                fmt(m["lift_at_k"]),
+                fmt(m.get("lift_at_k")),  # none for a type with no entities
                 fmt(m["truth_precision_at_k"]),
                 fmt(m["truth_lift_at_k"]),
                 fmt(m["average_precision"]),
