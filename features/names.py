@@ -7,6 +7,9 @@ the full stops of dotted initials are dropped ('W.L.L.' reads 'WLL', 'S.A.' 'SA'
 symbols become spaces, legal forms are dropped wherever they stand (those of rigour's organisation-type table,
 ISO 20275 and OCCRP's list: GmbH, SARL, Sdn Bhd, OOO, PT, Pte Ltd, ...; and ``EXTRA_LEGAL_FORMS``; a name that
 is nothing but legal forms keeps them), and the single letters left in a row are joined ('A C' as 'A.C.').
+Legal forms that rigour's table lists only in Latin or Cyrillic letters are dropped in their own script before
+transliteration (``NATIVE_LEGAL_FORMS``: Arabic W.L.L. and 'company', Thai, Hindi, Bengali and Chinese limited
+company), since their transliterations read as words ('dh mm', 'bris ath', 'pra iveta limiteda').
 
 A name with no letter or digit in any script has no key: ``name_key`` gives '' and the SQL function NULL, so
 such names are never merged with each other nor become an entity of their own.
@@ -28,6 +31,35 @@ from rigour.text.translit import ascii_text
 # Legal-form words that rigour's table does not list (English 'Co' / 'Company' / 'Corp', Indian 'Pvt' /
 # 'Private', Gulf 'W.L.L.'), as they read after tokenising.
 EXTRA_LEGAL_FORMS = frozenset({"co", "company", "corp", "corporation", "pvt", "private", "wll"})
+# Legal forms in scripts without word spaces (Thai, Han) or whose transliteration rigour's table does not know:
+# Arabic ('W.L.L.', 'LLC', 'company'), Thai ('company', 'limited', 'public'), Hindi and Bengali ('private
+# limited', 'limited'), Chinese ('company limited by shares', 'limited liability company', 'limited company').
+NATIVE_LEGAL_FORMS = (
+    "ذ.م.م",
+    "ذ. م. م",
+    "ذ م م",
+    "ش.م.م",
+    "ش.م.ع",
+    "شركة",
+    "บริษัท",
+    "จำกัด",
+    "(มหาชน)",
+    "प्राइवेट लिमिटेड",
+    "प्रा. लि.",
+    "लिमिटेड",
+    "প্রাইভেট লিমিটেড",
+    "লিমিটেড",
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+)
+# Longest first; Thai and Han forms stand anywhere (no spaces between words), the others between word bounds.
+_NATIVE_LEGAL_FORM = re.compile(
+    "|".join(
+        re.escape(f) if re.match(r"[\u0E00-\u0E7F\u4E00-\u9FFF(]", f) else rf"(?<!\w){re.escape(f)}(?!\w)"
+        for f in sorted(NATIVE_LEGAL_FORMS, key=len, reverse=True)
+    )
+)
 
 # Case-folded, punctuation and symbols turned into spaces, words joined by single spaces.
 _FLAGS = Normalize.CASEFOLD | Normalize.SQUASH_SPACES
@@ -69,7 +101,10 @@ def _join_initials(words: list[str]) -> list[str]:
 def name_key(name: str) -> str:
     """The comparison key of ``name`` (see the module docstring): lower-case ASCII words, or for the rare script
     that transliterates to nothing, its case-folded words; '' when the name has no letter or digit."""
-    words = (normalize(_DOTTED_INITIAL.sub(r"\1", ascii_text(name)), _FLAGS, _CLEANUP) or "").split()
+    bare = _NATIVE_LEGAL_FORM.sub(" ", name)
+    if not normalize(bare, _FLAGS, _CLEANUP):  # nothing but legal forms: keep them
+        bare = name
+    words = (normalize(_DOTTED_INITIAL.sub(r"\1", ascii_text(bare)), _FLAGS, _CLEANUP) or "").split()
     if not words:
         return normalize(name, _FLAGS, _CLEANUP) or ""
     return " ".join(_join_initials(_drop_legal_forms(words)))

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from simulator import text
 from simulator.config import EMPLOYERS_PER_SCALE, SimulationConfig
+from simulator.scripts import ORIGIN_SCRIPT, script_index, write_names
 from simulator.supply import n_buyers
 
 DESTINATION_COUNTRIES = (
@@ -313,7 +314,8 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         axis=1,
     )
     canonical, base, suffix = text.recruiter_names(rng, n_rec)
-    rec_names = text.name_variants(canonical, base, suffix)
+    rec_script = script_index(ORIGIN_SCRIPT, ORIGIN_COUNTRIES, rec_origin)
+    rec_names = text.name_variants(canonical, base, suffix, write_names(base, canonical, rec_script))
     # Registry and licence numbers drawn at random for every recruiter and for the successor each would
     # register (world._global_tables), so that no number range or order tells a successor or an abusive one.
     id_rng = side_stream(rng, 97)
@@ -418,7 +420,9 @@ def build_actors(cfg: SimulationConfig, scale: str, rng: np.random.Generator) ->
         ),
         rec_vans=text.padded_ids(PLATE_PREFIX, _unique(rng, PLATE_NUMBERS, n_rec * 2), 7),
         rec_shift_day=rec_shift_day,
-        rec_new_names=text.name_variants(new_canonical, new_base, new_suffix),
+        rec_new_names=text.name_variants(
+            new_canonical, new_base, new_suffix, write_names(new_base, new_canonical, rec_script)
+        ),
         passport_keys=passport_keys,
         n_buyers=n_buyers(n_emp, cfg.supply_chain),
     )

@@ -32,6 +32,7 @@ from simulator.actors import (
 )
 from simulator.config import SimulationConfig
 from simulator.schema import AGE_BANDS
+from simulator.scripts import DESTINATION_SCRIPT, ORIGIN_SCRIPT, script_index, write_names
 from simulator.supply import buyer_ids, draw_tiers
 
 SECTOR_P = (0.22, 0.15, 0.15, 0.08, 0.12, 0.05, 0.10, 0.13)
@@ -149,6 +150,7 @@ class ChunkBuilder:
         # block (originals and successors alike), serial ids follow event time.
         self.id_rng = side_stream(rng, 97)
         self.mrng = side_stream(rng, 94)  # marker intensities and base rates
+        self.script_rng = side_stream(rng, 93)  # which records write a name in its country's script
         block = 2 * cfg.world.employers_per_chunk
         self.registration_numbers = chunk * block + self.id_rng.permutation(block)
 
@@ -170,6 +172,15 @@ class ChunkBuilder:
     def passports(self, day: np.ndarray) -> pa.Array:
         """Passport numbers: 'P' + 12 digits, scrambled (their order and range say nothing of the holder)."""
         return text.padded_ids("P", text.scrambled_numbers(self.a.passport_keys, self.serials(day)), 12)
+
+    def written(self, canonical: pa.Array, base: pa.Array, country: np.ndarray) -> pa.Array:
+        """Employers' names in the script of their (destination) country (simulator.scripts)."""
+        return write_names(base, canonical, script_index(DESTINATION_SCRIPT, DESTINATION_COUNTRIES, country))
+
+    def in_script(self, position: np.ndarray, scripted: np.ndarray) -> np.ndarray:
+        """Name positions (text.choose_variant), a share of them moved to the name in its country's script
+        (``scripted``: per entity, whether that script is not Latin)."""
+        return text.in_script(self.script_rng, position, self.cfg.realism.name_script_share, scripted)
 
     def recruiter_intensity(self, rec: np.ndarray) -> np.ndarray:
         """Intensity (Actors.rec_intensity) of each row's recruiter; 0 where none."""
@@ -265,7 +276,7 @@ class ChunkBuilder:
             contractor=contractor,
             network=network,
             registered_on=registered_on,
-            names=text.name_variants(canonical, base, suffix),
+            names=text.name_variants(canonical, base, suffix, self.written(canonical, base, country)),
             address=text.addresses(rng, n, city),
             phone=phone,
             directors=directors,
@@ -471,7 +482,7 @@ class ChunkBuilder:
             return np.concatenate([arr, new])
 
         n_old = len(emp.gid)
-        names_new = text.name_variants(canonical, base, suffix)
+        names_new = text.name_variants(canonical, base, suffix, self.written(canonical, base, emp.country[moves]))
         return (
             Employers(
                 gid=cat(emp.gid, self.registration_numbers[n_old : n_old + k]),
@@ -918,9 +929,11 @@ class ChunkBuilder:
         # Visa applications.
         m = len(v["e"])
         es = np.maximum(v["e"], 0)
-        sponsor_pos = text.choose_variant(rng, es, variant)
+        emp_scripted = script_index(DESTINATION_SCRIPT, DESTINATION_COUNTRIES, emp.country) != 0
+        rec_scripted = script_index(ORIGIN_SCRIPT, ORIGIN_COUNTRIES, a.rec_origin) != 0
+        sponsor_pos = self.in_script(text.choose_variant(rng, es, variant), emp_scripted)
         rs = np.maximum(v["rec"], 0)
-        rec_pos = text.choose_variant(rng, rs, variant)
+        rec_pos = self.in_script(text.choose_variant(rng, rs, variant), rec_scripted)
         has_rec = pa.array(v["rec"] >= 0)
         has_sponsor = pa.array(v["has_sponsor"])
         decided_known = v["decision"] != 3
@@ -1036,7 +1049,9 @@ class ChunkBuilder:
             "record_id": inspection_ids,
             "inspection_id": inspection_ids,
             "organisation_registration_no": reg_no.take(pa.array(insp_e)),
-            "worksite_name": text.category(emp.names, text.choose_variant(rng, insp_e, variant)),
+            "worksite_name": text.category(
+                emp.names, self.in_script(text.choose_variant(rng, insp_e, variant), emp_scripted)
+            ),
             "worksite_region": text.category(region_names, emp.region[insp_e]),
             "inspector_badge_no": text.category(a.inspector_badge, insp["inspector"]),
             "inspected_on": cal.date(insp["day"]),
@@ -1059,7 +1074,9 @@ class ChunkBuilder:
                     pa.array(contractor >= 0),
                     text.category(
                         *a.recruiter_names(
-                            contractor, insp["day"], text.choose_variant(rng, np.maximum(contractor, 0), variant)
+                            contractor,
+                            insp["day"],
+                            self.in_script(text.choose_variant(rng, np.maximum(contractor, 0), variant), rec_scripted),
                         )
                     ),
                 ),
@@ -1085,7 +1102,7 @@ class ChunkBuilder:
             reg_no.take(pa.array(oe)),
             _where(
                 pa.array(rng.random(no) < 0.9),
-                text.category(emp.names, text.choose_variant(rng, oe, variant)),
+                text.category(emp.names, self.in_script(text.choose_variant(rng, oe, variant), emp_scripted)),
             ),
             cal.date(outc["day"]),
             outc["kind"],

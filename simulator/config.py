@@ -101,6 +101,11 @@ class Realism(_Strict):
     complaint_inspection_probability: float = Field(0.6, ge=0, le=1)
     follow_up_probability: float = Field(0.5, ge=0, le=1)
     name_variant_share: float = Field(0.15, ge=0, le=1)
+    # Share of the records naming an organisation that write the name in the script of its country's offices
+    # (simulator/scripts.py: employers in their destination country's, recruiters in their origin country's);
+    # where that script is Latin the name stays as it is. Most records that cross borders or reach a central
+    # register carry a Latin name field, so a modest minority: one in ten, drawn per record.
+    name_script_share: float = Field(0.10, ge=0, le=1)
     missing_value_share: float = Field(0.03, ge=0, le=1)
     duplicate_share: float = Field(0.003, ge=0, le=0.5)
     late_arrival_share: float = Field(0.05, ge=0, le=1)

@@ -352,11 +352,14 @@ def recruiter_names(rng: np.random.Generator, n: int) -> tuple[pa.Array, pa.Arra
     return canonical, base, pa.array(suffix_idx)
 
 
-N_VARIANTS = 4  # canonical + 3 variants per name
+N_VARIANTS = 5  # canonical + 3 Latin variants + the name in its country's script per name
+SCRIPT_VARIANT = 4  # position of the name in its country's script (simulator.scripts) among a name's variants
 
 
-def name_variants(canonical: pa.Array, base: pa.Array, suffix_idx: pa.Array) -> pa.Array:
-    """Flattened [n * N_VARIANTS] array: canonical, upper-case without punctuation, long suffix, typo.
+def name_variants(canonical: pa.Array, base: pa.Array, suffix_idx: pa.Array, written: pa.Array) -> pa.Array:
+    """Flattened [n * N_VARIANTS] array: canonical, upper-case without punctuation, long suffix, typo, and
+    ``written`` (the name in its country's script, simulator.scripts.write_names; the canonical name where that
+    script is Latin).
 
     Variant v of entity i sits at position ``i * N_VARIANTS + v``.
     """
@@ -365,15 +368,26 @@ def name_variants(canonical: pa.Array, base: pa.Array, suffix_idx: pa.Array) -> 
     # Typo: drop the fourth character.
     typo = join(pc.utf8_slice_codeunits(canonical, 0, 3), pc.utf8_slice_codeunits(canonical, 4))
     n = len(canonical)
-    flat = pa.concat_arrays([a.cast(pa.string()) for a in (canonical, upper, long_suffix, typo)])
+    flat = pa.concat_arrays([a.cast(pa.string()) for a in (canonical, upper, long_suffix, typo, written)])
     position = np.arange(n * N_VARIANTS)
     return flat.take(pa.array((position % N_VARIANTS) * n + position // N_VARIANTS))
 
 
 def choose_variant(rng: np.random.Generator, entity_idx: np.ndarray, variant_share: float) -> np.ndarray:
-    """Position in a ``name_variants`` array: canonical with probability 1 - variant_share."""
-    variant = np.where(rng.random(len(entity_idx)) < variant_share, rng.integers(1, N_VARIANTS, len(entity_idx)), 0)
+    """Position in a ``name_variants`` array: canonical with probability 1 - variant_share, else one of the
+    Latin variants."""
+    variant = np.where(rng.random(len(entity_idx)) < variant_share, rng.integers(1, SCRIPT_VARIANT, len(entity_idx)), 0)
     return entity_idx.astype(np.int64) * N_VARIANTS + variant
+
+
+def in_script(rng: np.random.Generator, position: np.ndarray, script_share: float, scripted: np.ndarray) -> np.ndarray:
+    """``position`` (from ``choose_variant``) moved to its entity's name in its country's script with
+    probability ``script_share`` (realism.name_script_share) where the entity's country writes a non-Latin
+    script (``scripted``, per entity); draws from ``rng`` alone, one per row."""
+    entity = position // N_VARIANTS
+    moved = (rng.random(len(position)) < script_share) & scripted[entity]
+    out: np.ndarray = np.where(moved, entity * N_VARIANTS + SCRIPT_VARIANT, position)
+    return out
 
 
 def person_names(rng: np.random.Generator, n: int) -> pa.Array:

@@ -29,6 +29,7 @@ from simulator.chunk import ChunkBuilder, _where, outcome_table
 from simulator.config import EMPLOYERS_PER_SCALE, SimulationConfig
 from simulator.mess import apply_mess
 from simulator.schema import EXPORT_TABLES
+from simulator.scripts import ORIGIN_SCRIPT, script_index
 
 FileFormat = Literal["parquet", "csv"]
 EXPORT_DIR = "export"
@@ -174,7 +175,10 @@ def _global_tables(
             )
         )
 
-    rec_name_variant = a.rec_names.take(pa.array(text.choose_variant(rng, np.arange(n_rec), variant)))
+    rec_position = text.choose_variant(rng, np.arange(n_rec), variant)
+    rec_scripted = script_index(ORIGIN_SCRIPT, ORIGIN_COUNTRIES, a.rec_origin) != 0
+    rec_position = text.in_script(side_stream(rng, 93), rec_position, cfg.realism.name_script_share, rec_scripted)
+    rec_name_variant = a.rec_names.take(pa.array(rec_position))
     outcomes("recruiter", a.rec_ref, rec_name_variant, np.flatnonzero(revoked), revoke_day[revoked], 2, 1)
     conv = np.flatnonzero(convicted)
     outcomes("recruiter", a.rec_ref, rec_name_variant, conv, rng.integers(days // 3, days, len(conv)), 4, 2)
@@ -265,7 +269,7 @@ def _registry_versions(
     rename_day = np.maximum(registered_on, 0) + (rng.random(len(rec)) * (days - np.maximum(registered_on, 0))).astype(
         np.int64
     )
-    rename_variant = rng.integers(1, text.N_VARIANTS, len(rec))
+    rename_variant = rng.integers(1, text.SCRIPT_VARIANT, len(rec))  # renamed to a Latin variant
 
     who: list[int] = []
     since: list[int] = []

@@ -24,6 +24,7 @@ from features.entity_resolution import (
     seen_name_keys,
 )
 from features.names import name_key, name_key_sql, register_name_key
+from simulator.text import N_VARIANTS, SCRIPT_VARIANT
 from simulator.truth import load_truth
 
 KEY = PseudonymKey(b"test-key-" + b"x" * 40, "test")
@@ -52,14 +53,18 @@ def measure(con: duckdb.DuckDBPyConnection, world: Path, kind: Kind) -> dict[str
     """Name keys on records against the truth: key -> entity precision / recall and cluster (key pair) F1.
 
     Precision: of the keys the map attaches to an entity, the share attached to their true entity.
-    Recall: of the keys whose true entity is in the register as of the date, the share attached to it.
+    Recall: of the keys of Latin spellings whose true entity is in the register as of the date, the share attached
+    to it (names in another script are linked as possibly the same: tests/features/test_scripts.py).
     Clusters: keys grouped by the map's entity (an unmatched key is its own 'unregistered:<key>' entity)
     against keys grouped by true entity; precision / recall / F1 over the pairs of keys put together.
     """
     id_column = "registration_no" if kind == "employer" else "recruiter_ref"
     true: dict[str, set[str]] = defaultdict(set)
+    latin: set[str] = set()
     for row in load_truth(world, f"{kind}_names").to_pylist():
         true[name_key(row["name_variant"])].add(row[id_column])
+        if row["variant"] % N_VARIANTS != SCRIPT_VARIANT:
+            latin.add(name_key(row["name_variant"]))
     register, register_id, name_map, map_id = REGISTERS[kind]
     registered = {r[0] for r in con.execute(f"SELECT {register_id} FROM {register}").fetchall()}
     predicted = dict(con.execute(f"SELECT name_key, {map_id} FROM {name_map}").fetchall())
@@ -67,7 +72,7 @@ def measure(con: duckdb.DuckDBPyConnection, world: Path, kind: Kind) -> dict[str
     seen = sorted(r[0] for r in con.execute(f"SELECT name_key FROM {table}").fetchall() if r[0] in true)
     con.execute(f"DROP TABLE {table}")
     assigned = [k for k in seen if k in predicted]
-    linkable = [k for k in seen if true[k] & registered]
+    linkable = [k for k in seen if true[k] & registered and k in latin]
     precision = sum(predicted[k] in true[k] for k in assigned) / len(assigned)
     recall = sum(predicted.get(k) in true[k] for k in linkable) / len(linkable)
 
