@@ -12,19 +12,24 @@ recruiters) with Splink on the DuckDB backend, over the same
 connection's tables (nothing leaves DuckDB):
 
 * comparisons: the name key (Levenshtein distance 1; two adjacent characters swapped; distance 2;
-  Jaro-Winkler >= 0.95; else) and the numbers in the name (equal or not: 'harvest 12' and 'harvest 13' are
-  different organisations, one character apart);
+  Jaro-Winkler >= 0.95; the same sound skeleton; else) and the numbers in the name (equal or not: 'harvest 12'
+  and 'harvest 13' are different organisations, one character apart). The sound skeleton (``_skeleton``) is
+  what is left of the key when vowels, 'h', 'w', 'y' and spaces are dropped and consonants that scripts write
+  alike are merged: a name written in another script and read back to Latin letters ('غولدن هارفست' reads
+  'ghwldn harfst') keeps the skeleton of its Latin spelling ('golden harvest': 'kltnrfst');
 * blocking: the single-deletion neighbourhood of the key (the key and every string made by dropping one of
   its characters, exploded): two keys within edit distance 1 (or one swap) always share an element, and the
   blocks stay tiny even where many register names share their words (first-characters blocks do not: the
   large world has ~1,000 register names per three-letter prefix). A second rule (same first three and last
-  three characters, same numbers, length within 2) brings in candidates further apart for the 'possible' tier;
+  three characters, same numbers, length within 2) brings in candidates further apart for the 'possible' tier,
+  a third (the same skeleton of at least ``MIN_SKELETON`` letters) the spellings from other scripts;
 * parameters: fixed m / u probabilities and prior declared below (``M_U`` / ``PRIOR``), not trained.
   The name is the only evidence, so expectation maximisation has nothing to separate it from, and u from
   random sampling is noisy on small registers and depends on the sample; fixed values keep the result
   deterministic and the same at every scale. With them a pair one edit (or one swap) apart with the same
-  numbers scores 0.993, two edits apart with the same numbers 0.613 (possible), a pair whose numbers
-  differ at most 0.318 (not kept).
+  numbers scores 0.993, two edits apart with the same numbers 0.613 (possible), the same skeleton further
+  apart with the same numbers 0.798 (possible: a sound skeleton is shared by more unrelated names than a
+  spelling, so it is never merged on its own), a pair whose numbers differ at most 0.318 (not kept).
 
 Links at or above ``merge_threshold`` go into ``employer_name_map`` / ``recruiter_name_map`` (the best one
 per name key: highest probability, then closest spelling, then the smallest entity id, as the exact maps
@@ -77,8 +82,16 @@ NAME_REGISTERS: dict[Kind, str] = {"employer": "filer_register"}
 # (name, register name) candidate pairs at the level. PRIOR: probability that two random records match.
 PRIOR = 1e-4
 M_U: dict[str, tuple[tuple[float, float], ...]] = {
-    # Levenshtein <= 1, two adjacent characters swapped, Levenshtein <= 2, Jaro-Winkler >= 0.95, anything else.
-    "name_key": ((0.70, 2e-6), (0.05, 1.5e-7), (0.12, 3e-5), (0.08, 1e-4), (0.05, 1 - 2e-6 - 1.5e-7 - 3e-5 - 1e-4)),
+    # Levenshtein <= 1, two adjacent characters swapped, Levenshtein <= 2, Jaro-Winkler >= 0.95, the same sound
+    # skeleton, anything else.
+    "name_key": (
+        (0.70, 2e-6),
+        (0.05, 1.5e-7),
+        (0.12, 3e-5),
+        (0.08, 1e-4),
+        (0.03, 3e-6),
+        (0.02, 1 - 2e-6 - 1.5e-7 - 3e-5 - 1e-4 - 3e-6),
+    ),
     # Same numbers in the name (or none on either side), different numbers.
     "name_numbers": ((0.99, 0.25), (0.01, 0.75)),
 }
@@ -124,7 +137,14 @@ def _settings() -> Any:
                     ),
                     level(cll.LevenshteinLevel("name_key", 2), *name[2]),
                     level(cll.JaroWinklerLevel("name_key", 0.95), *name[3]),
-                    level(cll.ElseLevel(), *name[4]),
+                    level(
+                        cll.CustomLevel(
+                            f"name_skeleton_l = name_skeleton_r AND length(name_skeleton_l) >= {MIN_SKELETON}",
+                            label_for_charts="Same sound skeleton",
+                        ),
+                        *name[4],
+                    ),
+                    level(cll.ElseLevel(), *name[5]),
                 ],
             },
             {
@@ -144,6 +164,8 @@ def _settings() -> Any:
                 "substr(l.name_key, 1, 3) = substr(r.name_key, 1, 3) AND right(l.name_key, 3) = right(r.name_key, 3)"
                 " AND l.name_numbers = r.name_numbers AND abs(length(l.name_key) - length(r.name_key)) <= 2"
             ),
+            # Spellings from other scripts: the same sound skeleton.
+            CustomRule(f"l.name_skeleton = r.name_skeleton AND length(l.name_skeleton) >= {MIN_SKELETON}"),
         ],
         additional_columns_to_retain=["entity_id"],
         retain_matching_columns=False,
@@ -151,10 +173,32 @@ def _settings() -> Any:
     )
 
 
+# Letter pairs read as one sound, then letters that scripts write alike (c k g j q x as k; z as s; p as b;
+# v as f; d as t), on the way to a name's sound skeleton.
+_SOUND_PAIRS = (("ph", "f"), ("gh", "g"), ("kh", "k"), ("sh", "s"), ("ch", "k"), ("th", "t"), ("dh", "d"), ("x", "ks"))
+_SOUND_FROM, _SOUND_TO = "cgjqzpvd", "kkkksbft"
+# Skeletons shorter than this (in letters and digits) are too common to compare.
+MIN_SKELETON = 6
+
+
+def _skeleton(key: str) -> str:
+    """SQL: the sound skeleton of name key ``key`` (see the module docstring); repeated letters written once."""
+    sql = key
+    for pair, sound in _SOUND_PAIRS:
+        sql = f"replace({sql}, '{pair}', '{sound}')"
+    sql = f"regexp_replace({sql}, 'c([eiy])', 's\\1', 'g')"  # a soft 'c'
+    sql = f"regexp_replace(translate({sql}, '{_SOUND_FROM}', '{_SOUND_TO}'), '[^a-z0-9]|[aeiouyhw]', '', 'g')"
+    for letter in "bfklmnrst":
+        sql = f"regexp_replace({sql}, '{letter}{letter}+', '{letter}', 'g')"
+    return sql
+
+
 def _features(key: str) -> str:
-    """SQL select list: the key, its numbers and its single-deletion neighbourhood (blocking)."""
+    """SQL select list: the key, its numbers, its sound skeleton and its single-deletion neighbourhood
+    (blocking)."""
     return (
         f"{key} AS name_key, array_to_string(regexp_extract_all({key}, '[0-9]+'), ' ') AS name_numbers, "
+        f"{_skeleton(key)} AS name_skeleton, "
         f"list_distinct(list_append(list_transform(range(1, length({key}) + 1), "
         f"lambda i: substr({key}, 1, i - 1) || substr({key}, i + 1)), {key})) AS name_deletions"
     )
