@@ -683,6 +683,33 @@ class MetricsMiddleware:
 
 
 ENTITY_PATH = "/v1/entities/{entity_type}/{entity_id}"
+# OpenAPI links between the operations a client chains (the entity, its worklist, an outcome on it): read by
+# generated clients and by the stateful fuzz phase. Targets are JSON pointers into the document's paths.
+_ENTITY_OP = "#/paths/~1v1~1entities~1{entity_type}~1{entity_id}/get"
+_OUTCOME_OP = "#/paths/~1v1~1outcomes/post"
+_TOP_PICK = {"entity_type": "$response.body#/entity_type", "entity_id": "$response.body#/items/0/entity_id"}
+ENTITY_LINKS = {
+    "RecordOutcome": {
+        "operationRef": _OUTCOME_OP,
+        "requestBody": {"entity_type": "$response.body#/entity_type", "entity_id": "$response.body#/entity_id"},
+        "description": "record what a visit to this entity found",
+    },
+}
+WORKLIST_LINKS = {
+    "TopPick": {"operationRef": _ENTITY_OP, "parameters": _TOP_PICK, "description": "the worklist's first entity"},
+    "RecordOutcomeOnTopPick": {
+        "operationRef": _OUTCOME_OP,
+        "requestBody": {**_TOP_PICK, "worklist_id": "$response.body#/worklist_id"},
+        "description": "record what a visit to the worklist's first entity found",
+    },
+}
+OUTCOME_LINKS = {
+    "Entity": {
+        "operationRef": _ENTITY_OP,
+        "parameters": {"entity_type": "$response.body#/entity_type", "entity_id": "$response.body#/entity_id"},
+        "description": "the entity the outcome was recorded on",
+    },
+}
 ENTITY_JSON = TypeAdapter(EntityOut)  # the route's response model: the fast path's body is its bytes
 MAX_ENTITY_ID = 200  # characters: the route's Path(max_length=...)
 
@@ -942,7 +969,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise HTTPException(401, "a valid metrics token is required", headers={"WWW-Authenticate": "Bearer"})
             return Response(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get(ENTITY_PATH, response_model=EntityOut, tags=["scores"], responses=errors)
+    @app.get(ENTITY_PATH, response_model=EntityOut, tags=["scores"], responses={**errors, 200: {"links": ENTITY_LINKS}})
     async def get_entity(
         user: CurrentUser,
         request: Request,
@@ -984,7 +1011,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/v1/worklists/{entity_type}",
         response_model=WorklistOut,
         tags=["worklists"],
-        responses={**errors, 200: {"content": {"text/csv": text, XLSX: binary}}},
+        responses={**errors, 200: {"content": {"text/csv": text, XLSX: binary}, "links": WORKLIST_LINKS}},
     )
     def worklist(user: CurrentUser, request: Request, entity_type: EntityType, params: Params) -> Any:
         """The ranked worklist in the user's scope, exploration picks flagged, with expected findings.
@@ -1004,6 +1031,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["outcomes"],
         responses={
             **errors,
+            201: {"links": OUTCOME_LINKS},
             400: documented(Problem, "the body cannot be read (not UTF-8 JSON)"),
             413: documented(Problem, "request body too large"),
         },
