@@ -173,9 +173,20 @@ def _settings() -> Any:
     )
 
 
-# Letter pairs read as one sound, then letters that scripts write alike (c k g j q x as k; z as s; p as b;
-# v as f; d as t), on the way to a name's sound skeleton.
-_SOUND_PAIRS = (("ph", "f"), ("gh", "g"), ("kh", "k"), ("sh", "s"), ("ch", "k"), ("th", "t"), ("dh", "d"), ("x", "ks"))
+# Letters read as one sound ('dzh' and 'zh': Cyrillic 'дж' and 'ж' for 'j'), then letters that scripts write
+# alike (c k g j q x as k; z as s; p as b; v as f; d as t), on the way to a name's sound skeleton.
+_SOUND_PAIRS = (
+    ("dzh", "j"),
+    ("zh", "j"),
+    ("ph", "f"),
+    ("gh", "g"),
+    ("kh", "k"),
+    ("sh", "s"),
+    ("ch", "k"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("x", "ks"),
+)
 _SOUND_FROM, _SOUND_TO = "cgjqzpvd", "kkkksbft"
 # Skeletons shorter than this (in letters and digits) are too common to compare.
 MIN_SKELETON = 6

@@ -34,6 +34,7 @@ def test_spellings_in_other_scripts_share_the_sound_skeleton() -> None:
     assert latin == arabic == cyrillic == devanagari == "kltnkrfst12"
     assert thai == "kltn"  # too short to compare (MIN_SKELETON)
     assert len(thai) < MIN_SKELETON
+    assert len(set(_skeletons("Jade Overseas Careers 18 LLC", "ООО Джаде Оверсеас Карирс 18"))) == 1
     al_noor, al_fajr = _skeletons("Al Noor Manpower W.L.L.", "الفجر مانباور")
     assert al_noor == _skeletons("النور مانباور ذ.م.م")[0] != al_fajr
 
