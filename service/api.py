@@ -683,8 +683,9 @@ class MetricsMiddleware:
 
 
 ENTITY_PATH = "/v1/entities/{entity_type}/{entity_id}"
-# OpenAPI links between the operations a client chains (the entity, its worklist, an outcome on it): read by
-# generated clients and by the stateful fuzz phase. Targets are JSON pointers into the document's paths.
+# OpenAPI links between the operations a client chains (a worklist, its top pick, an outcome on it). Targets are
+# JSON pointers into the document's paths; a requestBody object holds one runtime expression per field (the form
+# schemathesis' stateful phase reads).
 _ENTITY_OP = "#/paths/~1v1~1entities~1{entity_type}~1{entity_id}/get"
 _OUTCOME_OP = "#/paths/~1v1~1outcomes/post"
 _TOP_PICK = {"entity_type": "$response.body#/entity_type", "entity_id": "$response.body#/items/0/entity_id"}
