@@ -14,7 +14,7 @@ ROW_TEXT = ("name", "unit", "compared_with", "scale", "machine", "versions", "be
 ROW_NUMBERS = ("figure", "comparison_figure", "ratio")
 MACHINE = ("cpus", "memory_bytes", "platform", "python")
 
-# Words some row of each benchmark must carry in its name (issue 8's list); a benchmark not named here needs one
+# Words some row of each benchmark must carry in its name (the benchmark list); a benchmark not named here needs one
 # row at least.
 EXPECTED: dict[str, tuple[str, ...]] = {
     "simulate": ("records/s", "peak memory"),

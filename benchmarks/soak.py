@@ -1,4 +1,4 @@
-"""Soak test (issue 9): a fixed rate of mixed reads and outcome writes against ``tracerisk serve`` for a bounded
+"""Soak test: a fixed rate of mixed reads and outcome writes against ``tracerisk serve`` for a bounded
 time, load from a second process on loopback (wrk, paced by its Lua ``delay()``), reporting errors, p50 / p99 per
 window and the server's resident memory over time.
 

@@ -67,7 +67,7 @@ def simulate(scale: str, scratch: Path) -> list[Row]:
     ]
 
 
-INGEST_TARGET_SECONDS_LARGE = 300  # issue 3: the large world ingested and validated in under 5 minutes
+INGEST_TARGET_SECONDS_LARGE = 300  # the large world ingested and validated in under 5 minutes
 INGEST_TARGET_PEAK_BYTES = 6 * 1024**3
 
 
@@ -125,7 +125,7 @@ def ingest(scale: str, scratch: Path) -> list[Row]:
     ]
 
 
-FEATURES_TARGET_SECONDS = 120  # issue 4: features for all entities of the large world in under 2 minutes
+FEATURES_TARGET_SECONDS = 120  # features for all entities of the large world in under 2 minutes
 FEATURES_AS_OF = "2024-10-01"  # inside the simulated window (2022-01-01 .. 2024-12-30)
 
 
@@ -157,8 +157,8 @@ def features(scale: str, scratch: Path) -> list[Row]:
     ]
 
 
-SCORE_TARGET_ENTITIES_PER_S = 20_000  # issue 5: scoring with top-5 reasons, every entity of the large world
-TRAIN_TARGET_SECONDS = 180  # issue 5: training each model on the large world
+SCORE_TARGET_ENTITIES_PER_S = 20_000  # scoring with top-5 reasons, every entity of the large world
+TRAIN_TARGET_SECONDS = 180  # training each model on the large world
 MODELS_AS_OF = "2025-01-01"  # the serving date of the default simulated window
 
 

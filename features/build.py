@@ -502,7 +502,7 @@ def build_features(
     event_time: use records by their event dates alone, whenever they became known (``create_views``)."""
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads}")
-    # Bounded memory (issue target: under 6 GB in all): large worlds spill to disk under $TRACERISK_HOME.
+    # Bounded memory (under 6 GB in all): large worlds spill to disk under $TRACERISK_HOME.
     spill = lake.home / "tmp"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = '{spill}'")

@@ -1110,7 +1110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_dashboard(app, service)
     from service.portfolios import router as portfolios_router
 
-    app.include_router(portfolios_router)  # supply-chain portfolios (issue 10)
+    app.include_router(portfolios_router)  # supply-chain portfolios
     return app
 
 

@@ -1,4 +1,4 @@
-"""Request limits and response headers (issue 9): a per-token rate limit (429 with Retry-After), a request body
+"""Request limits and response headers: a per-token rate limit (429 with Retry-After), a request body
 size limit (413), and the security headers every response carries.
 
 Both are per process: behind ``--workers N`` each worker keeps its own buckets, so the effective limit is up to N

@@ -1,4 +1,4 @@
-"""Supply-chain portfolios (issue 10): a buyer's tier-1 suppliers ranked by their own and their rolled-up risk
+"""Supply-chain portfolios: a buyer's tier-1 suppliers ranked by their own and their rolled-up risk
 (models/rollup.py), with the paths that produce it; JSON, CSV, XLSX and a dashboard page.
 
 Who sees a portfolio: admins every one; supply-chain auditors the buyers named in their portfolio (any other

@@ -1,4 +1,4 @@
-"""Who sees what (issue 6): per role, the entity types it may see and which scope keys put an entity in scope.
+"""Who sees what: per role, the entity types it may see and which scope keys put an entity in scope.
 
 An entity is in a user's scope when one of its ``score_scope`` keys of a listed kind has a value in the user's
 jurisdictions (``jurisdiction_kinds``) or in the user's supplier portfolio (``portfolio_kinds``). Employers carry

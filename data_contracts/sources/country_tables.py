@@ -1,4 +1,4 @@
-"""Country tables of ../shared/data/country_indices as context baselines (issue 7; INDICATORS.md "Context
+"""Country tables of ../shared/data/country_indices as context baselines (INDICATORS.md "Context
 baselines (never a score on their own)").
 
 Each table is declared once below with its column mapping and the day a year's figure is public (a value is

@@ -1,4 +1,4 @@
-"""US Department of Labor H-2A / H-2B public records as a tracerisk source (issue 7).
+"""US Department of Labor H-2A / H-2B public records as a tracerisk source.
 
 Every file of ``../shared/data`` that the source reads is declared once below with its column mapping (the
 columns change across fiscal years): OFLC H-2A disclosure FY2006-FY2017 and H-2B FY2018-2019 map onto the

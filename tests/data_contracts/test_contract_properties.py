@@ -1,4 +1,4 @@
-"""Property tests (issue 9): whatever rows arrive, each is accepted or quarantined with a reason, and
+"""Property tests: whatever rows arrive, each is accepted or quarantined with a reason, and
 ``read = accepted + quarantined`` holds, for generated rows of every record type, for arbitrary file bytes through the
 reader, and through the lake's commit. Also: an ingest killed at an arbitrary moment from outside leaves a lake whose
 every committed batch reconciles and whose files are either committed or orphans that ``remove_orphans`` clears."""

@@ -236,7 +236,7 @@ def displaced_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
 
 
 def test_re_registered_employers_are_linked_back_to_their_past(displaced_world: tuple[Path, Lake]) -> None:
-    """Displacement (issue 10): a sanctioned employer re-registered under a new name keeps a director, phone or
+    """Displacement: a sanctioned employer re-registered under a new name keeps a director, phone or
     address; the "possibly the same" links must tie at least half of the successors back to their predecessor."""
     world, lake = displaced_world
     successors = {

@@ -1,4 +1,4 @@
-"""Drift under displacement (issue 10): the simulator's displacement knob raises the drift flag of a scoring run,
+"""Drift under displacement: the simulator's displacement knob raises the drift flag of a scoring run,
 and entity resolution ties the re-registered employers back to their past.
 
 Two small worlds from the same seed and config, one without displacement and one where, from a month after the

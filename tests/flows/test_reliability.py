@@ -1,4 +1,4 @@
-"""Issue 9, faults in the flows: a corrupt or missing champion bundle is never scored with (the last good champion
+"""Faults in the flows: a corrupt or missing champion bundle is never scored with (the last good champion
 keeps serving); Prefect tasks retry with backoff; a publish that finally fails says so in one line and leaves
 nothing of its run in the serving store."""
 

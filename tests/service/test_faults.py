@@ -1,4 +1,4 @@
-"""Issue 9, faults: a scoring run killed half-way (a real process, SIGKILL inside the publishing transaction) leaves
+"""Faults: a scoring run killed half-way (a real process, SIGKILL inside the publishing transaction) leaves
 the previous scores served and nothing partial; the serving store going away and coming back (PostgreSQL refusing
 connections) answers 503 with Retry-After and recovers without a restart."""
 

@@ -1,4 +1,4 @@
-"""Issue 9, access and limits: rate limit, body and page limits, token expiry, no existence leaks in 403 / 404,
+"""Access and limits: rate limit, body and page limits, token expiry, no existence leaks in 403 / 404,
 security headers, CORS, docs off in production, audit chain checked at start, and the response scan itself."""
 
 from __future__ import annotations
