@@ -42,7 +42,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         cache = {day: build_features(lake, day) for day in training_days(args.as_of)}
-        scoring_tables = build_features(lake, args.as_of)
+        scoring_tables = cache[args.as_of]  # training reads the features as of its own day too
         features_s = time.perf_counter() - started
         for entity in ENTITY_TYPES:
             t0 = time.perf_counter()

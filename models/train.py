@@ -131,9 +131,10 @@ def training_windows(
 
 
 def training_days(as_of: date, horizon: int = HORIZON_DAYS) -> tuple[date, ...]:
-    """Every feature day a model trained as of ``as_of`` reads: the fitting origins (oldest first), then the fold."""
+    """Every feature day a model trained as of ``as_of`` reads: the fitting origins (oldest first), the fold, then
+    ``as_of`` itself (where the weighted red flags are fitted to serve)."""
     w = training_windows(as_of, horizon)
-    return (*w.fit_origins, w.fold_as_of)
+    return (*w.fit_origins, w.fold_as_of, as_of)
 
 
 def _outcomes_sql(lake: Lake, entity: EntityType, known_by: date | None) -> str | None:

@@ -88,7 +88,7 @@ def _run(folder: Path, displaced: bool) -> Run:
         source = load_source("synthetic", world)
         for f in source.files(world):
             ingest_file(lake, f, source, NOW, KEY)
-        days = (*training_days(AS_OF), AS_OF)
+        days = training_days(AS_OF)
         tables = {day: build_features(lake, day, (ENTITY,)) for day in days}
         for day, table in tables.items():  # where scoring finds them (flows/drift.py reads them back)
             write_features(table, features_dir(home, day), day)
