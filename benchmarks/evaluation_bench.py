@@ -100,34 +100,29 @@ def summarise(scale: str, per_seed: list[dict[str, Any]]) -> list[Row]:
                 0.0,
             )
         )
+        # What the gate weighed against the count, where training had enough evidence for a model.
         trained = [(_truth_pk(r, "model"), c) for r, c in zip(results, count, strict=True) if r.get("model")]
-        if trained:  # what the gate weighed against the count, where training had enough evidence for a model
-            rows.append(
-                row(
-                    f"evaluation {scale}: {entity}, latest model truth precision@k, mean of the {len(trained)} of "
-                    f"{n} seeds with a model",
-                    statistics.fmean(m for m, _ in trained),
-                    "precision",
-                    "red-flag count, same runs",
-                    statistics.fmean(c for _, c in trained),
-                )
-            )
+        # The label-free candidate as it would serve, whether or not the fold's labels let it.
         latent = [
             (float(m["truth_precision_at_k"]), c)
             for r, c in zip(results, count, strict=True)
             if (m := (r.get("candidates") or {}).get(LATENT_STRATEGY)) and m.get("truth_precision_at_k") is not None
         ]
-        if latent:  # the label-free candidate as it would serve, whether or not the fold's labels let it
-            rows.append(
-                row(
-                    f"evaluation {scale}: {entity}, weighted red flags (label-free candidate) truth precision@k, "
-                    f"mean of the {len(latent)} of {n} seeds with a candidate",
-                    statistics.fmean(m for m, _ in latent),
-                    "precision",
-                    "red-flag count, same runs",
-                    statistics.fmean(c for _, c in latent),
+        for what, having, pairs in (
+            ("latest model", "a model", trained),
+            ("weighted red flags (label-free candidate)", "a candidate", latent),
+        ):
+            if pairs:
+                rows.append(
+                    row(
+                        f"evaluation {scale}: {entity}, {what} truth precision@k, mean of the {len(pairs)} of {n} "
+                        f"seeds with {having}",
+                        statistics.fmean(m for m, _ in pairs),
+                        "precision",
+                        "red-flag count, same runs",
+                        statistics.fmean(c for _, c in pairs),
+                    )
                 )
-            )
         rows.append(
             row(
                 f"evaluation {scale}: {entity}, served truth precision@k against random, mean of {n} seeds",

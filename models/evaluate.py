@@ -69,8 +69,14 @@ def evaluate_entity(
 
     scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
+    flag_matrices: dict[tuple[str, ...], np.ndarray] = {}
+
     def flags_for(features: list[str]) -> np.ndarray:
-        return np.asarray(red_flag_matrix(table, features)[is_new], dtype=float)
+        """The red-flag matrix of the evaluated rows over ``features``, computed once per feature list."""
+        key = tuple(features)
+        if key not in flag_matrices:
+            flag_matrices[key] = np.asarray(red_flag_matrix(table, features)[is_new], dtype=float)
+        return flag_matrices[key]
 
     def scores_of(m: LoadedModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(features, served score, probability) of ``m`` on the evaluated rows, computed once per model."""

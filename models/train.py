@@ -336,6 +336,13 @@ def fit_booster(ds: Dataset, strategy: str) -> Booster:
     return model
 
 
+def weighted_count(flags: np.ndarray, flag_weights: tuple[float, ...] = ()) -> np.ndarray:
+    """Each row's red flags ([n, features] 0/1) added up, each by its weight (none given: each counts 1)."""
+    if flag_weights:
+        return np.asarray(flags @ np.asarray(flag_weights), dtype=float)
+    return np.asarray(flags.sum(axis=1), dtype=float)
+
+
 @dataclass(frozen=True)
 class Blend:
     """The served score: ``weight`` x standardised model raw score + (1 - weight) x standardised red-flag count.
@@ -354,13 +361,11 @@ class Blend:
 
     def count(self, flags: np.ndarray) -> np.ndarray:
         """The (weighted) red-flag count of each row of ``flags`` ([n, features] 0/1)."""
-        if self.flag_weights:
-            return np.asarray(flags @ np.asarray(self.flag_weights), dtype=float)
-        return np.asarray(flags.sum(axis=1), dtype=float)
+        return weighted_count(flags, self.flag_weights)
 
     @staticmethod
     def fit(weight: float, raw: np.ndarray, flags: np.ndarray, flag_weights: tuple[float, ...] = ()) -> Blend:
-        count = Blend(weight, 0.0, 1.0, 0.0, 1.0, flag_weights).count(flags)
+        count = weighted_count(flags, flag_weights)
         return Blend(
             weight,
             float(np.mean(raw)),
