@@ -291,12 +291,14 @@ class AuditWriter:
     together, and while one hand-over is being written the next ones gather on the loop, so a burst of reads costs
     one thread hand-off and one commit instead of one each (measured: the audit was most of a read's cost).
 
-    On a SQLite store the loop writes a gathered batch itself, on a connection of its own, when the write lock is
-    free at once (busy timeout 0: a WAL commit without fsync, tens of microseconds): no thread hand-off, and no
-    contention for the GIL between the writer thread and the reads. When the lock is taken (the writer thread, or
-    another process such as a publishing score run) the batch goes to the writer thread, which waits for it, so
-    the loop never blocks on a lock. That connection never checkpoints (a checkpoint syncs the database file);
-    every CHECKPOINT_EVERY loop commits the writer thread runs a passive checkpoint instead.
+    On a SQLite store the loop writes a gathered batch itself, on a connection of its own, when the audit log's
+    write lock is free at once (busy timeout 0: a WAL commit without fsync, tens of microseconds): no thread
+    hand-off, and no contention for the GIL between the writer thread and the reads. The audit log lives in the
+    service database (service.store.service_database), so a publishing score run, which holds the store's lock,
+    never takes it. When it is taken (the writer thread, or another process writing the service database) the batch
+    goes to the writer thread, which waits for it, so the loop never blocks on a lock. That connection never
+    checkpoints (a checkpoint syncs the database file); every CHECKPOINT_EVERY loop commits the writer thread runs a
+    passive checkpoint instead.
 
     A write that gives up on a held lock (the store's busy timeout) fails its batch and every hand-over queued while
     it waited, so no request waits much longer than one busy timeout for a lock another process keeps."""

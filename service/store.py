@@ -3,7 +3,14 @@ multi-user deployments via ``TRACERISK_STORE_URL``).
 
 Scoring writes a score run in one transaction: its rows, its scope keys, the model registry entries, and the
 ``published`` pointers that say which run the service reads per entity type. A run that fails half-way rolls
-back whole, so the previous run stays served (DESIGN: publishing is atomic). The service only reads.
+back whole, so the previous run stays served (DESIGN: publishing is atomic). The service only reads the scores.
+
+What the service itself writes while answering reads (the audit log and its head, outcomes, issued worklists) lives,
+on SQLite, in a second database file next to the store (``service_database``), attached to every connection of the
+store's engine under the schema name ``service``. SQLite has one write lock per database file, so a publish holding
+the store's lock for its whole transaction never delays an audited read, a worklist's issuance or an outcome.
+Statements name those tables without a schema: SQLite finds a table that is not in the main database in the attached
+one. On PostgreSQL (row locks) every table stays in the one database.
 """
 
 from __future__ import annotations
@@ -225,6 +232,25 @@ dashboard_sessions = sa.Table(
 sa.Index("dashboard_sessions_expiry", dashboard_sessions.c.expires_at)
 
 
+# The tables the service writes while answering reads: in the service database on SQLite (migration 0006 moved them
+# there from the store's file, entries and rows included). Parents before children (foreign keys).
+SERVICE_SCHEMA = "service"
+SERVICE_TABLES = (audit_log, audit_head, outcomes, issued_worklists, worklist_items)
+
+
+def service_database(store_database: str) -> str:
+    """The service database's file for a SQLite store's file: ``serving.db`` -> ``serving.service.sqlite`` in the
+    same folder (back both up together: the audit log is in the second)."""
+    path = Path(store_database)
+    return str(path.with_name(f"{path.stem}.service.sqlite"))
+
+
+def _file_database(url: str) -> str | None:
+    """The file of a SQLite URL; None for an in-memory database."""
+    database = sa.engine.make_url(url).database
+    return None if database in (None, "", ":memory:") or database.startswith("file::memory:") else database
+
+
 def store_url(home: Path) -> str:
     """``TRACERISK_STORE_URL`` when set, else SQLite at ``$TRACERISK_HOME/serving.db``."""
     return os.environ.get("TRACERISK_STORE_URL") or f"sqlite:///{(home / 'serving.db').resolve()}"
@@ -248,6 +274,8 @@ def make_engine(url: str, busy_timeout_ms: int = LOCK_WAIT_MS) -> Engine:
     is_sqlite = url.startswith("sqlite")
     engine = sa.create_engine(url, pool_pre_ping=not is_sqlite)
     if engine.dialect.name == "sqlite":
+        database = _file_database(url)
+        attached = service_database(database) if database is not None else None
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -257,6 +285,10 @@ def make_engine(url: str, busy_timeout_ms: int = LOCK_WAIT_MS) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA mmap_size=1073741824")
+            if attached is not None:
+                cursor.execute(f"ATTACH DATABASE ? AS {SERVICE_SCHEMA}", (attached,))
+                cursor.execute(f"PRAGMA {SERVICE_SCHEMA}.journal_mode=WAL")
+                cursor.execute(f"PRAGMA {SERVICE_SCHEMA}.synchronous=NORMAL")
             cursor.close()
 
     return engine

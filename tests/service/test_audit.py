@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from service import audit
-from service.store import audit_head, audit_log, connect
+from service.store import audit_head, audit_log, connect, service_database
 
 KEY = b"audit-test-key-0123456789abcdef"
 
@@ -119,7 +119,7 @@ def test_entry_hash_is_the_documented_hmac_of_canonical_json(tmp_path: Path) -> 
 
 def test_loop_writes_itself_and_hands_over_when_the_lock_is_taken(tmp_path: Path) -> None:
     """On SQLite the loop commits a gathered batch on its own connection (no writer thread started); while another
-    connection (another process, a publishing score run) holds the write lock the batch goes to the writer thread,
+    connection (another process) holds the audit log's write lock the batch goes to the writer thread,
     which waits for the lock, and the loop goes on serving meanwhile."""
     import sqlite3
 
@@ -132,8 +132,8 @@ def test_loop_writes_itself_and_hands_over_when_the_lock_is_taken(tmp_path: Path
     async def scenario() -> tuple[list[int], int, list[int]]:
         first = list(await asyncio.gather(*(read(i) for i in range(10))))
         assert writer._thread is None  # written on the loop
-        other = sqlite3.connect(tmp_path / "serving.db", isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")  # the write lock, held elsewhere
+        other = sqlite3.connect(service_database(str(tmp_path / "serving.db")), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the audit log's write lock, held elsewhere
         waiting = asyncio.ensure_future(read(10))
         ticks = 0
         for _ in range(20):  # the loop is not blocked while the entry waits for the lock
@@ -348,8 +348,8 @@ def test_entries_queued_behind_a_lock_timeout_fail_with_it(tmp_path: Path) -> No
     connect(f"sqlite:///{tmp_path / 'serving.db'}").dispose()  # migrated
     engine = make_engine(f"sqlite:///{tmp_path / 'serving.db'}", busy_timeout_ms=800)
     writer = audit.AuditWriter(lambda: engine, KEY)
-    holder = sqlite3.connect(tmp_path / "serving.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
+    holder = sqlite3.connect(service_database(str(tmp_path / "serving.db")), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the audit log's write lock
     started = time.monotonic()
     first = writer.submit(("u", "admin", "entity.read", "employer", "E1", None))
     time.sleep(0.3)  # the writer thread now waits for the lock

@@ -19,9 +19,10 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
+from service import audit
 from service.api import create_app
 from service.outcomes import OutcomeIn, contract_row, write_landing
-from service.store import audit_log, connect, issued_worklists, publish, worklist_items
+from service.store import audit_log, connect, issued_worklists, publish, service_database, worklist_items
 from tests.service.conftest import Env, auth, build_env, make_world, score_run
 
 KEY = PseudonymKey(b"reliability-key-" + b"x" * 40, "test")
@@ -138,20 +139,80 @@ def test_concurrent_identical_worklist_requests_all_answer_200(env: Env) -> None
             engine.dispose()
 
 
-def test_reads_fail_fast_with_503_while_a_publish_holds_the_write_lock(tmp_path: Path) -> None:
-    """SQLite: while another process holds the write lock (a publishing score run), an audited read cannot commit
-    its entry. It answers 503 with Retry-After once the store's busy timeout has passed (not after waiting for the
-    lock twice), records nothing, and the next read after the lock is released answers 200; a lock held for less
-    than the busy timeout only delays the read."""
+def test_reads_do_not_wait_for_a_publish_holding_the_stores_write_lock(tmp_path: Path) -> None:
+    """SQLite: while a publish holds the store's write lock (rows written, the pointers not yet committed), an audited
+    entity read, a worklist's issuance and an outcome answer at once (their writes go to the service database), each
+    audited before it answers; the publish then commits, and the chain verifies."""
+    env = build_env("sqlite", tmp_path)
+    settings = env.settings.model_copy(update={"store_busy_timeout_ms": 5_000})
+    h = auth(env.tokens["admin"])
+    holding, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def hold() -> None:
+        holding.set()
+        if not release.wait(30):
+            raise TimeoutError("the reads never finished")
+
+    def publishing() -> None:
+        engine = connect(env.url)
+        try:
+            publish(engine, score_run(make_world(), "run-held", "2024-07-01", 0.02), before_commit=hold)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            engine.dispose()
+
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/entities/employer/E1", headers=h).status_code == 200
+        entries = _audit_entries(env.url)
+        publisher = threading.Thread(target=publishing)
+        publisher.start()
+        try:
+            assert holding.wait(30), failures
+            answers = []
+            for method, path, body in (
+                ("GET", "/v1/entities/employer/E2", None),
+                ("GET", "/v1/worklists/employer?capacity=3&explore=0", None),
+                ("POST", "/v1/outcomes", _outcome("E1", "held")),
+            ):
+                started = time.monotonic()
+                r = client.request(method, path, headers=h, json=body)
+                answers.append((path, r.status_code, round(time.monotonic() - started, 3)))
+            assert _audit_entries(env.url) == entries + 3  # committed while the lock is still held
+        finally:
+            release.set()
+            publisher.join(30)
+        assert not failures, failures
+        assert [(path, status) for path, status, _ in answers] == [
+            ("/v1/entities/employer/E2", 200),
+            ("/v1/worklists/employer?capacity=3&explore=0", 200),
+            ("/v1/outcomes", 201),
+        ], answers
+        assert max(took for _, _, took in answers) < 1.0, answers
+        assert client.get("/v1/entities/employer/E2", headers=h).json()["as_of"] == "2024-07-01"  # the held run
+    engine = connect(env.url)
+    try:
+        assert audit.verify(engine, settings.secret).ok
+    finally:
+        engine.dispose()
+    env.client.close()
+
+
+def test_reads_fail_fast_with_503_while_another_process_holds_the_service_database(tmp_path: Path) -> None:
+    """SQLite: while another process holds the service database's write lock, an audited read cannot commit its
+    entry. It answers 503 with Retry-After once the store's busy timeout has passed (not after waiting for the lock
+    twice), records nothing, and the next read after the lock is released answers 200; a lock held for less than the
+    busy timeout only delays the read."""
     env = build_env("sqlite", tmp_path)
     settings = env.settings.model_copy(update={"store_busy_timeout_ms": 400, "retry_after_s": 3})
     h = auth(env.tokens["admin"])
-    database = env.url.removeprefix("sqlite:///")
+    database = service_database(env.url.removeprefix("sqlite:///"))
     with TestClient(create_app(settings)) as client:
         assert client.get("/v1/entities/employer/E1", headers=h).status_code == 200
         entries = _audit_entries(env.url)
         holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        holder.execute("BEGIN IMMEDIATE")  # the write lock, as a publish holds it
+        holder.execute("BEGIN IMMEDIATE")  # the service database's write lock
         try:
             for path in ("/v1/entities/employer/E2", "/v1/worklists/employer?capacity=3"):
                 started = time.monotonic()
