@@ -188,6 +188,21 @@ def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
     }
 
 
+def gate_challengers(home: Path, model: TrainedModel) -> tuple[TrainedModel, dict[str, Any]]:
+    """The gate's decision on what training offers, and the model it concerns: the candidate that won the fold,
+    or, when that was trees and they do not clear the bar, the weighted red flags (``model.label_free``), judged
+    on more held-out windows, if they do. The second challenger's decision names the first and why it failed."""
+    decision = gate_model(home, model)
+    if decision["promote"] or model.label_free is None:
+        return model, decision
+    second = gate_model(home, model.label_free)
+    if not second["promote"]:
+        return model, decision
+    first = {"strategy": model.strategy, "reason": decision["reason"]}
+    reason = f"{second['reason']} (first challenger, {model.strategy}: {decision['reason']})"
+    return model.label_free, {**second, "reason": reason, "first_challenger": first}
+
+
 @dataclass(frozen=True)
 class TrainResult:
     model_id: str | None  # None: training produced no model (too little evidence)
@@ -224,7 +239,7 @@ def train_task(
                 fit_model=DaskBoosterFit(client),
                 evidence=evidence,
             )
-    decision = gate_model(home, model)
+    model, decision = gate_challengers(home, model)
     model_id = None
     if model.has_model:
         metrics = {"strategy_comparison": model.comparison, "gate": decision}
@@ -329,6 +344,7 @@ def evaluate_task(
     truth_dir: Path | None,
     entities: tuple[EntityType, ...],
     evidence: Evidence = DEFAULT_EVIDENCE,
+    paired_resamples: int = 0,
 ) -> dict[str, Any]:
     lake = Lake(home)
     try:
@@ -350,7 +366,16 @@ def evaluate_task(
                 served = load_bundle(home, served_id)
             candidates = partial(candidate_scores, home, model) if model is not None else None
             out[entity] = evaluate_entity(
-                lake, entity, tables[entity], as_of, truth, model, served, decision, candidates=candidates
+                lake,
+                entity,
+                tables[entity],
+                as_of,
+                truth,
+                model,
+                served,
+                decision,
+                candidates=candidates,
+                paired_resamples=paired_resamples,
             )
             out[entity]["world"] = _world_facts(truth_dir)
             if model is not None:
@@ -369,10 +394,12 @@ def evaluate_flow(
     truth_dir: Path | None = None,
     entities: tuple[EntityType, ...] = ENTITY_TYPES,
     evidence: Evidence = DEFAULT_EVIDENCE,
+    paired_resamples: int = 0,
 ) -> dict[str, Any]:
     """Backtest as of ``as_of``; writes reports/evaluation.json, reports/model-report.html and model cards. The
-    simulator's truth (``truth_dir``) is read here only, to measure."""
-    result = evaluate_task(home, as_of, truth_dir, entities, evidence)
+    simulator's truth (``truth_dir``) is read here only, to measure; ``paired_resamples``: see
+    models.evaluate.paired_comparison (0: none)."""
+    result = evaluate_task(home, as_of, truth_dir, entities, evidence, paired_resamples)
     reports = home / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=_json_default) + "\n"

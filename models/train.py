@@ -489,6 +489,9 @@ class TrainedModel:
     # can report each candidate on later labels; the fold alone chose among them
     candidates: dict[str, tuple[str, Blend]] = field(default_factory=dict)
     candidate_boosters: dict[str, Booster] = field(default_factory=dict)
+    # where trees won the fold: the weighted red flags as a model of their own, the second challenger the gate
+    # may judge (on more held-out windows than the trees) when the trees do not clear the bar
+    label_free: TrainedModel | None = None
 
     @property
     def fit_as_of(self) -> date:
@@ -667,23 +670,40 @@ def train_entity(
         errors = "; ".join(str(m.get("error")) for m in compared.comparison.values())
         return without_model(f"no strategy could be fitted: {errors}", compared.comparison)
     _, key, booster, blend = compared.best
-    fold_blend = None
-    evidence_windows: list[tuple[Dataset, Blend]] = []
-    if booster is None:  # the weighted red flags: judged as fitted on each window, served as refitted today
-        blend, fold_blend = served_latent, judged
-        # The window before the fold, (F - H, F]: its labels are held out for a candidate that reads none.
+
+    def weighted_red_flags() -> TrainedModel:
+        """The weighted red flags as the model: judged as fitted on each held-out window (the fold and, its labels
+        held out too for a ranking that reads none, the window before it, (F - H, F]), served as refitted today."""
         before = windows.fit_origins[-1]
         earlier = dataset(
             lake, entity, before, windows.fold_as_of, table(before), exclude, known_by=as_of, drop_known=True
         )
-        evidence_windows = [(earlier, latent_blend(earlier.flags))] if earlier.ids else []
-    raw = no_raw if booster is None else np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
-    calibrator = Calibrator().fit((fold_blend or blend).score(raw, fold.flags), fold.y)
+        return TrainedModel(
+            entity,
+            LATENT_STRATEGY,
+            None,
+            Calibrator().fit(judged.score(no_raw, fold.flags), fold.y),
+            fit.features,
+            windows,
+            compared.comparison,
+            rule,
+            fold,
+            positives,
+            served_latent,
+            candidates=compared.candidates,
+            candidate_boosters=compared.boosters,
+            fold_blend=judged,
+            evidence_windows=[(earlier, latent_blend(earlier.flags))] if earlier.ids else [],
+        )
+
+    if booster is None:
+        return weighted_red_flags()
+    raw = np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
     return TrainedModel(
         entity,
         key,
         booster,
-        calibrator,
+        Calibrator().fit(blend.score(raw, fold.flags), fold.y),
         fit.features,
         windows,
         compared.comparison,
@@ -693,6 +713,5 @@ def train_entity(
         blend,
         candidates=compared.candidates,
         candidate_boosters=compared.boosters,
-        fold_blend=fold_blend,
-        evidence_windows=evidence_windows,
+        label_free=weighted_red_flags(),
     )

@@ -22,7 +22,7 @@ from models import treeshap
 from models.bundle import candidate_scores, latest_bundle, load_bundle, model_text, save_bundle
 from models.evaluate import evaluate_entity
 from models.explain import MIN_CONTRIBUTION
-from models.metrics import expected_calibration_error, random_expectation
+from models.metrics import expected_calibration_error, random_expectation, safe_ap
 from models.ranking import precision_at, recall_at, review_order, tiebreak_keys
 from models.scoring import score_type
 from models.train import (
@@ -30,6 +30,7 @@ from models.train import (
     Blend,
     Dataset,
     Evidence,
+    dataset,
     fit_booster,
     train_entity,
     training_windows,
@@ -187,6 +188,30 @@ def test_training_uses_only_what_was_known_on_the_as_of_date(tiny_world: Path, t
     assert set(before.candidate_boosters) == set(after.candidate_boosters)
     for strategy, trees in before.candidate_boosters.items():
         assert trees.booster_.model_to_string() == after.candidate_boosters[strategy].booster_.model_to_string()
+
+
+def test_trees_that_win_the_fold_come_with_the_weighted_red_flags_as_second_challenger(tiny_lake: Lake) -> None:
+    # Trees fitted on the fold's own labels (a leak, only to make trees win the fold here).
+    w = training_windows(AS_OF)
+    fold = dataset(tiny_lake, "employer", w.fold_as_of, AS_OF, known_by=AS_OF, drop_known=True)
+    model = train_entity(
+        tiny_lake,
+        "employer",
+        AS_OF,
+        fit_model=lambda _, strategy: fit_booster(fold, strategy),
+        evidence=EVIDENCE_FOR_TINY,
+    )
+    assert model.booster is not None and model.strategy != LATENT_STRATEGY
+    second = model.label_free
+    assert second is not None and second.has_model and second.label_free is None
+    assert second.strategy == LATENT_STRATEGY and second.booster is None
+    assert second.windows == model.windows and second.positives == model.positives
+    # Judged as fitted on the fold's entities and on the window before the fold; served as fitted today.
+    assert second.fold_blend is not None and second.fold_blend.flag_weights != second.blend.flag_weights
+    assert [w.as_of for w, _ in second.evidence_windows] == [model.fit_as_of]
+    judged = second.fold_blend.score(np.zeros(len(model.fold.ids)), model.fold.flags)
+    assert np.array_equal(second.fold_score(), judged)
+    assert model.comparison[LATENT_STRATEGY]["fold_average_precision"] == pytest.approx(safe_ap(judged, model.fold.y))
 
 
 def test_too_little_evidence_gives_no_model_and_says_why(tiny_lake: Lake) -> None:
