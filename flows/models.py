@@ -344,7 +344,6 @@ def evaluate_task(
     truth_dir: Path | None,
     entities: tuple[EntityType, ...],
     evidence: Evidence = DEFAULT_EVIDENCE,
-    paired_resamples: int = 0,
 ) -> dict[str, Any]:
     lake = Lake(home)
     try:
@@ -366,16 +365,7 @@ def evaluate_task(
                 served = load_bundle(home, served_id)
             candidates = partial(candidate_scores, home, model) if model is not None else None
             out[entity] = evaluate_entity(
-                lake,
-                entity,
-                tables[entity],
-                as_of,
-                truth,
-                model,
-                served,
-                decision,
-                candidates=candidates,
-                paired_resamples=paired_resamples,
+                lake, entity, tables[entity], as_of, truth, model, served, decision, candidates=candidates
             )
             out[entity]["world"] = _world_facts(truth_dir)
             if model is not None:
@@ -394,12 +384,10 @@ def evaluate_flow(
     truth_dir: Path | None = None,
     entities: tuple[EntityType, ...] = ENTITY_TYPES,
     evidence: Evidence = DEFAULT_EVIDENCE,
-    paired_resamples: int = 0,
 ) -> dict[str, Any]:
     """Backtest as of ``as_of``; writes reports/evaluation.json, reports/model-report.html and model cards. The
-    simulator's truth (``truth_dir``) is read here only, to measure; ``paired_resamples``: see
-    models.evaluate.paired_comparison (0: none)."""
-    result = evaluate_task(home, as_of, truth_dir, entities, evidence, paired_resamples)
+    simulator's truth (``truth_dir``) is read here only, to measure."""
+    result = evaluate_task(home, as_of, truth_dir, entities, evidence)
     reports = home / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=_json_default) + "\n"
