@@ -438,6 +438,9 @@ def score(
     Console(width=200).print(table)
 
 
+PIPELINE_SOURCES = ("synthetic", "us-dol")
+
+
 @app.command()
 def pipeline(
     scale: Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")] = "small",
@@ -446,10 +449,39 @@ def pipeline(
     dask_address: DaskAddressOption = None,
     min_train_positives: MinTrainOption = None,
     min_fold_positives: MinFoldOption = None,
+    source: Annotated[
+        str,
+        typer.Option(
+            help="synthetic (simulate a world, evaluate on its truth) or us-dol (the US DOL files of --data-dir, "
+            "evaluated on the later debarments the lake records)."
+        ),
+    ] = "synthetic",
+    data_dir: Annotated[
+        Path | None, typer.Option(help="With --source us-dol: the folder of the public data (../shared/data).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="With --source us-dol: train, evaluate from and publish scores as of this day."),
+    ] = None,
 ) -> None:
-    """The whole chain on the synthetic default: simulate, ingest, features, train, evaluate, score, publish."""
+    """The whole chain: simulate (synthetic) or read a source folder, ingest, features, train, evaluate, score,
+    publish."""
     from data_contracts.lake import LakeBusy, tracerisk_home
 
+    if source not in PIPELINE_SOURCES:
+        raise _fail(f"unknown source {source!r}; choose one of: {', '.join(PIPELINE_SOURCES)}")
+    if source != "synthetic":
+        if data_dir is None or as_of is None:
+            raise _fail(f"--source {source} needs --data-dir and --as-of")
+        if runner != "local" or dask_address:
+            raise _fail(f"--source {source} runs in process (--runner local)")
+        _source_pipeline(source, data_dir, _as_of(as_of), _evidence(min_train_positives, min_fold_positives))
+        return
+    if data_dir is not None or as_of is not None:
+        raise _fail(
+            "--data-dir and --as-of are for a source folder (--source us-dol); the synthetic chain "
+            "derives its dates from the simulated window"
+        )
     if scale not in EMPLOYERS_PER_SCALE:
         raise _fail(f"unknown scale {scale!r}; choose one of: {', '.join(EMPLOYERS_PER_SCALE)}")
     if seed < 0:
@@ -498,6 +530,80 @@ def pipeline(
         f"{time.perf_counter() - started:.0f} s"
     )
     out.print(f"evaluation: {result.evaluation_path}\nreport: {result.report_path}")
+
+
+def _source_pipeline(source: str, data_dir: Path, day: date, evidence: Any) -> None:
+    """``tracerisk pipeline --source us-dol``: the chain over a folder of real records, evaluated without truth."""
+    from data_contracts.lake import LakeBusy, tracerisk_home
+    from data_contracts.pseudonymise import PseudonymKeyError
+    from data_contracts.sources import SourceError
+    from service.logs import redact_url
+
+    if not data_dir.is_dir():
+        raise _fail(f"--data-dir {data_dir} is not a folder")
+    home = tracerisk_home()
+    from flows.pipeline import source_pipeline_flow
+
+    started = time.perf_counter()
+    with _progress("pipeline") as bar:
+        bar.add_task(f"{source} records of {data_dir} as of {day} under {home}", total=None)
+        try:
+            result = source_pipeline_flow(home, data_dir, source, day, evidence)
+        except (LakeBusy, SourceError, PseudonymKeyError) as exc:
+            raise _fail(str(exc)) from exc
+    out = Console(width=200)
+    for line in result.unusable_files:
+        console.print(f"[bold red]unusable file:[/] {line}")
+    table = Table(
+        title="rolling-origin backtest on new positives (observed later sanctions, no truth; k = top 5%; "
+        "[95% bootstrap interval]; served > count: share of paired resamples)"
+    )
+    columns = ("origin", "entity", "served", "new positives", "served p@k", "model p@k", "count p@k", "random p@k")
+    for column in (*columns, "served AP", "model AP", "count AP", "random AP", "served > count p@k / AP"):
+        table.add_column(column)
+
+    def fmt(v: object) -> str:
+        return "-" if v is None or v != v else f"{float(v):.3f}"  # type: ignore[arg-type]
+
+    def with_ci(m: dict[str, Any], key: str) -> str:
+        ci = m.get(f"{key}_ci95") or [None, None]
+        return f"{fmt(m.get(key))} [{fmt(ci[0])}, {fmt(ci[1])}]"
+
+    for origin, evaluation in result.rolling.items():
+        for entity, res in evaluation.items():
+            if "rule" not in res or not res["rule"].get("n"):
+                continue  # a type the source has no entities of
+            paired = (res.get("paired") or {}).get("served_vs_rule") or {}
+            shares = " / ".join(
+                fmt((paired.get(m) or {}).get("higher_share")) for m in ("precision_at_k", "average_precision")
+            )
+            table.add_row(
+                origin,
+                entity,
+                str(res["served"]),
+                str(res["positives"].get("eval_new")),
+                with_ci(res["served_ranking"], "precision_at_k"),
+                fmt((res["model"] or {}).get("precision_at_k")),
+                fmt(res["rule"]["precision_at_k"]),
+                fmt(res["random"]["precision_at_k"]),
+                with_ci(res["served_ranking"], "average_precision"),
+                fmt((res["model"] or {}).get("average_precision")),
+                fmt(res["rule"]["average_precision"]),
+                fmt(res["random"]["average_precision"]),
+                shares,
+            )
+    out.print(table)
+    for entity, r in result.serving_models.items():
+        out.print(f"{entity}: served by {r.served}, model {r.model_id or '-'} ({r.reason})")
+    out.print(
+        f"ingested {result.ingested_rows:,} new rows of {result.read_rows:,} read ({result.quarantined_rows:,} "
+        f"quarantined; {result.files_already_ingested} files already in the lake); published "
+        f"{result.published_rows:,} scores as of {result.dates.serving} (run {result.run_id}) to "
+        f"{redact_url(result.store)} in {time.perf_counter() - started:.0f} s"
+    )
+    out.print(f"evaluation: {result.evaluation_path}\nreport: {result.report_path}")
+    if result.unusable_files:
+        raise typer.Exit(1)
 
 
 @app.command()

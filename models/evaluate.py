@@ -20,7 +20,16 @@ from data_contracts.lake import Lake
 from features.build import FeatureTable, red_flag_matrix
 from features.registry import EntityType
 from models.bundle import LoadedModel
-from models.metrics import capacity, random_expectation, ranking_metrics, safe_ap, safe_auc
+from models.metrics import (
+    BOOTSTRAP_LEVEL,
+    bootstrap_rankings,
+    capacity,
+    percentile_interval,
+    random_expectation,
+    ranking_metrics,
+    safe_ap,
+    safe_auc,
+)
 from models.ranking import precision_at, review_order, tiebreak_keys
 from models.train import HORIZON_DAYS, feature_frame, labelled_by, labels_between
 
@@ -47,11 +56,14 @@ def evaluate_entity(
     horizon: int = HORIZON_DAYS,
     capacity_share: float = 0.05,
     candidates: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]] | None = None,
+    paired_resamples: int = 0,
 ) -> dict[str, Any]:
     """Metrics of the served ranking (``served``; None: the red-flag count), the latest ``model``, the red-flag
     count and random, on the new positives of (as_of, as_of + horizon]; ``decision``: the gate's record;
     ``candidates(x, flags)``: the served scores of every candidate the model's training compared (reported on
-    these later labels too, never used to choose)."""
+    these later labels too, never used to choose); ``paired_resamples`` > 0: also ``paired``, the served ranking
+    and the model against the red-flag count on that many resamples of the evaluated entities
+    (``paired_comparison``)."""
     for m in (model, served):
         _check_trained_before(m, as_of)
     t_all = table.table
@@ -108,6 +120,8 @@ def evaluate_entity(
     rankings["served"] = served_score
     out["rule"] = ranking_metrics(rule, y, truth_y, None, k, keys)
     out["random"] = random_expectation(y, truth_y, k)
+    if paired_resamples > 0:
+        out["paired"] = paired_comparison(rankings, y, k, keys, paired_resamples)
     known_in_window = sum(1 for i in all_ids if i in known and i in labelled)
     windows = (decision or {}).get("windows") or (model.meta.get("windows") if model is not None else None) or {}
     positives = dict((decision or {}).get("positives") or (model.meta.get("positives") if model else None) or {})
@@ -149,6 +163,34 @@ def evaluate_entity(
     else:
         out["fairness"] = group_metrics(table, t, rule, None, y, truth_y, capacity_share)
         out.update({"model_id": None, "strategy": None, "strategy_comparison": {}, "gate": decision or {}})
+    return out
+
+
+PAIRED_METRICS = ("precision_at_k", "average_precision", "roc_auc")
+
+
+def paired_comparison(
+    rankings: dict[str, np.ndarray], y: np.ndarray, k: int, keys: np.ndarray, samples: int, seed: int = 7
+) -> dict[str, Any]:
+    """Each ranking other than ``rule`` against the red-flag count (``rule``) on the same ``samples`` resamples of
+    the entities (drawn with replacement), in review order: per metric, the share of resamples in which it is
+    higher, the share in which it is lower, and the percentile interval of the difference. No positive: {}."""
+    if not len(y) or not y.sum():
+        return {}
+    draws = bootstrap_rankings(rankings, y, (k,), samples=samples, seed=seed, random_name=None, keys=keys)
+    names = {"precision_at_k": f"precision_at_{k}", "average_precision": "average_precision", "roc_auc": "roc_auc"}
+    out: dict[str, Any] = {"resamples": samples, "seed": seed, "level": BOOTSTRAP_LEVEL, "k": int(k)}
+    for name in rankings:
+        if name == "rule":
+            continue
+        out[f"{name}_vs_rule"] = {
+            metric: {
+                "higher_share": float(np.mean(draws[name][key] > draws["rule"][key])),
+                "lower_share": float(np.mean(draws[name][key] < draws["rule"][key])),
+                "difference_ci95": percentile_interval(draws[name][key] - draws["rule"][key]),
+            }
+            for metric, key in names.items()
+        }
     return out
 
 
