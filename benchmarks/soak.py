@@ -12,9 +12,10 @@ landing zone, as in production). Exits 1 when any request failed. Memory growth 
 first window (warm-up: caches and pools filled) to the end of the last one.
 
 ``--publish-every S``: a second process's worth of work in this one, as ``tracerisk score`` does it: every S seconds a
-new score run of all the employers is published into the store the server reads (one transaction holding SQLite's
-write lock, which every audited read needs for its entry). Each window says how many publishes overlapped it, and
-the summary gives the p99 of the windows without one next to the others.
+new score run of all the employers is published into the store the server reads (one transaction holding the store's
+write lock; the reads' audit entries, worklists and outcomes go to the service database next to it). Each window says
+how many publishes overlapped it, and the summary gives the p99 of the windows without one next to the others, and
+the socket errors by kind (a read error is a connection the server reset or closed).
 """
 
 from __future__ import annotations
@@ -322,6 +323,10 @@ def soak(
         "publishes": len(publisher.spans) if publisher else 0,
         "publish_s": [round(b - a, 2) for a, b in publisher.spans] if publisher else [],
         "publish_failures": publisher.failures if publisher else [],
+        "socket_errors": {
+            kind: sum(w.error_kinds.get(f"socket {kind}", 0) for w in windows)
+            for kind in ("connect", "read", "write", "timeout")
+        },
         "p99_ms_max_without_publish": quiet[-1] if quiet else None,
         "p99_ms_max_with_publish": during[-1] if during else None,
         "outcomes_written": outcomes,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from models.rollup import rollup, scored_rows, supply_graph, supply_scope
 from service.auth import add_user
 from service.roles import ROLES
-from service.store import ModelEntry, audit_log, connect, publish
+from service.store import ModelEntry, audit_log, connect, make_engine, publish
 from tests.service.conftest import Env, auth, build_env, score_run
 
 # Buyer BUY-A: tier-1 E1 (tier-2 E3, recruited by REC-3) and E2; buyer BUY-B: tier-1 E5.
@@ -114,7 +114,7 @@ def test_reads_are_audited(penv: tuple[Env, str]) -> None:
     env, token = penv
     env.client.get("/v1/portfolios/BUY-A", headers=auth(token))
     env.client.get("/v1/portfolios/BUY-B", headers=auth(token))
-    engine = sa.create_engine(env.url)
+    engine = make_engine(env.url)  # on SQLite with the service database attached: the audit log is there
     with engine.connect() as conn:
         actions = conn.execute(
             sa.select(audit_log.c.action, audit_log.c.entity_id).where(audit_log.c.actor == "auditor-a")
