@@ -220,10 +220,13 @@ def ingest(
         table.add_row(name, r.record_type, f"{r.read:,}", f"{r.accepted:,}", f"{r.quarantined:,}", detail)
     out = Console(width=160)
     out.print(table)
-    totals = [sum(getattr(r, k) for r in reports) for k in ("read", "accepted", "quarantined", "new", "superseding")]
+    committed = [r for r in reports if r.status == "committed"]  # an already ingested file reports its first ingest
+    totals = [sum(getattr(r, k) for r in committed) for k in ("read", "accepted", "quarantined", "new", "superseding")]
+    already = sum(1 for r in reports if r.status == "already_ingested")
     out.print(
         f"read {totals[0]:,} = accepted {totals[1]:,} + quarantined {totals[2]:,}; "
         f"{totals[3]:,} new and {totals[4]:,} superseding versions stored"
+        + (f"; {already} files were in the lake before" if already else "")
     )
     if docs:
         out.print(f"Great Expectations Data Docs: {docs}")

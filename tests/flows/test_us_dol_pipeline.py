@@ -1,0 +1,107 @@
+"""`tracerisk pipeline --source us-dol` on a slice of the real US DOL files (the public data in place, linked into
+a folder, never copied), then the published employers read through the API as an inspectorate user would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from prefect.testing.utilities import prefect_test_harness
+from typer.testing import CliRunner
+
+from features.names import sponsor_id
+from flows.cli import app
+from service.api import create_app
+from service.auth import add_user
+from service.settings import Settings
+from service.store import connect, published_runs, store_url
+from tests.us_dol_data import DEBARMENTS, require_data
+
+runner = CliRunner()
+SLICE = ("oflc_h2_disclosure/h2a/H-2A_FY2010.xlsx", "oflc_h2_disclosure/h2a/H-2A_FY2011.xlsx", DEBARMENTS)
+DEBARRED = "R&K Doyle Harvesting Ltd."  # debarred from 2011-06-17 (debarments-2010-2014.csv)
+AS_OF = "2012-01-01"
+SECRET = "us-dol-pipeline-test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def data_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = require_data()
+    root = tmp_path_factory.mktemp("us_dol_slice")
+    for name in SLICE:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).symlink_to(data / name)
+    return root
+
+
+def test_pipeline_publishes_dol_employers_with_reasons_the_api_serves(
+    data_slice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRACERISK_HOME", str(home))
+    monkeypatch.delenv("TRACERISK_STORE_URL", raising=False)
+    args = ["pipeline", "--source", "us-dol", "--data-dir", str(data_slice), "--as-of", AS_OF]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "published" in result.output and "no truth" in result.output
+    assert "0 files already in the lake" in result.output
+
+    # Evaluated on the debarments the lake records after each origin, new positives only, with intervals.
+    rolling = json.loads((home / "reports" / "rolling-backtest.json").read_text(encoding="utf-8"))
+    assert list(rolling) == ["2011-07-05", AS_OF]
+    evaluation = json.loads((home / "reports" / "evaluation.json").read_text(encoding="utf-8"))
+    employer = evaluation["employer"]
+    assert employer["served_ranking"]["truth_precision_at_k"] is None  # no simulator behind real records
+    assert len(employer["served_ranking"]["precision_at_k_ci95"]) == 2
+    assert employer["known_positives"]["entities_sanctioned_before"] >= 1  # the 2011 debarment, left out
+    if employer["positives"]["eval_new"]:
+        assert employer["paired"]["resamples"] == 1_000 and "served_vs_rule" in employer["paired"]
+
+    engine = connect(store_url(home))
+    try:
+        assert set(published_runs(engine).values()) == {result.output.split("(run ")[1].split(")")[0]}
+        settings = Settings(
+            home=home, store_url=store_url(home), secret_key=SECRET, mode="production", rate_limit_per_minute=0
+        )
+        admin = add_user(engine, settings.secret, "admin-user", "admin")
+        client = TestClient(create_app(settings))
+        entity_id = sponsor_id(DEBARRED)
+        assert entity_id is not None
+        path = f"/v1/entities/employer/{quote(entity_id)}"
+        r = client.get(path, headers={"Authorization": f"Bearer {admin}"})
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["entity_id"] == entity_id and page["as_of"] == AS_OF and page["name"]
+        reasons = {reason["indicator_id"]: reason for reason in page["reasons"]}
+        assert "E15" in reasons and reasons["E15"]["detail"].startswith("1 prior violations, sanctions")
+        assert all(reason["detail"] and reason["link"] for reason in page["reasons"])
+
+        # A labour inspectorate scoped to the employer's US state sees it; one scoped elsewhere does not.
+        state = page["region"]
+        assert state and len(state) == 2
+        local = add_user(engine, settings.secret, "inspector-local", "labour_inspectorate", (state,))
+        other = add_user(engine, settings.secret, "inspector-other", "labour_inspectorate", ("ZZ",))
+        assert client.get(path, headers={"Authorization": f"Bearer {local}"}).status_code == 200
+        assert client.get(path, headers={"Authorization": f"Bearer {other}"}).status_code in (403, 404)
+        worklist = client.get("/v1/worklists/employer?capacity=20", headers={"Authorization": f"Bearer {local}"})
+        assert worklist.status_code == 200, worklist.text
+        items = worklist.json()["items"]
+        assert items and all(item["region"] == state for item in items)
+        assert all(item["entity_id"].startswith("sponsor:") for item in items)
+    finally:
+        engine.dispose()
+
+    # The same folder again: every file is already in the lake and nothing is added.
+    again = runner.invoke(app, ["ingest", "--format", "us-dol", "--source", str(data_slice), "--gx-sample-rows", "0"])
+    assert again.exit_code == 0, again.output
+    assert "0 new and 0 superseding" in again.output and f"{len(SLICE)} files were in the lake before" in again.output
