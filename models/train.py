@@ -544,9 +544,10 @@ def _candidate_key(strategy: str, weight: float) -> str:
     return strategy if weight == 1.0 else f"{strategy}+count {weight:.2f}"
 
 
-def latent_blend(flags: np.ndarray) -> Blend:
-    """The weighted red flags (``models.latent``) fitted on the entities of ``flags``, as a blend without trees."""
-    return Blend.fit(0.0, np.zeros(len(flags)), flags, fit_latent_flag_weights(flags).weights)
+def latent_blend(flags: np.ndarray, x: np.ndarray) -> Blend:
+    """The weighted red flags (``models.latent``) fitted on the entities of ``flags``, as a blend without trees;
+    ``x``: the same entities' features (NaN: not measured, so the flag is missing rather than silent)."""
+    return Blend.fit(0.0, np.zeros(len(flags)), flags, fit_latent_flag_weights(flags, ~np.isnan(x)).weights)
 
 
 def _evidence_shortfall(train_positives: int, fold_positives: int, evidence: Evidence) -> tuple[str | None, str | None]:
@@ -662,9 +663,10 @@ def train_entity(
     # The weighted red flags read no label: fitted on the fold's own entities (as of F) and judged on the
     # fold's labels; what serves is the same fit on every entity as of the training day.
     no_raw = np.zeros(len(fold.ids))
-    judged = latent_blend(fold.flags)
+    judged = latent_blend(fold.flags, fold.x)
     compared.consider(LATENT_STRATEGY, LATENT_STRATEGY, None, judged, no_raw)
-    served_latent = latent_blend(red_flag_matrix(table(as_of), fit.features))
+    today = table(as_of)
+    served_latent = latent_blend(red_flag_matrix(today, fit.features), feature_frame(today.table, fit.features))
     compared.candidates[LATENT_STRATEGY] = (LATENT_STRATEGY, served_latent)
     if compared.best is None:
         errors = "; ".join(str(m.get("error")) for m in compared.comparison.values())
@@ -693,7 +695,7 @@ def train_entity(
             candidates=compared.candidates,
             candidate_boosters=compared.boosters,
             fold_blend=judged,
-            evidence_windows=[(earlier, latent_blend(earlier.flags))] if earlier.ids else [],
+            evidence_windows=[(earlier, latent_blend(earlier.flags, earlier.x))] if earlier.ids else [],
         )
 
     if booster is None:

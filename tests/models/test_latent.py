@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,3 +54,42 @@ def test_weights_are_never_negative_and_a_silent_flag_weighs_nothing(seed: int, 
     more = flags.copy()
     more[:, -1] = 1.0
     assert np.all(fit.score(more) >= fit.score(flags))
+
+
+def _inspected_world(seed: int, n: int = 6000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flags 0-2 come from inspections, which reach 30% of the population at random (unmeasured elsewhere: 0);
+    flags 3-4 are measured for everyone and fire more in the 7% risk class. Returns (flags, measured, risk)."""
+    rng = np.random.default_rng(seed)
+    risk = rng.random(n) < 0.07
+    rates = np.where(risk[:, None], [0.6, 0.5, 0.5, 0.35, 0.3], [0.03, 0.04, 0.05, 0.08, 0.1])
+    measured = np.ones((n, 5), dtype=bool)
+    measured[:, :3] = (rng.random(n) < 0.3)[:, None]
+    flags = ((rng.random(rates.shape) < rates) & measured).astype(float)
+    return flags, measured, risk.astype(float)
+
+
+def test_an_unmeasured_indicator_is_missing_not_silent() -> None:
+    found_missing = found_silent = 0.0
+    for seed in range(4):
+        flags, measured, risk = _inspected_world(seed)
+        keys = tiebreak_keys([str(i) for i in range(len(risk))])
+        k = int(0.05 * len(risk))
+        missing = fit_latent_flag_weights(flags, measured)
+        silent = fit_latent_flag_weights(flags)
+        found_missing += precision_at(missing.score(flags), risk, k, keys)
+        found_silent += precision_at(silent.score(flags), risk, k, keys)
+        # Flags measured for everyone weigh more once the uninspected are no longer taken as clean.
+        assert min(missing.weights[3:]) > min(silent.weights[3:])
+    assert found_missing > found_silent
+    # Every indicator measured: the same fit as without the mask.
+    flags, measured, _ = _inspected_world(9)
+    assert fit_latent_flag_weights(flags, np.ones_like(measured)) == fit_latent_flag_weights(flags)
+
+
+def test_a_never_measured_indicator_weighs_nothing_and_shapes_must_match() -> None:
+    flags, measured, _ = _inspected_world(2)
+    measured[:, 1] = False
+    fit = fit_latent_flag_weights(flags, measured)
+    assert fit.weights[1] == 0.0 and all(w > 0 for j, w in enumerate(fit.weights) if j != 1)
+    with pytest.raises(ValueError, match="shape"):
+        fit_latent_flag_weights(flags, measured[:, :3])
