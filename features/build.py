@@ -31,7 +31,7 @@ from features.entity_resolution import resolve_names
 from features.names import SPONSOR_ID_PREFIX, legal_name_sql, name_key_sql, register_name_key
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
-from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity
+from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity, indicator_of
 from features.us_dol import BetaPrior, fit_beta_prior
 
 OVERSTAY_GRACE_DAYS = 60
@@ -463,7 +463,7 @@ def red_flag_matrix(ft: FeatureTable, features: list[str]) -> np.ndarray:
     in its risk direction. Over all of an entity type's feature columns, a row sums to its ``red_flags``."""
     out = np.zeros((ft.table.num_rows, len(features)))
     for j, f in enumerate(features):
-        ind = BY_ID[f.split("_w", 1)[0]]
+        ind = BY_ID[indicator_of(f)]
         if ind.direction > 0 and ind.id in ft.cutoffs:
             values = np.asarray(ft.table.column(threshold_column(ind)).to_numpy(zero_copy_only=False), dtype=float)
             with np.errstate(invalid="ignore"):

@@ -27,6 +27,8 @@ Kind = Literal["share", "value", "count", "flag"]
 TEXTS_FILE = Path(__file__).with_name("indicator_texts.toml")
 # Record attributes that must never reach a feature (DESIGN principle 2); R13 aggregates age (sensitive).
 FORBIDDEN_ATTRIBUTES = ("applicant_nationality", "applicant_sex", "ethnicity", "religion", "nationality")
+# A feature column is the indicator id, this separator and the window in days: 'E01_w1095'.
+WINDOW_SEPARATOR = "_w"
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Indicator:
     @property
     def feature(self) -> str:
         """The feature column: id plus window, e.g. 'E01_w1095'."""
-        return f"{self.id}_w{self.window_days}"
+        return f"{self.id}{WINDOW_SEPARATOR}{self.window_days}"
 
     @property
     def texts(self) -> dict[str, object]:
@@ -1110,6 +1112,11 @@ INDICATORS = tuple(
 )
 
 BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}
+
+
+def indicator_of(column: str) -> str:
+    """The indicator id of a feature column ('E01_w1095' -> 'E01'); a name without a window is returned whole."""
+    return column.split(WINDOW_SEPARATOR, 1)[0]
 
 
 def for_entity(entity: EntityType) -> list[Indicator]:

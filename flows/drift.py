@@ -20,7 +20,7 @@ import numpy as np
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, read_features, red_flag_matrix, threshold_column
-from features.registry import BY_ID, EntityType
+from features.registry import BY_ID, EntityType, indicator_of
 from flows.features import features_dir
 from models.bundle import LoadedModel
 from models.drift import PSI_THRESHOLD, Reference, drift, reference_of
@@ -40,7 +40,7 @@ def _columns(ft: FeatureTable, features: list[str]) -> dict[str, np.ndarray]:
     prior fitted on each day's peers, which is not a change in the data)."""
     out = {}
     for f in features:
-        ind = BY_ID.get(f.split("_w", 1)[0])
+        ind = BY_ID.get(indicator_of(f))
         column = threshold_column(ind) if ind is not None else f
         if column not in ft.table.column_names:
             column = f

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from features.registry import EntityType
+from features.registry import EntityType, indicator_of
 from models import treeshap
 from models.train import IDENTITY_BLEND, LATENT_STRATEGY, Blend, Calibrator, RuleCalibration, TrainedModel
 
@@ -125,7 +125,7 @@ def save_bundle(
         "entity": model.entity,
         "strategy": model.strategy,
         "features": model.features,
-        "indicator_ids": [f.split("_w", 1)[0] for f in model.features],
+        "indicator_ids": [indicator_of(f) for f in model.features],
         "fit_as_of": model.fit_as_of.isoformat(),
         "fold_as_of": model.fold_as_of.isoformat(),
         "trained_as_of": model.trained_as_of.isoformat(),

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from features.build import FeatureTable, red_flag_matrix
-from features.registry import BY_ID, for_entity
+from features.registry import BY_ID, for_entity, indicator_of
 from models.bundle import LoadedModel
 from models.explain import DOCS_BASE, MIN_CONTRIBUTION
 from models.ranking import ranks, ranks_within, tiebreak_keys
@@ -128,7 +128,7 @@ def score_type(
         # Rule reasons: each indicator past its threshold in its risk direction counts one red flag.
         reason_weights = red_flag_matrix(ft, features)
         model_id = RULE_BASELINE
-    indicator_ids = [f.split("_w", 1)[0] for f in features]
+    indicator_ids = [indicator_of(f) for f in features]
     values = np.column_stack([_column(t, f) for f in features]) if features else np.zeros((n, 0))
     nums = np.column_stack([_column(t, f + "__num") for f in features]) if features else np.zeros((n, 0))
     dens = np.column_stack([_column(t, f + "__den") for f in features]) if features else np.zeros((n, 0))

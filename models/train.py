@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, red_flag_matrix
-from features.registry import BY_ID, EntityType, feature_columns
+from features.registry import BY_ID, EntityType, feature_columns, indicator_of
 from models.latent import fit_latent_flag_weights
 from models.metrics import capacity, safe_ap
 from models.ranking import precision_at, tiebreak_keys
@@ -237,7 +237,7 @@ def dataset(
     """Features as of ``as_of`` (without the indicators in ``exclude``) and labels in (as_of, label_end] recorded
     by ``known_by``; with ``drop_known``, entities labelled on or before ``as_of`` are left out."""
     ft = table or build_features(lake, as_of, (entity,))[entity]
-    cols = [c for c in feature_columns(entity) if c.split("_w", 1)[0] not in exclude]
+    cols = [c for c in feature_columns(entity) if indicator_of(c) not in exclude]
     t = ft.table
     if drop_known:
         known = labelled_by(lake, entity, as_of)
@@ -249,7 +249,7 @@ def dataset(
     positives = labels_between(lake, entity, as_of, label_end, known_by)
     y = np.array([i in positives for i in ids], dtype=float)
     if entity == "employer":
-        inspected = ~np.isnan(t.column("E01_w1095").to_numpy(zero_copy_only=False).astype(float))
+        inspected = ~np.isnan(t.column(BY_ID["E01"].feature).to_numpy(zero_copy_only=False).astype(float))
         triggers = lottery_inspected(lake, as_of, label_end)
         lottery = np.array([triggers.get(i, "") for i in ids], dtype=object)
     else:
@@ -306,7 +306,7 @@ def strategy_weights(ds: Dataset, strategy: str) -> tuple[np.ndarray, np.ndarray
 
 def directions(features: list[str]) -> list[int]:
     """Monotone constraints for feature columns, from each indicator's declared direction."""
-    return [BY_ID[f.split("_w", 1)[0]].direction for f in features]
+    return [BY_ID[indicator_of(f)].direction for f in features]
 
 
 Booster = lgb.LGBMClassifier | lgb.LGBMRanker

@@ -14,6 +14,7 @@ from features.registry import (
     INDICATORS,
     feature_columns,
     for_entity,
+    indicator_of,
     monotone_constraints,
     sensitive_indicators,
 )
@@ -75,6 +76,12 @@ def test_monotone_constraints_follow_the_feature_columns(entity: str) -> None:
     constraints = monotone_constraints(entity)  # type: ignore[arg-type]
     assert len(columns) == len(constraints) == len(for_entity(entity)) > 0  # type: ignore[arg-type]
     assert all(c == 1 for c in constraints)
+
+
+def test_a_feature_column_names_its_indicator() -> None:
+    assert indicator_of("E01_w1095") == "E01"
+    assert indicator_of("red_flags") == "red_flags"
+    assert all(indicator_of(i.feature) == i.id for i in INDICATORS)
 
 
 @pytest.mark.parametrize("ind", [i for i in INDICATORS if i.sql], ids=lambda i: i.id)
