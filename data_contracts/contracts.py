@@ -9,7 +9,7 @@ Arrow schema used to read and store accepted rows (``arrow_schema``) and the doc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import pyarrow as pa
 
@@ -61,7 +61,11 @@ SECTORS = (
     "food_processing",
     "other",
 )
-ENTITY_TYPES = ("employer", "recruiter", "visa_desk", "border_post", "inspector")
+# What is scored: organisations and official desks, never individual migrants.
+EntityType = Literal["employer", "recruiter", "visa_desk", "border_post", "inspector"]
+ENTITY_TYPES: tuple[EntityType, ...] = get_args(EntityType)
+# The official desks: entity types that stand for officials, whose officer part of a reference is pseudonymised.
+OFFICIAL_DESK_TYPES: tuple[EntityType, ...] = ("visa_desk", "border_post", "inspector")
 OUTCOME_KINDS = (
     "substantiated_forced_labour",
     "debarment",
@@ -660,9 +664,7 @@ CONTRACTS: dict[str, RecordContract] = {
                 Field("issuing_body", "string", "Body that decided or received it.", max_length=100),
                 Field("amount_usd", "number", "Amount ordered or found owed (USD), e.g. back wages.", min=0, max=1e10),
             ),
-            conditional_person_refs=(
-                ConditionalPersonRef("entity_ref", "entity_type", ("visa_desk", "border_post", "inspector")),
-            ),
+            conditional_person_refs=(ConditionalPersonRef("entity_ref", "entity_type", OFFICIAL_DESK_TYPES),),
             entity_note="Labels for every scored entity type; complaints are signals, not labels.",
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from data_contracts.contracts import OFFICIAL_DESK_TYPES
 from features.registry import ENTITY_TYPES, INDICATORS, Indicator, sensitive_indicators
 
 ENTITY_TITLES = {
@@ -96,7 +97,7 @@ def us_dol_support(ind: Indicator) -> str:
         return f"Computed from the public DOL files by `tracerisk us-dol` as {names} (features/us_dol.py)."
     if ind.id in NOT_SUPPORTED:
         return f"Not computable from the public DOL files: {NOT_SUPPORTED[ind.id]}."
-    if ind.entity in ("visa_desk", "border_post", "inspector"):
+    if ind.entity in OFFICIAL_DESK_TYPES:
         return (
             "Not computable from the public DOL files: they hold no decisions by individual desks, border "
             "officers or inspectors."

@@ -19,8 +19,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-EntityType = Literal["employer", "recruiter", "visa_desk", "border_post", "inspector"]
-ENTITY_TYPES: tuple[EntityType, ...] = ("employer", "recruiter", "visa_desk", "border_post", "inspector")
+# The entity types are declared with the contracts; the registry passes them on to its readers.
+from data_contracts.contracts import ENTITY_TYPES as ENTITY_TYPES
+from data_contracts.contracts import EntityType as EntityType
+
 # share: num of den (value = num / den); value: a measured quantity (value = num, missing when unmeasured);
 # count: a count of events (value = num, 0 when none); flag: 0 / 1 (value = num, 0 when absent)
 Kind = Literal["share", "value", "count", "flag"]

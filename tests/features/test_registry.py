@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from data_contracts import contracts
 from data_contracts.contracts import CONTRACTS
+from features import registry
 from features.catalogue import write_catalogue
 from features.registry import (
     FORBIDDEN_ATTRIBUTES,
@@ -76,6 +78,15 @@ def test_monotone_constraints_follow_the_feature_columns(entity: str) -> None:
     constraints = monotone_constraints(entity)  # type: ignore[arg-type]
     assert len(columns) == len(constraints) == len(for_entity(entity)) > 0  # type: ignore[arg-type]
     assert all(c == 1 for c in constraints)
+
+
+def test_entity_types_are_the_contracts_declaration() -> None:
+    assert registry.ENTITY_TYPES is contracts.ENTITY_TYPES
+    assert registry.EntityType is contracts.EntityType
+    entity_type = next(f for f in CONTRACTS["enforcement_outcome"].fields if f.name == "entity_type")
+    assert entity_type.values == contracts.ENTITY_TYPES
+    assert {i.entity for i in INDICATORS} == set(contracts.ENTITY_TYPES)
+    assert set(contracts.OFFICIAL_DESK_TYPES) < set(contracts.ENTITY_TYPES)
 
 
 def test_a_feature_column_names_its_indicator() -> None:
