@@ -153,51 +153,56 @@ def score(
         "employer"
     ),
 ) -> None:
-    """Train on what was knowable before --as-of and score every employer (or agent) with a filing before it."""
+    """The published run as of --as-of, as a CSV of the DOL employers (or agents): the files go into the lake
+    first (files already there add nothing); without a run scored as of that day on the lake as it stands, train
+    through the gate, score and publish one (tracerisk train + tracerisk score), which the service then serves."""
+    from data_contracts.lake import LakeBusy
+    from data_contracts.sources import SourceError
     from flows.us_dol_flow import us_dol_score_flow
-    from models.us_dol import write_csv
+    from models.us_dol import served_scores_csv
 
     day = _date(as_of, "--as-of")
     kind = _entity(entity)
     _check_dir(data_dir)
     started = time.perf_counter()
-    data, run = _with_progress("us-dol", lambda progress: us_dol_score_flow(data_dir, _home(), day, kind, progress))
+    with _cli()._progress("us-dol") as bar:
+        task = bar.add_task("ingest", total=None)
+        try:
+            view = us_dol_score_flow(
+                data_dir,
+                _home(),
+                day,
+                kind,
+                lambda d, t, n: bar.update(task, completed=d, total=t, description=n),
+            )
+        except (LakeBusy, SourceError) as exc:
+            raise _cli()._fail(str(exc)) from exc
+    table = served_scores_csv(view.rows, kind)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(run, out)
+    table.to_csv(out, index=False, float_format="%.6f")
     console = Console(width=200)
-    print_checks(console, data, f"US DOL sources in {data_dir} through their record contracts")
-    res = run.resolution
-    how = res.links["how"].value_counts().to_dict() if len(res.links) else {}
-    debarments = int((data.outcomes["kind"] == "debarment").sum())
+    for line in view.unusable_files:
+        console.print(f"[bold red]unusable file:[/] {line}")
     console.print(
-        f"parsed {len(data.filings):,} filings ({len(data.rows_per_source)} sources); outcomes before {day}: "
-        f"{res.outcomes} ({debarments} debarment rows in all), {res.linked} linked to a filer or agent "
-        f"(exact {how.get('exact', 0)}, Splink {how.get('splink', 0)})"
-    )
-    for t, end, rows, positives in run.origins:
-        console.print(f"training origin {t}: {rows:,} {kind}s, {positives} debarred in [{t}, {end})")
-    if not run.origins:
-        console.print("[yellow]no debarments before --as-of: ranked by the red-flag count")
-    gate = run.gate
-    console.print(
-        f"served: {gate.served} ({gate.reason}"
+        f"lake: {view.new_rows:,} new rows from {data_dir}; "
         + (
-            f"; fold: features as of {gate.fold_as_of}, new debarments {gate.fold_labels[0]}..{gate.fold_labels[1]}, "
-            f"{gate.fold_positives} of {gate.fold_entities:,} {kind}s"
-            if gate.fold_as_of and gate.fold_labels
-            else ""
+            f"trained, scored and published run {view.run_id} as of {day}"
+            if view.scored_now
+            else f"read the published run {view.run_id} as of {day} (nothing new in the lake since)"
         )
-        + ")"
     )
-    console.print(f"scored {len(run.scores):,} {kind}s as of {day} in {time.perf_counter() - started:.1f} s -> {out}")
+    console.print(f"served: {view.served} ({view.served_reason})")
+    console.print(f"{len(table):,} {kind}s as of {day} in {time.perf_counter() - started:.1f} s -> {out}")
     top = Table(title="top 10")
     for column in ("rank", "name", "state", "score", "reasons"):
         top.add_column(column)
-    for row in run.scores.head(10).itertuples():
+    for row in table.head(10).itertuples():
         top.add_row(
             str(row.rank), str(row.employer_name), str(row.employer_state), f"{row.score:.4f}", str(row.reasons)
         )
     console.print(top)
+    if view.unusable_files:
+        raise typer.Exit(1)
 
 
 @us_dol_app.command()

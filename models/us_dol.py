@@ -43,6 +43,7 @@ from features.us_dol import (
     resolve,
     rule_score,
 )
+from models.gate import SERVED_COUNT
 from models.metrics import (
     BOOTSTRAP_LEVEL,
     bootstrap_rankings,
@@ -53,6 +54,7 @@ from models.metrics import (
     safe_auc,
 )
 from models.report import md_ci, us_dol_ks
+from models.scoring import RULE_BASELINE
 
 HORIZON_DAYS = 730
 MIN_LABEL_DAYS = 365
@@ -705,3 +707,27 @@ def backtest_markdown(result: dict[str, Any]) -> str:
             f"{pair.replace('_', ' ')}: share of resamples where the {challenger} ranking is higher: {shares}.",
         ]
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ the published run as the us-dol score CSV
+DOL_ENTITY_PREFIX: dict[str, str] = {"employer": "sponsor:", "recruiter": "agent:"}  # ids the DOL records give
+SCORE_CSV_COLUMNS = ("employer_name", "employer_state", "score", "rank", "reasons", "served")
+
+
+def served_scores_csv(rows: list[dict[str, Any]], entity_type: str) -> pd.DataFrame:
+    """The published score rows of ``entity_type`` (best rank first) that the DOL records name, as the
+    ``us-dol score`` CSV: name, US state, the served ranking's score, rank among them (1..n), the reasons
+    (``title: detail``, most contributing first, '; ' between) and what served (model or red_flag_count)."""
+    prefix = DOL_ENTITY_PREFIX[entity_type]
+    mine = sorted((r for r in rows if str(r["entity_id"]).startswith(prefix)), key=lambda r: int(r["rank"]))
+    return pd.DataFrame(
+        {
+            "employer_name": [r["name"] for r in mine],
+            "employer_state": [r["region"] for r in mine],
+            "score": [float(r["raw_score"]) if r["raw_score"] is not None else math.nan for r in mine],
+            "rank": list(range(1, len(mine) + 1)),
+            "reasons": ["; ".join(f"{x['title']}: {x['detail']}" for x in r["reasons"]) for r in mine],
+            "served": [SERVED_COUNT if str(r["model_id"]).startswith(RULE_BASELINE) else "model" for r in mine],
+        },
+        columns=list(SCORE_CSV_COLUMNS),
+    )

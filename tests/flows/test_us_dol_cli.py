@@ -1,4 +1,4 @@
-"""`tracerisk us-dol score` as a user runs it, on the real data (from the session's parse cache)."""
+"""The `tracerisk us-dol` commands as a user runs them (`us-dol score`: tests/flows/test_us_dol_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -13,21 +13,6 @@ from flows.cli import app
 from tests.us_dol_data import hand_made_backtest, require_data
 
 runner = CliRunner()
-
-
-def test_us_dol_score_writes_the_csv(us_dol_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRACERISK_HOME", str(us_dol_home))
-    out = tmp_path / "scores.csv"
-    args = ["us-dol", "score", "--data-dir", str(require_data()), "--as-of", "2011-06-01", "--out", str(out)]
-    result = runner.invoke(app, [*args, "--entity", "recruiter"])
-    assert result.exit_code == 0, result.output
-    assert "linked to a filer" in result.output and "training origin 2010-01-01" in result.output
-    scores = pd.read_csv(out)
-    assert list(scores.columns) == ["employer_name", "employer_state", "score", "rank", "reasons", "served"]
-    assert scores["served"].nunique() == 1 and scores["served"].iloc[0] in ("model", "red_flag_count")
-    assert "served: " in result.output
-    assert len(scores) > 500 and scores["rank"].tolist() == list(range(1, len(scores) + 1))
-    assert scores["score"].is_monotonic_decreasing
 
 
 def test_us_dol_rejects_a_bad_entity_and_folder(tmp_path: Path) -> None:

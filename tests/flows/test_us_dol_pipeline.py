@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from prefect.testing.utilities import prefect_test_harness
@@ -18,7 +20,7 @@ from flows.cli import app
 from service.api import create_app
 from service.auth import add_user
 from service.settings import Settings
-from service.store import connect, published_runs, store_url
+from service.store import connect, published_runs, published_scores, store_url
 from tests.us_dol_data import DEBARMENTS, require_data
 
 runner = CliRunner()
@@ -34,6 +36,12 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def store_in_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The serving store is the one under each test's TRACERISK_HOME."""
+    monkeypatch.delenv("TRACERISK_STORE_URL", raising=False)
+
+
 @pytest.fixture(scope="module")
 def data_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = require_data()
@@ -44,17 +52,34 @@ def data_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_pipeline_publishes_dol_employers_with_reasons_the_api_serves(
-    data_slice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRACERISK_HOME", str(home))
-    monkeypatch.delenv("TRACERISK_STORE_URL", raising=False)
-    args = ["pipeline", "--source", "us-dol", "--data-dir", str(data_slice), "--as-of", AS_OF]
-    result = runner.invoke(app, args)
+def served_now(home: Path) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The runs the store serves per entity type and the published employer rows, best rank first."""
+    engine = connect(store_url(home))
+    try:
+        return published_runs(engine), published_scores(engine, "employer")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def published(data_slice: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A home after `tracerisk pipeline --source us-dol` on the slice, and the command's output."""
+    home = tmp_path_factory.mktemp("us_dol_pipeline") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACERISK_HOME", str(home))
+        patch.delenv("TRACERISK_STORE_URL", raising=False)
+        result = runner.invoke(app, ["pipeline", "--source", "us-dol", "--data-dir", str(data_slice), "--as-of", AS_OF])
     assert result.exit_code == 0, result.output
-    assert "published" in result.output and "no truth" in result.output
-    assert "0 files already in the lake" in result.output
+    return home, result.output
+
+
+def test_pipeline_publishes_dol_employers_with_reasons_the_api_serves(
+    published: tuple[Path, str], data_slice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, output = published
+    monkeypatch.setenv("TRACERISK_HOME", str(home))
+    assert "published" in output and "no truth" in output
+    assert "0 files already in the lake" in output
 
     # Evaluated on the debarments the lake records after each origin, new positives only, with intervals.
     rolling = json.loads((home / "reports" / "rolling-backtest.json").read_text(encoding="utf-8"))
@@ -69,7 +94,7 @@ def test_pipeline_publishes_dol_employers_with_reasons_the_api_serves(
 
     engine = connect(store_url(home))
     try:
-        assert set(published_runs(engine).values()) == {result.output.split("(run ")[1].split(")")[0]}
+        assert set(published_runs(engine).values()) == {output.split("(run ")[1].split(")")[0]}
         settings = Settings(
             home=home, store_url=store_url(home), secret_key=SECRET, mode="production", rate_limit_per_minute=0
         )
@@ -105,3 +130,44 @@ def test_pipeline_publishes_dol_employers_with_reasons_the_api_serves(
     again = runner.invoke(app, ["ingest", "--format", "us-dol", "--source", str(data_slice), "--gx-sample-rows", "0"])
     assert again.exit_code == 0, again.output
     assert "0 new and 0 superseding" in again.output and f"{len(SLICE)} files were in the lake before" in again.output
+
+
+def test_us_dol_score_is_the_published_run_as_a_csv(
+    published: tuple[Path, str], data_slice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, _ = published
+    monkeypatch.setenv("TRACERISK_HOME", str(home))
+    served_runs, employers = served_now(home)
+    out = tmp_path / "scores.csv"
+    args = ["us-dol", "score", "--data-dir", str(data_slice), "--as-of", AS_OF, "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"read the published run {served_runs['employer']}" in result.output and "served: " in result.output
+    scores = pd.read_csv(out, keep_default_na=False)
+    assert list(scores.columns) == ["employer_name", "employer_state", "score", "rank", "reasons", "served"]
+    assert len(scores) == len(employers) > 5_000 and scores["rank"].tolist() == list(range(1, len(scores) + 1))
+    assert scores["employer_name"].tolist() == [r["name"] for r in employers]  # the published order
+    assert scores["score"].is_monotonic_decreasing and scores["served"].isin(["model", "red_flag_count"]).all()
+    debarred = scores[[sponsor_id(name) == sponsor_id(DEBARRED) for name in scores["employer_name"]]]
+    assert len(debarred) == 1 and "1 prior violations, sanctions" in debarred["reasons"].iloc[0]
+
+    agents = tmp_path / "agents.csv"
+    result = runner.invoke(app, [*args[:-1], str(agents), "--entity", "recruiter"])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(agents)) > 100
+
+
+def test_us_dol_score_for_another_day_trains_scores_and_publishes_it(
+    published: tuple[Path, str], data_slice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, _ = published
+    monkeypatch.setenv("TRACERISK_HOME", str(home))
+    out = tmp_path / "scores.csv"
+    day = "2011-10-01"
+    args = ["us-dol", "score", "--data-dir", str(data_slice), "--as-of", day, "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"trained, scored and published run {day}-" in result.output
+    employers = served_now(home)[1]
+    assert employers[0]["as_of"] == day
+    assert len(pd.read_csv(out)) == len(employers)
