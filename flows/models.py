@@ -44,7 +44,17 @@ from models.gate import SERVED_COUNT, SERVED_MODEL, Window, decide, pooled_gate_
 from models.partitions import ScoredPartition, merge_scored, score_partition
 from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, ScoredType, score_type
-from models.train import DEFAULT_EVIDENCE, Dataset, Evidence, TrainedModel, feature_frame, train_entity, training_days
+from models.train import (
+    DEFAULT_EVIDENCE,
+    HORIZON_DAYS,
+    LATENT_STRATEGY,
+    Dataset,
+    Evidence,
+    TrainedModel,
+    feature_frame,
+    train_entity,
+    training_days,
+)
 from service.store import ModelEntry, ScoreRun, connect, publish, store_url
 
 log = logging.getLogger("tracerisk.flows")
@@ -191,13 +201,14 @@ def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
 def gate_challengers(home: Path, model: TrainedModel) -> tuple[TrainedModel, dict[str, Any]]:
     """The gate's decision on what training offers, and the model it concerns: the candidate that won the fold,
     or, when that was trees and they do not clear the bar, the weighted red flags (``model.label_free``), judged
-    on more held-out windows, if they do. The second challenger's decision names the first and why it failed."""
+    on more held-out windows, if they do. The decision names the other challenger judged and why it failed."""
     decision = gate_model(home, model)
     if decision["promote"] or model.label_free is None:
         return model, decision
     second = gate_model(home, model.label_free)
     if not second["promote"]:
-        return model, decision
+        also = {"strategy": LATENT_STRATEGY, "reason": second["reason"], "challenger": second["challenger"]}
+        return model, {**decision, "second_challenger": also}
     first = {"strategy": model.strategy, "reason": decision["reason"]}
     reason = f"{second['reason']} (first challenger, {model.strategy}: {decision['reason']})"
     return model.label_free, {**second, "reason": reason, "first_challenger": first}
@@ -344,7 +355,12 @@ def evaluate_task(
     truth_dir: Path | None,
     entities: tuple[EntityType, ...],
     evidence: Evidence = DEFAULT_EVIDENCE,
+    paired_resamples: int = 0,
+    horizon: int = HORIZON_DAYS,
+    capacity_k: int | None = None,
 ) -> dict[str, Any]:
+    """Evaluation of ``entities`` as of ``as_of`` (models.evaluate.evaluate_entity) on labels of the ``horizon``
+    days after it; writes nothing (evaluate_flow writes the reports)."""
     lake = Lake(home)
     try:
         tables = build_features(lake, as_of, entities)
@@ -365,7 +381,18 @@ def evaluate_task(
                 served = load_bundle(home, served_id)
             candidates = partial(candidate_scores, home, model) if model is not None else None
             out[entity] = evaluate_entity(
-                lake, entity, tables[entity], as_of, truth, model, served, decision, candidates=candidates
+                lake,
+                entity,
+                tables[entity],
+                as_of,
+                truth,
+                model,
+                served,
+                decision,
+                candidates=candidates,
+                paired_resamples=paired_resamples,
+                horizon=horizon,
+                capacity_k=capacity_k,
             )
             out[entity]["world"] = _world_facts(truth_dir)
             if model is not None:
@@ -384,10 +411,12 @@ def evaluate_flow(
     truth_dir: Path | None = None,
     entities: tuple[EntityType, ...] = ENTITY_TYPES,
     evidence: Evidence = DEFAULT_EVIDENCE,
+    paired_resamples: int = 0,
 ) -> dict[str, Any]:
     """Backtest as of ``as_of``; writes reports/evaluation.json, reports/model-report.html and model cards. The
-    simulator's truth (``truth_dir``) is read here only, to measure."""
-    result = evaluate_task(home, as_of, truth_dir, entities, evidence)
+    simulator's truth (``truth_dir``) is read here only, to measure; ``paired_resamples``: see
+    models.evaluate.paired_comparison (0: none)."""
+    result = evaluate_task(home, as_of, truth_dir, entities, evidence, paired_resamples)
     reports = home / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=_json_default) + "\n"

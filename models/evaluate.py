@@ -57,13 +57,14 @@ def evaluate_entity(
     capacity_share: float = 0.05,
     candidates: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]] | None = None,
     paired_resamples: int = 0,
+    capacity_k: int | None = None,
 ) -> dict[str, Any]:
     """Metrics of the served ranking (``served``; None: the red-flag count), the latest ``model``, the red-flag
     count and random, on the new positives of (as_of, as_of + horizon]; ``decision``: the gate's record;
     ``candidates(x, flags)``: the served scores of every candidate the model's training compared (reported on
     these later labels too, never used to choose); ``paired_resamples`` > 0: also ``paired``, the served ranking
     and the model against the red-flag count on that many resamples of the evaluated entities
-    (``paired_comparison``)."""
+    (``paired_comparison``); ``capacity_k``: k itself instead of ``capacity_share`` of the entities."""
     for m in (model, served):
         _check_trained_before(m, as_of)
     t_all = table.table
@@ -76,7 +77,7 @@ def evaluate_entity(
     keys = tiebreak_keys(ids)
     y = np.array([i in labelled for i in ids], dtype=float)
     truth_y = np.array([i in truth for i in ids], dtype=float) if truth is not None else None
-    k = capacity(len(ids), capacity_share)
+    k = min(capacity_k, max(len(ids), 1)) if capacity_k is not None else capacity(len(ids), capacity_share)
     rule = t.column("red_flags").to_numpy().astype(float)
 
     scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
