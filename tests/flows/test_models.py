@@ -28,7 +28,8 @@ def _gate(monkeypatch: pytest.MonkeyPatch, verdicts: dict[str, bool]) -> list[st
         judged.append(strategy)
         promote = verdicts[strategy]
         served = SERVED_MODEL if promote else SERVED_COUNT
-        return {"promote": promote, "served": served, "reason": f"{strategy} {'clears' if promote else 'fails'}"}
+        verdict = "clears" if promote else "fails"
+        return {"promote": promote, "served": served, "reason": f"{strategy} {verdict}", "challenger": {}}
 
     monkeypatch.setattr(flow_models, "gate_model", gate_model)
     return judged
@@ -66,6 +67,8 @@ def test_when_both_fail_the_decision_is_the_trees_one(monkeypatch: pytest.Monkey
         and decision["served"] == SERVED_COUNT
         and decision["reason"] == f"{trees.strategy} fails"
     )
+    assert decision["second_challenger"]["strategy"] == LATENT_STRATEGY
+    assert decision["second_challenger"]["reason"] == f"{LATENT_STRATEGY} fails"
 
 
 def test_the_weighted_red_flags_that_won_the_fold_are_judged_once(
