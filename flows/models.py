@@ -46,6 +46,7 @@ from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, ScoredType, score_type
 from models.train import (
     DEFAULT_EVIDENCE,
+    HORIZON_DAYS,
     LATENT_STRATEGY,
     Dataset,
     Evidence,
@@ -354,7 +355,12 @@ def evaluate_task(
     truth_dir: Path | None,
     entities: tuple[EntityType, ...],
     evidence: Evidence = DEFAULT_EVIDENCE,
+    paired_resamples: int = 0,
+    horizon: int = HORIZON_DAYS,
+    capacity_k: int | None = None,
 ) -> dict[str, Any]:
+    """Evaluation of ``entities`` as of ``as_of`` (models.evaluate.evaluate_entity) on labels of the ``horizon``
+    days after it; writes nothing (evaluate_flow writes the reports)."""
     lake = Lake(home)
     try:
         tables = build_features(lake, as_of, entities)
@@ -375,7 +381,18 @@ def evaluate_task(
                 served = load_bundle(home, served_id)
             candidates = partial(candidate_scores, home, model) if model is not None else None
             out[entity] = evaluate_entity(
-                lake, entity, tables[entity], as_of, truth, model, served, decision, candidates=candidates
+                lake,
+                entity,
+                tables[entity],
+                as_of,
+                truth,
+                model,
+                served,
+                decision,
+                candidates=candidates,
+                paired_resamples=paired_resamples,
+                horizon=horizon,
+                capacity_k=capacity_k,
             )
             out[entity]["world"] = _world_facts(truth_dir)
             if model is not None:
@@ -394,10 +411,12 @@ def evaluate_flow(
     truth_dir: Path | None = None,
     entities: tuple[EntityType, ...] = ENTITY_TYPES,
     evidence: Evidence = DEFAULT_EVIDENCE,
+    paired_resamples: int = 0,
 ) -> dict[str, Any]:
     """Backtest as of ``as_of``; writes reports/evaluation.json, reports/model-report.html and model cards. The
-    simulator's truth (``truth_dir``) is read here only, to measure."""
-    result = evaluate_task(home, as_of, truth_dir, entities, evidence)
+    simulator's truth (``truth_dir``) is read here only, to measure; ``paired_resamples``: see
+    models.evaluate.paired_comparison (0: none)."""
+    result = evaluate_task(home, as_of, truth_dir, entities, evidence, paired_resamples)
     reports = home / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=_json_default) + "\n"
