@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from data_contracts.atomic import write_atomically
 from data_contracts.contracts import CONTRACTS
 
 DEFAULT_HOME = Path("var")
@@ -230,10 +231,10 @@ class Lake:
         stem = f"{seq:08d}-{batch_id[:12]}.parquet"
         if stored.num_rows:
             lake_rel = f"lake/{record_type}/{stem}"
-            _write_atomic(_with_lineage(stored, lineage), self.home / lake_rel)
+            _write_parquet(_with_lineage(stored, lineage), self.home / lake_rel)
         if quarantined.num_rows:
             quarantine_rel = f"quarantine/{record_type}/{stem}"
-            _write_atomic(_with_lineage(quarantined, lineage), self.home / quarantine_rel)
+            _write_parquet(_with_lineage(quarantined, lineage), self.home / quarantine_rel)
         _crash_point("before_ledger")
         self.con.execute("BEGIN TRANSACTION")
         try:
@@ -321,10 +322,5 @@ def _with_lineage(table: pa.Table, lineage: dict[str, object]) -> pa.Table:
     return table
 
 
-def _write_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="snappy")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    write_atomically(path, lambda tmp: pq.write_table(table, tmp, compression="snappy"), fsync=True)

@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data_contracts.atomic import write_atomically
 from data_contracts.contracts import CONTRACTS, INGEST_ORDER, Field
 from data_contracts.lake import LATEST_VERSION, Lake
 from data_contracts.rules import SQL_TYPES
@@ -531,17 +533,9 @@ def write_features(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for entity, ft in tables.items():
-        path = out_dir / f"{entity}.parquet"
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(ft.table, tmp)
-        tmp.replace(path)
-        written.append(path)
-        for part, extra in (("profile", ft.profile), ("scope", ft.scope)):
-            if extra is not None:
-                extra_path = out_dir / f"{entity}.{part}.parquet"
-                pq.write_table(extra, extra_path.with_name(extra_path.name + ".tmp"))
-                extra_path.with_name(extra_path.name + ".tmp").replace(extra_path)
-                written.append(extra_path)
+        for name, table in ((entity, ft.table), (f"{entity}.profile", ft.profile), (f"{entity}.scope", ft.scope)):
+            if table is not None:
+                written.append(write_atomically(out_dir / f"{name}.parquet", partial(pq.write_table, table)))
     meta = {
         "as_of": as_of.isoformat(),
         "cutoffs": {e: ft.cutoffs for e, ft in tables.items()},

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from data_contracts.atomic import write_text_atomically
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, read_features, red_flag_matrix, threshold_column
 from features.registry import BY_ID, EntityType, indicator_of
@@ -81,10 +82,7 @@ def reference_for(home: Path, model: LoadedModel, features: FeatureTable | None 
     ref = reference_of(
         model.model_id, t0.isoformat(), _columns(ft, model.features), probability, (BANDS[0][1], BANDS[1][1])
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(ref.as_dict(), sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomically(path, json.dumps(ref.as_dict(), sort_keys=True) + "\n")
     return ref
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from data_contracts.atomic import write_text_atomically
 from features.registry import EntityType, indicator_of
 from models import treeshap
 from models.train import IDENTITY_BLEND, LATENT_STRATEGY, Blend, Calibrator, RuleCalibration, TrainedModel
@@ -324,11 +325,7 @@ def record_decision(home: Path, entity: EntityType, model_id: str | None, decisi
     entry["served_reason"] = decision.get("reason")
     if "rule_calibration" in decision:
         entry["rule_calibration"] = decision["rule_calibration"]
-    path = _registry_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(registry, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomically(_registry_path(home), json.dumps(registry, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def served_rule_calibration(home: Path, entity: EntityType) -> RuleCalibration | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import secrets
 from datetime import UTC, date, datetime
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Connection
 
+from data_contracts.atomic import write_text_atomically
 from data_contracts.contracts import CONTRACTS, ILO_INDICATORS
 from service.store import issued_worklists, now_iso, outcomes, worklist_items
 
@@ -144,10 +144,7 @@ def write_landing(landing: Path, row: dict[str, str]) -> Path:
     writer = csv.DictWriter(buffer, fieldnames=[*CONTRACT.columns, *EXTRA_COLUMNS], lineterminator="\r\n")
     writer.writeheader()
     writer.writerow(row)
-    tmp = landing / f".{name}.tmp"
-    tmp.write_bytes(buffer.getvalue().encode("utf-8"))  # no newline translation: CRLF stays CRLF
-    os.replace(tmp, landing / name)
-    return landing / name
+    return write_text_atomically(landing / name, buffer.getvalue())  # written as bytes: CRLF stays CRLF
 
 
 def was_exploration(conn: Connection, body: OutcomeIn) -> tuple[bool, str | None]:
