@@ -247,6 +247,16 @@ US_DOL_REPORTS = {
 }
 
 
+def as_json(results: list[dict[str, Any]]) -> str:
+    """The backtest results as JSON text (NumPy scalars as numbers)."""
+
+    def plain(value: object) -> object:
+        item = getattr(value, "item", None)
+        return item() if callable(item) else str(value)
+
+    return json.dumps(results, indent=2, default=plain) + "\n"
+
+
 def write_reports(results: list[dict[str, Any]], home: Path) -> dict[str, Path]:
     """The backtest as $TRACERISK_HOME/reports/us-dol-backtest.json, the HTML report and the model card (each
     written whole or not at all); ``tracerisk evaluate`` adds the JSON's section to the model report."""
@@ -256,7 +266,7 @@ def write_reports(results: list[dict[str, Any]], home: Path) -> dict[str, Path]:
     reports = home / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     paths = {kind: reports / name for kind, name in US_DOL_REPORTS.items()}
-    write_whole(paths["json"], json.dumps(results, indent=2) + "\n")
+    write_whole(paths["json"], as_json(results))
     write_whole(paths["html"], render_us_dol_report(results))
     write_whole(paths["card"], us_dol_model_card(results))
     return paths
@@ -287,10 +297,10 @@ def backtest_command(
         ),
     ] = None,
 ) -> None:
-    """Backtest: the served ranking (model or red-flag count, chosen by the gate on the fold before the day),
-    the model, the rule (labour contractors first, then size), the red-flag count and random, on new
-    debarments only, with bootstrap intervals; writes reports/us-dol-backtest.json, us-dol-model-report.html,
-    us-dol-model-card.md."""
+    """Backtest on the lake: at each day, train through the gate as of it (on a registry set aside: what serves is
+    unchanged) and evaluate the served ranking (model or red-flag count), the latest model, the red-flag count and
+    random on the later debarments, new positives only, with precision@100, bootstrap intervals and paired
+    comparisons; writes reports/us-dol-backtest.json, us-dol-model-report.html, us-dol-model-card.md."""
     from flows.us_dol_flow import us_dol_backtest_flow
     from models.report import render_us_dol_report
     from models.us_dol import backtest_markdown, origin_summary, origins_markdown
@@ -318,7 +328,7 @@ def backtest_command(
     text += "\n" + summary
     paths = write_reports(results, _home())
     console.print(f"reports: {', '.join(str(p) for p in paths.values())}")
-    for path, body in ((json_path, json.dumps(results, indent=2) + "\n"), (html, render_us_dol_report(results))):
+    for path, body in ((json_path, as_json(results)), (html, render_us_dol_report(results))):
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(body, encoding="utf-8")

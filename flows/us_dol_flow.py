@@ -1,8 +1,10 @@
-"""Prefect flows of the US DOL source: parse (through the Parquet cache), score as of a date, backtest."""
+"""Prefect flows of the US DOL source: the published run as of a date, the backtest over origins (both on the lake),
+and the foreign recruiter listing (through the Parquet cache)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,21 +13,22 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts.lake import Lake
 from data_contracts.sources.country_tables import load_country_context
 from data_contracts.sources.us_dol import DolData, load
 from features.registry import ENTITY_TYPES
 from features.us_dol import DolEntity
 from flows.ingest import PREFETCH, ingest_flow
-from flows.models import score_flow, train_flow
+from flows.models import evaluate_task, score_flow, train_flow
 from models.bundle import read_registry
 from models.gate import SERVED_COUNT
 from models.us_dol import (
+    BOOTSTRAP_SAMPLES,
+    GATE_K,
     RecruiterList,
-    ScoreRun,
-    backtest,
+    backtest_view,
     foreign_recruiters_as_of,
     origin_label_end,
-    score_as_of,
 )
 from service.store import connect, published_runs, published_scores, store_url
 
@@ -33,16 +36,6 @@ from service.store import connect, published_runs, published_scores, store_url
 @task(name="us-dol-parse", cache_policy=NO_CACHE)
 def parse_task(data_dir: Path, home: Path, progress: Callable[[int, int, str], None] | None = None) -> DolData:
     return load(data_dir, home, progress=progress)
-
-
-@task(name="us-dol-score", cache_policy=NO_CACHE)
-def score_task(data: DolData, as_of: date, entity: DolEntity) -> ScoreRun:
-    return score_as_of(data, as_of, entity)
-
-
-@task(name="us-dol-backtest", cache_policy=NO_CACHE)
-def backtest_task(data: DolData, as_of: date, labels_to: date, entity: DolEntity) -> dict[str, Any]:
-    return backtest(data, as_of, labels_to, entity)
 
 
 @dataclass(frozen=True)
@@ -104,6 +97,37 @@ def us_dol_score_flow(
     )
 
 
+@contextmanager
+def registry_set_aside(home: Path) -> Iterator[None]:
+    """Run the body on an empty model registry and put the one before it back afterwards, whatever happens: a
+    backtest's trainings as of earlier days never change what serves, and no champion trained later than an
+    origin takes part in that origin's gate."""
+    path = home / "models" / "registry.json"
+    kept = path.with_name("registry.json.kept-during-backtest")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kept.exists():  # an interrupted backtest: its registry is the one to put back
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        path.replace(kept)
+    try:
+        yield
+    finally:
+        if kept.exists():
+            kept.replace(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def later_debarments(home: Path, start: date, end: date) -> int:
+    """Debarment records decided in (start, end], linked to an entity or not."""
+    lake = Lake(home)
+    try:
+        outcomes = lake.current("enforcement_outcome").to_pylist()
+    finally:
+        lake.close()
+    return sum(1 for r in outcomes if r["kind"] == "debarment" and start < r["decided_on"] <= end)
+
+
 @flow(name="us-dol-backtest", log_prints=False, validate_parameters=False)
 def us_dol_backtest_flow(
     data_dir: Path,
@@ -114,12 +138,30 @@ def us_dol_backtest_flow(
     progress: Callable[[int, int, str], None] | None = None,
     origins: tuple[date, ...] = (),
 ) -> list[dict[str, Any]]:
-    """One backtest per entity as of ``as_of`` judged to ``labels_to``; with ``origins``, one per origin and
-    entity instead, each judged on the two years after its origin (at most to ``labels_to``)."""
-    data = parse_task(data_dir, home, progress)
-    if not origins:
-        return [backtest_task(data, as_of, labels_to, e) for e in entities]
-    return [backtest_task(data, o, origin_label_end(o, labels_to), e) for o in origins for e in entities]
+    """The DOL files into the lake, then per origin (``as_of`` alone without ``origins``), oldest first: train
+    through the gate as of it (tracerisk train) and evaluate on the new positives of (origin, label end] with
+    precision at GATE_K, bootstrap intervals and paired comparisons (models.evaluate); the label end is
+    ``labels_to``, or with ``origins`` two years after each at most ``labels_to``. The trainings run on a registry
+    set aside (registry_set_aside): what serves is unchanged."""
+    ingest_flow(data_dir, "us-dol", home, None, 0, progress, PREFETCH)
+    days = sorted(origins) if origins else [as_of]
+    results: list[dict[str, Any]] = []
+    with registry_set_aside(home):
+        for day in days:
+            end = origin_label_end(day, labels_to) if origins else labels_to
+            train_flow(home, day, entities)
+            evaluation = evaluate_task(
+                home,
+                day,
+                None,
+                entities,
+                paired_resamples=BOOTSTRAP_SAMPLES,
+                horizon=(end - day).days,
+                capacity_k=GATE_K,
+            )
+            debarred = later_debarments(home, day, end)
+            results += [backtest_view(evaluation[e], end, debarred) for e in entities]
+    return results
 
 
 @task(name="us-dol-foreign-recruiters", cache_policy=NO_CACHE)

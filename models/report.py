@@ -314,7 +314,9 @@ def us_dol_section(results: list[dict[str, Any]]) -> str:
             f" Intervals: {boot['level']:.0%}, {boot['resamples']} resamples (seed {boot['seed']})." if boot else ""
         )
         origins = "; ".join(
-            f"{o['origin']}: {o['rows']:,} rows, {o['positives']} debarred to {o['labels_to']}"
+            f"{o['origin']}: "
+            + (f"{o['rows']:,} rows, " if "rows" in o else "")
+            + f"{o['positives']} debarred to {o['labels_to']}"
             for o in r.get("training_origins", [])
         )
         gain = plots.line_chart(

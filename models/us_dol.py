@@ -635,8 +635,12 @@ def origin_summary(result: dict[str, Any], k: int = GATE_K) -> dict[str, Any]:
         "positives_known": result["positives_known"],
     }
     for name in SUMMARY_RANKINGS:
-        # Over every order of tied scores (the red-flag count ties thousands; one draw of their order is noise).
-        row[f"{name}_precision_at_{k}"] = rankings[name].get(f"precision_at_{k}_expected", math.nan)
+        # Over every order of tied scores where the backtest has it (the red-flag count ties thousands; one draw
+        # of their order is noise), else in the served review order.
+        figures = rankings[name]
+        row[f"{name}_precision_at_{k}"] = figures.get(
+            f"precision_at_{k}_expected", figures.get(f"precision_at_{k}", math.nan)
+        )
         row[f"{name}_average_precision"] = rankings[name]["average_precision"]
     count_ap = rankings["red_flag_count"]["average_precision"]
     row["served_ap_over_count"] = row["served_average_precision"] / count_ap if count_ap else math.nan
@@ -731,3 +735,108 @@ def served_scores_csv(rows: list[dict[str, Any]], entity_type: str) -> pd.DataFr
         },
         columns=list(SCORE_CSV_COLUMNS),
     )
+
+
+# ------------------------------------------------------- the generic evaluation as the us-dol backtest figures
+PAIRED_METRICS = {"average_precision": "average_precision", "roc_auc": "roc_auc"}
+
+
+def _view_metrics(m: dict[str, Any], k: int) -> dict[str, Any]:
+    """A ranking's evaluation metrics under the backtest's names (precision_at_k -> precision_at_<k>)."""
+    names = {**PAIRED_METRICS, "precision_at_k": f"precision_at_{k}", "lift_at_k": f"lift_at_{k}"}
+    out: dict[str, Any] = {}
+    for key, name in names.items():
+        if m.get(key) is not None:
+            out[name] = m[key]
+        if m.get(f"{key}_ci95") is not None:
+            out[f"{name}_ci95"] = m[f"{key}_ci95"]
+    return out
+
+
+def _view_paired(pair: dict[str, Any], k: int) -> dict[str, Any]:
+    names = {**PAIRED_METRICS, "precision_at_k": f"precision_at_{k}"}
+    return {
+        names[metric]: {
+            "model_higher_share": v["higher_share"],
+            "model_lower_share": v["lower_share"],
+            "difference_ci95": v["difference_ci95"],
+        }
+        for metric, v in pair.items()
+    }
+
+
+def _paired_named(paired: dict[str, Any], challenger: str, k: int) -> dict[str, Any]:
+    """``<challenger>_vs_red_flag_count`` from the evaluation's ``<challenger>_vs_rule``, if it was compared."""
+    pair = paired.get(f"{challenger}_vs_rule")
+    return {f"{challenger}_vs_red_flag_count": _view_paired(pair, k)} if pair else {}
+
+
+def backtest_view(evaluation: dict[str, Any], labels_to: date, later_debarments: int) -> dict[str, Any]:
+    """One entity type's evaluation (models.evaluate.evaluate_entity with a fixed capacity k, labels in
+    (as_of, labels_to], paired comparisons) as a ``us-dol backtest`` result: the served ranking, the latest model
+    (the served ranking when no model was trained), the red-flag count and random, on new positives only, with
+    their intervals; ``later_debarments``: debarment records decided in the window, linked or not."""
+    served = evaluation["served_ranking"]
+    k = int(served["k"])
+    model = evaluation.get("model")
+    judged = int(served["n"])
+    known = evaluation.get("known_positives") or {}
+    positives = evaluation.get("positives") or {}
+    windows = (evaluation.get("gate") or {}).get("windows") or {}
+    fitted = windows.get("fit_origins") or []
+    train_labels = evaluation.get("train_labels") or windows.get("train_labels")
+    paired = evaluation.get("paired") or {}
+    gain_names = {"served": "served", "model": "model", "rule": "red_flag_count"}
+    result: dict[str, Any] = {
+        "entity": evaluation["entity"],
+        "as_of": evaluation["as_of"],
+        "labels_from": evaluation["as_of"],
+        "labels_to": labels_to.isoformat(),
+        "label_rule": "new positives only: entities sanctioned on or before the as-of day are left out and counted "
+        "in positives_known",
+        "served": evaluation["served"],
+        "served_reason": evaluation.get("served_reason") or "",
+        "model_trained": model is not None,
+        "entities_scored": judged + int(known.get("entities_sanctioned_before", 0)),
+        "entities_judged": judged,
+        "positives": int(positives.get("eval_new", 0)),
+        "positives_new": int(positives.get("eval_new", 0)),
+        "positives_known": int(positives.get("eval_known", 0)),
+        "base_rate": int(positives.get("eval_new", 0)) / judged if judged else math.nan,
+        "later_debarments": later_debarments,
+        "later_debarments_linked_to_a_filer": int(positives.get("eval_new", 0)) + int(positives.get("eval_known", 0)),
+        "training_origins": [
+            {
+                "origin": ", ".join(fitted),
+                "labels_to": train_labels[1],
+                "positives": int(positives.get("train", 0)),
+            }
+        ]
+        if fitted and train_labels
+        else [],
+        "rankings": {
+            "served": _view_metrics(served, k),
+            "model": _view_metrics(model or served, k),
+            "red_flag_count": _view_metrics(evaluation["rule"], k),
+            "random": _view_metrics(evaluation["random"], k),
+        },
+        "paired": _paired_named(paired, "model", k),
+        "paired_served": _paired_named(paired, "served", k),
+        "gain": {
+            gain_names[name]: points
+            for name, points in (evaluation.get("curves") or {}).get("gain", {}).items()
+            if name in gain_names
+        },
+        "evaluation": evaluation,
+    }
+    if paired:
+        result["bootstrap"] = {
+            "resamples": int(paired["resamples"]),
+            "seed": int(paired["seed"]),
+            "level": float(paired["level"]),
+            "unit": f"{evaluation['entity']} (judged entities drawn with replacement; the same draws for every "
+            "ranking) for the paired shares; each figure's own interval from models.metrics.bootstrap",
+        }
+    if model is None:
+        result["model_note"] = "no model trained as of the day: the model row is the ranking served"
+    return result

@@ -171,3 +171,31 @@ def test_us_dol_score_for_another_day_trains_scores_and_publishes_it(
     employers = served_now(home)[1]
     assert employers[0]["as_of"] == day
     assert len(pd.read_csv(out)) == len(employers)
+
+
+def test_us_dol_backtest_evaluates_on_the_lake_and_leaves_what_serves(
+    published: tuple[Path, str], data_slice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, _ = published
+    monkeypatch.setenv("TRACERISK_HOME", str(home))
+    registry = (home / "models" / "registry.json").read_text(encoding="utf-8")
+    served_runs, _ = served_now(home)
+    json_path = tmp_path / "backtest.json"
+    args = ["us-dol", "backtest", "--data-dir", str(data_slice), "--as-of", "2011-07-01", "--labels-to", "2011-12-31"]
+    result = runner.invoke(app, [*args, "--json", str(json_path)])
+    assert result.exit_code == 0, result.output
+    assert "| employer | 2011-07-01 | 2011-12-31 |" in result.output
+    rows = json.loads(json_path.read_text(encoding="utf-8"))
+    assert [(r["entity"], r["as_of"], r["labels_to"]) for r in rows] == [
+        ("employer", "2011-07-01", "2011-12-31"),
+        ("recruiter", "2011-07-01", "2011-12-31"),
+    ]
+    employer = rows[0]
+    assert employer["evaluation"]["horizon_days"] == 183 and employer["evaluation"]["served_ranking"]["k"] == 100
+    assert set(employer["rankings"]) == {"served", "model", "red_flag_count", "random"}
+    assert "precision_at_100" in employer["rankings"]["served"]
+    assert employer["positives_new"] == employer["evaluation"]["positives"]["eval_new"]
+    # The trainings as of 2011-07-01 ran on a registry set aside: the pipeline's decisions still serve.
+    assert (home / "models" / "registry.json").read_text(encoding="utf-8") == registry
+    assert served_now(home)[0] == served_runs
+    assert (home / "reports" / "us-dol-backtest.json").is_file()
