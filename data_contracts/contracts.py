@@ -61,11 +61,14 @@ SECTORS = (
     "food_processing",
     "other",
 )
-# What is scored: organisations and official desks, never individual migrants.
-EntityType = Literal["employer", "recruiter", "visa_desk", "border_post", "inspector"]
+# What is scored: organisations and official desks, never individual migrants. Organisations are known by
+# registry numbers and names; official desks stand for officials, whose officer part of a reference is pseudonymised.
+OrganisationType = Literal["employer", "recruiter"]
+OfficialDeskType = Literal["visa_desk", "border_post", "inspector"]
+EntityType = Literal[OrganisationType, OfficialDeskType]
 ENTITY_TYPES: tuple[EntityType, ...] = get_args(EntityType)
-# The official desks: entity types that stand for officials, whose officer part of a reference is pseudonymised.
-OFFICIAL_DESK_TYPES: tuple[EntityType, ...] = ("visa_desk", "border_post", "inspector")
+ORGANISATION_TYPES: tuple[OrganisationType, ...] = get_args(OrganisationType)
+OFFICIAL_DESK_TYPES: tuple[OfficialDeskType, ...] = get_args(OfficialDeskType)
 OUTCOME_KINDS = (
     "substantiated_forced_labour",
     "debarment",

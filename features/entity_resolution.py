@@ -47,13 +47,14 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 
+from data_contracts.contracts import ORGANISATION_TYPES, OrganisationType
 from features.names import name_key_sql, register_name_key
 
-Kind = Literal["employer", "recruiter"]
+Kind = OrganisationType
 
 # (table, name column, filter) of every place a name of each kind appears on a record.
 NAME_SOURCES: dict[Kind, tuple[tuple[str, str, str], ...]] = {
@@ -333,7 +334,7 @@ def resolve_names(
     level = splink_logger.level
     splink_logger.setLevel(logging.WARNING)
     try:
-        return [_resolve(con, kind, merge_threshold, possible_threshold) for kind in ("employer", "recruiter")]
+        return [_resolve(con, kind, merge_threshold, possible_threshold) for kind in ORGANISATION_TYPES]
     finally:
         splink_logger.setLevel(level)
 

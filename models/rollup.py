@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from data_contracts.contracts import ORGANISATION_TYPES
+
 HIGH_BAND = "high"
 MAX_PATHS = 10  # paths kept per supplier / portfolio (highest probability first)
 RECRUITER_EDGES = ("placed_with", "contracts_at")
@@ -122,7 +124,7 @@ def scored_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Scor
     """Published score rows (``reasons`` as JSON text or a list) keyed by (entity type, entity id)."""
     out: dict[tuple[str, str], Scored] = {}
     for r in rows:
-        if r["entity_type"] not in ("employer", "recruiter"):
+        if r["entity_type"] not in ORGANISATION_TYPES:
             continue
         reasons = r["reasons"]
         if isinstance(reasons, str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from data_contracts.contracts import OFFICIAL_DESK_TYPES
 from features.registry import ENTITY_TYPES
 
 ScopeKind = str  # features.profiles.SCOPE_KINDS: country, region, post, employer
@@ -55,7 +56,7 @@ ROLES: dict[str, Role] = {
         Role(
             "anti_corruption",
             "visa desks, border posts and inspectors in its jurisdiction",
-            {"visa_desk": _DESKS, "border_post": _DESKS, "inspector": _DESKS},
+            {t: _DESKS for t in OFFICIAL_DESK_TYPES},
         ),
         Role("admin", "everything, and the audit log", {t: _ALL for t in ENTITY_TYPES}, may_read_audit=True),
     )

@@ -86,7 +86,7 @@ def test_entity_types_are_the_contracts_declaration() -> None:
     entity_type = next(f for f in CONTRACTS["enforcement_outcome"].fields if f.name == "entity_type")
     assert entity_type.values == contracts.ENTITY_TYPES
     assert {i.entity for i in INDICATORS} == set(contracts.ENTITY_TYPES)
-    assert set(contracts.OFFICIAL_DESK_TYPES) < set(contracts.ENTITY_TYPES)
+    assert contracts.ORGANISATION_TYPES + contracts.OFFICIAL_DESK_TYPES == contracts.ENTITY_TYPES
 
 
 def test_a_feature_column_names_its_indicator() -> None:
