@@ -222,7 +222,7 @@ def recruiters(
     day = _date(as_of, "--as-of")
     _check_dir(data_dir)
     started = time.perf_counter()
-    _, listing = _with_progress("us-dol", lambda progress: us_dol_recruiters_flow(data_dir, _home(), day, progress))
+    listing = _with_progress("us-dol", lambda progress: us_dol_recruiters_flow(data_dir, _home(), day, progress))
     table = listing.recruiters
     out.parent.mkdir(parents=True, exist_ok=True)
     table[[*RECRUITER_COLUMNS, *RECRUITER_FIGURES]].to_csv(out, index=False, float_format="%.4f")

@@ -1,12 +1,12 @@
-"""Prefect flows of the US DOL source: the published run as of a date, the backtest over origins (both on the lake),
-and the foreign recruiter listing (through the Parquet cache)."""
+"""Prefect flows of the US DOL source, each over the lake after ingesting the DOL files into it: the published run
+as of a date, the backtest over origins, and the foreign recruiter listing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +15,25 @@ from prefect.cache_policies import NO_CACHE
 
 from data_contracts.lake import Lake
 from data_contracts.sources.country_tables import load_country_context
-from data_contracts.sources.us_dol import DolData, load
 from features.registry import ENTITY_TYPES
 from features.us_dol import DolEntity
 from flows.ingest import PREFETCH, ingest_flow
 from flows.models import evaluate_task, score_flow, train_flow
 from models.bundle import read_registry
 from models.gate import SERVED_COUNT
+from models.train import labelled_by
 from models.us_dol import (
     BOOTSTRAP_SAMPLES,
     GATE_K,
     RecruiterList,
+    agent_client_pairs,
+    appendix_c_rows,
     backtest_view,
-    foreign_recruiters_as_of,
+    contractor_register,
+    foreign_recruiters,
     origin_label_end,
 )
 from service.store import connect, published_runs, published_scores, store_url
-
-
-@task(name="us-dol-parse", cache_policy=NO_CACHE)
-def parse_task(data_dir: Path, home: Path, progress: Callable[[int, int, str], None] | None = None) -> DolData:
-    return load(data_dir, home, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -165,13 +163,24 @@ def us_dol_backtest_flow(
 
 
 @task(name="us-dol-foreign-recruiters", cache_policy=NO_CACHE)
-def recruiters_task(data: DolData, data_dir: Path, as_of: date) -> RecruiterList:
-    return foreign_recruiters_as_of(data, as_of, load_country_context(data_dir))
+def recruiters_task(home: Path, data_dir: Path, as_of: date) -> RecruiterList:
+    """Appendix C, the petitions' agents and clients, the debarments and the contractor register as the lake
+    knew them before ``as_of``; the country tables of ``data_dir`` as context beside them."""
+    lake = Lake(home)
+    try:
+        appendix = appendix_c_rows(lake.current("petition_recruiter").to_pylist())
+        pairs = agent_client_pairs(lake.current("labour_certification").to_pylist(), as_of)
+        register = contractor_register(lake.current("recruiter").to_pylist())
+        debarred = labelled_by(lake, "employer", as_of - timedelta(days=1))  # decided before the day
+    finally:
+        lake.close()
+    return foreign_recruiters(appendix, pairs, debarred, register, as_of, load_country_context(data_dir))
 
 
 @flow(name="us-dol-foreign-recruiters", log_prints=False, validate_parameters=False)
 def us_dol_recruiters_flow(
     data_dir: Path, home: Path, as_of: date, progress: Callable[[int, int, str], None] | None = None
-) -> tuple[DolData, RecruiterList]:
-    data = parse_task(data_dir, home, progress)
-    return data, recruiters_task(data, data_dir, as_of)
+) -> RecruiterList:
+    """The DOL files into the lake (files already there add nothing), then the foreign recruiter listing from it."""
+    ingest_flow(data_dir, "us-dol", home, None, 0, progress, PREFETCH)
+    return recruiters_task(home, data_dir, as_of)

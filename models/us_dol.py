@@ -28,6 +28,7 @@ import pandas as pd
 
 from data_contracts.sources.country_tables import CountryContext
 from data_contracts.sources.us_dol import LABELS_COVER_UNTIL, DolData
+from features.names import name_key, sponsor_id
 from features.us_dol import (
     DolEntity,
     Resolution,
@@ -421,9 +422,71 @@ def foreign_recruiters_as_of(data: DolData, as_of: date, countries: CountryConte
     filings = before(data.filings, as_of)
     outcomes = data.outcomes[data.outcomes["decided_on"] < pd.Timestamp(as_of)]
     linked = linked_outcomes(outcomes, resolve(filings, outcomes, data.flc_register))
-    feats = foreign_recruiter_features(
-        data.recruiters_appendix_c, filings, _debarred_before(linked, as_of), data.flc_register, as_of
+    return foreign_recruiters(
+        data.recruiters_appendix_c, filings, _debarred_before(linked, as_of), data.flc_register, as_of, countries
     )
+
+
+def appendix_c_rows(petition_recruiters: list[dict[str, Any]]) -> pd.DataFrame:
+    """The lake's petition_recruiter records as Appendix C rows (foreign_recruiter_features): the organisation,
+    its country (upper case) and region, the case, when it became known, and ``staff_key``: the named recruiter's
+    pseudonymised name parts, in any order (never the name)."""
+    rows = [r for r in petition_recruiters if r.get("programme") == "H-2B"]
+
+    def staff(r: dict[str, Any]) -> str | None:
+        parts = sorted(p for p in (r.get("staff_last_name"), r.get("staff_first_name")) if p)
+        return " ".join(parts) or None
+
+    def region(value: str | None) -> str | None:
+        return None if value is None or value.strip().lower() in ("n/a", "na", "none", "") else value
+
+    return pd.DataFrame(
+        {
+            "application_id": [r["application_id"] for r in rows],
+            "name": pd.Series([r.get("recruiter_name") for r in rows], dtype=object),
+            "country": [(r.get("recruiter_country") or "").upper() or None for r in rows],
+            "region": [region(r.get("recruiter_region")) for r in rows],
+            "staff_key": pd.Series([staff(r) for r in rows], dtype=object),
+            "known_on": pd.to_datetime([r["known_on"] for r in rows]),
+        }
+    )
+
+
+def agent_client_pairs(certifications: list[dict[str, Any]], as_of: date) -> pd.DataFrame:
+    """(agent_id, employer_id) of the petitions known before ``as_of``: the agent as the name key of its law firm,
+    else of the agent (the name an Appendix C organisation is matched on), the employer as its sponsor id."""
+    pairs = {
+        (name_key(r.get("law_firm_name") or r.get("agent_name") or ""), sponsor_id(r.get("sponsor_name") or ""))
+        for r in certifications
+        if r["known_on"] < as_of
+    }
+    kept = sorted((a, e) for a, e in pairs if a and e)
+    return pd.DataFrame(kept, columns=["agent_id", "employer_id"])
+
+
+def contractor_register(register: list[dict[str, Any]]) -> pd.DataFrame:
+    """The lake's labour contractor certificates (recruiter records) with the day each licence starts."""
+    rows = [r for r in register if r.get("agency_type") == "labour_contractor"]
+    return pd.DataFrame(
+        {
+            "name": [r.get("name") for r in rows],
+            "licence_valid_from": pd.to_datetime([r.get("licence_valid_from") for r in rows]),
+        }
+    )
+
+
+def foreign_recruiters(
+    appendix: pd.DataFrame,
+    filings: pd.DataFrame,
+    debarred_before: set[str],
+    register: pd.DataFrame | None,
+    as_of: date,
+    countries: CountryContext | None = None,
+) -> RecruiterList:
+    """The foreign recruiter listing of ``foreign_recruiters_as_of`` from its inputs: Appendix C rows, the
+    (agent_id, employer_id) pairs of the filings before ``as_of``, the employers debarred before it, the
+    labour contractor register."""
+    feats = foreign_recruiter_features(appendix, filings, debarred_before, register, as_of)
     inds = indicators("foreign_recruiter")
     flags = red_flags(feats, "foreign_recruiter")
     reasons = [

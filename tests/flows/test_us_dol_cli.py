@@ -48,21 +48,32 @@ def test_us_dol_backtest_writes_the_reports(tmp_path: Path, monkeypatch: pytest.
     assert read_backtest(tmp_path) is None
 
 
-def test_us_dol_recruiters_writes_the_listing(
-    us_dol_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TRACERISK_HOME", str(us_dol_home))
+APPENDIX_C = "oflc_h2_disclosure/h2b_foreign_recruiters/H2B_FY2020_Appendix_C.xlsx"
+
+
+def test_us_dol_recruiters_lists_appendix_c_from_the_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = require_data()
+    folder = tmp_path / "data"
+    (folder / APPENDIX_C).parent.mkdir(parents=True)
+    (folder / APPENDIX_C).symlink_to(data / APPENDIX_C)  # one Appendix C file, read in place
+    (folder / "country_indices").symlink_to(data / "country_indices")  # the context beside the listing
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRACERISK_HOME", str(home))
     out = tmp_path / "recruiters.csv"
-    args = ["us-dol", "recruiters", "--data-dir", str(require_data()), "--as-of", "2022-07-01", "--out", str(out)]
+    args = ["us-dol", "recruiters", "--data-dir", str(folder), "--as-of", "2022-07-01", "--out", str(out)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "foreign recruiter organisations" in result.output
+    assert (home / "lake.duckdb").is_file()  # read from the lake the command ingested into
     listing = pd.read_csv(out)
     assert list(listing.columns[:6]) == ["recruiter_name", "country", "red_flags", "rank", "reasons", "context"]
-    assert len(listing) > 300 and listing["rank"].tolist() == list(range(1, len(listing) + 1))
-    assert listing["red_flags"].is_monotonic_decreasing
-    html = (us_dol_home / "reports" / "us-dol-recruiters.html").read_text(encoding="utf-8")
+    assert len(listing) > 100 and listing["rank"].tolist() == list(range(1, len(listing) + 1))
+    assert listing["red_flags"].is_monotonic_decreasing and (listing["red_flags"] > 0).any()
+    assert not listing["us_agent"].any()  # no petitions in the folder: no organisation is an H-2 agent
+    html = (home / "reports" / "us-dol-recruiters.html").read_text(encoding="utf-8")
     assert "Countries of registration (context)" in html and "never part of the ranking" in html
+    before = runner.invoke(app, [*args[:5], "2020-01-01", *args[6:]])
+    assert before.exit_code == 0 and "no Appendix C rows before --as-of" in before.output
 
 
 def test_us_dol_backtest_runs_one_backtest_per_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,11 +1,20 @@
-"""The generic evaluation as the us-dol backtest figures, and the published rows as the us-dol score CSV."""
+"""The us-dol views: the generic evaluation as the backtest figures, the published rows as the score CSV, lake
+records as the recruiter listing's inputs."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from models.us_dol import backtest_view, origin_summary, origins_markdown, served_scores_csv
+from features.names import name_key, sponsor_id
+from models.us_dol import (
+    agent_client_pairs,
+    appendix_c_rows,
+    backtest_view,
+    origin_summary,
+    origins_markdown,
+    served_scores_csv,
+)
 
 
 def ranking(p: float, ap: float, k: int = 100, n: int = 1000) -> dict[str, Any]:
@@ -89,3 +98,35 @@ def test_served_scores_csv_keeps_the_dol_entities_in_published_order() -> None:
     assert csv["reasons"].iloc[0] == "Petitions denied: 1 of 2 denied; Growth: 7.8x"
     assert csv["served"].tolist() == ["red_flag_count", "red_flag_count"]
     assert served_scores_csv([published("agent:x", 1, "recruiter-2013")], "recruiter")["served"].tolist() == ["model"]
+
+
+def test_appendix_c_rows_and_agent_clients_from_lake_records() -> None:
+    def named(case: str, last: str, first: str, region: str | None = "n/a") -> dict[str, Any]:
+        return {
+            "application_id": case,
+            "programme": "H-2B",
+            "recruiter_name": "Agencia Uno",
+            "recruiter_country": "Mexico",
+            "recruiter_region": region,
+            "staff_last_name": last,
+            "staff_first_name": first,
+            "known_on": date(2020, 10, 1),
+        }
+
+    rows = appendix_c_rows([named("H-1", "ps_a", "ps_b"), named("H-2", "ps_b", "ps_a", "JALISCO")])
+    assert rows["staff_key"].nunique() == 1  # the same person, name parts in either order
+    assert rows["country"].tolist() == ["MEXICO", "MEXICO"] and rows["region"].isna().tolist() == [True, False]
+    petitions: list[dict[str, Any]] = [
+        {
+            "law_firm_name": "Law & Co LLP",
+            "agent_name": "Ann Lee",
+            "sponsor_name": "Farm A Inc",
+            "known_on": date(2012, 1, 1),
+        },
+        {"law_firm_name": None, "agent_name": "Ann Lee", "sponsor_name": "Farm B", "known_on": date(2012, 5, 1)},
+        {"law_firm_name": None, "agent_name": "Late Agent", "sponsor_name": "Farm C", "known_on": date(2013, 2, 1)},
+    ]
+    pairs = agent_client_pairs(petitions, date(2013, 1, 1))
+    assert sorted(pairs.itertuples(index=False, name=None)) == sorted(
+        [(name_key("Law & Co LLP"), sponsor_id("Farm A Inc")), (name_key("Ann Lee"), sponsor_id("Farm B"))]
+    )
