@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from data_contracts.sources.us_dol import DolData
     from features.us_dol import DolEntity
 
 us_dol_app = typer.Typer(
-    help="US Department of Labor H-2A / H-2B public records: parse, score employers or agents, backtest.",
+    help="US Department of Labor H-2A / H-2B public records through the lake: ingest, score employers or agents, "
+    "backtest, list foreign recruiters.",
     no_args_is_help=True,
 )
 T = TypeVar("T")
@@ -55,7 +55,7 @@ def _home() -> Path:
 
 def _with_progress(title: str, run: Callable[[Progress], T]) -> T:
     """``run(progress)`` under a progress bar; a data folder that lacks a declared file or column exits 2."""
-    from data_contracts.sources.us_dol import DolDataError
+    from data_contracts.sources.country_tables import DolDataError
 
     with _cli()._progress(title) as bar:
         task = bar.add_task("parse", total=None)
@@ -70,38 +70,6 @@ def _check_dir(data_dir: Path) -> None:
         raise _cli()._fail(f"--data-dir {data_dir} holds no oflc_h2_disclosure folder (expected ../shared/data)")
 
 
-def print_checks(console: Console, data: DolData, title: str) -> None:
-    """Per file and record type: rows read, accepted, quarantined (top reasons), and the rules skipped because
-    the source does not supply their fields."""
-    table = Table(title=title)
-    for column in ("source", "record type", "read", "accepted", "quarantined", "top reasons"):
-        table.add_column(column, justify="right" if column in ("read", "accepted", "quarantined") else "left")
-    for check in data.checks:
-        table.add_row(
-            check.source,
-            check.record_type,
-            f"{check.read:,}",
-            f"{check.accepted:,}",
-            f"{check.quarantined:,}",
-            check.top_reasons(),
-        )
-    console.print(table)
-    common: dict[str, set[str]] = {}
-    for check in data.checks:
-        common[check.record_type] = common.get(check.record_type, set(check.skipped_rules)) & set(check.skipped_rules)
-    for record_type, rules in common.items():
-        console.print(
-            f"{record_type}: {len(rules)} rules skipped (fields the source does not supply): {', '.join(sorted(rules))}"
-        )
-    for check in data.checks:
-        more = sorted(set(check.skipped_rules) - common[check.record_type])
-        if more:
-            console.print(f"{check.source}: also skipped (fields this file does not supply): {', '.join(more)}")
-    quarantined = sum(c.quarantined for c in data.checks)
-    if quarantined:
-        console.print(f"{quarantined:,} rows quarantined under {_home() / 'quarantine' / 'us_dol'}")
-
-
 @us_dol_app.command()
 def ingest(
     data_dir: DataDir,
@@ -109,36 +77,45 @@ def ingest(
         bool,
         typer.Option(
             "--gx/--no-gx",
-            help="Also run each contract's Great Expectations suite (supplied columns) on a sample of the accepted "
-            "rows of every file parsed now (not on files already in the cache).",
+            help="Also validate a sample of each new file's accepted rows with Great Expectations (Data Docs).",
         ),
     ] = True,
 ) -> None:
-    """Parse every declared DOL file once into the Parquet cache ($TRACERISK_HOME/cache/us_dol), each row
-    through its record contract first (only accepted rows are cached; the rest quarantined), and count rows."""
-    from data_contracts.sources.us_dol import cache_dir, load
+    """The DOL files into the lake, each through its record contract (tracerisk ingest --format us-dol): a file
+    already in the lake adds nothing, a file that cannot be read is named with its reason and the others go in."""
+    from data_contracts.lake import LakeBusy
+    from data_contracts.sources import SourceError
+    from flows.ingest import PREFETCH, ingest_flow
 
     _check_dir(data_dir)
     started = time.perf_counter()
-    gx = None
-    if great_expectations:
-        from data_contracts.gx_suites import GxBatchValidator
-
-        gx = GxBatchValidator(_home(), datetime.now().replace(microsecond=0), docs_per_batch=False)
-    data = _with_progress("us-dol parse", lambda progress: load(data_dir, _home(), progress=progress, gx=gx))
-    out = Console(width=200)
-    print_checks(out, data, f"US DOL sources in {data_dir} through their record contracts")
-    if gx is not None:
-        ran = [c for c in data.checks if c.gx_success is not None]
-        failed = {c.source: c.gx_failed for c in ran if not c.gx_success}
-        out.print(
-            f"Great Expectations: {len(ran)} batches validated, {len(failed)} failed"
-            + "".join(f"; {name}: {', '.join(rules)}" for name, rules in failed.items())
-            + f"; Data Docs {gx.build_docs()}"
-        )
-    out.print(
-        f"{len(data.filings):,} filings accepted in {time.perf_counter() - started:.1f} s; cache {cache_dir(_home())}"
+    with _cli()._progress("us-dol ingest") as bar:
+        task = bar.add_task(str(data_dir), total=None)
+        try:
+            reports, docs = ingest_flow(
+                data_dir,
+                "us-dol",
+                _home(),
+                None,
+                2_000 if great_expectations else 0,
+                lambda d, t, n: bar.update(task, completed=d, total=t, description=n),
+                PREFETCH,
+            )
+        except (LakeBusy, SourceError) as exc:
+            raise _cli()._fail(str(exc)) from exc
+    console = Console(width=200)
+    committed = [r for r in reports if r.status == "committed"]
+    unusable = [r for r in reports if r.status == "unusable"]
+    console.print(
+        f"{len(committed)} files ingested ({sum(r.accepted for r in committed):,} rows accepted, "
+        f"{sum(r.quarantined for r in committed):,} quarantined), "
+        f"{sum(r.status == 'already_ingested' for r in reports)} already in the lake, {len(unusable)} unusable, "
+        f"in {time.perf_counter() - started:.1f} s; lake {_home()}" + (f"; Data Docs {docs}" if docs else "")
     )
+    for r in unusable:
+        console.print(f"[bold red]unusable file:[/] {r.file}: {r.error}")
+    if unusable:
+        raise typer.Exit(1)
 
 
 @us_dol_app.command()

@@ -23,15 +23,3 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("small_world")
     simulate_world("small", 7, out, workers=2)
     return out
-
-
-@pytest.fixture(scope="session")
-def us_dol_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TRACERISK_HOME whose Parquet cache holds every US DOL file, parsed once per test session."""
-    from data_contracts.sources.us_dol import load
-    from tests.us_dol_data import require_data
-
-    data_dir = require_data()
-    home = tmp_path_factory.mktemp("us_dol_home")
-    load(data_dir, home, workers=2)
-    return home

@@ -21,9 +21,11 @@ from typing import Literal
 
 import pandas as pd
 
-from data_contracts.sources.us_dol import DolDataError
-
 COUNTRY_DIR = "country_indices"
+
+
+class DolDataError(ValueError):
+    """The data folder lacks a declared country table or one of its columns (message for the person running it)."""
 
 
 @dataclass(frozen=True)

@@ -103,3 +103,17 @@ def test_us_dol_backtest_runs_one_backtest_per_origin(tmp_path: Path, monkeypatc
     bad = runner.invoke(app, [*args, "--origins", "2011-01-01,2015-02-01", "--labels-to", "2014-12-31"])
     assert bad.exit_code == 2 and "before an origin" in bad.output
     assert runner.invoke(app, [*args, "--origins", "2011-13-01"]).exit_code == 2
+
+
+def test_us_dol_ingest_puts_the_files_into_the_lake_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = require_data()
+    folder = tmp_path / "data"
+    (folder / APPENDIX_C).parent.mkdir(parents=True)
+    (folder / APPENDIX_C).symlink_to(data / APPENDIX_C)
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path / "home"))
+    first = runner.invoke(app, ["us-dol", "ingest", "--data-dir", str(folder), "--no-gx"])
+    assert first.exit_code == 0, first.output
+    assert "1 files ingested" in first.output and "0 already in the lake" in first.output
+    again = runner.invoke(app, ["us-dol", "ingest", "--data-dir", str(folder), "--no-gx"])
+    assert again.exit_code == 0 and "0 files ingested (0 rows accepted" in again.output
+    assert "1 already in the lake" in again.output
