@@ -7,6 +7,7 @@ import contextlib
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from data_contracts.contracts import ORGANISATION_TYPES
 from service.auth import UserError, add_user, revoke_user
 from service.roles import ROLES
 from service.store import published, score_scope, scores
@@ -49,7 +50,7 @@ def _portfolio(engine: Engine) -> list[str]:
 
 def demo_scopes(engine: Engine) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Role -> (jurisdictions, portfolio) for the demo users."""
-    orgs = ("employer", "recruiter")
+    orgs = ORGANISATION_TYPES
     return {
         "labour_inspectorate": (tuple(_top(engine, "region", orgs, 2)), ()),
         "supply_chain_auditor": ((), tuple(_portfolio(engine))),

@@ -13,7 +13,7 @@ from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.lineage import sensitive_lineage
-from features.registry import BY_ID, FORBIDDEN_ATTRIBUTES
+from features.registry import BY_ID, FORBIDDEN_ATTRIBUTES, indicator_of
 
 KEY = PseudonymKey(b"lineage-key-" + b"l" * 40, "test")
 AS_OF = date(2024, 6, 30)
@@ -29,10 +29,6 @@ def lineage(tiny_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     lake.close()
 
 
-def _indicator(column: str) -> str:
-    return column.split("_w", 1)[0]
-
-
 def test_nationality_and_sex_feed_no_feature_column(lineage: dict[str, dict[str, set[str]]]) -> None:
     protected = [c for c in lineage if c in FORBIDDEN_ATTRIBUTES]
     assert protected, "the contracts declare nationality and sex as sensitive columns"
@@ -45,7 +41,7 @@ def test_other_person_attributes_feed_only_indicators_marked_sensitive(
 ) -> None:
     for column, by_entity in lineage.items():
         for entity, changed in by_entity.items():
-            indicators = {_indicator(c) for c in changed if c != "red_flags"}
+            indicators = {indicator_of(c) for c in changed if c != "red_flags"}
             assert all(BY_ID[i].sensitive for i in indicators), (column, entity, indicators)
             if "red_flags" in changed:  # the count moves only through a sensitive indicator it counts
                 assert indicators, (column, entity)
@@ -53,5 +49,5 @@ def test_other_person_attributes_feed_only_indicators_marked_sensitive(
 
 def test_the_guard_sees_a_real_dependence(lineage: dict[str, dict[str, set[str]]]) -> None:
     # The age-mix indicators read age bands: masking them must show up, or the guard could never fail.
-    seen = {_indicator(c) for by_entity in lineage.values() for cols in by_entity.values() for c in cols}
+    seen = {indicator_of(c) for by_entity in lineage.values() for cols in by_entity.values() for c in cols}
     assert seen & {"R13", "B07"}

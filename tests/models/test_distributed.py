@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from features.registry import BY_ID, feature_columns
+from features.registry import BY_ID, feature_columns, indicator_of
 from models.distributed import DaskBoosterFit
 from models.train import Dataset, fit_booster
 
@@ -36,7 +36,7 @@ def _dataset(n: int, seed: int) -> Dataset:
     rng = np.random.default_rng(seed)
     features = feature_columns(ENTITY)
     x = rng.random((n, len(features)))
-    rising = [j for j, f in enumerate(features) if BY_ID[f.split("_w", 1)[0]].direction > 0][:3]
+    rising = [j for j, f in enumerate(features) if BY_ID[indicator_of(f)].direction > 0][:3]
     logit = -4.0 + 3.0 * x[:, rising].sum(axis=1)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
     ids = [f"E{i:05d}" for i in range(n)]
@@ -57,7 +57,7 @@ def test_distributed_training_matches_single_machine_within_tolerance(client: An
     assert abs(auc["dask"] - auc["local"]) < 0.02, auc
     assert abs(ap["dask"] - ap["local"]) < 0.03, ap
     # The monotone constraints hold on the cluster too: raising a rising indicator never lowers the score.
-    j = next(i for i, f in enumerate(train.features) if BY_ID[f.split("_w", 1)[0]].direction > 0)
+    j = next(i for i, f in enumerate(train.features) if BY_ID[indicator_of(f)].direction > 0)
     higher = test.x.copy()
     higher[:, j] = np.minimum(higher[:, j] + 0.3, 1.0)
     assert np.all(dist.predict(higher, raw_score=True) >= scores["dask"] - 1e-9)
