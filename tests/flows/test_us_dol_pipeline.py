@@ -199,3 +199,18 @@ def test_us_dol_backtest_evaluates_on_the_lake_and_leaves_what_serves(
     assert (home / "models" / "registry.json").read_text(encoding="utf-8") == registry
     assert served_now(home)[0] == served_runs
     assert (home / "reports" / "us-dol-backtest.json").is_file()
+
+
+def test_pipeline_options_for_a_source_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path / "home"))
+    missing = runner.invoke(app, ["pipeline", "--source", "us-dol", "--as-of", AS_OF])
+    assert missing.exit_code == 2 and "needs --data-dir and --as-of" in missing.output
+    unknown = runner.invoke(app, ["pipeline", "--source", "nowhere"])
+    assert unknown.exit_code == 2 and "unknown source" in unknown.output
+    synthetic = runner.invoke(app, ["pipeline", "--as-of", AS_OF])
+    assert synthetic.exit_code == 2 and "derives its dates from the simulated window" in synthetic.output
+    not_a_folder = runner.invoke(
+        app, ["pipeline", "--source", "us-dol", "--data-dir", str(tmp_path / "none"), "--as-of", AS_OF]
+    )
+    assert not_a_folder.exit_code == 2 and "is not a folder" in not_a_folder.output
+    assert not (tmp_path / "home").exists()  # nothing started
