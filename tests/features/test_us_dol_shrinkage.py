@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.us_dol import (
-    BetaPrior,
-    before,
-    employer_features,
-    fit_beta_prior,
-    indicators,
-    reason_detail,
-    red_flags,
-    shrink,
-)
+from features.us_dol import BetaPrior, fit_beta_prior, shrink
 
 
 def _rate(x: float, n: float, prior: BetaPrior) -> float:
@@ -64,47 +53,3 @@ def test_the_prior_is_the_pooled_rate_and_its_strength_is_bounded() -> None:
     assert abs(spread.mean - 0.5) < 1e-9 and spread.alpha + spread.beta == 1.0
     assert fit_beta_prior(pd.Series([0.0]), pd.Series([0.0])) == BetaPrior(1.0, 1.0)
     assert pd.isna(_rate(0, 0, same))  # no evidence, no rate
-
-
-def _filings(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
-    """Hand-made filings: employer, agent, decision (all decided 2012-06-01, one worker requested)."""
-    frame = pd.DataFrame(rows, columns=["sponsor_name", "recruiter_name", "decision"])
-    frame["law_firm"] = None
-    frame["decided_on"] = pd.Timestamp("2012-06-01")
-    frame["hourly_wage"] = 10.0
-    frame["worksite_region"] = "GA"
-    frame["program"] = "H-2A"
-    frame["fiscal_year"] = 2012
-    frame["workers_requested"] = 1.0
-    frame["workers_certified"] = (frame["decision"] != "refused").astype(float)
-    frame["labour_contractor"] = False
-    frame["employer_state"] = "GA"
-    return frame
-
-
-def test_agent_share_with_one_other_client_is_shrunk_below_a_well_evidenced_one() -> None:
-    # Agent A: employer "Solo Farm" and one other client, debarred. Agent B: "Big Farm" and 30 other
-    # clients, 9 debarred. 300 employers with agents C.. and no debarred client make the peers.
-    rows = [("Solo Farm", "Agent A", "certified"), ("Debarred One", "Agent A", "certified")]
-    rows += [("Big Farm", "Agent B", "certified")] + [(f"B Client {i}", "Agent B", "certified") for i in range(30)]
-    rows += [(f"Peer {i}", f"Agent C{i % 30}", "certified") for i in range(300)]
-    rows += [("Solo Farm", "Agent A", "refused")]
-    filings = before(_filings(rows), date(2013, 1, 1))
-    debarred = {"debarred one"} | {f"b client {i}" for i in range(9)}
-    feats = employer_features(filings, debarred, None, date(2013, 1, 1))
-    solo, big = feats.loc["solo farm"], feats.loc["big farm"]
-    assert (solo["agent_clients_debarred_share_x"], solo["agent_clients_debarred_share_n"]) == (1.0, 1.0)
-    assert (big["agent_clients_debarred_share_x"], big["agent_clients_debarred_share_n"]) == (9.0, 30.0)
-    assert solo["agent_clients_debarred_share_raw"] == 1.0
-    assert solo["agent_clients_debarred_share"] < big["agent_clients_debarred_share"] < 0.3
-    # The red-flag count keeps thresholding the raw rates (a denial, half the workers uncertified, a debarred
-    # other client).
-    flags = red_flags(feats, "employer")
-    assert flags["solo farm"] == 3 and flags["big farm"] == 1 and flags["peer 0"] == 0
-    # The reason keeps the raw x of n and shows the shrunk value.
-    share = next(i for i in indicators("employer") if i.id == "agent_clients_debarred_share")
-    text = reason_detail(share, solo)
-    assert text.startswith("1 of the 1 other clients") and "100% raw" in text
-    assert f"{solo['agent_clients_debarred_share']:.1%} shrunk" in text
-    denied = next(i for i in indicators("employer") if i.id == "denied_share")
-    assert reason_detail(denied, solo).startswith("1 of 2 applications denied (50% raw;")

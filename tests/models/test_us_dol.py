@@ -8,15 +8,10 @@ from datetime import date
 import pandas as pd
 
 from data_contracts.sources.country_tables import load_country_context
-from features.us_dol import DOL_INDICATORS, employer_key, foreign_recruiter_features, name_parts, red_flags
+from features.us_dol import DOL_INDICATORS, foreign_recruiter_features, red_flags
 from models.report import render_report, render_us_dol_report, us_dol_model_card
 from models.us_dol import foreign_recruiters, origin_label_end, origin_summary
 from tests.us_dol_data import hand_made_backtest, require_data
-
-
-def test_dba_names_resolve_to_the_legal_name() -> None:
-    assert employer_key("GF Farm, Inc. DBA Sand Creek Farm") == employer_key("GF FARM INC")
-    assert name_parts("Charles Hass DBA H&R Farms") == ["Charles Hass", "H&R Farms"]
 
 
 def test_model_report_and_card_show_model_rule_and_random_with_intervals() -> None:
