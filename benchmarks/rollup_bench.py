@@ -35,9 +35,9 @@ from features.build import FeatureTable, build_features, read_features, write_fe
 from features.registry import EntityType
 from flows.drift import drift_dir, drift_records
 from flows.features import features_dir
-from flows.models import usable_champion
 from flows.supply import EDGE_KINDS, supply_edges
 from models.bundle import LoadedModel, record_decision, save_bundle
+from models.champion import usable_champion
 from models.rollup import rollup, scored_rows, supply_graph
 from models.scoring import score_type
 from models.train import Evidence, train_entity

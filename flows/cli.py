@@ -422,7 +422,8 @@ def score(
     day = _as_of(as_of)
     home = _lake_home()
     from features.registry import ENTITY_TYPES
-    from flows.models import NoUsableModel, PublishFailed, score_flow
+    from flows.models import PublishFailed, score_flow
+    from models.champion import NoUsableModel
     from service.logs import redact_url
     from service.store import store_url
 

@@ -88,7 +88,7 @@ def reference_for(home: Path, model: LoadedModel, features: FeatureTable | None 
 
 def drift_records(home: Path, as_of: date, run: ScoreRun, threshold: float = PSI_THRESHOLD) -> list[dict[str, Any]]:
     """One model_drift row per entity type scored by a model; marks flagged types due for retraining."""
-    from flows.models import usable_champion
+    from models.champion import usable_champion
 
     start = time.perf_counter()
     out: list[dict[str, Any]] = []

@@ -32,8 +32,9 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.sources import load_source
 from features.registry import for_entity
-from flows.models import RULE_BASELINE, PublishFailed, check_bundle, publish_task, usable_champion
+from flows.models import RULE_BASELINE, PublishFailed, publish_task
 from models.bundle import BundleIntegrityError, load_bundle, record_decision, save_bundle, seal_bundle
+from models.champion import check_bundle, usable_champion
 from models.gate import SERVED_COUNT
 from models.train import Calibrator, RuleCalibration, TrainedModel, TrainingWindows
 from service.store import connect, publish, published_runs, published_scores, score_runs

@@ -1,4 +1,4 @@
-"""The order in which training's challengers meet the gate (flows.models.gate_challengers)."""
+"""The order in which training's challengers meet the gate (models.champion.gate_challengers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from flows import models as flow_models
+from models import champion
 from models.gate import SERVED_COUNT, SERVED_MODEL
 from models.train import LATENT_STRATEGY, TrainedModel
 
@@ -31,14 +31,14 @@ def _gate(monkeypatch: pytest.MonkeyPatch, verdicts: dict[str, bool]) -> list[st
         verdict = "clears" if promote else "fails"
         return {"promote": promote, "served": served, "reason": f"{strategy} {verdict}", "challenger": {}}
 
-    monkeypatch.setattr(flow_models, "gate_model", gate_model)
+    monkeypatch.setattr(champion, "gate_model", gate_model)
     return judged
 
 
 def test_trees_that_clear_the_bar_are_the_only_challenger(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     trees, _ = _models()
     judged = _gate(monkeypatch, {trees.strategy: True, LATENT_STRATEGY: True})
-    model, decision = flow_models.gate_challengers(tmp_path, cast(TrainedModel, trees))
+    model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
     assert model is trees and decision["promote"] and judged == [trees.strategy]
     assert "first_challenger" not in decision
 
@@ -48,7 +48,7 @@ def test_the_weighted_red_flags_serve_when_the_trees_fail_and_they_clear_the_bar
 ) -> None:
     trees, label_free = _models()
     judged = _gate(monkeypatch, {trees.strategy: False, LATENT_STRATEGY: True})
-    model, decision = flow_models.gate_challengers(tmp_path, cast(TrainedModel, trees))
+    model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
     assert model is label_free and judged == [trees.strategy, LATENT_STRATEGY]
     assert decision["promote"] and decision["served"] == SERVED_MODEL
     assert decision["first_challenger"] == {"strategy": trees.strategy, "reason": f"{trees.strategy} fails"}
@@ -60,7 +60,7 @@ def test_the_weighted_red_flags_serve_when_the_trees_fail_and_they_clear_the_bar
 def test_when_both_fail_the_decision_is_the_trees_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     trees, _ = _models()
     judged = _gate(monkeypatch, {trees.strategy: False, LATENT_STRATEGY: False})
-    model, decision = flow_models.gate_challengers(tmp_path, cast(TrainedModel, trees))
+    model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
     assert model is trees and judged == [trees.strategy, LATENT_STRATEGY]
     assert (
         not decision["promote"]
@@ -76,5 +76,5 @@ def test_the_weighted_red_flags_that_won_the_fold_are_judged_once(
 ) -> None:
     _, label_free = _models()
     judged = _gate(monkeypatch, {LATENT_STRATEGY: False})
-    model, decision = flow_models.gate_challengers(tmp_path, cast(TrainedModel, label_free))
+    model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, label_free))
     assert model is label_free and judged == [LATENT_STRATEGY] and not decision["promote"]
