@@ -1,9 +1,13 @@
-"""Who an entity is and where it operates: display name, country, region and sector (the profile), and the
-scope keys the service filters users by (regions, posts, countries, employers served).
+"""Who an entity is and where it operates: display name, country, region, sector and address (the profile), and
+the scope keys the service filters users by (regions, posts, countries, employers served).
 
 Profiles are descriptive only: they never enter a model (DESIGN principle 2 concerns applicants; these are
 attributes of organisations and desks) but the fairness section and the worklists group by them. All SQL reads
 the point-in-time views of ``features.build.create_views``, so a profile knows nothing after the as-of date.
+
+The address is an organisation's own, as its records give it: the register version in force on the as-of date
+(employers, recruiters), else the sponsor's city, region and postal code on its latest petition in the window.
+Official desks have none, and no address of a person (an applicant, officer, director or named agent) is read.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ from features.registry import EntityType
 ScopeKind = Literal["country", "region", "post", "employer"]
 SCOPE_KINDS: tuple[ScopeKind, ...] = ("country", "region", "post", "employer")
 
-# One row per entity: entity_id, name, country, region, sector (NULL where the records do not say). The most
+# One row per entity: entity_id, name, country, region, sector, address (NULL where the records do not say). The most
 # frequent region or country wins; ties go to the first in sort order (``mode(x ORDER BY x)``: a plain ``mode``
 # breaks ties by scan order, which differs from run to run on several threads).
 PROFILE_SQL: dict[EntityType, str] = {
     "employer": """
         WITH reg AS (SELECT registration_no AS entity_id, min(name) AS name, min(country) AS country,
-                            min(region) AS region, min(sector) AS sector FROM org GROUP BY 1),
+                            min(region) AS region, min(sector) AS sector, min(address) AS address FROM org GROUP BY 1),
              site AS (SELECT employer_id AS entity_id, min(worksite_name) AS name,
                              mode(worksite_region ORDER BY worksite_region) AS region
                       FROM li WHERE employer_id IS NOT NULL GROUP BY 1),
@@ -33,14 +37,23 @@ PROFILE_SQL: dict[EntityType, str] = {
                        FROM va WHERE employer_id IS NOT NULL GROUP BY 1),
              petitioned AS (SELECT employer_id AS entity_id, mode(sponsor_name ORDER BY sponsor_name) AS name,
                                    mode(sponsor_region ORDER BY sponsor_region) AS region
-                            FROM lc WHERE employer_id IS NOT NULL GROUP BY 1)
+                            FROM lc WHERE employer_id IS NOT NULL GROUP BY 1),
+             sponsor_address AS (SELECT employer_id AS entity_id,
+                                        first(address ORDER BY day DESC, record_id DESC) AS address
+                                 FROM (SELECT employer_id, day, record_id,
+                                              nullif(concat_ws(', ', sponsor_city, sponsor_region, sponsor_postal_code),
+                                                     '') AS address
+                                       FROM lc WHERE employer_id IS NOT NULL)
+                                 WHERE address IS NOT NULL GROUP BY 1)
         SELECT u.entity_id, coalesce(r.name, s.name, p.name) AS name, coalesce(r.country, f.country) AS country,
-               coalesce(r.region, s.region, f.region, p.region) AS region, r.sector
+               coalesce(r.region, s.region, f.region, p.region) AS region, r.sector,
+               coalesce(r.address, sa.address) AS address
         FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN site s USING (entity_id)
-        LEFT JOIN filed f USING (entity_id) LEFT JOIN petitioned p USING (entity_id)""",
+        LEFT JOIN filed f USING (entity_id) LEFT JOIN petitioned p USING (entity_id)
+        LEFT JOIN sponsor_address sa USING (entity_id)""",
     "recruiter": """
         WITH reg AS (SELECT recruiter_ref AS entity_id, min(name) AS name, min(country) AS country,
-                            min(agency_type) AS sector FROM registry GROUP BY 1),
+                            min(agency_type) AS sector, min(address) AS address FROM registry GROUP BY 1),
              placed AS (SELECT recruiter_id AS entity_id, mode(worksite_region ORDER BY worksite_region) AS region
                         FROM va WHERE recruiter_id IS NOT NULL GROUP BY 1),
              filing AS (SELECT agent_id AS entity_id, mode(coalesce(law_firm_name, agent_name) ORDER BY
@@ -49,24 +62,26 @@ PROFILE_SQL: dict[EntityType, str] = {
                         FROM lc WHERE agent_id IS NOT NULL GROUP BY 1)
         SELECT u.entity_id, coalesce(r.name, a.name, replace(u.entity_id, 'unregistered:', '')) AS name, r.country,
                coalesce(p.region, a.region) AS region,
-               coalesce(r.sector, CASE WHEN a.entity_id IS NOT NULL THEN 'petition_agent' END, 'unregistered') AS sector
+               coalesce(r.sector, CASE WHEN a.entity_id IS NOT NULL THEN 'petition_agent' END,
+                        'unregistered') AS sector,
+               r.address
         FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN placed p USING (entity_id)
         LEFT JOIN filing a USING (entity_id)""",
     "visa_desk": """
         WITH c AS (SELECT desk_id AS entity_id, mode(worksite_country ORDER BY worksite_country) AS country
                    FROM va GROUP BY 1)
         SELECT u.entity_id, 'visa desk ' || u.entity_id AS name, c.country, NULL::VARCHAR AS region,
-               'visa_desk' AS sector
+               'visa_desk' AS sector, NULL::VARCHAR AS address
         FROM universe u LEFT JOIN c USING (entity_id)""",
     "border_post": """
         SELECT u.entity_id, 'border desk ' || u.entity_id AS name, NULL::VARCHAR AS country,
-               NULL::VARCHAR AS region, 'border_post' AS sector
+               NULL::VARCHAR AS region, 'border_post' AS sector, NULL::VARCHAR AS address
         FROM universe u""",
     "inspector": """
         WITH r AS (SELECT inspector_id AS entity_id, mode(worksite_region ORDER BY worksite_region) AS region
                    FROM li GROUP BY 1)
         SELECT u.entity_id, 'inspector ' || u.entity_id AS name, NULL::VARCHAR AS country, r.region,
-               'inspectorate' AS sector
+               'inspectorate' AS sector, NULL::VARCHAR AS address
         FROM universe u LEFT JOIN r USING (entity_id)""",
 }
 

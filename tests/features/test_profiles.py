@@ -1,0 +1,130 @@
+"""Entity profiles carry an organisation's address as its records give it on the as-of day: the register version
+in force (a later change of address is not seen before it takes effect and is known), a sponsor's latest petition
+address, and none for official desks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from data_contracts.lake import Lake
+from features.build import build_features
+from tests.features.test_known_time import AS_OF, LATER, Row, _org, _recruiter, base_records, build_lake
+
+
+def _petition(i: int, decided_on: str, **over: str) -> Row:
+    row = {
+        "record_id": f"LC{i}",
+        "source": "ministry",
+        "application_id": f"LC{i}",
+        "programme": "H-2A",
+        "sponsor_name": "Epsilon Orchards LLC",
+        "sponsor_city": "Wenatchee",
+        "sponsor_region": "WA",
+        "sponsor_postal_code": "98801",
+        "decision": "approved",
+        "submitted_on": "2024-01-02",
+        "decided_on": decided_on,
+        "known_on": decided_on,
+    }
+    return {**row, **over}
+
+
+def _records() -> dict[str, list[Row]]:
+    records = base_records()
+    records["organisation"] = [
+        _org(1, "Alpha Farms Ltd", "agriculture", address="1 Mill Road, Northtown"),
+        _org(2, "Beta Build", "construction"),  # no address on the register
+    ]
+    records["recruiter"] = [
+        _recruiter("R1a", "R1", "Gamma Recruit", "L1", address="22 Port Street, Belo"),
+        _recruiter("R2a", "R2", "Delta Labour", "L2", agency_type="labour_contractor"),
+    ]
+    records["labour_certification"] = [
+        _petition(1, "2024-02-01", sponsor_city="Yakima", sponsor_postal_code="98901"),
+        _petition(2, "2024-04-01", sponsor_postal_code=""),  # the latest before AS_OF: city and region only
+        _petition(3, "2024-08-01", sponsor_city="Spokane", sponsor_postal_code="99201"),  # decided after AS_OF
+    ]
+    return records
+
+
+# Later addresses: RN1's version in force from 2024-08-15 (announced before AS_OF) and one in force from 2024-05-01
+# but published after AS_OF; R1's in force and known after AS_OF. None is seen as of AS_OF; as of LATER the version
+# in force latest wins.
+MOVES: dict[str, list[Row]] = {
+    "organisation": [
+        _org(
+            1,
+            "Alpha Farms Ltd",
+            "agriculture",
+            record_id="ORG1b",
+            address="9 Harbour Street, Southport",
+            status_since="2024-08-15",
+            known_on="2024-06-15",
+        ),
+        _org(
+            1,
+            "Alpha Farms Ltd",
+            "agriculture",
+            record_id="ORG1c",
+            address="4 Station Lane, Northtown",
+            status_since="2024-05-01",
+            known_on="2024-07-15",
+        ),
+    ],
+    "recruiter": [
+        _recruiter(
+            "R1b",
+            "R1",
+            "Gamma Recruit",
+            "L1",
+            address="7 Quay Road, Belo",
+            status_since="2024-08-01",
+            known_on="2024-08-05",
+        )
+    ],
+}
+
+
+def addresses(lake: Lake, as_of: date) -> dict[str, dict[str, str | None]]:
+    tables = build_features(lake, as_of)
+    return {
+        entity: {r["entity_id"]: r["address"] for r in ft.profile.to_pylist()}
+        for entity, ft in tables.items()
+        if ft.profile is not None
+    }
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[date, dict[str, dict[str, str | None]]]:
+    lake = build_lake(tmp_path_factory.mktemp("profiles") / "home", _records(), MOVES)
+    try:
+        return {day: addresses(lake, day) for day in (AS_OF, LATER)}
+    finally:
+        lake.close()
+
+
+def test_register_addresses_are_the_version_in_force_and_known_on_the_day(
+    seen: dict[date, dict[str, dict[str, str | None]]],
+) -> None:
+    before, later = seen[AS_OF], seen[LATER]
+    assert before["employer"]["RN1"] == "1 Mill Road, Northtown"
+    assert later["employer"]["RN1"] == "9 Harbour Street, Southport"
+    assert before["recruiter"]["R1"] == "22 Port Street, Belo"
+    assert later["recruiter"]["R1"] == "7 Quay Road, Belo"
+    assert before["employer"]["RN2"] is None and before["recruiter"]["R2"] is None
+
+
+def test_a_sponsor_without_a_register_entry_has_its_latest_petition_address(
+    seen: dict[date, dict[str, dict[str, str | None]]],
+) -> None:
+    before, later = seen[AS_OF], seen[LATER]
+    assert before["employer"]["sponsor:epsilon orchards"] == "Wenatchee, WA"
+    assert later["employer"]["sponsor:epsilon orchards"] == "Spokane, WA, 99201"
+
+
+def test_official_desks_have_no_address(seen: dict[date, dict[str, dict[str, str | None]]]) -> None:
+    for day in (AS_OF, LATER):
+        for entity in ("visa_desk", "border_post", "inspector"):
+            assert seen[day][entity] and set(seen[day][entity].values()) == {None}
