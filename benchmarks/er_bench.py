@@ -22,6 +22,7 @@ import typer
 from rigour.text.scripts import text_scripts
 
 from data_contracts.lake import Lake
+from data_contracts.names import name_key
 from features.build import create_views
 from features.entity_resolution import (
     NAME_SOURCES,
@@ -31,7 +32,6 @@ from features.entity_resolution import (
     resolve_names,
     seen_name_keys,
 )
-from features.names import name_key
 from features.registry import INDICATORS
 from simulator.truth import load_truth
 

@@ -28,9 +28,9 @@ import pyarrow.parquet as pq
 from data_contracts.atomic import write_atomically
 from data_contracts.contracts import CONTRACTS, INGEST_ORDER, Field
 from data_contracts.lake import LATEST_VERSION, Lake
+from data_contracts.names import SPONSOR_ID_PREFIX, legal_name_sql, name_key_sql, register_name_key
 from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
-from features.names import SPONSOR_ID_PREFIX, legal_name_sql, name_key_sql, register_name_key
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
 from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity, indicator_of
@@ -79,7 +79,7 @@ def _in_force(versions: str, entity_ref: str) -> str:
 
 def _filer_statements(a: str) -> list[str]:
     """Employers known by the petitions they filed (labour_certification) and by no register entry: one entity per
-    key of the legal name (``features.names.sponsor_id``), the same over every fiscal year; a filer whose key is a
+    key of the legal name (``data_contracts.names.sponsor_id``), the same over every fiscal year; a filer whose key is a
     register name's joins that organisation. Run before entity resolution, which links the names on other records
     (debarments, back wages, inspections) to these filers as to register entries (``filer_register``)."""
     return [

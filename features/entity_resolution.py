@@ -1,7 +1,7 @@
 """Entity resolution: attach names on records that the exact name keys miss (typos) to register entries.
 
 ``features.build.create_views`` maps a name on a record to an entity only when its comparison key
-(``features.names``: transliterated to ASCII, case, punctuation and legal forms dropped) equals the key of a
+(``data_contracts.names``: transliterated to ASCII, case, punctuation and legal forms dropped) equals the key of a
 register name, which handles script, case, diacritics, punctuation and legal forms but not typos:
 'Golen Agri Harvest 12 Ltd' stays unmatched and, for a recruiter, becomes a separate ``unregistered:<key>``
 recruiter.
@@ -52,7 +52,7 @@ from typing import Any
 import duckdb
 
 from data_contracts.contracts import ORGANISATION_TYPES, OrganisationType
-from features.names import name_key_sql, register_name_key
+from data_contracts.names import name_key_sql, register_name_key
 
 Kind = OrganisationType
 

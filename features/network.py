@@ -16,7 +16,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from features.names import name_key_sql
+from data_contracts.names import name_key_sql
 
 EDGES_SQL = """
 CREATE OR REPLACE TEMP TABLE network_edges AS

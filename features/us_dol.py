@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from features.names import name_key
+from data_contracts.names import name_key
 
 DolEntity = Literal["employer", "recruiter"]
 # Foreign recruiters named on H-2B applications (Appendix C): indicators only, ranked by the red-flag count.

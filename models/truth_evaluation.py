@@ -15,8 +15,8 @@ from typing import Any
 
 import pyarrow.dataset as ds
 
+from data_contracts.names import name_key
 from data_contracts.pseudonymise import PseudonymKey, pseudonym
-from features.names import name_key
 from features.registry import EntityType
 
 TRUTH_FOLDER = "truth"

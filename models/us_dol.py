@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_contracts.names import name_key, sponsor_id
 from data_contracts.sources.country_tables import CountryContext
-from features.names import name_key, sponsor_id
 from features.us_dol import (
     foreign_recruiter_features,
     indicators,

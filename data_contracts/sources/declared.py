@@ -1,7 +1,7 @@
 """Sources declared file by file (layout ``declared_files``): each file of the source folder that is read is named
 in the source's TOML with the sheet it reads, the record type its rows go through and where each contract column
 comes from (a source column, a constant, a template of the row's line); value tables translate or derive columns,
-and ``sponsor_ids`` fills an id column from a name column (``features.names.sponsor_id``: the entity id of an
+and ``sponsor_ids`` fills an id column from a name column (``data_contracts.names.sponsor_id``: the entity id of an
 employer known by its name alone, as the features give it).
 
 ``read_declared_file`` turns one such file (.csv, .xlsx or .xls) into the raw text batch every other source gives
@@ -27,8 +27,8 @@ import numpy as np
 import pyarrow as pa
 
 from data_contracts.contracts import CONTRACTS
+from data_contracts.names import sponsor_id
 from data_contracts.reader import LINE_COLUMN, RawBatch, UnusableFile, read_batch_file
-from features.names import sponsor_id
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls")
 TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
@@ -78,7 +78,7 @@ class DeclaredFile:
     values: dict[str, dict[str, str]]  # contract column -> case-folded value -> contract value ("" = empty)
     derive: dict[str, Derived]  # contract column -> how it is computed
     missing_values: tuple[str, ...]  # case-folded texts that mean empty
-    # contract column -> the contract column whose name gives its id (``features.names.sponsor_id``)
+    # contract column -> the contract column whose name gives its id (``data_contracts.names.sponsor_id``)
     sponsor_ids: dict[str, str] = field(default_factory=dict)
 
     def fingerprint(self) -> str:

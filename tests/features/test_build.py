@@ -15,10 +15,10 @@ import pytest
 
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
+from data_contracts.names import name_key
 from data_contracts.pseudonymise import PseudonymKey, pseudonym
 from data_contracts.sources import load_source
 from features.build import build_features, threshold_column
-from features.names import name_key
 from features.registry import INDICATORS
 
 GOLDEN = Path(__file__).with_name("golden")

@@ -12,6 +12,7 @@ import pytest
 
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
+from data_contracts.names import name_key, name_key_sql, register_name_key
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import create_views
@@ -23,7 +24,6 @@ from features.entity_resolution import (
     resolve_names,
     seen_name_keys,
 )
-from features.names import name_key, name_key_sql, register_name_key
 from simulator.text import N_VARIANTS, SCRIPT_VARIANT
 from simulator.truth import load_truth
 

@@ -9,10 +9,10 @@ import pytest
 
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
+from data_contracts.names import sponsor_id
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import build_features, reason_detail, threshold_column
-from features.names import sponsor_id
 from features.registry import BY_ID, for_entity
 from models.train import labelled_by
 from tests.us_dol_data import DEBARMENTS, require_data

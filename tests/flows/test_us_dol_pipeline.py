@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
 
-from features.names import sponsor_id
+from data_contracts.names import sponsor_id
 from flows.cli import app
 from service.api import create_app
 from service.auth import add_user

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from features.names import name_key, sponsor_id
+from data_contracts.names import name_key, sponsor_id
 from models.us_dol import (
     agent_client_pairs,
     appendix_c_rows,

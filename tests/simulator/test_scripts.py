@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from rigour.text.scripts import text_scripts
 
-from features.names import name_key
+from data_contracts.names import name_key
 from simulator.actors import DESTINATION_COUNTRIES, ORIGIN_COUNTRIES
 from simulator.config import Realism, SimulationConfig
 from simulator.scripts import DESTINATION_SCRIPT, LATIN, ORIGIN_SCRIPT, SCRIPTS, respell, write_names

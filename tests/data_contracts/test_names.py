@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from features.build import build_features, create_views
-from features.names import name_key, name_key_sql, register_name_key
+from data_contracts.names import name_key, name_key_sql, register_name_key
 from tests.features.test_build import ingest_folder
 
 # (registration number, registered name, the name as an application writes it), one sponsor per script.
