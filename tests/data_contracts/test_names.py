@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from features.build import build_features, create_views
 from data_contracts.names import name_key, name_key_sql, register_name_key
+from features.build import build_features, create_views
 from tests.features.test_build import ingest_folder
 
 # (registration number, registered name, the name as an application writes it), one sponsor per script.
