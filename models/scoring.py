@@ -207,15 +207,20 @@ def score_type(
     return ScoredType(ft.entity, model_id, rows, scope)
 
 
-PROFILE_COLUMNS = ("name", "country", "region", "sector")
+PROFILE_COLUMNS = ("name", "country", "region", "sector", "address")
 
 
 def _profile(ft: FeatureTable, ids: list[str]) -> list[dict[str, str | None]]:
-    """Profile columns per entity, in the order of ``ids`` (missing profile rows give None)."""
+    """Profile columns per entity, in the order of ``ids`` (missing profile rows give None, and so does a column a
+    profile lacks: feature files written before it existed)."""
     if ft.profile is None:
         return [dict.fromkeys(PROFILE_COLUMNS) for _ in ids]
-    profile_ids = ft.profile.column("entity_id").to_pylist()
-    columns = [ft.profile.column(c).to_pylist() for c in PROFILE_COLUMNS]
+    profile = ft.profile
+    profile_ids = profile.column("entity_id").to_pylist()
+    columns = [
+        profile.column(c).to_pylist() if c in profile.column_names else [None] * profile.num_rows
+        for c in PROFILE_COLUMNS
+    ]
     if profile_ids != ids:  # both are ordered by entity id when written by build_features; re-align otherwise
         position = {e: i for i, e in enumerate(profile_ids)}
         columns = [[col[position[e]] if e in position else None for e in ids] for col in columns]

@@ -71,6 +71,7 @@ scores = sa.Table(
     sa.Column("reasons", sa.Text, nullable=False),  # JSON list of reasons (shape: models/explain.py)
     sa.Column("base_value", sa.Float),  # SHAP base value (raw log-odds) for waterfall charts
     sa.Column("raw_score", sa.Float),  # model raw score (log-odds) = base value + contributions
+    sa.Column("address", sa.String(500)),  # the organisation's own address as of as_of; NULL for desks (migration 0007)
 )
 sa.Index("scores_rank", scores.c.run_id, scores.c.entity_type, scores.c.rank)
 sa.Index("scores_entity", scores.c.entity_type, scores.c.entity_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -96,6 +97,25 @@ def test_rule_baseline_when_no_champion(employer_table: FeatureTable) -> None:
         assert all(r["contribution"] == 1.0 for r in reasons)
     top = min(scored.rows, key=lambda r: r["rank"])
     assert top["red_flags"] == max(flags.values())
+
+
+def test_scored_rows_and_the_published_store_carry_the_profile_address(
+    employer_table: FeatureTable, tmp_path: Path
+) -> None:
+    assert employer_table.profile is not None
+    profile = {r["entity_id"]: r["address"] for r in employer_table.profile.to_pylist()}
+    assert any(profile.values())  # the simulated register gives its organisations addresses
+    scored = score_type(employer_table, AS_OF.isoformat(), None)
+    assert {r["entity_id"]: r["address"] for r in scored.rows} == profile
+    engine = connect(f"sqlite:///{tmp_path / 'serving.db'}")
+    publish(engine, ScoreRun("run-a", AS_OF.isoformat(), {"employer": scored.model_id}, scored.rows, scored.scope))
+    assert {r["entity_id"]: r["address"] for r in published_scores(engine, "employer")} == profile
+    engine.dispose()
+    # a feature table whose profile predates the column: no address, the rest as before
+    older = replace(employer_table, profile=employer_table.profile.drop_columns(["address"]))
+    again = score_type(older, AS_OF.isoformat(), None)
+    assert {r["address"] for r in again.rows} == {None}
+    assert [{**r, "address": None} for r in scored.rows] == again.rows
 
 
 def _run(run_id: str, value: float) -> ScoreRun:
