@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from service.api import create_app
 from service.auth import add_user
 from service.settings import Settings
 from service.store import connect, published_runs, published_scores, store_url
+from tests.service.conftest import sign_in
 from tests.us_dol_data import DEBARMENTS, require_data
 
 runner = CliRunner()
@@ -123,6 +125,15 @@ def test_pipeline_publishes_dol_employers_with_reasons_the_api_serves(
         items = worklist.json()["items"]
         assert items and all(item["region"] == state for item in items)
         assert all(item["entity_id"].startswith("sponsor:") for item in items)
+
+        # The dashboard shows the inspectorate user the same employer with its reasons, and its state's worklist.
+        browser = TestClient(client.app)
+        sign_in(browser, local)
+        html = browser.get(f"/entities/employer/{quote(entity_id)}")
+        assert html.status_code == 200 and escape(page["name"]) in html.text
+        assert "1 prior violations, sanctions" in html.text
+        listed = browser.get("/worklists/employer")
+        assert listed.status_code == 200 and escape(items[0]["name"]) in listed.text
     finally:
         engine.dispose()
 
