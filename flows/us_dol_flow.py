@@ -162,7 +162,7 @@ def us_dol_backtest_flow(
     return results
 
 
-@task(name="us-dol-foreign-recruiters", cache_policy=NO_CACHE)
+@task(name="us-dol-foreign-recruiters", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
 def recruiters_task(home: Path, data_dir: Path, as_of: date) -> RecruiterList:
     """Appendix C, the petitions' agents and clients, the debarments and the contractor register as the lake
     knew them before ``as_of``; the country tables of ``data_dir`` as context beside them."""
