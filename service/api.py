@@ -216,6 +216,7 @@ class EntityOut(BaseModel):
     country: str | None
     region: str | None
     sector: str | None
+    address: str | None = None  # the organisation's own address as of the score's date; None for official desks
     probability: float
     band: str
     rank: int
@@ -234,6 +235,7 @@ class WorklistItem(BaseModel):
     entity_type: str
     name: str | None
     region: str | None
+    address: str | None = None  # as EntityOut.address
     score: float
     band: str
     rank: int
@@ -548,6 +550,7 @@ class Service:
                 "entity_type": entity_type,
                 "name": r["name"],
                 "region": r["region"],
+                "address": r["address"],
                 "score": r["probability"],
                 "band": r["band"],
                 "rank": r["rank"],

@@ -119,6 +119,7 @@ def _score(row: Any) -> dict[str, Any]:
         "country": row.country,
         "region": row.region,
         "sector": row.sector,
+        "address": row.address,
         "probability": row.probability,
         "band": row.band,
         "rank": row.rank,
