@@ -19,10 +19,9 @@ from typing import Any, cast
 import numpy as np
 
 from data_contracts.atomic import write_text_atomically
-from data_contracts.lake import Lake
-from features.build import FeatureTable, build_features, read_features, red_flag_matrix, threshold_column
+from features.build import FeatureTable, red_flag_matrix, threshold_column
 from features.registry import BY_ID, EntityType, indicator_of
-from flows.features import features_dir
+from flows.features import features_as_of
 from models.bundle import LoadedModel
 from models.drift import PSI_THRESHOLD, Reference, drift, reference_of
 from models.scoring import BANDS, RULE_BASELINE
@@ -50,18 +49,6 @@ def _columns(ft: FeatureTable, features: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def _features(home: Path, day: date, entities: tuple[EntityType, ...]) -> dict[EntityType, FeatureTable]:
-    """The features of ``entities`` as of ``day``: the features folder's, else built from the lake in one pass."""
-    tables = read_features(features_dir(home, day), entities)
-    if tables is not None:
-        return tables
-    lake = Lake(home)
-    try:
-        return build_features(lake, day, entities)
-    finally:
-        lake.close()
-
-
 def _reference_path(home: Path, model: LoadedModel) -> Path:
     return drift_dir(home) / f"{model.model_id}.json"
 
@@ -77,7 +64,7 @@ def reference_for(home: Path, model: LoadedModel, features: FeatureTable | None 
     if path.is_file():
         return Reference(**json.loads(path.read_text(encoding="utf-8")))
     t0 = _origin(model)
-    ft = features if features is not None else _features(home, t0, (model.entity,))[model.entity]
+    ft = features if features is not None else features_as_of(home, t0, (model.entity,), keep=False)[model.entity]
     probability = model.probability(feature_frame(ft.table, model.features), red_flag_matrix(ft, model.features))
     ref = reference_of(
         model.model_id, t0.isoformat(), _columns(ft, model.features), probability, (BANDS[0][1], BANDS[1][1])
@@ -106,10 +93,10 @@ def drift_records(home: Path, as_of: date, run: ScoreRun, threshold: float = PSI
         if not _reference_path(home, model).is_file():
             origins.setdefault(_origin(model), []).append(model)
     for t0, needing in origins.items():
-        tables = _features(home, t0, tuple(m.entity for m in needing))
+        tables = features_as_of(home, t0, tuple(m.entity for m in needing), keep=False)
         for model in needing:
             reference_for(home, model, tables[model.entity])
-    current = _features(home, as_of, tuple(models)) if models else {}
+    current = features_as_of(home, as_of, tuple(models), keep=False) if models else {}
     for entity, model in models.items():
         ref = reference_for(home, model)
         ft = current[entity]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.lake import Lake
-from features.build import FeatureTable, build_features, write_features
+from features.build import FeatureTable, build_features, read_features, write_features
 from features.partitions import LakeSnapshot, build_partition, entity_groups, merge_partitions, snapshot
 from features.registry import ENTITY_TYPES, EntityType
 
@@ -69,6 +70,32 @@ def write_task(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of: dat
 
 def features_dir(home: Path, as_of: date) -> Path:
     return home / "features" / f"as_of={as_of.isoformat()}"
+
+
+Build = Callable[[], dict[EntityType, FeatureTable]]
+
+
+def features_as_of(
+    home: Path, as_of: date, entities: tuple[EntityType, ...], build: Build | None = None, keep: bool = True
+) -> dict[EntityType, FeatureTable]:
+    """The features of ``entities`` as of ``as_of``: the features folder's when it holds them all with their
+    profiles, else built (``build``; default: from the lake in one pass) and, with ``keep``, written to the folder
+    for the next reader."""
+    folder = features_dir(home, as_of)
+    tables = read_features(folder, entities)
+    if tables is not None and all(t.profile is not None for t in tables.values()):
+        return tables
+    if build is None:
+        lake = Lake(home)
+        try:
+            tables = build_features(lake, as_of, entities)
+        finally:
+            lake.close()
+    else:
+        tables = build()
+    if keep:
+        write_features(tables, folder, as_of)
+    return tables
 
 
 @flow(name="features", log_prints=False, validate_parameters=False)

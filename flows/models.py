@@ -20,9 +20,9 @@ from prefect.utilities.annotations import quote
 
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
-from features.build import FeatureTable, build_features, read_features, write_features
+from features.build import FeatureTable, build_features, read_features
 from features.registry import ENTITY_TYPES, EntityType, for_entity
-from flows.features import build_partitioned, features_dir
+from flows.features import build_partitioned, features_as_of, features_dir
 from flows.supply import enrich_task
 from flows.us_dol import read_backtest
 from models.bundle import (
@@ -422,15 +422,7 @@ def score_task(
     home: Path, as_of: date, entities: tuple[EntityType, ...], allow_rule_baseline: bool = False
 ) -> ScoreRun:
     models = {entity: scoring_model(home, entity, allow_rule_baseline) for entity in entities}
-    folder = features_dir(home, as_of)
-    tables = read_features(folder, entities)
-    if tables is None or any(t.profile is None for t in tables.values()):
-        lake = Lake(home)
-        try:
-            tables = build_features(lake, as_of, entities)
-        finally:
-            lake.close()
-        write_features(tables, folder, as_of)
+    tables = features_as_of(home, as_of, entities)
     rows: list[dict[str, Any]] = []
     scope: list[dict[str, Any]] = []
     model_ids: dict[str, str] = {}
@@ -478,11 +470,7 @@ def score_partitioned(
     home: Path, as_of: date, entities: tuple[EntityType, ...], partitions: int, allow_rule_baseline: bool = False
 ) -> ScoreRun:
     """``score_task`` as (entity type, entity-id hash) partitions on the flow's task runner; the same run."""
-    folder = features_dir(home, as_of)
-    tables = read_features(folder, entities)
-    if tables is None or any(t.profile is None for t in tables.values()):
-        tables = build_partitioned(home, as_of, entities, partitions)
-        write_features(tables, folder, as_of)
+    tables = features_as_of(home, as_of, entities, partial(build_partitioned, home, as_of, entities, partitions))
     futures = {
         entity: [
             score_partition_task.submit(home, as_of, entity, part, partitions, allow_rule_baseline)
