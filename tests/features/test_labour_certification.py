@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,16 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     return lake
 
 
+def _petition_day(row: dict[str, Any]) -> date:
+    """The day a petition counts from (features.build's lc_known.day)."""
+    day: date = row["decided_on"] or row["submitted_on"] or date(int(row["fiscal_year"]), 9, 30)
+    return day
+
+
+def _sponsor_address(row: dict[str, Any]) -> str | None:
+    return ", ".join(row[k] for k in ("sponsor_city", "sponsor_region", "sponsor_postal_code") if row[k]) or None
+
+
 def test_employers_from_petitions_with_the_debarred_ones_labelled_and_explained(lake: Lake) -> None:
     employer = sponsor_id(DEBARRED)
     assert employer == "sponsor:rk doyle harvesting"
@@ -49,6 +60,10 @@ def test_employers_from_petitions_with_the_debarred_ones_labelled_and_explained(
     profile = after.profile.to_pylist()
     names = {p["entity_id"]: p["name"] for p in profile}
     assert names[employer] and sponsor_id(names[employer]) == employer
+    # Its address: the city, state and postal code of its latest petition before the day (the sponsor's own).
+    known = [r for r in filings if _petition_day(r) < date(2012, 1, 1) and _sponsor_address(r)]
+    latest = max(known, key=lambda r: (_petition_day(r), r["record_id"]))
+    assert {p["entity_id"]: p["address"] for p in profile}[employer] == _sponsor_address(latest)
 
     # Workers certified (L10): the certified petitions decided in the window, summed by hand from the lake.
     certified = sum(
