@@ -34,7 +34,7 @@ from features.entity_resolution import resolve_names
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
 from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity, indicator_of
-from features.us_dol import BetaPrior, fit_beta_prior
+from features.shrinkage import fit_beta_prior, shrunk_rate
 
 OVERSTAY_GRACE_DAYS = 60
 # Entity id of an agent, attorney or law firm filing petitions for sponsors: the prefix and the name key of the
@@ -471,15 +471,6 @@ def red_flag_matrix(ft: FeatureTable, features: list[str]) -> np.ndarray:
             with np.errstate(invalid="ignore"):
                 out[:, j] = (values > ft.cutoffs[ind.id]).astype(float)
     return out
-
-
-def shrunk_rate(raw: np.ndarray, num: np.ndarray, den: np.ndarray, prior: BetaPrior) -> np.ndarray:
-    """The posterior mean rate ``(num + alpha) / (den + alpha + beta)`` under the peers' beta prior: the raw
-    rate pulled toward the peers' rate, the more the fewer cases it rests on; NaN where the raw rate is
-    undefined (no cases, or fewer than the indicator's minimum)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        posterior = (num + prior.alpha) / (den + prior.alpha + prior.beta)
-    return np.where(np.isnan(raw), np.nan, posterior)
 
 
 def threshold_value(ind: Indicator, defined: np.ndarray) -> float:

@@ -5,7 +5,7 @@ note) and ``NOT_SUPPORTED`` (why the public DOL data cannot support an indicator
 DOL records are built by features.build from the lake, with the registry's indicators (L01-L14).
 
 Ratio indicators are empirical-Bayes rates: a beta prior is fitted on the peers (every entity of the type as of
-the same day; ``fit_beta_prior``, also used by features.build) and each rate is its posterior mean;
+the same day; features.shrinkage) and each rate is its posterior mean;
 ``<id>_x``, ``<id>_n`` and ``<id>_raw`` keep the evidence, and the red-flag count thresholds the raw rate.
 """
 
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.names import name_key
+from features.shrinkage import fit_beta_prior, shrunk_rate
 
 DolEntity = Literal["employer", "recruiter"]
 # Foreign recruiters named on H-2B applications (Appendix C): indicators only, ranked by the red-flag count.
@@ -311,52 +312,6 @@ def mode(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
     return counts.drop_duplicates(key).set_index(key)[column]
 
 
-@dataclass(frozen=True)
-class BetaPrior:
-    """A beta prior on a rate, fitted on the peers: mean ``alpha / (alpha + beta)``, strength ``alpha + beta``
-    (the number of pseudo-observations a rate of one entity is pulled toward the mean with)."""
-
-    alpha: float
-    beta: float
-
-    @property
-    def mean(self) -> float:
-        return self.alpha / (self.alpha + self.beta)
-
-
-MIN_PRIOR_STRENGTH = 1.0  # pseudo-observations: the prior never weighs less than one observation
-MAX_PRIOR_STRENGTH = 1_000.0  # nor more than 1,000 (peers all at one rate: no spread between entities)
-
-
-def fit_beta_prior(x: pd.Series, n: pd.Series) -> BetaPrior:
-    """Beta-binomial prior of the rates ``x / n`` over the peers with ``n > 0``, by the method of moments.
-
-    Mean: the pooled rate. Spread between entities: the variance of the raw rates (weighted by ``n``) less
-    the binomial variance they would show if every entity had the pooled rate; strength = mean (1 - mean) /
-    spread - 1, clipped to [MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH]. With no peer evidence: a uniform prior.
-    """
-    seen = (n > 0) & x.notna() & n.notna()
-    xs, ns = x[seen].to_numpy(dtype=float), n[seen].to_numpy(dtype=float)
-    if not len(ns) or ns.sum() <= 0:
-        return BetaPrior(1.0, 1.0)
-    mean = float(np.clip(xs.sum() / ns.sum(), 1e-6, 1 - 1e-6))
-    rates = np.clip(xs / ns, 0.0, 1.0)
-    weights = ns / ns.sum()
-    observed = float(np.sum(weights * (rates - mean) ** 2))
-    sampling = float(np.sum(weights * mean * (1 - mean) / ns))
-    spread = observed - sampling
-    strength = mean * (1 - mean) / spread - 1 if spread > 0 else MAX_PRIOR_STRENGTH
-    strength = float(np.clip(strength, MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH))
-    return BetaPrior(mean * strength, (1 - mean) * strength)
-
-
-def shrink(x: pd.Series, n: pd.Series, prior: BetaPrior) -> pd.Series:
-    """The posterior mean rate ``(x + alpha) / (n + alpha + beta)``: the raw rate ``x / n`` pulled toward the
-    peers' rate, the less the smaller ``n``. NaN where ``n`` is missing or 0 (no evidence, no rate)."""
-    rate = (x + prior.alpha) / (n + prior.alpha + prior.beta)
-    return rate.where(n.notna() & (n > 0))
-
-
 def set_ratio(out: pd.DataFrame, column: str, x: pd.Series, n: pd.Series) -> None:
     """Writes ratio indicator ``column`` as the shrunk rate, with ``<column>_x`` / ``<column>_n`` (the raw
     counts), ``<column>_raw`` (x / n: what the red-flag count thresholds) and ``<column>_prior`` (the peers'
@@ -368,7 +323,7 @@ def set_ratio(out: pd.DataFrame, column: str, x: pd.Series, n: pd.Series) -> Non
     out[f"{column}_n"] = ns
     out[f"{column}_raw"] = (xs / ns).where(ns > 0)
     out[f"{column}_prior"] = prior.mean
-    out[column] = shrink(xs, ns, prior)
+    out[column] = shrunk_rate((xs / ns).where(ns > 0).to_numpy(dtype=float), xs.to_numpy(), ns.to_numpy(), prior)
 
 
 # ------------------------------------------------------------------------------------------ features

@@ -1,5 +1,5 @@
-"""Shares shrunk toward the peer rate (empirical Bayes): the feature value is the posterior mean under a beta
-prior fitted on the peers, the red flag and the reason's "x of n" read the raw share."""
+"""Shares shrunk toward the peer rate (empirical Bayes, features/shrinkage.py): the feature value is the posterior
+mean under a beta prior fitted on the peers, the red flag and the reason's "x of n" read the raw share."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from features.build import build_features, reason_detail, shrunk_rate, threshold_column
+from features.build import build_features, reason_detail, threshold_column
 from features.registry import BY_ID, ENTITY_TYPES, for_entity
-from features.us_dol import BetaPrior, fit_beta_prior
+from features.shrinkage import BetaPrior, fit_beta_prior, shrunk_rate
 from tests.features.test_build import GOLDEN, ingest_folder
 
 
@@ -46,6 +48,52 @@ def test_the_shrunk_rate_lies_between_the_raw_rate_and_the_peers_and_nears_the_r
     low, high = sorted((raw, prior.mean))
     assert low <= one <= high
     assert abs(more - raw) <= abs(one - raw)
+
+
+def _rate(x: float, n: float, prior: BetaPrior) -> float:
+    return float(shrunk_rate(np.array([x / n if n else np.nan]), np.array([x]), np.array([n]), prior)[0])
+
+
+@given(
+    alpha=st.floats(0.05, 50),
+    beta=st.floats(0.05, 500),
+    successes=st.integers(0, 20),
+    extra=st.integers(0, 20),
+    scale=st.integers(2, 50),
+)
+def test_more_evidence_at_the_same_raw_rate_lies_further_from_the_prior(
+    alpha: float, beta: float, successes: int, extra: int, scale: int
+) -> None:
+    prior = BetaPrior(alpha, beta)
+    x, n = successes, successes + extra + 1
+    small, large = _rate(x, n, prior), _rate(x * scale, n * scale, prior)
+    raw = x / n
+    # Both between the prior mean and the raw rate; the larger sample nearer the raw rate.
+    assert abs(large - raw) <= abs(small - raw) + 1e-12
+    assert abs(large - prior.mean) >= abs(small - prior.mean) - 1e-12
+    assert min(raw, prior.mean) - 1e-12 <= small <= max(raw, prior.mean) + 1e-12
+
+
+def test_one_of_one_stays_near_the_prior_when_the_peer_rate_is_low() -> None:
+    # 2,000 peers at about 1%, with some spread between them; two entities: 1 of 1 and 30 of 100.
+    n = np.array([100.0] * 1000 + [20.0] * 1000 + [1.0, 100.0])
+    x = np.array([1.0] * 900 + [3.0] * 100 + [0.0] * 950 + [2.0] * 50 + [1.0, 30.0])
+    prior = fit_beta_prior(pd.Series(x), pd.Series(n))
+    assert 0.005 < prior.mean < 0.02
+    rates = shrunk_rate(x / n, x, n, prior)
+    one_of_one, thirty_of_hundred = rates[-2], rates[-1]
+    assert one_of_one < thirty_of_hundred
+    assert one_of_one - prior.mean < (thirty_of_hundred - prior.mean) / 2  # 1 of 1 pulled much nearer the prior
+    assert rates.argmax() == len(rates) - 1
+
+
+def test_the_prior_is_the_pooled_rate_and_its_strength_is_bounded() -> None:
+    same = fit_beta_prior(pd.Series([5.0] * 50), pd.Series([100.0] * 50))  # no spread beyond sampling
+    assert abs(same.mean - 0.05) < 1e-9 and same.alpha + same.beta == 1_000.0
+    spread = fit_beta_prior(pd.Series([0.0, 10.0] * 50), pd.Series([10.0] * 100))  # all or nothing
+    assert abs(spread.mean - 0.5) < 1e-9 and spread.alpha + spread.beta == 1.0
+    assert fit_beta_prior(pd.Series([0.0]), pd.Series([0.0])) == BetaPrior(1.0, 1.0)
+    assert math.isnan(_rate(0, 0, same))  # no evidence, no rate
 
 
 def test_no_cases_no_rate() -> None:
