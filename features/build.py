@@ -40,6 +40,13 @@ OVERSTAY_GRACE_DAYS = 60
 # Entity id of an agent, attorney or law firm filing petitions for sponsors: the prefix and the name key of the
 # law firm, else of the agent.
 AGENT_ID_PREFIX = "agent:"
+# Entity id of a recruiting organisation abroad that sponsors name on their petitions (petition_recruiter): the
+# prefix and the name key of the organisation's name. A role of its own, as an agent is not merged with a register
+# entry of the same name: an organisation that also files petitions as an agent keeps both ids, and the indicator
+# of its clients (L16) links the two by the name key.
+FOREIGN_RECRUITER_ID_PREFIX = "abroad:"
+# Name keys of organisation names that say there is none ('N.A', 'None'): no entity.
+NO_NAME_KEYS = ("n a", "na", "none")
 
 
 def _null_columns(fields: Sequence[Field]) -> str:
@@ -99,7 +106,9 @@ def _filer_statements(a: str) -> list[str]:
 
 
 def _petition_statements(a: str, s: str) -> list[str]:
-    """The views the labour-certification indicators read (features/registry.py), after entity resolution.
+    """The views the labour-certification indicators read (features/registry.py), after entity resolution:
+    petitions (``lc``), their wages against the peers' (``lc_wage``), the recruiting organisations abroad named
+    on petitions (``pr``) and the labour contractor register (``contractor_register``).
 
     ``eo`` is redefined so that an employer outcome whose ``entity_ref`` names no known employer (none, or an id
     of another source) is attached by name: each of its names (``entity_name``, several separated by '|') through
@@ -152,6 +161,21 @@ def _petition_statements(a: str, s: str) -> list[str]:
             SELECT w.employer_id, w.wage_hourly < 0.95 * p.m AS below
             FROM w JOIN p ON p.region IS NOT DISTINCT FROM w.region AND p.programme = w.programme
                  AND p.fiscal_year IS NOT DISTINCT FROM w.fiscal_year""",
+        # Recruiting organisations abroad named on petitions (one row per individual recruiter named), dated by the
+        # day their list became known (else the day after its fiscal year), in the window; ``staff_key``: the named
+        # person's pseudonymised name parts in sort order, so the same person in either order is one key.
+        f"""CREATE OR REPLACE TEMP TABLE pr_names AS
+            SELECT name, name_key FROM (SELECT name, {name_key_sql("name")} AS name_key FROM (
+                SELECT DISTINCT recruiter_name AS name FROM raw_petition_recruiter WHERE recruiter_name IS NOT NULL))
+            WHERE name_key IS NOT NULL AND name_key NOT IN ({", ".join(f"'{k}'" for k in NO_NAME_KEYS)})""",
+        f"""CREATE OR REPLACE TEMP TABLE pr AS
+            SELECT p.application_id, k.name_key, '{FOREIGN_RECRUITER_ID_PREFIX}' || k.name_key AS recruiter_id,
+                   CASE WHEN n.last IS NULL OR n.first IS NULL THEN coalesce(n.last, n.first)
+                        ELSE least(n.last, n.first) || ' ' || greatest(n.last, n.first) END AS staff_key
+            FROM raw_petition_recruiter p JOIN pr_names k ON k.name = p.recruiter_name
+            CROSS JOIN LATERAL (SELECT nullif(p.staff_last_name, '') AS last, nullif(p.staff_first_name, '') AS first,
+                                       coalesce(p.known_on, make_date(CAST(p.fiscal_year AS INTEGER), 10, 1)) AS day) n
+            WHERE n.day < {a} AND n.day >= {s}""",
         # Labour contractors certified on a register (agency_type labour_contractor) before the as-of date.
         f"""CREATE OR REPLACE TEMP TABLE contractor_register AS
             SELECT DISTINCT {name_key_sql(legal_name_sql("name"))} AS name_key FROM raw_recruiter
@@ -380,7 +404,8 @@ ENTITY_UNIVERSE = {
     "employer": "SELECT registration_no AS entity_id FROM org UNION SELECT employer_id FROM va "
     "WHERE employer_id IS NOT NULL UNION SELECT employer_id FROM li WHERE employer_id IS NOT NULL "
     "UNION SELECT employer_id FROM lc WHERE employer_id IS NOT NULL",
-    "recruiter": "SELECT recruiter_id AS entity_id FROM recruiters UNION SELECT agent_id FROM lc",
+    "recruiter": "SELECT recruiter_id AS entity_id FROM recruiters UNION SELECT agent_id FROM lc "
+    "UNION SELECT recruiter_id FROM pr",
     "visa_desk": "SELECT DISTINCT desk_id AS entity_id FROM va",
     "border_post": "SELECT DISTINCT officer_key AS entity_id FROM bc",
     "inspector": "SELECT DISTINCT inspector_id AS entity_id FROM li",

@@ -7,9 +7,10 @@ red flag?, Based on, Exclusions), an index, and the fairness note listing the se
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 
-from data_contracts.contracts import OFFICIAL_DESK_TYPES
+from data_contracts.sources import load_source
 from features.registry import ENTITY_TYPES, INDICATORS, Indicator, sensitive_indicators
 
 ENTITY_TITLES = {
@@ -87,27 +88,28 @@ def render_indicator_page(ind: Indicator) -> str:
     return "\n".join(lines)
 
 
-def us_dol_support(ind: Indicator) -> str:
-    """Whether the public US DOL H-2A / H-2B records (``tracerisk us-dol``) support this indicator, and how."""
-    from features.us_dol import DOL_INDICATORS, NOT_SUPPORTED
+def us_dol_missing(ind: Indicator) -> list[str]:
+    """The record types ``ind`` is computed from that the public US DOL H-2A / H-2B files do not supply (the us-dol
+    source declaration, data_contracts/sources/us-dol.toml); empty: the DOL records support it."""
+    return [t for t in ind.data if t not in us_dol_record_types()]
 
-    computed = [d for d in DOL_INDICATORS if d.ref == ind.id]
-    if computed:
-        names = "; ".join(f"`{d.id}` ({d.title})" for d in computed)
-        return f"Computed from the public DOL files by `tracerisk us-dol` as {names} (features/us_dol.py)."
-    if ind.id in NOT_SUPPORTED:
-        return f"Not computable from the public DOL files: {NOT_SUPPORTED[ind.id]}."
-    if ind.entity in OFFICIAL_DESK_TYPES:
-        return (
-            "Not computable from the public DOL files: they hold no decisions by individual desks, border "
-            "officers or inspectors."
-        )
-    if ind.id.startswith("G"):
-        return (
-            "Not computed from the public DOL files: they hold no recruiter placements, shared contacts or "
-            "escorts to build the network from (the agent-client link is used by E13 instead)."
-        )
-    return "Not computed from the public DOL files."
+
+@cache
+def us_dol_record_types() -> frozenset[str]:
+    return frozenset(d.record_type for d in load_source("us-dol").declared)
+
+
+def us_dol_support(ind: Indicator) -> str:
+    """Whether the public US DOL records support this indicator, as the page's last section says it."""
+    if ind.sql is None:
+        return "Not computed from any records."
+    missing = us_dol_missing(ind)
+    if missing:
+        return f"Not computed from the public DOL files: they hold no {', '.join(missing)} records."
+    return (
+        f"Computed from the public DOL files' {', '.join(ind.data)} records once they are in the lake "
+        "(`tracerisk ingest --format us-dol`), by the same feature build as every other source's."
+    )
 
 
 def render_index() -> str:

@@ -1069,6 +1069,45 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         sources=("003:2799",),
         data=("labour_certification",),
     ),
+    # Recruiting organisations abroad that sponsors name on their petitions (recruiter entities 'abroad:' + name
+    # key; view ``pr``: one row per individual recruiter named, ``staff_key`` the person's pseudonymised name).
+    Indicator(
+        id="L15",
+        entity="recruiter",
+        unit="other recruiting organisations abroad naming the same individual recruiters",
+        direction=+1,
+        kind="count",
+        sql="""WITH staff AS (SELECT DISTINCT recruiter_id, staff_key FROM pr WHERE staff_key IS NOT NULL)
+                 SELECT a.recruiter_id AS entity_id, count(DISTINCT b.recruiter_id) AS num,
+                        count(DISTINCT a.staff_key) AS den
+                 FROM staff a LEFT JOIN staff b ON b.staff_key = a.staff_key AND b.recruiter_id <> a.recruiter_id
+                 GROUP BY 1""",
+        detail="{num:.0f} other recruiting organisations abroad name the same individual recruiters as its "
+        "{den:.0f} named (a renamed or related organisation); peers {peer:.0f}",
+        threshold=0.0,
+        sources=("003:1958", "003:2799"),
+        data=("petition_recruiter",),
+    ),
+    Indicator(
+        id="L16",
+        entity="recruiter",
+        unit="employers sanctioned before among the clients of the agent or law firm of the same name",
+        direction=+1,
+        kind="count",
+        # An organisation abroad is the H-2 agent or law firm whose name has the same key (``lc.agent_key``).
+        sql="""WITH orgs AS (SELECT DISTINCT recruiter_id, name_key FROM pr),
+                      clients AS (SELECT DISTINCT agent_key, employer_id FROM lc
+                                  WHERE agent_key IS NOT NULL AND employer_id IS NOT NULL)
+                 SELECT o.recruiter_id AS entity_id,
+                        count_if(c.employer_id IN (SELECT employer_id FROM sanctioned)) AS num,
+                        count(*) AS den
+                 FROM orgs o JOIN clients c ON c.agent_key = o.name_key GROUP BY 1""",
+        detail="as the agent or law firm of the same name it filed petitions for {den:.0f} employers, {num:.0f} "
+        "of them debarred or sanctioned before",
+        threshold=0.0,
+        sources=("003:688",),
+        data=("petition_recruiter", "labour_certification", "enforcement_outcome"),
+    ),
 )
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from features.us_dol import DolEntity
+    from data_contracts.contracts import OrganisationType
 
 us_dol_app = typer.Typer(
     help="US Department of Labor H-2A / H-2B public records through the lake: ingest, score employers or agents, "
@@ -39,7 +39,7 @@ def _date(value: str, option: str) -> date:
         raise _cli()._fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def _entity(value: str) -> DolEntity:
+def _entity(value: str) -> OrganisationType:
     if value == "employer":
         return "employer"
     if value == "recruiter":

@@ -6,27 +6,26 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts.contracts import OrganisationType
 from data_contracts.lake import Lake
 from data_contracts.sources.country_tables import load_country_context
 from features.registry import ENTITY_TYPES
-from features.us_dol import DolEntity
+from flows.features import features_as_of, features_dir
 from flows.ingest import PREFETCH, ingest_flow
 from flows.models import evaluate_task, score_flow, train_flow
 from models.bundle import read_registry
 from models.gate import SERVED_COUNT
-from models.train import labelled_by
 from models.us_dol import (
     BOOTSTRAP_SAMPLES,
     GATE_K,
     RecruiterList,
-    agent_client_pairs,
     appendix_c_rows,
     backtest_view,
     contractor_register,
@@ -49,7 +48,7 @@ class ServedView:
     served_reason: str
 
 
-def _published_as_of(home: Path, entity: DolEntity, as_of: date) -> tuple[str, list[dict[str, Any]]] | None:
+def _published_as_of(home: Path, entity: OrganisationType, as_of: date) -> tuple[str, list[dict[str, Any]]] | None:
     """The run the store serves for ``entity`` and its rows, when it was scored as of ``as_of``."""
     engine = connect(store_url(home))
     try:
@@ -67,7 +66,7 @@ def us_dol_score_flow(
     data_dir: Path,
     home: Path,
     as_of: date,
-    entity: DolEntity = "employer",
+    entity: OrganisationType = "employer",
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ServedView:
     """The DOL files into the lake (files already there add nothing); then the run the store serves, when it was
@@ -132,7 +131,7 @@ def us_dol_backtest_flow(
     home: Path,
     as_of: date,
     labels_to: date,
-    entities: tuple[DolEntity, ...] = ("employer", "recruiter"),
+    entities: tuple[OrganisationType, ...] = ("employer", "recruiter"),
     progress: Callable[[int, int, str], None] | None = None,
     origins: tuple[date, ...] = (),
 ) -> list[dict[str, Any]]:
@@ -163,24 +162,27 @@ def us_dol_backtest_flow(
 
 
 @task(name="us-dol-foreign-recruiters", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
-def recruiters_task(home: Path, data_dir: Path, as_of: date) -> RecruiterList:
-    """Appendix C, the petitions' agents and clients, the debarments and the contractor register as the lake
-    knew them before ``as_of``; the country tables of ``data_dir`` as context beside them."""
+def recruiters_task(home: Path, data_dir: Path, as_of: date, rebuild: bool) -> RecruiterList:
+    """The recruiter features as of ``as_of`` (the features folder's, else built from the lake and kept;
+    ``rebuild``: built anew, as when the lake gained records) with Appendix C and the contractor register as the
+    lake holds them for the figures beside the ranking; the country tables of ``data_dir`` as context."""
     lake = Lake(home)
     try:
         appendix = appendix_c_rows(lake.current("petition_recruiter").to_pylist())
-        pairs = agent_client_pairs(lake.current("labour_certification").to_pylist(), as_of)
         register = contractor_register(lake.current("recruiter").to_pylist())
-        debarred = labelled_by(lake, "employer", as_of - timedelta(days=1))  # decided before the day
     finally:
         lake.close()
-    return foreign_recruiters(appendix, pairs, debarred, register, as_of, load_country_context(data_dir))
+    if rebuild:  # features kept as of the day predate the records the lake just gained: built anew
+        features_dir(home, as_of).joinpath("cutoffs.json").unlink(missing_ok=True)
+    features = features_as_of(home, as_of, ("recruiter",))["recruiter"]
+    return foreign_recruiters(features, appendix, register, as_of, load_country_context(data_dir))
 
 
 @flow(name="us-dol-foreign-recruiters", log_prints=False, validate_parameters=False)
 def us_dol_recruiters_flow(
     data_dir: Path, home: Path, as_of: date, progress: Callable[[int, int, str], None] | None = None
 ) -> RecruiterList:
-    """The DOL files into the lake (files already there add nothing), then the foreign recruiter listing from it."""
-    ingest_flow(data_dir, "us-dol", home, None, 0, progress, PREFETCH)
-    return recruiters_task(home, data_dir, as_of)
+    """The DOL files into the lake (files already there add nothing), then the foreign recruiter listing from the
+    recruiter features as of ``as_of``."""
+    reports, _docs = ingest_flow(data_dir, "us-dol", home, None, 0, progress, PREFETCH)
+    return recruiters_task(home, data_dir, as_of, any(r.new for r in reports if r.status == "committed"))

@@ -397,7 +397,8 @@ def render_us_dol_recruiters(listing: RecruiterList, top: int = 25) -> str:
 
 def us_dol_model_card(results: list[dict[str, Any]]) -> str:
     """The model card (Markdown) of the US DOL H-2A / H-2B models, with their latest backtest."""
-    from features.us_dol import NOT_SUPPORTED, indicators
+    from features.catalogue import us_dol_missing
+    from features.registry import INDICATORS, for_entity
 
     lines = [
         "# Model card: US DOL H-2A / H-2B employers and agents",
@@ -420,11 +421,12 @@ def us_dol_model_card(results: list[dict[str, Any]]) -> str:
         "## Features",
     ]
     for entity in ("employer", "recruiter"):
-        names = ", ".join(f"{i.title}{f' ({i.ref})' if i.ref else ''}" for i in indicators(entity))
+        names = ", ".join(f"{i.title} ({i.id})" for i in for_entity(entity) if not us_dol_missing(i))
         lines.append(f"- {entity}: {names}")
+    unsupported = sorted(i.id for i in INDICATORS if i.sql is None or us_dol_missing(i))
     lines += [
         "",
-        f"Not supported by public DOL data: {', '.join(sorted(NOT_SUPPORTED))} (see the indicator pages).",
+        f"Not supported by public DOL data: {', '.join(unsupported)} (see the indicator pages).",
         "",
     ]
     for r in results:

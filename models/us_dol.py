@@ -1,7 +1,7 @@
 """Views of the US DOL H-2A / H-2B records over the one pipeline: the published run as the ``us-dol score`` CSV,
 the generic evaluation (models.evaluate) as the ``us-dol backtest`` figures and tables, and the foreign recruiter
-listing of ``us-dol recruiters`` from Appendix C as the lake holds it (a red-flag count: no debarment list
-overlaps FY2020-2022, so no labels and no model).
+listing of ``us-dol recruiters``: the recruiting organisations abroad of the feature build, ranked by their red-flag
+count (no debarment list overlaps FY2020-2022, so no labels and no model).
 """
 
 from __future__ import annotations
@@ -14,14 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data_contracts.names import name_key, sponsor_id
+from data_contracts.names import name_key
 from data_contracts.sources.country_tables import CountryContext
-from features.us_dol import (
-    foreign_recruiter_features,
-    indicators,
-    reason_detail,
-    red_flags,
-)
+from features.build import FOREIGN_RECRUITER_ID_PREFIX, NO_NAME_KEYS, FeatureTable, reason_detail, threshold_column
+from features.registry import BY_ID, for_entity
+from features.shrinkage import fit_beta_prior, shrunk_rate
 from models.gate import SERVED_COUNT
 from models.report import md_ci, us_dol_ks
 from models.scoring import RULE_BASELINE
@@ -33,8 +30,9 @@ BOOTSTRAP_SAMPLES = 1000  # resamples of the judged entities for the backtest's 
 
 @dataclass
 class RecruiterList:
-    """Foreign recruiter organisations named on H-2B applications known before ``as_of``, ranked by the
-    red-flag count (no model: no debarment list overlaps FY2020-2022), with country context beside each."""
+    """Recruiting organisations abroad named on petitions known before ``as_of`` (the recruiter entities
+    'abroad:' + name key of the feature build), ranked by the red-flag count (no model: no debarment list overlaps
+    FY2020-2022), with country context beside each."""
 
     as_of: date
     recruiters: pd.DataFrame  # index recruiter_id: recruiter_name, country, red_flags, rank, reasons, context, ...
@@ -42,18 +40,24 @@ class RecruiterList:
 
 
 RECRUITER_COLUMNS = ("recruiter_name", "country", "red_flags", "rank", "reasons", "context")
-RECRUITER_FIGURES = (*(i.id for i in indicators("foreign_recruiter")), "us_agent", "flc_registered")
+# cases, named_staff, chain_share, us_agent, flc_registered: figures beside the ranking; shared_staff_orgs and
+# clients_debarred: the values of the registry's indicators L15 and L16.
+RECRUITER_FIGURES = (
+    "cases",
+    "named_staff",
+    "chain_share",
+    "shared_staff_orgs",
+    "clients_debarred",
+    "us_agent",
+    "flc_registered",
+)
+SHARED_STAFF, CLIENTS_SANCTIONED = BY_ID["L15"], BY_ID["L16"]
 
 
 def appendix_c_rows(petition_recruiters: list[dict[str, Any]]) -> pd.DataFrame:
-    """The lake's petition_recruiter records as Appendix C rows (foreign_recruiter_features): the organisation,
-    its country (upper case) and region, the case, when it became known, and ``staff_key``: the named recruiter's
-    pseudonymised name parts, in any order (never the name)."""
+    """The lake's petition_recruiter records as Appendix C rows: the organisation, its country (upper case) and
+    region, the case and when it became known."""
     rows = [r for r in petition_recruiters if r.get("programme") == "H-2B"]
-
-    def staff(r: dict[str, Any]) -> str | None:
-        parts = sorted(p for p in (r.get("staff_last_name"), r.get("staff_first_name")) if p)
-        return " ".join(parts) or None
 
     def region(value: str | None) -> str | None:
         return None if value is None or value.strip().lower() in ("n/a", "na", "none", "") else value
@@ -64,22 +68,9 @@ def appendix_c_rows(petition_recruiters: list[dict[str, Any]]) -> pd.DataFrame:
             "name": pd.Series([r.get("recruiter_name") for r in rows], dtype=object),
             "country": [(r.get("recruiter_country") or "").upper() or None for r in rows],
             "region": [region(r.get("recruiter_region")) for r in rows],
-            "staff_key": pd.Series([staff(r) for r in rows], dtype=object),
             "known_on": pd.to_datetime([r["known_on"] for r in rows]),
         }
     )
-
-
-def agent_client_pairs(certifications: list[dict[str, Any]], as_of: date) -> pd.DataFrame:
-    """(agent_id, employer_id) of the petitions known before ``as_of``: the agent as the name key of its law firm,
-    else of the agent (the name an Appendix C organisation is matched on), the employer as its sponsor id."""
-    pairs = {
-        (name_key(r.get("law_firm_name") or r.get("agent_name") or ""), sponsor_id(r.get("sponsor_name") or ""))
-        for r in certifications
-        if r["known_on"] < as_of
-    }
-    kept = sorted((a, e) for a, e in pairs if a and e)
-    return pd.DataFrame(kept, columns=["agent_id", "employer_id"])
 
 
 def contractor_register(register: list[dict[str, Any]]) -> pd.DataFrame:
@@ -93,32 +84,80 @@ def contractor_register(register: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+def mode(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
+    """The most frequent non-empty ``column`` value per ``key`` (ties: the first in sort order)."""
+    counts = frame.dropna(subset=[column]).groupby([key, column]).size().rename("n").reset_index()
+    counts = counts.sort_values([key, "n", column], ascending=[True, False, True], kind="stable")
+    return counts.drop_duplicates(key).set_index(key)[column]
+
+
+def appendix_c_figures(appendix: pd.DataFrame, as_of: date, window_days: int) -> pd.DataFrame:
+    """Per organisation of the Appendix C rows known in the ``window_days`` before ``as_of`` (index: its entity id,
+    'abroad:' + name key, as the feature build names it): its most frequent name, country and region, the
+    applications naming it (cases) and the share of them that name other organisations too (chain_share, shrunk
+    toward the peers' share). Figures shown beside the ranking, never part of it."""
+    start, end = pd.Timestamp(as_of - timedelta(days=window_days)), pd.Timestamp(as_of)
+    rows = appendix[(appendix["known_on"] >= start) & (appendix["known_on"] < end)].dropna(subset=["name"]).copy()
+    keys = rows["name"].map(name_key)
+    named = (keys != "") & ~keys.isin(NO_NAME_KEYS)
+    rows = rows[named].assign(entity_id=FOREIGN_RECRUITER_ID_PREFIX + keys[named])
+    index = pd.Index(sorted(rows["entity_id"].unique()), name="recruiter_id", dtype=object)
+    out = pd.DataFrame(index=index)
+    out["cases"] = rows.groupby("entity_id")["application_id"].nunique().reindex(index).astype(float)
+    case_orgs = rows[["entity_id", "application_id"]].drop_duplicates()
+    orgs_per_case = case_orgs.groupby("application_id")["entity_id"].nunique()
+    chained = case_orgs["application_id"].map(orgs_per_case).gt(1).astype(float).groupby(case_orgs["entity_id"]).sum()
+    num, den = chained.reindex(index).to_numpy(dtype=float), out["cases"].to_numpy(dtype=float)
+    prior = fit_beta_prior(pd.Series(num), pd.Series(den))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["chain_share"] = shrunk_rate(num / den, num, den, prior)
+    for column in ("name", "country", "region"):
+        out[column] = mode(rows, "entity_id", column).reindex(index)
+    return out
+
+
 def foreign_recruiters(
+    features: FeatureTable,
     appendix: pd.DataFrame,
-    filings: pd.DataFrame,
-    debarred_before: set[str],
     register: pd.DataFrame | None,
     as_of: date,
     countries: CountryContext | None = None,
 ) -> RecruiterList:
-    """Every foreign recruiter organisation of Appendix C known before ``as_of`` with its indicators, its red flags
-    (indicators past their threshold, the reasons) and, apart from them, its country's context figures public
-    before ``as_of`` (never part of the ranking). Inputs: Appendix C rows, the (agent_id, employer_id) pairs of
-    the filings before ``as_of``, the employers debarred before it, the labour contractor register."""
-    feats = foreign_recruiter_features(appendix, filings, debarred_before, register, as_of)
-    inds = indicators("foreign_recruiter")
-    flags = red_flags(feats, "foreign_recruiter")
-    reasons = [
-        "; ".join(
-            f"{i.title}: {reason_detail(i, row)}"
-            for i in inds
-            if i.threshold is not None and pd.notna(row[i.id]) and row[i.id] > i.threshold
+    """Every recruiting organisation abroad among the recruiter ``features`` as of ``as_of`` (features.build:
+    'abroad:' entities), with its red-flag count and reasons from the feature table (the registry's indicators
+    past their cut-offs), the Appendix C figures beside it (``appendix_c_figures``), whether the contractor
+    ``register`` lists its name before ``as_of``, and apart from them its country's context figures public before
+    ``as_of`` (never part of the ranking)."""
+    table = features.table.to_pandas().set_index("entity_id")
+    mine = table[table.index.str.startswith(FOREIGN_RECRUITER_ID_PREFIX)]
+    figures = appendix_c_figures(appendix, as_of, SHARED_STAFF.window_days).reindex(mine.index)
+    flagged = [i for i in for_entity("recruiter") if i.direction > 0 and i.id in features.cutoffs]
+
+    def reasons(row: pd.Series) -> str:
+        values = {k: (None if pd.isna(v) else float(v)) for k, v in row.items() if isinstance(v, int | float)}
+        return "; ".join(
+            f"{i.title}: {reason_detail(i, values, features.peers[i.id])}"
+            for i in flagged
+            if (values.get(threshold_column(i)) or 0.0) > features.cutoffs[i.id]
         )
-        for _, row in feats.iterrows()
-    ]
-    out = feats.rename(columns={"employer_name": "recruiter_name", "employer_state": "region"})
-    out["red_flags"] = flags
-    out["reasons"] = reasons
+
+    out = pd.DataFrame(index=pd.Index(mine.index, name="recruiter_id"))
+    out["recruiter_name"] = figures["name"]
+    out["country"] = figures["country"]
+    out["region"] = figures["region"].fillna("")
+    out["red_flags"] = mine["red_flags"].astype("int64")
+    out["reasons"] = [reasons(row) for _, row in mine.iterrows()]
+    out["cases"] = figures["cases"].fillna(0.0)
+    out["named_staff"] = mine[f"{SHARED_STAFF.feature}__den"].fillna(0.0)
+    out["chain_share"] = figures["chain_share"]
+    out["shared_staff_orgs"] = mine[SHARED_STAFF.feature]
+    out["clients_debarred"] = mine[CLIENTS_SANCTIONED.feature]
+    out["us_agent"] = mine[f"{CLIENTS_SANCTIONED.feature}__den"].fillna(0.0) > 0
+    registered: set[str] = set()
+    if register is not None and len(register):
+        names = register.loc[register["licence_valid_from"] < pd.Timestamp(as_of), "name"].dropna()
+        registered = {FOREIGN_RECRUITER_ID_PREFIX + name_key(n) for n in names}
+    out["flc_registered"] = out.index.isin(list(registered))
     context = countries.for_names(out["country"].fillna(""), as_of) if countries is not None else None
     out["context"] = context["context"] if context is not None else ""
     order = np.lexsort((out.index.to_numpy(dtype=str), -out["cases"].to_numpy(), -out["red_flags"].to_numpy()))

@@ -1,14 +1,16 @@
-"""US DOL views: the backtest report and card, the foreign recruiter indicators and listing, the summary over
-origins (the pipeline's own checks: tests/flows/test_us_dol_pipeline.py)."""
+"""US DOL views: the backtest report and card, the foreign recruiter listing from the recruiter features, the
+summary over origins (the pipeline's own checks: tests/flows/test_us_dol_pipeline.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
 
 from data_contracts.sources.country_tables import load_country_context
-from features.us_dol import DOL_INDICATORS, foreign_recruiter_features, red_flags
+from features.build import FeatureTable
+from features.registry import BY_ID, INDICATORS
 from models.report import render_report, render_us_dol_report, us_dol_model_card
 from models.us_dol import foreign_recruiters, origin_label_end, origin_summary
 from tests.us_dol_data import hand_made_backtest, require_data
@@ -30,64 +32,95 @@ def test_model_report_and_card_show_model_rule_and_random_with_intervals() -> No
     assert "nationality is never a feature" in card
 
 
-def _appendix(rows: list[tuple[str, str, str, str, str]]) -> pd.DataFrame:
-    """Hand-made Appendix C rows: case, organisation, country, staff key, day the row is known from."""
-    frame = pd.DataFrame(rows, columns=["application_id", "name", "country", "staff_key", "known_on"])
+def _appendix(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """Hand-made Appendix C rows: case, organisation, country, day the row is known from."""
+    frame = pd.DataFrame(rows, columns=["application_id", "name", "country", "known_on"])
     frame["known_on"] = pd.to_datetime(frame["known_on"])
     frame["region"] = None
     return frame
 
 
-def test_foreign_recruiter_indicators_on_hand_made_rows() -> None:
-    appendix = _appendix(
-        [
-            ("C1", "Alpha Agency S.A.", "MEXICO", "s1", "2020-10-01"),
-            ("C1", "Beta Recruiters", "MEXICO", "s2", "2020-10-01"),
-            ("C2", "ALPHA AGENCY", "MEXICO", "s1", "2020-10-01"),
-            ("C3", "Gamma Ltd", "JAMAICA", "s1", "2020-10-01"),
-            ("C4", "Delta", "GUATEMALA", "s9", "2021-10-01"),  # known only from 2021-10-01
-            ("C4", "Alpha Agency", "MEXICO", "s1", "2021-10-01"),
-        ]
+def _features(rows: dict[str, tuple[float, float | None, float, float | None]]) -> FeatureTable:
+    """A hand-made recruiter feature table: per entity L15 (value, den) and L16 (value, den), red flags as the
+    feature build counts them (each past 0)."""
+    shared, clients = BY_ID["L15"], BY_ID["L16"]
+    ids = sorted(rows)
+    table = pa.table(
+        {
+            "entity_id": ids,
+            shared.feature: [rows[i][0] for i in ids],
+            f"{shared.feature}__num": [rows[i][0] for i in ids],
+            f"{shared.feature}__den": [rows[i][1] for i in ids],
+            clients.feature: [rows[i][2] for i in ids],
+            f"{clients.feature}__num": [rows[i][2] for i in ids],
+            f"{clients.feature}__den": [rows[i][3] for i in ids],
+            "red_flags": [int(rows[i][0] > 0) + int(rows[i][2] > 0) for i in ids],
+        }
     )
-    filings = pd.DataFrame(
-        {"agent_id": ["beta recruiters", "beta recruiters", None], "employer_id": ["farm one", "farm two", "farm 3"]}
-    )
-    feats = foreign_recruiter_features(appendix, filings, {"farm one"}, None, date(2021, 1, 1))
-    assert list(feats.index) == ["alpha agency", "beta recruiters", "gamma"]
-    got = feats[["cases", "named_staff", "chain_share_raw", "shared_staff_orgs", "clients_debarred", "us_agent"]]
-    assert got.loc["alpha agency"].tolist() == [2.0, 1.0, 0.5, 1.0, 0.0, False]
-    assert got.loc["beta recruiters"].tolist() == [1.0, 1.0, 1.0, 0.0, 1.0, True]
-    assert got.loc["gamma"].tolist() == [1.0, 1.0, 0.0, 1.0, 0.0, False]
-    assert feats.loc["gamma", "country"] == "JAMAICA"
-    assert red_flags(feats, "foreign_recruiter").to_dict() == {"alpha agency": 1, "beta recruiters": 1, "gamma": 1}
-    later = foreign_recruiter_features(appendix, filings, {"farm one"}, None, date(2021, 10, 2))
-    assert later.loc["alpha agency", "cases"] == 3 and "delta" in later.index
+    return FeatureTable("recruiter", table, {"L15": 0.0, "L16": 0.0}, {"L15": 0.0, "L16": 0.0})
 
 
-def test_country_context_is_never_a_feature() -> None:
+APPENDIX = [
+    ("C1", "Alpha Agency S.A.", "MEXICO", "2020-10-01"),
+    ("C1", "Beta Recruiters", "MEXICO", "2020-10-01"),
+    ("C2", "ALPHA AGENCY", "MEXICO", "2020-10-01"),
+    ("C3", "Gamma Ltd", "JAMAICA", "2020-10-01"),
+    ("C4", "Alpha Agency", "MEXICO", "2016-10-01"),  # known before the window: not counted
+]
+
+
+def test_foreign_recruiters_rank_the_feature_tables_organisations_abroad() -> None:
+    features = _features(
+        {
+            "abroad:alpha agency": (1.0, 2.0, 0.0, None),
+            "abroad:beta recruiters": (0.0, 1.0, 1.0, 3.0),
+            "abroad:gamma": (2.0, 1.0, 2.0, 2.0),
+            "agent:beta recruiters": (0.0, None, 0.0, None),  # an H-2 agent: not an organisation abroad
+        }
+    )
+    register = pd.DataFrame({"name": ["Gamma Ltd."], "licence_valid_from": pd.to_datetime(["2019-01-01"])})
+    listing = foreign_recruiters(features, _appendix(APPENDIX), register, date(2021, 7, 1))
+    table = listing.recruiters
+    assert list(table.index) == ["abroad:gamma", "abroad:alpha agency", "abroad:beta recruiters"]
+    assert table["rank"].tolist() == [1, 2, 3] and table["red_flags"].tolist() == [2, 1, 1]
+    assert table["recruiter_name"].tolist() == ["Gamma Ltd", "ALPHA AGENCY", "Beta Recruiters"]  # ties: sort order
+    assert table["cases"].tolist() == [1.0, 2.0, 1.0]  # C4 was known before the window
+    assert table["named_staff"].tolist() == [1.0, 2.0, 1.0]
+    assert table["us_agent"].tolist() == [True, False, True] and table["flc_registered"].tolist() == [
+        True,
+        False,
+        False,
+    ]
+    assert table.loc["abroad:gamma", "reasons"] == (
+        f"{BY_ID['L15'].title}: 2 other recruiting organisations abroad name the same individual recruiters as its "
+        f"1 named (a renamed or related organisation); peers 0; {BY_ID['L16'].title}: as the agent or law firm of "
+        "the same name it filed petitions for 2 employers, 2 of them debarred or sanctioned before"
+    )
+    # Applications naming other organisations too: Beta 1 of 1, Alpha 1 of 2, Gamma 0 of 1; shrunk toward 2 of 4.
+    chain = table["chain_share"]
+    assert 0 < chain["abroad:gamma"] < chain["abroad:alpha agency"] == 0.5 < chain["abroad:beta recruiters"] < 1
+    assert listing.countries.loc["MEXICO", "organisations"] == 2
+
+
+def test_foreign_recruiter_indicators_read_no_country() -> None:
     """Principle 2 and INDICATORS.md: country figures are context beside a listing, never an indicator."""
-    context_words = ("country", "cpi", "tip", "wgi", "nationality", "goods")
-    for indicator in DOL_INDICATORS:
-        assert not any(w in indicator.id for w in context_words), indicator.id
+    abroad = [i for i in INDICATORS if "petition_recruiter" in i.data]
+    assert [i.id for i in abroad] == ["L15", "L16"]
+    for indicator in abroad:
+        assert indicator.sql is not None and "country" not in indicator.sql.lower(), indicator.id
 
 
 def test_foreign_recruiters_context_changes_no_rank_flag_or_reason() -> None:
     """The country figures sit beside the listing: with or without them, the same ranks, flags and reasons."""
-    appendix = _appendix(
-        [
-            ("C1", "Alpha Agency S.A.", "MEXICO", "s1", "2020-10-01"),
-            ("C1", "Beta Recruiters", "MEXICO", "s2", "2020-10-01"),
-            ("C2", "Gamma Ltd", "JAMAICA", "s1", "2020-10-01"),
-        ]
-    )
-    pairs = pd.DataFrame({"agent_id": ["beta recruiters"], "employer_id": ["sponsor:farm one"]})
+    features = _features({"abroad:alpha agency": (1.0, 1.0, 0.0, None), "abroad:gamma": (0.0, 1.0, 0.0, None)})
     day = date(2021, 7, 1)
-    listing = foreign_recruiters(appendix, pairs, {"sponsor:farm one"}, None, day, load_country_context(require_data()))
-    plain = foreign_recruiters(appendix, pairs, {"sponsor:farm one"}, None, day, None)
+    appendix = _appendix(APPENDIX)
+    listing = foreign_recruiters(features, appendix, None, day, load_country_context(require_data()))
+    plain = foreign_recruiters(features, appendix, None, day, None)
     columns = ["recruiter_name", "red_flags", "rank", "reasons"]
     pd.testing.assert_frame_equal(listing.recruiters[columns], plain.recruiters[columns])
     assert listing.recruiters["context"].str.contains("TI CPI").any() and (plain.recruiters["context"] == "").all()
-    assert listing.countries.loc["MEXICO", "organisations"] == 2 and listing.countries.loc["MEXICO", "iso3"] == "MEX"
+    assert listing.countries.loc["MEXICO", "organisations"] == 1 and listing.countries.loc["MEXICO", "iso3"] == "MEX"
 
 
 def test_origin_label_end_on_the_calendar() -> None:

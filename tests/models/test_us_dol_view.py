@@ -1,14 +1,12 @@
 """The us-dol views: the generic evaluation as the backtest figures, the published rows as the score CSV, lake
-records as the recruiter listing's inputs."""
+records as the recruiter listing's Appendix C rows."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from data_contracts.names import name_key, sponsor_id
 from models.us_dol import (
-    agent_client_pairs,
     appendix_c_rows,
     backtest_view,
     origin_summary,
@@ -100,33 +98,17 @@ def test_served_scores_csv_keeps_the_dol_entities_in_published_order() -> None:
     assert served_scores_csv([published("agent:x", 1, "recruiter-2013")], "recruiter")["served"].tolist() == ["model"]
 
 
-def test_appendix_c_rows_and_agent_clients_from_lake_records() -> None:
-    def named(case: str, last: str, first: str, region: str | None = "n/a") -> dict[str, Any]:
+def test_appendix_c_rows_from_lake_records() -> None:
+    def named(case: str, region: str | None = "n/a", programme: str = "H-2B") -> dict[str, Any]:
         return {
             "application_id": case,
-            "programme": "H-2B",
+            "programme": programme,
             "recruiter_name": "Agencia Uno",
             "recruiter_country": "Mexico",
             "recruiter_region": region,
-            "staff_last_name": last,
-            "staff_first_name": first,
             "known_on": date(2020, 10, 1),
         }
 
-    rows = appendix_c_rows([named("H-1", "ps_a", "ps_b"), named("H-2", "ps_b", "ps_a", "JALISCO")])
-    assert rows["staff_key"].nunique() == 1  # the same person, name parts in either order
+    rows = appendix_c_rows([named("H-1"), named("H-2", "JALISCO"), named("H-3", programme="H-2A")])
+    assert rows["application_id"].tolist() == ["H-1", "H-2"]
     assert rows["country"].tolist() == ["MEXICO", "MEXICO"] and rows["region"].isna().tolist() == [True, False]
-    petitions: list[dict[str, Any]] = [
-        {
-            "law_firm_name": "Law & Co LLP",
-            "agent_name": "Ann Lee",
-            "sponsor_name": "Farm A Inc",
-            "known_on": date(2012, 1, 1),
-        },
-        {"law_firm_name": None, "agent_name": "Ann Lee", "sponsor_name": "Farm B", "known_on": date(2012, 5, 1)},
-        {"law_firm_name": None, "agent_name": "Late Agent", "sponsor_name": "Farm C", "known_on": date(2013, 2, 1)},
-    ]
-    pairs = agent_client_pairs(petitions, date(2013, 1, 1))
-    assert sorted(pairs.itertuples(index=False, name=None)) == sorted(
-        [(name_key("Law & Co LLP"), sponsor_id("Farm A Inc")), (name_key("Ann Lee"), sponsor_id("Farm B"))]
-    )
