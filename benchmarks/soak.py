@@ -134,9 +134,12 @@ def failed_by_status(port: int) -> dict[str, int]:
     return out
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of ``pid`` in MiB: all of it (VmRSS), or the part not backed by a file (RssAnon: heap and
+    caches; the rest is mostly the store's file pages SQLite maps, which grow with the store and the kernel can
+    drop)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -250,6 +253,7 @@ def soak(
     port = _port()
     proc = _serve([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)], env, port)
     windows: list[Window] = []
+    anon: list[float] = []  # the server's RssAnon at the end of each window, MiB
     seen_failed: dict[str, int] = {}
     publisher = Publisher(url, publish_every_s) if publish_every_s > 0 else None
     if publisher is not None:
@@ -285,12 +289,13 @@ def soak(
                 publisher.overlapping(window_start, time.monotonic()) if publisher is not None else 0,
             )
             windows.append(w)
+            anon.append(round(rss_mib(proc.pid, "RssAnon"), 1))
             if requests:  # the wait does not count the response time: correct the pacing towards the target rate
                 pace_ms = min(pace_ms * 2, max(pace_ms / 2, pace_ms * (requests / length) / rate))
                 write_script(pace_ms)
             log(
                 f"{w.minute:6.2f} min  {w.rate:7.1f} req/s  errors {w.errors}  p50 {w.p50_ms:6.2f} ms  "
-                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB"
+                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB (anon {anon[-1]:.1f})"
                 + (f"  publishes {w.publishes}" if w.publishes else "")
                 + (f"  {kinds}" if kinds else "")
             )
@@ -338,6 +343,9 @@ def soak(
         "rss_after_first_window_mib": base,
         "rss_end_mib": last,
         "rss_growth_after_warmup": round((last - base) / base, 4) if windows else None,
+        "rss_anon_after_first_window_mib": anon[0] if anon else None,
+        "rss_anon_end_mib": anon[-1] if anon else None,
+        "rss_anon_growth_after_warmup": round((anon[-1] - anon[0]) / anon[0], 4) if anon else None,
         "windows": [asdict(w) for w in windows],
     }
     return result
