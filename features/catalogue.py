@@ -100,7 +100,10 @@ def us_dol_record_types() -> frozenset[str]:
 
 
 def us_dol_support(ind: Indicator) -> str:
-    """Whether the public US DOL records support this indicator, as the page's last section says it."""
+    """Whether the public US DOL records support this indicator, as the page's last section says it: the
+    indicator's own ``us_dol`` text where the record types it reads do not tell (indicator_texts.toml)."""
+    if "us_dol" in ind.texts:
+        return str(ind.texts["us_dol"]).strip()
     if ind.sql is None:
         return "Not computed from any records."
     missing = us_dol_missing(ind)
@@ -110,6 +113,12 @@ def us_dol_support(ind: Indicator) -> str:
         f"Computed from the public DOL files' {', '.join(ind.data)} records once they are in the lake "
         "(`tracerisk ingest --format us-dol`), by the same feature build as every other source's."
     )
+
+
+def us_dol_computed(ind: Indicator) -> bool:
+    """Whether the public US DOL records support this indicator: its section says 'Computed' (every other one
+    begins 'Not computed')."""
+    return us_dol_support(ind).startswith("Computed")
 
 
 def render_index() -> str:

@@ -397,7 +397,7 @@ def render_us_dol_recruiters(listing: RecruiterList, top: int = 25) -> str:
 
 def us_dol_model_card(results: list[dict[str, Any]]) -> str:
     """The model card (Markdown) of the US DOL H-2A / H-2B models, with their latest backtest."""
-    from features.catalogue import us_dol_missing
+    from features.catalogue import us_dol_computed
     from features.registry import INDICATORS, for_entity
 
     lines = [
@@ -421,9 +421,9 @@ def us_dol_model_card(results: list[dict[str, Any]]) -> str:
         "## Features",
     ]
     for entity in ("employer", "recruiter"):
-        names = ", ".join(f"{i.title} ({i.id})" for i in for_entity(entity) if not us_dol_missing(i))
+        names = ", ".join(f"{i.title} ({i.id})" for i in for_entity(entity) if us_dol_computed(i))
         lines.append(f"- {entity}: {names}")
-    unsupported = sorted(i.id for i in INDICATORS if i.sql is None or us_dol_missing(i))
+    unsupported = sorted(i.id for i in INDICATORS if not us_dol_computed(i))
     lines += [
         "",
         f"Not supported by public DOL data: {', '.join(unsupported)} (see the indicator pages).",
