@@ -49,6 +49,7 @@ def test_us_dol_backtest_writes_the_reports(tmp_path: Path, monkeypatch: pytest.
 
 
 APPENDIX_C = "oflc_h2_disclosure/h2b_foreign_recruiters/H2B_FY2020_Appendix_C.xlsx"
+APPENDIX_C_FY2021 = "oflc_h2_disclosure/h2b_foreign_recruiters/H-2B_Appendix_C_FY2021.xlsx"
 
 
 def test_us_dol_recruiters_lists_appendix_c_from_the_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,6 +73,12 @@ def test_us_dol_recruiters_lists_appendix_c_from_the_lake(tmp_path: Path, monkey
     assert not listing["us_agent"].any()  # no petitions in the folder: no organisation is an H-2 agent
     html = (home / "reports" / "us-dol-recruiters.html").read_text(encoding="utf-8")
     assert "Countries of registration (context)" in html and "never part of the ranking" in html
+    again = runner.invoke(app, args)  # nothing new in the lake: the features kept as of the day are read
+    assert again.exit_code == 0 and pd.read_csv(out).equals(listing)
+    # The next year's file: the ingest adds it, so the features as of the day are built anew with its rows.
+    (folder / APPENDIX_C_FY2021).symlink_to(data / APPENDIX_C_FY2021)
+    more = runner.invoke(app, args)
+    assert more.exit_code == 0 and len(pd.read_csv(out)) > len(listing)
     before = runner.invoke(app, [*args[:5], "2020-01-01", *args[6:]])
     assert before.exit_code == 0 and "no Appendix C rows before --as-of" in before.output
 
