@@ -147,6 +147,14 @@ _TRADE_NAME = re.compile(TRADE_NAME_MARKER, re.IGNORECASE)
 # Entity id of an employer known only by the name it files or is sanctioned under (no register number): the
 # prefix and the name key of its legal name, the same for every fiscal year and spelling with that key.
 SPONSOR_ID_PREFIX = "sponsor:"
+# Entity id of an agent, attorney or law firm filing petitions for sponsors: the prefix and the name key of the
+# law firm, else of the agent.
+AGENT_ID_PREFIX = "agent:"
+# Entity id of a recruiting organisation abroad that sponsors name on their petitions (petition_recruiter): the
+# prefix and the name key of the organisation's name. A role of its own, as an agent is not merged with a register
+# entry of the same name: an organisation that also files petitions as an agent keeps both ids, and the indicator
+# of its clients (L16) links the two by the name key.
+FOREIGN_RECRUITER_ID_PREFIX = "abroad:"
 
 
 def legal_name(name: str) -> str:

@@ -28,7 +28,14 @@ import pyarrow.parquet as pq
 from data_contracts.atomic import write_atomically
 from data_contracts.contracts import CONTRACTS, INGEST_ORDER, Field
 from data_contracts.lake import LATEST_VERSION, Lake
-from data_contracts.names import SPONSOR_ID_PREFIX, legal_name_sql, name_key_sql, register_name_key
+from data_contracts.names import (
+    AGENT_ID_PREFIX,
+    FOREIGN_RECRUITER_ID_PREFIX,
+    SPONSOR_ID_PREFIX,
+    legal_name_sql,
+    name_key_sql,
+    register_name_key,
+)
 from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
 from features.network import build_network
@@ -37,14 +44,6 @@ from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indic
 from features.shrinkage import fit_beta_prior, shrunk_rate
 
 OVERSTAY_GRACE_DAYS = 60
-# Entity id of an agent, attorney or law firm filing petitions for sponsors: the prefix and the name key of the
-# law firm, else of the agent.
-AGENT_ID_PREFIX = "agent:"
-# Entity id of a recruiting organisation abroad that sponsors name on their petitions (petition_recruiter): the
-# prefix and the name key of the organisation's name. A role of its own, as an agent is not merged with a register
-# entry of the same name: an organisation that also files petitions as an agent keeps both ids, and the indicator
-# of its clients (L16) links the two by the name key.
-FOREIGN_RECRUITER_ID_PREFIX = "abroad:"
 # Name keys of organisation names that say there is none ('N.A', 'None'): no entity.
 NO_NAME_KEYS = ("n a", "na", "none")
 

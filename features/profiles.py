@@ -6,7 +6,8 @@ attributes of organisations and desks) but the fairness section and the worklist
 the point-in-time views of ``features.build.create_views``, so a profile knows nothing after the as-of date.
 
 The address is an organisation's own, as its records give it: the register version in force on the as-of date
-(employers, recruiters), else the sponsor's city, region and postal code on its latest petition in the window.
+(employers, recruiters), else the sponsor's city, region and postal code on its latest petition in the window; a
+recruiting organisation abroad named on petitions, the city, region, postal code and country they give for it.
 Official desks have none, and no address of a person (an applicant, officer, director or named agent) is read.
 """
 
@@ -59,14 +60,25 @@ PROFILE_SQL: dict[EntityType, str] = {
              filing AS (SELECT agent_id AS entity_id, mode(coalesce(law_firm_name, agent_name) ORDER BY
                                    coalesce(law_firm_name, agent_name)) AS name,
                                mode(agent_region ORDER BY agent_region) AS region
-                        FROM lc WHERE agent_id IS NOT NULL GROUP BY 1)
-        SELECT u.entity_id, coalesce(r.name, a.name, replace(u.entity_id, 'unregistered:', '')) AS name, r.country,
-               coalesce(p.region, a.region) AS region,
+                        FROM lc WHERE agent_id IS NOT NULL GROUP BY 1),
+             named AS (SELECT k.recruiter_id AS entity_id, r.recruiter_name AS name, r.recruiter_country AS country,
+                              r.recruiter_region AS region,
+                              nullif(concat_ws(', ', r.recruiter_city, r.recruiter_region, r.recruiter_postal_code,
+                                               r.recruiter_country), '') AS address
+                       FROM raw_petition_recruiter r JOIN pr_names n ON n.name = r.recruiter_name
+                       JOIN (SELECT DISTINCT application_id, name_key, recruiter_id FROM pr) k
+                         ON k.application_id = r.application_id AND k.name_key = n.name_key),
+             abroad AS (SELECT entity_id, mode(name ORDER BY name) AS name, mode(country ORDER BY country) AS country,
+                               mode(region ORDER BY region) AS region, mode(address ORDER BY address) AS address
+                        FROM named GROUP BY 1)
+        SELECT u.entity_id,
+               coalesce(r.name, a.name, b.name, replace(u.entity_id, 'unregistered:', '')) AS name,
+               coalesce(r.country, b.country) AS country, coalesce(p.region, a.region, b.region) AS region,
                coalesce(r.sector, CASE WHEN a.entity_id IS NOT NULL THEN 'petition_agent' END,
-                        'unregistered') AS sector,
-               r.address
+                        CASE WHEN b.entity_id IS NOT NULL THEN 'recruiter_abroad' END, 'unregistered') AS sector,
+               coalesce(r.address, b.address) AS address
         FROM universe u LEFT JOIN reg r USING (entity_id) LEFT JOIN placed p USING (entity_id)
-        LEFT JOIN filing a USING (entity_id)""",
+        LEFT JOIN filing a USING (entity_id) LEFT JOIN abroad b USING (entity_id)""",
     "visa_desk": """
         WITH c AS (SELECT desk_id AS entity_id, mode(worksite_country ORDER BY worksite_country) AS country
                    FROM va GROUP BY 1)

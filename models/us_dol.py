@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data_contracts.names import name_key
+from data_contracts.names import FOREIGN_RECRUITER_ID_PREFIX, name_key
 from data_contracts.sources.country_tables import CountryContext
-from features.build import FOREIGN_RECRUITER_ID_PREFIX, NO_NAME_KEYS, FeatureTable, reason_detail, threshold_column
+from features.build import NO_NAME_KEYS, FeatureTable, reason_detail, threshold_column
 from features.registry import BY_ID, for_entity
 from features.shrinkage import fit_beta_prior, shrunk_rate
 from models.gate import SERVED_COUNT

@@ -31,6 +31,25 @@ def _petition(i: int, decided_on: str, **over: str) -> Row:
     return {**row, **over}
 
 
+def _named_abroad(i: int, known_on: str, **over: str) -> Row:
+    row = {
+        "record_id": f"PR{i}",
+        "source": "ministry",
+        "application_id": f"LC{i}",
+        "programme": "H-2B",
+        "fiscal_year": "2024",
+        "recruiter_name": "Zeta Staffing S.A.",
+        "recruiter_city": "Monterrey",
+        "recruiter_region": "Nuevo Leon",
+        "recruiter_postal_code": "64000",
+        "recruiter_country": "MEXICO",
+        "staff_last_name": "Perez",
+        "staff_first_name": "Ana",
+        "known_on": known_on,
+    }
+    return {**row, **over}
+
+
 def _records() -> dict[str, list[Row]]:
     records = base_records()
     records["organisation"] = [
@@ -45,6 +64,20 @@ def _records() -> dict[str, list[Row]]:
         _petition(1, "2024-02-01", sponsor_city="Yakima", sponsor_postal_code="98901"),
         _petition(2, "2024-04-01", sponsor_postal_code=""),  # the latest before AS_OF: city and region only
         _petition(3, "2024-08-01", sponsor_city="Spokane", sponsor_postal_code="99201"),  # decided after AS_OF
+    ]
+    # A recruiting organisation abroad named on two petitions (two staff), and a third organisation named only on a
+    # list known after AS_OF.
+    records["petition_recruiter"] = [
+        _named_abroad(1, "2024-03-01"),
+        _named_abroad(2, "2024-05-01", record_id="PR2", staff_last_name="Lopez"),
+        _named_abroad(
+            3,
+            "2024-09-01",
+            recruiter_name="Eta Agencia",
+            recruiter_city="Puebla",
+            recruiter_region="Puebla",
+            recruiter_postal_code="72000",
+        ),
     ]
     return records
 
@@ -128,3 +161,12 @@ def test_official_desks_have_no_address(seen: dict[date, dict[str, dict[str, str
     for day in (AS_OF, LATER):
         for entity in ("visa_desk", "border_post", "inspector"):
             assert seen[day][entity] and set(seen[day][entity].values()) == {None}
+
+
+def test_a_recruiting_organisation_abroad_has_the_address_its_petitions_give(
+    seen: dict[date, dict[str, dict[str, str | None]]],
+) -> None:
+    before, later = seen[AS_OF], seen[LATER]
+    assert before["recruiter"]["abroad:zeta staffing"] == "Monterrey, Nuevo Leon, 64000, MEXICO"
+    assert "abroad:eta agencia" not in before["recruiter"]  # named only on a list known after AS_OF
+    assert later["recruiter"]["abroad:eta agencia"] == "Puebla, Puebla, 72000, MEXICO"
