@@ -24,7 +24,7 @@ from rich.table import Table
 
 from benchmarks.check import problems
 from benchmarks.profiling import profiling
-from benchmarks.suite import BENCHMARKS, Row, machine_facts, stamp, versions
+from benchmarks.suite import BENCHMARKS, ON_DEMAND, Row, machine_facts, stamp, versions
 from benchmarks.table import markdown
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True)
@@ -38,7 +38,10 @@ def _root() -> None:
 @cli.command()
 def run(
     scale: Annotated[str, typer.Option(help="World scale: small, medium or large.")] = "small",
-    only: Annotated[list[str] | None, typer.Option(help=f"Run only these: {', '.join(BENCHMARKS)}.")] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Run only these: {', '.join(BENCHMARKS)}; on demand only: {', '.join(ON_DEMAND)}."),
+    ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the rows as JSON here.")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Scratch folder (default: a temporary one).")] = None,
     profile: Annotated[
@@ -52,15 +55,16 @@ def run(
     """Run the benchmarks and print one table of figures, comparisons and ratios."""
     if scale not in ("tiny", "small", "medium", "large"):
         raise typer.BadParameter(f"unknown scale {scale!r}", param_hint="--scale")
+    known = {**BENCHMARKS, **ON_DEMAND}
     names = only or list(BENCHMARKS)
-    unknown = [n for n in names if n not in BENCHMARKS]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise typer.BadParameter(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}", param_hint="--only")
+        raise typer.BadParameter(f"unknown benchmark(s) {unknown}; known: {list(known)}", param_hint="--only")
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         for name in names:
             with profiling(profile / name if profile else None):
-                rows.extend({**r, "benchmark": name} for r in BENCHMARKS[name](scale, Path(scratch)))
+                rows.extend({**r, "benchmark": name} for r in known[name](scale, Path(scratch)))
             if json_path:  # after each benchmark, so a long run that fails later keeps what it measured
                 _write(json_path, stamp(rows, scale))
     rows = stamp(rows, scale)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from benchmarks.__main__ import cli
@@ -127,3 +128,18 @@ def test_table_command_prints_the_markdown_of_a_result_file(tmp_path: Path) -> N
     del broken["rows"][0]["figure"]
     path.write_text(json.dumps(broken))
     assert runner.invoke(cli, ["table", str(path)]).exit_code == 1
+
+
+def test_the_us_dol_benchmark_runs_only_when_named_and_says_where_the_records_are_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks.suite import BENCHMARKS, ON_DEMAND
+
+    assert "us_dol" in ON_DEMAND and "us_dol" not in BENCHMARKS  # not in the default run nor CI's check
+    missing = tmp_path / "no-records"
+    monkeypatch.setenv("TRACERISK_US_DOL_DATA", str(missing))
+    result = runner.invoke(cli, ["run", "--only", "us_dol", "--workdir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, FileNotFoundError) and str(missing) in str(result.exception)
+    unknown = runner.invoke(cli, ["run", "--only", "nonesuch"])
+    assert unknown.exit_code == 2 and "us_dol" in unknown.output
