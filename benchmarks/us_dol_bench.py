@@ -49,7 +49,9 @@ def us_dol(scale: str, scratch: Path) -> list[Row]:
     """Wall times of the four commands above against their targets."""
     data = str(data_dir())
     home = scratch / "us-dol"
-    env = {**os.environ, "TRACERISK_HOME": str(home), "PREFECT_HOME": str(home / "prefect")}
+    prefect_home = home / "prefect"
+    prefect_home.mkdir(parents=True)  # Prefect makes its home folder but not the folders above it
+    env = {**os.environ, "TRACERISK_HOME": str(home), "PREFECT_HOME": str(prefect_home)}
     pipeline = ["pipeline", "--source", "us-dol", "--data-dir", data, "--as-of", AS_OF]
     raw = _timed(pipeline, env)
     ingested = _timed(pipeline, env)
