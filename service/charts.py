@@ -153,8 +153,7 @@ def waterfall_svg(
     parts.append(
         f'<text x="{label_w}" y="{y + 17}" font-size="12" font-weight="bold" text-anchor="end">'
         + escape(
-            gettext("score (%(probability)s before calibration)")
-            % {"probability": f"{_sigmoid(float(raw_score)):.1%}"}
+            gettext("score (%(probability)s before calibration)") % {"probability": f"{_sigmoid(float(raw_score)):.1%}"}
         )
         + "</text>"
         f'<circle cx="{sx(float(raw_score)):.1f}" cy="{y + 13}" r="5" fill="#333"/>'

@@ -196,9 +196,7 @@ def language(request: Request) -> str:
     return i18n.choose(request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language"))
 
 
-def render(
-    request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, name: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A dashboard page: the template with what the layout needs (navigation for ``user``) and ``context``."""
     types = list(user.role_def.types) if user else []
     lang = language(request)

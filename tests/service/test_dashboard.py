@@ -247,9 +247,7 @@ def test_sign_in_form_needs_its_csrf_token(env: Env) -> None:
     csrf = _csrf(client.get("/login").text)
     forged = TestClient(env.client.app)  # a token from someone else's sign-in form, without its nonce cookie
     assert forged.post("/login", data={"token": token, "csrf_token": csrf}).status_code == 403
-    cross = client.post(
-        "/login", data={"token": token, "csrf_token": csrf}, headers={"Sec-Fetch-Site": "cross-site"}
-    )
+    cross = client.post("/login", data={"token": token, "csrf_token": csrf}, headers={"Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
     ok = client.post("/login", data={"token": token, "csrf_token": csrf}, follow_redirects=False)
     assert ok.status_code == 303 and client.cookies.get(COOKIE)
