@@ -673,6 +673,25 @@ def train_entity(
         return without_model(f"no strategy could be fitted: {errors}", compared.comparison)
     _, key, booster, blend = compared.best
 
+    def kept(key: str, booster: Booster | None, blend: Blend, judged_scores: np.ndarray, **more: Any) -> TrainedModel:
+        """The candidate ``key`` as the trained model, calibrated on the fold scores it was judged by."""
+        return TrainedModel(
+            entity,
+            key,
+            booster,
+            Calibrator().fit(judged_scores, fold.y),
+            fit.features,
+            windows,
+            compared.comparison,
+            rule,
+            fold,
+            positives,
+            blend,
+            candidates=compared.candidates,
+            candidate_boosters=compared.boosters,
+            **more,
+        )
+
     def weighted_red_flags() -> TrainedModel:
         """The weighted red flags as the model: judged as fitted on each held-out window (the fold and, its labels
         held out too for a ranking that reads none, the window before it, (F - H, F]), served as refitted today."""
@@ -680,40 +699,11 @@ def train_entity(
         earlier = dataset(
             lake, entity, before, windows.fold_as_of, table(before), exclude, known_by=as_of, drop_known=True
         )
-        return TrainedModel(
-            entity,
-            LATENT_STRATEGY,
-            None,
-            Calibrator().fit(judged.score(no_raw, fold.flags), fold.y),
-            fit.features,
-            windows,
-            compared.comparison,
-            rule,
-            fold,
-            positives,
-            served_latent,
-            candidates=compared.candidates,
-            candidate_boosters=compared.boosters,
-            fold_blend=judged,
-            evidence_windows=[(earlier, latent_blend(earlier.flags, earlier.x))] if earlier.ids else [],
-        )
+        evidence = [(earlier, latent_blend(earlier.flags, earlier.x))] if earlier.ids else []
+        judged_scores = judged.score(no_raw, fold.flags)
+        return kept(LATENT_STRATEGY, None, served_latent, judged_scores, fold_blend=judged, evidence_windows=evidence)
 
     if booster is None:
         return weighted_red_flags()
     raw = np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
-    return TrainedModel(
-        entity,
-        key,
-        booster,
-        Calibrator().fit(blend.score(raw, fold.flags), fold.y),
-        fit.features,
-        windows,
-        compared.comparison,
-        rule,
-        fold,
-        positives,
-        blend,
-        candidates=compared.candidates,
-        candidate_boosters=compared.boosters,
-        label_free=weighted_red_flags(),
-    )
+    return kept(key, booster, blend, blend.score(raw, fold.flags), label_free=weighted_red_flags())
