@@ -143,3 +143,16 @@ def test_the_us_dol_benchmark_runs_only_when_named_and_says_where_the_records_ar
     assert isinstance(result.exception, FileNotFoundError) and str(missing) in str(result.exception)
     unknown = runner.invoke(cli, ["run", "--only", "nonesuch"])
     assert unknown.exit_code == 2 and "us_dol" in unknown.output
+
+
+def test_the_evaluation_benchmark_runs_all_seeds_unless_told_fewer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.evaluation_bench import EVALUATION_SEEDS, evaluation_seeds
+
+    monkeypatch.delenv("TRACERISK_EVALUATION_SEEDS", raising=False)
+    assert evaluation_seeds() == EVALUATION_SEEDS
+    monkeypatch.setenv("TRACERISK_EVALUATION_SEEDS", "2")
+    assert evaluation_seeds() == EVALUATION_SEEDS[:2]
+    for wrong in ("1", "9", "two"):
+        monkeypatch.setenv("TRACERISK_EVALUATION_SEEDS", wrong)
+        with pytest.raises(ValueError, match="TRACERISK_EVALUATION_SEEDS"):
+            evaluation_seeds()
