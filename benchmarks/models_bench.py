@@ -21,8 +21,9 @@ from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features
 from features.registry import ENTITY_TYPES, EntityType
 from models.bundle import LoadedModel
+from models.datasets import feature_frame, training_days
 from models.scoring import score_type
-from models.train import Evidence, feature_frame, train_entity, training_days
+from models.train import Evidence, train_entity
 
 SHAP_ROWS = 50_000  # rows per entity type explained by shap.TreeExplainer (its rate is what is compared)
 

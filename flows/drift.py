@@ -4,7 +4,7 @@ type is marked due for retraining in ``$TRACERISK_HOME/drift/retraining_due.json
 retraining in flows/schedule.py, which retrains every type anyway, and by whoever wants to retrain earlier).
 
 The reference (bins and shares per indicator, band cut-offs) is computed once per champion, from the features as
-of its held-out fold (models.train.training_windows: the day its probabilities were calibrated on, the latest data
+of its held-out fold (models.datasets.training_windows: the day its probabilities were calibrated on, the latest data
 it was built with), and cached in ``$TRACERISK_HOME/drift/<model_id>.json``."""
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from features.build import FeatureTable, red_flag_matrix, threshold_column
 from features.registry import BY_ID, EntityType, indicator_of
 from flows.features import features_as_of
 from models.bundle import LoadedModel
+from models.datasets import feature_frame, training_windows
 from models.drift import PSI_THRESHOLD, Reference, drift, reference_of
 from models.scoring import BANDS, RULE_BASELINE
-from models.train import feature_frame, training_windows
 from service.store import ScoreRun
 
 log = logging.getLogger("tracerisk.flows")

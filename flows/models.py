@@ -39,18 +39,13 @@ from models.bundle import (
     verified_bundle,
 )
 from models.champion import NoUsableModel, check_bundle, gate_challengers, scoring_model
+from models.datasets import HORIZON_DAYS, training_days
 from models.evaluate import evaluate_entity
 from models.gate import SERVED_COUNT, SERVED_MODEL
 from models.partitions import ScoredPartition, merge_scored, score_partition
 from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, ScoredType, score_type
-from models.train import (
-    DEFAULT_EVIDENCE,
-    HORIZON_DAYS,
-    Evidence,
-    train_entity,
-    training_days,
-)
+from models.train import DEFAULT_EVIDENCE, Evidence, train_entity
 from service.store import ModelEntry, ScoreRun, connect, publish, store_url
 
 log = logging.getLogger("tracerisk.flows")

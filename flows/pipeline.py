@@ -22,7 +22,8 @@ from features.registry import ENTITY_TYPES
 from flows.features import features_flow
 from flows.ingest import PREFETCH, ingest_flow
 from flows.models import TrainResult, evaluate_flow, score_flow, train_flow, write_whole
-from models.train import DEFAULT_EVIDENCE, HORIZON_DAYS, Evidence
+from models.datasets import HORIZON_DAYS
+from models.train import DEFAULT_EVIDENCE, Evidence
 from service.store import store_url
 from simulator.config import load_config
 

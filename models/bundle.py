@@ -25,7 +25,8 @@ from sklearn.linear_model import LogisticRegression
 from data_contracts.atomic import write_text_atomically
 from features.registry import EntityType, indicator_of
 from models import treeshap
-from models.train import IDENTITY_BLEND, LATENT_STRATEGY, Blend, Calibrator, RuleCalibration, TrainedModel
+from models.blend import IDENTITY_BLEND, Blend, Calibrator, RuleCalibration
+from models.train import LATENT_STRATEGY, TrainedModel
 
 INTEGRITY_FILE = "integrity.json"
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from features.registry import EntityType
 from models.bundle import LoadedModel, load_bundle, model_id_of, read_registry
+from models.datasets import Dataset, feature_frame
 from models.gate import SERVED_COUNT, Window, decide, pooled_gate_metrics, pooled_win_share
-from models.train import LATENT_STRATEGY, Dataset, TrainedModel, feature_frame
+from models.train import LATENT_STRATEGY, TrainedModel
 
 log = logging.getLogger("tracerisk.models")
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import lightgbm as lgb
 
-from models.train import LGB_PARAMS, Dataset, directions, strategy_weights
+from models.datasets import Dataset
+from models.train import LGB_PARAMS, directions, strategy_weights
 
 
 class DaskBoosterFit:

@@ -20,6 +20,7 @@ from data_contracts.lake import Lake
 from features.build import FeatureTable, red_flag_matrix
 from features.registry import EntityType
 from models.bundle import LoadedModel
+from models.datasets import HORIZON_DAYS, feature_frame, labelled_by, labels_between
 from models.metrics import (
     BOOTSTRAP_LEVEL,
     bootstrap_rankings,
@@ -31,7 +32,6 @@ from models.metrics import (
     safe_auc,
 )
 from models.ranking import precision_at, review_order, tiebreak_keys
-from models.train import HORIZON_DAYS, feature_frame, labelled_by, labels_between
 
 SERVED_MODEL, SERVED_COUNT = "model", "red_flag_count"
 

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from features.build import FeatureTable
+from models.blend import RuleCalibration
 from models.bundle import LoadedModel
 from models.ranking import ranks, ranks_within, tiebreak_keys
 from models.scoring import RULE_BASELINE, ScoredType, band_of, score_type
-from models.train import RuleCalibration
 
 
 def partition_of(entity_id: str, partitions: int) -> int:

@@ -18,10 +18,11 @@ import pyarrow as pa
 
 from features.build import FeatureTable, red_flag_matrix
 from features.registry import BY_ID, for_entity, indicator_of
+from models.blend import RuleCalibration
 from models.bundle import LoadedModel
+from models.datasets import feature_frame
 from models.explain import DOCS_BASE, MIN_CONTRIBUTION
 from models.ranking import ranks, ranks_within, tiebreak_keys
-from models.train import RuleCalibration, feature_frame
 
 RULE_BASELINE = "rule-baseline"
 # Risk bands by rank share within the type: (band, upper bound of the rank share). The "high" band is the

@@ -6,48 +6,40 @@ unlabelled, not clean, and outcomes exist mostly where someone inspected. Severa
 compared on the fold (``STRATEGIES``), each also blended with the red-flag count (``BLEND_WEIGHTS``), and so is
 a ranking that reads no label at all: the red flags weighted by a latent class model (``LATENT_STRATEGY``).
 
-Windows of a model trained with what was known on day D (horizon H, ``training_windows``):
-- fold: features as of F = D - H, labels decided in (F, D], entities labelled on or before F left out (they are
-  known already; the fold measures finding new ones);
-- fitting origins t_j = F - H - j x step, labels in (t_j, t_j + H]: every fitted label is decided on or before F,
-  so the trees never see a label of the fold.
+The windows (fitting origins, then the fold whose labels start where the fitted ones end) are
+``models.datasets.training_windows``.
 Nothing here reads the simulator's truth: the same lake always gives the same models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import duckdb
 import lightgbm as lgb
 import numpy as np
-import pyarrow as pa
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, red_flag_matrix
-from features.registry import BY_ID, EntityType, feature_columns, indicator_of
-from models.latent import fit_latent_flag_weights
+from features.registry import BY_ID, EntityType, indicator_of
+from models.blend import IDENTITY_BLEND, Blend, Calibrator, RuleCalibration, latent_blend
+from models.datasets import (
+    HORIZON_DAYS,
+    LOTTERY_TRIGGERS,
+    Dataset,
+    TrainingWindows,
+    dataset,
+    feature_frame,
+    pooled,
+    training_windows,
+)
 from models.metrics import capacity, safe_ap
-from models.ranking import precision_at, tiebreak_keys
+from models.ranking import precision_at
 
-HORIZON_DAYS = 270
-FIT_ORIGINS = 3  # fitting origins pooled into one training set
-ORIGIN_STEP_DAYS = 90  # days between two fitting origins
 MIN_TRAIN_POSITIVES = 20  # distinct entities with a fitted label; fewer: no model, the red-flag count serves
 MIN_FOLD_POSITIVES = 5  # new positives on the fold; fewer: nothing can be shown, the red-flag count serves
-# Outcome kinds that label an entity as found exploitative or corrupt (complaints are signals, not labels).
-LABEL_KINDS: dict[EntityType, tuple[str, ...]] = {
-    "employer": ("substantiated_forced_labour", "debarment", "conviction"),
-    "recruiter": ("licence_revocation", "conviction", "substantiated_forced_labour", "debarment"),
-    "visa_desk": ("integrity_case_substantiated", "conviction"),
-    "border_post": ("integrity_case_substantiated", "conviction"),
-    "inspector": ("integrity_case_substantiated", "conviction"),
-}
 LGB_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
     "num_leaves": 15,
@@ -75,7 +67,6 @@ LATENT_STRATEGY = "latent_red_flags"
 # Weight of the model in its monotone blend with the red-flag count (1.0 = the model alone); both are
 # standardised on the fitting set first.
 BLEND_WEIGHTS = (1.0, 0.75, 0.5, 0.25)
-LOTTERY_TRIGGERS = ("random", "complaint")
 
 
 @dataclass(frozen=True)
@@ -91,195 +82,6 @@ class Evidence:
 
 
 DEFAULT_EVIDENCE = Evidence()
-
-
-@dataclass(frozen=True)
-class TrainingWindows:
-    fit_origins: tuple[date, ...]  # feature days of the pooled fitting sets, oldest first
-    fold_as_of: date
-    trained_as_of: date
-    horizon: int
-
-    @property
-    def train_labels(self) -> tuple[date, date]:
-        """(from, to]: every label the trees are fitted on is decided in this window."""
-        return self.fit_origins[0], self.fit_origins[-1] + timedelta(days=self.horizon)
-
-    @property
-    def fold_labels(self) -> tuple[date, date]:
-        """(from, to]: the labels of the fold; they start where the training labels end."""
-        return self.fold_as_of, self.trained_as_of
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "fit_origins": [d.isoformat() for d in self.fit_origins],
-            "fold_as_of": self.fold_as_of.isoformat(),
-            "train_labels": [d.isoformat() for d in self.train_labels],
-            "fold_labels": [d.isoformat() for d in self.fold_labels],
-            "horizon_days": self.horizon,
-        }
-
-
-def training_windows(
-    as_of: date, horizon: int = HORIZON_DAYS, origins: int = FIT_ORIGINS, step: int = ORIGIN_STEP_DAYS
-) -> TrainingWindows:
-    """The windows of a model trained with what was known on ``as_of`` (see the module docstring)."""
-    fold = as_of - timedelta(days=horizon)
-    last = fold - timedelta(days=horizon)
-    fit = tuple(last - timedelta(days=step * j) for j in reversed(range(origins)))
-    return TrainingWindows(fit, fold, as_of, horizon)
-
-
-def training_days(as_of: date, horizon: int = HORIZON_DAYS) -> tuple[date, ...]:
-    """Every feature day a model trained as of ``as_of`` reads: the fitting origins (oldest first), the fold, then
-    ``as_of`` itself (where the weighted red flags are fitted to serve)."""
-    w = training_windows(as_of, horizon)
-    return (*w.fit_origins, w.fold_as_of, as_of)
-
-
-def _outcomes_sql(lake: Lake, entity: EntityType, known_by: date | None) -> str | None:
-    sql = lake.current_sql("enforcement_outcome")
-    if sql is None:
-        return None
-    kinds = ", ".join(f"'{k}'" for k in LABEL_KINDS[entity])
-    where = f"entity_type = '{entity}' AND kind IN ({kinds})"
-    if known_by is not None:
-        con = duckdb.connect()
-        try:
-            columns = {row[0] for row in con.execute(f"DESCRIBE {sql}").fetchall()}
-        finally:
-            con.close()
-        if "known_on" in columns:  # an outcome decided in the window but recorded later was not known yet
-            where += f" AND (known_on IS NULL OR known_on <= DATE '{known_by}')"
-    return f"SELECT entity_ref, decided_on FROM ({sql}) WHERE {where}"
-
-
-def labels_between(lake: Lake, entity: EntityType, start: date, end: date, known_by: date | None = None) -> set[str]:
-    """Entities with a labelling outcome decided in (start, end] (and, with ``known_by``, recorded by that day)."""
-    sql = _outcomes_sql(lake, entity, known_by)
-    if sql is None:
-        return set()
-    con = duckdb.connect()
-    try:
-        rows = con.execute(
-            f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE decided_on > DATE '{start}' AND decided_on <= DATE '{end}'"
-        ).fetchall()
-    finally:
-        con.close()
-    return {r[0] for r in rows}
-
-
-def labelled_by(lake: Lake, entity: EntityType, day: date) -> set[str]:
-    """Entities with a labelling outcome decided on or before ``day``: known positives at that day."""
-    sql = _outcomes_sql(lake, entity, day)
-    if sql is None:
-        return set()
-    con = duckdb.connect()
-    try:
-        rows = con.execute(f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE decided_on <= DATE '{day}'").fetchall()
-    finally:
-        con.close()
-    return {r[0] for r in rows}
-
-
-def lottery_inspected(lake: Lake, start: date, end: date) -> dict[str, str]:
-    """Employer id -> trigger of its first random or complaint inspection in (start, end] (random first)."""
-    sql = lake.current_sql("labour_inspection")
-    if sql is None:
-        return {}
-    triggers = ", ".join(f"'{t}'" for t in LOTTERY_TRIGGERS)
-    con = duckdb.connect()
-    try:
-        rows = con.execute(
-            f"SELECT organisation_registration_no, min(CASE trigger WHEN 'random' THEN 0 ELSE 1 END) FROM ({sql}) "
-            f"WHERE trigger IN ({triggers}) AND inspected_on > DATE '{start}' AND inspected_on <= DATE '{end}' "
-            "GROUP BY 1"
-        ).fetchall()
-    finally:
-        con.close()
-    return {str(r[0]): LOTTERY_TRIGGERS[int(r[1])] for r in rows}
-
-
-def feature_frame(table: pa.Table, features: list[str]) -> np.ndarray:
-    return np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(float) for c in features])
-
-
-@dataclass
-class Dataset:
-    entity: EntityType
-    as_of: date
-    ids: list[str]
-    x: np.ndarray  # [n, features] float, NaN = not measured
-    y: np.ndarray  # 0/1 observed labels in the window after as_of
-    red_flags: np.ndarray
-    flags: np.ndarray  # [n, features] 0/1: each column's indicator past its red-flag threshold (sums to red_flags)
-    inspected: np.ndarray  # bool: employer had at least one inspection in the feature window (others: True)
-    features: list[str] = field(default_factory=list)
-    table: pa.Table | None = None  # the feature table the rows come from (other models' features too)
-    lottery: np.ndarray | None = None  # trigger per row ("random", "complaint" or ""), employers only
-    group: np.ndarray | None = None  # fitting origin index per row (one query each for ranking objectives)
-
-    @property
-    def keys(self) -> np.ndarray:
-        return tiebreak_keys(self.ids)
-
-
-def dataset(
-    lake: Lake,
-    entity: EntityType,
-    as_of: date,
-    label_end: date,
-    table: FeatureTable | None = None,
-    exclude: tuple[str, ...] = (),
-    known_by: date | None = None,
-    drop_known: bool = False,
-) -> Dataset:
-    """Features as of ``as_of`` (without the indicators in ``exclude``) and labels in (as_of, label_end] recorded
-    by ``known_by``; with ``drop_known``, entities labelled on or before ``as_of`` are left out."""
-    ft = table or build_features(lake, as_of, (entity,))[entity]
-    cols = [c for c in feature_columns(entity) if indicator_of(c) not in exclude]
-    t = ft.table
-    if drop_known:
-        known = labelled_by(lake, entity, as_of)
-        ids_all = [str(v) for v in t.column("entity_id").to_pylist()]
-        keep = np.array([i not in known for i in ids_all], dtype=bool)
-        t = t.filter(pa.array(keep))
-    x = feature_frame(t, cols) if t.num_rows else np.zeros((0, len(cols)))
-    ids = [str(v) for v in t.column("entity_id").to_pylist()]
-    positives = labels_between(lake, entity, as_of, label_end, known_by)
-    y = np.array([i in positives for i in ids], dtype=float)
-    if entity == "employer":
-        inspected = ~np.isnan(t.column(BY_ID["E01"].feature).to_numpy(zero_copy_only=False).astype(float))
-        triggers = lottery_inspected(lake, as_of, label_end)
-        lottery = np.array([triggers.get(i, "") for i in ids], dtype=object)
-    else:
-        inspected = np.ones(len(ids), dtype=bool)
-        lottery = None
-    flags = t.column("red_flags").to_numpy().astype(float)
-    matrix = red_flag_matrix(ft, cols)
-    if drop_known:
-        matrix = matrix[keep]
-    return Dataset(entity, as_of, ids, x, y, flags, matrix, inspected, cols, t, lottery)
-
-
-def pooled(parts: list[Dataset]) -> Dataset:
-    """Datasets of several fitting origins as one (rows keep their origin in ``group``)."""
-    first = parts[0]
-    lottery = np.concatenate([p.lottery for p in parts if p.lottery is not None]) if first.lottery is not None else None
-    return Dataset(
-        first.entity,
-        parts[-1].as_of,
-        [i for p in parts for i in p.ids],
-        np.vstack([p.x for p in parts]),
-        np.concatenate([p.y for p in parts]),
-        np.concatenate([p.red_flags for p in parts]),
-        np.vstack([p.flags for p in parts]),
-        np.concatenate([p.inspected for p in parts]),
-        first.features,
-        None,
-        lottery,
-        np.concatenate([np.full(len(p.ids), j) for j, p in enumerate(parts)]),
-    )
 
 
 def strategy_weights(ds: Dataset, strategy: str) -> tuple[np.ndarray, np.ndarray]:
@@ -334,132 +136,6 @@ def fit_booster(ds: Dataset, strategy: str) -> Booster:
     model = lgb.LGBMClassifier(objective="binary", **LGB_PARAMS, **constraints)
     model.fit(ds.x[mask], y, sample_weight=weights[mask])
     return model
-
-
-def weighted_count(flags: np.ndarray, flag_weights: tuple[float, ...] = ()) -> np.ndarray:
-    """Each row's red flags ([n, features] 0/1) added up, each by its weight (none given: each counts 1)."""
-    if flag_weights:
-        return np.asarray(flags @ np.asarray(flag_weights), dtype=float)
-    return np.asarray(flags.sum(axis=1), dtype=float)
-
-
-@dataclass(frozen=True)
-class Blend:
-    """The served score: ``weight`` x standardised model raw score + (1 - weight) x standardised red-flag count.
-
-    The count is weighted when ``flag_weights`` is set (one weight per feature column, from
-    ``models.latent``), plain otherwise. Monotone in both; centres and scales come from the fitting set. Its
-    additive decomposition over indicators (``contributions``) keeps every score explainable: the count's part
-    is spread over the red flags, each by its weight."""
-
-    weight: float
-    raw_center: float
-    raw_scale: float
-    count_center: float
-    count_scale: float
-    flag_weights: tuple[float, ...] = ()  # per feature column; empty: every red flag counts 1
-
-    def count(self, flags: np.ndarray) -> np.ndarray:
-        """The (weighted) red-flag count of each row of ``flags`` ([n, features] 0/1)."""
-        return weighted_count(flags, self.flag_weights)
-
-    @staticmethod
-    def fit(weight: float, raw: np.ndarray, flags: np.ndarray, flag_weights: tuple[float, ...] = ()) -> Blend:
-        count = weighted_count(flags, flag_weights)
-        return Blend(
-            weight,
-            float(np.mean(raw)),
-            float(np.std(raw)) or 1.0,
-            float(np.mean(count)),
-            float(np.std(count)) or 1.0,
-            flag_weights,
-        )
-
-    def score(self, raw: np.ndarray, flags: np.ndarray) -> np.ndarray:
-        """The served score from the model's raw score and the [n, features] red-flag matrix."""
-        w = self.weight
-        count = self.count(flags)
-        if w == 0.0:
-            return np.asarray((count - self.count_center) / self.count_scale, dtype=float)
-        return np.asarray(
-            w * (raw - self.raw_center) / self.raw_scale + (1 - w) * (count - self.count_center) / self.count_scale,
-            dtype=float,
-        )
-
-    def contributions(self, contrib: np.ndarray, flag_matrix: np.ndarray) -> np.ndarray:
-        """[n, f + 1] contributions to ``score``: TreeSHAP contributions ``contrib`` (last column the base value)
-        scaled, plus (1 - weight) x flag weight / count scale per red flag (``flag_matrix``: 0/1 per column)."""
-        w = self.weight
-        out = contrib * (w / self.raw_scale)
-        per_flag = np.asarray(self.flag_weights) if self.flag_weights else 1.0
-        out[:, :-1] += flag_matrix * per_flag * ((1 - w) / self.count_scale)
-        out[:, -1] += -w * self.raw_center / self.raw_scale - (1 - w) * self.count_center / self.count_scale
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @staticmethod
-    def from_dict(spec: dict[str, Any]) -> Blend:
-        return Blend(**{**spec, "flag_weights": tuple(spec.get("flag_weights") or ())})
-
-
-IDENTITY_BLEND = Blend(1.0, 0.0, 1.0, 0.0, 1.0)
-
-
-class Calibrator:
-    """Isotonic regression on the time-held-out fold (Platt scaling when it has under 20 positives)."""
-
-    def __init__(self) -> None:
-        self.kind_ = "identity"
-        self.model_: IsotonicRegression | LogisticRegression | None = None
-
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> Calibrator:
-        if 0 < y.sum() < len(y):
-            if y.sum() >= 20:
-                self.model_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-                self.kind_ = "isotonic"
-            else:
-                self.model_ = LogisticRegression().fit(raw.reshape(-1, 1), y)
-                self.kind_ = "platt"
-        return self
-
-    def predict(self, raw: np.ndarray) -> np.ndarray:
-        if isinstance(self.model_, IsotonicRegression):
-            return np.asarray(self.model_.predict(raw), dtype=float)
-        if isinstance(self.model_, LogisticRegression):
-            return np.asarray(self.model_.predict_proba(raw.reshape(-1, 1))[:, 1], dtype=float)
-        return np.asarray(1.0 / (1.0 + np.exp(-raw)), dtype=float)
-
-
-@dataclass(frozen=True)
-class RuleCalibration:
-    """Red-flag count -> probability: the observed label rate per count on the held-out fold, made monotone
-    (isotonic). Used to give the rule baseline probabilities when it is what gets served."""
-
-    flags: tuple[float, ...]  # knots (red-flag counts), increasing
-    rates: tuple[float, ...]  # probability at each knot, non-decreasing
-
-    @staticmethod
-    def fit(red_flags: np.ndarray, y: np.ndarray) -> RuleCalibration:
-        if len(y) == 0:
-            return RuleCalibration.uninformed()
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(red_flags, y)
-        return RuleCalibration(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
-
-    @staticmethod
-    def uninformed() -> RuleCalibration:
-        return RuleCalibration((0.0,), (0.0,))
-
-    def predict(self, red_flags: np.ndarray) -> np.ndarray:
-        return np.asarray(np.interp(red_flags, np.asarray(self.flags), np.asarray(self.rates)), dtype=float)
-
-    def as_dict(self) -> dict[str, list[float]]:
-        return {"flags": list(self.flags), "rates": list(self.rates)}
-
-    @staticmethod
-    def from_dict(spec: dict[str, list[float]]) -> RuleCalibration:
-        return RuleCalibration(tuple(spec["flags"]), tuple(spec["rates"]))
 
 
 @dataclass
@@ -544,12 +220,6 @@ def _candidate_key(strategy: str, weight: float) -> str:
     return strategy if weight == 1.0 else f"{strategy}+count {weight:.2f}"
 
 
-def latent_blend(flags: np.ndarray, x: np.ndarray) -> Blend:
-    """The weighted red flags (``models.latent``) fitted on the entities of ``flags``, as a blend without trees;
-    ``x``: the same entities' features (NaN: not measured, so the flag is missing rather than silent)."""
-    return Blend.fit(0.0, np.zeros(len(flags)), flags, fit_latent_flag_weights(flags, ~np.isnan(x)).weights)
-
-
 def _evidence_shortfall(train_positives: int, fold_positives: int, evidence: Evidence) -> tuple[str | None, str | None]:
     """(why there can be no model, why no trees can be fitted); None where the evidence suffices."""
     no_model = no_trees = None
@@ -600,6 +270,78 @@ class _FoldComparison:
                 self.consider(_candidate_key(strategy, weight), strategy, trees, blend, raw_fold)
 
 
+@dataclass
+class _Training:
+    """One type's training as of a day: its windows, fitting set and fold, and the candidates compared on it."""
+
+    lake: Lake
+    entity: EntityType
+    windows: TrainingWindows
+    table: Callable[[date], FeatureTable]
+    exclude: tuple[str, ...]
+    fit: Dataset
+    fold: Dataset
+    positives: dict[str, int]
+    rule: RuleCalibration
+    compared: _FoldComparison | None = None
+
+    def without_model(self, why: str) -> TrainedModel:
+        comparison = self.compared.comparison if self.compared is not None else {}
+        return TrainedModel(
+            self.entity,
+            None,
+            None,
+            Calibrator(),
+            self.fit.features,
+            self.windows,
+            comparison,
+            self.rule,
+            self.fold,
+            self.positives,
+            no_model_reason=why,
+        )
+
+    def kept(
+        self, key: str, booster: Booster | None, blend: Blend, judged_scores: np.ndarray, **more: Any
+    ) -> TrainedModel:
+        """The candidate ``key`` as the trained model, calibrated on the fold scores it was judged by."""
+        assert self.compared is not None
+        return TrainedModel(
+            self.entity,
+            key,
+            booster,
+            Calibrator().fit(judged_scores, self.fold.y),
+            self.fit.features,
+            self.windows,
+            self.compared.comparison,
+            self.rule,
+            self.fold,
+            self.positives,
+            blend,
+            candidates=self.compared.candidates,
+            candidate_boosters=self.compared.boosters,
+            **more,
+        )
+
+    def weighted_red_flags(self, judged: Blend, served: Blend) -> TrainedModel:
+        """The weighted red flags as the model: judged as fitted on each held-out window (the fold and, its labels
+        held out too for a ranking that reads none, the window before it, (F - H, F]), served as refitted today."""
+        before, fold = self.windows.fit_origins[-1], self.fold
+        earlier = dataset(
+            self.lake,
+            self.entity,
+            before,
+            self.windows.fold_as_of,
+            self.table(before),
+            self.exclude,
+            known_by=self.windows.trained_as_of,
+            drop_known=True,
+        )
+        evidence = [(earlier, latent_blend(earlier.flags, earlier.x))] if earlier.ids else []
+        judged_scores = judged.score(np.zeros(len(fold.ids)), fold.flags)
+        return self.kept(LATENT_STRATEGY, None, served, judged_scores, fold_blend=judged, evidence_windows=evidence)
+
+
 def train_entity(
     lake: Lake,
     entity: EntityType,
@@ -635,75 +377,30 @@ def train_entity(
         lake, entity, windows.fold_as_of, as_of, table(windows.fold_as_of), exclude, known_by=as_of, drop_known=True
     )
     positives = {"train": len({i for i, y in zip(fit.ids, fit.y, strict=True) if y}), "fold": int(fold.y.sum())}
-    rule = RuleCalibration.fit(fold.red_flags, fold.y)
+    run = _Training(
+        lake, entity, windows, table, exclude, fit, fold, positives, RuleCalibration.fit(fold.red_flags, fold.y)
+    )
     no_model, no_trees = _evidence_shortfall(positives["train"], positives["fold"], evidence)
-
-    def without_model(why: str, compared: dict[str, dict[str, Any]]) -> TrainedModel:
-        return TrainedModel(
-            entity,
-            None,
-            None,
-            Calibrator(),
-            fit.features,
-            windows,
-            compared,
-            rule,
-            fold,
-            positives,
-            no_model_reason=why,
-        )
-
     if no_model is not None:
-        return without_model("; ".join(r for r in (no_model, no_trees) if r), {})
-    compared = _FoldComparison(fold)
+        return run.without_model("; ".join(r for r in (no_model, no_trees) if r))
+    compared = run.compared = _FoldComparison(fold)
     if no_trees is None:
         compared.trees(fit, fit_model or fit_booster)
     else:
         compared.comparison["trees"] = {"fold_average_precision": float("nan"), "error": no_trees}
     # The weighted red flags read no label: fitted on the fold's own entities (as of F) and judged on the
     # fold's labels; what serves is the same fit on every entity as of the training day.
-    no_raw = np.zeros(len(fold.ids))
     judged = latent_blend(fold.flags, fold.x)
-    compared.consider(LATENT_STRATEGY, LATENT_STRATEGY, None, judged, no_raw)
+    compared.consider(LATENT_STRATEGY, LATENT_STRATEGY, None, judged, np.zeros(len(fold.ids)))
     today = table(as_of)
     served_latent = latent_blend(red_flag_matrix(today, fit.features), feature_frame(today.table, fit.features))
     compared.candidates[LATENT_STRATEGY] = (LATENT_STRATEGY, served_latent)
     if compared.best is None:
         errors = "; ".join(str(m.get("error")) for m in compared.comparison.values())
-        return without_model(f"no strategy could be fitted: {errors}", compared.comparison)
+        return run.without_model(f"no strategy could be fitted: {errors}")
     _, key, booster, blend = compared.best
-
-    def kept(key: str, booster: Booster | None, blend: Blend, judged_scores: np.ndarray, **more: Any) -> TrainedModel:
-        """The candidate ``key`` as the trained model, calibrated on the fold scores it was judged by."""
-        return TrainedModel(
-            entity,
-            key,
-            booster,
-            Calibrator().fit(judged_scores, fold.y),
-            fit.features,
-            windows,
-            compared.comparison,
-            rule,
-            fold,
-            positives,
-            blend,
-            candidates=compared.candidates,
-            candidate_boosters=compared.boosters,
-            **more,
-        )
-
-    def weighted_red_flags() -> TrainedModel:
-        """The weighted red flags as the model: judged as fitted on each held-out window (the fold and, its labels
-        held out too for a ranking that reads none, the window before it, (F - H, F]), served as refitted today."""
-        before = windows.fit_origins[-1]
-        earlier = dataset(
-            lake, entity, before, windows.fold_as_of, table(before), exclude, known_by=as_of, drop_known=True
-        )
-        evidence = [(earlier, latent_blend(earlier.flags, earlier.x))] if earlier.ids else []
-        judged_scores = judged.score(no_raw, fold.flags)
-        return kept(LATENT_STRATEGY, None, served_latent, judged_scores, fold_blend=judged, evidence_windows=evidence)
-
     if booster is None:
-        return weighted_red_flags()
+        return run.weighted_red_flags(judged, served_latent)
     raw = np.asarray(booster.predict(fold.x, raw_score=True), dtype=float)
-    return kept(key, booster, blend, blend.score(raw, fold.flags), label_free=weighted_red_flags())
+    label_free = run.weighted_red_flags(judged, served_latent)
+    return run.kept(key, booster, blend, blend.score(raw, fold.flags), label_free=label_free)

@@ -15,7 +15,7 @@ from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import build_features, reason_detail, threshold_column
 from features.registry import BY_ID, for_entity
-from models.train import labelled_by
+from models.datasets import labelled_by
 from tests.us_dol_data import DEBARMENTS, require_data
 
 KEY = PseudonymKey(b"petitions-key-" + b"p" * 40, "test")

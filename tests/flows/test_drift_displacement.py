@@ -41,8 +41,9 @@ from features.registry import EntityType
 from flows.drift import drift_records, retraining_due
 from flows.features import features_dir
 from models.bundle import record_decision, save_bundle
+from models.datasets import feature_frame, training_days, training_windows
 from models.drift import PSI_THRESHOLD
-from models.train import Evidence, feature_frame, train_entity, training_days, training_windows
+from models.train import Evidence, train_entity
 from service.store import ScoreRun
 from simulator.config import load_config
 from simulator.truth import load_truth

@@ -33,10 +33,12 @@ from data_contracts.lake import Lake
 from data_contracts.sources import load_source
 from features.registry import for_entity
 from flows.models import RULE_BASELINE, PublishFailed, publish_task
+from models.blend import Calibrator, RuleCalibration
 from models.bundle import BundleIntegrityError, load_bundle, record_decision, save_bundle, seal_bundle
 from models.champion import check_bundle, usable_champion
+from models.datasets import TrainingWindows
 from models.gate import SERVED_COUNT
-from models.train import Calibrator, RuleCalibration, TrainedModel, TrainingWindows
+from models.train import TrainedModel
 from service.store import connect, publish, published_runs, published_scores, score_runs
 from tests.models.test_models import KEY
 from tests.service.conftest import make_world, score_run

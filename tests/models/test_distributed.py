@@ -12,8 +12,9 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from features.registry import BY_ID, feature_columns, indicator_of
+from models.datasets import Dataset
 from models.distributed import DaskBoosterFit
-from models.train import Dataset, fit_booster
+from models.train import fit_booster
 
 ENTITY = "employer"
 

@@ -18,9 +18,10 @@ from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import FeatureTable, build_features, red_flag_matrix
 from models.bundle import load_bundle, save_bundle
+from models.datasets import feature_frame
 from models.explain import MIN_CONTRIBUTION
 from models.scoring import BANDS, RULE_BASELINE, TOP_REASONS, ScoredType, score_type
-from models.train import Evidence, feature_frame, train_entity
+from models.train import Evidence, train_entity
 from service.store import ScoreRun, connect, publish, published_runs, published_scores
 from tests.models.labelled import add_labels
 
