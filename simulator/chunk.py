@@ -13,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 
 from simulator import text
-from simulator.actors import DESTINATION_COUNTRIES, ORIGIN_COUNTRIES
 from simulator.chunk_context import ChunkContext
 from simulator.crossings import crossing_table, crossings
 from simulator.displacement import displace
@@ -25,6 +24,7 @@ from simulator.employers import (
     organisation_table,
     supply_chains,
 )
+from simulator.geography import DESTINATION_COUNTRIES, ORIGIN_COUNTRIES
 from simulator.inspections import inspection_table, inspections_and_outcomes, recruiter_findings
 from simulator.outcomes import employer_outcome_table
 from simulator.scripts import DESTINATION_SCRIPT, ORIGIN_SCRIPT, script_index

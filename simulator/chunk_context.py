@@ -12,16 +12,13 @@ import numpy as np
 import pyarrow as pa
 
 from simulator import text
-from simulator.actors import (
-    AGENCY_TYPES,
-    DESTINATION_COUNTRIES,
-    PASSPORTS_PER_BLOCK,
-    Actors,
-    _csr,
-    side_stream,
-)
+from simulator.actors import Actors
 from simulator.config import SimulationConfig
+from simulator.draws import group_index, side_stream
+from simulator.geography import DESTINATION_COUNTRIES
+from simulator.recruiters import AGENCY_TYPES
 from simulator.scripts import DESTINATION_SCRIPT, script_index, write_names
+from simulator.text import PASSPORTS_PER_BLOCK
 
 
 class ChunkContext:
@@ -45,10 +42,10 @@ class ChunkContext:
         self.days = cfg.world.years * 365
         n_c = actors.n_countries
         self.posts_per_country = int(np.sum(actors.post_country == 0))
-        self.desks_by_post = _csr(actors.desk_post, actors.n_posts)
+        self.desks_by_post = group_index(actors.desk_post, actors.n_posts)
         self.bposts_per_country = int(np.sum(actors.bpost_country == 0))
-        self.officers_by_bpost = _csr(actors.officer_bpost, len(actors.bpost_country))
-        self.inspectors_by_region = _csr(actors.inspector_region, n_c * actors.n_regions)
+        self.officers_by_bpost = group_index(actors.officer_bpost, len(actors.bpost_country))
+        self.inspectors_by_region = group_index(actors.inspector_region, n_c * actors.n_regions)
         self.abusive_pool = np.flatnonzero(actors.rec_abusive)
         self.clean_pool = np.flatnonzero(~actors.rec_abusive)
         self.unregistered_pool = np.flatnonzero(~actors.rec_in_registry)
@@ -93,6 +90,17 @@ class ChunkContext:
         """Intensity (Actors.rec_intensity) of each row's recruiter; 0 where none."""
         out: np.ndarray = np.where(rec >= 0, self.a.rec_intensity[np.maximum(rec, 0)], 0.0)
         return out
+
+    def to_corrupt_patron(
+        self, patron: np.ndarray, openness: np.ndarray, rec: np.ndarray, country: np.ndarray, routed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(the corrupt official each row's recruiter works with in its country, -1: none; whether the row goes
+        to it): where ``routed`` and that official takes its network's cases as openly as its ``openness``
+        says. ``patron``: [recruiter, country] official index (Actors.rec_pref_desk or rec_pref_officer)."""
+        pick = np.where(rec >= 0, patron[np.maximum(rec, 0), country], -1)
+        takes = self.mrng.random(len(rec)) < openness[np.maximum(pick, 0)]
+        goes: np.ndarray = routed & (pick >= 0) & takes
+        return pick, goes
 
     def region_names(self) -> pa.Array:
         """Name of each region (global region index = country * n_regions + r)."""

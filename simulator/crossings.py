@@ -7,10 +7,11 @@ import numpy as np
 import pyarrow as pa
 
 from simulator import text
-from simulator.actors import PLATE_NUMBERS, PLATE_PREFIX, pick_in_group, toward
 from simulator.chunk_context import ChunkContext
 from simulator.columns import choice_rows, label, nullable_flag, scatter, where
+from simulator.draws import pick_in_group, toward
 from simulator.employers import Employers
+from simulator.recruiters import PLATE_NUMBERS, PLATE_PREFIX
 from simulator.schema import AGE_BANDS
 from simulator.visas import STAY_DAYS
 
@@ -112,9 +113,7 @@ def crossing_rows(
     m = len(app)
     bpost = country * c.bposts_per_country + rng.integers(0, c.bposts_per_country, m)
     officer = pick_in_group(rng, c.officers_by_bpost, bpost)
-    corrupt_pick = np.where(rec >= 0, a.rec_pref_officer[np.maximum(rec, 0), country], -1)
-    open_officer = c.mrng.random(m) < a.officer_intensity[np.maximum(corrupt_pick, 0)]
-    use_corrupt = routed & (corrupt_pick >= 0) & open_officer
+    corrupt_pick, use_corrupt = c.to_corrupt_patron(a.rec_pref_officer, a.officer_intensity, rec, country, routed)
     officer = np.where(use_corrupt, corrupt_pick, officer)
     bpost = a.officer_bpost[officer]
     network = network_u > 0  # a traveller of an abusive recruiter

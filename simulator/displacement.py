@@ -11,9 +11,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simulator import text
-from simulator.actors import NEVER, side_stream
 from simulator.chunk_context import ChunkContext
+from simulator.draws import side_stream
 from simulator.employers import SECTOR_WORD, Employers
+from simulator.text import NEVER
+
+# Employer fields a successor takes over from its predecessor as they are.
+INHERITED = (
+    "sector",
+    "country",
+    "region",
+    "size",
+    "exploit",
+    "intensity",
+    "present",
+    "minor",
+    "housing",
+    "transport",
+    "minors_present",
+    "wage_ratio",
+    "found_ratio",
+    "hours",
+    "network",
+)
 
 
 def displace(c: ChunkContext, emp: Employers, outcomes: dict[str, np.ndarray]) -> Employers:
@@ -49,36 +69,17 @@ def _with_successors(c: ChunkContext, emp: Employers, moves: np.ndarray, reg_day
     same_address = rng.random(k) < 0.5
     emp.successor_from[moves] = reg_day
     r1, r2, contractor = unlicensed_recruitment(c, emp, moves)
-
-    def cat(arr: np.ndarray, new: np.ndarray) -> np.ndarray:
-        return np.concatenate([arr, new])
-
-    def copied(arr: np.ndarray) -> np.ndarray:
-        return np.concatenate([arr, arr[moves]])
-
     n_old = len(emp.gid)
     names_new = text.name_variants(canonical, base, suffix, c.written(canonical, base, emp.country[moves]))
+    # The successor operates like its predecessor: the same sector, site, size, traits and network.
+    inherited = {name: np.concatenate([getattr(emp, name), getattr(emp, name)[moves]]) for name in INHERITED}
     return Employers(
-        gid=cat(emp.gid, c.registration_numbers[n_old : n_old + k]),
-        sector=copied(emp.sector),
-        country=copied(emp.country),
-        region=copied(emp.region),
-        size=copied(emp.size),
-        exploit=copied(emp.exploit),
-        intensity=copied(emp.intensity),
-        present=np.vstack([emp.present, emp.present[moves]]),
-        minor=np.vstack([emp.minor, emp.minor[moves]]),
-        housing=copied(emp.housing),
-        transport=copied(emp.transport),
-        minors_present=copied(emp.minors_present),
-        wage_ratio=copied(emp.wage_ratio),
-        found_ratio=copied(emp.found_ratio),
-        hours=copied(emp.hours),
-        r1=cat(emp.r1, r1),
-        r2=cat(emp.r2, r2),
-        contractor=cat(emp.contractor, contractor),
-        network=copied(emp.network),
-        registered_on=cat(emp.registered_on, reg_day),
+        **inherited,
+        gid=np.concatenate([emp.gid, c.registration_numbers[n_old : n_old + k]]),
+        r1=np.concatenate([emp.r1, r1]),
+        r2=np.concatenate([emp.r2, r2]),
+        contractor=np.concatenate([emp.contractor, contractor]),
+        registered_on=np.concatenate([emp.registered_on, reg_day]),
         names=pa.concat_arrays([emp.names, names_new]),
         address=pa.concat_arrays(
             [
@@ -94,9 +95,9 @@ def _with_successors(c: ChunkContext, emp: Employers, moves: np.ndarray, reg_day
             [emp.phone, pc.if_else(pa.array(same_phone), emp.phone.take(pa.array(moves)), text.phones(rng, k))]
         ),
         directors=pa.concat_arrays([emp.directors, text.join(kept_director, "; ", text.person_names(rng, k))]),
-        predecessor=cat(emp.predecessor, moves),
-        active_from=cat(emp.active_from, reg_day),
-        successor_from=cat(emp.successor_from, np.full(k, 10**6)),
+        predecessor=np.concatenate([emp.predecessor, moves]),
+        active_from=np.concatenate([emp.active_from, reg_day]),
+        successor_from=np.concatenate([emp.successor_from, np.full(k, 10**6)]),
     )
 
 

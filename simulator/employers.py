@@ -11,9 +11,10 @@ import pyarrow.compute as pc
 
 from data_contracts.contracts import ILO_INDICATORS, SECTORS
 from simulator import text
-from simulator.actors import Actors, intensity, side_stream, toward
+from simulator.actors import Actors
 from simulator.chunk_context import ChunkContext
 from simulator.columns import where
+from simulator.draws import intensity, side_stream, toward
 from simulator.supply import buyer_ids, draw_tiers
 
 SECTOR_P = (0.22, 0.15, 0.15, 0.08, 0.12, 0.05, 0.10, 0.13)

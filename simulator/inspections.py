@@ -11,9 +11,9 @@ import pyarrow as pa
 
 from data_contracts.contracts import ILO_INDICATORS
 from simulator import text
-from simulator.actors import pick_in_group, toward
 from simulator.chunk_context import ChunkContext
 from simulator.columns import where
+from simulator.draws import pick_in_group, toward
 from simulator.employers import Employers, declared_hourly
 
 # Sector risk as a simple targeting rule would weigh it (high-risk sectors of 003:322-330).

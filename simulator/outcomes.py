@@ -8,11 +8,13 @@ import pyarrow as pa
 
 from data_contracts.contracts import OUTCOME_KINDS
 from simulator import text
-from simulator.actors import ORIGIN_COUNTRIES, Actors, side_stream
+from simulator.actors import Actors
 from simulator.chunk_context import ChunkContext
 from simulator.columns import where
 from simulator.config import SimulationConfig
+from simulator.draws import side_stream
 from simulator.employers import Employers, move_to_successor
+from simulator.geography import ORIGIN_COUNTRIES
 from simulator.register import RecruiterSanctions
 from simulator.scripts import ORIGIN_SCRIPT, script_index
 

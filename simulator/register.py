@@ -11,9 +11,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simulator import text
-from simulator.actors import AGENCY_TYPES, LICENCE_STATUSES, NEVER, ORIGIN_COUNTRIES, Actors
+from simulator.actors import Actors
 from simulator.columns import where
 from simulator.config import SimulationConfig
+from simulator.geography import ORIGIN_COUNTRIES
+from simulator.recruiters import AGENCY_TYPES, LICENCE_STATUSES
+from simulator.text import NEVER
 
 ACTIVE, EXPIRED, SUSPENDED, REVOKED, NO_LICENCE = (LICENCE_STATUSES.index(s) for s in LICENCE_STATUSES)
 STATUS_HISTORY_DAYS = 3 * 365  # a suspension or revocation in force at the window start happened this far back at most

@@ -8,10 +8,11 @@ import pyarrow as pa
 
 from data_contracts.contracts import SECTORS, VISA_CLASSES
 from simulator import text
-from simulator.actors import ORIGIN_COUNTRIES, pick_in_group, toward
 from simulator.chunk_context import ChunkContext
 from simulator.columns import choice_rows, label, where
+from simulator.draws import pick_in_group, toward
 from simulator.employers import Employers, declared_hourly, move_to_successor
+from simulator.geography import ORIGIN_COUNTRIES
 from simulator.schema import AGE_BANDS
 
 OCCUPATIONS = {
@@ -117,11 +118,8 @@ def decide(c: ChunkContext, emp: Employers, v: dict[str, np.ndarray]) -> dict[st
         country * c.posts_per_country + _weighted_post(rng, a.post_cum_weight, country),
     )
     desk = pick_in_group(rng, c.desks_by_post, post)
-    # The corrupt desk this recruiter is a patron of in that country (-1: none).
-    corrupt_pick = np.where(rec >= 0, a.rec_pref_desk[np.maximum(rec, 0), country], -1)
-    # A corrupt desk takes its network's cases as openly as its intensity says.
-    open_desk = c.mrng.random(m) < a.desk_intensity[np.maximum(corrupt_pick, 0)]
-    routed = route & (corrupt_pick >= 0) & open_desk
+    # The corrupt desk this recruiter is a patron of in that country takes its network's cases.
+    corrupt_pick, routed = c.to_corrupt_patron(a.rec_pref_desk, a.desk_intensity, rec, country, route)
     desk = np.where(routed, corrupt_pick, desk)
     post = a.desk_post[desk]
     # A corrupt desk favours its network's applications as openly as its intensity says.

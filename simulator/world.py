@@ -23,9 +23,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from simulator import text
-from simulator.actors import Actors, build_actors, side_stream
+from simulator.actors import Actors, build_actors
 from simulator.chunk import ChunkBuilder
 from simulator.config import EMPLOYERS_PER_SCALE, SimulationConfig
+from simulator.draws import side_stream
 from simulator.mess import apply_mess
 from simulator.outcomes import numbered_outcomes, official_outcomes, official_truth, recruiter_outcomes
 from simulator.register import recruiter_sanctions, recruiter_truth, registry_versions
