@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simulator.config import Realism
-from simulator.schema import N_COMMON, ExportTable
+from simulator.schema import N_COMMON, Column, ExportTable
 from simulator.text import category, with_nulls
 
 MALFORMED_DATES = ("31/02/2023", "not recorded", "2099-01-01", "2023-13-45", "yesterday")
@@ -59,6 +59,23 @@ def apply_mess(
     """The export of ``table`` (its ``_day``: the day offset its record's content is complete, e.g. a visa
     decision) in quarterly batches: each row in its day's quarter, late ones one or two quarters later;
     ``known_on`` is the last day of the row's batch."""
+    cols = _batched(spec, table, rng, realism, start_date, years)
+    record_ids = cols["record_id"]
+    malformed = _break_rows(spec, cols, rng, realism)
+    out = pa.table(cols)
+    # Duplicates: the same row exported twice (a re-sent file, a double click), appended at the end.
+    dup_rows = _sample(rng, table.num_rows, realism.duplicate_share)
+    if len(dup_rows):
+        out = pa.concat_tables([out, out.take(pa.array(dup_rows))])
+    duplicates = pa.table({"record_id": record_ids.take(pa.array(dup_rows, type=pa.int64()))})
+    return MessResult(out, malformed, duplicates)
+
+
+def _batched(
+    spec: ExportTable, table: pa.Table, rng: np.random.Generator, realism: Realism, start_date: str, years: int
+) -> dict[str, pa.Array]:
+    """The export's columns: the common ones (record id, source, batch, known on) with late arrivals, then
+    the table's own with missing values."""
     n = table.num_rows
     day = table.column("_day").to_numpy()
     start_year = int(start_date[:4])
@@ -79,65 +96,60 @@ def apply_mess(
             blank[_sample(rng, n, realism.missing_value_share)] = True
             arr = with_nulls(arr, blank)
         cols[column.name] = arr
+    return cols
 
-    # Malformed rows: one broken field each, chosen among the columns a contract can check.
+
+def _break_rows(spec: ExportTable, cols: dict[str, pa.Array], rng: np.random.Generator, realism: Realism) -> pa.Table:
+    """Malformed rows: one broken field each (in ``cols``, in place), chosen among the columns a contract can
+    check; returns which (record_id, column, kind)."""
     breakable = [
         c
         for c in spec.columns[N_COMMON:]
         if c.kind in ("date", "datetime", "count", "amount", "category") or (c.kind == "id" and c.required)
     ]
+    n = len(cols["record_id"])
     bad_rows = _sample(rng, n, realism.malformed_row_share)
     which = rng.integers(0, len(breakable), len(bad_rows))
     bad_ids: list[np.ndarray] = []
     bad_cols: list[str] = []
     bad_kinds: list[str] = []
-    record_ids = cols["record_id"]
     for ci, column in enumerate(breakable):
         rows = bad_rows[which == ci]
         if len(rows) == 0:
             continue
-        mask = _mask(n, rows)
-        arr = cols[column.name]
-        k = len(rows)
-        if column.kind in ("date", "datetime"):
-            pool = MALFORMED_DATES if column.kind == "date" else MALFORMED_DATETIMES
-            choice = rng.integers(0, len(pool), k)
-            bad = pa.array([pool[i] for i in choice], type=pa.string())
-            kinds = ["future_date" if i == 2 else "unparseable_date" for i in choice]
-            arr = pc.replace_with_mask(arr.cast(pa.string()), mask, bad)
-        elif column.kind in ("count", "amount"):
-            current = arr.take(pa.array(rows)).fill_null(0)
-            bad = pc.subtract(pc.negate(current), pa.scalar(1, type=arr.type))
-            arr = pc.replace_with_mask(arr, mask, bad)
-            kinds = ["negative_value"] * k
-        elif column.kind == "category":
-            choice = rng.integers(0, len(MALFORMED_CATEGORIES), k)
-            bad = pa.array([MALFORMED_CATEGORIES[i] for i in choice], type=pa.string())
-            arr = _replace(arr, mask, rows, bad)
-            kinds = ["unknown_category"] * k
-        else:
-            arr = pc.if_else(mask, pa.scalar(None, type=arr.type), arr)
-            kinds = ["missing_required"] * k
-        cols[column.name] = arr
+        cols[column.name], kinds = _break(column, cols[column.name], rows, rng)
         bad_ids.append(rows)
-        bad_cols.extend([column.name] * k)
+        bad_cols.extend([column.name] * len(rows))
         bad_kinds.extend(kinds)
-    out = pa.table(cols)
     all_bad = np.concatenate(bad_ids) if bad_ids else np.zeros(0, dtype=np.int64)
-    malformed = pa.table(
+    return pa.table(
         {
-            "record_id": record_ids.take(pa.array(all_bad, type=pa.int64())),
+            "record_id": cols["record_id"].take(pa.array(all_bad, type=pa.int64())),
             "column": pa.array(bad_cols, type=pa.string()),
             "kind": pa.array(bad_kinds, type=pa.string()),
         }
     )
 
-    # Duplicates: the same row exported twice (a re-sent file, a double click), appended at the end.
-    dup_rows = _sample(rng, n, realism.duplicate_share)
-    if len(dup_rows):
-        out = pa.concat_tables([out, out.take(pa.array(dup_rows))])
-    duplicates = pa.table({"record_id": record_ids.take(pa.array(dup_rows, type=pa.int64()))})
-    return MessResult(out, malformed, duplicates)
+
+def _break(column: Column, arr: pa.Array, rows: np.ndarray, rng: np.random.Generator) -> tuple[pa.Array, list[str]]:
+    """``arr`` with the field broken at ``rows`` (sorted) as its kind can break, and the kind of each break."""
+    mask = _mask(len(arr), rows)
+    k = len(rows)
+    if column.kind in ("date", "datetime"):
+        pool = MALFORMED_DATES if column.kind == "date" else MALFORMED_DATETIMES
+        choice = rng.integers(0, len(pool), k)
+        bad = pa.array([pool[i] for i in choice], type=pa.string())
+        kinds = ["future_date" if i == 2 else "unparseable_date" for i in choice]
+        return pc.replace_with_mask(arr.cast(pa.string()), mask, bad), kinds
+    if column.kind in ("count", "amount"):
+        current = arr.take(pa.array(rows)).fill_null(0)
+        bad = pc.subtract(pc.negate(current), pa.scalar(1, type=arr.type))
+        return pc.replace_with_mask(arr, mask, bad), ["negative_value"] * k
+    if column.kind == "category":
+        choice = rng.integers(0, len(MALFORMED_CATEGORIES), k)
+        bad = pa.array([MALFORMED_CATEGORIES[i] for i in choice], type=pa.string())
+        return _replace(arr, mask, rows, bad), ["unknown_category"] * k
+    return pc.if_else(mask, pa.scalar(None, type=arr.type), arr), ["missing_required"] * k
 
 
 def _sample(rng: np.random.Generator, n: int, share: float) -> np.ndarray:

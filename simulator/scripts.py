@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 LATIN = "Latin"
 SCRIPTS = (LATIN, "Arabic", "Cyrillic", "Thai", "Devanagari", "Bengali")
 
-# Destination countries (simulator.actors.DESTINATION_COUNTRIES) by the script their offices write: the
+# Destination countries (simulator.geography.DESTINATION_COUNTRIES) by the script their offices write: the
 # corridors' destinations in the Gulf (Arabic), Russia and Kazakhstan (Cyrillic), Thailand (Thai) and the
 # Latin-script ones (Malaysia, Europe, the Americas).
 DESTINATION_SCRIPT = {
@@ -41,7 +41,7 @@ DESTINATION_SCRIPT = {
     "Kestrel": "Thai",
     "Lunaria": LATIN,
 }
-# Origin countries (simulator.actors.ORIGIN_COUNTRIES) whose offices write a non-Latin script that can be
+# Origin countries (simulator.geography.ORIGIN_COUNTRIES) whose offices write a non-Latin script that can be
 # written and read back; the others keep Latin.
 ORIGIN_SCRIPT = {"Nepal": "Devanagari", "India": "Devanagari", "Bangladesh": "Bengali", "Ukraine": "Cyrillic"}
 

@@ -2,7 +2,7 @@
 
 Each buyer (a brand or retailer whose supply-chain auditors use tracerisk) sources from tier-1 suppliers; each
 tier-1 supplier sub-contracts to a handful of tier-2 suppliers, and every supplier brings its own recruiters and
-labour contractors (simulator.chunk). Exploitation sits more often in the lower tiers, out of the buyer's sight
+labour contractors (simulator.employers). Exploitation sits more often in the lower tiers, out of the buyer's sight
 (the sources: forced labour hides in sub-contracting chains, 003:5172, 003:5943): tier-1 suppliers are drawn
 with exploitative employers down-weighted and tier-2 suppliers with them up-weighted by
 ``lower_tier_exploitation_factor``.

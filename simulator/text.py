@@ -269,6 +269,7 @@ def padded_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
 
 PASSPORT_HALF = 1_000_000  # passport numbers are 12 digits: two halves of 6 digits each
 PASSPORT_ROUNDS = 4
+PASSPORTS_PER_BLOCK = 100_000_000  # passport serials of chunk c are c * this + 0, 1, ...
 
 
 def scrambled_numbers(keys: np.ndarray, numbers: np.ndarray) -> np.ndarray:
@@ -300,6 +301,9 @@ def chronological_rank(day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def _time_of_day_text() -> pa.Array:
     return pa.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], type=pa.string())
+
+
+NEVER = 10**6  # a day offset past every window
 
 
 class Calendar:

@@ -13,8 +13,8 @@ import pytest
 from rigour.text.scripts import text_scripts
 
 from data_contracts.names import name_key
-from simulator.actors import DESTINATION_COUNTRIES, ORIGIN_COUNTRIES
 from simulator.config import Realism, SimulationConfig
+from simulator.geography import DESTINATION_COUNTRIES, ORIGIN_COUNTRIES
 from simulator.scripts import DESTINATION_SCRIPT, LATIN, ORIGIN_SCRIPT, SCRIPTS, respell, write_names
 from simulator.text import N_VARIANTS, SCRIPT_VARIANT
 from simulator.truth import load_truth
