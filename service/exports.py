@@ -12,6 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # media type of to_xlsx
 COLUMNS = ("rank", "entity_type", "entity_id", "name", "region", "score", "band", "exploration", "top_reasons")
 
 

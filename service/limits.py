@@ -11,6 +11,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,6 +74,16 @@ def security_headers(hsts: bool = False, csp: bool = True) -> list[tuple[bytes, 
     return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
+def with_security_headers(
+    headers: Iterable[tuple[bytes, bytes]], security: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """A response's raw headers with each of ``security`` (``security_headers``) it does not set itself."""
+    raw = list(headers)
+    present = {bytes(name).lower() for name, _ in raw}
+    raw.extend(h for h in security if h[0] not in present)
+    return raw
+
+
 class GuardMiddleware:
     """Outermost pure ASGI middleware: answers 413 to a request body over ``max_body_bytes`` (declared or
     streamed) before the app sees it, and adds the security headers to every response."""
@@ -91,11 +102,8 @@ class GuardMiddleware:
         extra = self.raw if self.docs and str(scope.get("path", "")).startswith(DOCS_PATHS) else self.raw_csp
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":  # add each header the response does not set itself
-                raw = list(message.get("headers", ()))
-                present = {bytes(name).lower() for name, _ in raw}
-                raw.extend(h for h in extra if h[0] not in present)
-                message["headers"] = raw
+            if message["type"] == "http.response.start":
+                message["headers"] = with_security_headers(message.get("headers", ()), extra)
             await send(message)
 
         declared = _content_length(scope)

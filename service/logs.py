@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
@@ -123,6 +124,11 @@ def log_access(scope: Scope, request_id: bytes, status: int, started: float) -> 
     )
 
 
+def with_request_id(headers: Iterable[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
+    """A response's raw headers with the request id as its X-Request-ID (replacing any the response set)."""
+    return [*(h for h in headers if bytes(h[0]).lower() != REQUEST_ID_HEADER), (REQUEST_ID_HEADER, request_id)]
+
+
 class RequestIdMiddleware:
     """Outermost pure ASGI middleware: the request id (``request_id_for``) in the response header, in the context
     of everything logged while the request is handled, and in the access line written when it ends."""
@@ -143,10 +149,7 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                message["headers"] = [
-                    *(h for h in message.get("headers", ()) if bytes(h[0]).lower() != REQUEST_ID_HEADER),
-                    (REQUEST_ID_HEADER, request_id),
-                ]
+                message["headers"] = with_request_id(message.get("headers", ()), request_id)
             await send(message)
 
         try:

@@ -14,9 +14,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from service.api import XLSX, CurrentUser, Service
 from service.auth import User
-from service.exports import cell, table_csv, table_xlsx
+from service.core import Service
+from service.deps import CurrentUser, service_of
+from service.exports import XLSX, cell, table_csv, table_xlsx
 from service.store import model_drift, published, score_runs, supply_rollup
 
 router = APIRouter()
@@ -60,11 +61,6 @@ class PortfolioOut(BaseModel):
     top_path: str | None
     paths: list[PathOut]
     suppliers: list[SupplierOut]
-
-
-def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
 
 
 def visible_buyers(user: User) -> tuple[str, ...] | None:
@@ -202,7 +198,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}}
 @router.get("/v1/portfolios", response_model=list[str], tags=["portfolios"], responses=ERRORS)
 def portfolios(user: CurrentUser, request: Request) -> list[str]:
     """The buyer portfolios the user may open (auditors: theirs; admins: all)."""
-    return list_buyers(_service(request), user)
+    return list_buyers(service_of(request), user)
 
 
 @router.get(
@@ -213,7 +209,7 @@ def portfolios(user: CurrentUser, request: Request) -> list[str]:
 )
 def portfolio_csv(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: SortBy = "rollup") -> Response:
     """The portfolio's suppliers with their paths, CSV."""
-    found = load_portfolio(_service(request), user, buyer_id, sort)
+    found = load_portfolio(service_of(request), user, buyer_id, sort)
     return Response(to_csv(found), media_type="text/csv; charset=utf-8", headers=_attachment(buyer_id, "csv"))
 
 
@@ -225,7 +221,7 @@ def portfolio_csv(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: 
 )
 def portfolio_xlsx(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: SortBy = "rollup") -> Response:
     """The portfolio's suppliers with their paths, Excel."""
-    found = load_portfolio(_service(request), user, buyer_id, sort)
+    found = load_portfolio(service_of(request), user, buyer_id, sort)
     return Response(to_xlsx(found), media_type=XLSX, headers=_attachment(buyer_id, "xlsx"))
 
 
@@ -233,24 +229,24 @@ def portfolio_xlsx(user: CurrentUser, request: Request, buyer_id: BuyerId, sort:
 def portfolio(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: SortBy = "rollup") -> dict[str, Any]:
     """A buyer's portfolio: exposure of the whole portfolio and each tier-1 supplier ranked by rolled-up (or own)
     risk: highest and volume-weighted risk within two tiers, high-risk entities, each with its path."""
-    return load_portfolio(_service(request), user, buyer_id, sort)
+    return load_portfolio(service_of(request), user, buyer_id, sort)
 
 
 @router.get("/portfolios", response_class=HTMLResponse, include_in_schema=False)
 def portfolios_page(user: CurrentUser, request: Request) -> HTMLResponse:
-    service = _service(request)
+    service = service_of(request)
     buyers = list_buyers(service, user)
     return _page(request, user, buyers=buyers, p=None, sort="rollup")
 
 
 @router.get("/portfolios/{buyer_id}", response_class=HTMLResponse, include_in_schema=False)
 def portfolio_page(user: CurrentUser, request: Request, buyer_id: BuyerId, sort: SortBy = "rollup") -> HTMLResponse:
-    found = load_portfolio(_service(request), user, buyer_id, sort)
+    found = load_portfolio(service_of(request), user, buyer_id, sort)
     return _page(request, user, buyers=None, p=found, sort=sort)
 
 
 def _page(request: Request, user: User, **context: Any) -> HTMLResponse:
-    from service.dashboard import render
+    from service.pages import render
 
     return render(request, "portfolio.html", user, **context)
 
@@ -273,7 +269,7 @@ class DriftOut(BaseModel):
 def drift(user: CurrentUser, request: Request) -> list[dict[str, Any]]:
     """Drift of the published score runs against their champions' training windows (PSI per indicator and per
     score band, flows/drift.py): a flagged model is due for retraining. Public to every user, like the model cards."""
-    with _service(request).store.connect() as conn:
+    with service_of(request).store.connect() as conn:
         rows = conn.execute(
             sa.select(model_drift).join(
                 published,

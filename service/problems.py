@@ -60,3 +60,13 @@ def documented(model: type[Problem], description: str | None = None) -> dict[str
     if description:
         entry["description"] = description
     return entry
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: documented(Problem),
+    403: documented(Problem),
+    404: documented(Problem),
+    422: documented(ValidationProblem, "invalid parameters or body, per field"),
+    429: documented(Problem, "rate limit; see Retry-After"),
+    503: documented(Problem),
+}  # the error answers of an authenticated /v1 route

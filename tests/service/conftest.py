@@ -27,8 +27,9 @@ from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from features.registry import ENTITY_TYPES, INDICATORS
-from service.api import COOKIE, create_app
+from service.api import create_app
 from service.auth import add_user
+from service.core import COOKIE
 from service.roles import ROLES, keys_for
 from service.settings import Settings
 from service.store import ModelEntry, ScoreRun, connect, publish

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from features.registry import ENTITY_TYPES
-from service.api import COOKIE
+from service.core import COOKIE
 from service.roles import ROLES
 from tests.service.conftest import Env, auth, dashboard_session, make_world
 

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from service.api import COOKIE
 from service.auth import add_user, revoke_user
+from service.core import COOKIE
 from service.dashboard import by_region, local_path
 from service.store import connect, dashboard_sessions, outcomes
 from tests.service.conftest import Env, auth, sign_in

@@ -1,4 +1,4 @@
-"""The entity-read fast path (service/api.py ``EntityReadFastPath``) against the FastAPI route it short-cuts.
+"""The entity-read fast path (service/fast_path.py ``EntityReadFastPath``) against the FastAPI route it short-cuts.
 
 A bearer-token read goes through the fast path; the same read with the dashboard cookie always goes through the
 route. For every role and every kind of outcome (found, missing, out of scope, forbidden type, bad token, id too
@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from features.registry import ENTITY_TYPES
-from service.api import COOKIE, ENTITY_PATH, MAX_ENTITY_ID, create_app
+from service.api import create_app
 from service.auth import add_user, revoke_user
+from service.core import COOKIE
 from service.roles import ROLES
+from service.routes.entities import ENTITY_PATH, MAX_ENTITY_ID
 from service.store import audit_log, connect, users
 from tests.service.conftest import JURISDICTIONS, Env, auth, count_route_calls, dashboard_session
 

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.api import COOKIE, MAX_CAPACITY, AuditChainBroken, create_app
+from service.api import create_app
 from service.auth import add_user
+from service.core import COOKIE, MAX_CAPACITY, AuditChainBroken
 from service.roles import ROLES
 from service.settings import Settings
 from service.store import audit_log, connect, users
