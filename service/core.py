@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from models.worklist import build_worklist, seed_for
 from service import audit, outcomes, queries
+from service.audit_writer import AuditWriter
 from service.auth import User, authenticate, session_user
 from service.database import ReconnectingEngine, StoreUnavailable
 from service.limits import RateLimiter
@@ -65,7 +66,7 @@ class Service:
         self.settings = settings
         self.store = ReconnectingEngine(settings.resolved_store_url(), settings.store_busy_timeout_ms)
         self.metrics = Metrics()
-        self.audit_writer = audit.AuditWriter(self.store.engine, settings.secret)
+        self.audit_writer = AuditWriter(self.store.engine, settings.secret)
         self.anchors = audit.AnchorKeeper(
             self.store.engine, settings.secret, settings.audit_anchor_path, settings.audit_anchor_interval_s
         )

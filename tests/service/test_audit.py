@@ -1,5 +1,5 @@
-"""The audit writer's group commit (service/audit.py): entries handed over from the event loop and from threads
-land in one unbroken hash chain, each request learns its own sequence number, and a failed write fails every
+"""The audit writer's group commit (service/audit_writer.py): entries handed over from the event loop and from
+threads land in one unbroken hash chain, each request learns its own sequence number, and a failed write fails every
 request that waited on it (the route answers 503) without breaking the chain for the next ones."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from service import audit
+from service import audit, audit_writer
 from service.store import audit_head, audit_log, connect, service_database
 
 KEY = b"audit-test-key-0123456789abcdef"
@@ -25,7 +25,7 @@ def _engine(tmp_path: Path) -> sa.Engine:
 
 def test_async_and_thread_entries_form_one_chain(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
-    writer = audit.AuditWriter(lambda: engine, KEY)
+    writer = audit_writer.AuditWriter(lambda: engine, KEY)
     from_threads: list[int] = []
 
     def thread_reads(n: int) -> None:
@@ -69,7 +69,7 @@ def test_a_failed_write_fails_its_waiters_and_the_next_write_succeeds(tmp_path: 
             raise sa.exc.OperationalError("connect", {}, Exception("store down"))
         return engine
 
-    writer = audit.AuditWriter(engine_of, KEY)
+    writer = audit_writer.AuditWriter(engine_of, KEY)
 
     async def reads(n: int) -> list[Any]:
         return list(
@@ -124,7 +124,7 @@ def test_loop_writes_itself_and_hands_over_when_the_lock_is_taken(tmp_path: Path
     import sqlite3
 
     engine = _engine(tmp_path)
-    writer = audit.AuditWriter(lambda: engine, KEY)
+    writer = audit_writer.AuditWriter(lambda: engine, KEY)
 
     async def read(i: int) -> int:
         return await writer.append_async(("u", "admin", "entity.read", "employer", f"E{i}", None))
@@ -158,7 +158,7 @@ def test_loop_commits_are_checkpointed_by_the_writer_thread(tmp_path: Path, monk
     """The loop's connection never checkpoints (a checkpoint syncs the file); every CHECKPOINT_EVERY loop commits
     the writer thread runs a passive one, and the WAL's frames all reach the database."""
     engine = _engine(tmp_path)
-    writer = audit.AuditWriter(lambda: engine, KEY)
+    writer = audit_writer.AuditWriter(lambda: engine, KEY)
     monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 5)
     ran: list[int] = []
     checkpoint = writer._checkpoint
@@ -347,7 +347,7 @@ def test_entries_queued_behind_a_lock_timeout_fail_with_it(tmp_path: Path) -> No
 
     connect(f"sqlite:///{tmp_path / 'serving.db'}").dispose()  # migrated
     engine = make_engine(f"sqlite:///{tmp_path / 'serving.db'}", busy_timeout_ms=800)
-    writer = audit.AuditWriter(lambda: engine, KEY)
+    writer = audit_writer.AuditWriter(lambda: engine, KEY)
     holder = sqlite3.connect(service_database(str(tmp_path / "serving.db")), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # the audit log's write lock
     started = time.monotonic()
