@@ -1,4 +1,5 @@
-"""service/logs.py: JSON log lines, the request id chosen per scope, URLs printed without passwords."""
+"""service/logs.py: JSON log lines, the request id chosen per scope and set on the answer, URLs printed without
+passwords."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import logging
 import re
 import sys
 
-from service.logs import LOG_CONFIG, JsonFormatter, current_request_id, redact_url, request_id_for
+from service.logs import (
+    LOG_CONFIG,
+    REQUEST_ID_HEADER,
+    JsonFormatter,
+    current_request_id,
+    redact_url,
+    request_id_for,
+    with_request_id,
+)
 
 
 def _record(**extra: object) -> logging.LogRecord:
@@ -76,3 +85,8 @@ def test_log_config_is_accepted_by_dictconfig() -> None:
         for lg, (handlers, propagate, level) in zip(loggers, before, strict=True):
             lg.handlers[:] = handlers
             lg.propagate, lg.level = propagate, level
+
+
+def test_the_request_id_replaces_any_the_response_set_and_keeps_the_rest() -> None:
+    headers = [(b"content-type", b"application/json"), (b"X-Request-ID", b"from-the-route")]
+    assert with_request_id(headers, b"abc") == [(b"content-type", b"application/json"), (REQUEST_ID_HEADER, b"abc")]
