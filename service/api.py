@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from service import dashboard, portfolios
+from service import dashboard
 from service.core import Service
 from service.fast_path import EntityReadFastPath, TraceriskAPI
 from service.handlers import add_exception_handlers
@@ -30,7 +30,18 @@ from service.limits import GuardMiddleware
 from service.logs import RequestIdMiddleware
 from service.logs import configure as configure_logging
 from service.metrics import MetricsMiddleware, start_metrics_listener
-from service.routes import audit, docs, entities, indicators, models, operations, outcomes, worklists
+from service.routes import (
+    audit,
+    docs,
+    drift,
+    entities,
+    indicators,
+    models,
+    operations,
+    outcomes,
+    portfolios,
+    worklists,
+)
 from service.settings import Settings
 
 log = logging.getLogger("tracerisk.service")
@@ -82,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers.append(operations.router)
     if settings.metrics_access != "off":  # off: no route (404), Prometheus scrapes the metrics_port listener
         routers.append(operations.metrics_router)
-    routers += [m.router for m in (entities, worklists, outcomes, indicators, models, audit, dashboard, portfolios)]
+    nouns = (entities, worklists, outcomes, indicators, models, audit, dashboard, portfolios, drift)
+    routers += [noun.router for noun in nouns]
     if settings.docs_enabled:
         docs.mount_assets(app)
     for router in routers:

@@ -70,3 +70,4 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: documented(Problem, "rate limit; see Retry-After"),
     503: documented(Problem),
 }  # the error answers of an authenticated /v1 route
+ERROR_STATUSES: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}}  # listed without a schema

@@ -147,6 +147,57 @@ class AuditVerification(BaseModel):
     warnings: list[str] = Field(description="what this verification cannot detect")
 
 
+class PathOut(BaseModel):
+    entity_type: str
+    entity_id: str
+    name: str | None
+    probability: float
+    band: str
+    text: str
+    hops: list[dict[str, str]]
+
+
+class SupplierOut(BaseModel):
+    rank: int
+    supplier_id: str
+    name: str | None
+    own_probability: float | None
+    own_band: str | None
+    rollup_max: float | None
+    rollup_weighted: float | None
+    high_risk: int
+    tier2_suppliers: int
+    top_path: str | None
+    paths: list[PathOut]
+
+
+class PortfolioOut(BaseModel):
+    buyer_id: str
+    run_id: str
+    as_of: str
+    suppliers_count: int
+    rollup_max: float | None
+    rollup_weighted: float | None
+    high_risk: int
+    top_path: str | None
+    paths: list[PathOut]
+    suppliers: list[SupplierOut]
+
+
+class DriftOut(BaseModel):
+    entity_type: str
+    model_id: str
+    run_id: str
+    as_of: str
+    reference_as_of: str | None
+    max_psi: float | None
+    score_psi: float | None
+    threshold: float
+    flagged: bool
+    retraining_due: bool
+    detail: dict[str, Any]
+
+
 ENTITY_JSON = TypeAdapter(EntityOut)  # the entity route's response model: the fast path's body is its bytes
 
 
