@@ -214,6 +214,71 @@ def soak(
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
     home = scratch / "soak-home"
+    url, tokens, env = _published_store(home, entities, users, rate)
+    script = scratch / "soak.lua"
+    pace_ms = CONNECTIONS / rate * 1000.0  # each connection waits this long before its next request
+    _write_wrk_script(script, tokens, entities, pace_ms, writes, worklists)
+    port = _port()
+    proc = _serve([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)], env, port)
+    windows: list[Window] = []
+    anon: list[float] = []  # the server's RssAnon at the end of each window, MiB
+    seen_failed: dict[str, int] = {}
+    publisher = Publisher(url, publish_every_s) if publish_every_s > 0 else None
+    if publisher is not None:
+        publisher.start()
+    started = time.monotonic()
+    deadline = started + minutes * 60
+    try:
+        start_rss = rss_mib(proc.pid)
+        while time.monotonic() < deadline - 1:
+            length = max(2, min(window_s, round(deadline - time.monotonic())))
+            window_start = time.monotonic()
+            requests, errors, p50, p99, kinds = parse_wrk(_run_wrk(script, port, length))
+            failed = failed_by_status(port)
+            kinds.update({k: v - seen_failed.get(k, 0) for k, v in failed.items() if v != seen_failed.get(k, 0)})
+            seen_failed = failed
+            w = Window(
+                round((time.monotonic() - started) / 60, 2),
+                requests,
+                round(requests / length, 1),
+                errors,
+                kinds,
+                round(p50, 2),
+                round(p99, 2),
+                round(rss_mib(proc.pid), 1),
+                publisher.overlapping(window_start, time.monotonic()) if publisher is not None else 0,
+            )
+            windows.append(w)
+            anon.append(round(rss_mib(proc.pid, "RssAnon"), 1))
+            if requests:  # the wait does not count the response time: correct the pacing towards the target rate
+                pace_ms = min(pace_ms * 2, max(pace_ms / 2, pace_ms * (requests / length) / rate))
+                _write_wrk_script(script, tokens, entities, pace_ms, writes, worklists)
+            log(
+                f"{w.minute:6.2f} min  {w.rate:7.1f} req/s  errors {w.errors}  p50 {w.p50_ms:6.2f} ms  "
+                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB (anon {anon[-1]:.1f})"
+                + (f"  publishes {w.publishes}" if w.publishes else "")
+                + (f"  {kinds}" if kinds else "")
+            )
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {proc.returncode}")
+    finally:
+        if publisher is not None:
+            publisher.stop()
+        _stop_server(proc)
+    result = {
+        "minutes": minutes,
+        "target_rate": rate,
+        "achieved_rate": round(sum(w.requests for w in windows) / max(1e-9, time.monotonic() - started), 1),
+        "entities": entities,
+        "users": users,
+        "mix_percent": {"entity_reads": 100 - writes - worklists, "worklists": worklists, "outcome_writes": writes},
+    }
+    return {**result, **_soak_figures(windows, anon, publisher, publish_every_s, home, start_rss)}
+
+
+def _published_store(home: Path, entities: int, users: int, rate: float) -> tuple[str, list[str], dict[str, str]]:
+    """(store URL, bearer tokens, server environment): ``entities`` employers published into a new store under
+    ``home`` and ``users`` labour-inspectorate users, rate-limited with room for ``rate`` requests per second."""
     home.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{home / 'serving.db'}"
     _publish(url, entities)
@@ -236,92 +301,59 @@ def soak(
         "TRACERISK_RATE_LIMIT_BURST": "1000",
         "TRACERISK_METRICS": "open",  # the soak reads the server's own error counts (loopback only)
     }
-    script = scratch / "soak.lua"
-    pace_ms = CONNECTIONS / rate * 1000.0  # each connection waits this long before its next request
+    return url, tokens, env
 
-    def write_script(pace: float) -> None:
-        values = {
-            "tokens": ", ".join(f'"{t}"' for t in tokens),
-            "entities": entities,
-            "pace_ms": pace,
-            "writes": writes,
-            "worklists": worklists,
-        }
-        script.write_text(WRK_SCRIPT % values, encoding="utf-8")
 
-    write_script(pace_ms)
-    port = _port()
-    proc = _serve([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)], env, port)
-    windows: list[Window] = []
-    anon: list[float] = []  # the server's RssAnon at the end of each window, MiB
-    seen_failed: dict[str, int] = {}
-    publisher = Publisher(url, publish_every_s) if publish_every_s > 0 else None
-    if publisher is not None:
-        publisher.start()
-    started = time.monotonic()
-    deadline = started + minutes * 60
+def _write_wrk_script(
+    script: Path, tokens: list[str], entities: int, pace_ms: float, writes: int, worklists: int
+) -> None:
+    values = {
+        "tokens": ", ".join(f'"{t}"' for t in tokens),
+        "entities": entities,
+        "pace_ms": pace_ms,
+        "writes": writes,
+        "worklists": worklists,
+    }
+    script.write_text(WRK_SCRIPT % values, encoding="utf-8")
+
+
+def _run_wrk(script: Path, port: int, seconds: int) -> str:
+    """``wrk --latency``'s output of one window of ``seconds`` against the server on ``port``."""
+    wrk = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s", "--latency", "-s", str(script)]
+    done = subprocess.run(
+        [*wrk, f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    return done.stdout
+
+
+def _stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
     try:
-        start_rss = rss_mib(proc.pid)
-        while time.monotonic() < deadline - 1:
-            length = max(2, min(window_s, round(deadline - time.monotonic())))
-            window_start = time.monotonic()
-            wrk = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{length}s", "--timeout", "5s", "--latency", "-s", str(script)]
-            done = subprocess.run(
-                [*wrk, f"http://127.0.0.1:{port}"],
-                capture_output=True,
-                text=True,
-                timeout=length + 60,
-                check=True,
-            )
-            requests, errors, p50, p99, kinds = parse_wrk(done.stdout)
-            failed = failed_by_status(port)
-            kinds.update({k: v - seen_failed.get(k, 0) for k, v in failed.items() if v != seen_failed.get(k, 0)})
-            seen_failed = failed
-            w = Window(
-                round((time.monotonic() - started) / 60, 2),
-                requests,
-                round(requests / length, 1),
-                errors,
-                kinds,
-                round(p50, 2),
-                round(p99, 2),
-                round(rss_mib(proc.pid), 1),
-                publisher.overlapping(window_start, time.monotonic()) if publisher is not None else 0,
-            )
-            windows.append(w)
-            anon.append(round(rss_mib(proc.pid, "RssAnon"), 1))
-            if requests:  # the wait does not count the response time: correct the pacing towards the target rate
-                pace_ms = min(pace_ms * 2, max(pace_ms / 2, pace_ms * (requests / length) / rate))
-                write_script(pace_ms)
-            log(
-                f"{w.minute:6.2f} min  {w.rate:7.1f} req/s  errors {w.errors}  p50 {w.p50_ms:6.2f} ms  "
-                f"p99 {w.p99_ms:7.2f} ms  rss {w.rss_mib:7.1f} MiB (anon {anon[-1]:.1f})"
-                + (f"  publishes {w.publishes}" if w.publishes else "")
-                + (f"  {kinds}" if kinds else "")
-            )
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}")
-    finally:
-        if publisher is not None:
-            publisher.stop()
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _soak_figures(
+    windows: list[Window],
+    anon: list[float],
+    publisher: Publisher | None,
+    publish_every_s: float,
+    home: Path,
+    start_rss: float,
+) -> dict[str, Any]:
+    """The soak's summary after the server stopped: requests, errors, publishes, latency and memory growth."""
     outcomes = len(list((home / "landing" / "outcomes").glob("*.csv")))
     base = windows[0].rss_mib if windows else float("nan")
     last = windows[-1].rss_mib if windows else float("nan")
     p99s = sorted(w.p99_ms for w in windows)
     quiet = sorted(w.p99_ms for w in windows if not w.publishes)
     during = sorted(w.p99_ms for w in windows if w.publishes)
-    result = {
-        "minutes": minutes,
-        "target_rate": rate,
-        "achieved_rate": round(sum(w.requests for w in windows) / max(1e-9, time.monotonic() - started), 1),
-        "entities": entities,
-        "users": users,
-        "mix_percent": {"entity_reads": 100 - writes - worklists, "worklists": worklists, "outcome_writes": writes},
+    return {
         "requests": sum(w.requests for w in windows),
         "errors": sum(w.errors for w in windows) + (len(publisher.failures) if publisher else 0),
         "publish_every_s": publish_every_s,
@@ -348,7 +380,6 @@ def soak(
         "rss_anon_growth_after_warmup": round((anon[-1] - anon[0]) / anon[0], 4) if anon else None,
         "windows": [asdict(w) for w in windows],
     }
-    return result
 
 
 def main(

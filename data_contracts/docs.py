@@ -82,11 +82,18 @@ def render_contract_page(contract: RecordContract) -> str:
     ]
     if contract.entity_note:
         out += [f"**Entities.** {contract.entity_note}", ""]
-    required = len(contract.required)
-    out += [
-        f"Natural id: {_code(contract.natural_id)}. {len(contract.fields)} columns, {required} of them required "
-        "(the column must be present and the value non-empty). A row that breaks any rule below is quarantined "
-        "with the ids of all the rules it broke; no row is dropped.",
+    out += _columns_section(contract)
+    out += _date_orders_section(contract)
+    out += _references_section(contract)
+    out += _rules_section(contract)
+    return "\n".join(out)
+
+
+def _columns_section(contract: RecordContract) -> list[str]:
+    out = [
+        f"Natural id: {_code(contract.natural_id)}. {len(contract.fields)} columns, {len(contract.required)} of "
+        "them required (the column must be present and the value non-empty). A row that breaks any rule below is "
+        "quarantined with the ids of all the rules it broke; no row is dropped.",
         "",
         "## Columns",
         "",
@@ -105,9 +112,16 @@ def render_contract_page(contract: RecordContract) -> str:
             f.description,
         ]
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    out += ["", "Accepted rows also carry the lineage columns " + ", ".join(_code(n) for n, _ in LINEAGE) + ".", ""]
+    out += [
+        "",
+        "Accepted rows also carry the lineage columns " + ", ".join(_code(n) for n, _ in LINEAGE) + ".",
+        "",
+    ]
+    return out
 
-    out += ["## Date-order rules", ""]
+
+def _date_orders_section(contract: RecordContract) -> list[str]:
+    out = ["## Date-order rules", ""]
     if contract.date_orders:
         out += [
             f"- {_code(o.later)} must not be before {_code(o.earlier)} (when both parse): rule "
@@ -117,8 +131,11 @@ def render_contract_page(contract: RecordContract) -> str:
     else:
         out.append("None.")
     out.append("")
+    return out
 
-    out += ["## References", ""]
+
+def _references_section(contract: RecordContract) -> list[str]:
+    out = ["## References", ""]
     if contract.references:
         for r in contract.references:
             when = f", where {_code(r.when_column)} is {_or_list(r.when_values)}" if r.when_column else ""
@@ -129,8 +146,11 @@ def render_contract_page(contract: RecordContract) -> str:
     else:
         out.append("None.")
     out.append("")
+    return out
 
-    out += [
+
+def _rules_section(contract: RecordContract) -> list[str]:
+    out = [
         "## Rules",
         "",
         "Every rule id a row of this record type can be quarantined with (`data_contracts.rules`).",
@@ -150,7 +170,7 @@ def render_contract_page(contract: RecordContract) -> str:
         f"unique within the batch{_versions_note(contract)}.",
         "",
     ]
-    return "\n".join(out)
+    return out
 
 
 def _versions_note(contract: RecordContract) -> str:

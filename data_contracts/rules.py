@@ -74,62 +74,77 @@ def field_rules(
     """
     rules: list[Rule] = []
     for f in contract.fields:
-        col, p = f.name, f"p_{f.name}"
+        col = f.name
         if present is not None and col not in present:
             if f.required and col not in unsupplied:
                 rules.append(
                     Rule(f"{col}:missing_column", col, f"The file has no column {col}, which is required.", "TRUE")
                 )
             continue
-        raw = _raw(f)
-        if f.required:
-            rules.append(Rule(f"{col}:missing", col, f"{col} is required.", f"{raw} IS NULL"))
-        if f.type != "string":
-            rules.append(
-                Rule(f"{col}:type", col, f"{col} must parse as {f.type}.", f"{raw} IS NOT NULL AND {_q(p)} IS NULL")
+        rules.extend(_value_rules(f))
+    return rules + _date_order_rules(contract, present)
+
+
+def _value_rules(f: Field) -> list[Rule]:
+    """The rules on one present field's value, in a fixed order."""
+    col, p = f.name, f"p_{f.name}"
+    raw = _raw(f)
+    rules: list[Rule] = []
+    if f.required:
+        rules.append(Rule(f"{col}:missing", col, f"{col} is required.", f"{raw} IS NULL"))
+    if f.type != "string":
+        rules.append(
+            Rule(f"{col}:type", col, f"{col} must parse as {f.type}.", f"{raw} IS NOT NULL AND {_q(p)} IS NULL")
+        )
+    if f.type == "string" and f.values is None:  # a listed value cannot hold one (``not_allowed``)
+        rules.append(
+            Rule(
+                f"{col}:control_character",
+                col,
+                f"{col} must not contain control characters (tab and line breaks are allowed).",
+                f"regexp_matches({_q(col)}, '{CONTROL_CHARACTERS}')",
             )
-        if f.type == "string" and f.values is None:  # a listed value cannot hold one (``not_allowed``)
-            rules.append(
-                Rule(
-                    f"{col}:control_character",
-                    col,
-                    f"{col} must not contain control characters (tab and line breaks are allowed).",
-                    f"regexp_matches({_q(col)}, '{CONTROL_CHARACTERS}')",
-                )
+        )
+    if f.values is not None:
+        allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in f.values)
+        rules.append(
+            Rule(
+                f"{col}:not_allowed",
+                col,
+                f"{col} must be one of: {', '.join(f.values)}.",
+                f"{raw} IS NOT NULL AND {raw} NOT IN ({allowed})",
             )
-        if f.values is not None:
-            allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in f.values)
-            rules.append(
-                Rule(
-                    f"{col}:not_allowed",
-                    col,
-                    f"{col} must be one of: {', '.join(f.values)}.",
-                    f"{raw} IS NOT NULL AND {raw} NOT IN ({allowed})",
-                )
+        )
+    if f.min is not None:
+        rules.append(Rule(f"{col}:below_min", col, f"{col} must be at least {f.min:g}.", f"{_q(p)} < {f.min!r}"))
+    if f.max is not None:
+        rules.append(Rule(f"{col}:above_max", col, f"{col} must be at most {f.max:g}.", f"{_q(p)} > {f.max!r}"))
+    if f.max_length is not None:
+        rules.append(
+            Rule(
+                f"{col}:too_long",
+                col,
+                f"{col} must be at most {f.max_length} characters.",
+                f"length({_q(col)}) > {f.max_length}",
             )
-        if f.min is not None:
-            rules.append(Rule(f"{col}:below_min", col, f"{col} must be at least {f.min:g}.", f"{_q(p)} < {f.min!r}"))
-        if f.max is not None:
-            rules.append(Rule(f"{col}:above_max", col, f"{col} must be at most {f.max:g}.", f"{_q(p)} > {f.max!r}"))
-        if f.max_length is not None:
-            rules.append(
-                Rule(
-                    f"{col}:too_long",
-                    col,
-                    f"{col} must be at most {f.max_length} characters.",
-                    f"length({_q(col)}) > {f.max_length}",
-                )
+        )
+    if f.not_in_future:
+        now = "CAST(getvariable('ingest_time') AS TIMESTAMP)"
+        rules.append(
+            Rule(
+                f"{col}:in_future",
+                col,
+                f"{col} must not be after the time of ingestion.",
+                f"CAST({_q(p)} AS TIMESTAMP) > {now}",
             )
-        if f.not_in_future:
-            now = "CAST(getvariable('ingest_time') AS TIMESTAMP)"
-            rules.append(
-                Rule(
-                    f"{col}:in_future",
-                    col,
-                    f"{col} must not be after the time of ingestion.",
-                    f"CAST({_q(p)} AS TIMESTAMP) > {now}",
-                )
-            )
+        )
+    return rules
+
+
+def _date_order_rules(contract: RecordContract, present: set[str] | None) -> list[Rule]:
+    """One rule per declared date order whose two columns are both present (all of them when ``present`` is
+    None)."""
+    rules: list[Rule] = []
     for order in contract.date_orders:
         if present is None or {order.earlier, order.later} <= present:
             later, earlier = _q("p_" + order.later), _q("p_" + order.earlier)

@@ -93,15 +93,9 @@ def validate_batch(
     rule that needs one is skipped and listed in ``skipped_rules``; every other rule is checked.
     """
     contract = CONTRACTS[record_type]
-    table = raw.table.rename_columns([rename.get(c, c) for c in raw.table.column_names])
+    table, skipped = _renamed_checked(raw.table, contract, rename, unsupplied)
     data_columns = [c for c in table.column_names if c != "_line"]
-    if len(set(data_columns)) != len(data_columns):
-        raise WrongRecordType(f"two columns map onto the same contract column after renaming: {data_columns}")
     present = set(data_columns) & set(contract.columns)
-    skipped = skipped_rules(contract, unsupplied)
-    if present & set(unsupplied):
-        raise WrongRecordType(f"columns declared as not supplied are in the file: {sorted(present & set(unsupplied))}")
-    check_record_type(record_type, set(data_columns), unsupplied)
     unknown = [c for c in data_columns if c not in contract.columns]
 
     # Later copies of a record_id within the file (first copy kept), found in Arrow: cheaper than a window.
@@ -112,73 +106,16 @@ def validate_batch(
     con.execute(f"SET VARIABLE ingest_time = TIMESTAMP '{ingest_time.strftime('%Y-%m-%d %H:%M:%S')}'")
     set_sql_key(con, key)
     con.register("raw_rows", table)
-    extra_rules = [("record_id:duplicate_in_batch", "_dup_in_batch")]
-    for ref in contract.references:
-        if ref.column not in present:
-            continue
-        values = (known or {}).get(reference_rule_id(contract, ref.column), pa.array([], type=pa.string()))
-        con.register(f"known_{ref.column}", pa.table({"v": values.cast(pa.string())}))
-        rule = reference_rule_id(contract, ref.column)
-        extra_rules.append(
-            (rule, f"p_{ref.column} IS NOT NULL AND p_{ref.column} NOT IN (SELECT v FROM known_{ref.column})")
-        )
-    typed = ", ".join(f"{_stored(contract, f.name, present)} AS {_q(f.name)}" for f in contract.fields)
-    extras = (
-        f"to_json(struct_pack({', '.join(f'{_q(c)} := {_q(c)}' for c in unknown)}))"
-        if unknown
-        else "CAST(NULL AS VARCHAR)"
-    )
-    hash_cols = ", ".join(f'"p_{f.name}"' for f in contract.fields)
-    # One pass over all rows: typed (pseudonymised) columns for the accepted, the reasons for the rest.
-    rows = con.sql(
-        f"WITH checked AS ({validation_sql(contract, present, 'raw_rows', extra_rules, unsupplied)}) "
-        f"SELECT {typed}, {extras} AS extra_fields, _line, _row, hash(struct_pack({hash_cols})) AS _row_hash, "
-        "_reasons FROM checked"
-    ).to_arrow_table()
+    extra_rules = _reference_rules(con, contract, present, known or {})
+    rows = _checked_rows(con, contract, present, unknown, extra_rules, unsupplied)
     is_bad = pc.greater(pc.list_value_length(rows.column("_reasons")), 0)
     accepted = rows.filter(pc.invert(is_bad)).select([*contract.columns, "extra_fields", "_line", "_row_hash"])
     bad = rows.filter(is_bad).select(["_row", "_reasons", "_line"])
-    # Quarantined rows keep their raw text (few rows: taken back from the input), person ids pseudonymised.
-    con.register("bad_raw", table.take(bad.column("_row")))
-    raw_cols = ", ".join(f"{_out(contract, c, '', present)} AS {_q(c)}" for c in data_columns)
-    raw_bad = con.sql(f"SELECT {raw_cols or '1 AS _empty'} FROM bad_raw").to_arrow_table()
-    quarantined = pa.table(
-        {
-            **{c: raw_bad.column(c) for c in data_columns},
-            "_reasons": bad.column("_reasons"),
-            "_line": bad.column("_line"),
-            "_raw_line": pa.nulls(bad.num_rows, pa.string()),
-        }
-    )
-    gx_sample = None
-    if gx_sample_rows > 0:
-        # A reproducible sample of all rows, typed and pseudonymised, for the Great Expectations Data Docs.
-        con.register("typed_rows", rows.select([c for c in contract.columns if c in present] or ["_line"]))
-        gx_sample = con.sql(
-            f"SELECT * FROM typed_rows USING SAMPLE reservoir({int(gx_sample_rows)} ROWS) REPEATABLE (42)"
-        ).to_arrow_table()
+    quarantined = _quarantined_rows(con, contract, table.take(bad.column("_row")), bad, data_columns, present)
+    gx_sample = _gx_sample(con, rows, contract, present, gx_sample_rows) if gx_sample_rows > 0 else None
     con.close()
     if raw.rejected:
-        rejected = pa.table(
-            {
-                **{c: pa.nulls(len(raw.rejected), pa.string()) for c in data_columns},
-                "_reasons": pa.array([[r.reason] for r in raw.rejected], type=pa.list_(pa.string())),
-                "_line": pa.array([r.line for r in raw.rejected], type=pa.int64()),
-                "_raw_line": pa.array([r.text for r in raw.rejected], type=pa.string()),
-            }
-        )
-        quarantined = pa.concat_tables([quarantined.cast(rejected.schema), rejected]).sort_by("_line")
-    # Raw text of a rejected line may hold person identifiers: keep its shape, not its content.
-    if raw.rejected and any(f.person_id for f in contract.fields):
-        quarantined = quarantined.set_column(
-            quarantined.schema.get_field_index("_raw_line"),
-            "_raw_line",
-            pc.if_else(
-                pc.is_null(quarantined.column("_raw_line")),
-                pa.scalar(None, pa.string()),
-                pa.scalar("[withheld: may contain person identifiers]", pa.string()),
-            ),
-        )
+        quarantined = _with_rejected_lines(quarantined, raw, contract, data_columns)
     quarantined, cut = _cap_values(quarantined, data_columns)
     notes = list(raw.notes)
     if cut:
@@ -190,6 +127,126 @@ def validate_batch(
         notes.append(f"unknown columns kept in extra_fields: {', '.join(unknown)}")
     return ValidatedBatch(
         record_type, table.num_rows + len(raw.rejected), accepted, quarantined, unknown, notes, gx_sample, skipped
+    )
+
+
+def _renamed_checked(
+    table: pa.Table, contract: RecordContract, rename: dict[str, str], unsupplied: Collection[str]
+) -> tuple[pa.Table, dict[str, str]]:
+    """``table`` with its columns renamed to the contract's, and the rules skipped for ``unsupplied``;
+    WrongRecordType when two columns land on one name, when a column declared as not supplied is present, or
+    when the columns belong to another record type."""
+    table = table.rename_columns([rename.get(c, c) for c in table.column_names])
+    data_columns = [c for c in table.column_names if c != "_line"]
+    if len(set(data_columns)) != len(data_columns):
+        raise WrongRecordType(f"two columns map onto the same contract column after renaming: {data_columns}")
+    present = set(data_columns) & set(contract.columns)
+    skipped = skipped_rules(contract, unsupplied)
+    if present & set(unsupplied):
+        raise WrongRecordType(f"columns declared as not supplied are in the file: {sorted(present & set(unsupplied))}")
+    check_record_type(contract.name, set(data_columns), unsupplied)
+    return table, skipped
+
+
+def _reference_rules(
+    con: duckdb.DuckDBPyConnection, contract: RecordContract, present: set[str], known: dict[str, pa.Array]
+) -> list[tuple[str, str]]:
+    """(rule id, SQL condition that breaks it) for the in-batch duplicate and every reference rule whose column
+    is present; registers each rule's known target values as ``known_<column>`` on ``con``."""
+    extra_rules = [("record_id:duplicate_in_batch", "_dup_in_batch")]
+    for ref in contract.references:
+        if ref.column not in present:
+            continue
+        rule = reference_rule_id(contract, ref.column)
+        values = known.get(rule, pa.array([], type=pa.string()))
+        con.register(f"known_{ref.column}", pa.table({"v": values.cast(pa.string())}))
+        extra_rules.append(
+            (rule, f"p_{ref.column} IS NOT NULL AND p_{ref.column} NOT IN (SELECT v FROM known_{ref.column})")
+        )
+    return extra_rules
+
+
+def _checked_rows(
+    con: duckdb.DuckDBPyConnection,
+    contract: RecordContract,
+    present: set[str],
+    unknown: list[str],
+    extra_rules: list[tuple[str, str]],
+    unsupplied: Collection[str],
+) -> pa.Table:
+    """One pass over ``raw_rows``: typed (pseudonymised) contract columns, extra_fields, _line, _row, _row_hash
+    and _reasons (the ids of the rules the row broke; empty for an accepted row)."""
+    typed = ", ".join(f"{_stored(contract, f.name, present)} AS {_q(f.name)}" for f in contract.fields)
+    extras = (
+        f"to_json(struct_pack({', '.join(f'{_q(c)} := {_q(c)}' for c in unknown)}))"
+        if unknown
+        else "CAST(NULL AS VARCHAR)"
+    )
+    hash_cols = ", ".join(f'"p_{f.name}"' for f in contract.fields)
+    return con.sql(
+        f"WITH checked AS ({validation_sql(contract, present, 'raw_rows', extra_rules, unsupplied)}) "
+        f"SELECT {typed}, {extras} AS extra_fields, _line, _row, hash(struct_pack({hash_cols})) AS _row_hash, "
+        "_reasons FROM checked"
+    ).to_arrow_table()
+
+
+def _quarantined_rows(
+    con: duckdb.DuckDBPyConnection,
+    contract: RecordContract,
+    bad_input: pa.Table,
+    bad: pa.Table,
+    data_columns: list[str],
+    present: set[str],
+) -> pa.Table:
+    """The quarantined rows' raw text (``bad_input``: their input rows), person ids pseudonymised, with the
+    rules they broke and their line."""
+    con.register("bad_raw", bad_input)
+    raw_cols = ", ".join(f"{_out(contract, c, '', present)} AS {_q(c)}" for c in data_columns)
+    raw_bad = con.sql(f"SELECT {raw_cols or '1 AS _empty'} FROM bad_raw").to_arrow_table()
+    return pa.table(
+        {
+            **{c: raw_bad.column(c) for c in data_columns},
+            "_reasons": bad.column("_reasons"),
+            "_line": bad.column("_line"),
+            "_raw_line": pa.nulls(bad.num_rows, pa.string()),
+        }
+    )
+
+
+def _gx_sample(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, contract: RecordContract, present: set[str], sample_rows: int
+) -> pa.Table:
+    """A reproducible sample of all rows, typed and pseudonymised, for the Great Expectations Data Docs."""
+    con.register("typed_rows", rows.select([c for c in contract.columns if c in present] or ["_line"]))
+    return con.sql(
+        f"SELECT * FROM typed_rows USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (42)"
+    ).to_arrow_table()
+
+
+def _with_rejected_lines(
+    quarantined: pa.Table, raw: RawBatch, contract: RecordContract, data_columns: list[str]
+) -> pa.Table:
+    """``quarantined`` plus the lines that could not be parsed, in line order. The raw text of such a line may
+    hold person identifiers: when the contract has any, only its shape is kept, not its content."""
+    rejected = pa.table(
+        {
+            **{c: pa.nulls(len(raw.rejected), pa.string()) for c in data_columns},
+            "_reasons": pa.array([[r.reason] for r in raw.rejected], type=pa.list_(pa.string())),
+            "_line": pa.array([r.line for r in raw.rejected], type=pa.int64()),
+            "_raw_line": pa.array([r.text for r in raw.rejected], type=pa.string()),
+        }
+    )
+    quarantined = pa.concat_tables([quarantined.cast(rejected.schema), rejected]).sort_by("_line")
+    if not any(f.person_id for f in contract.fields):
+        return quarantined
+    return quarantined.set_column(
+        quarantined.schema.get_field_index("_raw_line"),
+        "_raw_line",
+        pc.if_else(
+            pc.is_null(quarantined.column("_raw_line")),
+            pa.scalar(None, pa.string()),
+            pa.scalar("[withheld: may contain person identifiers]", pa.string()),
+        ),
     )
 
 

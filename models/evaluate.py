@@ -10,6 +10,7 @@ that reads "previously sanctioned" would otherwise be flattered by finding what 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,6 +45,38 @@ def _check_trained_before(model: LoadedModel | None, as_of: date) -> None:
         )
 
 
+@dataclass
+class _Evaluated:
+    """The rows a backtest ranks (entities with no label on or before the evaluation date), their labels, k, and
+    what is computed once per feature list or model."""
+
+    table: FeatureTable  # every entity, the evaluated rows among them
+    is_new: np.ndarray  # bool per row of ``table``: evaluated
+    rows: pa.Table  # the evaluated rows of ``table``
+    keys: np.ndarray  # review-order tie-break keys of ``rows``
+    y: np.ndarray  # 1.0: labelled in the window
+    truth_y: np.ndarray | None  # 1.0: planted risk (simulator only)
+    k: int
+    rule: np.ndarray  # red-flag count
+    flag_matrices: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def flags_for(self, features: list[str]) -> np.ndarray:
+        """The red-flag matrix of the evaluated rows over ``features``, computed once per feature list."""
+        key = tuple(features)
+        if key not in self.flag_matrices:
+            self.flag_matrices[key] = np.asarray(red_flag_matrix(self.table, features)[self.is_new], dtype=float)
+        return self.flag_matrices[key]
+
+    def scores_of(self, m: LoadedModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(features, served score, probability) of ``m`` on the evaluated rows, computed once per model."""
+        if m.model_id not in self.scored:
+            x = feature_frame(self.rows, m.features)
+            score = m.served_score(x, self.flags_for(m.features))
+            self.scored[m.model_id] = (x, score, m.calibrator.predict(score))
+        return self.scored[m.model_id]
+
+
 def evaluate_entity(
     lake: Lake,
     entity: EntityType,
@@ -67,66 +100,31 @@ def evaluate_entity(
     (``paired_comparison``); ``capacity_k``: k itself instead of ``capacity_share`` of the entities."""
     for m in (model, served):
         _check_trained_before(m, as_of)
-    t_all = table.table
-    all_ids = [str(v) for v in t_all.column("entity_id").to_pylist()]
+    all_ids = [str(v) for v in table.table.column("entity_id").to_pylist()]
     known = labelled_by(lake, entity, as_of)
     is_new = np.array([i not in known for i in all_ids], dtype=bool)
     labelled = labels_between(lake, entity, as_of, as_of + timedelta(days=horizon))
-    t = t_all.filter(pa.array(is_new))
+    t = table.table.filter(pa.array(is_new))
     ids = [str(v) for v in t.column("entity_id").to_pylist()]
-    keys = tiebreak_keys(ids)
-    y = np.array([i in labelled for i in ids], dtype=float)
-    truth_y = np.array([i in truth for i in ids], dtype=float) if truth is not None else None
-    k = min(capacity_k, max(len(ids), 1)) if capacity_k is not None else capacity(len(ids), capacity_share)
-    rule = t.column("red_flags").to_numpy().astype(float)
-
-    scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-    flag_matrices: dict[tuple[str, ...], np.ndarray] = {}
-
-    def flags_for(features: list[str]) -> np.ndarray:
-        """The red-flag matrix of the evaluated rows over ``features``, computed once per feature list."""
-        key = tuple(features)
-        if key not in flag_matrices:
-            flag_matrices[key] = np.asarray(red_flag_matrix(table, features)[is_new], dtype=float)
-        return flag_matrices[key]
-
-    def scores_of(m: LoadedModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(features, served score, probability) of ``m`` on the evaluated rows, computed once per model."""
-        if m.model_id not in scored:
-            x = feature_frame(t, m.features)
-            score = m.served_score(x, flags_for(m.features))
-            scored[m.model_id] = (x, score, m.calibrator.predict(score))
-        return scored[m.model_id]
-
+    ev = _Evaluated(
+        table,
+        is_new,
+        t,
+        tiebreak_keys(ids),
+        np.array([i in labelled for i in ids], dtype=float),
+        np.array([i in truth for i in ids], dtype=float) if truth is not None else None,
+        min(capacity_k, max(len(ids), 1)) if capacity_k is not None else capacity(len(ids), capacity_share),
+        t.column("red_flags").to_numpy().astype(float),
+    )
     out: dict[str, Any] = {"as_of": as_of.isoformat(), "horizon_days": horizon, "entity": entity}
-    rankings: dict[str, np.ndarray] = {"rule": rule}
-    if model is not None:
-        model_x, model_score, model_probability = scores_of(model)
-        out["model"] = ranking_metrics(model_score, y, truth_y, model_probability, k, keys)
-        rankings["model"] = model_score
-        if candidates is not None:
-            out["candidates"] = {
-                key: candidate_metrics(scores, y, truth_y, k, keys)
-                for key, scores in candidates(model_x, flags_for(model.features)).items()
-            }
-    else:
-        out["model"] = None
-    if served is not None:
-        _, served_score, served_probability = scores_of(served)
-        out["served_ranking"] = ranking_metrics(served_score, y, truth_y, served_probability, k, keys)
-    else:
-        served_score = rule
-        out["served_ranking"] = ranking_metrics(rule, y, truth_y, None, k, keys)
-    rankings["served"] = served_score
-    out["rule"] = ranking_metrics(rule, y, truth_y, None, k, keys)
-    out["random"] = random_expectation(y, truth_y, k)
+    metrics, rankings = _ranking_metrics(ev, model, served, candidates)
+    out.update(metrics)
     if paired_resamples > 0:
-        out["paired"] = paired_comparison(rankings, y, k, keys, paired_resamples)
+        out["paired"] = paired_comparison(rankings, ev.y, ev.k, ev.keys, paired_resamples)
     known_in_window = sum(1 for i in all_ids if i in known and i in labelled)
     windows = (decision or {}).get("windows") or (model.meta.get("windows") if model is not None else None) or {}
     positives = dict((decision or {}).get("positives") or (model.meta.get("positives") if model else None) or {})
-    positives.update({"eval_new": int(y.sum()), "eval_known": int(known_in_window)})
+    positives.update({"eval_new": int(ev.y.sum()), "eval_known": int(known_in_window)})
     out.update(
         {
             "served": SERVED_MODEL if served is not None else SERVED_COUNT,
@@ -142,29 +140,77 @@ def evaluate_entity(
             },
         }
     )
-    target = truth_y if truth_y is not None else y
-    out["curves"] = {
-        "gain_on": "planted risk (simulator)" if truth_y is not None else "observed labels",
-        "gain": {name: gain_curve(scores, target, keys) for name, scores in rankings.items()},
-    }
-    ref = served if served is not None else model
-    if ref is not None:
-        x, score, probability = scores_of(ref)
-        out["curves"]["calibration"] = calibration_curve(probability, y)
-        out["shap_summary"] = shap_summary(ref.features, ref.contributions(x))
-        out["fairness"] = group_metrics(table, t, score, probability, y, truth_y, capacity_share)
-        out.update(
-            {
-                "model_id": ref.model_id,
-                "strategy": ref.meta["strategy"],
-                "strategy_comparison": ref.meta["strategy_comparison"],
-                "gate": ref.meta.get("gate", {}),
-            }
-        )
-    else:
-        out["fairness"] = group_metrics(table, t, rule, None, y, truth_y, capacity_share)
-        out.update({"model_id": None, "strategy": None, "strategy_comparison": {}, "gate": decision or {}})
+    out.update(_curves_and_reasons(ev, rankings, served if served is not None else model, decision, capacity_share))
     return out
+
+
+def _ranking_metrics(
+    ev: _Evaluated,
+    model: LoadedModel | None,
+    served: LoadedModel | None,
+    candidates: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]] | None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(metrics of the latest model, its candidates, the served ranking, the red-flag count and random; the scores
+    of the rule, the model and the served ranking in that order)."""
+    out: dict[str, Any] = {}
+    rankings: dict[str, np.ndarray] = {"rule": ev.rule}
+    if model is not None:
+        model_x, model_score, model_probability = ev.scores_of(model)
+        out["model"] = ranking_metrics(model_score, ev.y, ev.truth_y, model_probability, ev.k, ev.keys)
+        rankings["model"] = model_score
+        if candidates is not None:
+            out["candidates"] = {
+                key: candidate_metrics(scores, ev.y, ev.truth_y, ev.k, ev.keys)
+                for key, scores in candidates(model_x, ev.flags_for(model.features)).items()
+            }
+    else:
+        out["model"] = None
+    if served is not None:
+        _, served_score, served_probability = ev.scores_of(served)
+        out["served_ranking"] = ranking_metrics(served_score, ev.y, ev.truth_y, served_probability, ev.k, ev.keys)
+    else:
+        served_score = ev.rule
+        out["served_ranking"] = ranking_metrics(ev.rule, ev.y, ev.truth_y, None, ev.k, ev.keys)
+    rankings["served"] = served_score
+    out["rule"] = ranking_metrics(ev.rule, ev.y, ev.truth_y, None, ev.k, ev.keys)
+    out["random"] = random_expectation(ev.y, ev.truth_y, ev.k)
+    return out, rankings
+
+
+def _curves_and_reasons(
+    ev: _Evaluated,
+    rankings: dict[str, np.ndarray],
+    ref: LoadedModel | None,
+    decision: dict[str, Any] | None,
+    capacity_share: float,
+) -> dict[str, Any]:
+    """Gain curves of every ranking; for ``ref`` (the served model, else the latest), its calibration curve, SHAP
+    summary, fairness by group and training record; without one, fairness of the red-flag count."""
+    target = ev.truth_y if ev.truth_y is not None else ev.y
+    curves: dict[str, Any] = {
+        "gain_on": "planted risk (simulator)" if ev.truth_y is not None else "observed labels",
+        "gain": {name: gain_curve(scores, target, ev.keys) for name, scores in rankings.items()},
+    }
+    if ref is None:
+        return {
+            "curves": curves,
+            "fairness": group_metrics(ev.table, ev.rows, ev.rule, None, ev.y, ev.truth_y, capacity_share),
+            "model_id": None,
+            "strategy": None,
+            "strategy_comparison": {},
+            "gate": decision or {},
+        }
+    x, score, probability = ev.scores_of(ref)
+    curves["calibration"] = calibration_curve(probability, ev.y)
+    return {
+        "curves": curves,
+        "shap_summary": shap_summary(ref.features, ref.contributions(x)),
+        "fairness": group_metrics(ev.table, ev.rows, score, probability, ev.y, ev.truth_y, capacity_share),
+        "model_id": ref.model_id,
+        "strategy": ref.meta["strategy"],
+        "strategy_comparison": ref.meta["strategy_comparison"],
+        "gate": ref.meta.get("gate", {}),
+    }
 
 
 PAIRED_METRICS = ("precision_at_k", "average_precision", "roc_auc")

@@ -6,14 +6,35 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from features.registry import BY_ID, sensitive_indicators
 from models import plots
+from models.report_format import figure_text, html_page, interval_html, md_ci
 from models.train import LATENT_STRATEGY
+from models.us_dol_report import (
+    render_us_dol_recruiters,
+    render_us_dol_report,
+    us_dol_ks,
+    us_dol_model_card,
+    us_dol_section,
+)
 
-if TYPE_CHECKING:
-    from models.us_dol import RecruiterList
+# The US DOL pages are declared in models.us_dol_report; the US DOL flows and models import them from here.
+__all__ = [
+    "ECE_TARGET",
+    "HEADLINE",
+    "RANKINGS",
+    "TARGETS",
+    "md_ci",
+    "model_card",
+    "render_report",
+    "render_us_dol_recruiters",
+    "render_us_dol_report",
+    "target_checks",
+    "us_dol_ks",
+    "us_dol_model_card",
+]
 
 # Targets on the simulator's truth: the served ranking's truth precision@k against the red-flag count ("rule")
 # and random, as factors.
@@ -37,21 +58,6 @@ HEADLINE = (
     ("brier", "Brier"),
     ("ece", "ECE"),
 )
-
-
-def _num(v: object) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if isinstance(v, float | int):
-        return f"{float(v):.3f}"
-    return escape(str(v))
-
-
-def _ci(m: dict[str, Any], key: str) -> str:
-    ci = m.get(f"{key}_ci95")
-    if not ci or any(c is None or (isinstance(c, float) and math.isnan(c)) for c in ci):
-        return ""
-    return f' <span class="ci">[{ci[0]:.3f}, {ci[1]:.3f}]</span>'
 
 
 def target_checks(entity: str, result: dict[str, Any]) -> list[str]:
@@ -89,7 +95,7 @@ def _metrics_table(result: dict[str, Any]) -> str:
         m = result.get(ranking)
         if not m:
             continue
-        cells = "".join(f"<td>{_num(m.get(key))}{_ci(m, key)}</td>" for key, _ in HEADLINE)
+        cells = "".join(f"<td>{figure_text(m.get(key))}{interval_html(m, key)}</td>" for key, _ in HEADLINE)
         rows.append(f"<tr><th>{escape(label)}</th>{cells}</tr>")
     k, n = result["rule"]["k"], result["rule"]["n"]
     return (
@@ -127,9 +133,9 @@ def _fairness(result: dict[str, Any]) -> str:
     parts = []
     for attribute, rows in result.get("fairness", {}).items():
         body = "".join(
-            f"<tr><td>{escape(r['group'])}</td><td>{r['n']}</td><td>{_num(r['mean_probability'])}</td>"
-            f"<td>{_num(r['share_in_top_k'])}</td><td>{_num(r['precision_at_k'])}</td>"
-            f"<td>{_num(r['truth_precision_at_k'])}</td><td>{_num(r['truth_prevalence'])}</td></tr>"
+            f"<tr><td>{escape(r['group'])}</td><td>{r['n']}</td><td>{figure_text(r['mean_probability'])}</td>"
+            f"<td>{figure_text(r['share_in_top_k'])}</td><td>{figure_text(r['precision_at_k'])}</td>"
+            f"<td>{figure_text(r['truth_precision_at_k'])}</td><td>{figure_text(r['truth_prevalence'])}</td></tr>"
             for r in rows
         )
         parts.append(
@@ -140,8 +146,8 @@ def _fairness(result: dict[str, Any]) -> str:
     removed = result.get("sensitive_removed", {})
     if removed:
         body = "".join(
-            f"<tr><td>{escape(i)} {escape(BY_ID[i].title)}</td><td>{_num(m.get('precision_at_k'))}</td>"
-            f"<td>{_num(m.get('truth_precision_at_k'))}</td><td>{_num(m.get('average_precision'))}</td></tr>"
+            f"<tr><td>{escape(i)} {escape(BY_ID[i].title)}</td><td>{figure_text(m.get('precision_at_k'))}</td>"
+            f"<td>{figure_text(m.get('truth_precision_at_k'))}</td><td>{figure_text(m.get('average_precision'))}</td></tr>"
             for i, m in removed.items()
         )
         parts.append(
@@ -163,15 +169,15 @@ def _strategies(result: dict[str, Any]) -> str:
     head += "".join(f"<th>later {escape(k.replace('_', ' '))}</th>" for k in later_keys)
     body = "".join(
         f"<tr><td>{escape(s)}{' (kept)' if s == result.get('strategy') else ''}</td>"
-        + "".join(f"<td>{_num(m.get(k))}</td>" for k in fold_keys)
-        + "".join(f"<td>{_num(later.get(s, {}).get(k))}</td>" for k in later_keys)
+        + "".join(f"<td>{figure_text(m.get(k))}</td>" for k in fold_keys)
+        + "".join(f"<td>{figure_text(later.get(s, {}).get(k))}</td>" for k in later_keys)
         + "</tr>"
         for s, m in comparison.items()
     )
     rule = result.get("rule", {})
     body += (
         "<tr><td>red-flag count</td><td>–</td><td>–</td>"
-        + "".join(f"<td>{_num(rule.get(k))}</td>" for k in later_keys)
+        + "".join(f"<td>{figure_text(rule.get(k))}</td>" for k in later_keys)
         + "</tr>"
     )
     return f"<table><tr><th>candidate</th>{head}</tr>{body}</table>"
@@ -233,7 +239,7 @@ def render_report(
     sensitive = ", ".join(f"{i.id} ({i.title})" for i in sensitive_indicators())
     if us_dol:
         sections.append(us_dol_section(us_dol))
-    return _page(
+    return html_page(
         title,
         "Every ranking is compared on the same entities with the rule-based red-flag "
         "count (what inspectorates use today) and a random ranking. Labels are positive-unlabelled and "
@@ -241,226 +247,6 @@ def render_report(
         f"already look at. Sensitive indicators (reported below with and without them): {sensitive}.",
         "".join(sections),
     )
-
-
-def _page(title: str, intro: str, body: str) -> str:
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>body{{font-family:sans-serif;max-width:1150px;margin:2em auto}}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}"
-        ".ci{color:#777;font-size:11px}.charts{display:flex;gap:1em;flex-wrap:wrap}</style></head><body>"
-        f"<h1>{escape(title)}</h1><p>{escape(intro)}</p>{body}</body></html>"
-    )
-
-
-# ------------------------------------------------------------------------- US DOL H-2A / H-2B backtest
-US_DOL_RANKINGS = {
-    "model": "model",
-    "rule_contractor_then_size": "rule: labour contractors first, then size",
-    "red_flag_count": "red-flag count",
-    "random": "random",
-}
-US_DOL_ENTITIES = {"employer": "employers (H-2 filers)", "recruiter": "agents, attorneys and law firms (recruiter)"}
-US_DOL_INTRO = (
-    "US Department of Labor H-2A / H-2B public records: scored with what was known before the as-of day "
-    "(filings decided, debarments started before it) and judged on the debarments that started after it, "
-    "linked to a filer by entity resolution. Debarments are few and follow where the Department looked: read "
-    "small counts at k = 50 / 100 as direction, not precision. Intervals: percentiles over resamples of the "
-    "scored entities (the same resamples for every ranking; random draws a fresh ranking in each)."
-)
-
-
-def us_dol_ks(result: dict[str, Any]) -> list[int]:
-    """The capacities k a US DOL backtest reports precision@k at."""
-    keys = {k for m in result["rankings"].values() for k in m if k.startswith("precision_at_")}
-    return sorted({int(k.split("_")[2]) for k in keys})
-
-
-def _us_dol_table(result: dict[str, Any]) -> str:
-    ks = us_dol_ks(result)
-    columns = [("average_precision", "average precision"), ("roc_auc", "ROC-AUC")]
-    columns += [(f"precision_at_{k}", f"precision@{k}") for k in ks] + [(f"lift_at_{k}", f"lift@{k}") for k in ks]
-    head = "".join(f"<th>{escape(label)}</th>" for _, label in columns)
-    rows = "".join(
-        f"<tr><th>{escape(US_DOL_RANKINGS.get(name, name))}</th>"
-        + "".join(f"<td>{_num(m.get(key))}{_ci(m, key)}</td>" for key, _ in columns)
-        + "</tr>"
-        for name, m in result["rankings"].items()
-    )
-    return f"<table><tr><th>ranking</th>{head}</tr>{rows}</table>"
-
-
-def _us_dol_paired(result: dict[str, Any]) -> str:
-    items = []
-    for pair, per_metric in result.get("paired", {}).items():
-        other = US_DOL_RANKINGS.get(pair.removeprefix("model_vs_"), pair)
-        parts = [
-            f"{key.replace('_', ' ')}: higher in {v['model_higher_share']:.0%}, lower in {v['model_lower_share']:.0%} "
-            f"(difference {v['difference_ci95'][0]:.3f} to {v['difference_ci95'][1]:.3f})"
-            for key, v in per_metric.items()
-            if not key.startswith("lift_at_")
-        ]
-        items.append(f"<li>model against {escape(other)}: {escape('; '.join(parts))}</li>")
-    return f"<p>Share of resamples in which the model is higher or lower:</p><ul>{''.join(items)}</ul>" if items else ""
-
-
-def us_dol_section(results: list[dict[str, Any]]) -> str:
-    """The US DOL backtest (``tracerisk us-dol backtest``) as a report section: per entity, model against the
-    rule, the red-flag count and random with intervals, paired comparisons and the gain curve."""
-    parts = [f"<section><h2>US DOL H-2A / H-2B backtest</h2><p>{escape(US_DOL_INTRO)}</p>"]
-    for r in results:
-        boot = r.get("bootstrap") or {}
-        interval = (
-            f" Intervals: {boot['level']:.0%}, {boot['resamples']} resamples (seed {boot['seed']})." if boot else ""
-        )
-        origins = "; ".join(
-            f"{o['origin']}: "
-            + (f"{o['rows']:,} rows, " if "rows" in o else "")
-            + f"{o['positives']} debarred to {o['labels_to']}"
-            for o in r.get("training_origins", [])
-        )
-        gain = plots.line_chart(
-            "gain curve (debarments after the as-of day)",
-            {US_DOL_RANKINGS.get(name, name): [tuple(p) for p in points] for name, points in r.get("gain", {}).items()},
-            "share of entities reviewed",
-            "share of later debarments found",
-            diagonal=True,
-        )
-        heading = US_DOL_ENTITIES.get(r["entity"], r["entity"])
-        parts.append(
-            f"<h3>{escape(heading)}</h3><p>As of {escape(r['as_of'])}, judged on debarments starting "
-            f"{escape(r['labels_from'])} to {escape(r['labels_to'])}: {r['entities_scored']:,} scored, "
-            f"{r['positives']} positives (base rate {r['base_rate']:.4f}); {r['later_debarments']} debarments in "
-            f"the window, {r['later_debarments_linked_to_a_filer']} linked to an employer filing before the as-of "
-            f"day.{escape(interval)}</p>{_us_dol_table(r)}{_us_dol_paired(r)}"
-            f"<p>Training origins (features as of each, labels after it, all before the as-of day): "
-            f"{escape(origins or 'none: ranked by the red-flag count')}.</p><div class='charts'>{gain}</div>"
-        )
-    parts.append("</section>")
-    return "".join(parts)
-
-
-def render_us_dol_report(results: list[dict[str, Any]], title: str = "tracerisk US DOL model report") -> str:
-    """The US DOL backtest on its own page (``tracerisk us-dol backtest`` writes it beside its JSON)."""
-    return _page(
-        title, "Model against the rule-based baselines and random, with bootstrap intervals.", us_dol_section(results)
-    )
-
-
-US_DOL_RECRUITERS_INTRO = (
-    "Foreign recruiter organisations named on H-2B applications (Appendix C, FY2020 to the second quarter of "
-    "FY2022), as known before the date: a file's rows count from the day after the period it covers. Appendix C "
-    "names no employer and none of its case numbers is in the FY2018-2019 H-2B files here, so an employer's own "
-    "foreign recruiters cannot be told; organisations are matched by exact name key. No debarment list overlaps "
-    "these years, so there is no model: organisations are ordered by their red flags, then applications. The "
-    "country figures describe where an organisation is registered: context shown beside it, never part of the "
-    "ranking, and never a worker's nationality."
-)
-CONTEXT_COLUMNS = (
-    ("tip_tier", "US TIP tier"),
-    ("cpi", "TI CPI (0-10)"),
-    ("wgi_control_of_corruption", "WGI control of corruption"),
-    ("ilab_goods", "US DOL goods list"),
-)
-
-
-def render_us_dol_recruiters(listing: RecruiterList, top: int = 25) -> str:
-    """The foreign recruiter listing (``tracerisk us-dol recruiters``): countries with their context figures,
-    then the organisations with the most red flags."""
-    countries = listing.countries
-    head = "".join(f"<th>{escape(label)}</th>" for _, label in CONTEXT_COLUMNS)
-    rows = []
-    for name, row in countries.iterrows():
-        cells = []
-        for key, _ in CONTEXT_COLUMNS:
-            label, year = row.get(f"{key}_label"), row.get(f"{key}_year")
-            cells.append(f"<td>{escape(f'{label} ({int(year)})') if isinstance(label, str) else '–'}</td>")
-        rows.append(
-            f"<tr><td>{escape(str(name))}</td><td>{int(row['organisations'])}</td>"
-            f"<td>{int(row['applications']):,}</td>{''.join(cells)}</tr>"
-        )
-    recruiters = "".join(
-        f"<tr><td>{int(r['rank'])}</td><td>{escape(str(r['recruiter_name']))}</td><td>{escape(str(r['country']))}</td>"
-        f"<td>{int(r['cases'])}</td><td>{int(r['red_flags'])}</td><td>{escape(str(r['reasons']))}</td></tr>"
-        for _, r in listing.recruiters.head(top).iterrows()
-    )
-    body = (
-        f"<section><h2>Foreign recruiters as of {listing.as_of}</h2><p>{escape(US_DOL_RECRUITERS_INTRO)}</p>"
-        f"<h3>Countries of registration (context)</h3><table><tr><th>country</th><th>organisations</th>"
-        f"<th>applications naming them</th>{head}</tr>{''.join(rows)}</table>"
-        f"<h3>Organisations with the most red flags (top {top} of {len(listing.recruiters):,})</h3><table><tr>"
-        "<th>rank</th><th>organisation</th><th>country</th><th>applications</th><th>red flags</th><th>reasons</th>"
-        f"</tr>{recruiters}</table></section>"
-    )
-    return _page("tracerisk US DOL foreign recruiters", "Context, not a score: see below.", body)
-
-
-def us_dol_model_card(results: list[dict[str, Any]]) -> str:
-    """The model card (Markdown) of the US DOL H-2A / H-2B models, with their latest backtest."""
-    from features.catalogue import us_dol_computed
-    from features.registry import INDICATORS, for_entity
-
-    lines = [
-        "# Model card: US DOL H-2A / H-2B employers and agents",
-        "",
-        "- Entities scored: H-2 filers (employers) and their agents / attorneys / law firms; never a worker",
-        "- LightGBM, depth-capped trees (3), monotone in each indicator's declared direction; refitted at every "
-        "scoring date on yearly origins before it (features as of each origin, labels = debarments in the two "
-        "years after it, cut at the scoring date)",
-        "- Labels: US DOL OFLC debarments 2010-2014 linked to filers by entity resolution; the back-wage list is "
-        "reported, never a label (it has no dates within the period)",
-        "",
-        "## Intended use",
-        "Prioritising which H-2 employers or agents to review first; a person decides after looking. Every score "
-        "carries its reasons.",
-        "",
-        "## Out of scope",
-        "Any decision about a worker. Worker nationality is never a feature; country tables are context about "
-        "where a recruiter organisation operates, shown beside a score, never part of it.",
-        "",
-        "## Features",
-    ]
-    for entity in ("employer", "recruiter"):
-        names = ", ".join(f"{i.title} ({i.id})" for i in for_entity(entity) if us_dol_computed(i))
-        lines.append(f"- {entity}: {names}")
-    unsupported = sorted(i.id for i in INDICATORS if not us_dol_computed(i))
-    lines += [
-        "",
-        f"Not supported by public DOL data: {', '.join(unsupported)} (see the indicator pages).",
-        "",
-    ]
-    for r in results:
-        ks = us_dol_ks(r)
-        boot = r.get("bootstrap") or {}
-        lines += [
-            f"## Backtest: {US_DOL_ENTITIES.get(r['entity'], r['entity'])}",
-            f"As of {r['as_of']}, debarments starting {r['labels_from']} to {r['labels_to']}: "
-            f"{r['entities_scored']:,} scored, {r['positives']} positives."
-            + (f" 95% intervals over {boot['resamples']} resamples of the entities." if boot else ""),
-            "",
-            "| ranking | average precision | ROC-AUC | " + " | ".join(f"precision@{k}" for k in ks) + " |",
-            "|---|---|---|" + "---|" * len(ks),
-        ]
-        for name, m in r["rankings"].items():
-            cells = [md_ci(m, key) for key in ["average_precision", "roc_auc", *[f"precision_at_{k}" for k in ks]]]
-            lines.append(f"| {US_DOL_RANKINGS.get(name, name)} | " + " | ".join(cells) + " |")
-        lines.append("")
-    lines += [
-        "## Known limitations of the labels",
-        "Debarments are rare (about 140 in five years) and follow where the Department investigated; most "
-        "abusive employers are never debarred. Unlabelled is not clean, and small counts at k = 50 / 100 are "
-        "direction, not precision.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def md_ci(m: dict[str, Any], key: str) -> str:
-    """A figure with its interval in brackets, as Markdown text."""
-    ci = m.get(f"{key}_ci95")
-    text = _num(m.get(key))
-    if ci and not any(isinstance(c, float) and math.isnan(c) for c in ci):
-        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
-    return text
 
 
 def _model_kind(meta: dict[str, Any]) -> str:
@@ -500,53 +286,10 @@ def model_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -
         str(meta.get("gate", {}).get("reason", "no decision recorded")),
         "",
     ]
-    weights = (meta.get("blend") or {}).get("flag_weights") or []
-    if weights:
-        named = sorted(zip(meta["indicator_ids"], weights, strict=True), key=lambda p: -p[1])
-        lines += [
-            "## Weighted red flags",
-            "Each red flag adds its weight to the score, learned without labels from which flags fire together "
-            "(a latent class model of the flags as of the training day); weight 0: the flag says nothing here.",
-            "",
-            "| indicator | weight |",
-            "|---|---|",
-            *(f"| {i} {BY_ID[i].title if i in BY_ID else ''} | {w:.2f} |" for i, w in named),
-            "",
-        ]
-    windows = meta.get("windows") or {}
-    if windows:
-        lines += [
-            "## Windows",
-            f"- Fitting origins {', '.join(windows.get('fit_origins', []))}; training labels "
-            f"{windows.get('train_labels')}; held-out fold labels {windows.get('fold_labels')} (disjoint)",
-            f"- Observed positives: {meta.get('positives', {})}",
-            "",
-        ]
+    lines += _card_flag_weights(meta)
+    lines += _card_windows(meta)
     if evaluation is not None and "rule" in evaluation:
-        lines += [
-            "## Backtest",
-            f"As of {evaluation['as_of']}, new positives only (labels never seen in training). Served: "
-            f"{evaluation.get('served')}.",
-            "",
-        ]
-        lines += ["| ranking | precision@k | truth precision@k | average precision | ECE |", "|---|---|---|---|---|"]
-        for ranking, label in RANKINGS:
-            m = evaluation.get(ranking)
-            if not m:
-                continue
-            lines.append(
-                f"| {label} | {_num(m.get('precision_at_k'))} | {_num(m.get('truth_precision_at_k'))} | "
-                f"{_num(m.get('average_precision'))} | {_num(m.get('ece'))} |"
-            )
-        lines += ["", *[f"- {c}" for c in target_checks(entity, evaluation)], ""]
-        fairness = evaluation.get("fairness", {})
-        if fairness:
-            lines += ["## Fairness", "Precision@k and mean score by group are in the model report."]
-            for attribute, rows in fairness.items():
-                spread = [r["mean_probability"] for r in rows if r["mean_probability"] is not None]
-                if spread:
-                    lines.append(f"- by {attribute}: mean probability from {min(spread):.3f} to {max(spread):.3f}")
-            lines.append("")
+        lines += _card_backtest(entity, evaluation)
     lines += [
         "## Known limitations of the labels",
         "Labels exist only where someone inspected or investigated; most exploitation is never identified and "
@@ -555,3 +298,63 @@ def model_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -
         "is random exploration so that future labels stay unbiased.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _card_flag_weights(meta: dict[str, Any]) -> list[str]:
+    """The card's weighted red flags, heaviest first; none for a bundle without flag weights."""
+    weights = (meta.get("blend") or {}).get("flag_weights") or []
+    if not weights:
+        return []
+    named = sorted(zip(meta["indicator_ids"], weights, strict=True), key=lambda p: -p[1])
+    return [
+        "## Weighted red flags",
+        "Each red flag adds its weight to the score, learned without labels from which flags fire together "
+        "(a latent class model of the flags as of the training day); weight 0: the flag says nothing here.",
+        "",
+        "| indicator | weight |",
+        "|---|---|",
+        *(f"| {i} {BY_ID[i].title if i in BY_ID else ''} | {w:.2f} |" for i, w in named),
+        "",
+    ]
+
+
+def _card_windows(meta: dict[str, Any]) -> list[str]:
+    windows = meta.get("windows") or {}
+    if not windows:
+        return []
+    return [
+        "## Windows",
+        f"- Fitting origins {', '.join(windows.get('fit_origins', []))}; training labels "
+        f"{windows.get('train_labels')}; held-out fold labels {windows.get('fold_labels')} (disjoint)",
+        f"- Observed positives: {meta.get('positives', {})}",
+        "",
+    ]
+
+
+def _card_backtest(entity: str, evaluation: dict[str, Any]) -> list[str]:
+    """The card's backtest table, target verdicts and fairness spread."""
+    lines = [
+        "## Backtest",
+        f"As of {evaluation['as_of']}, new positives only (labels never seen in training). Served: "
+        f"{evaluation.get('served')}.",
+        "",
+    ]
+    lines += ["| ranking | precision@k | truth precision@k | average precision | ECE |", "|---|---|---|---|---|"]
+    for ranking, label in RANKINGS:
+        m = evaluation.get(ranking)
+        if not m:
+            continue
+        lines.append(
+            f"| {label} | {figure_text(m.get('precision_at_k'))} | {figure_text(m.get('truth_precision_at_k'))} | "
+            f"{figure_text(m.get('average_precision'))} | {figure_text(m.get('ece'))} |"
+        )
+    lines += ["", *[f"- {c}" for c in target_checks(entity, evaluation)], ""]
+    fairness = evaluation.get("fairness", {})
+    if fairness:
+        lines += ["## Fairness", "Precision@k and mean score by group are in the model report."]
+        for attribute, rows in fairness.items():
+            spread = [r["mean_probability"] for r in rows if r["mean_probability"] is not None]
+            if spread:
+                lines.append(f"- by {attribute}: mean probability from {min(spread):.3f} to {max(spread):.3f}")
+        lines.append("")
+    return lines

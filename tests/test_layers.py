@@ -24,8 +24,10 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "flows": frozenset({"service", "benchmarks"}),
     "service": frozenset({"flows", "simulator", "benchmarks"}),
 }
-# The command line may start the service: flows/cli.py is the one module of flows allowed to import it.
-ALLOWED: frozenset[tuple[str, str]] = frozenset({("flows/cli.py", "service")})
+# The command line may start the service: flows/cli.py and its commands are the modules of flows allowed to import it.
+ALLOWED: frozenset[tuple[str, str]] = frozenset(
+    {("flows/cli.py", "service"), ("flows/commands/models.py", "service"), ("flows/commands/pipeline.py", "service")}
+)
 # Imports that break a rule today, each to be removed by moving what it needs downhill: the published store
 # (service/store.py) into a ground-level part both the pipeline and the service use.
 NOT_YET: frozenset[tuple[str, str]] = frozenset(

@@ -1,0 +1,118 @@
+"""What the ``tracerisk`` command groups share: the error console, progress bars, date and runner options."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(stderr=True, soft_wrap=True)  # one-line errors, never wrapped
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` as an error; the exit to raise with ``code``."""
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def progress_bar(step: str) -> Progress:
+    """The progress bar of a long step (transient when stderr is not a terminal)."""
+    return Progress(
+        TextColumn(f"[bold]{step}[/] {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not sys.stderr.isatty(),
+    )
+
+
+def as_of_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def figure(value: object) -> str:
+    """A metric with three decimals; ``-`` for a missing or NaN one."""
+    return "-" if value is None or value != value else f"{float(value):.3f}"  # type: ignore[arg-type]
+
+
+RunnerOption = Annotated[
+    str, typer.Option("--runner", help="Task runner: local (in-process) or dask (partitioned tasks on a Dask cluster).")
+]
+DaskAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address",
+        help="Dask scheduler address (tcp://HOST:8786) for --runner dask; without it a local cluster of 2 workers.",
+    ),
+]
+MinTrainOption = Annotated[
+    int | None,
+    typer.Option(
+        "--min-train-positives",
+        min=1,
+        help="Distinct observed positives a type's training labels need before a model may serve it "
+        "(default: models.train.MIN_TRAIN_POSITIVES).",
+    ),
+]
+MinFoldOption = Annotated[
+    int | None,
+    typer.Option(
+        "--min-fold-positives",
+        min=1,
+        help="New observed positives the held-out fold needs before a model may serve a type "
+        "(default: models.train.MIN_FOLD_POSITIVES).",
+    ),
+]
+
+
+@contextmanager
+def open_task_runner(runner: str, dask_address: str | None) -> Iterator[tuple[Any, int]]:
+    """(task runner, workers): (None, 1) for the in-process default; prefect-dask's runner and the cluster's
+    worker count for ``dask`` (a local cluster started for the command when no address is given)."""
+    from flows.runners import RUNNERS
+
+    if runner not in RUNNERS:
+        raise fail(f"unknown runner {runner!r}; choose one of: {', '.join(RUNNERS)}")
+    if runner == "local":
+        if dask_address:
+            raise fail("--dask-address needs --runner dask")
+        yield None, 1
+        return
+    from flows.runners import dask_cluster, dask_task_runner, dask_workers
+
+    with dask_cluster(dask_address) as address:
+        try:
+            workers = dask_workers(address)
+        except OSError as exc:
+            raise fail(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        yield dask_task_runner(address), workers
+
+
+def lake_home() -> Path:
+    """``$TRACERISK_HOME``; exit 2 when it holds no lake yet."""
+    from data_contracts.lake import tracerisk_home
+
+    home = tracerisk_home()
+    if not (home / "lake.duckdb").exists():
+        raise fail(f"no lake at {home}: run `tracerisk ingest` first")
+    return home
+
+
+def evidence_from(min_train: int | None, min_fold: int | None) -> Any:
+    """The evidence a type needs before a model may serve it: the options' values, else the training defaults."""
+    from models.train import MIN_FOLD_POSITIVES, MIN_TRAIN_POSITIVES, Evidence
+
+    return Evidence(
+        MIN_TRAIN_POSITIVES if min_train is None else min_train, MIN_FOLD_POSITIVES if min_fold is None else min_fold
+    )

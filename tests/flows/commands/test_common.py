@@ -1,0 +1,41 @@
+"""What the command groups share: dates and runners refused with exit code 2, figures printed alike."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import typer
+
+from flows.commands.common import as_of_day, evidence_from, figure, open_task_runner
+from models.train import MIN_FOLD_POSITIVES, MIN_TRAIN_POSITIVES
+
+
+def test_a_figure_has_three_decimals_and_a_dash_when_missing() -> None:
+    assert figure(0.12345) == "0.123"
+    assert figure(2) == "2.000"
+    assert figure(None) == "-"
+    assert figure(float("nan")) == "-"
+
+
+def test_as_of_reads_an_iso_day_and_refuses_anything_else() -> None:
+    assert as_of_day("2024-06-30") == date(2024, 6, 30)
+    with pytest.raises(typer.Exit) as refused:
+        as_of_day("30/06/2024")
+    assert refused.value.exit_code == 2
+
+
+def test_the_local_runner_runs_in_process_and_a_dask_address_needs_dask() -> None:
+    with open_task_runner("local", None) as (runner, workers):
+        assert runner is None and workers == 1
+    for name, address in (("local", "tcp://127.0.0.1:8786"), ("spark", None)):
+        with pytest.raises(typer.Exit) as refused, open_task_runner(name, address):
+            pass
+        assert refused.value.exit_code == 2
+
+
+def test_evidence_takes_the_options_else_the_training_defaults() -> None:
+    default = evidence_from(None, None)
+    assert (default.min_train_positives, default.min_fold_positives) == (MIN_TRAIN_POSITIVES, MIN_FOLD_POSITIVES)
+    given = evidence_from(MIN_TRAIN_POSITIVES + 3, MIN_FOLD_POSITIVES + 1)
+    assert (given.min_train_positives, given.min_fold_positives) == (MIN_TRAIN_POSITIVES + 3, MIN_FOLD_POSITIVES + 1)
