@@ -111,7 +111,7 @@ def check(
 
 @cli.command()
 def table(json_path: Annotated[Path, typer.Argument(help="A file written by `run --json`.")]) -> None:
-    """Print a result file as the README's Markdown table, each of the issues' targets marked met or missed."""
+    """Print a result file as the README's Markdown table, each target marked met or missed."""
     doc = json.loads(json_path.read_text(encoding="utf-8"))
     found = problems(doc, None, sorted({str(r.get("benchmark", "")) for r in doc.get("rows", [])}))
     if found:

@@ -1,4 +1,4 @@
-"""API read benchmark (issue 6/8): ``GET /v1/entities/{type}/{id}`` of published scores at concurrency 64, load
+"""API read benchmark: ``GET /v1/entities/{type}/{id}`` of published scores at concurrency 64, load
 from a second process on loopback (wrk), against a bare FastAPI endpoint in the same run.
 
 ``python -m benchmarks.api_bench [--entities N] [--duration S]`` prints the rows; ``api(scale, scratch)`` has the

@@ -1,7 +1,7 @@
 """The shape of ``python -m benchmarks run --json FILE``, checked by ``python -m benchmarks check FILE`` (CI's smoke
 test): ``{"rows": [{"name", "figure", "unit", "compared_with", "comparison_figure", "ratio", "scale", "machine",
-"versions", "benchmark"}], "machine", "versions"}``, every benchmark asked for present with the rows the issue
-names. Timings are never checked: only that each figure is a finite number.
+"versions", "benchmark"}], "machine", "versions"}``, every benchmark asked for present with its declared
+rows. Timings are never checked: only that each figure is a finite number.
 """
 
 from __future__ import annotations

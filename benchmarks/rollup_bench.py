@@ -78,7 +78,7 @@ def rollup_and_drift(scale: str, scratch: Path) -> list[Row]:
             f"roll-up and drift {scale}: peak memory",
             m.peak_rss_bytes / 1024**2,
             "MiB",
-            "features target (issue 4)",
+            "the features step's memory target",
             6 * 1024,
         ),
     ]

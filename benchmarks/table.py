@@ -14,7 +14,7 @@ from typing import Any
 
 HIGHER_IS_BETTER = frozenset({"records/s", "entities/s", "req/s", "rows/s", "precision", "recall"})
 # Targets on the ratio to a comparison measured in the same run, by ``compared_with``.
-RATIO_TARGETS = {"bare endpoint": 0.5}  # issue 6: at least half the bare FastAPI endpoint's requests/s
+RATIO_TARGETS = {"bare endpoint": 0.5}  # at least half the bare FastAPI endpoint's requests/s
 NOT_JUDGED_PREFIXES = ("bare ",)  # rows that measure the comparison, not tracerisk
 
 
