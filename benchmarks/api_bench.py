@@ -7,7 +7,6 @@ from a second process on loopback (wrk), against a bare FastAPI endpoint in the 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -54,17 +53,13 @@ PACE_LINE = "function delay() return -%.3f * math.log(1 - math.random()) end\n"
 
 
 def _publish(url: str, n: int) -> str:
+    from models.reasons import Reason, docs_link, encode_reasons
     from service.auth import add_user
     from service.store import ScoreRun, connect, publish
 
     rows: list[dict[str, Any]] = []
     scope: list[dict[str, Any]] = []
-    reasons = json.dumps(
-        [
-            {"indicator_id": f"E0{j}", "title": "t", "value": 0.5, "detail": "d", "contribution": 0.5 / j, "link": ""}
-            for j in range(1, 6)
-        ]
-    )
+    reasons = encode_reasons(Reason(f"E0{j}", "t", 0.5, "d", 0.5 / j, docs_link(f"E0{j}")) for j in range(1, 6))
     for i in range(1, n + 1):
         rows.append(
             {

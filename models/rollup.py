@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from data_contracts.contracts import ORGANISATION_TYPES
+from models.reasons import decode_reasons
 
 HIGH_BAND = "high"
 MAX_PATHS = 10  # paths kept per supplier / portfolio (highest probability first)
@@ -121,15 +122,13 @@ def paths_of(graph: SupplyGraph, supplier: str) -> list[Path]:
 
 
 def scored_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Scored]:
-    """Published score rows (``reasons`` as JSON text or a list) keyed by (entity type, entity id)."""
+    """Published score rows (``reasons`` as stored text) keyed by (entity type, entity id)."""
     out: dict[tuple[str, str], Scored] = {}
     for r in rows:
         if r["entity_type"] not in ORGANISATION_TYPES:
             continue
-        reasons = r["reasons"]
-        if isinstance(reasons, str):
-            reasons = json.loads(reasons)
-        reason = str(reasons[0]["detail"]).split("; peers", 1)[0] if reasons else None
+        reasons = decode_reasons(r["reasons"], top=1)
+        reason = reasons[0].detail.split("; peers", 1)[0] if reasons else None
         key = (str(r["entity_type"]), str(r["entity_id"]))
         out[key] = Scored(key[0], key[1], r.get("name"), float(r["probability"]), str(r["band"]), reason)
     return out

@@ -9,7 +9,6 @@ then reads ``RULE_BASELINE`` so nobody mistakes the ranking for a model's.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,8 @@ from features.registry import BY_ID, for_entity, indicator_of
 from models.blend import RuleCalibration
 from models.bundle import LoadedModel
 from models.datasets import feature_frame
-from models.explain import DOCS_BASE, MIN_CONTRIBUTION
 from models.ranking import ranks, ranks_within, tiebreak_keys
+from models.reasons import MIN_CONTRIBUTION, Reason, docs_link, encode_reasons
 
 RULE_BASELINE = "rule-baseline"
 # Risk bands by rank share within the type: (band, upper bound of the rank share). The "high" band is the
@@ -51,31 +50,27 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
 
 
-class _ReasonRenderer:
-    """Reasons as JSON text, rendered through the registry; the detail text of a repeated (indicator, value,
-    num, den) is formatted once (scoring renders up to five reasons for every entity of the world)."""
+class _ReasonBuilder:
+    """Typed reasons through the registry; the detail text of a repeated (indicator, value, num, den) is formatted
+    once (scoring builds up to five reasons for every entity of the world)."""
 
     def __init__(self, indicator_ids: list[str], peers: dict[str, float]) -> None:
-        self.heads = []
-        for i in indicator_ids:
-            ind = BY_ID[i]
-            self.heads.append(f'{{"indicator_id":{json.dumps(ind.id)},"title":{json.dumps(ind.title)},"value":')
         self.indicators = [BY_ID[i] for i in indicator_ids]
+        self.titles = [ind.title for ind in self.indicators]
         self.peers = [peers.get(i, 0.0) for i in indicator_ids]
-        self.links = [json.dumps(f"{DOCS_BASE}/{i}.md") for i in indicator_ids]
+        self.links = [docs_link(i) for i in indicator_ids]
+        self.ids = indicator_ids
         self.details: dict[tuple[int, float | None, float | None, float | None], str] = {}
 
     def detail(self, j: int, v: float | None, num: float | None, den: float | None) -> str:
         key = (j, v, num, den)
         text = self.details.get(key)
         if text is None:
-            text = json.dumps(
-                self.indicators[j].detail.format(num=num or 0.0, den=den or 0.0, value=v or 0.0, peer=self.peers[j])
-            )
+            text = self.indicators[j].detail.format(num=num or 0.0, den=den or 0.0, value=v or 0.0, peer=self.peers[j])
             self.details[key] = text
         return text
 
-    def render(
+    def reasons(
         self,
         keep: int,
         idx: list[int],
@@ -84,52 +79,57 @@ class _ReasonRenderer:
         shown: list[float | None],
         num: list[float | None],
         den: list[float | None],
-    ) -> str:
+    ) -> list[Reason]:
         """The first ``keep`` reasons of one entity; ``value`` raw (cache key), ``shown`` rounded for display,
         None where not measured; ``contrib`` already rounded."""
-        heads, links, detail = self.heads, self.links, self.detail
-        return (
-            "["
-            + ",".join(
-                f"{heads[j]}{'null' if sv is None else repr(sv)},"
-                f'"detail":{detail(j, v, n, d)},"contribution":{c!r},"link":{links[j]}}}'
-                for j, c, v, sv, n, d in zip(
-                    idx[:keep], contrib[:keep], value[:keep], shown[:keep], num[:keep], den[:keep], strict=True
-                )
+        ids, titles, links, detail = self.ids, self.titles, self.links, self.detail
+        return [
+            Reason(ids[j], titles[j], sv, detail(j, v, n, d), c, links[j])
+            for j, c, v, sv, n, d in zip(
+                idx[:keep], contrib[:keep], value[:keep], shown[:keep], num[:keep], den[:keep], strict=True
             )
-            + "]"
+        ]
+
+
+@dataclass(frozen=True)
+class _Served:
+    """What serves a type's ranking and the per-indicator weights its reasons are picked by."""
+
+    model_id: str
+    features: list[str]
+    probability: np.ndarray  # [n] calibrated
+    raw: np.ndarray  # [n] the served score (what evaluation and the gate rank by)
+    base: np.ndarray  # [n] the score's base value (log-odds; 0 for the red-flag count)
+    reason_weights: np.ndarray  # [n, len(features)]
+
+
+def _served(ft: FeatureTable, model: LoadedModel | None, rule_calibration: RuleCalibration | None) -> _Served:
+    flags = _column(ft.table, "red_flags")
+    if model is None:
+        features = [ind.feature for ind in for_entity(ft.entity)]
+        # Rule reasons: each indicator past its threshold in its risk direction counts one red flag.
+        return _Served(
+            RULE_BASELINE,
+            features,
+            (rule_calibration or RuleCalibration.uninformed()).predict(flags),
+            flags.copy(),
+            np.zeros(ft.table.num_rows),
+            red_flag_matrix(ft, features),
         )
+    x = feature_frame(ft.table, model.features)
+    # [n, f + 1]: the served score's additive parts (TreeSHAP log-odds scaled by the blend, plus the count's
+    # share per red flag); last column = base value. They sum to the served score.
+    matrix = red_flag_matrix(ft, model.features)
+    contrib = model.blend.contributions(model.contributions(x), matrix)
+    raw = model.served_score(x, matrix)  # what evaluation and the gate rank by, bit for bit
+    return _Served(model.model_id, model.features, model.calibrator.predict(raw), raw, contrib[:, -1], contrib[:, :-1])
 
 
-def score_type(
-    ft: FeatureTable, as_of: str, model: LoadedModel | None, rule_calibration: RuleCalibration | None = None
-) -> ScoredType:
-    """Scores, bands, ranks and top reasons of every entity in ``ft`` (see the module docstring)."""
+def _top_reasons(ft: FeatureTable, features: list[str], reason_weights: np.ndarray) -> list[str]:
+    """Per entity, the stored text of its reasons: the ``TOP_REASONS`` largest weights of at least
+    ``MIN_CONTRIBUTION``, largest first."""
     t = ft.table
     n = t.num_rows
-    ids = [str(v) for v in t.column("entity_id").to_pylist()]
-    flags = _column(t, "red_flags")
-    if model is not None:
-        features = model.features
-        x = feature_frame(t, features)
-        # [n, f + 1]: the served score's additive parts (TreeSHAP log-odds scaled by the blend, plus the count's
-        # share per red flag); last column = base value. They sum to the served score.
-        matrix = red_flag_matrix(ft, features)
-        contrib = model.blend.contributions(model.contributions(x), matrix)
-        raw = model.served_score(x, matrix)  # what evaluation and the gate rank by, bit for bit
-        probability = model.calibrator.predict(raw)
-        base = contrib[:, -1]
-        reason_weights = contrib[:, :-1]
-        model_id = model.model_id
-    else:
-        features = [ind.feature for ind in for_entity(ft.entity)]
-        probability = (rule_calibration or RuleCalibration.uninformed()).predict(flags)
-        raw = flags.copy()
-        base = np.zeros(n)
-        # Rule reasons: each indicator past its threshold in its risk direction counts one red flag.
-        reason_weights = red_flag_matrix(ft, features)
-        model_id = RULE_BASELINE
-    indicator_ids = [indicator_of(f) for f in features]
     values = np.column_stack([_column(t, f) for f in features]) if features else np.zeros((n, 0))
     nums = np.column_stack([_column(t, f + "__num") for f in features]) if features else np.zeros((n, 0))
     dens = np.column_stack([_column(t, f + "__den") for f in features]) if features else np.zeros((n, 0))
@@ -141,14 +141,6 @@ def score_type(
     top_idx = np.take_along_axis(part, order, axis=1)
     top_contrib = np.take_along_axis(part_vals, order, axis=1)
 
-    profile = _profile(ft, ids)
-    # The one review order (models.ranking): the served score, then the entity's tie-break key.
-    keys = tiebreak_keys(ids)
-    rank = ranks(raw, keys)
-    rank_region = ranks_within([p["region"] or p["country"] for p in profile], raw, keys)
-    bands = band_of(rank / max(n, 1))
-    renderer = _ReasonRenderer(indicator_ids, ft.peers)
-
     def gathered(a: np.ndarray, digits: int | None = None) -> list[list[float | None]]:
         """Top-k values per row as lists, NaN as None (optionally rounded for display)."""
         top = np.take_along_axis(a, top_idx, axis=1)
@@ -159,9 +151,10 @@ def score_type(
         out: list[list[float | None]] = boxed.tolist()
         return out
 
+    builder = _ReasonBuilder([indicator_of(f) for f in features], ft.peers)
     keep = (top_contrib >= MIN_CONTRIBUTION).sum(axis=1).tolist()  # sorted descending: a prefix is kept
-    reasons = [
-        renderer.render(*row)
+    return [
+        encode_reasons(builder.reasons(*row))
         for row in zip(
             keep,
             top_idx.tolist(),
@@ -173,17 +166,32 @@ def score_type(
             strict=True,
         )
     ]
+
+
+def score_type(
+    ft: FeatureTable, as_of: str, model: LoadedModel | None, rule_calibration: RuleCalibration | None = None
+) -> ScoredType:
+    """Scores, bands, ranks and top reasons of every entity in ``ft`` (see the module docstring)."""
+    ids = [str(v) for v in ft.table.column("entity_id").to_pylist()]
+    served = _served(ft, model, rule_calibration)
+    reasons = _top_reasons(ft, served.features, served.reason_weights)
+    profile = _profile(ft, ids)
+    # The one review order (models.ranking): the served score, then the entity's tie-break key.
+    keys = tiebreak_keys(ids)
+    rank = ranks(served.raw, keys)
+    rank_region = ranks_within([p["region"] or p["country"] for p in profile], served.raw, keys)
+    bands = band_of(rank / max(len(ids), 1))
     columns = zip(
         ids,
         profile,
-        probability.tolist(),
+        served.probability.tolist(),
         bands.tolist(),
         rank.tolist(),
         rank_region.tolist(),
-        flags.astype(np.int64).tolist(),
+        _column(ft.table, "red_flags").astype(np.int64).tolist(),
         reasons,
-        base.tolist(),
-        raw.tolist(),
+        served.base.tolist(),
+        served.raw.tolist(),
         strict=True,
     )
     rows = [
@@ -196,7 +204,7 @@ def score_type(
             "rank": r,
             "rank_in_region": rr,
             "red_flags": f,
-            "model_id": model_id,
+            "model_id": served.model_id,
             "as_of": as_of,
             "reasons": why,
             "base_value": b,
@@ -205,7 +213,7 @@ def score_type(
         for entity_id, where, p, band, r, rr, f, why, b, score in columns
     ]
     scope = [{"entity_type": ft.entity, **r} for r in ft.scope.to_pylist()] if ft.scope is not None else []
-    return ScoredType(ft.entity, model_id, rows, scope)
+    return ScoredType(ft.entity, served.model_id, rows, scope)
 
 
 PROFILE_COLUMNS = ("name", "country", "region", "sector", "address")

@@ -13,6 +13,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from models.reasons import Reason
+
 Translate = Callable[[str], str]
 
 
@@ -78,12 +80,12 @@ def history_svg(
 
 
 def waterfall_steps(
-    base_value: float, raw_score: float, reasons: list[dict[str, Any]], gettext: Translate = _same
+    base_value: float, raw_score: float, reasons: list[Reason], gettext: Translate = _same
 ) -> list[dict[str, Any]]:
     """The waterfall's rows: one per reason, then the rest of the indicators together when they move the score.
     ``contribution`` and ``running`` (the score after the step) are log-odds; ``running`` of the last row is
     ``raw_score``."""
-    steps: list[tuple[str, float]] = [(f"{r['indicator_id']} {r['title']}", float(r["contribution"])) for r in reasons]
+    steps: list[tuple[str, float]] = [(f"{r.indicator_id} {r.title}", r.contribution) for r in reasons]
     rest = float(raw_score) - float(base_value) - sum(c for _, c in steps)
     if abs(rest) > 1e-9:
         steps.append((gettext("all other indicators"), rest))
@@ -103,7 +105,7 @@ def probability(log_odds: float) -> float:
 def waterfall_svg(
     base_value: float | None,
     raw_score: float | None,
-    reasons: list[dict[str, Any]],
+    reasons: list[Reason],
     width: int = 640,
     gettext: Translate = _same,
 ) -> Markup:

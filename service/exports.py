@@ -40,7 +40,7 @@ def cell(value: Any) -> Any:
 def rows(items: list[dict[str, Any]]) -> list[list[Any]]:
     out = []
     for item in items:
-        reasons = "; ".join(f"{r['indicator_id']} {r['title']}" for r in item["reasons"])
+        reasons = "; ".join(f"{r.indicator_id} {r.title}" for r in item["reasons"])
         out.append(
             [
                 cell(v)

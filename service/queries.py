@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from models.reasons import Reason, decode_reasons
 from service.auth import User
 from service.roles import Access, keys_for
 from service.store import Prepared, model_drift, models, published, score_runs, score_scope, scores
@@ -47,12 +48,14 @@ def scope_set_filter(access: Access, user: User, run_id: str, entity_type: str) 
     )
 
 
-def public_reasons(reasons_json: str) -> list[dict[str, Any]]:
-    """Reasons as stored, with the link pointing at the service's indicator page."""
-    out = []
-    for r in json.loads(reasons_json):
-        out.append({**r, "link": f"/v1/indicators/{r.get('indicator_id', '')}"})
-    return out
+def indicator_link(indicator_id: str) -> str:
+    """The service's page of an indicator (the link a reason shows)."""
+    return f"/v1/indicators/{indicator_id}"
+
+
+def public_reasons(stored: str) -> list[Reason]:
+    """A score's stored reasons, each linking to the service's indicator page."""
+    return decode_reasons(stored, indicator_link)
 
 
 # The single-entity read (the service's hottest path): three indexed lookups, each compiled once per dialect.

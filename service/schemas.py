@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from features.catalogue import render_indicator_page
 from features.registry import ENTITY_TYPES, Indicator
@@ -23,6 +23,10 @@ assert tuple(EntityType) == ENTITY_TYPES
 
 
 class ReasonOut(BaseModel):
+    """A ``models.reasons.Reason`` as the API shows it (read from its attributes)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     indicator_id: str
     title: str
     value: float | None

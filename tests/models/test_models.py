@@ -23,9 +23,9 @@ from models.blend import Blend
 from models.bundle import candidate_scores, latest_bundle, load_bundle, model_text, save_bundle
 from models.datasets import Dataset, dataset, training_windows
 from models.evaluate import evaluate_entity
-from models.explain import MIN_CONTRIBUTION
 from models.metrics import expected_calibration_error, random_expectation, safe_ap
 from models.ranking import precision_at, recall_at, review_order, tiebreak_keys
+from models.reasons import MIN_CONTRIBUTION
 from models.scoring import score_type
 from models.train import LATENT_STRATEGY, Evidence, fit_booster, train_entity
 from models.truth_evaluation import truth_positives

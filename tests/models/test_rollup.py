@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from models.reasons import Reason, docs_link, encode_reasons
 from models.rollup import paths_of, rollup, scored_rows, supply_graph, supply_scope
 
 GOLDEN = Path(__file__).with_name("golden") / "rollup.json"
@@ -35,8 +36,15 @@ def _edges() -> list[dict[str, Any]]:
 
 def _scores() -> list[dict[str, Any]]:
     def s(t: str, i: str, name: str, p: float, band: str, detail: str | None) -> dict[str, Any]:
-        reasons = [{"detail": f"{detail}; peers 1.0%"}] if detail else []
-        return {"entity_type": t, "entity_id": i, "name": name, "probability": p, "band": band, "reasons": reasons}
+        reasons = [Reason("E01", "t", None, f"{detail}; peers 1.0%", 1.0, docs_link("E01"))] if detail else []
+        return {
+            "entity_type": t,
+            "entity_id": i,
+            "name": name,
+            "probability": p,
+            "band": band,
+            "reasons": encode_reasons(reasons),
+        }
 
     return [
         s("employer", "S1", "Alpha Garments", 0.05, "low", None),

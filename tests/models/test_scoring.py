@@ -19,7 +19,7 @@ from data_contracts.sources import load_source
 from features.build import FeatureTable, build_features, red_flag_matrix
 from models.bundle import load_bundle, save_bundle
 from models.datasets import feature_frame
-from models.explain import MIN_CONTRIBUTION
+from models.reasons import MIN_CONTRIBUTION
 from models.scoring import BANDS, RULE_BASELINE, TOP_REASONS, ScoredType, score_type
 from models.train import Evidence, train_entity
 from service.store import ScoreRun, connect, publish, published_runs, published_scores

@@ -9,12 +9,13 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+from models.reasons import Reason
 from service.charts import history_svg, waterfall_svg
 from service.exports import CONTROL_CHARACTERS, XLSX_CELL_CHARS, cell, to_csv, to_xlsx
 
 REASONS = [
-    {"indicator_id": "E01", "title": "Documents <retained>", "contribution": 0.8},
-    {"indicator_id": "E02", "title": "Wages withheld", "contribution": 0.4},
+    Reason("E01", "Documents <retained>", None, "", 0.8, "/v1/indicators/E01"),
+    Reason("E02", "Wages withheld", None, "", 0.4, "/v1/indicators/E02"),
 ]
 
 
@@ -50,7 +51,7 @@ def test_exports_neutralise_formulas() -> None:
             "score": 0.5,
             "band": "high",
             "exploration": True,
-            "reasons": [{"indicator_id": "E01", "title": "t"}],
+            "reasons": [Reason("E01", "t", None, "", 1.0, "/v1/indicators/E01")],
         }
     ]
     row = next(csv.DictReader(io.StringIO(to_csv(items))))
@@ -92,7 +93,7 @@ def _item(name: str, region: str | None = "R") -> dict[str, object]:
         "score": 0.5,
         "band": "high",
         "exploration": False,
-        "reasons": [{"indicator_id": "E01", "title": "t\x0b"}],
+        "reasons": [Reason("E01", "t\x0b", None, "", 1.0, "/v1/indicators/E01")],
     }
 
 
