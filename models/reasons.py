@@ -63,6 +63,11 @@ def encode_reasons(reasons: Iterable[Reason]) -> str:
     )
 
 
+def reasons_text(reasons: Iterable[Reason]) -> str:
+    """Reasons on one line, as the CSV exports give them: ``title: detail``, most contributing first, '; ' between."""
+    return "; ".join(f"{r.title}: {r.detail}" for r in reasons)
+
+
 def decode_reasons(text: str, link: Callable[[str], str] | None = None, top: int | None = None) -> list[Reason]:
     """The reasons of stored ``text`` (only the first ``top`` when given); ``link`` maps an indicator id to the link
     shown (the stored link when None)."""

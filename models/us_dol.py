@@ -20,6 +20,7 @@ from features.build import NO_NAME_KEYS, FeatureTable, reason_detail, threshold_
 from features.registry import BY_ID, for_entity
 from features.shrinkage import fit_beta_prior, shrunk_rate
 from models.gate import SERVED_COUNT
+from models.reasons import Reason, docs_link, reasons_text
 from models.report import md_ci, us_dol_ks
 from models.scoring import RULE_BASELINE
 
@@ -135,8 +136,15 @@ def foreign_recruiters(
 
     def reasons(row: pd.Series) -> str:
         values = {k: (None if pd.isna(v) else float(v)) for k, v in row.items() if isinstance(v, int | float)}
-        return "; ".join(
-            f"{i.title}: {reason_detail(i, values, features.peers[i.id])}"
+        return reasons_text(
+            Reason(
+                i.id,
+                i.title,
+                values.get(i.feature),
+                reason_detail(i, values, features.peers[i.id]),
+                1.0,
+                docs_link(i.id),
+            )
             for i in flagged
             if (values.get(threshold_column(i)) or 0.0) > features.cutoffs[i.id]
         )

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.reasons import Reason, decode_reasons, docs_link, encode_reasons
+from models.reasons import Reason, decode_reasons, docs_link, encode_reasons, reasons_text
 
 # A score's reasons as the scoring renderer stored them (bytes of a published row).
 STORED = (
@@ -68,3 +68,11 @@ def test_encode_then_decode_gives_the_same_reasons(typed: list[Reason]) -> None:
     assert decode_reasons(text) == typed
     stored = json.loads(text)
     assert stored == [r._asdict() for r in typed] and all(list(r) == list(Reason._fields) for r in stored)
+
+
+def test_reasons_on_one_line_read_title_and_detail_in_order() -> None:
+    assert reasons_text(TYPED) == (
+        "Risk of the recruiters the employer uses: 8 of 14 applications came through an unlicensed, lapsed or "
+        "sanctioned intermediary; peers 4.9%; Passport retention: not measured; peers 0.0%"
+    )
+    assert reasons_text([]) == ""
