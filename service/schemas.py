@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from features.catalogue import render_indicator_page
 from features.registry import ENTITY_TYPES, Indicator
+from service.queries import indicator_link
 
 
 class EntityType(StrEnum):
@@ -214,7 +215,7 @@ def indicator_out(ind: Indicator) -> dict[str, Any]:
         "direction": ind.direction,
         "sensitive": ind.sensitive,
         "sources": list(ind.sources),
-        "link": f"/v1/indicators/{ind.id}",
+        "link": indicator_link(ind.id),
     }
 
 
