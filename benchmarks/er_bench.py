@@ -23,7 +23,6 @@ from rigour.text.scripts import text_scripts
 
 from data_contracts.lake import Lake
 from data_contracts.names import name_key
-from features.build import create_views
 from features.entity_resolution import (
     NAME_SOURCES,
     REGISTERS,
@@ -33,6 +32,7 @@ from features.entity_resolution import (
     seen_name_keys,
 )
 from features.registry import INDICATORS
+from features.views import create_views
 from simulator.truth import load_truth
 
 KINDS: tuple[Kind, ...] = ("employer", "recruiter")

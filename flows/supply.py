@@ -17,9 +17,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.lake import Lake
-from features.build import create_views
 from features.network import build_network
 from features.registry import INDICATORS
+from features.views import create_views
 from flows.features import features_dir
 from models.rollup import rollup, scored_rows, supply_graph, supply_scope
 from service.store import ScoreRun

@@ -16,9 +16,10 @@ import pandas as pd
 
 from data_contracts.names import FOREIGN_RECRUITER_ID_PREFIX, name_key
 from data_contracts.sources.country_tables import CountryContext
-from features.build import NO_NAME_KEYS, FeatureTable, reason_detail, threshold_column
+from features.build import FeatureTable, reason_detail, threshold_column
 from features.registry import BY_ID, for_entity
 from features.shrinkage import fit_beta_prior, shrunk_rate
+from features.views import NO_NAME_KEYS
 from models.gate import SERVED_COUNT
 from models.reasons import Reason, docs_link, reasons_text
 from models.report import md_ci, us_dol_ks

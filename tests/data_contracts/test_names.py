@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from data_contracts.names import name_key, name_key_sql, register_name_key
-from features.build import build_features, create_views
+from features.build import build_features
+from features.views import create_views
 from tests.features.test_build import ingest_folder
 
 # (registration number, registered name, the name as an application writes it), one sponsor per script.

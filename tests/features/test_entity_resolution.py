@@ -15,7 +15,6 @@ from data_contracts.lake import Lake
 from data_contracts.names import name_key, name_key_sql, register_name_key
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
-from features.build import create_views
 from features.entity_resolution import (
     REGISTERS,
     Kind,
@@ -24,6 +23,7 @@ from features.entity_resolution import (
     resolve_names,
     seen_name_keys,
 )
+from features.views import create_views
 from simulator.text import N_VARIANTS, SCRIPT_VARIANT
 from simulator.truth import load_truth
 

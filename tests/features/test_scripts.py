@@ -11,8 +11,8 @@ import duckdb
 from benchmarks.er_bench import per_script
 from data_contracts.lake import Lake
 from data_contracts.names import name_key
-from features.build import create_views
 from features.entity_resolution import MIN_SKELETON, _skeleton, resolve_names
+from features.views import create_views
 from tests.features.test_entity_resolution import AS_OF, WINDOW_DAYS, _tables, world_lake
 
 __all__ = ["world_lake"]  # the tiny world ingested (a fixture)

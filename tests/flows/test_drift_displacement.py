@@ -36,8 +36,9 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
-from features.build import build_features, create_views, red_flag_matrix, write_features
+from features.build import build_features, red_flag_matrix, write_features
 from features.registry import EntityType
+from features.views import create_views
 from flows.drift import drift_records, retraining_due
 from flows.features import features_dir
 from models.bundle import record_decision, save_bundle
