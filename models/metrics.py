@@ -73,6 +73,30 @@ def bootstrap(
     return (float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5)))
 
 
+def bootstrap_ap_auc(
+    scores: np.ndarray, labels: np.ndarray, seed: int = 7, samples: int = BOOTSTRAP_SAMPLES, chunk: int = 25
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """95% intervals of ``safe_ap`` and ``safe_auc`` over the resamples that ``bootstrap`` draws with the same
+    ``seed`` and ``samples`` (the same entities, as often): each resample's figures from its draw counts over one
+    descending-score order (``weighted_ap_auc``) instead of sorting every resample. ``chunk``: resamples per
+    block (about n x chunk floats at a time)."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+    n = len(scores)
+    if n == 0:
+        return (math.nan, math.nan), (math.nan, math.nan)
+    by_score = np.argsort(-scores, kind="stable")
+    positives = np.flatnonzero(labels[by_score] > 0)
+    runs = tie_runs(scores[by_score], positives)
+    rng = np.random.default_rng(seed)
+    aps, aucs = [], []
+    for first in range(0, samples, chunk):  # resample_counts draws as bootstrap does: n integers per resample
+        ap, auc = weighted_ap_auc(resample_counts(n, min(chunk, samples - first), rng)[:, by_score], positives, runs)
+        aps.append(ap)
+        aucs.append(auc)
+    ap_ci, auc_ci = percentile_interval(np.concatenate(aps)), percentile_interval(np.concatenate(aucs))
+    return (ap_ci[0], ap_ci[1]), (auc_ci[0], auc_ci[1])
+
+
 def ranking_metrics(
     scores: np.ndarray,
     labels: np.ndarray,
@@ -96,14 +120,18 @@ def ranking_metrics(
 
     with_ci("precision_at_k", lambda s, y, kk: precision_at(s, y, k, kk), labels)
     with_ci("lift_at_k", lift, labels)
-    with_ci("average_precision", lambda s, y, kk: safe_ap(s, y), labels)
-    with_ci("roc_auc", lambda s, y, kk: safe_auc(s, y), labels)
+    ap_ci, auc_ci = bootstrap_ap_auc(scores, labels)
+    out["average_precision"], out["average_precision_ci95"] = safe_ap(scores, labels), list(ap_ci)
+    out["roc_auc"], out["roc_auc_ci95"] = safe_auc(scores, labels), list(auc_ci)
     if truth is not None:
         out["truth_positives"] = int(truth.sum())
         with_ci("truth_precision_at_k", lambda s, y, kk: precision_at(s, y, k, kk), truth)
         with_ci("truth_lift_at_k", lift, truth)
         with_ci("truth_recall_at_k", lambda s, y, kk: recall_at(s, y, k, kk), truth)
-        with_ci("truth_roc_auc", lambda s, y, kk: safe_auc(s, y), truth)
+        out["truth_roc_auc"], out["truth_roc_auc_ci95"] = (
+            safe_auc(scores, truth),
+            list(bootstrap_ap_auc(scores, truth)[1]),
+        )
     else:
         out.update({"truth_precision_at_k": None, "truth_lift_at_k": None, "truth_recall_at_k": None})
     if probabilities is not None:
@@ -141,7 +169,7 @@ def random_expectation(
 
     exact_at_k(labels, "")
     rng = np.random.default_rng(seed)
-    aps = np.array([safe_ap(rng.random(n), labels) for _ in range(draws)]) if n else np.array([])
+    aps = random_ap(labels, draws, rng) if n else np.array([])
     out["average_precision"] = float(np.nanmean(aps)) if len(aps) and np.isfinite(aps).any() else float("nan")
     out["average_precision_ci95"] = percentile_interval(aps)
     out["roc_auc"] = 0.5 if 0 < labels.sum() < n else float("nan")
@@ -154,6 +182,20 @@ def random_expectation(
         out.update({"truth_precision_at_k": None, "truth_lift_at_k": None, "truth_recall_at_k": None})
     out.update({"brier": None, "ece": None})
     return out
+
+
+def random_ap(labels: np.ndarray, draws: int, rng: np.random.Generator, chunk: int = 25) -> np.ndarray:
+    """``safe_ap`` of ``draws`` random rankings of ``labels``, each the order of ``rng.random(n)`` (the draws a
+    loop of ``safe_ap(rng.random(n), labels)`` makes), from the positives' places in each order (``weighted_ap_auc``
+    with every entity once; uniform doubles do not tie)."""
+    y = np.asarray(labels, dtype=np.float64) > 0
+    n = len(y)
+    out = []
+    for first in range(0, draws, chunk):
+        size = min(chunk, draws - first)
+        places = [np.flatnonzero(y[np.argsort(-rng.random(n), kind="stable")]) for _ in range(size)]
+        out.append(weighted_ap_auc(np.ones((size, n)), np.stack(places))[0])
+    return np.concatenate(out) if out else np.array([])
 
 
 # ----------------------------------------------------------------------- vectorised entity bootstrap

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from models.metrics import (
+    bootstrap,
+    bootstrap_ap_auc,
     bootstrap_rankings,
     percentile_interval,
     precision_at_k,
+    random_ap,
     resample_counts,
     safe_ap,
     safe_auc,
@@ -93,3 +96,25 @@ def test_no_positives_give_nan_intervals() -> None:
     draws = bootstrap_rankings({"m": np.arange(10.0)}, np.zeros(10), (5,), samples=20)
     assert np.isnan(draws["m"]["average_precision"]).all()
     assert all(np.isnan(v) for v in percentile_interval(draws["m"]["roc_auc"]))
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_ap_and_auc_intervals_are_those_of_the_resample_loop(tied: bool) -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    labels = (rng.random(n) < 0.08).astype(float)
+    scores = (rng.integers(0, 4, n) + labels * rng.integers(0, 2, n)).astype(float) if tied else rng.random(n)
+    ap_ci, auc_ci = bootstrap_ap_auc(scores, labels, seed=7, samples=60, chunk=7)
+    assert ap_ci == pytest.approx(bootstrap(lambda i: safe_ap(scores[i], labels[i]), n, 7, 60), abs=1e-12)
+    assert auc_ci == pytest.approx(bootstrap(lambda i: safe_auc(scores[i], labels[i]), n, 7, 60), abs=1e-12)
+    nan = bootstrap_ap_auc(scores, np.zeros(n), samples=10)
+    assert all(np.isnan(v) for ci in nan for v in ci)
+
+
+def test_random_ap_draws_what_the_loop_of_random_scores_draws() -> None:
+    labels = (np.random.default_rng(8).random(300) < 0.1).astype(float)
+    loop_rng, vector_rng = np.random.default_rng(4), np.random.default_rng(4)
+    expected = [safe_ap(loop_rng.random(300), labels) for _ in range(30)]
+    assert random_ap(labels, 30, vector_rng, chunk=8) == pytest.approx(expected, abs=1e-12)
+    assert vector_rng.random() == loop_rng.random()  # the generator is left where the loop leaves it
+    assert np.isnan(random_ap(np.zeros(20), 3, vector_rng)).all()
