@@ -62,6 +62,8 @@ NAME_SOURCES: dict[Kind, tuple[tuple[str, str, str], ...]] = {
         ("raw_visa_application", "sponsor_name", "TRUE"),
         ("raw_labour_inspection", "worksite_name", "TRUE"),
         ("raw_enforcement_outcome", "entity_name", "entity_type = 'employer'"),
+        # Each legal name an employer outcome gives ('A | B', 'A DBA C': A and B), as features.views reads them.
+        ("outcome_names", "name", "TRUE"),
     ),
     "recruiter": (
         ("raw_visa_application", "recruiter_name", "TRUE"),
@@ -216,11 +218,21 @@ def _features(key: str) -> str:
     )
 
 
-def _spellings_sql(kind: Kind) -> str:
+def _spellings_sql(con: duckdb.DuckDBPyConnection, kind: Kind) -> str:
+    """The distinct names of ``kind`` on the records: every NAME_SOURCES table the connection has."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()"
+        ).fetchall()
+    }
     parts = [
         f"SELECT {column} AS name FROM {table} WHERE {column} IS NOT NULL AND {where}"
         for table, column, where in NAME_SOURCES[kind]
+        if table in present
     ]
+    if not parts:
+        return "SELECT CAST(NULL AS VARCHAR) AS name WHERE FALSE"
     return "SELECT DISTINCT name FROM (" + " UNION ALL ".join(parts) + ")"
 
 
@@ -231,7 +243,7 @@ def seen_name_keys(con: duckdb.DuckDBPyConnection, kind: Kind, table: str = "__e
     statement DuckDB drops the inner DISTINCT and runs it once per record). Names without a key are left out.
     """
     register_name_key(con)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {_spellings_sql(kind)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {_spellings_sql(con, kind)}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT DISTINCT name_key FROM (SELECT {name_key_sql("name")} AS name_key FROM {table})

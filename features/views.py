@@ -80,6 +80,12 @@ def _filer_statements(a: str) -> list[str]:
             SELECT '{SPONSOR_ID_PREFIX}' || name_key AS entity_id, min(legal_name) AS name, name_key
             FROM filer_names WHERE name_key NOT IN (SELECT name_key FROM employer_name_map) GROUP BY name_key""",
         "INSERT INTO employer_name_map SELECT name_key, entity_id FROM filer_register",
+        # The legal name of each name an employer outcome gives (several separated by '|'): entity resolution
+        # links them to the filers and the register (entity_resolution.NAME_SOURCES), as the names on petitions.
+        f"""CREATE OR REPLACE TEMP TABLE outcome_names AS
+            SELECT DISTINCT record_id, {legal_name_sql("trim(part)")} AS name FROM raw_enforcement_outcome,
+                   unnest(string_split(entity_name, '|')) t(part)
+            WHERE entity_type = 'employer' AND entity_name IS NOT NULL AND decided_on < {a}""",
     ]
 
 
@@ -89,13 +95,9 @@ def _petition_statements(a: str, s: str) -> list[str]:
     on petitions (``pr``) and the labour contractor register (``contractor_register``).
 
     ``eo`` is redefined so that an employer outcome whose ``entity_ref`` names no known employer (none, or an id
-    of another source) is attached by name: each of its names (``entity_name``, several separated by '|') through
-    the employer name map, which entity resolution has extended."""
+    of another source) is attached by name: each of its names (``outcome_names``) through the employer name map,
+    which entity resolution has extended."""
     return [
-        f"""CREATE OR REPLACE TEMP TABLE outcome_names AS
-            SELECT DISTINCT record_id, trim(part) AS name FROM raw_enforcement_outcome,
-                   unnest(string_split(entity_name, '|')) t(part)
-            WHERE entity_type = 'employer' AND entity_name IS NOT NULL AND decided_on < {a}""",
         f"""CREATE OR REPLACE TEMP TABLE outcome_name_keys AS
             SELECT DISTINCT record_id, {name_key_sql(legal_name_sql("name"))} AS name_key FROM outcome_names""",
         """CREATE OR REPLACE TEMP TABLE outcome_name_links AS
