@@ -12,6 +12,7 @@ flows/features.py only wires them).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,8 @@ from features.profiles import entity_profile, entity_scope
 from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity, indicator_of
 from features.shrinkage import fit_beta_prior, shrunk_rate
 from features.views import create_views
+
+NETWORK_EDGES = "network_edges.parquet"  # the network table of a features folder (build_features network_out)
 
 ENTITY_UNIVERSE = {
     "employer": "SELECT registration_no AS entity_id FROM org UNION SELECT employer_id FROM va "
@@ -176,9 +179,28 @@ def build_features(
     return out
 
 
-def write_features(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of: date) -> list[Path]:
-    """One Parquet file per entity type and the run's data-derived cut-offs (cutoffs.json)."""
+def lake_state(lake: Lake) -> str:
+    """What a feature table as of a day depends on besides the day, as one key: the lake's committed batches and
+    the indicator declarations. Equal keys give equal features (``build_features`` is deterministic)."""
+    batches = [e.batch_id for e in lake.ledger() if e.status == "committed"]
+    declared = repr(sorted((i.id, i.entity, i.sql, i.threshold, i.window_days, i.kind) for i in INDICATORS))
+    digest = hashlib.sha256("\n".join([*batches, declared]).encode("utf-8")).hexdigest()[:16]
+    return f"{len(batches)} batches, {digest}"
+
+
+def write_features(
+    tables: dict[EntityType, FeatureTable],
+    out_dir: Path,
+    as_of: date,
+    state: str | None = None,
+    network_written: bool | None = None,
+) -> list[Path]:
+    """One Parquet file per entity type and the run's data-derived cut-offs (cutoffs.json), with the ``state``
+    they were built on (``lake_state``) when given. ``network_written``: True, the same build wrote the folder's
+    network_edges.parquet; False, it did not, and one an earlier build left there is removed; None: left as is."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    if network_written is False:
+        (out_dir / NETWORK_EDGES).unlink(missing_ok=True)
     written = []
     for entity, ft in tables.items():
         for name, table in ((entity, ft.table), (f"{entity}.profile", ft.profile), (f"{entity}.scope", ft.scope)):
@@ -190,6 +212,7 @@ def write_features(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of:
         "peers": {e: ft.peers for e, ft in tables.items()},
         "priors": {e: {i: list(ab) for i, ab in ft.priors.items()} for e, ft in tables.items()},
         "rows": {e: ft.table.num_rows for e, ft in tables.items()},
+        **({"state": state} if state is not None else {}),
     }
     (out_dir / "cutoffs.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     written.append(out_dir / "cutoffs.json")
@@ -204,12 +227,17 @@ def reason_detail(ind: Indicator, row: dict[str, float | None], peer: float) -> 
     return ind.detail.format(num=float(num), den=float(den), value=float(value), peer=peer)
 
 
-def read_features(out_dir: Path, entities: tuple[EntityType, ...]) -> dict[EntityType, FeatureTable] | None:
-    """The feature tables ``write_features`` wrote to ``out_dir``, or None if any of ``entities`` is missing."""
+def read_features(
+    out_dir: Path, entities: tuple[EntityType, ...], state: str | None = None
+) -> dict[EntityType, FeatureTable] | None:
+    """The feature tables ``write_features`` wrote to ``out_dir``, or None if any of ``entities`` is missing or,
+    with ``state``, if they record another state (built on another lake or other indicators)."""
     meta_path = out_dir / "cutoffs.json"
     if not meta_path.is_file():
         return None
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if state is not None and meta.get("state") != state:
+        return None
     out: dict[EntityType, FeatureTable] = {}
     for entity in entities:
         path = out_dir / f"{entity}.parquet"

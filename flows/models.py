@@ -22,7 +22,7 @@ from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
 from features.build import FeatureTable, build_features, read_features
 from features.registry import ENTITY_TYPES, EntityType, for_entity
-from flows.features import build_partitioned, features_as_of, features_dir
+from flows.features import build_partitioned, features_as_of, features_dir, lake_features
 from flows.supply import enrich_task
 from flows.us_dol import read_backtest
 from models.bundle import (
@@ -78,15 +78,27 @@ def _truth(truth_dir: Path | None, home: Path, entity: EntityType) -> set[str] |
 
 
 class FeatureCache:
-    """Feature tables per as-of day, built once for every entity type of a run."""
+    """Feature tables per as-of day, built once for every entity type of a run; with ``home``, read from and kept
+    in its features folders (``flows.features.lake_features``: reused while the lake and indicators are unchanged),
+    the network table with the tables of ``network_day``."""
 
-    def __init__(self, lake: Lake, entities: tuple[EntityType, ...]) -> None:
-        self.lake, self.entities = lake, entities
+    def __init__(
+        self,
+        lake: Lake,
+        entities: tuple[EntityType, ...],
+        home: Path | None = None,
+        network_day: date | None = None,
+    ) -> None:
+        self.lake, self.entities, self.home, self.network_day = lake, entities, home, network_day
         self.days: dict[date, dict[EntityType, FeatureTable]] = {}
 
     def get(self, day: date, entity: EntityType) -> FeatureTable:
         if day not in self.days:
-            self.days[day] = build_features(self.lake, day, self.entities)
+            self.days[day] = (
+                build_features(self.lake, day, self.entities)
+                if self.home is None
+                else lake_features(self.home, self.lake, day, self.entities, network=day == self.network_day)
+            )
         return self.days[day][entity]
 
 
@@ -161,7 +173,7 @@ def train_flow(
     Reads the lake only: no simulator truth can reach a training decision."""
     lake = Lake(home)
     try:
-        cache = FeatureCache(lake, entities)
+        cache = FeatureCache(lake, entities, home, network_day=as_of)
         for day in training_days(as_of):  # every origin built once for every entity type
             cache.get(day, entities[0])
         out: dict[str, TrainResult] = {e: train_task(home, e, as_of, cache, dask_address, evidence) for e in entities}
@@ -239,7 +251,7 @@ def evaluate_task(
     days after it; writes nothing (evaluate_flow writes the reports)."""
     lake = Lake(home)
     try:
-        tables = build_features(lake, as_of, entities)
+        tables = lake_features(home, lake, as_of, entities)
         out: dict[str, Any] = {}
         for entity in entities:
             decision = decision_as_of(home, entity, as_of)

@@ -203,7 +203,8 @@ def source_pipeline_flow(
             home, origin, None, ENTITY_TYPES, evidence=evidence, paired_resamples=paired_resamples
         )
     _write_rolling(home, rolling)
-    features_flow(home, dates.serving, ENTITY_TYPES, 1)
+    # The last training kept the features as of the serving day, network included, on the lake as it stands:
+    # scoring reads them (flows.features.features_as_of) instead of building them again.
     run = score_flow(home, dates.serving, ENTITY_TYPES, 1)
     committed = [r for r in reports if r.status == "committed"]  # the others report what an earlier run stored
     return SourcePipelineResult(
