@@ -172,7 +172,7 @@ class Publisher:
     def _run(self) -> None:
         import sqlalchemy as sa
 
-        from service.store import ScoreRun, connect, publish, published_runs, score_scope, scores
+        from store.tables import ScoreRun, connect, publish, published_runs, score_scope, scores
 
         engine = connect(self.url)
         with engine.connect() as conn:
@@ -283,7 +283,7 @@ def _published_store(home: Path, entities: int, users: int, rate: float) -> tupl
     url = f"sqlite:///{home / 'serving.db'}"
     _publish(url, entities)
     from service.auth import add_user
-    from service.store import connect
+    from store.tables import connect
 
     engine = connect(url)
     regions = tuple(f"R{r}" for r in range(20))

@@ -26,7 +26,7 @@ from models.bundle import LoadedModel
 from models.datasets import feature_frame, training_windows
 from models.drift import PSI_THRESHOLD, Reference, drift, reference_of
 from models.scoring import BANDS, RULE_BASELINE
-from service.store import ScoreRun
+from store.tables import ScoreRun
 
 log = logging.getLogger("tracerisk.flows")
 

@@ -46,7 +46,7 @@ from models.partitions import ScoredPartition, merge_scored, score_partition
 from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, ScoredType, score_type
 from models.train import DEFAULT_EVIDENCE, Evidence, train_entity
-from service.store import ModelEntry, ScoreRun, connect, publish, store_url
+from store.tables import ModelEntry, ScoreRun, connect, publish, store_url
 
 log = logging.getLogger("tracerisk.flows")
 

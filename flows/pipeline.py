@@ -24,8 +24,8 @@ from flows.ingest import PREFETCH, ingest_flow
 from flows.models import TrainResult, evaluate_flow, score_flow, train_flow, write_whole
 from models.datasets import HORIZON_DAYS
 from models.train import DEFAULT_EVIDENCE, Evidence
-from service.store import store_url
 from simulator.config import load_config
+from store.tables import store_url
 
 ROLLING_STEP_DAYS = 180  # the rolling-origin backtest also evaluates this many days before the backtest date
 PAIRED_RESAMPLES = 1_000  # resamples of the evaluated entities for a real source's paired comparisons

@@ -22,7 +22,7 @@ from features.registry import INDICATORS
 from features.views import create_views
 from flows.features import features_dir
 from models.rollup import rollup, scored_rows, supply_graph, supply_scope
-from service.store import ScoreRun
+from store.tables import ScoreRun
 
 log = logging.getLogger("tracerisk.flows")
 EDGE_KINDS = ("supplies", "placed_with", "contracts_at")

@@ -32,7 +32,7 @@ from models.us_dol import (
     foreign_recruiters,
     origin_label_end,
 )
-from service.store import connect, published_runs, published_scores, store_url
+from store.tables import connect, published_runs, published_scores, store_url
 
 
 @dataclass(frozen=True)

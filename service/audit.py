@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from service.store import Prepared, audit_head, audit_log, now_iso
+from store.tables import Prepared, audit_head, audit_log, now_iso
 
 log = logging.getLogger("tracerisk.audit")
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service.roles import ROLES, Access, Role, keys_for
-from service.store import Prepared, dashboard_sessions, now_iso, users
+from store.tables import Prepared, dashboard_sessions, now_iso, users
 
 SESSION_HOURS = 12  # a dashboard session ends this long after sign-in
 

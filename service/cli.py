@@ -27,7 +27,7 @@ def _settings() -> Settings:
 
 
 def _engine() -> Engine:
-    from service.store import connect
+    from store.tables import connect
 
     return connect(_settings().resolved_store_url())
 
@@ -50,7 +50,7 @@ def store_prune(
     keep: Annotated[int, typer.Option(min=1, help="score runs to keep, newest first (published ones always stay)")],
 ) -> None:
     """Remove old score runs and their rows; the audit log, users, outcomes and models are left as they are."""
-    from service.store import prune_runs
+    from store.tables import prune_runs
 
     result = prune_runs(_engine(), keep)
     typer.echo(f"kept {len(result.kept)} score runs; removed {len(result.removed)} with {result.rows} score rows")
@@ -171,7 +171,7 @@ def users_list() -> None:
 
     import sqlalchemy as sa
 
-    from service.store import users as users_table
+    from store.tables import users as users_table
 
     with _engine().connect() as conn:
         for r in conn.execute(sa.select(users_table).order_by(users_table.c.created_at)):

@@ -25,7 +25,7 @@ from service.limits import RateLimiter
 from service.metrics import Metrics
 from service.roles import Access, keys_for
 from service.settings import Settings
-from service.store import issued_worklists, now_iso, worklist_items
+from store.tables import issued_worklists, now_iso, worklist_items
 
 log = logging.getLogger("tracerisk.service")
 

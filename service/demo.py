@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from data_contracts.contracts import ORGANISATION_TYPES
 from service.auth import UserError, add_user, revoke_user
 from service.roles import ROLES
-from service.store import published, score_scope, scores
+from store.tables import published, score_scope, scores
 
 PORTFOLIO_SIZE = 25
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from data_contracts.atomic import write_text_atomically
 from data_contracts.contracts import CONTRACTS, ILO_INDICATORS
-from service.store import issued_worklists, now_iso, outcomes, worklist_items
+from store.tables import issued_worklists, now_iso, outcomes, worklist_items
 
 CONTRACT = CONTRACTS["enforcement_outcome"]
 SOURCE = "tracerisk-service"

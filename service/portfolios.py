@@ -16,7 +16,7 @@ from fastapi import HTTPException
 from service.auth import User
 from service.core import Service
 from service.exports import cell, table_csv, table_xlsx
-from service.store import published, score_runs, supply_rollup
+from store.tables import published, score_runs, supply_rollup
 
 AUDITOR = "supply_chain_auditor"
 

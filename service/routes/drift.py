@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from service.deps import CurrentUser, service_of
 from service.problems import ERROR_STATUSES
 from service.schemas import DriftOut
-from service.store import model_drift, published
+from store.tables import model_drift, published
 
 router = APIRouter()
 

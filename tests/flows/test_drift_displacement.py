@@ -45,10 +45,10 @@ from models.bundle import record_decision, save_bundle
 from models.datasets import feature_frame, training_days, training_windows
 from models.drift import PSI_THRESHOLD
 from models.train import Evidence, train_entity
-from service.store import ScoreRun
 from simulator.config import load_config
 from simulator.truth import load_truth
 from simulator.world import simulate_world
+from store.tables import ScoreRun
 
 KEY = PseudonymKey(b"drift-key-" + b"d" * 40, "test")
 START = date(2020, 1, 1)

@@ -17,7 +17,7 @@ from data_contracts.lake import Lake
 from data_contracts.sources import load_source
 from features.registry import ENTITY_TYPES
 from flows.cli import app
-from service.store import connect, published_runs, published_scores, store_url
+from store.tables import connect, published_runs, published_scores, store_url
 from tests.models.labelled import add_labels
 from tests.models.test_models import AS_OF, KEY, METRIC_KEYS, NOW
 

@@ -14,7 +14,7 @@ import flows.features
 import flows.ingest
 import flows.models
 from flows.schedule import nightly_flow
-from service.store import connect, publish, published_runs
+from store.tables import connect, publish, published_runs
 from tests.service.conftest import make_world, score_run
 
 

@@ -22,7 +22,7 @@ def files_the_code_reads() -> set[str]:
     from data_contracts.sources import SOURCE_DIR
     from features.registry import TEXTS_FILE
     from service import dashboard
-    from service.store import MIGRATIONS
+    from store.tables import MIGRATIONS
 
     found = {TEXTS_FILE, *SOURCE_DIR.glob("*.toml"), *MIGRATIONS.rglob("*.mako"), *MIGRATIONS.rglob("*.py")}
     service_dir = Path(dashboard.__file__).resolve().parent
@@ -69,7 +69,7 @@ def test_the_code_reads_known_data_files() -> None:
         "features/indicator_texts.toml",
         "data_contracts/sources/csv.toml",
         "data_contracts/sources/synthetic.toml",
-        "service/migrations/script.py.mako",
+        "store/migrations/script.py.mako",
         "service/templates/base.html",
     }
     assert expected <= read

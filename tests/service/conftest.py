@@ -32,7 +32,7 @@ from service.auth import add_user
 from service.core import COOKIE
 from service.roles import ROLES, keys_for
 from service.settings import Settings
-from service.store import ModelEntry, ScoreRun, connect, publish
+from store.tables import ModelEntry, ScoreRun, connect, publish
 
 PG_ENV = "TRACERISK_TEST_POSTGRES_URL"
 JURISDICTIONS = ("R-NORTH", "COR-MAN")  # every scoped user's jurisdictions

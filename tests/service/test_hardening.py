@@ -19,7 +19,7 @@ from service.auth import add_user
 from service.core import COOKIE, MAX_CAPACITY, AuditChainBroken
 from service.roles import ROLES
 from service.settings import Settings
-from service.store import audit_log, connect, users
+from store.tables import audit_log, connect, users
 from tests.service.conftest import SCAN, SECRET, Env, auth, build_env, dashboard_session, make_world
 
 WORLD = make_world()

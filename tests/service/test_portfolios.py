@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from models.rollup import rollup, scored_rows, supply_graph, supply_scope
 from service.auth import add_user
 from service.roles import ROLES
-from service.store import ModelEntry, audit_log, connect, make_engine, publish
+from store.tables import ModelEntry, audit_log, connect, make_engine, publish
 from tests.service.conftest import Env, auth, build_env, score_run
 
 # Buyer BUY-A: tier-1 E1 (tier-2 E3, recruited by REC-3) and E2; buyer BUY-B: tier-1 E5.

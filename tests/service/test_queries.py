@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from service import queries
 from service.auth import User
 from service.roles import ROLES
-from service.store import ScoreRun, connect, publish
+from store.tables import ScoreRun, connect, publish
 
 KINDS = ("country", "region", "post", "employer")
 VALUES = ("A", "B", "C", "E1", "E2")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from service.store import connect, make_engine, publish, published_scores
+from store.tables import connect, make_engine, publish, published_scores
 from tests.service.conftest import Env, auth, build_env, make_world, score_run
 from tests.service.test_service import _migrate_to
 

@@ -18,7 +18,7 @@ from service.api import create_app
 from service.auth import add_user, authenticate, revoke_user
 from service.outcomes import CONTRACT
 from service.settings import InsecureSettings, Settings
-from service.store import SERVICE_TABLES, audit_head, audit_log, connect, metadata, publish, service_database
+from store.tables import SERVICE_TABLES, audit_head, audit_log, connect, metadata, publish, service_database
 from tests.service.conftest import SECRET, Env, auth, make_world, score_run
 
 LEAKS = ("Traceback", "SELECT ", "sqlite", "psycopg", "/tmp", 'File "')
@@ -29,7 +29,7 @@ def _head() -> str:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from service.store import MIGRATIONS
+    from store.tables import MIGRATIONS
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -291,7 +291,7 @@ def _migrate_to(engine: sa.Engine, revision: str, down: bool = False) -> None:
     from alembic import command
     from alembic.config import Config
 
-    from service.store import MIGRATIONS
+    from store.tables import MIGRATIONS
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -317,7 +317,7 @@ def test_an_existing_sqlite_store_keeps_its_audit_log_worklists_and_outcomes_in_
     issued worklists move into the service database with every row, the chain still verifies, and the store's file
     keeps none of them. A move interrupted before the store's copy was dropped completes without duplicating a row,
     and a downgrade moves everything back."""
-    from service.store import make_engine
+    from store.tables import make_engine
 
     url = f"sqlite:///{tmp_path / 'serving.db'}"
     key = SECRET.encode()

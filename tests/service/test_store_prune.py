@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app as cli
 from service import audit
-from service.store import (
+from store.tables import (
     RUN_TABLES,
     audit_log,
     connect,
@@ -76,7 +76,7 @@ def test_prune_keeps_the_newest_and_every_published_run(tmp_path: Path) -> None:
 
 
 def test_prune_keeps_at_least_one_run(tmp_path: Path) -> None:
-    from service.store import prune_runs
+    from store.tables import prune_runs
 
     engine = connect(f"sqlite:///{tmp_path / 'serving.db'}")
     with pytest.raises(ValueError):
