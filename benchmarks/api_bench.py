@@ -55,7 +55,8 @@ PACE_LINE = "function delay() return -%.3f * math.log(1 - math.random()) end\n"
 def _publish(url: str, n: int) -> str:
     from models.reasons import Reason, docs_link, encode_reasons
     from service.auth import add_user
-    from store.tables import ScoreRun, connect, publish
+    from store.engine import connect
+    from store.publish import ScoreRun, publish
 
     rows: list[dict[str, Any]] = []
     scope: list[dict[str, Any]] = []

@@ -41,7 +41,7 @@ from models.champion import usable_champion
 from models.rollup import rollup, scored_rows, supply_graph
 from models.scoring import score_type
 from models.train import Evidence, train_entity
-from store.tables import ScoreRun
+from store.publish import ScoreRun
 
 ENTITIES: tuple[EntityType, ...] = ("employer", "recruiter")
 

@@ -172,7 +172,9 @@ class Publisher:
     def _run(self) -> None:
         import sqlalchemy as sa
 
-        from store.tables import ScoreRun, connect, publish, published_runs, score_scope, scores
+        from store.engine import connect
+        from store.publish import ScoreRun, publish, published_runs
+        from store.tables import score_scope, scores
 
         engine = connect(self.url)
         with engine.connect() as conn:
@@ -283,7 +285,7 @@ def _published_store(home: Path, entities: int, users: int, rate: float) -> tupl
     url = f"sqlite:///{home / 'serving.db'}"
     _publish(url, entities)
     from service.auth import add_user
-    from store.tables import connect
+    from store.engine import connect
 
     engine = connect(url)
     regions = tuple(f"R{r}" for r in range(20))

@@ -1,5 +1,5 @@
 """Drift inside a score run (models/drift.py): each entity type scored by a champion model is compared with that
-champion's training window; the records are published with the run (service.store.model_drift), and a flagged
+champion's training window; the records are published with the run (store.tables.model_drift), and a flagged
 type is marked due for retraining in ``$TRACERISK_HOME/drift/retraining_due.json`` (read by the monthly
 retraining in flows/schedule.py, which retrains every type anyway, and by whoever wants to retrain earlier).
 
@@ -26,7 +26,7 @@ from models.bundle import LoadedModel
 from models.datasets import feature_frame, training_windows
 from models.drift import PSI_THRESHOLD, Reference, drift, reference_of
 from models.scoring import BANDS, RULE_BASELINE
-from store.tables import ScoreRun
+from store.publish import ScoreRun
 
 log = logging.getLogger("tracerisk.flows")
 

@@ -46,7 +46,8 @@ from models.partitions import ScoredPartition, merge_scored, score_partition
 from models.report import model_card, render_report
 from models.scoring import RULE_BASELINE, ScoredType, score_type
 from models.train import DEFAULT_EVIDENCE, Evidence, train_entity
-from store.tables import ModelEntry, ScoreRun, connect, publish, store_url
+from store.engine import connect, store_url
+from store.publish import ModelEntry, ScoreRun, publish
 
 log = logging.getLogger("tracerisk.flows")
 
@@ -495,7 +496,7 @@ def score_partitioned(
 
 @task(name="publish-scores", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def publish_task(home: Path, run: ScoreRun) -> str:
-    """One transaction (service.store.publish): a failed attempt leaves nothing, the previous run stays served."""
+    """One transaction (store.publish.publish): a failed attempt leaves nothing, the previous run stays served."""
     try:
         engine = connect(store_url(home))
         try:

@@ -25,7 +25,7 @@ from flows.models import TrainResult, evaluate_flow, score_flow, train_flow, wri
 from models.datasets import HORIZON_DAYS
 from models.train import DEFAULT_EVIDENCE, Evidence
 from simulator.config import load_config
-from store.tables import store_url
+from store.engine import store_url
 
 ROLLING_STEP_DAYS = 180  # the rolling-origin backtest also evaluates this many days before the backtest date
 PAIRED_RESAMPLES = 1_000  # resamples of the evaluated entities for a real source's paired comparisons

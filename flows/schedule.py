@@ -6,7 +6,7 @@
   drift marks (flows/drift.py) that made retraining due.
 
 A failing run raises (Prefect marks it failed and retries it, ``retries`` below); scoring publishes in one
-transaction (service.store.publish), so a run that fails anywhere leaves the last published scores served.
+transaction (store.publish.publish), so a run that fails anywhere leaves the last published scores served.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Supply-chain roll-up inside a score run: read the supply graph the features step wrote (network_edges.parquet
 in the features folder of the as-of date) and roll the run's employer and recruiter scores up along it
-(models/rollup.py). The rows are published with the run, in its transaction (service.store.publish)."""
+(models/rollup.py). The rows are published with the run, in its transaction (store.publish.publish)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from features.registry import INDICATORS
 from features.views import create_views
 from flows.features import features_dir
 from models.rollup import rollup, scored_rows, supply_graph, supply_scope
-from store.tables import ScoreRun
+from store.publish import ScoreRun
 
 log = logging.getLogger("tracerisk.flows")
 EDGE_KINDS = ("supplies", "placed_with", "contracts_at")

@@ -32,7 +32,8 @@ from models.us_dol import (
     foreign_recruiters,
     origin_label_end,
 )
-from store.tables import connect, published_runs, published_scores, store_url
+from store.engine import connect, store_url
+from store.publish import published_runs, published_scores
 
 
 @dataclass(frozen=True)

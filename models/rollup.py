@@ -198,7 +198,7 @@ def _known(paths: Iterable[Path], scores: Mapping[tuple[str, str], Scored]) -> l
 
 def rollup(graph: SupplyGraph, scores: Mapping[tuple[str, str], Scored]) -> list[dict[str, Any]]:
     """One row per buyer portfolio (``supplier_id`` "") and per tier-1 supplier of it (columns of
-    service.store.supply_rollup without run_id). Suppliers are ranked within the portfolio by rolled-up risk,
+    store.tables.supply_rollup without run_id). Suppliers are ranked within the portfolio by rolled-up risk,
     then own risk, then id; paths are JSON text."""
     out: list[dict[str, Any]] = []
     portfolios = graph.portfolios()

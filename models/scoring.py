@@ -42,8 +42,8 @@ def band_of(rank_share: np.ndarray) -> np.ndarray:
 class ScoredType:
     entity_type: str
     model_id: str
-    rows: list[dict[str, Any]]  # columns of service.store.scores (without run_id)
-    scope: list[dict[str, Any]]  # columns of service.store.score_scope (without run_id)
+    rows: list[dict[str, Any]]  # columns of store.tables.scores (without run_id)
+    scope: list[dict[str, Any]]  # columns of store.tables.score_scope (without run_id)
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:

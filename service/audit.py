@@ -25,7 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from store.tables import Prepared, audit_head, audit_log, now_iso
+from store.prepared import Prepared
+from store.tables import audit_head, audit_log, now_iso
 
 log = logging.getLogger("tracerisk.audit")
 

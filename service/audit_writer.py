@@ -50,7 +50,7 @@ class AuditWriter:
     On a SQLite store the loop writes a gathered batch itself, on a connection of its own, when the audit log's
     write lock is free at once (busy timeout 0: a WAL commit without fsync, tens of microseconds): no thread
     hand-off, and no contention for the GIL between the writer thread and the reads. The audit log lives in the
-    service database (service.store.service_database), so a publishing score run, which holds the store's lock,
+    service database (store.engine.service_database), so a publishing score run, which holds the store's lock,
     never takes it. When it is taken (the writer thread, or another process writing the service database) the batch
     goes to the writer thread, which waits for it, so the loop never blocks on a lock. That connection never
     checkpoints (a checkpoint syncs the database file); every CHECKPOINT_EVERY loop commits the writer thread runs a

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service.roles import ROLES, Access, Role, keys_for
-from store.tables import Prepared, dashboard_sessions, now_iso, users
+from store.prepared import Prepared
+from store.tables import dashboard_sessions, now_iso, users
 
 SESSION_HOURS = 12  # a dashboard session ends this long after sign-in
 

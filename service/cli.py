@@ -27,7 +27,7 @@ def _settings() -> Settings:
 
 
 def _engine() -> Engine:
-    from store.tables import connect
+    from store.engine import connect
 
     return connect(_settings().resolved_store_url())
 
@@ -50,7 +50,7 @@ def store_prune(
     keep: Annotated[int, typer.Option(min=1, help="score runs to keep, newest first (published ones always stay)")],
 ) -> None:
     """Remove old score runs and their rows; the audit log, users, outcomes and models are left as they are."""
-    from store.tables import prune_runs
+    from store.publish import prune_runs
 
     result = prune_runs(_engine(), keep)
     typer.echo(f"kept {len(result.kept)} score runs; removed {len(result.removed)} with {result.rows} score rows")

@@ -11,7 +11,7 @@ from contextlib import contextmanager, suppress
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from store.tables import is_lock_timeout, make_engine, migrate
+from store.engine import is_lock_timeout, make_engine, migrate
 
 DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.ProgrammingError, sa.exc.InternalError)
 

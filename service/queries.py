@@ -13,7 +13,8 @@ from sqlalchemy.engine import Connection
 from models.reasons import Reason, decode_reasons
 from service.auth import User
 from service.roles import Access, keys_for
-from store.tables import Prepared, model_drift, models, published, score_runs, score_scope, scores
+from store.prepared import Prepared
+from store.tables import model_drift, models, published, score_runs, score_scope, scores
 
 HISTORY_LIMIT = 50  # score runs shown in an entity's history, newest kept
 

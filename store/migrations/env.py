@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``service.store.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``store.engine.migrate``."""
 
 from __future__ import annotations
 

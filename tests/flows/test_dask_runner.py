@@ -25,7 +25,8 @@ from models.bundle import LoadedModel
 from models.partitions import merge_scored, partition_of, score_partition
 from models.scoring import score_type
 from models.train import Evidence, train_entity
-from store.tables import connect, published_scores, store_url
+from store.engine import connect, store_url
+from store.publish import published_scores
 
 AS_OF = "2025-01-01"
 KEY = "k" * 40  # the same pseudonym key in both homes: pseudonyms, hence features, comparable

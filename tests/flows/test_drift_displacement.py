@@ -48,7 +48,7 @@ from models.train import Evidence, train_entity
 from simulator.config import load_config
 from simulator.truth import load_truth
 from simulator.world import simulate_world
-from store.tables import ScoreRun
+from store.publish import ScoreRun
 
 KEY = PseudonymKey(b"drift-key-" + b"d" * 40, "test")
 START = date(2020, 1, 1)

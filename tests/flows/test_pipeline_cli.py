@@ -17,7 +17,8 @@ from data_contracts.lake import Lake
 from data_contracts.sources import load_source
 from features.registry import ENTITY_TYPES
 from flows.cli import app
-from store.tables import connect, published_runs, published_scores, store_url
+from store.engine import connect, store_url
+from store.publish import published_runs, published_scores
 from tests.models.labelled import add_labels
 from tests.models.test_models import AS_OF, KEY, METRIC_KEYS, NOW
 

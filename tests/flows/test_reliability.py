@@ -39,7 +39,9 @@ from models.champion import check_bundle, usable_champion
 from models.datasets import TrainingWindows
 from models.gate import SERVED_COUNT
 from models.train import TrainedModel
-from store.tables import connect, publish, published_runs, published_scores, score_runs
+from store.engine import connect
+from store.publish import publish, published_runs, published_scores
+from store.tables import score_runs
 from tests.models.test_models import KEY
 from tests.service.conftest import make_world, score_run
 

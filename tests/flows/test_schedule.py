@@ -14,7 +14,8 @@ import flows.features
 import flows.ingest
 import flows.models
 from flows.schedule import nightly_flow
-from store.tables import connect, publish, published_runs
+from store.engine import connect
+from store.publish import publish, published_runs
 from tests.service.conftest import make_world, score_run
 
 

@@ -21,7 +21,8 @@ from flows.cli import app
 from service.api import create_app
 from service.auth import add_user
 from service.settings import Settings
-from store.tables import connect, published_runs, published_scores, store_url
+from store.engine import connect, store_url
+from store.publish import published_runs, published_scores
 from tests.service.conftest import sign_in
 from tests.us_dol_data import DEBARMENTS, require_data
 

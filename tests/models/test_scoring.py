@@ -22,7 +22,8 @@ from models.datasets import feature_frame
 from models.reasons import MIN_CONTRIBUTION
 from models.scoring import BANDS, RULE_BASELINE, TOP_REASONS, ScoredType, score_type
 from models.train import Evidence, train_entity
-from store.tables import ScoreRun, connect, publish, published_runs, published_scores
+from store.engine import connect
+from store.publish import ScoreRun, publish, published_runs, published_scores
 from tests.models.labelled import add_labels
 
 KEY = PseudonymKey(b"scoring-key-" + b"s" * 40, "test")

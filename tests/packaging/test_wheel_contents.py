@@ -22,7 +22,7 @@ def files_the_code_reads() -> set[str]:
     from data_contracts.sources import SOURCE_DIR
     from features.registry import TEXTS_FILE
     from service import dashboard
-    from store.tables import MIGRATIONS
+    from store.engine import MIGRATIONS
 
     found = {TEXTS_FILE, *SOURCE_DIR.glob("*.toml"), *MIGRATIONS.rglob("*.mako"), *MIGRATIONS.rglob("*.py")}
     service_dir = Path(dashboard.__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""Service fixtures: a synthetic world published through ``service.store.publish`` into a fresh store (SQLite,
+"""Service fixtures: a synthetic world published through ``store.publish.publish`` into a fresh store (SQLite,
 and PostgreSQL when ``TRACERISK_TEST_POSTGRES_URL`` names a server: .ci/postgres.sh starts one), one user per
 role, and a TestClient on the app.
 
@@ -32,7 +32,8 @@ from service.auth import add_user
 from service.core import COOKIE
 from service.roles import ROLES, keys_for
 from service.settings import Settings
-from store.tables import ModelEntry, ScoreRun, connect, publish
+from store.engine import connect
+from store.publish import ModelEntry, ScoreRun, publish
 
 PG_ENV = "TRACERISK_TEST_POSTGRES_URL"
 JURISDICTIONS = ("R-NORTH", "COR-MAN")  # every scoped user's jurisdictions

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from service import audit, audit_writer
-from store.tables import audit_head, audit_log, connect, service_database
+from store.engine import connect, service_database
+from store.tables import audit_head, audit_log
 
 KEY = b"audit-test-key-0123456789abcdef"
 
@@ -343,7 +344,7 @@ def test_entries_queued_behind_a_lock_timeout_fail_with_it(tmp_path: Path) -> No
     entry after the lock is released is written."""
     import sqlite3
 
-    from store.tables import make_engine
+    from store.engine import make_engine
 
     connect(f"sqlite:///{tmp_path / 'serving.db'}").dispose()  # migrated
     engine = make_engine(f"sqlite:///{tmp_path / 'serving.db'}", busy_timeout_ms=800)

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from service.auth import add_user, revoke_user
 from service.core import COOKIE
 from service.dashboard import by_region, local_path
-from store.tables import connect, dashboard_sessions, outcomes
+from store.engine import connect
+from store.tables import dashboard_sessions, outcomes
 from tests.service.conftest import Env, auth, sign_in
 
 HTML = {"Accept": "text/html"}

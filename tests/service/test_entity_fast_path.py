@@ -19,7 +19,8 @@ from service.auth import add_user, revoke_user
 from service.core import COOKIE
 from service.roles import ROLES
 from service.routes.entities import ENTITY_PATH, MAX_ENTITY_ID
-from store.tables import audit_log, connect, users
+from store.engine import connect
+from store.tables import audit_log, users
 from tests.service.conftest import JURISDICTIONS, Env, auth, count_route_calls, dashboard_session
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from store.tables import connect, published_runs, published_scores, score_runs, scores
+from store.engine import connect
+from store.publish import published_runs, published_scores
+from store.tables import score_runs, scores
 from tests.service.conftest import BACKENDS, PG_ENV, auth, build_env, count_route_calls, make_world, score_run
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -22,7 +24,8 @@ KILLED = "run-killed"
 PUBLISH_AND_HOLD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from store.tables import connect, publish
+from store.engine import connect
+from store.publish import publish
 from tests.service.conftest import make_world, score_run
 
 engine = connect({url!r})
@@ -71,7 +74,7 @@ def test_scoring_run_killed_half_way_leaves_the_previous_scores_served(backend: 
         wl = env.client.get("/v1/worklists/employer?capacity=100", headers=h).json()
         assert wl["as_of"] == "2024-04-01" and len(wl["items"]) == len(make_world().ids("employer"))
         # the store is not left locked: the next scoring run publishes
-        from store.tables import publish
+        from store.publish import publish
 
         publish(engine, score_run(make_world(), "run-next", "2024-07-01", 0.0))
         assert env.client.get("/v1/entities/employer/E1", headers=h).json()["as_of"] == "2024-07-01"

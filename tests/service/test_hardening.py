@@ -19,7 +19,8 @@ from service.auth import add_user
 from service.core import COOKIE, MAX_CAPACITY, AuditChainBroken
 from service.roles import ROLES
 from service.settings import Settings
-from store.tables import audit_log, connect, users
+from store.engine import connect
+from store.tables import audit_log, users
 from tests.service.conftest import SCAN, SECRET, Env, auth, build_env, dashboard_session, make_world
 
 WORLD = make_world()

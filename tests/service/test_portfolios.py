@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from models.rollup import rollup, scored_rows, supply_graph, supply_scope
 from service.auth import add_user
 from service.roles import ROLES
-from store.tables import ModelEntry, audit_log, connect, make_engine, publish
+from store.engine import connect, make_engine
+from store.publish import ModelEntry, publish
+from store.tables import audit_log
 from tests.service.conftest import Env, auth, build_env, score_run
 
 # Buyer BUY-A: tier-1 E1 (tier-2 E3, recruited by REC-3) and E2; buyer BUY-B: tier-1 E5.

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from service import queries
 from service.auth import User
 from service.roles import ROLES
-from store.tables import ScoreRun, connect, publish
+from store.engine import connect
+from store.publish import ScoreRun, publish
 
 KINDS = ("country", "region", "post", "employer")
 VALUES = ("A", "B", "C", "E1", "E2")

@@ -22,7 +22,9 @@ from data_contracts.sources import load_source
 from service import audit
 from service.api import create_app
 from service.outcomes import OutcomeIn, contract_row, write_landing
-from store.tables import audit_log, connect, issued_worklists, publish, service_database, worklist_items
+from store.engine import connect, service_database
+from store.publish import publish
+from store.tables import audit_log, issued_worklists, worklist_items
 from tests.service.conftest import Env, auth, build_env, make_world, score_run
 
 KEY = PseudonymKey(b"reliability-key-" + b"x" * 40, "test")

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from store.tables import connect, make_engine, publish, published_scores
+from store.engine import connect, make_engine
+from store.publish import publish, published_scores
 from tests.service.conftest import Env, auth, build_env, make_world, score_run
-from tests.service.test_service import _migrate_to
+from tests.store.test_migrations import _migrate_to
 
 PREVIOUS_REVISION = "0006"
 # Employers with an odd number have an address (markup in it, to be shown as text); the others and every desk none.

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from flows.cli import app as cli
 from service import audit
-from store.tables import (
-    RUN_TABLES,
-    audit_log,
-    connect,
-    issued_worklists,
-    publish,
-    published,
-    score_runs,
-    users,
-)
+from store.engine import connect
+from store.publish import publish
+from store.tables import RUN_TABLES, audit_log, issued_worklists, published, score_runs, users
 from tests.service.conftest import SECRET, auth, build_env, make_world, score_run
 
 
@@ -73,14 +65,3 @@ def test_prune_keeps_the_newest_and_every_published_run(tmp_path: Path) -> None:
     assert env.client.get(f"/v1/entities/recruiter/{recruiter_id}", headers=h).json()["as_of"] == "2024-01-01"
     engine.dispose()
     env.client.close()
-
-
-def test_prune_keeps_at_least_one_run(tmp_path: Path) -> None:
-    from store.tables import prune_runs
-
-    engine = connect(f"sqlite:///{tmp_path / 'serving.db'}")
-    with pytest.raises(ValueError):
-        prune_runs(engine, 0)
-    publish(engine, score_run(make_world(), "run-only", "2024-01-01", 0.0))
-    assert prune_runs(engine, 1).removed == [] and _runs(engine) == {"run-only"}
-    engine.dispose()

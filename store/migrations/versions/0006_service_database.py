@@ -1,5 +1,5 @@
 """SQLite: the tables the service writes while answering reads (audit log and head, outcomes, issued worklists and
-their items) move into the service database attached as ``service`` (``service.store.service_database``), with every
+their items) move into the service database attached as ``service`` (``store.engine.service_database``), with every
 row, so a publish holding the store's write lock never delays them. PostgreSQL and an in-memory SQLite store keep
 them where they are.
 
@@ -20,7 +20,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-SERVICE = "service"  # service.store.SERVICE_SCHEMA
+SERVICE = "service"  # store.tables.SERVICE_SCHEMA
 MAIN = "main"
 TABLES = ("audit_log", "audit_head", "outcomes", "issued_worklists", "worklist_items")  # parents before children
 
