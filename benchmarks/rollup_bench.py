@@ -33,13 +33,13 @@ from benchmarks.suite import MODELS_AS_OF, Row, _ingested, _world, row
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, read_features, write_features
 from features.registry import EntityType
-from flows.drift import drift_dir, drift_records
-from flows.features import features_dir
-from flows.supply import EDGE_KINDS, supply_edges
+from features.stored import features_dir
 from models.bundle import LoadedModel, record_decision, save_bundle
 from models.champion import usable_champion
+from models.drift_run import drift_dir, drift_records
 from models.rollup import rollup, scored_rows, supply_graph
 from models.scoring import score_type
+from models.supply_run import EDGE_KINDS, supply_edges
 from models.train import Evidence, train_entity
 from store.publish import ScoreRun
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -10,9 +9,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.lake import Lake
-from features.build import NETWORK_EDGES, FeatureTable, build_features, lake_state, read_features, write_features
+from features.build import FeatureTable, build_features, write_features
 from features.partitions import LakeSnapshot, build_partition, entity_groups, merge_partitions, snapshot
 from features.registry import ENTITY_TYPES, EntityType
+from features.stored import features_dir, home_lake_state
 
 
 @task(name="build-features", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
@@ -68,64 +68,6 @@ def write_task(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of: dat
     return write_features(tables, out_dir, as_of, state, network_written=True)
 
 
-def features_dir(home: Path, as_of: date) -> Path:
-    return home / "features" / f"as_of={as_of.isoformat()}"
-
-
-Build = Callable[[], dict[EntityType, FeatureTable]]
-
-
-def _kept(folder: Path, entities: tuple[EntityType, ...], state: str) -> dict[EntityType, FeatureTable] | None:
-    tables = read_features(folder, entities, state)
-    return tables if tables is not None and all(t.profile is not None for t in tables.values()) else None
-
-
-def lake_features(
-    home: Path, lake: Lake, as_of: date, entities: tuple[EntityType, ...], network: bool = False
-) -> dict[EntityType, FeatureTable]:
-    """The features of ``entities`` as of ``as_of`` on ``lake`` as it stands: the features folder's when they were
-    built on the same lake and indicators (``lake_state``), else built and kept there for the next reader (with
-    the network table, ``network``; without it, one an earlier build left is removed)."""
-    folder, state = features_dir(home, as_of), lake_state(lake)
-    tables = _kept(folder, entities, state)
-    if tables is None:
-        tables = build_features(lake, as_of, entities, network_out=folder / NETWORK_EDGES if network else None)
-        write_features(tables, folder, as_of, state, network_written=network)
-    return tables
-
-
-def _state(home: Path) -> str:
-    lake = Lake(home)
-    try:
-        return lake_state(lake)
-    finally:
-        lake.close()
-
-
-def _built(home: Path, as_of: date, entities: tuple[EntityType, ...]) -> dict[EntityType, FeatureTable]:
-    lake = Lake(home)
-    try:
-        return build_features(lake, as_of, entities)
-    finally:
-        lake.close()
-
-
-def features_as_of(
-    home: Path, as_of: date, entities: tuple[EntityType, ...], build: Build | None = None, keep: bool = True
-) -> dict[EntityType, FeatureTable]:
-    """The features of ``entities`` as of ``as_of``: the features folder's when it holds them all with their
-    profiles, built on the lake as it stands (``lake_state``), else built (``build``; default: from the lake in one
-    pass) and, with ``keep``, written to the folder for the next reader."""
-    folder, state = features_dir(home, as_of), _state(home)
-    tables = _kept(folder, entities, state)
-    if tables is not None:
-        return tables
-    tables = build() if build is not None else _built(home, as_of, entities)
-    if keep:
-        write_features(tables, folder, as_of, state, network_written=False)
-    return tables
-
-
 @flow(name="features", log_prints=False, validate_parameters=False)
 def features_flow(
     home: Path,
@@ -137,7 +79,7 @@ def features_flow(
     """Features as of ``as_of`` from the records known before it (``event_time``: by event dates alone, whenever
     known); with ``partitions`` > 1, groups of entity types built by parallel tasks (run the flow with a Dask task
     runner to spread them over workers: flows/runners.py)."""
-    state = _state(home)
+    state = home_lake_state(home)
     tables = (
         build_task(home, as_of, entities, event_time)
         if partitions <= 1

@@ -21,9 +21,11 @@ from prefect.cache_policies import NO_CACHE
 from features.registry import ENTITY_TYPES
 from flows.features import features_flow
 from flows.ingest import PREFETCH, ingest_flow
-from flows.models import TrainResult, evaluate_flow, score_flow, train_flow, write_whole
+from flows.models import evaluate_flow, score_flow, train_flow
 from models.datasets import HORIZON_DAYS
+from models.evaluation_run import write_rolling_backtest
 from models.train import DEFAULT_EVIDENCE, Evidence
+from models.training_run import TrainResult
 from simulator.config import load_config
 from store.engine import store_url
 
@@ -103,7 +105,7 @@ def pipeline_flow(
         rolling[origin.isoformat()] = evaluate_flow(home, origin, world, evidence=evidence)  # truth measures only
     features(home, dates.backtest, ENTITY_TYPES, partitions)
     evaluation = rolling[dates.backtest.isoformat()]
-    _write_rolling(home, rolling)
+    write_rolling_backtest(home, rolling)
     serving = train_flow(home, dates.serving, ENTITY_TYPES, evidence=evidence)
     features(home, dates.serving, ENTITY_TYPES, partitions)
     run = score(home, dates.serving, ENTITY_TYPES, partitions)
@@ -122,27 +124,6 @@ def pipeline_flow(
         home / "reports" / "evaluation.json",
         report,
     )
-
-
-def _write_rolling(home: Path, rolling: dict[str, dict[str, Any]]) -> None:
-    """reports/rolling-backtest.json: per origin and entity type, truth and observed precision@k of the model,
-    the rule and random (the full metrics are in reports/evaluation-<origin>.json)."""
-    keys = ("precision_at_k", "truth_precision_at_k", "average_precision", "ece")
-    summary = {
-        origin: {
-            entity: {
-                "served": res.get("served"),
-                **{
-                    ranking: {k: res[ranking].get(k) for k in keys} if res.get(ranking) else None
-                    for ranking in ("served_ranking", "model", "rule", "random")
-                },
-            }
-            for entity, res in result.items()
-            if "rule" in res
-        }
-        for origin, result in rolling.items()
-    }
-    write_whole(home / "reports" / "rolling-backtest.json", json.dumps(summary, indent=2, default=str) + "\n")
 
 
 @dataclass(frozen=True)
@@ -202,9 +183,9 @@ def source_pipeline_flow(
         rolling[origin.isoformat()] = evaluate_flow(
             home, origin, None, ENTITY_TYPES, evidence=evidence, paired_resamples=paired_resamples
         )
-    _write_rolling(home, rolling)
+    write_rolling_backtest(home, rolling)
     # The last training kept the features as of the serving day, network included, on the lake as it stands:
-    # scoring reads them (flows.features.features_as_of) instead of building them again.
+    # scoring reads them (features.stored.features_as_of) instead of building them again.
     run = score_flow(home, dates.serving, ENTITY_TYPES, 1)
     committed = [r for r in reports if r.status == "committed"]  # the others report what an earlier run stored
     return SourcePipelineResult(

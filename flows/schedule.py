@@ -3,7 +3,7 @@
 - ``nightly``: ingest the new files of the landing zone, then features and scoring as of today. A night with no
   new file (every file already in the lake's ledger) does nothing and says so, in its log and as an artifact.
 - ``monthly-retrain``: train every entity type through the champion/challenger gate as of today, then clear the
-  drift marks (flows/drift.py) that made retraining due.
+  drift marks (models/drift_run.py) that made retraining due.
 
 A failing run raises (Prefect marks it failed and retries it, ``retries`` below); scoring publishes in one
 transaction (store.publish.publish), so a run that fails anywhere leaves the last published scores served.
@@ -57,8 +57,8 @@ def nightly_flow(home: Path, landing: Path, source_format: str = "csv", as_of: d
 @flow(name="monthly-retrain", log_prints=False, validate_parameters=False, retries=1, retry_delay_seconds=1800)
 def monthly_retrain_flow(home: Path, as_of: date | None = None) -> dict[str, Any]:
     """Retrain every entity type through the gate as of ``as_of`` (default today); clears the drift marks."""
-    from flows.drift import clear_retraining_due, retraining_due
     from flows.models import train_flow
+    from models.drift_run import clear_retraining_due, retraining_due
 
     as_of = as_of or date.today()
     due = retraining_due(home)

@@ -191,7 +191,7 @@ def recruiters(
     """Foreign recruiter organisations named on H-2B applications (Appendix C, FY2020 on), ranked by their red
     flags, with the context figures of their country of registration beside them (never part of the ranking);
     also writes reports/us-dol-recruiters.html."""
-    from flows.models import write_whole
+    from data_contracts.atomic import write_text_atomically as write_whole
     from flows.us_dol_flow import us_dol_recruiters_flow
     from models.report import render_us_dol_recruiters
     from models.us_dol import RECRUITER_COLUMNS, RECRUITER_FIGURES
@@ -237,7 +237,7 @@ def as_json(results: list[dict[str, Any]]) -> str:
 def write_reports(results: list[dict[str, Any]], home: Path) -> dict[str, Path]:
     """The backtest as $TRACERISK_HOME/reports/us-dol-backtest.json, the HTML report and the model card (each
     written whole or not at all); ``tracerisk evaluate`` adds the JSON's section to the model report."""
-    from flows.models import write_whole
+    from data_contracts.atomic import write_text_atomically as write_whole
     from models.report import render_us_dol_report, us_dol_model_card
 
     reports = home / "reports"

@@ -17,7 +17,7 @@ from data_contracts.contracts import OrganisationType
 from data_contracts.lake import Lake
 from data_contracts.sources.country_tables import load_country_context
 from features.registry import ENTITY_TYPES
-from flows.features import features_as_of, features_dir
+from features.stored import features_as_of, features_dir
 from flows.ingest import PREFETCH, ingest_flow
 from flows.models import evaluate_task, score_flow, train_flow
 from models.bundle import read_registry

@@ -193,7 +193,8 @@ def features(
     day = as_of_day(as_of)
     home = lake_home()
     from features.registry import ENTITY_TYPES
-    from flows.features import features_dir, features_flow
+    from features.stored import features_dir
+    from flows.features import features_flow
 
     started = time.perf_counter()
     with open_task_runner(runner, dask_address) as (task_runner, workers):

@@ -5,7 +5,7 @@ Two small worlds from the same seed and config, one without displacement and one
 champion's fitting origin t0, every sanctioned actor re-registers under a new name and every abusive recruiter
 goes on as an unlicensed broker under a new name (simulator/config.py Realism). A champion is trained for the
 recruiters as the pipeline trains it (models.train.train_entity, serving date = end of the window) and the
-scoring run's drift is computed by flows/drift.py (the code every scoring run uses) against the declared
+scoring run's drift is computed by models/drift_run.py (the code every scoring run uses) against the declared
 threshold, models.drift.PSI_THRESHOLD = 0.25, the usual "significant shift" level.
 
 Both worlds run five years, so that the reference's three-year window (t0 = as_of - 450 days) is full: in a
@@ -38,12 +38,12 @@ from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import build_features, red_flag_matrix, write_features
 from features.registry import EntityType
+from features.stored import features_dir
 from features.views import create_views
-from flows.drift import drift_records, retraining_due
-from flows.features import features_dir
 from models.bundle import record_decision, save_bundle
 from models.datasets import feature_frame, training_days, training_windows
 from models.drift import PSI_THRESHOLD
+from models.drift_run import drift_records, retraining_due
 from models.train import Evidence, train_entity
 from simulator.config import load_config
 from simulator.truth import load_truth
@@ -92,7 +92,7 @@ def _run(folder: Path, displaced: bool) -> Run:
             ingest_file(lake, f, source, NOW, KEY)
         days = training_days(AS_OF)
         tables = {day: build_features(lake, day, (ENTITY,)) for day in days}
-        for day, table in tables.items():  # where scoring finds them (flows/drift.py reads them back)
+        for day, table in tables.items():  # where scoring finds them (models/drift_run.py reads them back)
             write_features(table, features_dir(home, day), day)
         # Any positive lets a model be fitted: this test is about drift of a champion, not about evidence.
         model = train_entity(lake, ENTITY, AS_OF, features_at=lambda d: tables[d][ENTITY], evidence=Evidence(1, 1))

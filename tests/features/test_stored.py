@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-import flows.features as flows_features
+import features.stored as stored_features
 from data_contracts.lake import Lake
 from features.build import NETWORK_EDGES, lake_state
-from flows.features import features_as_of, features_dir, lake_features
+from features.stored import features_as_of, features_dir, lake_features
 from tests.features.test_build import GOLDEN, ingest_folder
 
 DAY = date(2027, 1, 1)  # after the golden records became known (ingested at NOW)
@@ -31,15 +31,15 @@ def home(tmp_path: Path) -> Iterator[Path]:
 
 
 def _counting_builds(monkeypatch: pytest.MonkeyPatch) -> list[date]:
-    """Every build_features call flows.features makes, by day (the builds still run)."""
+    """Every build_features call features.stored makes, by day (the builds still run)."""
     builds: list[date] = []
-    real = flows_features.build_features
+    real = stored_features.build_features
 
     def counted(lake: Lake, as_of: date, *args: Any, **kwargs: Any) -> Any:
         builds.append(as_of)
         return real(lake, as_of, *args, **kwargs)
 
-    monkeypatch.setattr(flows_features, "build_features", counted)
+    monkeypatch.setattr(stored_features, "build_features", counted)
     return builds
 
 

@@ -21,8 +21,9 @@ import numpy as np
 from data_contracts.atomic import write_text_atomically
 from features.build import FeatureTable, red_flag_matrix, threshold_column
 from features.registry import BY_ID, EntityType, indicator_of
-from flows.features import features_as_of
+from features.stored import features_as_of
 from models.bundle import LoadedModel
+from models.champion import usable_champion
 from models.datasets import feature_frame, training_windows
 from models.drift import PSI_THRESHOLD, Reference, drift, reference_of
 from models.scoring import BANDS, RULE_BASELINE
@@ -75,8 +76,6 @@ def reference_for(home: Path, model: LoadedModel, features: FeatureTable | None 
 
 def drift_records(home: Path, as_of: date, run: ScoreRun, threshold: float = PSI_THRESHOLD) -> list[dict[str, Any]]:
     """One model_drift row per entity type scored by a model; marks flagged types due for retraining."""
-    from models.champion import usable_champion
-
     start = time.perf_counter()
     out: list[dict[str, Any]] = []
     due: dict[str, Any] = {}
@@ -87,7 +86,7 @@ def drift_records(home: Path, as_of: date, run: ScoreRun, threshold: float = PSI
         if model is not None and model.model_id == model_id:
             models[entity] = model
     # References not cached yet (the first run after a retraining): one feature build per fitting origin for all
-    # the types that need it, not one per type (a build of the large world's features takes about two minutes).
+    # the types that need it, not one per type (the build is the costly step).
     origins: dict[date, list[LoadedModel]] = {}
     for model in models.values():
         if not _reference_path(home, model).is_file():
