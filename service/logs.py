@@ -1,4 +1,4 @@
-"""Logging for operators: one JSON object per line on stderr, a request id on every request, URLs without passwords.
+"""Logging for operators: one JSON object per line on stderr, a request id on every request.
 
 Every HTTP request gets an id: a sane incoming ``X-Request-ID`` (1-128 characters of letters, digits and
 ``._:-``) is kept, anything else is replaced by a new random one. The id is echoed in the response's
@@ -17,14 +17,11 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
-import sqlalchemy as sa
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = b"x-request-id"
 REQUEST_ID_SCOPE = "tracerisk.request_id"  # ASGI scope key: the id chosen for this request (server-side only)
 SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
-SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "secret", "token"})
-MASK = "***"
 
 access_log = logging.getLogger("tracerisk.access")
 current_request_id: ContextVar[str | None] = ContextVar("tracerisk_request_id", default=None)
@@ -157,15 +154,3 @@ class RequestIdMiddleware:
         finally:
             log_access(scope, request_id, status, started)
             current_request_id.reset(token)
-
-
-def redact_url(url: str) -> str:
-    """A database URL fit to print: its password, and any password-like query parameter, replaced by ***."""
-    try:
-        parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        return re.sub(r"(://[^:/@]*:)[^@]*@", rf"\1{MASK}@", url)
-    if parsed.query:
-        query = {k: (MASK if k.lower() in SECRET_QUERY_KEYS else v) for k, v in parsed.query.items()}
-        parsed = parsed.set(query=query)
-    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", MASK)

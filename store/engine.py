@@ -4,6 +4,7 @@ migrations run to head on connect."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from store.tables import SERVICE_SCHEMA
+
+SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "secret", "token"})
+MASK = "***"
 
 
 def service_database(store_database: str) -> str:
@@ -91,3 +95,15 @@ def migrate(engine: Engine) -> None:
 def is_lock_timeout(exc: BaseException) -> bool:
     """SQLite's answer when another connection held the write lock past the busy timeout."""
     return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc)
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit to print: its password, and any password-like query parameter, replaced by ***."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", rf"\1{MASK}@", url)
+    if parsed.query:
+        query = {k: (MASK if k.lower() in SECRET_QUERY_KEYS else v) for k, v in parsed.query.items()}
+        parsed = parsed.set(query=query)
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", MASK)

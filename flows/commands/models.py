@@ -129,8 +129,7 @@ def score(
     from features.registry import ENTITY_TYPES
     from flows.models import PublishFailed, score_flow
     from models.champion import NoUsableModel
-    from service.logs import redact_url
-    from store.engine import store_url
+    from store.engine import redact_url, store_url
 
     with open_task_runner(runner, dask_address) as (task_runner, workers):
         flow_run = score_flow if task_runner is None else score_flow.with_options(task_runner=task_runner)

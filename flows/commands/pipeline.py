@@ -131,7 +131,7 @@ def _source_pipeline(source: str, data_dir: Path, day: date, evidence: Any) -> N
     from data_contracts.lake import LakeBusy, tracerisk_home
     from data_contracts.pseudonymise import PseudonymKeyError
     from data_contracts.sources import SourceError
-    from service.logs import redact_url
+    from store.engine import redact_url
 
     if not data_dir.is_dir():
         raise fail(f"--data-dir {data_dir} is not a folder")
