@@ -6,12 +6,12 @@
    not timed);
 2. their champions: the lake's, else trained here (models.train.train_entity) and promoted (not timed);
 3. the score run's rows for both types with top-5 reasons (models.scoring.score_type; timed, for comparison);
-4. the supply and recruiter edges (flows.supply.supply_edges; timed). A lake ingested before
+4. the supply and recruiter edges (models.supply_run.supply_edges; timed). A lake ingested before
    organisation.supplies_to existed gets, with ``--world``, the supply relations the current simulator draws for
    that world (seed and config from its manifest; the same employers: supply links come from a stream of their
    own), as flows/supply.py would read them (not timed);
 5. the roll-up over the scored rows: models.rollup.supply_graph + rollup (timed), what a score run adds;
-6. drift (flows.drift.drift_records) twice: first computing each champion's reference (its fitting origin's
+6. drift (models.drift_run.drift_records) twice: first computing each champion's reference (its fitting origin's
    features built from the lake, as on the first score run after a retraining), then with the cached references
    (every other run).
 """

@@ -7,7 +7,7 @@ entry reads as the version in force on the as-of date (the latest ``status_since
 found fraudulent only once the finding was made (``fraud_found_on`` before the as-of date). ``event_time``
 drops the ``known_on`` cut (records by their event dates alone, whenever they became known). Everything is
 DuckDB SQL over the lake's records (pure functions of a DuckDB connection and a Lake; the Prefect flow in
-flows/features.py only wires them).
+flows/features.py only wires them; features/stored.py keeps what they built per day).
 """
 
 from __future__ import annotations

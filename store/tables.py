@@ -54,7 +54,7 @@ scores = sa.Table(
     sa.Column("red_flags", sa.Integer, nullable=False),  # rule-based count of indicators past threshold
     sa.Column("model_id", sa.String(120), nullable=False),
     sa.Column("as_of", sa.String(10), nullable=False),
-    sa.Column("reasons", sa.Text, nullable=False),  # JSON list of reasons (shape: models/explain.py)
+    sa.Column("reasons", sa.Text, nullable=False),  # JSON list of reasons (shape: models/reasons.py)
     sa.Column("base_value", sa.Float),  # SHAP base value (raw log-odds) for waterfall charts
     sa.Column("raw_score", sa.Float),  # model raw score (log-odds) = base value + contributions
     sa.Column("address", sa.String(500)),  # the organisation's own address as of as_of; NULL for desks (migration 0007)
