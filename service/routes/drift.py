@@ -19,7 +19,8 @@ router = APIRouter()
 @router.get("/v1/drift", response_model=list[DriftOut], tags=["models"], responses=ERROR_STATUSES)
 def drift(user: CurrentUser, request: Request) -> list[dict[str, Any]]:
     """Drift of the published score runs against their champions' training windows (PSI per indicator and per
-    score band, models/drift_run.py): a flagged model is due for retraining. Public to every user, like the model cards."""
+    score band, models/drift_run.py): a flagged model is due for retraining. Public to every user, like the model
+    cards."""
     with service_of(request).store.connect() as conn:
         rows = conn.execute(
             sa.select(model_drift).join(
