@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -18,27 +19,38 @@ TEXT = {"schema": {"type": "string"}}
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
+def csv_response(wl: dict[str, Any]) -> Response:
+    return Response(
+        exports.to_csv(wl["items"]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="worklist-{wl["entity_type"]}.csv"'},
+    )
+
+
+def xlsx_response(wl: dict[str, Any]) -> Response:
+    return Response(
+        exports.to_xlsx(wl["items"], f"worklist {wl['entity_type']}"),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="worklist-{wl["entity_type"]}.xlsx"'},
+    )
+
+
+def _file_route(suffix: str, media: str, respond: Callable[[dict[str, Any]], Response], doc: str, kind: str) -> None:
+    """``GET /v1/worklists/{entity_type}.<suffix>``: the worklist as one file, route name ``worklist_<suffix>``."""
+
+    def route(user: CurrentUser, service: ServiceDep, entity_type: EntityType, params: WorklistParams) -> Response:
+        return respond(service.worklist(user, entity_type.value, *params))
+
+    route.__name__ = route.__qualname__ = f"worklist_{suffix}"
+    route.__doc__ = doc
+    content = {media: TEXT if media == "text/csv" else BINARY}
+    responses = {**ERROR_RESPONSES, 200: {"description": f"the worklist, {kind}", "content": content}}
+    router.get(f"/v1/worklists/{{entity_type}}.{suffix}", response_class=Response, responses=responses)(route)
+
+
 # The .csv and .xlsx paths are declared before the plain one, which would otherwise take "employer.csv" as a type.
-@router.get(
-    "/v1/worklists/{entity_type}.csv",
-    response_class=Response,
-    responses={**ERROR_RESPONSES, 200: {"description": "the worklist, CSV", "content": {"text/csv": TEXT}}},
-)
-def worklist_csv(user: CurrentUser, service: ServiceDep, entity_type: EntityType, params: WorklistParams) -> Response:
-    """The worklist as CSV."""
-    wl = service.worklist(user, entity_type.value, *params)
-    return csv_response(wl)
-
-
-@router.get(
-    "/v1/worklists/{entity_type}.xlsx",
-    response_class=Response,
-    responses={**ERROR_RESPONSES, 200: {"description": "the worklist, Excel", "content": {XLSX: BINARY}}},
-)
-def worklist_xlsx(user: CurrentUser, service: ServiceDep, entity_type: EntityType, params: WorklistParams) -> Response:
-    """The worklist as an Excel workbook."""
-    wl = service.worklist(user, entity_type.value, *params)
-    return xlsx_response(wl)
+_file_route("csv", "text/csv", csv_response, "The worklist as CSV.", "CSV")
+_file_route("xlsx", XLSX, xlsx_response, "The worklist as an Excel workbook.", "Excel")
 
 
 @router.get(
@@ -58,19 +70,3 @@ def worklist(
     if XLSX in accept:
         return xlsx_response(wl)
     return wl
-
-
-def csv_response(wl: dict[str, Any]) -> Response:
-    return Response(
-        exports.to_csv(wl["items"]),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="worklist-{wl["entity_type"]}.csv"'},
-    )
-
-
-def xlsx_response(wl: dict[str, Any]) -> Response:
-    return Response(
-        exports.to_xlsx(wl["items"], f"worklist {wl['entity_type']}"),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="worklist-{wl["entity_type"]}.xlsx"'},
-    )
