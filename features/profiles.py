@@ -98,42 +98,41 @@ PROFILE_SQL: dict[EntityType, str] = {
 }
 
 # Scope keys: (entity_id, kind, value) rows; a user sees an entity when one of its keys is in the user's
-# jurisdictions (or, for supply-chain auditors, its employer key is in their portfolio).
-SCOPE_SQL: dict[EntityType, str] = {
-    "employer": """
-        SELECT entity_id, 'employer' AS kind, entity_id AS value FROM universe
-        UNION SELECT registration_no, 'region', region FROM org WHERE region IS NOT NULL
-        UNION SELECT registration_no, 'country', country FROM org WHERE country IS NOT NULL
-        UNION SELECT employer_id, 'region', worksite_region FROM li
-              WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL
-        UNION SELECT employer_id, 'region', worksite_region FROM va
-              WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL
-        UNION SELECT employer_id, 'post', post_id FROM va WHERE employer_id IS NOT NULL AND post_id IS NOT NULL
-        UNION SELECT employer_id, 'region', sponsor_region FROM lc
-              WHERE employer_id IS NOT NULL AND sponsor_region IS NOT NULL
-        UNION SELECT employer_id, 'region', worksite_region FROM lc
-              WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL""",
-    "recruiter": """
-        SELECT recruiter_ref AS entity_id, 'country' AS kind, country AS value FROM registry WHERE country IS NOT NULL
-        UNION SELECT recruiter_id, 'region', worksite_region FROM va
-              WHERE recruiter_id IS NOT NULL AND worksite_region IS NOT NULL
-        UNION SELECT recruiter_id, 'post', post_id FROM va WHERE recruiter_id IS NOT NULL AND post_id IS NOT NULL
-        UNION SELECT recruiter_id, 'employer', employer_id FROM va
-              WHERE recruiter_id IS NOT NULL AND employer_id IS NOT NULL
-        UNION SELECT agent_id, 'region', agent_region FROM lc WHERE agent_id IS NOT NULL AND agent_region IS NOT NULL
-        UNION SELECT agent_id, 'region', worksite_region FROM lc
-              WHERE agent_id IS NOT NULL AND worksite_region IS NOT NULL
-        UNION SELECT agent_id, 'employer', employer_id FROM lc
-              WHERE agent_id IS NOT NULL AND employer_id IS NOT NULL""",
-    "visa_desk": """
-        SELECT DISTINCT desk_id AS entity_id, 'post' AS kind, post_id AS value FROM va WHERE post_id IS NOT NULL
-        UNION SELECT desk_id, 'country', worksite_country FROM va WHERE worksite_country IS NOT NULL""",
-    "border_post": """
-        SELECT DISTINCT officer_key AS entity_id, 'post' AS kind, border_post_id AS value FROM bc""",
-    "inspector": """
-        SELECT DISTINCT inspector_id AS entity_id, 'region' AS kind, worksite_region AS value FROM li
-        WHERE worksite_region IS NOT NULL""",
+# jurisdictions (or, for supply-chain auditors, its employer key is in their portfolio). Each entry: (entity
+# column, key kind, value column, view); a row with either column NULL gives no key.
+SCOPE_KEYS: dict[EntityType, tuple[tuple[str, str, str, str], ...]] = {
+    "employer": (
+        ("entity_id", "employer", "entity_id", "universe"),
+        ("registration_no", "region", "region", "org"),
+        ("registration_no", "country", "country", "org"),
+        ("employer_id", "region", "worksite_region", "li"),
+        ("employer_id", "region", "worksite_region", "va"),
+        ("employer_id", "post", "post_id", "va"),
+        ("employer_id", "region", "sponsor_region", "lc"),
+        ("employer_id", "region", "worksite_region", "lc"),
+    ),
+    "recruiter": (
+        ("recruiter_ref", "country", "country", "registry"),
+        ("recruiter_id", "region", "worksite_region", "va"),
+        ("recruiter_id", "post", "post_id", "va"),
+        ("recruiter_id", "employer", "employer_id", "va"),
+        ("agent_id", "region", "agent_region", "lc"),
+        ("agent_id", "region", "worksite_region", "lc"),
+        ("agent_id", "employer", "employer_id", "lc"),
+    ),
+    "visa_desk": (("desk_id", "post", "post_id", "va"), ("desk_id", "country", "worksite_country", "va")),
+    "border_post": (("officer_key", "post", "border_post_id", "bc"),),
+    "inspector": (("inspector_id", "region", "worksite_region", "li"),),
 }
+
+
+def scope_sql(entity: EntityType) -> str:
+    """The union of ``entity``'s scope keys (``SCOPE_KEYS``) as one query of (entity_id, kind, value)."""
+    return " UNION ".join(
+        f"SELECT {column} AS entity_id, '{kind}' AS kind, {value} AS value FROM {view} "
+        f"WHERE {column} IS NOT NULL AND {value} IS NOT NULL"
+        for column, kind, value, view in SCOPE_KEYS[entity]
+    )
 
 
 def entity_profile(con: duckdb.DuckDBPyConnection, entity: EntityType) -> pa.Table:
@@ -144,6 +143,6 @@ def entity_profile(con: duckdb.DuckDBPyConnection, entity: EntityType) -> pa.Tab
 def entity_scope(con: duckdb.DuckDBPyConnection, entity: EntityType) -> pa.Table:
     """Scope keys of the entities in ``universe``, restricted to them and deduplicated."""
     return con.sql(
-        f"SELECT DISTINCT s.entity_id, s.kind, s.value FROM ({SCOPE_SQL[entity]}) s "
+        f"SELECT DISTINCT s.entity_id, s.kind, s.value FROM ({scope_sql(entity)}) s "
         "WHERE s.entity_id IN (SELECT entity_id FROM universe) AND s.value IS NOT NULL ORDER BY ALL"
     ).to_arrow_table()
