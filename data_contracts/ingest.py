@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,22 +68,10 @@ def batch_id_of(path: Path, record_type: str, source: Source, source_file: Sourc
 
 
 def report_from_ledger(entry: LedgerEntry, status: str, **extra: Any) -> FileReport:
-    reasons = dict(sorted(entry.reasons.items(), key=lambda kv: (-kv[1], kv[0])))  # most frequent first
-    return FileReport(
-        file=entry.file,
-        record_type=entry.record_type,
-        read=entry.read,
-        accepted=entry.accepted,
-        quarantined=entry.quarantined,
-        reasons=reasons,
-        error=entry.error,
-        status=status,
-        new=entry.new,
-        superseding=entry.superseding,
-        unchanged=entry.unchanged,
-        batch_id=entry.batch_id,
-        **extra,
-    )
+    """The summary line of a ledger entry: every field the two share, reasons most frequent first."""
+    shared = {f.name: getattr(entry, f.name) for f in fields(FileReport) if hasattr(entry, f.name)}
+    shared["reasons"] = dict(sorted(entry.reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    return FileReport(**{**shared, "status": status, **extra})
 
 
 def known_references(lake: Lake, record_type: str) -> dict[str, pa.Array]:
