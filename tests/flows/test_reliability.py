@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -168,17 +168,26 @@ def _state(home: Path) -> tuple[dict[str, str], list[str]]:
         engine.dispose()
 
 
+def _publish_flow(
+    home: Path, monkeypatch: pytest.MonkeyPatch, failures: int, run_id: str, name: str
+) -> tuple[Callable[[], str], list[int]]:
+    """A flow publishing ``run_id`` with retries 0.2 s and 0.5 s apart, through a publish that fails its first
+    ``failures`` calls; the list gets one entry per call."""
+    calls: list[int] = []
+    monkeypatch.setattr(flows.models, "publish", _failing(failures, calls))
+    fast = publish_task.with_options(retry_delay_seconds=[0.2, 0.5])
+
+    @flow(name=name)
+    def run_flow() -> str:
+        return fast(home, score_run(make_world(), run_id, "2024-04-01", 0.0))
+
+    return run_flow, calls
+
+
 def test_publish_retries_after_a_failure_and_publishes(
     prefect_server: None, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[int] = []
-    monkeypatch.setattr(flows.models, "publish", _failing(1, calls))
-    fast = publish_task.with_options(retry_delay_seconds=[0.2, 0.5])
-
-    @flow(name="publish-retry-test")
-    def run_flow() -> str:
-        return fast(home, score_run(make_world(), "run-new", "2024-04-01", 0.0))
-
+    run_flow, calls = _publish_flow(home, monkeypatch, 1, "run-new", "publish-retry-test")
     assert run_flow() == "run-new"
     assert len(calls) == 2
     assert set(_state(home)[0].values()) == {"run-new"}
@@ -187,14 +196,7 @@ def test_publish_retries_after_a_failure_and_publishes(
 def test_a_flow_that_finally_fails_says_why_and_leaves_nothing(
     prefect_server: None, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[int] = []
-    monkeypatch.setattr(flows.models, "publish", _failing(99, calls))
-    fast = publish_task.with_options(retry_delay_seconds=[0.2, 0.5])
-
-    @flow(name="publish-fail-test")
-    def run_flow() -> str:
-        return fast(home, score_run(make_world(), "run-doomed", "2024-04-01", 0.0))
-
+    run_flow, calls = _publish_flow(home, monkeypatch, 99, "run-doomed", "publish-fail-test")
     with pytest.raises(PublishFailed) as failed:
         run_flow()
     message = str(failed.value)
