@@ -290,6 +290,19 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def outcome_body(entity_id: str, kind: str, indicators: list[str], worklist_id: str, **extra: str) -> dict[str, object]:
+    """An employer outcome decided on 2024-05-02 from a worklist, as the API's JSON and the outcome form take it."""
+    return {
+        "entity_type": "employer",
+        "entity_id": entity_id,
+        "decided_on": "2024-05-02",
+        "kind": kind,
+        "indicators_observed": indicators,
+        "worklist_id": worklist_id,
+        **extra,
+    }
+
+
 def sign_in(client: TestClient, token: str) -> None:
     """Sign ``client`` in to the dashboard the way a browser does: the sign-in form, its CSRF token, the token; the
     session cookie stays in the client's cookie jar."""

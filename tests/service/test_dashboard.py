@@ -15,7 +15,7 @@ from service.core import COOKIE
 from service.dashboard import by_region, local_path
 from store.engine import connect
 from store.tables import dashboard_sessions, outcomes
-from tests.service.conftest import Env, auth, sign_in
+from tests.service.conftest import Env, auth, outcome_body, sign_in
 
 HTML = {"Accept": "text/html"}
 
@@ -36,15 +36,13 @@ def test_outcome_form_records_like_the_api(env: Env) -> None:
     assert page.status_code == 200
     assert 'action="/outcomes"' in page.text and f'value="{wl["worklist_id"]}"' in page.text  # prefilled
     before = len(_outcome_rows(env, entity_id))
-    form = {
-        "entity_type": "employer",
-        "entity_id": entity_id,
-        "decided_on": "2024-05-02",
-        "kind": "conviction",
-        "indicators_observed": ["withholding_of_wages", "debt_bondage"],
-        "issuing_body": "Inspectorate North",
-        "worklist_id": wl["worklist_id"],
-    }
+    form = outcome_body(
+        entity_id,
+        "conviction",
+        ["withholding_of_wages", "debt_bondage"],
+        wl["worklist_id"],
+        issuing_body="Inspectorate North",
+    )
     r = env.client.post("/outcomes", data=form, headers=auth(token), follow_redirects=False)
     assert r.status_code == 303, r.text
     target = urlsplit(r.headers["location"])

@@ -19,7 +19,7 @@ from service.settings import InsecureSettings, Settings
 from store.engine import connect
 from store.publish import publish
 from store.tables import audit_head, audit_log
-from tests.service.conftest import SECRET, Env, auth, make_world, score_run
+from tests.service.conftest import SECRET, Env, auth, make_world, outcome_body, score_run
 
 LEAKS = ("Traceback", "SELECT ", "sqlite", "psycopg", "/tmp", 'File "')
 
@@ -89,14 +89,12 @@ def test_outcome_lands_for_the_next_training_run(env: Env) -> None:
     picks = {it["entity_id"]: it["exploration"] for it in wl["items"]}
     assert sum(picks.values()) == 1 and len(picks) == 3
     for entity_id, exploration in picks.items():
-        body = {
-            "entity_type": "employer",
-            "entity_id": entity_id,
-            "decided_on": "2024-05-02",
-            "kind": "substantiated_forced_labour",
-            "indicators_observed": ["debt_bondage", "retention_of_identity_documents"],
-            "worklist_id": wl["worklist_id"],
-        }
+        body = outcome_body(
+            entity_id,
+            "substantiated_forced_labour",
+            ["debt_bondage", "retention_of_identity_documents"],
+            wl["worklist_id"],
+        )
         r = env.client.post("/v1/outcomes", json=body, headers=h)
         assert r.status_code == 201, r.text
         out = r.json()
