@@ -356,41 +356,32 @@ def test_a_slice_of_the_real_files_reads_as_published(source: Source, tmp_path: 
 
     by_id = {r["record_id"]: r for r in rows(lake, "labour_certification")}
     # The first data row of each file, as the spreadsheets show it.
-    first_2010 = by_id["h2a-fy2010:2"]
-    assert (
-        first_2010["application_id"],
-        first_2010["sponsor_name"],
-        first_2010["worksite_region"],
-        first_2010["decision"],
-        first_2010["workers_certified"],
-        first_2010["declared_wage"],
-        first_2010["wage_unit"],
-        first_2010["agent_name"],
-        first_2010["decided_on"],
-        first_2010["submitted_on"],
-    ) == (
-        "C-09163-19902",
-        "KELLER FARMS, INC.",
-        "IL",
-        "approved",
-        29,
-        8.02,
-        "hour",
-        "RAY WILCOXSON, INC.",
-        date(2009, 10, 1),
-        date(2009, 6, 12),
-    )
-    first_2007 = by_id["h2a-fy2007:2"]
-    assert (
-        first_2007["application_id"],
-        first_2007["sponsor_name"],
-        first_2007["worksite_region"],
-        first_2007["workers_requested"],
-        first_2007["declared_wage"],
-        first_2007["wage_unit"],
-        first_2007["decided_on"],
-        first_2007["submitted_on"],
-    ) == ("A-07074-03570", "ROY M. GREENE", "AL", 6, 650.0, "month", date(2007, 4, 9), None)
+    first_rows: dict[str, dict[str, object]] = {
+        "h2a-fy2010:2": {
+            "application_id": "C-09163-19902",
+            "sponsor_name": "KELLER FARMS, INC.",
+            "worksite_region": "IL",
+            "decision": "approved",
+            "workers_certified": 29,
+            "declared_wage": 8.02,
+            "wage_unit": "hour",
+            "agent_name": "RAY WILCOXSON, INC.",
+            "decided_on": date(2009, 10, 1),
+            "submitted_on": date(2009, 6, 12),
+        },
+        "h2a-fy2007:2": {
+            "application_id": "A-07074-03570",
+            "sponsor_name": "ROY M. GREENE",
+            "worksite_region": "AL",
+            "workers_requested": 6,
+            "declared_wage": 650.0,
+            "wage_unit": "month",
+            "decided_on": date(2007, 4, 9),
+            "submitted_on": None,
+        },
+    }
+    for record_id, expected in first_rows.items():
+        assert {column: by_id[record_id][column] for column in expected} == expected, record_id
 
     outcomes = rows(lake, "enforcement_outcome")
     back_wages = [r for r in outcomes if r["kind"] == "back_wages"]
