@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from hypothesis import strategies as st
 
 from data_contracts.contracts import CONTRACTS, Field, RecordContract
 from data_contracts.lake import Lake
-from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.reader import RawBatch, UnusableFile, read_batch_file
 from data_contracts.validate import ValidatedBatch, WrongRecordType, validate_batch
 from tests.data_contracts.test_ingest import (
@@ -31,9 +29,9 @@ from tests.data_contracts.test_ingest import (
     landing,
     write_csv,
 )
+from tests.ingestion import NOW, pseudonym_key
 
-KEY = PseudonymKey(b"property-key-" + b"k" * 40, "test")
-NOW = datetime(2026, 11, 1, 12, 0, 0)
+KEY = pseudonym_key("property", "k")
 ROWS = 150_000
 SETTINGS = settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 

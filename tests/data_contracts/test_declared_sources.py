@@ -13,9 +13,10 @@ import pytest
 
 from data_contracts.ingest import FileReport, ingest_file
 from data_contracts.lake import Lake
-from data_contracts.pseudonymise import PseudonymKey, pseudonym
+from data_contracts.pseudonymise import pseudonym
 from data_contracts.sources import Source, SourceError, load_source
 from data_contracts.sources.declared import DeclarationError, DeclaredFile, cell_text, parse_declarations
+from tests.ingestion import NOW, pseudonym_key
 from tests.us_dol_data import (
     DEBARMENTS,
     filing,
@@ -26,8 +27,7 @@ from tests.us_dol_data import (
     write_xlsx,
 )
 
-KEY = PseudonymKey(b"test-key-" + b"d" * 40, "test")
-NOW = datetime(2026, 11, 1, 12, 0, 0)
+KEY = pseudonym_key("test", "d")
 FY2010 = "oflc_h2_disclosure/h2a/H-2A_FY2010.xlsx"
 FY2011 = "oflc_h2_disclosure/h2a/H-2A_FY2011.xlsx"
 FY2007 = "oflc_h2_disclosure/h2a/H2a_FY2007.csv"

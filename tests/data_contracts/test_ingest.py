@@ -17,13 +17,13 @@ import pytest
 from data_contracts.contracts import CONTRACTS
 from data_contracts.ingest import FileReport, ingest_file
 from data_contracts.lake import Lake
-from data_contracts.pseudonymise import PseudonymKey, pseudonym
+from data_contracts.pseudonymise import pseudonym
 from data_contracts.reader import MAX_COLUMNS, MAX_LINE_BYTES
 from data_contracts.sources import load_source
 from data_contracts.validate import CUT_MARK, QUARANTINE_VALUE_CHARS
+from tests.ingestion import NOW, pseudonym_key
 
-KEY = PseudonymKey(b"test-key-" + b"x" * 40, "test")
-NOW = datetime(2026, 11, 1, 12, 0, 0)
+KEY = pseudonym_key("test", "x")
 ORG_HEADER = [
     "record_id",
     "source",

@@ -7,7 +7,7 @@ import json
 import math
 import shutil
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,14 +16,14 @@ import pytest
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.names import name_key
-from data_contracts.pseudonymise import PseudonymKey, pseudonym
+from data_contracts.pseudonymise import pseudonym
 from data_contracts.sources import load_source
 from features.build import build_features, threshold_column
 from features.registry import INDICATORS
+from tests.ingestion import NOW, pseudonym_key
 
 GOLDEN = Path(__file__).with_name("golden")
-KEY = PseudonymKey(b"golden-key-" + b"y" * 40, "test")
-NOW = datetime(2026, 11, 1, 12, 0, 0)
+KEY = pseudonym_key("golden", "y")
 # The golden records carry no known_on: ingested at NOW, long after their as-of dates, they are known from NOW.
 # They fix what each indicator counts by event date, so they are read by event time; the known_on cut has its
 # own tests (test_known_time.py).

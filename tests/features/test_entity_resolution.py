@@ -13,7 +13,6 @@ import pytest
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.names import name_key, name_key_sql, register_name_key
-from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.entity_resolution import (
     REGISTERS,
@@ -26,9 +25,9 @@ from features.entity_resolution import (
 from features.views import create_views
 from simulator.text import N_VARIANTS, SCRIPT_VARIANT
 from simulator.truth import load_truth
+from tests.ingestion import NOW, pseudonym_key
 
-KEY = PseudonymKey(b"test-key-" + b"x" * 40, "test")
-NOW = datetime(2026, 11, 1, 12, 0, 0)
+KEY = pseudonym_key("test", "x")
 AS_OF = date(2024, 12, 31)
 WINDOW_DAYS = 1095
 

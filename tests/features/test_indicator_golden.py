@@ -24,7 +24,8 @@ from data_contracts.lake import Lake
 from data_contracts.sources import load_source
 from features.build import build_features, threshold_column
 from features.registry import INDICATORS, Indicator
-from tests.features.test_build import KEY, NOW, pseudonymous_id
+from tests.features.test_build import KEY, pseudonymous_id
+from tests.ingestion import NOW
 
 GOLDEN = Path(__file__).with_name("golden") / "indicators"
 COMPUTABLE = [i for i in INDICATORS if i.sql is not None]

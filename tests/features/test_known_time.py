@@ -21,7 +21,8 @@ from data_contracts.sources import load_source
 from features.build import build_features, threshold_column
 from features.partitions import build_partition, snapshot
 from features.registry import EntityType, for_entity
-from tests.features.test_build import KEY, NOW
+from tests.features.test_build import KEY
+from tests.ingestion import NOW
 
 AS_OF = date(2024, 7, 1)
 LATER = date(2024, 11, 1)  # an as-of day after every change below took effect and became known

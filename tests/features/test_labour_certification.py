@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,15 +11,14 @@ import pytest
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.names import sponsor_id
-from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import build_features, reason_detail, threshold_column
 from features.registry import BY_ID, for_entity
 from models.datasets import labelled_by
+from tests.ingestion import NOW, pseudonym_key
 from tests.us_dol_data import DEBARMENTS, require_data
 
-KEY = PseudonymKey(b"petitions-key-" + b"p" * 40, "test")
-NOW = datetime(2026, 11, 1, 12, 0, 0)
+KEY = pseudonym_key("petitions", "p")
 SLICE = ("oflc_h2_disclosure/h2a/H-2A_FY2010.xlsx", "oflc_h2_disclosure/h2a/H-2A_FY2011.xlsx", DEBARMENTS)
 DEBARRED = "R&K Doyle Harvesting Ltd."  # debarred from 2011-06-17 (debarments-2010-2014.csv)
 

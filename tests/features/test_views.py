@@ -16,7 +16,8 @@ from data_contracts.sources import load_source
 from features.build import build_features
 from features.registry import BY_ID, EntityType
 from features.views import create_views
-from tests.features.test_build import KEY, NOW
+from tests.features.test_build import KEY
+from tests.ingestion import NOW
 
 AS_OF = date(2024, 6, 30)
 PETITIONS = [

@@ -19,8 +19,9 @@ from features.registry import ENTITY_TYPES
 from flows.cli import app
 from store.engine import connect, store_url
 from store.publish import published_runs, published_scores
+from tests.ingestion import NOW
 from tests.models.labelled import add_labels
-from tests.models.test_models import AS_OF, KEY, METRIC_KEYS, NOW
+from tests.models.test_models import AS_OF, KEY, METRIC_KEYS
 
 runner = CliRunner()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -15,7 +15,6 @@ import shap
 
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
-from data_contracts.pseudonymise import PseudonymKey
 from data_contracts.sources import load_source
 from features.build import build_features, red_flag_matrix
 from models import treeshap
@@ -29,10 +28,10 @@ from models.reasons import MIN_CONTRIBUTION
 from models.scoring import score_type
 from models.train import LATENT_STRATEGY, Evidence, fit_booster, train_entity
 from models.truth_evaluation import truth_positives
+from tests.ingestion import NOW, pseudonym_key
 from tests.models.labelled import add_labels
 
-KEY = PseudonymKey(b"models-key-" + b"z" * 40, "test")
-NOW = datetime(2026, 11, 1, 12, 0, 0)
+KEY = pseudonym_key("models", "z")
 AS_OF = date(2024, 6, 30)
 METRIC_KEYS = {
     "precision_at_k",
