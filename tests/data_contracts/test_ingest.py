@@ -124,9 +124,15 @@ def by_file(reports: list[FileReport]) -> dict[str, FileReport]:
     return {Path(r.file).name: r for r in reports}
 
 
-def landing(tmp_path: Path) -> Path:
+def empty_landing(tmp_path: Path) -> Path:
     folder = tmp_path / "landing"
     folder.mkdir()
+    return folder
+
+
+def landing(tmp_path: Path) -> Path:
+    """A landing folder holding a valid organisation.csv of two rows."""
+    folder = empty_landing(tmp_path)
     write_csv(folder / "organisation.csv", ORG_HEADER, [org_row(1), org_row(2)])
     return folder
 
@@ -211,20 +217,8 @@ def test_bad_values_are_quarantined_with_the_rule_they_broke(
 
 
 def test_decided_before_submitted_is_quarantined(tmp_path: Path, lake: Lake) -> None:
-    folder = tmp_path / "landing"
-    folder.mkdir()
-    header = [
-        "record_id",
-        "source",
-        "application_id",
-        "post_id",
-        "desk_officer_id",
-        "visa_class",
-        "applicant_id",
-        "submitted_at",
-        "decided_at",
-        "decision",
-    ]
+    folder = empty_landing(tmp_path)
+    header = [*CONTRACTS["visa_application"].required, "decided_at"]
     good = {
         "record_id": "A1",
         "source": "visa",
@@ -244,8 +238,7 @@ def test_decided_before_submitted_is_quarantined(tmp_path: Path, lake: Lake) -> 
 
 
 def test_known_on_is_kept_when_given_and_the_ingest_date_otherwise(tmp_path: Path, lake: Lake) -> None:
-    folder = tmp_path / "landing"
-    folder.mkdir()
+    folder = empty_landing(tmp_path)
     write_csv(
         folder / "organisation.csv",
         [*ORG_HEADER, "known_on"],
@@ -269,8 +262,7 @@ def test_known_on_is_kept_when_given_and_the_ingest_date_otherwise(tmp_path: Pat
 
 
 def test_a_register_version_cannot_take_effect_before_registration(tmp_path: Path, lake: Lake) -> None:
-    folder = tmp_path / "landing"
-    folder.mkdir()
+    folder = empty_landing(tmp_path)
     rows = [org_row(1, status_since="2015-03-01"), org_row(2, status_since="2015-02-28"), org_row(3)]
     write_csv(folder / "organisation.csv", [*ORG_HEADER, "status_since"], rows)
     report = by_file(ingest_folder(lake, folder))["organisation.csv"]
@@ -278,21 +270,8 @@ def test_a_register_version_cannot_take_effect_before_registration(tmp_path: Pat
 
 
 def test_fraud_found_on_is_compared_with_the_crossing_by_day(tmp_path: Path, lake: Lake) -> None:
-    folder = tmp_path / "landing"
-    folder.mkdir()
-    header = [
-        "record_id",
-        "source",
-        "crossing_id",
-        "border_post_id",
-        "officer_id",
-        "crossed_at",
-        "direction",
-        "traveller_id",
-        "outcome",
-        "document_later_found_fraudulent",
-        "fraud_found_on",
-    ]
+    folder = empty_landing(tmp_path)
+    header = [*CONTRACTS["border_crossing"].required, "document_later_found_fraudulent", "fraud_found_on"]
     base = {
         "source": "border",
         "border_post_id": "BP1",
@@ -351,8 +330,7 @@ def test_same_batch_twice_adds_nothing_and_a_changed_row_supersedes_with_history
 
 @pytest.mark.parametrize("encoding, delimiter", [("latin-1", ","), ("utf-8-sig", ","), ("utf-8", ";")])
 def test_encodings_and_delimiters(tmp_path: Path, lake: Lake, encoding: str, delimiter: str) -> None:
-    folder = tmp_path / "landing"
-    folder.mkdir()
+    folder = empty_landing(tmp_path)
     write_csv(
         folder / "organisation.csv",
         ORG_HEADER,

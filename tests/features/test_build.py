@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from data_contracts.contracts import CONTRACTS
 from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.names import name_key
@@ -102,45 +103,17 @@ def test_records_after_the_as_of_date_change_nothing(tmp_path: Path) -> None:
     # The same lake plus records dated on or after the as-of date, touching every record type.
     later = tmp_path / "later"
     shutil.copytree(GOLDEN / "basic", later)
-    with open(later / "labour_inspection-late.csv", "w", newline="") as handle:
-        w = csv.writer(handle)
-        w.writerow(
-            [
-                "record_id",
-                "source",
-                "inspection_id",
-                "organisation_registration_no",
-                "inspector_id",
-                "inspected_on",
-                "trigger",
-                "outcome",
-                "finding_retention_of_identity_documents",
-            ]
-        )
-        w.writerow(["I9", "insp", "I9", "RN2", "LI1", "2024-06-30", "complaint", "prosecution", "true"])
-    with open(later / "enforcement_outcome-late.csv", "w", newline="") as handle:
-        w = csv.writer(handle)
-        w.writerow(["record_id", "source", "outcome_id", "entity_type", "entity_ref", "decided_on", "kind"])
-        w.writerow(["E9", "court", "E9", "employer", "RN3", "2024-07-01", "debarment"])
-    with open(later / "visa_application-late.csv", "w", newline="") as handle:
-        w = csv.writer(handle)
-        w.writerow(
-            [
-                "record_id",
-                "source",
-                "application_id",
-                "post_id",
-                "desk_officer_id",
-                "visa_class",
-                "applicant_id",
-                "sponsor_registration_no",
-                "submitted_at",
-                "decided_at",
-                "decision",
-                "document_check_flag",
-            ]
-        )
-        w.writerow(
+    late: dict[str, tuple[list[str], list[str]]] = {
+        "labour_inspection": (
+            [*CONTRACTS["labour_inspection"].required, "finding_retention_of_identity_documents"],
+            ["I9", "insp", "I9", "RN2", "LI1", "2024-06-30", "complaint", "prosecution", "true"],
+        ),
+        "enforcement_outcome": (
+            ["record_id", "source", "outcome_id", "entity_type", "entity_ref", "decided_on", "kind"],
+            ["E9", "court", "E9", "employer", "RN3", "2024-07-01", "debarment"],
+        ),
+        "visa_application": (
+            [*CONTRACTS["visa_application"].required, "sponsor_registration_no", "decided_at", "document_check_flag"],
             [
                 "A9",
                 "visa",
@@ -149,29 +122,23 @@ def test_records_after_the_as_of_date_change_nothing(tmp_path: Path) -> None:
                 "CO2",
                 "work",
                 "P9",
-                "RN2",
                 "2024-06-30T09:00:00",
-                "2024-07-01T09:00:00",
                 "approved",
+                "RN2",
+                "2024-07-01T09:00:00",
                 "true",
-            ]
-        )
-    with open(later / "border_crossing-late.csv", "w", newline="") as handle:
-        w = csv.writer(handle)
-        w.writerow(
-            [
-                "record_id",
-                "source",
-                "crossing_id",
-                "border_post_id",
-                "officer_id",
-                "crossed_at",
-                "direction",
-                "traveller_id",
-                "outcome",
-            ]
-        )
-        w.writerow(["X9", "border", "X9", "BP1", "BO1", "2024-06-30T23:00:00", "in", "P9", "admitted"])
+            ],
+        ),
+        "border_crossing": (
+            CONTRACTS["border_crossing"].required,
+            ["X9", "border", "X9", "BP1", "BO1", "2024-06-30T23:00:00", "in", "P9", "admitted"],
+        ),
+    }
+    for record_type, (header, row) in late.items():
+        with open(later / f"{record_type}-late.csv", "w", newline="") as handle:
+            w = csv.writer(handle)
+            w.writerow(header)
+            w.writerow(row)
     after = ingest_folder(tmp_path / "b", later)
     leaked = build_features(after, as_of, event_time=True)
     after.close()
