@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import pickle
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,11 @@ AS_OF = date(2024, 7, 1)
 LATER = date(2024, 11, 1)  # an as-of day after every change below took effect and became known
 
 Row = dict[str, str]
+
+
+def _record(record_id: str, source: str, id_column: str, fields: Row, over: dict[str, str]) -> Row:
+    """A record whose own identifier (``id_column``) is its record_id; ``over`` replaces any of its values."""
+    return {"record_id": record_id, "source": source, id_column: record_id, **fields, **over}
 
 
 def _org(i: int, name: str, sector: str, **over: str) -> Row:
@@ -65,12 +71,14 @@ def _recruiter(record_id: str, ref: str, name: str, licence: str, **over: str) -
     return {**row, **over}
 
 
+def _r1(record_id: str, **over: str) -> Row:
+    """A register version of recruiter R1 (Gamma Recruit, licence L1)."""
+    return _recruiter(record_id, "R1", "Gamma Recruit", "L1", **over)
+
+
 def _application(i: int, **over: str) -> Row:
     day = date(2024, 1, 8) + timedelta(days=9 * i)
-    row = {
-        "record_id": f"A{i}",
-        "source": "visa",
-        "application_id": f"A{i}",
+    fields = {
         "post_id": "P1",
         "desk_officer_id": f"CO{i % 2}",
         "visa_class": "work",
@@ -90,14 +98,11 @@ def _application(i: int, **over: str) -> Row:
         "document_check_flag": "true" if i % 3 == 0 else "false",
         "known_on": "2024-06-30",
     }
-    return {**row, **over}
+    return _record(f"A{i}", "visa", "application_id", fields, over)
 
 
 def _crossing(i: int, **over: str) -> Row:
-    row = {
-        "record_id": f"C{i}",
-        "source": "border",
-        "crossing_id": f"C{i}",
+    fields = {
         "border_post_id": "BP1",
         "officer_id": "OF1",
         "crossed_at": f"2024-0{2 + i % 3}-1{i % 10}T08:00:00",
@@ -110,14 +115,11 @@ def _crossing(i: int, **over: str) -> Row:
         "fraud_found_on": "",
         "known_on": "2024-06-30",
     }
-    return {**row, **over}
+    return _record(f"C{i}", "border", "crossing_id", fields, over)
 
 
 def _inspection(i: int, **over: str) -> Row:
-    row = {
-        "record_id": f"I{i}",
-        "source": "inspectorate",
-        "inspection_id": f"I{i}",
+    fields = {
         "organisation_registration_no": "RN1",
         "worksite_name": "Alpha Farms",
         "inspector_id": "LI1",
@@ -131,21 +133,18 @@ def _inspection(i: int, **over: str) -> Row:
         "outcome": "none",
         "known_on": "2024-03-31",
     }
-    return {**row, **over}
+    return _record(f"I{i}", "inspectorate", "inspection_id", fields, over)
 
 
 def _outcome(i: int, entity_type: str, ref: str, kind: str, decided_on: str, **over: str) -> Row:
-    row = {
-        "record_id": f"O{i}",
-        "source": "court",
-        "outcome_id": f"O{i}",
+    fields = {
         "entity_type": entity_type,
         "entity_ref": ref,
         "decided_on": decided_on,
         "kind": kind,
         "known_on": decided_on,
     }
-    return {**row, **over}
+    return _record(f"O{i}", "court", "outcome_id", fields, over)
 
 
 def base_records() -> dict[str, list[Row]]:
@@ -153,7 +152,7 @@ def base_records() -> dict[str, list[Row]]:
     return {
         "organisation": [_org(1, "Alpha Farms Ltd", "agriculture"), _org(2, "Beta Build", "construction")],
         "recruiter": [
-            _recruiter("R1a", "R1", "Gamma Recruit", "L1"),
+            _r1("R1a"),
             _recruiter("R2a", "R2", "Delta Labour", "L2", agency_type="labour_contractor"),
         ],
         "visa_application": [_application(i) for i in range(1, 9)],
@@ -174,18 +173,22 @@ def _write(folder: Path, records: dict[str, list[Row]]) -> None:
             writer.writerows(rows)
 
 
-def build_lake(home: Path, *deliveries: dict[str, list[Row]]) -> Lake:
+@contextmanager
+def open_lake(home: Path, *deliveries: dict[str, list[Row]]) -> Iterator[Lake]:
     """A lake with each delivery ingested in turn (a later delivery's row with the same record_id is a new
-    version of that record); every row must be accepted."""
+    version of that record), closed on leaving; every row must be accepted."""
     lake = Lake(home)
-    for n, records in enumerate(deliveries):
-        folder = home.parent / f"{home.name}-delivery-{n}"
-        _write(folder, records)
-        source = load_source("csv", folder)
-        for f in source.files(folder):
-            report = ingest_file(lake, f, source, NOW, KEY)
-            assert (report.quarantined, report.error) == (0, None), (f.path.name, report.reasons, report.error)
-    return lake
+    try:
+        for n, records in enumerate(deliveries):
+            folder = home.parent / f"{home.name}-delivery-{n}"
+            _write(folder, records)
+            source = load_source("csv", folder)
+            for f in source.files(folder):
+                report = ingest_file(lake, f, source, NOW, KEY)
+                assert (report.quarantined, report.error) == (0, None), (f.path.name, report.reasons, report.error)
+        yield lake
+    finally:
+        lake.close()
 
 
 def features(lake: Lake, as_of: date = AS_OF, event_time: bool = False) -> dict[str, Any]:
@@ -212,21 +215,15 @@ def value(result: dict[str, Any], entity: EntityType, entity_id: str, indicator:
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    lake = build_lake(tmp_path_factory.mktemp("base") / "home", base_records())
-    try:
+    with open_lake(tmp_path_factory.mktemp("base") / "home", base_records()) as lake:
         yield features(lake)
-    finally:
-        lake.close()
 
 
 # (a) register versions that take effect on or after AS_OF, whenever they are published.
 REGISTER_CHANGES: dict[str, list[Row]] = {
     "recruiter": [
-        _recruiter(
+        _r1(
             "R1b",
-            "R1",
-            "Gamma Recruit",
-            "L1",
             licence_status="revoked",
             status_since="2024-08-15",
             known_on="2024-09-30",
@@ -292,20 +289,14 @@ def test_the_base_world_has_every_entity(baseline: dict[str, Any]) -> None:
 def test_what_became_known_or_true_after_the_as_of_day_changes_nothing(
     tmp_path: Path, baseline: dict[str, Any], change: dict[str, list[Row]]
 ) -> None:
-    lake = build_lake(tmp_path / "home", base_records(), change)
-    try:
+    with open_lake(tmp_path / "home", base_records(), change) as lake:
         assert features(lake) == baseline
-    finally:
-        lake.close()
 
 
 def test_the_changes_are_read_once_in_force_and_known(tmp_path: Path) -> None:
     """The same changes do count as of a day after them: the tests above are not vacuous."""
-    lake = build_lake(tmp_path / "home", base_records(), REGISTER_CHANGES, LATE_EXPORTS, _fraud_found_later())
-    try:
+    with open_lake(tmp_path / "home", base_records(), REGISTER_CHANGES, LATE_EXPORTS, _fraud_found_later()) as lake:
         later, before = features(lake, LATER), features(lake)
-    finally:
-        lake.close()
     assert value(later, "recruiter", "R1", "R01") == 1.0 and value(before, "recruiter", "R1", "R01") == 0.0
     assert value(later, "recruiter", "R2", "R01") == 1.0 and value(before, "recruiter", "R2", "R01") == 0.0
     desk = next(r["entity_id"] for r in later["border_post"][0])
@@ -317,11 +308,8 @@ def test_the_changes_are_read_once_in_force_and_known(tmp_path: Path) -> None:
 
 
 def test_event_time_reads_records_exported_after_the_as_of_day(tmp_path: Path, baseline: dict[str, Any]) -> None:
-    lake = build_lake(tmp_path / "home", base_records(), LATE_EXPORTS)
-    try:
+    with open_lake(tmp_path / "home", base_records(), LATE_EXPORTS) as lake:
         by_event, by_knowledge = features(lake, event_time=True), features(lake)
-    finally:
-        lake.close()
     assert by_knowledge == baseline
     assert by_event != baseline
     assert value(by_event, "employer", "RN1", "E15") != value(baseline, "employer", "RN1", "E15")
@@ -329,11 +317,8 @@ def test_event_time_reads_records_exported_after_the_as_of_day(tmp_path: Path, b
 
 def test_event_time_still_reads_the_register_version_in_force(tmp_path: Path) -> None:
     """status_since is when a version took effect (an event date): event time reads the version in force too."""
-    lake = build_lake(tmp_path / "home", base_records(), REGISTER_CHANGES)
-    try:
+    with open_lake(tmp_path / "home", base_records(), REGISTER_CHANGES) as lake:
         assert value(features(lake, event_time=True), "recruiter", "R1", "R01") == 0.0
-    finally:
-        lake.close()
 
 
 def test_a_register_without_status_since_is_one_version_since_registration(tmp_path: Path) -> None:
@@ -342,11 +327,8 @@ def test_a_register_without_status_since_is_one_version_since_registration(tmp_p
         {k: v for k, v in r.items() if k != "status_since"} | {"licence_status": "revoked"}
         for r in records["recruiter"]
     ]
-    lake = build_lake(tmp_path / "home", records)
-    try:
+    with open_lake(tmp_path / "home", records) as lake:
         result = features(lake)
-    finally:
-        lake.close()
     assert value(result, "recruiter", "R1", "R01") == 1.0
     assert sum(1 for r in result["recruiter"][0] if r["entity_id"] == "R1") == 1
 
@@ -358,11 +340,8 @@ def test_every_version_name_links_records_and_nothing_counts_twice(tmp_path: Pat
         _recruiter("R1-v2", "R1", "Gamma Global Recruitment", "L1", status_since="2023-01-01", known_on="2023-03-31")
     )
     records["visa_application"] = [r | {"recruiter_licence_id": ""} for r in records["visa_application"]]
-    lake = build_lake(tmp_path / "home", records)
-    try:
+    with open_lake(tmp_path / "home", records) as lake:
         renamed = features(lake)
-    finally:
-        lake.close()
     rows = [r for r in renamed["recruiter"][0] if r["entity_id"] == "R1"]
     assert len(rows) == 1
     names = {r["entity_id"]: r["name"] for r in renamed["recruiter"][3]}
@@ -412,22 +391,16 @@ _MUTATIONS: dict[str, dict[str, list[str]]] = {
 def test_any_record_known_on_or_after_the_as_of_day_changes_nothing(
     tmp_path_factory: pytest.TempPathFactory, baseline: dict[str, Any], late: dict[str, list[Row]]
 ) -> None:
-    lake = build_lake(tmp_path_factory.mktemp("late") / "home", base_records(), late)
-    try:
+    with open_lake(tmp_path_factory.mktemp("late") / "home", base_records(), late) as lake:
         assert features(lake) == baseline
-    finally:
-        lake.close()
 
 
 def test_a_lake_snapshot_reads_the_same_known_versions(tmp_path: Path) -> None:
     """Partitioned builds read a picklable snapshot of the lake: the same versions known before the as-of day."""
-    lake = build_lake(tmp_path / "home", base_records(), REGISTER_CHANGES, LATE_EXPORTS, _fraud_found_later())
-    try:
+    with open_lake(tmp_path / "home", base_records(), REGISTER_CHANGES, LATE_EXPORTS, _fraud_found_later()) as lake:
         assert lake.superseded("border_crossing") and not lake.superseded("organisation")
         snap = pickle.loads(pickle.dumps(snapshot(lake)))
         direct = build_features(lake, AS_OF, ("border_post", "recruiter"))
-    finally:
-        lake.close()
     parted = build_partition(snap.scratch(tmp_path / "scratch"), AS_OF, ("border_post", "recruiter"))
     for entity, ft in direct.items():
         assert parted[entity].table.equals(ft.table), entity

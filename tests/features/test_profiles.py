@@ -10,14 +10,11 @@ import pytest
 
 from data_contracts.lake import Lake
 from features.build import build_features
-from tests.features.test_known_time import AS_OF, LATER, Row, _org, _recruiter, base_records, build_lake
+from tests.features.test_known_time import AS_OF, LATER, Row, _org, _r1, _record, _recruiter, base_records, open_lake
 
 
 def _petition(i: int, decided_on: str, **over: str) -> Row:
-    row = {
-        "record_id": f"LC{i}",
-        "source": "ministry",
-        "application_id": f"LC{i}",
+    fields = {
         "programme": "H-2A",
         "sponsor_name": "Epsilon Orchards LLC",
         "sponsor_city": "Wenatchee",
@@ -28,7 +25,7 @@ def _petition(i: int, decided_on: str, **over: str) -> Row:
         "decided_on": decided_on,
         "known_on": decided_on,
     }
-    return {**row, **over}
+    return _record(f"LC{i}", "ministry", "application_id", fields, over)
 
 
 def _named_abroad(i: int, known_on: str, **over: str) -> Row:
@@ -57,7 +54,7 @@ def _records() -> dict[str, list[Row]]:
         _org(2, "Beta Build", "construction"),  # no address on the register
     ]
     records["recruiter"] = [
-        _recruiter("R1a", "R1", "Gamma Recruit", "L1", address="22 Port Street, Belo"),
+        _r1("R1a", address="22 Port Street, Belo"),
         _recruiter("R2a", "R2", "Delta Labour", "L2", agency_type="labour_contractor"),
     ]
     records["labour_certification"] = [
@@ -107,17 +104,17 @@ MOVES: dict[str, list[Row]] = {
         ),
     ],
     "recruiter": [
-        _recruiter(
+        _r1(
             "R1b",
-            "R1",
-            "Gamma Recruit",
-            "L1",
             address="7 Quay Road, Belo",
             status_since="2024-08-01",
             known_on="2024-08-05",
         )
     ],
 }
+
+
+Seen = dict[date, dict[str, dict[str, str | None]]]  # as-of day -> entity type -> entity id -> address
 
 
 def addresses(lake: Lake, as_of: date) -> dict[str, dict[str, str | None]]:
@@ -130,17 +127,12 @@ def addresses(lake: Lake, as_of: date) -> dict[str, dict[str, str | None]]:
 
 
 @pytest.fixture(scope="module")
-def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[date, dict[str, dict[str, str | None]]]:
-    lake = build_lake(tmp_path_factory.mktemp("profiles") / "home", _records(), MOVES)
-    try:
+def seen(tmp_path_factory: pytest.TempPathFactory) -> Seen:
+    with open_lake(tmp_path_factory.mktemp("profiles") / "home", _records(), MOVES) as lake:
         return {day: addresses(lake, day) for day in (AS_OF, LATER)}
-    finally:
-        lake.close()
 
 
-def test_register_addresses_are_the_version_in_force_and_known_on_the_day(
-    seen: dict[date, dict[str, dict[str, str | None]]],
-) -> None:
+def test_register_addresses_are_the_version_in_force_and_known_on_the_day(seen: Seen) -> None:
     before, later = seen[AS_OF], seen[LATER]
     assert before["employer"]["RN1"] == "1 Mill Road, Northtown"
     assert later["employer"]["RN1"] == "9 Harbour Street, Southport"
@@ -149,23 +141,19 @@ def test_register_addresses_are_the_version_in_force_and_known_on_the_day(
     assert before["employer"]["RN2"] is None and before["recruiter"]["R2"] is None
 
 
-def test_a_sponsor_without_a_register_entry_has_its_latest_petition_address(
-    seen: dict[date, dict[str, dict[str, str | None]]],
-) -> None:
+def test_a_sponsor_without_a_register_entry_has_its_latest_petition_address(seen: Seen) -> None:
     before, later = seen[AS_OF], seen[LATER]
     assert before["employer"]["sponsor:epsilon orchards"] == "Wenatchee, WA"
     assert later["employer"]["sponsor:epsilon orchards"] == "Spokane, WA, 99201"
 
 
-def test_official_desks_have_no_address(seen: dict[date, dict[str, dict[str, str | None]]]) -> None:
+def test_official_desks_have_no_address(seen: Seen) -> None:
     for day in (AS_OF, LATER):
         for entity in ("visa_desk", "border_post", "inspector"):
             assert seen[day][entity] and set(seen[day][entity].values()) == {None}
 
 
-def test_a_recruiting_organisation_abroad_has_the_address_its_petitions_give(
-    seen: dict[date, dict[str, dict[str, str | None]]],
-) -> None:
+def test_a_recruiting_organisation_abroad_has_the_address_its_petitions_give(seen: Seen) -> None:
     before, later = seen[AS_OF], seen[LATER]
     assert before["recruiter"]["abroad:zeta staffing"] == "Monterrey, Nuevo Leon, 64000, MEXICO"
     assert "abroad:eta agencia" not in before["recruiter"]  # named only on a list known after AS_OF
