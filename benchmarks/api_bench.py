@@ -21,6 +21,7 @@ from typing import Any
 import typer
 
 from benchmarks.suite import Row, row
+from data_contracts.home import Home
 
 ENTITIES = {"tiny": 2_000, "small": 20_000, "medium": 100_000, "large": 400_000}
 TARGET_RPS = 800
@@ -136,7 +137,7 @@ def api(scale: str, scratch: Path, duration: int = 10) -> list[Row]:
     n = ENTITIES.get(scale, 20_000)
     home = scratch / "api-home"
     home.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{home / 'serving.db'}"
+    url = f"sqlite:///{Home(home).serving_db}"
     token = _publish(url, n)
     script = scratch / "entities.lua"
     script.write_text(WRK_SCRIPT % (n, token), encoding="utf-8")

@@ -20,6 +20,7 @@ from typing import Any
 
 from benchmarks.measure import run_measured
 from benchmarks.suite import Row, row
+from data_contracts.home import Home
 from models.train import LATENT_STRATEGY
 
 EVALUATION_SEEDS = (0, 1, 2, 3, 4)
@@ -47,7 +48,7 @@ def _cli(args: list[str], env: dict[str, str]) -> None:
 def evaluate_seed(scale: str, seed: int, scratch: Path) -> dict[str, Any]:
     """evaluation.json of one seed's world, trained and evaluated at the backtest date."""
     home = scratch / f"evaluation-{scale}-{seed}"
-    world = home / "world"
+    world = Home(home).world
     # A pseudonym key of the seed's own: desks' and officers' ids, and so the review order among equal scores
     # (ties broken by the id's hash), are the same in every run of the benchmark.
     key = f"evaluation-benchmark-pseudonym-key-seed-{seed}"

@@ -30,13 +30,14 @@ import numpy as np
 
 from benchmarks.measure import run_measured
 from benchmarks.suite import MODELS_AS_OF, Row, _ingested, _world, row
+from data_contracts.home import Home
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, read_features, write_features
 from features.registry import EntityType
 from features.stored import features_dir
 from models.bundle import LoadedModel, record_decision, save_bundle
 from models.champion import usable_champion
-from models.drift_run import drift_dir, drift_records
+from models.drift_run import drift_records
 from models.rollup import rollup, scored_rows, supply_graph
 from models.scoring import score_type
 from models.supply_run import EDGE_KINDS, supply_edges
@@ -192,7 +193,7 @@ def main() -> None:
 
     run = ScoreRun("bench", as_of.isoformat(), {e: champions[e].model_id for e in ENTITIES}, rows, [])
     for e in ENTITIES:  # the first run after a retraining computes the reference
-        (drift_dir(home) / f"{champions[e].model_id}.json").unlink(missing_ok=True)
+        Home(home).drift_reference(champions[e].model_id).unlink(missing_ok=True)
     timings = []
     for _ in range(2):
         t0 = time.perf_counter()

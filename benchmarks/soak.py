@@ -36,6 +36,7 @@ from typing import Any
 import typer
 
 from benchmarks.api_bench import SECRET, _port, _publish, _serve
+from data_contracts.home import Home
 
 CONNECTIONS = 8
 
@@ -282,7 +283,7 @@ def _published_store(home: Path, entities: int, users: int, rate: float) -> tupl
     """(store URL, bearer tokens, server environment): ``entities`` employers published into a new store under
     ``home`` and ``users`` labour-inspectorate users, rate-limited with room for ``rate`` requests per second."""
     home.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{home / 'serving.db'}"
+    url = f"sqlite:///{Home(home).serving_db}"
     _publish(url, entities)
     from service.auth import add_user
     from store.engine import connect
@@ -349,7 +350,7 @@ def _soak_figures(
     start_rss: float,
 ) -> dict[str, Any]:
     """The soak's summary after the server stopped: requests, errors, publishes, latency and memory growth."""
-    outcomes = len(list((home / "landing" / "outcomes").glob("*.csv")))
+    outcomes = len(list(Home(home).outcome_landing.glob("*.csv")))
     base = windows[0].rss_mib if windows else float("nan")
     last = windows[-1].rss_mib if windows else float("nan")
     p99s = sorted(w.p99_ms for w in windows)

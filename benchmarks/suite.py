@@ -9,11 +9,13 @@ import platform
 import shutil
 import sys
 from collections.abc import Callable
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from benchmarks.measure import run_measured
+from data_contracts.home import Home
 
 Row = dict[str, Any]
 
@@ -136,7 +138,7 @@ def features(scale: str, scratch: Path) -> list[Row]:
     m = run_measured([sys.executable, "-m", "flows.cli", "features", "--as-of", FEATURES_AS_OF], env=env)
     if m.returncode != 0:
         raise RuntimeError(f"features failed:\n{m.output[-3000:]}")
-    meta = json.loads((home / "features" / f"as_of={FEATURES_AS_OF}" / "cutoffs.json").read_text())
+    meta = json.loads((Home(home).features_as_of(date.fromisoformat(FEATURES_AS_OF)) / "cutoffs.json").read_text())
     entities = sum(meta["rows"].values())
     return [
         row(
@@ -241,7 +243,7 @@ ER_AS_OF = "2024-12-31"  # the date tests/features/test_entity_resolution.py mea
 def _ingested(scale: str, scratch: Path) -> Path:
     """The lake of the world at ``scale``, ingested unmeasured if the ingest benchmark did not run."""
     home = scratch / f"home-{scale}"
-    if not (home / "lake.duckdb").exists():
+    if not Home(home).lake_catalogue.exists():
         world = _world(scale, scratch)
         env = {**os.environ, "TRACERISK_HOME": str(home)}
         m = run_measured(
@@ -292,11 +294,11 @@ def dask_runner(scale: str, scratch: Path) -> list[Row]:
     home = _ingested(scale, scratch)
     env = {**os.environ, "TRACERISK_HOME": str(home)}
     cli = [sys.executable, "-m", "flows.cli"]
-    if not (home / "models" / "registry.json").exists():  # champions to score with (not measured)
+    if not Home(home).registry.exists():  # champions to score with (not measured)
         m = run_measured([*cli, "train", "--as-of", MODELS_AS_OF], env=env)
         if m.returncode != 0:
             raise RuntimeError(f"train failed:\n{m.output[-3000:]}")
-    features_dir = home / "features" / f"as_of={MODELS_AS_OF}"
+    features_dir = Home(home).features_as_of(date.fromisoformat(MODELS_AS_OF))
     seconds: dict[tuple[str, str], float] = {}
     for runner in ("local", "dask"):
         for step in ("features", "score"):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from benchmarks.measure import run_measured
 from benchmarks.suite import Row, row
+from data_contracts.home import Home
 
 PIPELINE_TARGET_S = 180.0  # the whole pipeline from raw files
 PIPELINE_INGESTED_TARGET_S = 60.0  # the same from an already-ingested lake
@@ -49,7 +50,7 @@ def us_dol(scale: str, scratch: Path) -> list[Row]:
     """Wall times of the four commands above against their targets."""
     data = str(data_dir())
     home = scratch / "us-dol"
-    prefect_home = home / "prefect"
+    prefect_home = Home(home).prefect
     prefect_home.mkdir(parents=True)  # Prefect makes its home folder but not the folders above it
     env = {**os.environ, "TRACERISK_HOME": str(home), "PREFECT_HOME": str(prefect_home)}
     pipeline = ["pipeline", "--source", "us-dol", "--data-dir", data, "--as-of", AS_OF]

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from data_contracts.contracts import DateOrder, RecordContract, compared_by_day
+from data_contracts.home import Home
 from data_contracts.rules import CONTROL_CHARACTERS, declared_rules
 
 if TYPE_CHECKING:
@@ -215,14 +216,14 @@ class GxBatchValidator:
     def __init__(self, home: Path, ingest_time: datetime, *, docs_per_batch: bool = True) -> None:
         gx = _gx()
         self.home = Path(home)
-        self.root = self.home / "gx"
+        self.root = Home(self.home).gx
         self.ingest_time = ingest_time
         self.docs_per_batch = docs_per_batch
         self.home.mkdir(parents=True, exist_ok=True)
         ctx: Any = gx.get_context(mode="file", project_root_dir=str(self.home))
         self._context = ctx
         self._configure()
-        self._site_dir = self.root / "uncommitted" / "data_docs" / DOCS_SITE
+        self._site_dir = Home(self.home).gx_docs / DOCS_SITE
         try:
             self._datasource: Any = ctx.data_sources.get("tracerisk")
         except (KeyError, ValueError, LookupError):

@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 
 from data_contracts.atomic import write_atomically
 from data_contracts.contracts import CONTRACTS
+from data_contracts.home import Home
 
-DEFAULT_HOME = Path("var")
 LEDGER_COLUMNS = (
     "seq INTEGER PRIMARY KEY",
     "batch_id VARCHAR NOT NULL",
@@ -54,11 +54,6 @@ LEDGER_COLUMNS = (
 
 # QUALIFY condition keeping the latest ingested version of each record (source, record_id).
 LATEST_VERSION = "row_number() OVER (PARTITION BY source, record_id ORDER BY _ingest_seq DESC) = 1"
-
-
-def tracerisk_home() -> Path:
-    """``$TRACERISK_HOME`` (default ``./var``): everything a run writes lives under it."""
-    return Path(os.environ.get("TRACERISK_HOME", str(DEFAULT_HOME)))
 
 
 class LakeBusy(RuntimeError):
@@ -93,7 +88,7 @@ class Lake:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(home / "lake.duckdb"))
+            self.con = duckdb.connect(str(self.layout.lake_catalogue))
         except duckdb.IOException as exc:
             raise LakeBusy(f"the lake at {home} is in use by another process ({exc})") from exc
         self.con.execute(f"CREATE TABLE IF NOT EXISTS batches ({', '.join(LEDGER_COLUMNS)})")
@@ -103,6 +98,11 @@ class Lake:
                 f"CREATE TABLE IF NOT EXISTS index_{record_type} "
                 "(source VARCHAR, record_id VARCHAR, row_hash UBIGINT, seq INTEGER)"
             )
+
+    @property
+    def layout(self) -> Home:
+        """The folders and files under this lake's home."""
+        return Home(self.home)
 
     def close(self) -> None:
         self.con.close()
@@ -230,10 +230,10 @@ class Lake:
         lake_rel = quarantine_rel = None
         stem = f"{seq:08d}-{batch_id[:12]}.parquet"
         if stored.num_rows:
-            lake_rel = f"lake/{record_type}/{stem}"
+            lake_rel = self._relative(self.layout.lake / record_type / stem)
             _write_parquet(_with_lineage(stored, lineage), self.home / lake_rel)
         if quarantined.num_rows:
-            quarantine_rel = f"quarantine/{record_type}/{stem}"
+            quarantine_rel = self._relative(self.layout.quarantine / record_type / stem)
             _write_parquet(_with_lineage(quarantined, lineage), self.home / quarantine_rel)
         _crash_point("before_ledger")
         self.con.execute("BEGIN TRANSACTION")
@@ -303,12 +303,16 @@ class Lake:
             ).fetchall()
         }
         removed = []
-        for top in ("lake", "quarantine"):
-            for path in sorted((self.home / top).rglob("*")) if (self.home / top).exists() else []:
-                if path.is_file() and str(path.relative_to(self.home)) not in named:
+        for top in (self.layout.lake, self.layout.quarantine):
+            for path in sorted(top.rglob("*")) if top.exists() else []:
+                if path.is_file() and self._relative(path) not in named:
                     path.unlink()
                     removed.append(path)
         return removed
+
+    def _relative(self, path: Path) -> str:
+        """``path`` as the ledger names it: relative to the home, with ``/`` between parts."""
+        return path.relative_to(self.home).as_posix()
 
 
 def _with_lineage(table: pa.Table, lineage: dict[str, object]) -> pa.Table:

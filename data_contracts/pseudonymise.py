@@ -25,6 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_contracts.home import Home
+
 PREFIX = "ps_"
 HEX_DIGITS = 20
 MIN_KEY_LENGTH = 32
@@ -47,7 +49,7 @@ def load_key(home: Path) -> PseudonymKey:
             raise PseudonymKeyError(f"TRACERISK_PSEUDONYM_KEY must be at least {MIN_KEY_LENGTH} characters")
         return PseudonymKey(env.encode(), "TRACERISK_PSEUDONYM_KEY")
     path_env = os.environ.get("TRACERISK_PSEUDONYM_KEY_FILE")
-    path = Path(path_env) if path_env else home / "secrets" / "pseudonym.key"
+    path = Path(path_env) if path_env else Home(home).pseudonym_key
     if path.exists():
         secret = path.read_text(encoding="utf-8").strip()
         if len(secret) < MIN_KEY_LENGTH:

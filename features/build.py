@@ -156,7 +156,7 @@ def build_features(
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads}")
     # Bounded memory (under 6 GB in all): large worlds spill to disk under $TRACERISK_HOME.
-    spill = lake.home / "tmp"
+    spill = lake.layout.tmp
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = '{spill}'")
     con.execute(f"SET memory_limit = '{memory_limit}'")

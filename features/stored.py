@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
+from data_contracts.home import Home
 from data_contracts.lake import Lake
 from features.build import NETWORK_EDGES, FeatureTable, build_features, lake_state, read_features, write_features
 from features.network import build_network
@@ -20,7 +21,7 @@ from features.views import create_views
 
 
 def features_dir(home: Path, as_of: date) -> Path:
-    return home / "features" / f"as_of={as_of.isoformat()}"
+    return Home(home).features_as_of(as_of)
 
 
 Build = Callable[[], dict[EntityType, FeatureTable]]

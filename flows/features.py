@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts.home import Home
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, write_features
 from features.partitions import LakeSnapshot, build_partition, entity_groups, merge_partitions, snapshot
@@ -52,7 +53,7 @@ def build_partitioned(
         lake.close()  # tasks never open the catalogue
     futures = [
         build_partition_task.submit(
-            snap.scratch(home / "tmp" / f"features-part-{i}"),
+            snap.scratch(Home(home).tmp / f"features-part-{i}"),
             as_of,
             group,
             features_dir(home, as_of) / "network_edges.parquet" if i == 0 else None,

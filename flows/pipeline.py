@@ -18,6 +18,7 @@ from prefect import flow, task
 from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts.home import Home
 from features.registry import ENTITY_TYPES
 from flows.features import features_flow
 from flows.ingest import PREFETCH, ingest_flow
@@ -88,7 +89,7 @@ def pipeline_flow(
     partitioned tasks on it (``workers`` partitions), training and evaluation stay in this process."""
     cfg = load_config(None)
     dates = pipeline_dates(date.fromisoformat(cfg.world.start_date), cfg.world.years)
-    world = simulate_task(scale, seed, home / "world")
+    world = simulate_task(scale, seed, Home(home).world)
     ingest, features, score = ingest_flow, features_flow, score_flow
     partitions = 1
     if task_runner is not None:
@@ -109,7 +110,7 @@ def pipeline_flow(
     serving = train_flow(home, dates.serving, ENTITY_TYPES, evidence=evidence)
     features(home, dates.serving, ENTITY_TYPES, partitions)
     run = score(home, dates.serving, ENTITY_TYPES, partitions)
-    report = home / "reports" / "model-report.html"
+    report = Home(home).model_report
     create_link_artifact(key="pipeline-report", link=f"file://{report.resolve()}", description="Model report")
     return PipelineResult(
         world,
@@ -121,7 +122,7 @@ def pipeline_flow(
         serving,
         run.run_id,
         run.entities,
-        home / "reports" / "evaluation.json",
+        Home(home).evaluation_report,
         report,
     )
 
@@ -202,6 +203,6 @@ def source_pipeline_flow(
         store_url(home),
         serving,
         rolling,
-        home / "reports" / "evaluation.json",
-        home / "reports" / "model-report.html",
+        Home(home).evaluation_report,
+        Home(home).model_report,
     )

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from data_contracts.home import Home
+
 if TYPE_CHECKING:
     from data_contracts.contracts import OrganisationType
 
@@ -48,9 +50,7 @@ def _entity(value: str) -> OrganisationType:
 
 
 def _home() -> Path:
-    from data_contracts.lake import tracerisk_home
-
-    return tracerisk_home()
+    return Home.from_env().root
 
 
 def _with_progress(title: str, run: Callable[[Progress], T]) -> T:
@@ -203,7 +203,7 @@ def recruiters(
     table = listing.recruiters
     out.parent.mkdir(parents=True, exist_ok=True)
     table[[*RECRUITER_COLUMNS, *RECRUITER_FIGURES]].to_csv(out, index=False, float_format="%.4f")
-    reports = _home() / "reports"
+    reports = Home(_home()).reports
     reports.mkdir(parents=True, exist_ok=True)
     write_whole(reports / "us-dol-recruiters.html", render_us_dol_recruiters(listing))
     console = Console(width=160)
@@ -240,7 +240,7 @@ def write_reports(results: list[dict[str, Any]], home: Path) -> dict[str, Path]:
     from data_contracts.atomic import write_text_atomically as write_whole
     from models.report import render_us_dol_report, us_dol_model_card
 
-    reports = home / "reports"
+    reports = Home(home).reports
     reports.mkdir(parents=True, exist_ok=True)
     paths = {kind: reports / name for kind, name in US_DOL_REPORTS.items()}
     write_whole(paths["json"], as_json(results))
@@ -251,7 +251,7 @@ def write_reports(results: list[dict[str, Any]], home: Path) -> dict[str, Path]:
 
 def read_backtest(home: Path) -> list[dict[str, Any]] | None:
     """The latest US DOL backtest written by ``tracerisk us-dol backtest``, if any."""
-    path = home / "reports" / US_DOL_REPORTS["json"]
+    path = Home(home).reports / US_DOL_REPORTS["json"]
     if not path.is_file():
         return None
     results: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))

@@ -14,6 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.contracts import OrganisationType
+from data_contracts.home import Home
 from data_contracts.lake import Lake
 from data_contracts.sources.country_tables import load_country_context
 from features.registry import ENTITY_TYPES
@@ -100,7 +101,7 @@ def registry_set_aside(home: Path) -> Iterator[None]:
     """Run the body on an empty model registry and put the one before it back afterwards, whatever happens: a
     backtest's trainings as of earlier days never change what serves, and no champion trained later than an
     origin takes part in that origin's gate."""
-    path = home / "models" / "registry.json"
+    path = Home(home).registry
     kept = path.with_name("registry.json.kept-during-backtest")
     path.parent.mkdir(parents=True, exist_ok=True)
     if kept.exists():  # an interrupted backtest: its registry is the one to put back

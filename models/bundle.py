@@ -23,6 +23,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from data_contracts.atomic import write_text_atomically
+from data_contracts.home import Home
 from features.registry import EntityType, indicator_of
 from models import treeshap
 from models.blend import IDENTITY_BLEND, Blend, Calibrator, RuleCalibration
@@ -113,8 +114,8 @@ def save_bundle(
         raise ValueError(f"no {model.entity} model to save: {model.no_model_reason}")
     text = model_text(model)
     model_id = _model_id(model, text)
-    final = home / "models" / model_id
-    tmp = home / "models" / f".{model_id}.tmp"
+    final = Home(home).model(model_id)
+    tmp = Home(home).models / f".{model_id}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / "model.txt").write_text(text, encoding="utf-8")
@@ -187,7 +188,7 @@ def verified_bundle(home: Path, model_id: str) -> tuple[dict[str, Any], str]:
     """(bundle.json's content, model.txt's text) of ``model_id``, raising BundleIntegrityError when the bundle is
     missing, unreadable, or differs from its integrity.json (an edited calibration or feature list, a truncated
     model.txt), or when model.txt is not the model its id names (the id ends with models.bundle.model_text_hash)."""
-    folder = home / "models" / model_id
+    folder = Home(home).model(model_id)
     record = _integrity_record(folder)
     try:
         meta = json.loads((folder / "bundle.json").read_text(encoding="utf-8"))
@@ -221,7 +222,7 @@ def load_bundle(home: Path, model_id: str) -> LoadedModel:
 def candidate_scores(home: Path, model: LoadedModel, x: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
     """Served scores of every candidate (strategy x blend) the bundle's training compared on its fold, for
     reporting them on later labels (empty for a bundle saved without its candidates)."""
-    folder = home / "models" / model.model_id
+    folder = Home(home).model(model.model_id)
     sealed = _integrity_record(folder)["files"]
     trees: dict[str, lgb.Booster] = {}
     out: dict[str, np.ndarray] = {}
@@ -246,7 +247,7 @@ def candidate_scores(home: Path, model: LoadedModel, x: np.ndarray, flags: np.nd
 def latest_bundle(home: Path, entity: EntityType, as_of: date | None = None) -> str | None:
     """The most recently trained bundle of ``entity`` trained on or before ``as_of``."""
     best: tuple[str, str] | None = None
-    for meta_file in sorted((home / "models").glob(f"{entity}-*/bundle.json")):
+    for meta_file in sorted(Home(home).models.glob(f"{entity}-*/bundle.json")):
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
             trained = str(meta["trained_as_of"])
@@ -284,7 +285,7 @@ def model_id_of(model: TrainedModel) -> str:
 
 
 def _registry_path(home: Path) -> Path:
-    return home / "models" / "registry.json"
+    return Home(home).registry
 
 
 def read_registry(home: Path) -> dict[str, Any]:
@@ -301,7 +302,7 @@ def champion_id(home: Path, entity: EntityType) -> str | None:
     model_id = read_registry(home).get(entity, {}).get("champion")
     if model_id is None:
         return None
-    folder = home / "models" / str(model_id)
+    folder = Home(home).model(str(model_id))
     if not (folder / "bundle.json").is_file() or not (folder / "model.txt").is_file():
         return None
     return str(model_id)

@@ -19,6 +19,7 @@ from typing import Any, cast
 import numpy as np
 
 from data_contracts.atomic import write_text_atomically
+from data_contracts.home import Home
 from features.build import FeatureTable, red_flag_matrix, threshold_column
 from features.registry import BY_ID, EntityType, indicator_of
 from features.stored import features_as_of
@@ -30,10 +31,6 @@ from models.scoring import BANDS, RULE_BASELINE
 from store.publish import ScoreRun
 
 log = logging.getLogger("tracerisk.flows")
-
-
-def drift_dir(home: Path) -> Path:
-    return home / "drift"
 
 
 def _columns(ft: FeatureTable, features: list[str]) -> dict[str, np.ndarray]:
@@ -51,7 +48,7 @@ def _columns(ft: FeatureTable, features: list[str]) -> dict[str, np.ndarray]:
 
 
 def _reference_path(home: Path, model: LoadedModel) -> Path:
-    return drift_dir(home) / f"{model.model_id}.json"
+    return Home(home).drift_reference(model.model_id)
 
 
 def _origin(model: LoadedModel) -> date:
@@ -128,7 +125,7 @@ def drift_records(home: Path, as_of: date, run: ScoreRun, threshold: float = PSI
 
 
 def mark_retraining_due(home: Path, due: dict[str, Any]) -> None:
-    path = drift_dir(home) / "retraining_due.json"
+    path = Home(home).retraining_due
     current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     current.update(due)
     if current:
@@ -137,9 +134,9 @@ def mark_retraining_due(home: Path, due: dict[str, Any]) -> None:
 
 
 def retraining_due(home: Path) -> dict[str, Any]:
-    path = drift_dir(home) / "retraining_due.json"
+    path = Home(home).retraining_due
     return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
 
 
 def clear_retraining_due(home: Path) -> None:
-    (drift_dir(home) / "retraining_due.json").unlink(missing_ok=True)
+    Home(home).retraining_due.unlink(missing_ok=True)

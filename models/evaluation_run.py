@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from data_contracts.atomic import write_text_atomically
+from data_contracts.home import Home
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
 from features.build import FeatureTable
@@ -107,18 +108,18 @@ def write_evaluation(home: Path, as_of: date, result: dict[str, Any], us_dol: li
     """reports/evaluation-<as_of>.json (one per origin of a rolling backtest), reports/evaluation.json (the latest),
     reports/model-report.html (with the US DOL backtest ``us_dol`` when there is one) and each evaluated model's
     card; the report's path."""
-    reports = home / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
+    layout = Home(home)
+    layout.reports.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=_json_default) + "\n"
-    write_text_atomically(reports / f"evaluation-{as_of.isoformat()}.json", text)
-    write_text_atomically(reports / "evaluation.json", text)
+    write_text_atomically(layout.evaluation_report_as_of(as_of), text)
+    write_text_atomically(layout.evaluation_report, text)
     report = write_text_atomically(
-        reports / "model-report.html", render_report(result, f"tracerisk model report, as of {as_of}", us_dol=us_dol)
+        layout.model_report, render_report(result, f"tracerisk model report, as of {as_of}", us_dol=us_dol)
     )
     for res in result.values():
         if res.get("model_id"):
             meta = load_bundle(home, res["model_id"]).meta
-            write_text_atomically(home / "models" / res["model_id"] / "model-card.md", model_card(meta, res))
+            write_text_atomically(layout.model_card(res["model_id"]), model_card(meta, res))
     return report
 
 
@@ -150,6 +151,4 @@ def write_rolling_backtest(home: Path, rolling: dict[str, dict[str, Any]]) -> Pa
         }
         for origin, result in rolling.items()
     }
-    return write_text_atomically(
-        home / "reports" / "rolling-backtest.json", json.dumps(summary, indent=2, default=str) + "\n"
-    )
+    return write_text_atomically(Home(home).rolling_backtest_report, json.dumps(summary, indent=2, default=str) + "\n")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from data_contracts.home import Home
 from features.build import FeatureTable
 from features.registry import EntityType
 from models.bundle import (
@@ -74,12 +75,12 @@ def score_run(home: Path, as_of: date, entities: tuple[EntityType, ...], scored:
 def model_entries(home: Path, entities: tuple[EntityType, ...]) -> list[ModelEntry]:
     """Every bundle of the scored entity types, with its registry status, gate decision and card."""
     registry = read_registry(home)
-    evaluation_path = home / "reports" / "evaluation.json"
+    evaluation_path = Home(home).evaluation_report
     evaluation = json.loads(evaluation_path.read_text(encoding="utf-8")) if evaluation_path.is_file() else {}
     entries = []
     for entity in entities:
         champion = registry.get(entity, {}).get("champion")
-        for meta_file in sorted((home / "models").glob(f"{entity}-*/bundle.json")):
+        for meta_file in sorted(Home(home).models.glob(f"{entity}-*/bundle.json")):
             try:
                 meta = verified_bundle(home, meta_file.parent.name)[0]
             except BundleIntegrityError as exc:  # never listed as if it could serve

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from data_contracts.home import Home
 from models.worklist import build_worklist, seed_for
 from service import audit, outcomes, queries
 from service.audit_writer import AuditWriter
@@ -188,7 +189,7 @@ class Service:
         if found is None:
             self.audit(user, "outcome.not_found", body.entity_type, body.entity_id)
             raise HTTPException(404, "not found")
-        landing = self.settings.home / "landing" / "outcomes"
+        landing = Home(self.settings.home).outcome_landing
         written: list[str] = []
         try:
             with self.store.begin() as conn:

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data_contracts.home import DEFAULT_HOME, Home
+
 DEFAULT_SECRET = "development-only-secret-change-me"
 BUILTIN_SECRET_WARNING = (
     "the built-in development secret is public: anyone can make tokens and re-hash an edited audit log so that it "
@@ -27,7 +29,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRACERISK_", extra="ignore")
 
     mode: Literal["development", "production"] = "development"
-    home: Path = Path("var")
+    home: Path = DEFAULT_HOME
     store_url: str | None = None  # default: SQLite at $TRACERISK_HOME/serving.db
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)  # keys token hashes and the audit hash chain
     host: str = "127.0.0.1"
@@ -82,7 +84,7 @@ class Settings(BaseSettings):
 
     @property
     def audit_anchor_path(self) -> Path:
-        return self.audit_anchor_file or self.home / "audit-anchors.jsonl"
+        return self.audit_anchor_file or Home(self.home).audit_anchors
 
     @property
     def builtin_secret(self) -> bool:
@@ -112,7 +114,7 @@ class Settings(BaseSettings):
         return self.mode == "development" if self.docs is None else self.docs
 
     def resolved_store_url(self) -> str:
-        return self.store_url or f"sqlite:///{(self.home / 'serving.db').resolve()}"
+        return self.store_url or Home(self.home).sqlite_store_url
 
     @property
     def secret(self) -> bytes:

@@ -3,7 +3,6 @@ migrations run to head on connect."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from data_contracts.home import Home, service_database_beside
 from store.tables import SERVICE_SCHEMA
 
 SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "secret", "token"})
@@ -21,8 +21,7 @@ MASK = "***"
 def service_database(store_database: str) -> str:
     """The service database's file for a SQLite store's file: ``serving.db`` -> ``serving.service.sqlite`` in the
     same folder (back both up together: the audit log is in the second)."""
-    path = Path(store_database)
-    return str(path.with_name(f"{path.stem}.service.sqlite"))
+    return str(service_database_beside(Path(store_database)))
 
 
 def _file_database(url: str) -> str | None:
@@ -33,7 +32,7 @@ def _file_database(url: str) -> str | None:
 
 def store_url(home: Path) -> str:
     """``TRACERISK_STORE_URL`` when set, else SQLite at ``$TRACERISK_HOME/serving.db``."""
-    return os.environ.get("TRACERISK_STORE_URL") or f"sqlite:///{(home / 'serving.db').resolve()}"
+    return Home(home).store_url()
 
 
 def connect(url: str) -> Engine:

@@ -101,12 +101,12 @@ def open_task_runner(runner: str, dask_address: str | None) -> Iterator[tuple[An
 
 def lake_home() -> Path:
     """``$TRACERISK_HOME``; exit 2 when it holds no lake yet."""
-    from data_contracts.lake import tracerisk_home
+    from data_contracts.home import Home
 
-    home = tracerisk_home()
-    if not (home / "lake.duckdb").exists():
-        raise fail(f"no lake at {home}: run `tracerisk ingest` first")
-    return home
+    home = Home.from_env()
+    if not home.lake_catalogue.exists():
+        raise fail(f"no lake at {home.root}: run `tracerisk ingest` first")
+    return home.root
 
 
 def evidence_from(min_train: int | None, min_fold: int | None) -> Any:

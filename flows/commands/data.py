@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from data_contracts.home import DEFAULT_HOME, Home
 from flows.commands.common import (
     DaskAddressOption,
     RunnerOption,
@@ -23,6 +24,8 @@ from flows.commands.common import (
     progress_bar,
 )
 from simulator.config import EMPLOYERS_PER_SCALE, ConfigError, load_config
+
+DEFAULT_WORLD = Home(DEFAULT_HOME).world  # where `simulate` writes without --out
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +41,7 @@ def simulate(
     out: Annotated[
         Path,
         typer.Option(help="Output folder for the agency exports, the hidden planted truth and a manifest."),
-    ] = Path("var/world"),
+    ] = DEFAULT_WORLD,
     config: Annotated[Path | None, typer.Option(help="TOML file overriding simulator knobs.")] = None,
     file_format: Annotated[str, typer.Option("--format", help="Export file format: parquet or csv.")] = "parquet",
     workers: Annotated[int, typer.Option(help="Worker processes (output does not depend on it).")] = min(
@@ -110,7 +113,7 @@ def ingest(
     """Validate every file against its data contract; accepted rows to the lake, the rest to quarantine."""
     import json
 
-    from data_contracts.lake import LakeBusy, tracerisk_home
+    from data_contracts.lake import LakeBusy
     from data_contracts.pseudonymise import PseudonymKeyError
     from data_contracts.sources import SourceError
 
@@ -120,7 +123,7 @@ def ingest(
         raise fail("--gx-sample-rows must be 0 or more")
     if not source.is_dir():
         raise fail(f"--source {source} is not a folder")
-    home = tracerisk_home()
+    home = Home.from_env().root
     from flows.ingest import PREFETCH, ingest_flow
     from flows.runners import LocalCallback
 

@@ -84,9 +84,10 @@ def _synthetic_pipeline(
     scale: str, seed: int, runner: str, dask_address: str | None, min_train: int | None, min_fold: int | None
 ) -> None:
     """``tracerisk pipeline`` over a simulated world, evaluated on its planted truth."""
-    from data_contracts.lake import LakeBusy, tracerisk_home
+    from data_contracts.home import Home
+    from data_contracts.lake import LakeBusy
 
-    home = tracerisk_home()
+    home = Home.from_env().root
     from flows.pipeline import pipeline_flow
 
     started = time.perf_counter()
@@ -128,14 +129,15 @@ def _synthetic_pipeline(
 
 def _source_pipeline(source: str, data_dir: Path, day: date, evidence: Any) -> None:
     """``tracerisk pipeline --source us-dol``: the chain over a folder of real records, evaluated without truth."""
-    from data_contracts.lake import LakeBusy, tracerisk_home
+    from data_contracts.home import Home
+    from data_contracts.lake import LakeBusy
     from data_contracts.pseudonymise import PseudonymKeyError
     from data_contracts.sources import SourceError
     from store.engine import redact_url
 
     if not data_dir.is_dir():
         raise fail(f"--data-dir {data_dir} is not a folder")
-    home = tracerisk_home()
+    home = Home.from_env().root
     from flows.pipeline import source_pipeline_flow
 
     started = time.perf_counter()

@@ -20,7 +20,7 @@ def schedule(
     file_format: Annotated[str, typer.Option("--format", help="Landing-zone format: csv or synthetic.")] = "csv",
 ) -> None:
     """Serve the Prefect deployments: nightly ingest + features + scoring, monthly retraining through the gate."""
-    from data_contracts.lake import tracerisk_home
+    from data_contracts.home import Home
 
     if file_format not in ("csv", "synthetic"):
         raise fail(f"unknown format {file_format!r}; choose csv or synthetic")
@@ -28,7 +28,7 @@ def schedule(
         raise fail(f"--landing {landing} is not a folder")
     from flows.schedule import MONTHLY_CRON, NIGHTLY_CRON, serve_schedules
 
-    home = tracerisk_home()
+    home = Home.from_env().root
     console.print(
         f"serving tracerisk-nightly ({NIGHTLY_CRON}) and tracerisk-monthly-retrain ({MONTHLY_CRON}) over {home}; "
         "runs show in the Prefect UI (`prefect server start`); Ctrl-C stops"
