@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from fastapi import Request
@@ -37,11 +38,17 @@ class Metrics:
         self.store_up = Gauge("tracerisk_store_up", "1 when the serving store answered", registry=self.registry)
         self.audit_entries = Counter("tracerisk_audit_entries", "audit log entries written", registry=self.registry)
         self.rate_limited = Counter("tracerisk_rate_limited", "requests answered 429", registry=self.registry)
+        # (method, route, status) -> its request counter and latency histogram: labels() resolved once per series
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """One answered request: ``route`` is the route template (never the raw path, which carries entity ids)."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = (self.requests.labels(method, route, str(status)), self.latency.labels(route))
+            self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 class MetricsMiddleware:
