@@ -1,6 +1,6 @@
 """The README's benchmark table, from a file written by ``python -m benchmarks run --json``: every row with its
-figure, what it was compared with in the same run, the ratio, and, where the comparison is one of the issues'
-targets, whether the target is met or missed.
+figure, what it was compared with in the same run, the ratio, and, where the comparison is a
+target, whether the target is met or missed.
 
 A row is judged when its comparison is a target (``compared_with`` starts with "target"), or a ratio target
 (``RATIO_TARGETS``). Units in ``HIGHER_IS_BETTER`` meet their target at or above it; every other unit (seconds,
