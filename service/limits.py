@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.asgi_send import ObservedSend
 from service.problems import PROBLEM_JSON, problem_body
 
 CSP = (
@@ -100,11 +101,7 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         extra = self.raw if self.docs and str(scope.get("path", "")).startswith(DOCS_PATHS) else self.raw_csp
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = with_security_headers(message.get("headers", ()), extra)
-            await send(message)
+        send_with_headers = ObservedSend(send, lambda headers: with_security_headers(headers, extra))
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:

@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.asgi_send import ObservedSend
 
 REQUEST_ID_HEADER = b"x-request-id"
 REQUEST_ID_SCOPE = "tracerisk.request_id"  # ASGI scope key: the id chosen for this request (server-side only)
@@ -140,17 +142,9 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         request_id = request_id_for(scope)
         token = current_request_id.set(request_id.decode("ascii"))
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                message["headers"] = with_request_id(message.get("headers", ()), request_id)
-            await send(message)
-
+        send_with_id = ObservedSend(send, lambda headers: with_request_id(headers, request_id))
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log_access(scope, request_id, status, started)
+            log_access(scope, request_id, send_with_id.status, started)
             current_request_id.reset(token)

@@ -11,8 +11,9 @@ from wsgiref.simple_server import WSGIServer
 
 from fastapi import Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.asgi_send import ObservedSend
 from service.settings import Settings
 
 log = logging.getLogger("tracerisk.service")
@@ -63,19 +64,12 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        send_with_status = ObservedSend(send)
         try:
             await self.app(scope, receive, send_with_status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - start)
+            self.metrics.observe(scope["method"], route, send_with_status.status, time.perf_counter() - start)
 
 
 def start_metrics_listener(settings: Settings, registry: CollectorRegistry) -> WSGIServer | None:
