@@ -164,24 +164,37 @@ def commit_prepared(
         )
         return report_from_ledger(entry, "unusable")
     gx_success = _run_gx(gx, validated, prepared.batch_id, prepared.unsupplied)
-    classified = lake.classify(record_type, validated.accepted)
-    entry = lake.commit(
-        batch_id=prepared.batch_id,
-        source_format=source.name,
+    entry = commit_validated(lake, validated, prepared.batch_id, source.name, file, gx_success, ingest_time)
+    assert entry.read == entry.accepted + entry.quarantined, "reconciliation broken"
+    return report_from_ledger(
+        entry, "committed", unknown_columns=validated.unknown_columns, notes=validated.notes, gx_success=gx_success
+    )
+
+
+def commit_validated(
+    lake: Lake,
+    validated: ValidatedBatch,
+    batch_id: str,
+    source_format: str,
+    file: str,
+    gx_success: bool | None,
+    ingest_time: datetime,
+) -> LedgerEntry:
+    """Classify the accepted rows into versions and commit the batch, all-or-nothing."""
+    record_type = validated.record_type
+    return lake.commit(
+        batch_id=batch_id,
+        source_format=source_format,
         file=file,
         record_type=record_type,
         read=validated.read,
-        accepted=classified,
+        accepted=lake.classify(record_type, validated.accepted),
         quarantined=validated.quarantined,
         reasons=validated.reasons,
         unknown_columns=validated.unknown_columns,
         notes=validated.notes,
         gx_success=gx_success,
         ingest_time=ingest_time,
-    )
-    assert entry.read == entry.accepted + entry.quarantined, "reconciliation broken"
-    return report_from_ledger(
-        entry, "committed", unknown_columns=validated.unknown_columns, notes=validated.notes, gx_success=gx_success
     )
 
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data_contracts.contracts import CONTRACTS, Field, RecordContract
+from data_contracts.ingest import commit_validated
 from data_contracts.lake import Lake
 from data_contracts.reader import RawBatch, UnusableFile, read_batch_file
 from data_contracts.validate import ValidatedBatch, WrongRecordType, validate_batch
@@ -132,20 +133,7 @@ def test_the_ledger_reconciles_whatever_is_committed(tmp_path_factory: pytest.Te
         return
     lake = Lake(tmp_path_factory.mktemp("lake"))
     try:
-        entry = lake.commit(
-            batch_id=f"b{raw.table.num_rows}",
-            source_format="csv",
-            file="labour_inspection.csv",
-            record_type="labour_inspection",
-            read=v.read,
-            accepted=lake.classify("labour_inspection", v.accepted),
-            quarantined=v.quarantined,
-            reasons=v.reasons,
-            unknown_columns=v.unknown_columns,
-            notes=v.notes,
-            gx_success=None,
-            ingest_time=NOW,
-        )
+        entry = commit_validated(lake, v, f"b{raw.table.num_rows}", "csv", "labour_inspection.csv", None, NOW)
         assert entry.read == entry.accepted + entry.quarantined == raw.table.num_rows
         assert sum(v.reasons.values()) >= entry.quarantined
     finally:
