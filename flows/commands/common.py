@@ -1,4 +1,4 @@
-"""What the ``tracerisk`` command groups share: the error console, progress bars, date and runner options."""
+"""What the ``tracerisk`` command groups share: the error console, progress bars, date, scale and runner options."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from simulator.config import EMPLOYERS_PER_SCALE
 
 console = Console(stderr=True, soft_wrap=True)  # one-line errors, never wrapped
 
@@ -46,6 +48,7 @@ def figure(value: object) -> str:
     return "-" if value is None or value != value else f"{float(value):.3f}"  # type: ignore[arg-type]
 
 
+ScaleOption = Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")]
 RunnerOption = Annotated[
     str, typer.Option("--runner", help="Task runner: local (in-process) or dask (partitioned tasks on a Dask cluster).")
 ]

@@ -16,6 +16,7 @@ from data_contracts.home import DEFAULT_HOME, Home
 from flows.commands.common import (
     DaskAddressOption,
     RunnerOption,
+    ScaleOption,
     as_of_day,
     console,
     fail,
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
 
 def simulate(
-    scale: Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")] = "small",
+    scale: ScaleOption = "small",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give identical files.")] = 0,
     out: Annotated[
         Path,

@@ -16,6 +16,7 @@ from flows.commands.common import (
     MinFoldOption,
     MinTrainOption,
     RunnerOption,
+    ScaleOption,
     as_of_day,
     console,
     evidence_from,
@@ -36,7 +37,7 @@ PIPELINE_SOURCES = ("synthetic", "us-dol")
 
 
 def pipeline(
-    scale: Annotated[str, typer.Option(help=f"World size: {', '.join(EMPLOYERS_PER_SCALE)}.")] = "small",
+    scale: ScaleOption = "small",
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
     runner: RunnerOption = "local",
     dask_address: DaskAddressOption = None,
