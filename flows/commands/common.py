@@ -102,6 +102,11 @@ def open_task_runner(runner: str, dask_address: str | None) -> Iterator[tuple[An
         yield dask_task_runner(address), workers
 
 
+def on_runner(flow: Any, task_runner: Any) -> Any:
+    """``flow`` running its tasks on ``task_runner``; the flow itself for the in-process default (None)."""
+    return flow if task_runner is None else flow.with_options(task_runner=task_runner)
+
+
 def lake_home() -> Path:
     """``$TRACERISK_HOME``; exit 2 when it holds no lake yet."""
     from data_contracts.home import Home

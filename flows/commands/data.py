@@ -21,6 +21,7 @@ from flows.commands.common import (
     console,
     fail,
     lake_home,
+    on_runner,
     open_task_runner,
     progress_bar,
 )
@@ -134,7 +135,7 @@ def ingest(
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=name)
 
-        run = ingest_flow if task_runner is None else ingest_flow.with_options(task_runner=task_runner)
+        run = on_runner(ingest_flow, task_runner)
         try:
             callback = progress if task_runner is None else LocalCallback(progress)
             reports, docs = run(source, file_format, home, mapping, gx_sample_rows, callback, max(PREFETCH, workers))
@@ -202,7 +203,7 @@ def features(
 
     started = time.perf_counter()
     with open_task_runner(runner, dask_address) as (task_runner, workers):
-        run = features_flow if task_runner is None else features_flow.with_options(task_runner=task_runner)
+        run = on_runner(features_flow, task_runner)
         try:  # on Dask: one task per group of entity types, as many groups as workers
             tables = run(home, day, ENTITY_TYPES, 1 if task_runner is None else max(2, workers), event_time)
         except LakeBusy as exc:

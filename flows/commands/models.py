@@ -20,6 +20,7 @@ from flows.commands.common import (
     fail,
     figure,
     lake_home,
+    on_runner,
     open_task_runner,
 )
 
@@ -132,7 +133,7 @@ def score(
     from store.engine import redact_url, store_url
 
     with open_task_runner(runner, dask_address) as (task_runner, workers):
-        flow_run = score_flow if task_runner is None else score_flow.with_options(task_runner=task_runner)
+        flow_run = on_runner(score_flow, task_runner)
         try:  # on Dask: every entity type in as many entity-id hash partitions as workers
             partitions = 1 if task_runner is None else max(2, workers)
             run = flow_run(home, day, ENTITY_TYPES, partitions, allow_rule_baseline)
