@@ -107,6 +107,11 @@ def on_runner(flow: Any, task_runner: Any) -> Any:
     return flow if task_runner is None else flow.with_options(task_runner=task_runner)
 
 
+def task_partitions(task_runner: Any, workers: int) -> int:
+    """Pieces a flow splits its work into: one in-process, else one per worker and at least two."""
+    return 1 if task_runner is None else max(2, workers)
+
+
 def lake_home() -> Path:
     """``$TRACERISK_HOME``; exit 2 when it holds no lake yet."""
     from data_contracts.home import Home

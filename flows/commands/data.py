@@ -24,6 +24,7 @@ from flows.commands.common import (
     on_runner,
     open_task_runner,
     progress_bar,
+    task_partitions,
 )
 from simulator.config import EMPLOYERS_PER_SCALE, ConfigError, load_config
 
@@ -205,7 +206,7 @@ def features(
     with open_task_runner(runner, dask_address) as (task_runner, workers):
         run = on_runner(features_flow, task_runner)
         try:  # on Dask: one task per group of entity types, as many groups as workers
-            tables = run(home, day, ENTITY_TYPES, 1 if task_runner is None else max(2, workers), event_time)
+            tables = run(home, day, ENTITY_TYPES, task_partitions(task_runner, workers), event_time)
         except LakeBusy as exc:
             raise fail(str(exc)) from exc
     out = features_dir(home, day)

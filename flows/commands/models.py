@@ -22,6 +22,7 @@ from flows.commands.common import (
     lake_home,
     on_runner,
     open_task_runner,
+    task_partitions,
 )
 
 
@@ -135,7 +136,7 @@ def score(
     with open_task_runner(runner, dask_address) as (task_runner, workers):
         flow_run = on_runner(score_flow, task_runner)
         try:  # on Dask: every entity type in as many entity-id hash partitions as workers
-            partitions = 1 if task_runner is None else max(2, workers)
+            partitions = task_partitions(task_runner, workers)
             run = flow_run(home, day, ENTITY_TYPES, partitions, allow_rule_baseline)
         except (PublishFailed, NoUsableModel) as exc:
             raise fail(str(exc), 1) from exc
