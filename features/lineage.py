@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from data_contracts.contracts import CONTRACTS, sensitive_columns
+from data_contracts.home import Home
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features
 from features.registry import ENTITY_TYPES, EntityType
@@ -36,6 +37,10 @@ class MaskedLake:
     @property
     def home(self) -> Path:
         return self.lake.home
+
+    @property
+    def layout(self) -> Home:
+        return self.lake.layout
 
     def _masked(self, record_type: str, sql: str | None) -> str | None:
         if sql is None or self.column not in sensitive_columns(CONTRACTS[record_type]):
