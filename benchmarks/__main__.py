@@ -61,6 +61,8 @@ def run(
     if unknown:
         raise typer.BadParameter(f"unknown benchmark(s) {unknown}; known: {list(known)}", param_hint="--only")
     rows: list[Row] = []
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         for name in names:
             with profiling(profile / name if profile else None):

@@ -6,8 +6,9 @@ Windows (horizon H, ``training_windows``):
   known already; the fold measures finding new ones);
 - fitting origins t_j = F - H - j x step, labels in (t_j, t_j + H]: every fitted label is decided on or before F,
   so the trees never see a label of the fold.
-Labels are outcomes recorded in the lake (``LABEL_KINDS``), read as known by a day; nothing here reads the
-simulator's truth.
+Labels are outcomes recorded in the lake (``LABEL_KINDS``) and, for employers, inspections that found a
+forced-labour indicator (``FINDING_LABELS``), read as known by a day; an entity is known (left out of a window's
+new positives) only once sanctioned. Nothing here reads the simulator's truth.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from data_contracts.contracts import ILO_INDICATORS
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, red_flag_matrix
 from features.registry import BY_ID, EntityType, feature_columns, indicator_of
@@ -36,6 +38,9 @@ LABEL_KINDS: dict[EntityType, tuple[str, ...]] = {
     "border_post": ("integrity_case_substantiated", "conviction"),
     "inspector": ("integrity_case_substantiated", "conviction"),
 }
+# Entity types that an inspection finding at least one ILO forced-labour indicator also labels: inspectors record
+# findings within weeks of a visit, while the sanctions above follow years later and for a few of them.
+FINDING_LABELS: tuple[EntityType, ...] = ("employer",)
 LOTTERY_TRIGGERS = ("random", "complaint")
 
 
@@ -83,26 +88,58 @@ def training_days(as_of: date, horizon: int = HORIZON_DAYS) -> tuple[date, ...]:
     return (*w.fit_origins, w.fold_as_of, as_of)
 
 
+def _has_column(sql: str, column: str) -> bool:
+    con = duckdb.connect()
+    try:
+        return column in {row[0] for row in con.execute(f"DESCRIBE {sql}").fetchall()}
+    finally:
+        con.close()
+
+
+def _known_by(sql: str, known_by: date | None) -> str:
+    """The condition that a record of ``sql`` was recorded by ``known_by`` (records without ``known_on``: always)."""
+    if known_by is None or not _has_column(sql, "known_on"):
+        return "TRUE"
+    return f"(known_on IS NULL OR known_on <= DATE '{known_by}')"
+
+
 def _outcomes_sql(lake: Lake, entity: EntityType, known_by: date | None) -> str | None:
+    """(entity_ref, decided_on) of the sanctions that label ``entity`` (``LABEL_KINDS``) recorded by ``known_by``."""
     sql = lake.current_sql("enforcement_outcome")
     if sql is None:
         return None
     kinds = ", ".join(f"'{k}'" for k in LABEL_KINDS[entity])
-    where = f"entity_type = '{entity}' AND kind IN ({kinds})"
-    if known_by is not None:
-        con = duckdb.connect()
-        try:
-            columns = {row[0] for row in con.execute(f"DESCRIBE {sql}").fetchall()}
-        finally:
-            con.close()
-        if "known_on" in columns:  # an outcome decided in the window but recorded later was not known yet
-            where += f" AND (known_on IS NULL OR known_on <= DATE '{known_by}')"
+    where = f"entity_type = '{entity}' AND kind IN ({kinds}) AND {_known_by(sql, known_by)}"
     return f"SELECT entity_ref, decided_on FROM ({sql}) WHERE {where}"
 
 
+def _findings_sql(lake: Lake, known_by: date | None) -> str | None:
+    """(entity_ref, decided_on) of the inspections that found at least one ILO forced-labour indicator at the
+    employer visited, recorded by ``known_by``."""
+    sql = lake.current_sql("labour_inspection")
+    if sql is None:
+        return None
+    found = " OR ".join(f"coalesce(finding_{k}, FALSE)" for k in ILO_INDICATORS)
+    return (
+        f"SELECT organisation_registration_no AS entity_ref, inspected_on AS decided_on FROM ({sql}) "
+        f"WHERE ({found}) AND {_known_by(sql, known_by)}"
+    )
+
+
+def _labels_sql(lake: Lake, entity: EntityType, known_by: date | None) -> str | None:
+    """(entity_ref, decided_on) of every observation that labels ``entity``: sanctions, and findings where
+    ``FINDING_LABELS`` says so."""
+    parts = [_outcomes_sql(lake, entity, known_by)]
+    if entity in FINDING_LABELS:
+        parts.append(_findings_sql(lake, known_by))
+    present = [p for p in parts if p is not None]
+    return " UNION ALL ".join(f"({p})" for p in present) if present else None
+
+
 def labels_between(lake: Lake, entity: EntityType, start: date, end: date, known_by: date | None = None) -> set[str]:
-    """Entities with a labelling outcome decided in (start, end] (and, with ``known_by``, recorded by that day)."""
-    sql = _outcomes_sql(lake, entity, known_by)
+    """Entities labelled in (start, end]: a sanction decided, or (``FINDING_LABELS``) an inspection finding a
+    forced-labour indicator, in the window (and, with ``known_by``, recorded by that day)."""
+    sql = _labels_sql(lake, entity, known_by)
     if sql is None:
         return set()
     con = duckdb.connect()
@@ -116,7 +153,7 @@ def labels_between(lake: Lake, entity: EntityType, start: date, end: date, known
 
 
 def labelled_by(lake: Lake, entity: EntityType, day: date) -> set[str]:
-    """Entities with a labelling outcome decided on or before ``day``: known positives at that day."""
+    """Entities sanctioned (``LABEL_KINDS``) on or before ``day``: the known positives at that day."""
     sql = _outcomes_sql(lake, entity, day)
     if sql is None:
         return set()

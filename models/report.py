@@ -10,6 +10,7 @@ from typing import Any
 
 from features.registry import BY_ID, sensitive_indicators
 from models import plots
+from models.datasets import FINDING_LABELS
 from models.report_format import figure_text, html_page, interval_html, md_ci
 from models.train import LATENT_STRATEGY
 from models.us_dol_report import (
@@ -297,6 +298,12 @@ def model_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -
         "understates findings and is biased towards what inspectors already target; a share of every worklist "
         "is random exploration so that future labels stay unbiased.",
     ]
+    if entity in FINDING_LABELS:
+        lines.append(
+            "Besides sanctions, an inspection that found at least one ILO forced-labour indicator labels the employer "
+            "visited: findings are many more and come sooner than sanctions, but an indicator can be found at an "
+            "employer that is not exploiting anyone."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -36,3 +36,10 @@ def test_a_weighted_red_flags_card_lists_each_weight_heaviest_first() -> None:
 def test_a_trees_card_has_no_weights_section() -> None:
     card = model_card(_meta("ipw+count 0.50", []))
     assert "LightGBM" in card and "## Weighted red flags" not in card
+
+
+def test_the_card_says_findings_label_employers_and_no_other_type() -> None:
+    employer = model_card(_meta("ipw", []))
+    recruiter = model_card({**_meta("ipw", []), "entity": "recruiter", "indicator_ids": ["R01"]})
+    assert "ILO forced-labour indicator labels the employer" in employer
+    assert "forced-labour indicator labels" not in recruiter
