@@ -6,10 +6,12 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.dataclasses import dataclass
 
 from features.catalogue import render_indicator_page
 from features.registry import ENTITY_TYPES, Indicator
 from service.queries import indicator_link
+from store.publish import ModelRecord
 
 
 class EntityType(StrEnum):
@@ -120,14 +122,8 @@ class IndicatorPage(IndicatorOut):
     page: str = Field(description="the registry page, Markdown")
 
 
-class ModelOut(BaseModel):
-    model_id: str
-    entity_type: str
-    status: str
-    trained_as_of: str
-    strategy: str
-    metrics: dict[str, Any]
-    gate: dict[str, Any]
+@dataclass(frozen=True)
+class ModelOut(ModelRecord):
     updated_at: str
     drift: dict[str, Any] | None = None  # latest score run's PSI against the training window; flagged above threshold
 
