@@ -6,7 +6,6 @@ from __future__ import annotations
 import typer
 
 from flows.commands import data, models, pipeline, schedule
-from flows.commands.common import fail, progress_bar
 
 app = typer.Typer(
     name="tracerisk",
@@ -14,9 +13,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-# flows/us_dol.py reaches these two through this module.
-_fail = fail
-_progress = progress_bar
 
 
 @app.callback()
