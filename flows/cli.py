@@ -24,10 +24,9 @@ def _register_commands() -> None:
     from flows.us_dol import register as register_us_dol
     from service.cli import register as register_service
 
-    data.register(app)
-    models.register(app)
-    pipeline.register(app)
-    schedule.register(app)
+    for group in (data, models, pipeline, schedule):
+        for command in group.COMMANDS:
+            app.command()(command)
     register_service(app)
     register_us_dol(app)
 

@@ -31,13 +31,6 @@ from simulator.config import EMPLOYERS_PER_SCALE, ConfigError, load_config
 DEFAULT_WORLD = Home(DEFAULT_HOME).world  # where `simulate` writes without --out
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``simulate``, ``ingest`` and ``features`` to ``app``."""
-    app.command()(simulate)
-    app.command()(ingest)
-    app.command()(features)
-
-
 def simulate(
     scale: ScaleOption = "small",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give identical files.")] = 0,
@@ -221,3 +214,6 @@ def features(
     out_console = Console(width=160)
     out_console.print(table)
     out_console.print(f"built in {time.perf_counter() - started:.1f} s; cut-offs in {out / 'cutoffs.json'}")
+
+
+COMMANDS = (simulate, ingest, features)  # in the order ``tracerisk --help`` lists them

@@ -24,13 +24,6 @@ from flows.commands.common import (
 )
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``train``, ``evaluate`` and ``score`` to ``app``."""
-    app.command()(train)
-    app.command()(evaluate)
-    app.command()(score)
-
-
 def train(
     as_of: Annotated[str, typer.Option("--as-of", help="Train with what was known on this day (ISO date).")],
     distributed: Annotated[
@@ -139,3 +132,6 @@ def score(
     for t in run.per_type:
         table.add_row(t["entity"], t["model"], f"{t['entities']:,}", f"{t['high band']:,}")
     Console(width=200).print(table)
+
+
+COMMANDS = (train, evaluate, score)  # in the order ``tracerisk --help`` lists them
