@@ -11,6 +11,7 @@ from pydantic.dataclasses import dataclass
 from features.catalogue import render_indicator_page
 from features.registry import ENTITY_TYPES, Indicator
 from service.queries import indicator_link
+from service.records import fields_of
 from store.publish import ModelRecord
 
 
@@ -204,12 +205,7 @@ ENTITY_JSON = TypeAdapter(EntityOut)  # the entity route's response model: the f
 
 def indicator_out(ind: Indicator) -> dict[str, Any]:
     return {
-        "id": ind.id,
-        "entity": ind.entity,
-        "title": ind.title,
-        "unit": ind.unit,
-        "direction": ind.direction,
-        "sensitive": ind.sensitive,
+        **fields_of(ind, ("id", "entity", "title", "unit", "direction", "sensitive")),
         "sources": list(ind.sources),
         "link": indicator_link(ind.id),
     }
