@@ -6,7 +6,6 @@ from __future__ import annotations
 import typer
 
 from flows.commands import data, models, pipeline, schedule
-from flows.commands.common import fail, progress_bar
 
 app = typer.Typer(
     name="tracerisk",
@@ -14,9 +13,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-# flows/us_dol.py reaches these two through this module.
-_fail = fail
-_progress = progress_bar
 
 
 @app.callback()
@@ -28,10 +24,9 @@ def _register_commands() -> None:
     from flows.us_dol import register as register_us_dol
     from service.cli import register as register_service
 
-    data.register(app)
-    models.register(app)
-    pipeline.register(app)
-    schedule.register(app)
+    for group in (data, models, pipeline, schedule):
+        for command in group.COMMANDS:
+            app.command()(command)
     register_service(app)
     register_us_dol(app)
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from data_contracts.home import Home
+from flows.commands.common import fail, progress_bar
 
 if TYPE_CHECKING:
     from data_contracts.contracts import OrganisationType
@@ -28,17 +29,11 @@ Progress = Callable[[int, int, str], None]
 DataDir = Annotated[Path, typer.Option(help="The folder of the public data (../shared/data: its README.txt).")]
 
 
-def _cli() -> Any:
-    from flows import cli
-
-    return cli
-
-
 def _date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise _cli()._fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _entity(value: str) -> OrganisationType:
@@ -46,7 +41,7 @@ def _entity(value: str) -> OrganisationType:
         return "employer"
     if value == "recruiter":
         return "recruiter"
-    raise _cli()._fail(f"--entity {value!r}: choose employer or recruiter")
+    raise fail(f"--entity {value!r}: choose employer or recruiter")
 
 
 def _home() -> Path:
@@ -57,17 +52,17 @@ def _with_progress(title: str, run: Callable[[Progress], T]) -> T:
     """``run(progress)`` under a progress bar; a data folder that lacks a declared file or column exits 2."""
     from data_contracts.sources.country_tables import DolDataError
 
-    with _cli()._progress(title) as bar:
+    with progress_bar(title) as bar:
         task = bar.add_task("parse", total=None)
         try:
             return run(lambda d, t, n: bar.update(task, completed=d, total=t, description=n))
         except DolDataError as exc:
-            raise _cli()._fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
 
 
 def _check_dir(data_dir: Path) -> None:
     if not (data_dir / "oflc_h2_disclosure").is_dir():
-        raise _cli()._fail(f"--data-dir {data_dir} holds no oflc_h2_disclosure folder (expected ../shared/data)")
+        raise fail(f"--data-dir {data_dir} holds no oflc_h2_disclosure folder (expected ../shared/data)")
 
 
 @us_dol_app.command()
@@ -89,7 +84,7 @@ def ingest(
 
     _check_dir(data_dir)
     started = time.perf_counter()
-    with _cli()._progress("us-dol ingest") as bar:
+    with progress_bar("us-dol ingest") as bar:
         task = bar.add_task(str(data_dir), total=None)
         try:
             reports, docs = ingest_flow(
@@ -102,7 +97,7 @@ def ingest(
                 PREFETCH,
             )
         except (LakeBusy, SourceError) as exc:
-            raise _cli()._fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     console = Console(width=200)
     committed = [r for r in reports if r.status == "committed"]
     unusable = [r for r in reports if r.status == "unusable"]
@@ -142,7 +137,7 @@ def score(
     kind = _entity(entity)
     _check_dir(data_dir)
     started = time.perf_counter()
-    with _cli()._progress("us-dol") as bar:
+    with progress_bar("us-dol") as bar:
         task = bar.add_task("ingest", total=None)
         try:
             view = us_dol_score_flow(
@@ -153,7 +148,7 @@ def score(
                 lambda d, t, n: bar.update(task, completed=d, total=t, description=n),
             )
         except (LakeBusy, SourceError) as exc:
-            raise _cli()._fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     table = served_scores_csv(view.rows, kind)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.6f")
@@ -285,9 +280,9 @@ def backtest_command(
     day, end = _date(as_of, "--as-of"), _date(labels_to, "--labels-to")
     days = tuple(_date(d.strip(), "--origins") for d in origins.split(",") if d.strip()) if origins else ()
     if origins is not None and not days:
-        raise _cli()._fail("--origins names no day")
+        raise fail("--origins names no day")
     if any(end < d for d in days or (day,)):
-        raise _cli()._fail("--labels-to is before --as-of" if not days else "--labels-to is before an origin")
+        raise fail("--labels-to is before --as-of" if not days else "--labels-to is before an origin")
     _check_dir(data_dir)
     results = _with_progress(
         "us-dol", lambda progress: us_dol_backtest_flow(data_dir, _home(), day, end, progress=progress, origins=days)

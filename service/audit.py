@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from service.records import fields_of
 from store.prepared import Prepared
 from store.tables import audit_head, audit_log, now_iso
 
@@ -50,17 +51,11 @@ def seal(secret_key: bytes, seq: int, entry_hash: str) -> str:
     return hmac.new(secret_key, f"audit-head:{seq}:{entry_hash}".encode(), hashlib.sha256).hexdigest()
 
 
+ENTRY_FIELDS = ("seq", "at", "actor", "role", "action", "entity_type", "entity_id", "detail")  # what is hashed
+
+
 def _entry(row: Any) -> dict[str, Any]:
-    return {
-        "seq": row.seq,
-        "at": row.at,
-        "actor": row.actor,
-        "role": row.role,
-        "action": row.action,
-        "entity_type": row.entity_type,
-        "entity_id": row.entity_id,
-        "detail": row.detail,
-    }
+    return fields_of(row, ENTRY_FIELDS)
 
 
 def append_in(

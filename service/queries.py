@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from models.reasons import Reason, decode_reasons
 from service.auth import User
+from service.records import fields_of
 from service.roles import Access, keys_for
 from store.prepared import Prepared
 from store.tables import model_drift, models, published, score_runs, score_scope, scores
@@ -115,23 +116,13 @@ def entity(conn: Connection, user: User, access: Access, entity_type: str, entit
     }
 
 
+PROFILE_FIELDS = ("entity_type", "entity_id", "name", "country", "region", "sector", "address")
+SCORE_FIELDS = ("probability", "band", "rank", "rank_in_region", "red_flags", "model_id", "as_of", "run_id")
+
+
 def _score(row: Any) -> dict[str, Any]:
     return {
-        "entity_type": row.entity_type,
-        "entity_id": row.entity_id,
-        "name": row.name,
-        "country": row.country,
-        "region": row.region,
-        "sector": row.sector,
-        "address": row.address,
-        "probability": row.probability,
-        "band": row.band,
-        "rank": row.rank,
-        "rank_in_region": row.rank_in_region,
-        "red_flags": row.red_flags,
-        "model_id": row.model_id,
-        "as_of": row.as_of,
-        "run_id": row.run_id,
+        **fields_of(row, PROFILE_FIELDS + SCORE_FIELDS),
         "reasons": public_reasons(row.reasons),
         "base_value": row.base_value,
         "raw_score": row.raw_score,
@@ -239,11 +230,7 @@ def model(conn: Connection, model_id: str) -> dict[str, Any] | None:
 
 def _model(row: Any) -> dict[str, Any]:
     return {
-        "model_id": row.model_id,
-        "entity_type": row.entity_type,
-        "status": row.status,
-        "trained_as_of": row.trained_as_of,
-        "strategy": row.strategy,
+        **fields_of(row, ("model_id", "entity_type", "status", "trained_as_of", "strategy")),
         "metrics": json.loads(row.metrics),
         "gate": json.loads(row.gate),
         "updated_at": row.updated_at,

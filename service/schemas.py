@@ -6,10 +6,13 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.dataclasses import dataclass
 
 from features.catalogue import render_indicator_page
 from features.registry import ENTITY_TYPES, Indicator
 from service.queries import indicator_link
+from service.records import fields_of
+from store.publish import ModelRecord
 
 
 class EntityType(StrEnum):
@@ -120,14 +123,8 @@ class IndicatorPage(IndicatorOut):
     page: str = Field(description="the registry page, Markdown")
 
 
-class ModelOut(BaseModel):
-    model_id: str
-    entity_type: str
-    status: str
-    trained_as_of: str
-    strategy: str
-    metrics: dict[str, Any]
-    gate: dict[str, Any]
+@dataclass(frozen=True)
+class ModelOut(ModelRecord):
     updated_at: str
     drift: dict[str, Any] | None = None  # latest score run's PSI against the training window; flagged above threshold
 
@@ -208,12 +205,7 @@ ENTITY_JSON = TypeAdapter(EntityOut)  # the entity route's response model: the f
 
 def indicator_out(ind: Indicator) -> dict[str, Any]:
     return {
-        "id": ind.id,
-        "entity": ind.entity,
-        "title": ind.title,
-        "unit": ind.unit,
-        "direction": ind.direction,
-        "sensitive": ind.sensitive,
+        **fields_of(ind, ("id", "entity", "title", "unit", "direction", "sensitive")),
         "sources": list(ind.sources),
         "link": indicator_link(ind.id),
     }

@@ -29,7 +29,9 @@ from store.tables import (
 
 
 @dataclass(frozen=True)
-class ModelEntry:
+class ModelRecord:
+    """What the registry holds of a model, as publishing writes it and the API answers it."""
+
     model_id: str
     entity_type: str
     status: str
@@ -37,6 +39,10 @@ class ModelEntry:
     strategy: str
     metrics: dict[str, Any]
     gate: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelEntry(ModelRecord):
     card: str
 
 

@@ -101,3 +101,31 @@ def test_the_store_stands_on_data_contracts_alone() -> None:
         assert _breaks("store/publish.py", module), module
     assert not _breaks("flows/models.py", "store.publish") and not _breaks("service/auth.py", "store.tables")
     assert not _breaks("models/score_run.py", "store.publish") and _breaks("simulator/world.py", "store.tables")
+
+
+def imports_command_line(path: str, source: str) -> bool:
+    """Whether ``source`` (the file at ``path``) imports flows/cli.py, the module that assembles the command line."""
+    if "flows.cli" in imported_modules(source):
+        return True
+    in_flows = path.count("/") == 1 and path.startswith("flows/")
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and any(alias.name == "cli" for alias in node.names)
+        and ((node.level == 0 and node.module == "flows") or (in_flows and node.level == 1 and not node.module))
+        for node in ast.walk(ast.parse(source))
+    )
+
+
+def test_no_module_imports_the_command_line() -> None:
+    """The command groups and the flows take what they share from flows/commands/common.py, never from flows/cli.py."""
+    found = [
+        path
+        for package in PACKAGES
+        for file in sorted((ROOT / package).rglob("*.py"))
+        if (path := file.relative_to(ROOT).as_posix()) != "flows/cli.py"
+        and imports_command_line(path, file.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+    assert imports_command_line("flows/us_dol.py", "def f():\n    from flows import cli\n")
+    assert imports_command_line("flows/us_dol.py", "from . import cli")
+    assert not imports_command_line("service/api.py", "from . import cli")

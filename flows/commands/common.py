@@ -112,6 +112,28 @@ def task_partitions(task_runner: Any, workers: int) -> int:
     return 1 if task_runner is None else max(2, workers)
 
 
+def run_per_entity_type(
+    flow: Any,
+    runner: str,
+    dask_address: str | None,
+    home: Path,
+    day: date,
+    switch: bool,
+    fails_on: tuple[type[Exception], ...],
+    exit_code: int = 2,
+) -> Any:
+    """``flow(home, day, ENTITY_TYPES, partitions, switch)`` with its tasks on the chosen runner, its work in
+    ``task_partitions`` pieces; an exception of ``fails_on`` exits with ``exit_code`` and its message."""
+    from features.registry import ENTITY_TYPES
+
+    with open_task_runner(runner, dask_address) as (task_runner, workers):
+        flow_run = on_runner(flow, task_runner)
+        try:
+            return flow_run(home, day, ENTITY_TYPES, task_partitions(task_runner, workers), switch)
+        except fails_on as exc:
+            raise fail(str(exc), exit_code) from exc
+
+
 def lake_home() -> Path:
     """``$TRACERISK_HOME``; exit 2 when it holds no lake yet."""
     from data_contracts.home import Home

@@ -24,18 +24,11 @@ from flows.commands.common import (
     on_runner,
     open_task_runner,
     progress_bar,
-    task_partitions,
+    run_per_entity_type,
 )
 from simulator.config import EMPLOYERS_PER_SCALE, ConfigError, load_config
 
 DEFAULT_WORLD = Home(DEFAULT_HOME).world  # where `simulate` writes without --out
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``simulate``, ``ingest`` and ``features`` to ``app``."""
-    app.command()(simulate)
-    app.command()(ingest)
-    app.command()(features)
 
 
 def simulate(
@@ -198,17 +191,12 @@ def features(
 
     day = as_of_day(as_of)
     home = lake_home()
-    from features.registry import ENTITY_TYPES
     from features.stored import features_dir
     from flows.features import features_flow
 
     started = time.perf_counter()
-    with open_task_runner(runner, dask_address) as (task_runner, workers):
-        run = on_runner(features_flow, task_runner)
-        try:  # on Dask: one task per group of entity types, as many groups as workers
-            tables = run(home, day, ENTITY_TYPES, task_partitions(task_runner, workers), event_time)
-        except LakeBusy as exc:
-            raise fail(str(exc)) from exc
+    # on Dask: one task per group of entity types, as many groups as workers
+    tables = run_per_entity_type(features_flow, runner, dask_address, home, day, event_time, (LakeBusy,))
     out = features_dir(home, day)
     table = Table(title=f"features as of {day} in {out}")
     for column in ("entity type", "entities", "indicators", "with >= 1 red flag", "most red flags"):
@@ -226,3 +214,6 @@ def features(
     out_console = Console(width=160)
     out_console.print(table)
     out_console.print(f"built in {time.perf_counter() - started:.1f} s; cut-offs in {out / 'cutoffs.json'}")
+
+
+COMMANDS = (simulate, ingest, features)  # in the order ``tracerisk --help`` lists them

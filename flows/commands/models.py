@@ -20,17 +20,8 @@ from flows.commands.common import (
     fail,
     figure,
     lake_home,
-    on_runner,
-    open_task_runner,
-    task_partitions,
+    run_per_entity_type,
 )
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``train``, ``evaluate`` and ``score`` to ``app``."""
-    app.command()(train)
-    app.command()(evaluate)
-    app.command()(score)
 
 
 def train(
@@ -128,21 +119,19 @@ def score(
     """Score every entity with its type's champion model and publish to the serving store, all-or-nothing."""
     day = as_of_day(as_of)
     home = lake_home()
-    from features.registry import ENTITY_TYPES
     from flows.models import PublishFailed, score_flow
     from models.champion import NoUsableModel
     from store.engine import redact_url, store_url
 
-    with open_task_runner(runner, dask_address) as (task_runner, workers):
-        flow_run = on_runner(score_flow, task_runner)
-        try:  # on Dask: every entity type in as many entity-id hash partitions as workers
-            partitions = task_partitions(task_runner, workers)
-            run = flow_run(home, day, ENTITY_TYPES, partitions, allow_rule_baseline)
-        except (PublishFailed, NoUsableModel) as exc:
-            raise fail(str(exc), 1) from exc
+    # on Dask: every entity type in as many entity-id hash partitions as workers
+    failures = (PublishFailed, NoUsableModel)
+    run = run_per_entity_type(score_flow, runner, dask_address, home, day, allow_rule_baseline, failures, 1)
     table = Table(title=f"score run {run.run_id} published to {redact_url(store_url(home))}")
     for column in ("entity", "model", "entities", "high band"):
         table.add_column(column)
     for t in run.per_type:
         table.add_row(t["entity"], t["model"], f"{t['entities']:,}", f"{t['high band']:,}")
     Console(width=200).print(table)
+
+
+COMMANDS = (train, evaluate, score)  # in the order ``tracerisk --help`` lists them

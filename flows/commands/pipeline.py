@@ -27,12 +27,6 @@ from flows.commands.common import (
 )
 from simulator.config import EMPLOYERS_PER_SCALE
 
-
-def register(app: typer.Typer) -> None:
-    """Add ``pipeline`` to ``app``."""
-    app.command()(pipeline)
-
-
 PIPELINE_SOURCES = ("synthetic", "us-dol")
 
 
@@ -198,3 +192,6 @@ def _source_pipeline(source: str, data_dir: Path, day: date, evidence: Any) -> N
     out.print(f"evaluation: {result.evaluation_path}\nreport: {result.report_path}")
     if result.unusable_files:
         raise typer.Exit(1)
+
+
+COMMANDS = (pipeline,)  # in the order ``tracerisk --help`` lists them

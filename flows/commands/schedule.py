@@ -10,11 +10,6 @@ import typer
 from flows.commands.common import console, fail
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``schedule`` to ``app``."""
-    app.command()(schedule)
-
-
 def schedule(
     landing: Annotated[Path, typer.Option(help="Landing-zone folder the nightly run ingests new files from.")],
     file_format: Annotated[str, typer.Option("--format", help="Landing-zone format: csv or synthetic.")] = "csv",
@@ -34,3 +29,6 @@ def schedule(
         "runs show in the Prefect UI (`prefect server start`); Ctrl-C stops"
     )
     serve_schedules(home, landing, file_format)
+
+
+COMMANDS = (schedule,)  # in the order ``tracerisk --help`` lists them

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 
-from flows.commands.common import as_of_day, evidence_from, figure, open_task_runner
+from features.registry import ENTITY_TYPES
+from flows.commands.common import as_of_day, evidence_from, figure, open_task_runner, run_per_entity_type
 from models.train import MIN_FOLD_POSITIVES, MIN_TRAIN_POSITIVES
 
 
@@ -39,3 +42,24 @@ def test_evidence_takes_the_options_else_the_training_defaults() -> None:
     assert (default.min_train_positives, default.min_fold_positives) == (MIN_TRAIN_POSITIVES, MIN_FOLD_POSITIVES)
     given = evidence_from(MIN_TRAIN_POSITIVES + 3, MIN_FOLD_POSITIVES + 1)
     assert (given.min_train_positives, given.min_fold_positives) == (MIN_TRAIN_POSITIVES + 3, MIN_FOLD_POSITIVES + 1)
+
+
+def test_a_flow_runs_in_process_over_every_entity_type_and_its_declared_failures_exit() -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def flow(*args: Any) -> str:
+        calls.append(args)
+        return "ran"
+
+    day = date(2024, 6, 30)
+    assert run_per_entity_type(flow, "local", None, Path("home"), day, True, (LookupError,)) == "ran"
+    assert calls == [(Path("home"), day, ENTITY_TYPES, 1, True)]
+
+    def failing(*args: Any) -> str:
+        raise KeyError("busy")
+
+    with pytest.raises(typer.Exit) as refused:
+        run_per_entity_type(failing, "local", None, Path("home"), day, False, (LookupError,), 1)
+    assert refused.value.exit_code == 1
+    with pytest.raises(ValueError):
+        run_per_entity_type(lambda *args: int("x"), "local", None, Path("home"), day, False, (LookupError,))
