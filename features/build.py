@@ -227,6 +227,15 @@ def reason_detail(ind: Indicator, row: dict[str, float | None], peer: float) -> 
     return ind.detail.format(num=float(num), den=float(den), value=float(value), peer=peer)
 
 
+def kept_state(out_dir: Path) -> str | None:
+    """The lake state the features kept in ``out_dir`` were built on (``write_features``); None without any."""
+    meta_path = out_dir / "cutoffs.json"
+    if not meta_path.is_file():
+        return None
+    state = json.loads(meta_path.read_text(encoding="utf-8")).get("state")
+    return str(state) if state is not None else None
+
+
 def read_features(
     out_dir: Path, entities: tuple[EntityType, ...], state: str | None = None
 ) -> dict[EntityType, FeatureTable] | None:

@@ -14,7 +14,15 @@ import pyarrow.parquet as pq
 
 from data_contracts.home import Home
 from data_contracts.lake import Lake
-from features.build import NETWORK_EDGES, FeatureTable, build_features, lake_state, read_features, write_features
+from features.build import (
+    NETWORK_EDGES,
+    FeatureTable,
+    build_features,
+    kept_state,
+    lake_state,
+    read_features,
+    write_features,
+)
 from features.network import build_network
 from features.registry import INDICATORS, EntityType
 from features.views import create_views
@@ -80,10 +88,12 @@ def features_as_of(
 
 
 def network_edges(home: Path, as_of: date, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The network edges of ``kinds`` as of ``as_of``: from the features folder, else built from the lake. Only
-    those kinds leave Arrow (a dict per row of every edge kind would take gigabytes on a large world)."""
-    path = features_dir(home, as_of) / "network_edges.parquet"
-    if path.is_file():
+    """The network edges of ``kinds`` as of ``as_of``: from the features folder when the build that wrote them was
+    on the lake as it stands (``lake_state``), else built from the lake. Only those kinds leave Arrow (a dict per
+    row of every edge kind would take gigabytes on a large world)."""
+    folder = features_dir(home, as_of)
+    path = folder / NETWORK_EDGES
+    if path.is_file() and kept_state(folder) == home_lake_state(home):
         table = pq.read_table(path, filters=[("kind", "in", list(kinds))])
     else:
         lake = Lake(home)

@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import features.stored as stored_features
@@ -90,3 +92,19 @@ def test_features_of_another_lake_state_are_built_again(home: Path, monkeypatch:
     assert builds == [DAY, DAY]
     features_as_of(home, DAY, ENTITIES)  # kept with the lake's state again
     assert builds == [DAY, DAY]
+
+
+def test_kept_network_edges_are_read_only_beside_the_lake_state_they_were_built_on(home: Path) -> None:
+    lake = Lake(home)
+    try:
+        lake_features(home, lake, DAY, ENTITIES, network=True)
+    finally:
+        lake.close()
+    kept = features_dir(home, DAY) / NETWORK_EDGES
+    pq.write_table(pa.table({"kind": ["kept_only"], "source": ["a"], "target": ["b"]}), kept)
+    assert stored_features.network_edges(home, DAY, ("kept_only",)) == [
+        {"kind": "kept_only", "source": "a", "target": "b"}
+    ]
+    meta = features_dir(home, DAY) / "cutoffs.json"
+    meta.write_text(meta.read_text(encoding="utf-8").replace('"state": "', '"state": "another '), encoding="utf-8")
+    assert stored_features.network_edges(home, DAY, ("kept_only",)) == []  # built from the lake as it stands
