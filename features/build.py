@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -27,11 +27,12 @@ import pyarrow.parquet as pq
 
 from data_contracts.atomic import write_atomically
 from data_contracts.lake import Lake
+from features.filer_resolution import outcome_aliases
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
 from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity, indicator_of
 from features.shrinkage import fit_beta_prior, shrunk_rate
-from features.views import create_views
+from features.views import KNOWN_EMPLOYER_IDS, all_outcomes_sql, create_views
 
 NETWORK_EDGES = "network_edges.parquet"  # the network table of a features folder (build_features network_out)
 
@@ -59,6 +60,9 @@ class FeatureTable:
     scope: pa.Table | None = None  # entity_id, kind, value: the keys users are scoped by
     # indicator id -> (alpha, beta): the beta prior fitted on the peers that each shrunk share is pulled toward
     priors: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # entity id an outcome of any date carries -> the entity of this table its names resolve to as of the day
+    # (features.filer_resolution.outcome_aliases): labels are read through it
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 def compute_entity(con: duckdb.DuckDBPyConnection, entity: EntityType) -> FeatureTable:
@@ -174,6 +178,9 @@ def build_features(
             pq.write_table(con.sql("SELECT * FROM network_edges").to_arrow_table(), network_out)
         for entity in entities:
             out[entity] = compute_entity(con, entity)
+        if "employer" in out:
+            aliases = outcome_aliases(con, all_outcomes_sql(con, lake), KNOWN_EMPLOYER_IDS)
+            out["employer"] = replace(out["employer"], aliases=aliases)
     finally:
         con.close()
     return out
@@ -212,6 +219,7 @@ def write_features(
         "peers": {e: ft.peers for e, ft in tables.items()},
         "priors": {e: {i: list(ab) for i, ab in ft.priors.items()} for e, ft in tables.items()},
         "rows": {e: ft.table.num_rows for e, ft in tables.items()},
+        "aliases": {e: ft.aliases for e, ft in tables.items() if ft.aliases},
         **({"state": state} if state is not None else {}),
     }
     (out_dir / "cutoffs.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -258,7 +266,8 @@ def read_features(
             extras[part] = pq.read_table(extra) if extra.is_file() else None
         cutoffs, peers = meta["cutoffs"][entity], meta["peers"][entity]
         priors = {i: (float(ab[0]), float(ab[1])) for i, ab in meta.get("priors", {}).get(entity, {}).items()}
+        aliases = {str(k): str(v) for k, v in meta.get("aliases", {}).get(entity, {}).items()}
         out[entity] = FeatureTable(
-            entity, pq.read_table(path), cutoffs, peers, extras["profile"], extras["scope"], priors
+            entity, pq.read_table(path), cutoffs, peers, extras["profile"], extras["scope"], priors, aliases
         )
     return out

@@ -47,7 +47,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -109,7 +109,11 @@ class ResolutionReport:
     possible: int  # 'possibly the same' links kept in possible_links below the threshold (not merged)
 
 
-def _settings() -> Any:
+def _settings(
+    link_type: Literal["link_only", "dedupe_only"] = "link_only", retain: tuple[str, ...] = ("entity_id",)
+) -> Any:
+    """The declared Splink settings: ``link_type`` link_only (names on records against register names) or
+    dedupe_only (names of one table against each other); ``retain``: columns kept beside each pair."""
     from splink import SettingsCreator, block_on
     from splink import comparison_level_library as cll
     from splink.blocking_rule_library import CustomRule
@@ -120,7 +124,7 @@ def _settings() -> Any:
     name = M_U["name_key"]
     numbers = M_U["name_numbers"]
     return SettingsCreator(
-        link_type="link_only",
+        link_type=link_type,
         unique_id_column_name="name_key",
         probability_two_random_records_match=PRIOR,
         comparisons=[
@@ -170,7 +174,7 @@ def _settings() -> Any:
             # Spellings from other scripts: the same sound skeleton.
             CustomRule(f"l.name_skeleton = r.name_skeleton AND length(l.name_skeleton) >= {MIN_SKELETON}"),
         ],
-        additional_columns_to_retain=["entity_id"],
+        additional_columns_to_retain=list(retain),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
@@ -252,22 +256,11 @@ def seen_name_keys(con: duckdb.DuckDBPyConnection, kind: Kind, table: str = "__e
     return table
 
 
-def _resolve(
-    con: duckdb.DuckDBPyConnection, kind: Kind, merge_threshold: float, possible_threshold: float
-) -> ResolutionReport:
-    from splink import Linker
-    from splink.backends.duckdb import DuckDBAPI
-
-    register, register_id, name_map, map_id = REGISTERS[kind]
-    seen_name_keys(con, kind)
-    names, exact = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE name_key IN (SELECT name_key FROM {name_map})) FROM __er_seen"
-    ).fetchall()[0]
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __er_names AS
-            SELECT {_features("name_key")}, CAST(NULL AS VARCHAR) AS entity_id FROM __er_seen
-            WHERE name_key NOT IN (SELECT name_key FROM {name_map} WHERE name_key IS NOT NULL) ORDER BY name_key"""
-    )
+def _register_table(con: duckdb.DuckDBPyConnection, kind: Kind) -> int:
+    """Temp table ``__er_register``: the comparison features of every register name of ``kind`` (with the
+    entities known by name alone of ``NAME_REGISTERS``) and its entity (the smallest id per name key); returns
+    its row count."""
+    register, register_id, _, _ = REGISTERS[kind]
     entries = f"SELECT {register_id} AS entity_id, name FROM {register}"
     named = NAME_REGISTERS.get(kind)
     query = "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $t"
@@ -280,19 +273,45 @@ def _resolve(
                 WHERE name IS NOT NULL GROUP BY 1)
             WHERE name_key IS NOT NULL ORDER BY name_key"""
     )
-    con.execute("DROP TABLE __er_seen")
-    (unmatched,) = con.execute("SELECT count(*) FROM __er_names").fetchall()[0]
     (registered,) = con.execute("SELECT count(*) FROM __er_register").fetchall()[0]
+    return int(registered)
+
+
+def predict_pairs(
+    con: duckdb.DuckDBPyConnection, tables: list[str], settings: Any, threshold: float, name: str
+) -> tuple[Any, Any]:
+    """Splink's scored pairs of ``tables`` (temp tables of comparison features, see ``_features``) at or above
+    ``threshold``: (the linker, its predictions table); drop both with ``drop_predictions``."""
+    from splink import Linker
+    from splink.backends.duckdb import DuckDBAPI
+
+    db = DuckDBAPI(connection=con)
+    inputs = [db.register(t, dataset_display_name=f"__er_{name}_{n}") for n, t in enumerate(tables)]
+    linker = Linker(inputs, settings, log_level=None)
+    return linker, linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+
+
+def drop_predictions(linker: Any, predictions: Any) -> None:
+    predictions.drop_table_from_database_and_remove_from_cache()
+    linker.table_management.delete_tables_created_by_splink_from_db()
+
+
+def link_to_register(con: duckdb.DuckDBPyConnection, kind: Kind, names: str, threshold: float) -> str:
+    """Temp table ``__er_links(name_key, entity_id, probability, jw)``: Splink's links at or above ``threshold``
+    of the name keys in temp table ``names`` (a ``name_key`` column) to the register of ``kind``
+    (``_register_table``), with the Jaro-Winkler similarity of the two spellings; returns its name."""
     links = "__er_links"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {links} (name_key VARCHAR, entity_id VARCHAR, probability DOUBLE, jw DOUBLE)"
     )
-    if unmatched and registered:
-        db = DuckDBAPI(connection=con)
-        left = db.register("__er_names", dataset_display_name=f"__er_{kind}_names")
-        right = db.register("__er_register", dataset_display_name=f"__er_{kind}_register")
-        linker = Linker([left, right], _settings(), log_level=None)
-        predictions = linker.inference.predict(threshold_match_probability=possible_threshold, warning_mode="never")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __er_names AS
+            SELECT {_features("name_key")}, CAST(NULL AS VARCHAR) AS entity_id
+            FROM (SELECT DISTINCT name_key FROM {names} WHERE name_key IS NOT NULL) ORDER BY name_key"""
+    )
+    (unmatched,) = con.execute("SELECT count(*) FROM __er_names").fetchall()[0]
+    if unmatched and _register_table(con, kind):
+        linker, predictions = predict_pairs(con, ["__er_names", "__er_register"], _settings(), threshold, kind)
         # Orient each pair: the record's name (no entity) and the register's name (with its entity).
         con.execute(
             f"""INSERT INTO {links}
@@ -302,27 +321,51 @@ def _resolve(
                 FROM {predictions.physical_name}
                 WHERE (entity_id_l IS NULL) <> (entity_id_r IS NULL)"""
         )
-        predictions.drop_table_from_database_and_remove_from_cache()
-        linker.table_management.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+        drop_predictions(linker, predictions)
     con.execute("DROP TABLE IF EXISTS __er_names")
     con.execute("DROP TABLE IF EXISTS __er_register")
+    return links
+
+
+def best_links(con: duckdb.DuckDBPyConnection, links: str, merge_threshold: float, table: str = "__er_best") -> str:
+    """Temp table ``table(name_key, entity_id)``: the best link at or above ``merge_threshold`` per name key of
+    ``links`` (highest probability, then closest spelling, then the smallest entity id); returns its name."""
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __er_best AS
+        f"""CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT name_key, entity_id FROM {links} WHERE probability >= $merge
             QUALIFY row_number() OVER (PARTITION BY name_key ORDER BY probability DESC, jw DESC, entity_id) = 1""",
         {"merge": merge_threshold},
     )
-    (fuzzy,) = con.execute("SELECT count(*) FROM __er_best").fetchall()[0]
-    con.execute(f"INSERT INTO {name_map} (name_key, {map_id}) SELECT name_key, entity_id FROM __er_best")
+    return table
+
+
+def _resolve(
+    con: duckdb.DuckDBPyConnection, kind: Kind, merge_threshold: float, possible_threshold: float
+) -> ResolutionReport:
+    _, _, name_map, map_id = REGISTERS[kind]
+    seen_name_keys(con, kind)
+    names, exact = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE name_key IN (SELECT name_key FROM {name_map})) FROM __er_seen"
+    ).fetchall()[0]
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __er_unmatched AS SELECT name_key FROM __er_seen
+            WHERE name_key NOT IN (SELECT name_key FROM {name_map} WHERE name_key IS NOT NULL)"""
+    )
+    con.execute("DROP TABLE __er_seen")
+    links = link_to_register(con, kind, "__er_unmatched", possible_threshold)
+    con.execute("DROP TABLE __er_unmatched")
+    best = best_links(con, links, merge_threshold)
+    (fuzzy,) = con.execute(f"SELECT count(*) FROM {best}").fetchall()[0]
+    con.execute(f"INSERT INTO {name_map} (name_key, {map_id}) SELECT name_key, entity_id FROM {best}")
     con.execute(
         f"""INSERT INTO possible_links
             SELECT '{kind}', name_key, entity_id, probability FROM {links}
-            WHERE probability < $merge AND name_key NOT IN (SELECT name_key FROM __er_best)
+            WHERE probability < $merge AND name_key NOT IN (SELECT name_key FROM {best})
             ORDER BY name_key, probability DESC, entity_id""",
         {"merge": merge_threshold},
     )
     (possible,) = con.execute(f"SELECT count(*) FROM possible_links WHERE kind = '{kind}'").fetchall()[0]
-    con.execute("DROP TABLE __er_best")
+    con.execute(f"DROP TABLE {best}")
     con.execute(f"DROP TABLE {links}")
     return ResolutionReport(kind, int(names), int(exact), int(fuzzy), int(possible))
 

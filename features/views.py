@@ -14,13 +14,13 @@ from data_contracts.lake import LATEST_VERSION, Lake
 from data_contracts.names import (
     AGENT_ID_PREFIX,
     FOREIGN_RECRUITER_ID_PREFIX,
-    SPONSOR_ID_PREFIX,
     legal_name_sql,
     name_key_sql,
     register_name_key,
 )
 from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
+from features.filer_resolution import merge_filers
 
 OVERSTAY_GRACE_DAYS = 60
 # Name keys of organisation names that say there is none ('N.A', 'None'): no entity.
@@ -52,6 +52,18 @@ def _records(con: duckdb.DuckDBPyConnection, lake: Lake, record_type: str, as_of
     return f"{known} QUALIFY {LATEST_VERSION}" if lake.superseded(record_type) else known
 
 
+def all_outcomes_sql(con: duckdb.DuckDBPyConnection, lake: Lake) -> str:
+    """SQL of the latest version of every enforcement outcome of the lake, whenever decided or known: what labels
+    are read from (never a feature)."""
+    return _records(con, lake, "enforcement_outcome", date.max, event_time=True)
+
+
+# SQL of the employer ids an outcome may carry that the views know as such: register numbers and filers (after
+# ``create_views``); an employer outcome carrying another id is attached by its names.
+KNOWN_EMPLOYER_IDS = """SELECT registration_no FROM raw_organisation WHERE registration_no IS NOT NULL
+                        UNION SELECT entity_id FROM filer_register"""
+
+
 def _in_force(versions: str, entity_ref: str) -> str:
     """The register version in force per ``entity_ref`` among ``versions`` (all before the as-of date): the one
     with the greatest status_since (registered_on when it has none); a later known correction of the same day
@@ -62,11 +74,10 @@ def _in_force(versions: str, entity_ref: str) -> str:
     )
 
 
-def _filer_statements(a: str) -> list[str]:
-    """Employers known by the petitions they filed (labour_certification) and by no register entry: one entity per
-    key of the legal name (``data_contracts.names.sponsor_id``), the same over every fiscal year; a filer whose key is a
-    register name's joins that organisation. Run before entity resolution, which links the names on other records
-    (debarments, back wages, inspections) to these filers as to register entries (``filer_register``)."""
+def _filer_name_statements(a: str) -> list[str]:
+    """The names of the filers of the petitions (labour_certification) known before the as-of date and, per key of
+    a legal name that is no register name's (a filer whose key is a register name's joins that organisation), the
+    day of its first petition (``filer_keys``), for ``merge_filers``."""
     return [
         """CREATE OR REPLACE TEMP VIEW lc_known AS
             SELECT *, coalesce(decided_on, submitted_on, make_date(CAST(fiscal_year AS INTEGER), 9, 30)) AS day
@@ -76,9 +87,21 @@ def _filer_statements(a: str) -> list[str]:
                    {name_key_sql(legal_name_sql("name"))} AS name_key
             FROM (SELECT DISTINCT sponsor_name AS name FROM lc_known WHERE day < {a} AND sponsor_name IS NOT NULL)""",
         "DELETE FROM filer_names WHERE name_key IS NULL",
-        f"""CREATE OR REPLACE TEMP TABLE filer_register AS
-            SELECT '{SPONSOR_ID_PREFIX}' || name_key AS entity_id, min(legal_name) AS name, name_key
-            FROM filer_names WHERE name_key NOT IN (SELECT name_key FROM employer_name_map) GROUP BY name_key""",
+        f"""CREATE OR REPLACE TEMP TABLE filer_keys AS
+            SELECT f.name_key, min(l.day) AS first_day FROM lc_known l JOIN filer_names f ON f.name = l.sponsor_name
+            WHERE l.day < {a} AND f.name_key NOT IN (SELECT name_key FROM employer_name_map) GROUP BY 1""",
+    ]
+
+
+def _filer_statements(a: str) -> list[str]:
+    """Employers known by the petitions they filed and by no register entry, after ``merge_filers``: each key of a
+    filer's legal name with the entity it resolved to (``filer_register``, in the employer name map), the same over
+    every fiscal year. Run before entity resolution, which links the names on other records (debarments, back
+    wages, inspections) to these filers as to register entries."""
+    return [
+        """CREATE OR REPLACE TEMP TABLE filer_register AS
+            SELECT e.entity_id, min(f.legal_name) AS name, f.name_key
+            FROM filer_names f JOIN filer_entities e USING (name_key) GROUP BY e.entity_id, f.name_key""",
         "INSERT INTO employer_name_map SELECT name_key, entity_id FROM filer_register",
         # The legal name of each name an employer outcome gives (several separated by '|'): entity resolution
         # links them to the filers and the register (entity_resolution.NAME_SOURCES), as the names on petitions.
@@ -106,12 +129,13 @@ def _petition_statements(a: str, s: str) -> list[str]:
         # Entity resolution's 'possibly the same' links (none when it did not run).
         """CREATE TEMP TABLE IF NOT EXISTS possible_links
             (kind VARCHAR, name_key VARCHAR, entity_id VARCHAR, probability DOUBLE)""",
+        # Two filers possibly the same (merge_filers): each one's name keys linked to the other, as a name on a
+        # record possibly the same as a register entry's.
+        """INSERT INTO possible_links SELECT 'employer', name_key, entity_id, probability FROM filer_possible_links
+           ORDER BY name_key, probability DESC, entity_id""",
         f"""CREATE OR REPLACE TEMP VIEW eo AS
             SELECT e.* REPLACE (CASE WHEN e.entity_type = 'employer' AND l.employer_id IS NOT NULL
-                                      AND (e.entity_ref IS NULL OR e.entity_ref NOT IN (
-                                           SELECT registration_no FROM raw_organisation
-                                           WHERE registration_no IS NOT NULL
-                                           UNION SELECT entity_id FROM filer_register))
+                                      AND (e.entity_ref IS NULL OR e.entity_ref NOT IN ({KNOWN_EMPLOYER_IDS}))
                                      THEN l.employer_id ELSE e.entity_ref END AS entity_ref)
             FROM raw_enforcement_outcome e LEFT JOIN outcome_name_links l USING (record_id)
             WHERE e.decided_on < {a}""",
@@ -399,7 +423,10 @@ def create_views(
         )
     # Names on records are linked to register entries: exact keys first, then Splink (features/entity_resolution)
     # adds the variants it resolves above its merge threshold, before any record is attached to an entity.
-    for statement in _register_statements(a) + _filer_statements(a):
+    for statement in _register_statements(a) + _filer_name_statements(a):
+        con.execute(statement)
+    merge_filers(con, "filer_keys", link=resolve)
+    for statement in _filer_statements(a):
         con.execute(statement)
     if resolve:  # off only to measure exact matching alone (tests/features/test_entity_resolution.py)
         resolve_names(con)

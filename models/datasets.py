@@ -13,6 +13,7 @@ new positives) only once sanctioned. Nothing here reads the simulator's truth.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -136,9 +137,17 @@ def _labels_sql(lake: Lake, entity: EntityType, known_by: date | None) -> str | 
     return " UNION ALL ".join(f"({p})" for p in present) if present else None
 
 
-def labels_between(lake: Lake, entity: EntityType, start: date, end: date, known_by: date | None = None) -> set[str]:
+def labels_between(
+    lake: Lake,
+    entity: EntityType,
+    start: date,
+    end: date,
+    known_by: date | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> set[str]:
     """Entities labelled in (start, end]: a sanction decided, or (``FINDING_LABELS``) an inspection finding a
-    forced-labour indicator, in the window (and, with ``known_by``, recorded by that day)."""
+    forced-labour indicator, in the window (and, with ``known_by``, recorded by that day); ``aliases``: the entity
+    each observation's id resolves to (a feature table's ``aliases``), else the id itself."""
     sql = _labels_sql(lake, entity, known_by)
     if sql is None:
         return set()
@@ -149,11 +158,12 @@ def labels_between(lake: Lake, entity: EntityType, start: date, end: date, known
         ).fetchall()
     finally:
         con.close()
-    return {r[0] for r in rows}
+    return {(aliases or {}).get(r[0], r[0]) for r in rows}
 
 
-def labelled_by(lake: Lake, entity: EntityType, day: date) -> set[str]:
-    """Entities sanctioned (``LABEL_KINDS``) on or before ``day``: the known positives at that day."""
+def labelled_by(lake: Lake, entity: EntityType, day: date, aliases: Mapping[str, str] | None = None) -> set[str]:
+    """Entities sanctioned (``LABEL_KINDS``) on or before ``day``: the known positives at that day (``aliases`` as
+    in ``labels_between``)."""
     sql = _outcomes_sql(lake, entity, day)
     if sql is None:
         return set()
@@ -162,7 +172,7 @@ def labelled_by(lake: Lake, entity: EntityType, day: date) -> set[str]:
         rows = con.execute(f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE decided_on <= DATE '{day}'").fetchall()
     finally:
         con.close()
-    return {r[0] for r in rows}
+    return {(aliases or {}).get(r[0], r[0]) for r in rows}
 
 
 def lottery_inspected(lake: Lake, start: date, end: date) -> dict[str, str]:
@@ -223,13 +233,13 @@ def dataset(
     cols = [c for c in feature_columns(entity) if indicator_of(c) not in exclude]
     t = ft.table
     if drop_known:
-        known = labelled_by(lake, entity, as_of)
+        known = labelled_by(lake, entity, as_of, ft.aliases)
         ids_all = [str(v) for v in t.column("entity_id").to_pylist()]
         keep = np.array([i not in known for i in ids_all], dtype=bool)
         t = t.filter(pa.array(keep))
     x = feature_frame(t, cols) if t.num_rows else np.zeros((0, len(cols)))
     ids = [str(v) for v in t.column("entity_id").to_pylist()]
-    positives = labels_between(lake, entity, as_of, label_end, known_by)
+    positives = labels_between(lake, entity, as_of, label_end, known_by, ft.aliases)
     y = np.array([i in positives for i in ids], dtype=float)
     if entity == "employer":
         inspected = ~np.isnan(t.column(BY_ID["E01"].feature).to_numpy(zero_copy_only=False).astype(float))

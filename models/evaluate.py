@@ -101,9 +101,9 @@ def evaluate_entity(
     for m in (model, served):
         _check_trained_before(m, as_of)
     all_ids = [str(v) for v in table.table.column("entity_id").to_pylist()]
-    known = labelled_by(lake, entity, as_of)
+    known = labelled_by(lake, entity, as_of, table.aliases)
     is_new = np.array([i not in known for i in all_ids], dtype=bool)
-    labelled = labels_between(lake, entity, as_of, as_of + timedelta(days=horizon))
+    labelled = labels_between(lake, entity, as_of, as_of + timedelta(days=horizon), aliases=table.aliases)
     t = table.table.filter(pa.array(is_new))
     ids = [str(v) for v in t.column("entity_id").to_pylist()]
     ev = _Evaluated(
