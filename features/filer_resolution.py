@@ -6,12 +6,16 @@ case, punctuation and legal forms; ``merge_filers`` links the remaining spelling
 Splink settings of ``features.entity_resolution`` (deduplication of the filers' name keys, the same comparisons,
 blocking and fixed parameters as names on records against a register):
 
-* pairs at or above the merge threshold join one filer; a filer is a connected group of such pairs, and its
+* a pair at or above the merge threshold joins one filer when the two spellings also filed from a place in
+  common (the same city of the same state, or the same postal code) and differ in more than initials: small
+  farms' names are short and alike ('Ross Farms', 'Moss Farms'; 'J and K Farms', 'J and P Farms'), and one
+  edit between two of them is as often two employers as a typo. A filer is a connected group of such pairs; its
   entity id is ``SPONSOR_ID_PREFIX`` + the key of its first filed spelling (earliest petition day, then the
   smallest key), so that the id a filer gets does not change when a later year adds a spelling;
-* pairs from the possible threshold up to the merge threshold of two different filers are kept both ways as
-  'possibly the same' links (``filer_possible_links``): never merged, read with the other names entity
-  resolution found possibly the same (indicator L11).
+* every other pair from the possible threshold up (the merge tier without the place or with initials alone
+  differing, at ``UNSUPPORTED_PROBABILITY``) of two different filers is kept both ways as a 'possibly the same'
+  link (``filer_possible_links``): never merged, read with the other names entity resolution found possibly
+  the same (indicator L11).
 
 Point in time: the features as of D read only the petitions known before D (``features.views``), so the map as of
 D never depends on a later filing.
@@ -47,6 +51,21 @@ class FilerReport:
     filers: int  # entities after merging
     merged: int  # name keys joined to a filer whose id is another key's
     possible: int  # 'possibly the same' pairs of two filers, not merged
+
+
+# Tokens of at most this many characters are initials ('aa farms', 'j and k farms', 'david j watson'): two keys
+# whose differing tokens are all initials name different filers as often as the same one.
+INITIALS_LENGTH = 3
+# The probability a pair of filers is kept with, at most, when the name alone supports it (no place in common, or
+# initials alone differing): in the 'possibly the same' tier, below every merge threshold.
+UNSUPPORTED_PROBABILITY = 0.6
+
+
+def _initials_differ(a: str, b: str) -> bool:
+    """Whether the tokens of name keys ``a`` and ``b`` that the other lacks are all initials (``INITIALS_LENGTH``)."""
+    left, right = a.split(), b.split()
+    differing = [t for t in left if t not in right] + [t for t in right if t not in left]
+    return bool(differing) and all(len(t) <= INITIALS_LENGTH for t in differing)
 
 
 def _groups(keys: list[tuple[str, object]], pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -90,7 +109,8 @@ def merge_filers(
     possible_threshold: float = 0.5,
     link: bool = True,
 ) -> FilerReport:
-    """Resolve the filers' name keys in temp table ``keys(name_key, first_day)`` (see the module docstring) into
+    """Resolve the filers' name keys in temp table ``keys(name_key, first_day, places)`` (``places``: the texts of
+    the places each filed from, 'KY:LEXINGTON', 'postal:40509'; see the module docstring) into
     temp tables ``filer_entities(name_key, entity_id)`` (every key) and ``filer_possible_links(name_key,
     entity_id, probability)``; ``link`` False: exact keys alone, every key a filer of its own. Deterministic: the
     same keys and days give the same entities."""
@@ -120,6 +140,11 @@ def merge_filers(
         ]
         drop_predictions(linker, predictions)
         con.execute("DROP TABLE __fr_keys")
+    places = {str(k): set(v or ()) for k, v in con.execute(f"SELECT name_key, places FROM {keys}").fetchall()}
+    pairs = [
+        (a, b, p if places[a] & places[b] and not _initials_differ(a, b) else min(p, UNSUPPORTED_PROBABILITY))
+        for a, b, p in pairs
+    ]
     group = _groups(ordered, [(a, b) for a, b, p in pairs if p >= merge_threshold])
     entity = {k: SPONSOR_ID_PREFIX + g for k, g in group.items()}
     keys_sorted = sorted(entity)

@@ -88,7 +88,10 @@ def _filer_name_statements(a: str) -> list[str]:
             FROM (SELECT DISTINCT sponsor_name AS name FROM lc_known WHERE day < {a} AND sponsor_name IS NOT NULL)""",
         "DELETE FROM filer_names WHERE name_key IS NULL",
         f"""CREATE OR REPLACE TEMP TABLE filer_keys AS
-            SELECT f.name_key, min(l.day) AS first_day FROM lc_known l JOIN filer_names f ON f.name = l.sponsor_name
+            SELECT f.name_key, min(l.day) AS first_day,
+                   list_distinct(flatten(list([upper(l.sponsor_region) || ':' || upper(trim(l.sponsor_city)),
+                                               'postal:' || trim(l.sponsor_postal_code)]))) AS places
+            FROM lc_known l JOIN filer_names f ON f.name = l.sponsor_name
             WHERE l.day < {a} AND f.name_key NOT IN (SELECT name_key FROM employer_name_map) GROUP BY 1""",
     ]
 

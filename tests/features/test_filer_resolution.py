@@ -153,11 +153,19 @@ def test_the_map_as_of_a_day_ignores_a_later_years_filing(lake: Lake) -> None:
     assert set(rows) == set(entities.values())
 
 
-def _keys(con: duckdb.DuckDBPyConnection, keys: dict[str, str]) -> str:
-    con.execute("CREATE OR REPLACE TEMP TABLE keys (name_key VARCHAR, first_day DATE)")
-    for k, day in keys.items():
-        con.execute("INSERT INTO keys VALUES (?, ?)", [k, day])
+def _keys(con: duckdb.DuckDBPyConnection, keys: dict[str, tuple[str, list[str]]]) -> str:
+    """Temp table ``keys`` of merge_filers: name key -> (first day, places)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE keys (name_key VARCHAR, first_day DATE, places VARCHAR[])")
+    for k, (day, places) in keys.items():
+        con.execute("INSERT INTO keys VALUES (?, ?, ?)", [k, day, places])
     return "keys"
+
+
+def _entities(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT name_key, entity_id FROM filer_entities").fetchall())
+
+
+HERE, THERE = ["KY:LEXINGTON", "postal:40509"], ["GA:TIFTON", "postal:31794"]
 
 
 def test_merged_filers_take_the_first_filed_key_and_join_through_chains() -> None:
@@ -166,16 +174,16 @@ def test_merged_filers_take_the_first_filed_key_and_join_through_chains() -> Non
         keys = _keys(
             con,
             {
-                "harvest valley farms": "2010-05-01",
-                "harvest vally farms": "2009-05-01",  # filed first: the group's id
-                "harvest vally farm": "2011-05-01",  # one edit from the second only
-                "orchard hill": "2010-05-01",
+                "harvest valley farms": ("2010-05-01", HERE),
+                "harvest vally farms": ("2009-05-01", HERE),  # filed first: the group's id
+                "harvest vally farm": ("2011-05-01", ["postal:40509"]),  # one edit from the second only
+                "orchard hill": ("2010-05-01", HERE),
             },
         )
         report = merge_filers(con, keys)
-        entities = dict(con.execute("SELECT name_key, entity_id FROM filer_entities").fetchall())
+        entities = _entities(con)
         unlinked = merge_filers(con, keys, link=False)
-        alone = dict(con.execute("SELECT name_key, entity_id FROM filer_entities").fetchall())
+        alone = _entities(con)
     finally:
         con.close()
     group = "sponsor:harvest vally farms"
@@ -187,3 +195,30 @@ def test_merged_filers_take_the_first_filed_key_and_join_through_chains() -> Non
     }
     assert (report.spellings, report.filers, report.merged) == (4, 2, 2)
     assert alone == {k: f"sponsor:{k}" for k in entities} and unlinked.merged == 0
+
+
+def test_one_edit_without_a_place_in_common_or_in_initials_alone_is_only_possibly_the_same() -> None:
+    con = duckdb.connect()
+    try:
+        keys = _keys(
+            con,
+            {
+                "ross farms": ("2010-05-01", HERE),
+                "moss farms": ("2011-05-01", THERE),  # one edit, filed elsewhere
+                "j and k farms": ("2010-05-01", HERE),
+                "j and p farms": ("2011-05-01", HERE),  # one edit, in initials
+            },
+        )
+        report = merge_filers(con, keys)
+        entities = _entities(con)
+        possible = con.execute("SELECT name_key, entity_id, probability FROM filer_possible_links").fetchall()
+    finally:
+        con.close()
+    assert entities == {k: f"sponsor:{k}" for k in entities} and report.merged == 0
+    assert {(k, e) for k, e, _ in possible} == {
+        ("ross farms", "sponsor:moss farms"),
+        ("moss farms", "sponsor:ross farms"),
+        ("j and k farms", "sponsor:j and p farms"),
+        ("j and p farms", "sponsor:j and k farms"),
+    }
+    assert all(0.5 <= p < 0.95 for _, _, p in possible)
