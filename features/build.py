@@ -32,7 +32,7 @@ from features.network import build_network
 from features.profiles import entity_profile, entity_scope
 from features.registry import BY_ID, ENTITY_TYPES, INDICATORS, EntityType, Indicator, for_entity, indicator_of
 from features.shrinkage import fit_beta_prior, shrunk_rate
-from features.views import KNOWN_EMPLOYER_IDS, all_outcomes_sql, create_views
+from features.views import create_views
 
 NETWORK_EDGES = "network_edges.parquet"  # the network table of a features folder (build_features network_out)
 
@@ -179,8 +179,7 @@ def build_features(
         for entity in entities:
             out[entity] = compute_entity(con, entity)
         if "employer" in out:
-            aliases = outcome_aliases(con, all_outcomes_sql(con, lake), KNOWN_EMPLOYER_IDS)
-            out["employer"] = replace(out["employer"], aliases=aliases)
+            out["employer"] = replace(out["employer"], aliases=outcome_aliases(con))
     finally:
         con.close()
     return out

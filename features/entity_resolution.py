@@ -77,8 +77,10 @@ REGISTERS: dict[Kind, tuple[str, str, str, str]] = {
     "recruiter": ("registry", "recruiter_ref", "recruiter_name_map", "recruiter_id"),
 }
 # Entities known by a name alone that are linked to like register entries, read where the temp table exists
-# (entity_id, name): employers known only by the petitions they filed (``features.build``).
-NAME_REGISTERS: dict[Kind, str] = {"employer": "filer_register"}
+# (entity_id, name, name_key), and the temp table of the comparison features of their name keys (``_features``,
+# made once for them): employers known only by the petitions they filed (``features.views``,
+# ``features.filer_resolution``).
+NAME_REGISTERS: dict[Kind, tuple[str, str]] = {"employer": ("filer_register", "filer_key_features")}
 
 # Fixed Fellegi-Sunter parameters (not trained; see the module docstring). m: share of true links at the
 # level (typos are mostly one dropped / swapped / changed character); u: share of unrelated
@@ -257,22 +259,22 @@ def seen_name_keys(con: duckdb.DuckDBPyConnection, kind: Kind, table: str = "__e
 
 
 def _register_table(con: duckdb.DuckDBPyConnection, kind: Kind) -> int:
-    """Temp table ``__er_register``: the comparison features of every register name of ``kind`` (with the
+    """Temp table ``__er_register``: the comparison features of every register name key of ``kind`` (with the
     entities known by name alone of ``NAME_REGISTERS``) and its entity (the smallest id per name key); returns
     its row count."""
     register, register_id, _, _ = REGISTERS[kind]
-    entries = f"SELECT {register_id} AS entity_id, name FROM {register}"
-    named = NAME_REGISTERS.get(kind)
+    entries = f"""SELECT {_features("name_key")}, entity_id FROM (
+                      SELECT name_key, min(entity_id) AS entity_id FROM (
+                          SELECT {register_id} AS entity_id, {name_key_sql("name")} AS name_key FROM {register})
+                      WHERE name_key IS NOT NULL GROUP BY 1)"""
     query = "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $t"
+    named, features = NAME_REGISTERS.get(kind, ("", ""))
     if named and con.execute(query, {"t": named}).fetchall()[0][0]:
-        entries += f" UNION ALL SELECT entity_id, name FROM {named}"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __er_register AS
-            SELECT {_features("name_key")}, entity_id FROM (
-                SELECT {name_key_sql("name")} AS name_key, min(entity_id) AS entity_id FROM ({entries})
-                WHERE name IS NOT NULL GROUP BY 1)
-            WHERE name_key IS NOT NULL ORDER BY name_key"""
-    )
+        # A name key of an entity known by name alone is no register name's (features.views): no key twice.
+        entries += f""" UNION ALL SELECT f.*, n.entity_id FROM (
+                           SELECT name_key, min(entity_id) AS entity_id FROM {named} GROUP BY 1) n
+                       JOIN {features} f USING (name_key)"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __er_register AS SELECT * FROM ({entries}) ORDER BY name_key")
     (registered,) = con.execute("SELECT count(*) FROM __er_register").fetchall()[0]
     return int(registered)
 
@@ -340,21 +342,25 @@ def best_links(con: duckdb.DuckDBPyConnection, links: str, merge_threshold: floa
 
 
 def _resolve(
-    con: duckdb.DuckDBPyConnection, kind: Kind, merge_threshold: float, possible_threshold: float
+    con: duckdb.DuckDBPyConnection, kind: Kind, merge_threshold: float, possible_threshold: float, labels: str | None
 ) -> ResolutionReport:
     _, _, name_map, map_id = REGISTERS[kind]
     seen_name_keys(con, kind)
     names, exact = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE name_key IN (SELECT name_key FROM {name_map})) FROM __er_seen"
     ).fetchall()[0]
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __er_unmatched AS SELECT name_key FROM __er_seen
-            WHERE name_key NOT IN (SELECT name_key FROM {name_map} WHERE name_key IS NOT NULL)"""
-    )
+    unmapped = f"name_key NOT IN (SELECT name_key FROM {name_map} WHERE name_key IS NOT NULL)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __er_unmatched AS SELECT name_key FROM __er_seen WHERE {unmapped}")
     con.execute("DROP TABLE __er_seen")
-    links = link_to_register(con, kind, "__er_unmatched", possible_threshold)
-    con.execute("DROP TABLE __er_unmatched")
+    # The names of outcomes read as labels go through the same Splink run, their links apart from the map.
+    extra = f" UNION SELECT name_key FROM {labels} WHERE {unmapped}" if labels else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __er_to_link AS SELECT name_key FROM __er_unmatched{extra}")
+    links = link_to_register(con, kind, "__er_to_link", possible_threshold)
     best = best_links(con, links, merge_threshold)
+    if labels:
+        con.execute(f"INSERT INTO label_links SELECT * FROM {best} WHERE name_key IN (SELECT name_key FROM {labels})")
+    for table in (best, links):
+        con.execute(f"DELETE FROM {table} WHERE name_key NOT IN (SELECT name_key FROM __er_unmatched)")
     (fuzzy,) = con.execute(f"SELECT count(*) FROM {best}").fetchall()[0]
     con.execute(f"INSERT INTO {name_map} (name_key, {map_id}) SELECT name_key, entity_id FROM {best}")
     con.execute(
@@ -365,19 +371,25 @@ def _resolve(
         {"merge": merge_threshold},
     )
     (possible,) = con.execute(f"SELECT count(*) FROM possible_links WHERE kind = '{kind}'").fetchall()[0]
-    con.execute(f"DROP TABLE {best}")
-    con.execute(f"DROP TABLE {links}")
+    for table in (best, links, "__er_unmatched", "__er_to_link"):
+        con.execute(f"DROP TABLE {table}")
     return ResolutionReport(kind, int(names), int(exact), int(fuzzy), int(possible))
 
 
 def resolve_names(
-    con: duckdb.DuckDBPyConnection, merge_threshold: float = 0.95, possible_threshold: float = 0.5
+    con: duckdb.DuckDBPyConnection,
+    merge_threshold: float = 0.95,
+    possible_threshold: float = 0.5,
+    labels: str | None = None,
 ) -> list[ResolutionReport]:
     """Link unmatched names on records to register entries (see the module docstring); one report per kind.
 
     Needs the tables of ``features.build.create_views`` (``org``, ``registry``, the ``raw_*`` records and
     the two exact name maps) on ``con``; adds links to the maps and (re)creates ``possible_links``.
-    Deterministic: the same tables give the same links.
+    ``labels``: a temp table of the name keys (``name_key``) of employer outcomes read as labels, whatever their
+    date: linked in the same employer run, their best links at the merge threshold go to temp table
+    ``label_links(name_key, entity_id)`` (always (re)created), never to the map or ``possible_links``.
+    Deterministic: the same tables give the same links (each name's links do not depend on the other names).
     """
     if not 0 < possible_threshold <= merge_threshold <= 1:
         raise ValueError("need 0 < possible_threshold <= merge_threshold <= 1")
@@ -385,11 +397,15 @@ def resolve_names(
         """CREATE OR REPLACE TEMP TABLE possible_links
            (kind VARCHAR, name_key VARCHAR, entity_id VARCHAR, probability DOUBLE)"""
     )
+    con.execute("CREATE OR REPLACE TEMP TABLE label_links (name_key VARCHAR, entity_id VARCHAR)")
     splink_logger = logging.getLogger("splink")
     level = splink_logger.level
     splink_logger.setLevel(logging.WARNING)
     try:
-        return [_resolve(con, kind, merge_threshold, possible_threshold) for kind in ORGANISATION_TYPES]
+        return [
+            _resolve(con, kind, merge_threshold, possible_threshold, labels if kind == "employer" else None)
+            for kind in ORGANISATION_TYPES
+        ]
     finally:
         splink_logger.setLevel(level)
 

@@ -22,9 +22,9 @@ D never depends on a later filing.
 
 Outcomes (debarments) name an employer by a name of their own and carry the id of that name
 (``data_contracts.names.sponsor_id``). ``outcome_aliases`` gives, for the outcomes of every date, the entity the
-names of each resolve to as of D through the same employer name map (exact keys, then entity resolution's links
-to the register at its merge threshold), so that labels read after D reach the entity whose features were built
-as of D: a debarment filed under either spelling of a merged filer labels it.
+names of each resolve to as of D through the same employer name map (exact keys, then the links of the same
+entity resolution run to the register at its merge threshold), so that labels read after D reach the entity whose
+features were built as of D: a debarment filed under either spelling of a merged filer labels it.
 """
 
 from __future__ import annotations
@@ -35,14 +35,11 @@ import duckdb
 import pyarrow as pa
 
 from data_contracts.names import SPONSOR_ID_PREFIX, legal_name_sql, name_key_sql, register_name_key
-from features.entity_resolution import (
-    _features,
-    _settings,
-    best_links,
-    drop_predictions,
-    link_to_register,
-    predict_pairs,
-)
+from features.entity_resolution import NAME_REGISTERS, _features, _settings, drop_predictions, predict_pairs
+
+# Temp table of the comparison features of every filer's name key (entity_resolution._features), made by
+# merge_filers and read again when entity resolution links other names to the filers.
+FILER_KEY_FEATURES = NAME_REGISTERS["employer"][1]
 
 
 @dataclass(frozen=True)
@@ -68,11 +65,10 @@ def _initials_differ(a: str, b: str) -> bool:
     return bool(differing) and all(len(t) <= INITIALS_LENGTH for t in differing)
 
 
-def _groups(keys: list[tuple[str, object]], pairs: list[tuple[str, str]]) -> dict[str, str]:
-    """Name key -> its group's representative: the groups are the connected components of ``pairs``; the
-    representative is the member first in ``keys`` order (each key once, ordered by first filing, then key)."""
-    order = {k: n for n, (k, _) in enumerate(keys)}
-    parent = {k: k for k, _ in keys}
+def _groups(first: dict[str, tuple[object, str]], pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Name key -> its group's representative, for the keys of ``pairs``: the groups are the connected components of
+    ``pairs``; the representative is the member with the smallest ``first`` (its first filing day, then itself)."""
+    parent = {k: k for pair in pairs for k in pair}
 
     def root(k: str) -> str:
         while parent[k] != k:
@@ -83,23 +79,37 @@ def _groups(keys: list[tuple[str, object]], pairs: list[tuple[str, str]]) -> dic
     for a, b in pairs:
         ra, rb = root(a), root(b)
         if ra != rb:
-            first, second = (ra, rb) if order[ra] < order[rb] else (rb, ra)
-            parent[second] = first
-    return {k: root(k) for k, _ in keys}
+            earlier, later = (ra, rb) if first[ra] < first[rb] else (rb, ra)
+            parent[later] = earlier
+    return {k: root(k) for k in parent}
 
 
-def _table(
-    con: duckdb.DuckDBPyConnection, name: str, text: dict[str, list[str]], probability: list[float] | None = None
-) -> None:
-    """Temp table ``name`` of the text columns ``text`` (and a ``probability`` column when given)."""
-    columns: dict[str, pa.Array] = {c: pa.array(v, pa.string()) for c, v in text.items()}
-    if probability is not None:
-        columns["probability"] = pa.array(probability, pa.float64())
+def _table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, pa.Array]) -> None:
+    """Temp table ``name`` of ``columns``."""
     con.register("__fr_rows", pa.table(columns))
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM __fr_rows")
     finally:
         con.unregister("__fr_rows")
+
+
+def _scored_pairs(
+    con: duckdb.DuckDBPyConnection, keys: str, possible_threshold: float
+) -> list[tuple[str, str, float, bool, object, object]]:
+    """Splink's pairs of the filers' name keys at or above ``possible_threshold``: (key, other key, probability,
+    whether they filed from a place in common, each one's first filing day)."""
+    linker, predictions = predict_pairs(
+        con, [FILER_KEY_FEATURES], _settings("dedupe_only", ()), possible_threshold, "filer"
+    )
+    rows = con.execute(
+        f"""SELECT p.name_key_l, p.name_key_r, p.match_probability,
+                   coalesce(len(list_intersect(a.places, b.places)) > 0, false), a.first_day, b.first_day
+            FROM {predictions.physical_name} p JOIN {keys} a ON a.name_key = p.name_key_l
+                 JOIN {keys} b ON b.name_key = p.name_key_r
+            ORDER BY 1, 2"""
+    ).fetchall()
+    drop_predictions(linker, predictions)
+    return [(str(a), str(b), float(p), bool(shared), da, db) for a, b, p, shared, da, db in rows]
 
 
 def merge_filers(
@@ -109,71 +119,71 @@ def merge_filers(
     possible_threshold: float = 0.5,
     link: bool = True,
 ) -> FilerReport:
-    """Resolve the filers' name keys in temp table ``keys(name_key, first_day, places)`` (``places``: the texts of
-    the places each filed from, 'KY:LEXINGTON', 'postal:40509'; see the module docstring) into
-    temp tables ``filer_entities(name_key, entity_id)`` (every key) and ``filer_possible_links(name_key,
-    entity_id, probability)``; ``link`` False: exact keys alone, every key a filer of its own. Deterministic: the
-    same keys and days give the same entities."""
+    """Resolve the filers' name keys in temp table ``keys(name_key, first_day, places)`` (one row per key;
+    ``places``: the texts of the places it filed from, 'KY:LEXINGTON', 'postal:40509'; see the module docstring)
+    into temp tables ``filer_entities(name_key, entity_id)`` (every key), ``filer_possible_links(name_key,
+    entity_id, probability)`` and ``FILER_KEY_FEATURES``; ``link`` False: exact keys alone, every key a filer of
+    its own. Deterministic: the same keys, days and places give the same entities."""
     if not 0 < possible_threshold <= merge_threshold <= 1:
         raise ValueError("need 0 < possible_threshold <= merge_threshold <= 1")
-    ordered = [
-        (str(k), d)
-        for k, d in con.execute(
-            f"SELECT name_key, min(first_day) FROM {keys} WHERE name_key IS NOT NULL GROUP BY 1 ORDER BY 2, 1"
-        ).fetchall()
-    ]
-    pairs: list[tuple[str, str, float]] = []
-    if link and len(ordered) > 1:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE __fr_keys AS
-                SELECT {_features("name_key")} FROM (SELECT DISTINCT name_key FROM {keys} WHERE name_key IS NOT NULL)
-                ORDER BY name_key"""
-        )
-        linker, predictions = predict_pairs(
-            con, ["__fr_keys"], _settings("dedupe_only", ()), possible_threshold, "filer"
-        )
-        pairs = [
-            (str(a), str(b), float(p))
-            for a, b, p in con.execute(
-                f"SELECT name_key_l, name_key_r, match_probability FROM {predictions.physical_name} ORDER BY 1, 2"
-            ).fetchall()
-        ]
-        drop_predictions(linker, predictions)
-        con.execute("DROP TABLE __fr_keys")
-    places = {str(k): set(v or ()) for k, v in con.execute(f"SELECT name_key, places FROM {keys}").fetchall()}
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {FILER_KEY_FEATURES} AS
+            SELECT {_features("name_key")} FROM (SELECT DISTINCT name_key FROM {keys} WHERE name_key IS NOT NULL)
+            ORDER BY name_key"""
+    )
+    (spellings,) = con.execute(f"SELECT count(*) FROM {FILER_KEY_FEATURES}").fetchall()[0]
+    scored = _scored_pairs(con, keys, possible_threshold) if link and spellings > 1 else []
+    # A pair the name alone supports (no place in common, or initials alone differing) is only possibly the same.
     pairs = [
-        (a, b, p if places[a] & places[b] and not _initials_differ(a, b) else min(p, UNSUPPORTED_PROBABILITY))
-        for a, b, p in pairs
+        (a, b, p if shared and not _initials_differ(a, b) else min(p, UNSUPPORTED_PROBABILITY))
+        for a, b, p, shared, _, _ in scored
     ]
-    group = _groups(ordered, [(a, b) for a, b, p in pairs if p >= merge_threshold])
-    entity = {k: SPONSOR_ID_PREFIX + g for k, g in group.items()}
-    keys_sorted = sorted(entity)
-    _table(con, "filer_entities", {"name_key": keys_sorted, "entity_id": [entity[k] for k in keys_sorted]})
+    first = {k: (day, k) for a, b, _, _, da, db in scored for k, day in ((a, da), (b, db))}
+    group = _groups(first, [(a, b) for a, b, p in pairs if p >= merge_threshold])
+    merged = sorted(k for k, g in group.items() if k != g)
+    _table(
+        con,
+        "__fr_merged",
+        {"name_key": pa.array(merged, pa.string()), "entity_id": pa.array([group[k] for k in merged], pa.string())},
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE filer_entities AS
+            SELECT k.name_key, '{SPONSOR_ID_PREFIX}' || coalesce(m.entity_id, k.name_key) AS entity_id
+            FROM (SELECT DISTINCT name_key FROM {keys} WHERE name_key IS NOT NULL) k
+            LEFT JOIN __fr_merged m USING (name_key) ORDER BY k.name_key"""
+    )
+    con.execute("DROP TABLE __fr_merged")
+
+    def entity(k: str) -> str:
+        return SPONSOR_ID_PREFIX + group.get(k, k)
+
     possible = sorted(
         {
-            (x, entity[y], p)
+            (x, entity(y), p)
             for a, b, p in pairs
-            if p < merge_threshold and group[a] != group[b]
+            if p < merge_threshold and entity(a) != entity(b)
             for x, y in ((a, b), (b, a))
         }
     )
     _table(
         con,
         "filer_possible_links",
-        {"name_key": [r[0] for r in possible], "entity_id": [r[1] for r in possible]},
-        [r[2] for r in possible],
+        {
+            "name_key": pa.array([r[0] for r in possible], pa.string()),
+            "entity_id": pa.array([r[1] for r in possible], pa.string()),
+            "probability": pa.array([r[2] for r in possible], pa.float64()),
+        },
     )
-    merged = sum(1 for k, g in group.items() if k != g)
-    return FilerReport(len(ordered), len(ordered) - merged, merged, len(possible) // 2)
+    return FilerReport(int(spellings), int(spellings) - len(merged), len(merged), len(possible) // 2)
 
 
-def outcome_aliases(
-    con: duckdb.DuckDBPyConnection, outcomes_sql: str, known_ids: str, merge_threshold: float = 0.95
-) -> dict[str, str]:
-    """Entity id an employer outcome carries -> the entity its names resolve to through the employer name map on
-    ``con`` (see the module docstring), for the outcomes of ``outcomes_sql`` (any date) whose id is not one of
-    ``known_ids`` (SQL of the entity ids the features know) and whose names resolve to an entity; several names
-    resolving to several entities: the smallest id, as the features attach the outcome."""
+LABEL_KEYS = "label_outcome_keys"  # temp table (entity_ref, name_key) of ``label_name_keys``
+
+
+def label_name_keys(con: duckdb.DuckDBPyConnection, outcomes_sql: str, known_ids: str) -> str:
+    """Temp table ``LABEL_KEYS(entity_ref, name_key)``: the name keys of the legal names of the employer outcomes of
+    ``outcomes_sql`` (any date) whose id is not one of ``known_ids`` (SQL of the entity ids the features know), for
+    ``entity_resolution.resolve_names(labels=...)`` and ``outcome_aliases``; returns its name."""
     register_name_key(con)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __fr_outcome_names AS
@@ -183,23 +193,25 @@ def outcome_aliases(
               AND entity_ref NOT IN ({known_ids})"""
     )
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __fr_outcome_keys AS
+        f"""CREATE OR REPLACE TEMP TABLE {LABEL_KEYS} AS
             SELECT entity_ref, name_key FROM (
                 SELECT entity_ref, {name_key_sql("name")} AS name_key FROM __fr_outcome_names)
             WHERE name_key IS NOT NULL"""
     )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE __fr_unmatched AS SELECT DISTINCT name_key FROM __fr_outcome_keys
-           WHERE name_key NOT IN (SELECT name_key FROM employer_name_map)"""
-    )
-    links = link_to_register(con, "employer", "__fr_unmatched", merge_threshold)
-    best = best_links(con, links, merge_threshold, "__fr_best")
+    con.execute("DROP TABLE __fr_outcome_names")
+    return LABEL_KEYS
+
+
+def outcome_aliases(con: duckdb.DuckDBPyConnection, label_keys: str = LABEL_KEYS) -> dict[str, str]:
+    """Entity id an employer outcome carries -> the entity its names (``label_name_keys``) resolve to through the
+    employer name map on ``con`` or, for a name the map lacks, entity resolution's best link of it
+    (``label_links``; see the module docstring), where that entity is another id; several names resolving to
+    several entities: the smallest id, as the features attach the outcome."""
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS label_links (name_key VARCHAR, entity_id VARCHAR)")
     rows = con.execute(
-        f"""SELECT entity_ref, min(employer_id) FROM __fr_outcome_keys k JOIN (
+        f"""SELECT entity_ref, min(employer_id) FROM {label_keys} k JOIN (
                 SELECT name_key, employer_id FROM employer_name_map
-                UNION ALL SELECT name_key, entity_id FROM {best}) m USING (name_key)
+                UNION ALL SELECT name_key, entity_id FROM label_links) m USING (name_key)
             GROUP BY 1 HAVING min(employer_id) <> entity_ref ORDER BY 1"""
     ).fetchall()
-    for table in ("__fr_outcome_names", "__fr_outcome_keys", "__fr_unmatched", links, best):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
     return {str(ref): str(entity) for ref, entity in rows}

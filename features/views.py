@@ -20,7 +20,7 @@ from data_contracts.names import (
 )
 from data_contracts.rules import SQL_TYPES
 from features.entity_resolution import resolve_names
-from features.filer_resolution import merge_filers
+from features.filer_resolution import label_name_keys, merge_filers
 
 OVERSTAY_GRACE_DAYS = 60
 # Name keys of organisation names that say there is none ('N.A', 'None'): no entity.
@@ -416,7 +416,9 @@ def create_views(
     """The point-in-time views every indicator's SQL reads (see the module docstring).
 
     event_time: records cut by their event dates alone, whenever they became known (for debugging; the default
-    also drops every record known on or after ``as_of``)."""
+    also drops every record known on or after ``as_of``). Beside the views, for labels only: the name keys of the
+    employer outcomes of every date (``filer_resolution.label_name_keys``) and their links (``label_links``),
+    which ``filer_resolution.outcome_aliases`` reads."""
     register_name_key(con)
     since = as_of - timedelta(days=window_days)
     a, s = f"DATE '{as_of.isoformat()}'", f"DATE '{since.isoformat()}'"
@@ -431,8 +433,9 @@ def create_views(
     merge_filers(con, "filer_keys", link=resolve)
     for statement in _filer_statements(a):
         con.execute(statement)
+    labels = label_name_keys(con, all_outcomes_sql(con, lake), KNOWN_EMPLOYER_IDS)
     if resolve:  # off only to measure exact matching alone (tests/features/test_entity_resolution.py)
-        resolve_names(con)
+        resolve_names(con, labels=labels)
     records = _application_statements(a, s) + _inspection_statements(a, s)
     records += _intermediary_statements(a) + _crossing_statements(a, s)
     for statement in _petition_statements(a, s) + records:
