@@ -114,6 +114,20 @@ def directions(features: list[str]) -> list[int]:
 Booster = lgb.LGBMClassifier | lgb.LGBMRanker
 
 
+MAX_QUERY_ROWS = 10_000  # LightGBM's limit on the rows of one ranking query
+
+
+def query_sizes(origin_rows: np.ndarray) -> np.ndarray:
+    """The ranking queries of consecutive rows: each fitting origin's rows (``origin_rows``, in order; empty
+    origins left out) as one query, split into as few nearly equal consecutive queries as LightGBM's limit
+    (``MAX_QUERY_ROWS``) allows."""
+    sizes: list[int] = []
+    for rows in (int(r) for r in origin_rows if r > 0):
+        parts = -(-rows // MAX_QUERY_ROWS)
+        sizes += [rows // parts + 1] * (rows % parts) + [rows // parts] * (parts - rows % parts)
+    return np.array(sizes, dtype=np.int64)
+
+
 def fit_booster(ds: Dataset, strategy: str) -> Booster:
     """Fit one strategy's trees; raises ValueError when its rows hold no contrast (all one label)."""
     mask, weights = strategy_weights(ds, strategy)
@@ -129,9 +143,9 @@ def fit_booster(ds: Dataset, strategy: str) -> Booster:
     if strategy == "rank_xendcg":
         groups = ds.group[mask] if ds.group is not None else np.zeros(int(mask.sum()), dtype=int)
         order = np.argsort(groups, kind="stable")
-        sizes = np.bincount(groups[order])
+        sizes = query_sizes(np.bincount(groups[order]))
         ranker = lgb.LGBMRanker(objective="rank_xendcg", **LGB_PARAMS, **constraints)
-        ranker.fit(ds.x[mask][order], y[order], group=sizes[sizes > 0], sample_weight=weights[mask][order])
+        ranker.fit(ds.x[mask][order], y[order], group=sizes, sample_weight=weights[mask][order])
         return ranker
     model = lgb.LGBMClassifier(objective="binary", **LGB_PARAMS, **constraints)
     model.fit(ds.x[mask], y, sample_weight=weights[mask])
