@@ -185,12 +185,21 @@ def build_features(
     return out
 
 
+# The code that decides which entity each record reaches (views, names merged by entity resolution) and how the
+# table is computed: a change to it changes a day's features as a new batch does.
+BUILD_MODULES: tuple[Path, ...] = tuple(
+    Path(__file__).with_name(m) for m in ("build.py", "views.py", "entity_resolution.py", "filer_resolution.py")
+)
+
+
 def lake_state(lake: Lake) -> str:
-    """What a feature table as of a day depends on besides the day, as one key: the lake's committed batches and
-    the indicator declarations. Equal keys give equal features (``build_features`` is deterministic)."""
+    """What a feature table as of a day depends on besides the day, as one key: the lake's committed batches, the
+    indicator declarations and the code of ``BUILD_MODULES``. Equal keys give equal features (``build_features``
+    is deterministic)."""
     batches = [e.batch_id for e in lake.ledger() if e.status == "committed"]
     declared = repr(sorted((i.id, i.entity, i.sql, i.threshold, i.window_days, i.kind) for i in INDICATORS))
-    digest = hashlib.sha256("\n".join([*batches, declared]).encode("utf-8")).hexdigest()[:16]
+    code = [path.read_text(encoding="utf-8") for path in BUILD_MODULES]
+    digest = hashlib.sha256("\n".join([*batches, declared, *code]).encode("utf-8")).hexdigest()[:16]
     return f"{len(batches)} batches, {digest}"
 
 

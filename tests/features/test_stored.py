@@ -94,6 +94,21 @@ def test_features_of_another_lake_state_are_built_again(home: Path, monkeypatch:
     assert builds == [DAY, DAY]
 
 
+def test_features_kept_before_the_build_code_changed_are_built_again(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = _counting_builds(monkeypatch)
+    module = tmp_path / "views.py"
+    module.write_text("one way of attaching records to entities\n", encoding="utf-8")
+    monkeypatch.setattr("features.build.BUILD_MODULES", (module,))
+    features_as_of(home, DAY, ENTITIES)
+    features_as_of(home, DAY, ENTITIES)
+    assert builds == [DAY]
+    module.write_text("another way of attaching records to entities\n", encoding="utf-8")
+    features_as_of(home, DAY, ENTITIES)
+    assert builds == [DAY, DAY]
+
+
 def test_kept_network_edges_are_read_only_beside_the_lake_state_they_were_built_on(home: Path) -> None:
     lake = Lake(home)
     try:
