@@ -182,15 +182,17 @@ LABEL_KEYS = "label_outcome_keys"  # temp table (entity_ref, name_key) of ``labe
 
 def label_name_keys(con: duckdb.DuckDBPyConnection, outcomes_sql: str, known_ids: str) -> str:
     """Temp table ``LABEL_KEYS(entity_ref, name_key)``: the name keys of the legal names of the employer outcomes of
-    ``outcomes_sql`` (any date) whose id is not one of ``known_ids`` (SQL of the entity ids the features know), for
-    ``entity_resolution.resolve_names(labels=...)`` and ``outcome_aliases``; returns its name."""
+    ``outcomes_sql`` (any date) that name their employer by name alone (an id of ``SPONSOR_ID_PREFIX``; an outcome
+    carrying a register number stays that organisation's) and whose id is not one of ``known_ids`` (SQL of the
+    entity ids the features know), for ``entity_resolution.resolve_names(labels=...)`` and ``outcome_aliases``;
+    returns its name."""
     register_name_key(con)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __fr_outcome_names AS
             SELECT DISTINCT entity_ref, {legal_name_sql("trim(part)")} AS name
             FROM ({outcomes_sql}), unnest(string_split(entity_name, '|')) t(part)
-            WHERE entity_type = 'employer' AND entity_ref IS NOT NULL AND entity_name IS NOT NULL
-              AND entity_ref NOT IN ({known_ids})"""
+            WHERE entity_type = 'employer' AND entity_name IS NOT NULL
+              AND starts_with(entity_ref, '{SPONSOR_ID_PREFIX}') AND entity_ref NOT IN ({known_ids})"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {LABEL_KEYS} AS
