@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -243,12 +244,18 @@ def reason_detail(ind: Indicator, row: dict[str, float | None], peer: float) -> 
     return ind.detail.format(num=float(num), den=float(den), value=float(value), peer=peer)
 
 
-def kept_state(out_dir: Path) -> str | None:
-    """The lake state the features kept in ``out_dir`` were built on (``write_features``); None without any."""
+def _kept_meta(out_dir: Path) -> dict[str, Any] | None:
+    """The cutoffs.json ``write_features`` wrote to ``out_dir``; None without one."""
     meta_path = out_dir / "cutoffs.json"
     if not meta_path.is_file():
         return None
-    state = json.loads(meta_path.read_text(encoding="utf-8")).get("state")
+    meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+    return meta
+
+
+def kept_state(out_dir: Path) -> str | None:
+    """The lake state the features kept in ``out_dir`` were built on (``write_features``); None without any."""
+    state = (_kept_meta(out_dir) or {}).get("state")
     return str(state) if state is not None else None
 
 
@@ -257,10 +264,9 @@ def read_features(
 ) -> dict[EntityType, FeatureTable] | None:
     """The feature tables ``write_features`` wrote to ``out_dir``, or None if any of ``entities`` is missing or,
     with ``state``, if they record another state (built on another lake or other indicators)."""
-    meta_path = out_dir / "cutoffs.json"
-    if not meta_path.is_file():
+    meta = _kept_meta(out_dir)
+    if meta is None:
         return None
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if state is not None and meta.get("state") != state:
         return None
     out: dict[EntityType, FeatureTable] = {}

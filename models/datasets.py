@@ -137,6 +137,19 @@ def _labels_sql(lake: Lake, entity: EntityType, known_by: date | None) -> str | 
     return " UNION ALL ".join(f"({p})" for p in present) if present else None
 
 
+def _entities(sql: str | None, decided: str, aliases: Mapping[str, str] | None) -> set[str]:
+    """The distinct ``entity_ref`` of the observations ``sql`` whose ``decided_on`` meets ``decided`` (SQL), each
+    through ``aliases`` (the entity an observation's id resolves to, a feature table's ``aliases``) where it has one."""
+    if sql is None:
+        return set()
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE {decided}").fetchall()
+    finally:
+        con.close()
+    return {(aliases or {}).get(r[0], r[0]) for r in rows}
+
+
 def labels_between(
     lake: Lake,
     entity: EntityType,
@@ -146,33 +159,15 @@ def labels_between(
     aliases: Mapping[str, str] | None = None,
 ) -> set[str]:
     """Entities labelled in (start, end]: a sanction decided, or (``FINDING_LABELS``) an inspection finding a
-    forced-labour indicator, in the window (and, with ``known_by``, recorded by that day); ``aliases``: the entity
-    each observation's id resolves to (a feature table's ``aliases``), else the id itself."""
-    sql = _labels_sql(lake, entity, known_by)
-    if sql is None:
-        return set()
-    con = duckdb.connect()
-    try:
-        rows = con.execute(
-            f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE decided_on > DATE '{start}' AND decided_on <= DATE '{end}'"
-        ).fetchall()
-    finally:
-        con.close()
-    return {(aliases or {}).get(r[0], r[0]) for r in rows}
+    forced-labour indicator, in the window (and, with ``known_by``, recorded by that day), through ``aliases``."""
+    window = f"decided_on > DATE '{start}' AND decided_on <= DATE '{end}'"
+    return _entities(_labels_sql(lake, entity, known_by), window, aliases)
 
 
 def labelled_by(lake: Lake, entity: EntityType, day: date, aliases: Mapping[str, str] | None = None) -> set[str]:
-    """Entities sanctioned (``LABEL_KINDS``) on or before ``day``: the known positives at that day (``aliases`` as
-    in ``labels_between``)."""
-    sql = _outcomes_sql(lake, entity, day)
-    if sql is None:
-        return set()
-    con = duckdb.connect()
-    try:
-        rows = con.execute(f"SELECT DISTINCT entity_ref FROM ({sql}) WHERE decided_on <= DATE '{day}'").fetchall()
-    finally:
-        con.close()
-    return {(aliases or {}).get(r[0], r[0]) for r in rows}
+    """Entities sanctioned (``LABEL_KINDS``) on or before ``day``: the known positives at that day, through
+    ``aliases``."""
+    return _entities(_outcomes_sql(lake, entity, day), f"decided_on <= DATE '{day}'", aliases)
 
 
 def lottery_inspected(lake: Lake, start: date, end: date) -> dict[str, str]:
