@@ -7,8 +7,13 @@ flag's weight is its log likelihood ratio between the risk class and the rest, s
 red-flag count: every part of it is one flag times its weight, as readable as the count itself.
 
 Nothing here reads a label or the simulator's truth. Every flag is declared as raising risk, so the risk class
-is the one in which each flag fires at least as often (a flag that would say otherwise gets weight 0); the
-fit starts from the count's top share and is deterministic.
+is the one in which each flag fires at least as often (a flag that would say otherwise gets weight 0).
+
+Expectation-maximisation finds a local optimum of the likelihood, and which one depends on where it starts: flags
+that fire together because an entity is large (many placements, many links) can hold a fit started from the
+count's top share. As is usual for latent class models, the fit is run from several starts (the count's top
+shares, then the entities each flag fires on) and the one with the highest log likelihood is kept; ties keep the
+earlier start. Every start is deterministic, so the fit is too.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EM_ITERATIONS = 300
-START_SHARE = 0.10  # the fit starts with the count's top 10% in the risk class
+EM_ITERATIONS = 300  # at most, per start
+EM_TOLERANCE = 1e-7  # a start has converged once no entity's risk-class probability moves more than this
+START_SHARES = (0.10, 0.05, 0.20, 0.30)  # starts with the count's top share in the risk class, then one per flag
 PRIOR_ROWS = 1.0  # pseudo-rows at the overall flag rate in each class (keeps rates off 0 and 1)
 RATE_BOUNDS = (1e-4, 1 - 1e-4)
 
@@ -29,6 +35,7 @@ class LatentFlagWeights:
     prevalence: float  # estimated share of entities in the risk class
     rate_risk: tuple[float, ...]  # per flag column: firing rate in the risk class
     rate_rest: tuple[float, ...]  # per flag column: firing rate in the other class
+    log_likelihood: float = 0.0  # of the flags under the fit (nats); the highest of the starts tried
 
     def score(self, flags: np.ndarray) -> np.ndarray:
         """Weighted red-flag count of each row of ``flags`` ([n, columns] 0/1)."""
@@ -50,14 +57,53 @@ def fit_latent_flag_weights(flags: np.ndarray, measured: np.ndarray | None = Non
     if seen.shape != f.shape:
         raise ValueError(f"measured has shape {seen.shape}, flags {f.shape}")
     f = f * seen  # a flag fires only where its indicator was measured
-    unseen = seen.sum(axis=0) == 0
     overall = f.sum(axis=0) / np.maximum(seen.sum(axis=0), 1.0)  # firing rate among the measured
+    best: _Fit | None = None
+    for start in _starts(f):
+        fit = _expectation_maximisation(f, seen, overall, np.where(start, 0.9, 0.1))
+        if best is None or fit.log_likelihood > best.log_likelihood:
+            best = fit
+    assert best is not None  # the count's top shares always give a start
+    # Firing moves the log odds by log(r1/r0) - log((1-r1)/(1-r0)) >= 0 when r1 >= r0; silence is the baseline.
+    weights = np.log(best.rate_risk / best.rate_rest) - np.log((1 - best.rate_risk) / (1 - best.rate_rest))
+    weights = np.where((overall > 0) & (seen.sum(axis=0) > 0), np.maximum(weights, 0.0), 0.0)
+    return LatentFlagWeights(
+        tuple(float(w) for w in weights),
+        best.prevalence,
+        tuple(float(r) for r in best.rate_risk),
+        tuple(float(r) for r in best.rate_rest),
+        best.log_likelihood,
+    )
+
+
+@dataclass(frozen=True)
+class _Fit:
+    prevalence: float
+    rate_risk: np.ndarray
+    rate_rest: np.ndarray
+    log_likelihood: float
+
+
+def _starts(f: np.ndarray) -> list[np.ndarray]:
+    """Initial risk classes (bool per entity), distinct and in order: the count's top shares, then each flag's
+    firing entities (flags that fire on every entity or none start nothing new)."""
     count = f.sum(axis=1)
-    start = count >= np.quantile(count, 1 - START_SHARE)
-    risk = np.where(start, 0.9, 0.1)  # responsibility of the risk class per entity
+    candidates = [count >= np.quantile(count, 1 - share) for share in START_SHARES]
+    candidates += [f[:, j] > 0 for j in range(f.shape[1])]
+    starts: list[np.ndarray] = []
+    for c in candidates:
+        if 0 < c.sum() < len(c) and not any(np.array_equal(c, s) for s in starts):
+            starts.append(c)
+    return starts or [candidates[0]]
+
+
+def _expectation_maximisation(f: np.ndarray, seen: np.ndarray, overall: np.ndarray, risk: np.ndarray) -> _Fit:
+    """Two-class EM from the risk-class probabilities ``risk``; flags that would mark the other class are held
+    at the overall rate in both classes."""
     lo, hi = RATE_BOUNDS
-    rate_risk = rate_rest = overall
-    prevalence = float(risk.mean())
+    silent = seen - f  # measured and not firing
+    prevalence, rate_risk, rate_rest = float(risk.mean()), overall, overall
+    log_risk = log_rest = np.zeros(len(f))
     for _ in range(EM_ITERATIONS):
         prevalence = float(np.clip(risk.mean(), lo, hi))
         rate_risk = (risk @ f + PRIOR_ROWS * overall) / (risk @ seen + PRIOR_ROWS)
@@ -65,16 +111,11 @@ def fit_latent_flag_weights(flags: np.ndarray, measured: np.ndarray | None = Non
         against = rate_risk < rate_rest  # a flag declared as raising risk may not mark the other class
         rate_risk = np.clip(np.where(against, overall, rate_risk), lo, hi)
         rate_rest = np.clip(np.where(against, overall, rate_rest), lo, hi)
-        silent = seen - f  # measured and not firing
         log_risk = np.log(prevalence) + f @ np.log(rate_risk) + silent @ np.log(1 - rate_risk)
         log_rest = np.log(1 - prevalence) + f @ np.log(rate_rest) + silent @ np.log(1 - rate_rest)
-        risk = 1.0 / (1.0 + np.exp(np.clip(log_rest - log_risk, -50, 50)))
-    # Firing moves the log odds by log(r1/r0) - log((1-r1)/(1-r0)) >= 0 when r1 >= r0; silence is the baseline.
-    weights = np.log(rate_risk / rate_rest) - np.log((1 - rate_risk) / (1 - rate_rest))
-    weights = np.where((overall > 0) & ~unseen, np.maximum(weights, 0.0), 0.0)
-    return LatentFlagWeights(
-        tuple(float(w) for w in weights),
-        prevalence,
-        tuple(float(r) for r in rate_risk),
-        tuple(float(r) for r in rate_rest),
-    )
+        updated = 1.0 / (1.0 + np.exp(np.clip(log_rest - log_risk, -50, 50)))
+        converged = float(np.max(np.abs(updated - risk))) < EM_TOLERANCE
+        risk = updated
+        if converged:
+            break
+    return _Fit(prevalence, rate_risk, rate_rest, float(np.logaddexp(log_risk, log_rest).sum()))

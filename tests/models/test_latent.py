@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.latent import fit_latent_flag_weights
+from models.latent import _expectation_maximisation, fit_latent_flag_weights
 from models.ranking import precision_at, tiebreak_keys
 
 
@@ -93,3 +93,43 @@ def test_a_never_measured_indicator_weighs_nothing_and_shapes_must_match() -> No
     assert fit.weights[1] == 0.0 and all(w > 0 for j, w in enumerate(fit.weights) if j != 1)
     with pytest.raises(ValueError, match="shape"):
         fit_latent_flag_weights(flags, measured[:, :3])
+
+
+def _sized_world(seed: int, n: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    """Flags 0-2 fire together on the 25% large entities (more placements, more links: not a sign of abuse);
+    flags 3-5 fire together in the 5% risk class. Returns (flags, risk)."""
+    rng = np.random.default_rng(seed)
+    large = rng.random(n) < 0.25
+    risk = rng.random(n) < 0.05
+    rates = np.zeros((n, 6))
+    rates[:, :3] = np.where(large[:, None], 0.35, 0.04)
+    rates[:, 3:] = np.where(risk[:, None], 0.6, 0.04)
+    return (rng.random(rates.shape) < rates).astype(float), risk.astype(float)
+
+
+def _fit_from_count_top_share(flags: np.ndarray) -> tuple[float, np.ndarray]:
+    """(log likelihood, weights) of the one fit started from the count's top 10%."""
+    count = flags.sum(axis=1)
+    start = np.where(count >= np.quantile(count, 0.9), 0.9, 0.1)
+    fit = _expectation_maximisation(flags, np.ones_like(flags), flags.mean(axis=0), start)
+    weights = np.log(fit.rate_risk / fit.rate_rest) - np.log((1 - fit.rate_risk) / (1 - fit.rate_rest))
+    return fit.log_likelihood, np.maximum(weights, 0.0)
+
+
+@pytest.mark.parametrize("seed", [1, 6])
+def test_a_start_held_by_large_entities_gives_way_to_the_likelier_fit(seed: int) -> None:
+    flags, risk = _sized_world(seed)
+    keys = tiebreak_keys([str(i) for i in range(len(risk))])
+    k = 150
+    trapped_ll, trapped_weights = _fit_from_count_top_share(flags)
+    fit = fit_latent_flag_weights(flags)
+    assert fit.log_likelihood > trapped_ll
+    assert precision_at(flags @ trapped_weights, risk, k, keys) < 0.1  # the size class, not the risk class
+    assert precision_at(fit.score(flags), risk, k, keys) > precision_at(flags.sum(axis=1), risk, k, keys)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000))
+def test_the_kept_fit_is_never_less_likely_than_the_count_start(seed: int) -> None:
+    flags, _ = _sized_world(seed, n=400)
+    assert fit_latent_flag_weights(flags).log_likelihood >= _fit_from_count_top_share(flags)[0] - 1e-6
