@@ -77,9 +77,9 @@ REGISTERS: dict[Kind, tuple[str, str, str, str]] = {
     "recruiter": ("registry", "recruiter_ref", "recruiter_name_map", "recruiter_id"),
 }
 # Entities known by a name alone that are linked to like register entries, read where the temp table exists
-# (entity_id, name, name_key), and the temp table of the comparison features of their name keys (``_features``,
-# made once for them): employers known only by the petitions they filed (``features.views``,
-# ``features.filer_resolution``).
+# (entity_id, name, name_key), and the temp table of the comparison features of their name keys
+# (``name_comparison_features``, made once for them): employers known only by the petitions they filed
+# (``features.views``, ``features.filer_resolution``).
 NAME_REGISTERS: dict[Kind, tuple[str, str]] = {"employer": ("filer_register", "filer_key_features")}
 
 # Fixed Fellegi-Sunter parameters (not trained; see the module docstring). m: share of true links at the
@@ -111,7 +111,7 @@ class ResolutionReport:
     possible: int  # 'possibly the same' links kept in possible_links below the threshold (not merged)
 
 
-def _settings(
+def splink_settings(
     link_type: Literal["link_only", "dedupe_only"] = "link_only", retain: tuple[str, ...] = ("entity_id",)
 ) -> Any:
     """The declared Splink settings: ``link_type`` link_only (names on records against register names) or
@@ -213,7 +213,7 @@ def _skeleton(key: str) -> str:
     return sql
 
 
-def _features(key: str) -> str:
+def name_comparison_features(key: str) -> str:
     """SQL select list: the key, its numbers, its sound skeleton and its single-deletion neighbourhood
     (blocking)."""
     return (
@@ -263,7 +263,7 @@ def _register_table(con: duckdb.DuckDBPyConnection, kind: Kind) -> int:
     entities known by name alone of ``NAME_REGISTERS``) and its entity (the smallest id per name key); returns
     its row count."""
     register, register_id, _, _ = REGISTERS[kind]
-    entries = f"""SELECT {_features("name_key")}, entity_id FROM (
+    entries = f"""SELECT {name_comparison_features("name_key")}, entity_id FROM (
                       SELECT name_key, min(entity_id) AS entity_id FROM (
                           SELECT {register_id} AS entity_id, {name_key_sql("name")} AS name_key FROM {register})
                       WHERE name_key IS NOT NULL GROUP BY 1)"""
@@ -282,8 +282,8 @@ def _register_table(con: duckdb.DuckDBPyConnection, kind: Kind) -> int:
 def predict_pairs(
     con: duckdb.DuckDBPyConnection, tables: list[str], settings: Any, threshold: float, name: str
 ) -> tuple[Any, Any]:
-    """Splink's scored pairs of ``tables`` (temp tables of comparison features, see ``_features``) at or above
-    ``threshold``: (the linker, its predictions table); drop both with ``drop_predictions``."""
+    """Splink's scored pairs of ``tables`` (temp tables of comparison features, see ``name_comparison_features``) at
+    or above ``threshold``: (the linker, its predictions table); drop both with ``drop_predictions``."""
     from splink import Linker
     from splink.backends.duckdb import DuckDBAPI
 
@@ -308,12 +308,12 @@ def link_to_register(con: duckdb.DuckDBPyConnection, kind: Kind, names: str, thr
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __er_names AS
-            SELECT {_features("name_key")}, CAST(NULL AS VARCHAR) AS entity_id
+            SELECT {name_comparison_features("name_key")}, CAST(NULL AS VARCHAR) AS entity_id
             FROM (SELECT DISTINCT name_key FROM {names} WHERE name_key IS NOT NULL) ORDER BY name_key"""
     )
     (unmatched,) = con.execute("SELECT count(*) FROM __er_names").fetchall()[0]
     if unmatched and _register_table(con, kind):
-        linker, predictions = predict_pairs(con, ["__er_names", "__er_register"], _settings(), threshold, kind)
+        linker, predictions = predict_pairs(con, ["__er_names", "__er_register"], splink_settings(), threshold, kind)
         # Orient each pair: the record's name (no entity) and the register's name (with its entity).
         con.execute(
             f"""INSERT INTO {links}

@@ -35,9 +35,15 @@ import duckdb
 import pyarrow as pa
 
 from data_contracts.names import SPONSOR_ID_PREFIX, legal_name_sql, name_key_sql, register_name_key
-from features.entity_resolution import NAME_REGISTERS, _features, _settings, drop_predictions, predict_pairs
+from features.entity_resolution import (
+    NAME_REGISTERS,
+    drop_predictions,
+    name_comparison_features,
+    predict_pairs,
+    splink_settings,
+)
 
-# Temp table of the comparison features of every filer's name key (entity_resolution._features), made by
+# Temp table of the comparison features of every filer's name key (entity_resolution.name_comparison_features), made by
 # merge_filers and read again when entity resolution links other names to the filers.
 FILER_KEY_FEATURES = NAME_REGISTERS["employer"][1]
 
@@ -99,7 +105,7 @@ def _scored_pairs(
     """Splink's pairs of the filers' name keys at or above ``possible_threshold``: (key, other key, probability,
     whether they filed from a place in common, each one's first filing day)."""
     linker, predictions = predict_pairs(
-        con, [FILER_KEY_FEATURES], _settings("dedupe_only", ()), possible_threshold, "filer"
+        con, [FILER_KEY_FEATURES], splink_settings("dedupe_only", ()), possible_threshold, "filer"
     )
     rows = con.execute(
         f"""SELECT p.name_key_l, p.name_key_r, p.match_probability,
@@ -128,8 +134,8 @@ def merge_filers(
         raise ValueError("need 0 < possible_threshold <= merge_threshold <= 1")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {FILER_KEY_FEATURES} AS
-            SELECT {_features("name_key")} FROM (SELECT DISTINCT name_key FROM {keys} WHERE name_key IS NOT NULL)
-            ORDER BY name_key"""
+            SELECT {name_comparison_features("name_key")}
+            FROM (SELECT DISTINCT name_key FROM {keys} WHERE name_key IS NOT NULL) ORDER BY name_key"""
     )
     (spellings,) = con.execute(f"SELECT count(*) FROM {FILER_KEY_FEATURES}").fetchall()[0]
     scored = _scored_pairs(con, keys, possible_threshold) if link and spellings > 1 else []
