@@ -16,7 +16,7 @@ from data_contracts.ingest import ingest_file
 from data_contracts.lake import Lake
 from data_contracts.sources import load_source
 from features.build import FeatureTable, build_features, read_features, write_features
-from features.filer_resolution import merge_filers
+from features.filer_resolution import FilerReport, merge_filers
 from features.registry import BY_ID
 from features.views import create_views
 from models.datasets import labelled_by, labels_between
@@ -153,39 +153,37 @@ def test_the_map_as_of_a_day_ignores_a_later_years_filing(lake: Lake) -> None:
     assert set(rows) == set(entities.values())
 
 
-def _keys(con: duckdb.DuckDBPyConnection, keys: dict[str, tuple[str, list[str]]]) -> str:
-    """Temp table ``keys`` of merge_filers: name key -> (first day, places)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE keys (name_key VARCHAR, first_day DATE, places VARCHAR[])")
-    for k, (day, places) in keys.items():
-        con.execute("INSERT INTO keys VALUES (?, ?, ?)", [k, day, places])
-    return "keys"
-
-
-def _entities(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    return dict(con.execute("SELECT name_key, entity_id FROM filer_entities").fetchall())
-
-
 HERE, THERE = ["KY:LEXINGTON", "postal:40509"], ["GA:TIFTON", "postal:31794"]
+PossibleLink = tuple[str, str, float]  # (name key, entity id, probability)
+
+
+def _resolved(
+    keys: dict[str, tuple[str, list[str]]], link: bool = True
+) -> tuple[FilerReport, dict[str, str], list[PossibleLink]]:
+    """merge_filers over ``keys`` (name key -> (first day, places)) on a fresh connection: its report, the entity
+    of every name key and the 'possibly the same' links."""
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TEMP TABLE keys (name_key VARCHAR, first_day DATE, places VARCHAR[])")
+        for k, (day, places) in keys.items():
+            con.execute("INSERT INTO keys VALUES (?, ?, ?)", [k, day, places])
+        report = merge_filers(con, "keys", link=link)
+        entities = dict(con.execute("SELECT name_key, entity_id FROM filer_entities").fetchall())
+        possible = con.execute("SELECT name_key, entity_id, probability FROM filer_possible_links").fetchall()
+    finally:
+        con.close()
+    return report, entities, possible
 
 
 def test_merged_filers_take_the_first_filed_key_and_join_through_chains() -> None:
-    con = duckdb.connect()
-    try:
-        keys = _keys(
-            con,
-            {
-                "harvest valley farms": ("2010-05-01", HERE),
-                "harvest vally farms": ("2009-05-01", HERE),  # filed first: the group's id
-                "harvest vally farm": ("2011-05-01", ["postal:40509"]),  # one edit from the second only
-                "orchard hill": ("2010-05-01", HERE),
-            },
-        )
-        report = merge_filers(con, keys)
-        entities = _entities(con)
-        unlinked = merge_filers(con, keys, link=False)
-        alone = _entities(con)
-    finally:
-        con.close()
+    keys = {
+        "harvest valley farms": ("2010-05-01", HERE),
+        "harvest vally farms": ("2009-05-01", HERE),  # filed first: the group's id
+        "harvest vally farm": ("2011-05-01", ["postal:40509"]),  # one edit from the second only
+        "orchard hill": ("2010-05-01", HERE),
+    }
+    report, entities, _ = _resolved(keys)
+    unlinked, alone, _ = _resolved(keys, link=False)
     group = "sponsor:harvest vally farms"
     assert entities == {
         "harvest valley farms": group,
@@ -198,22 +196,14 @@ def test_merged_filers_take_the_first_filed_key_and_join_through_chains() -> Non
 
 
 def test_one_edit_without_a_place_in_common_or_in_initials_alone_is_only_possibly_the_same() -> None:
-    con = duckdb.connect()
-    try:
-        keys = _keys(
-            con,
-            {
-                "ross farms": ("2010-05-01", HERE),
-                "moss farms": ("2011-05-01", THERE),  # one edit, filed elsewhere
-                "j and k farms": ("2010-05-01", HERE),
-                "j and p farms": ("2011-05-01", HERE),  # one edit, in initials
-            },
-        )
-        report = merge_filers(con, keys)
-        entities = _entities(con)
-        possible = con.execute("SELECT name_key, entity_id, probability FROM filer_possible_links").fetchall()
-    finally:
-        con.close()
+    report, entities, possible = _resolved(
+        {
+            "ross farms": ("2010-05-01", HERE),
+            "moss farms": ("2011-05-01", THERE),  # one edit, filed elsewhere
+            "j and k farms": ("2010-05-01", HERE),
+            "j and p farms": ("2011-05-01", HERE),  # one edit, in initials
+        }
+    )
     assert entities == {k: f"sponsor:{k}" for k in entities} and report.merged == 0
     assert {(k, e) for k, e, _ in possible} == {
         ("ross farms", "sponsor:moss farms"),
