@@ -16,7 +16,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from data_contracts.contracts import ILO_INDICATORS
 from features.registry import BY_ID, INDICATORS
 from service import charts, i18n, queries
 from service.auth import SESSION_HOURS, User, authenticate, csrf_ok, csrf_token, end_session, start_session
@@ -25,12 +24,9 @@ from service.deps import WorklistParams, service_of
 from service.outcomes import OutcomeIn
 from service.pages import (
     FORM_EXPIRED,
-    ILO_LABELS,
-    KIND_LABELS,
     NO_REGION,
     NOT_FOUND,
-    OUTCOME_KINDS,
-    OUTCOME_LABELS,
+    OUTCOME_FORM_CHOICES,
     SIGN_IN_EXPIRED,
     TOKEN_INVALID,
     TYPE_TITLES,
@@ -281,11 +277,7 @@ def entity_view(
         waterfall_svg=charts.waterfall_svg(found["base_value"], found["raw_score"], found["reasons"], gettext=gettext),
         waterfall=waterfall,
         probability=charts.probability,
-        outcome_kinds=OUTCOME_KINDS,
-        kind_labels=KIND_LABELS,
-        ilo_labels=ILO_LABELS,
-        outcome_labels=OUTCOME_LABELS,
-        ilo_indicators=ILO_INDICATORS,
+        **OUTCOME_FORM_CHOICES,
         today=today,
         form=form
         or {

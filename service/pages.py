@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from data_contracts.contracts import ILO_INDICATORS
 from service import i18n, portfolios
 from service.auth import User, csrf_token
 from service.core import COOKIE
@@ -58,6 +59,14 @@ ILO_LABELS = {
     "debt_bondage": N_("debt bondage"),
     "abusive_working_living_conditions": N_("abusive working and living conditions"),
     "excessive_overtime": N_("excessive overtime"),
+}
+# what the entity page's outcome form offers (its template's names): the kinds and ILO indicators, and their labels
+OUTCOME_FORM_CHOICES = {
+    "outcome_kinds": OUTCOME_KINDS,
+    "kind_labels": KIND_LABELS,
+    "ilo_labels": ILO_LABELS,
+    "outcome_labels": OUTCOME_LABELS,
+    "ilo_indicators": ILO_INDICATORS,
 }
 BANDS = {"high": N_("high"), "elevated": N_("elevated"), "low": N_("low")}  # models/scoring.py BANDS
 MODEL_STATUSES = {"champion": N_("champion"), "challenger": N_("challenger"), "retired": N_("retired")}
