@@ -11,14 +11,11 @@ sensitive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
 from data_contracts.contracts import CONTRACTS, sensitive_columns
-from data_contracts.home import Home
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features
 from features.registry import ENTITY_TYPES, EntityType
@@ -26,21 +23,15 @@ from features.registry import ENTITY_TYPES, EntityType
 MASKS = ("NULL", "'masked'")  # SQL replacing a sensitive column: absent, then one value for every row
 
 
-@dataclass
-class MaskedLake:
-    """A read-only view of ``lake`` whose records of every type show ``column`` as ``mask`` (SQL)."""
+class MaskedLake(Lake):
+    """A read-only view of ``lake`` whose records of every type show ``column`` as ``mask`` (SQL); like
+    ``LakeSnapshot``, a ``Lake`` with no catalogue connection of its own: ``lake`` answers its queries."""
 
-    lake: Lake
-    column: str
-    mask: str
-
-    @property
-    def home(self) -> Path:
-        return self.lake.home
-
-    @property
-    def layout(self) -> Home:
-        return self.lake.layout
+    def __init__(self, lake: Lake, column: str, mask: str) -> None:
+        self.home = lake.home
+        self.lake = lake
+        self.column = column
+        self.mask = mask
 
     def _masked(self, record_type: str, sql: str | None) -> str | None:
         if sql is None or self.column not in sensitive_columns(CONTRACTS[record_type]):
@@ -82,7 +73,7 @@ def sensitive_lineage(
     for column in columns:
         found: dict[EntityType, set[str]] = {e: set() for e in entities}
         for mask in MASKS:
-            masked = build_features(MaskedLake(lake, column, mask), as_of, entities)  # type: ignore[arg-type]
+            masked = build_features(MaskedLake(lake, column, mask), as_of, entities)
             for entity in entities:
                 found[entity] |= changed_columns(base[entity], masked[entity])
         out[column] = found
