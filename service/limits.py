@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.asgi_send import ObservedSend
+from service.asgi import HttpMiddleware, ObservedSend
 from service.problems import PROBLEM_JSON, problem_body
 
 CSP = (
@@ -85,21 +85,18 @@ def with_security_headers(
     return raw
 
 
-class GuardMiddleware:
-    """Outermost pure ASGI middleware: answers 413 to a request body over ``max_body_bytes`` (declared or
+class GuardMiddleware(HttpMiddleware):
+    """Outermost middleware: answers 413 to a request body over ``max_body_bytes`` (declared or
     streamed) before the app sees it, and adds the security headers to every response."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, hsts: bool = False, docs: bool = False) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body = max_body_bytes
         self.docs = docs
         self.raw = security_headers(hsts, csp=False)
         self.raw_csp = security_headers(hsts)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         extra = self.raw if self.docs and str(scope.get("path", "")).startswith(DOCS_PATHS) else self.raw_csp
         send_with_headers = ObservedSend(send, lambda headers: with_security_headers(headers, extra))
 

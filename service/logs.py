@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from service.asgi_send import ObservedSend
+from service.asgi import HttpMiddleware, ObservedSend
 
 REQUEST_ID_HEADER = b"x-request-id"
 REQUEST_ID_SCOPE = "tracerisk.request_id"  # ASGI scope key: the id chosen for this request (server-side only)
@@ -128,17 +128,11 @@ def with_request_id(headers: Iterable[tuple[bytes, bytes]], request_id: bytes) -
     return [*(h for h in headers if bytes(h[0]).lower() != REQUEST_ID_HEADER), (REQUEST_ID_HEADER, request_id)]
 
 
-class RequestIdMiddleware:
-    """Outermost pure ASGI middleware: the request id (``request_id_for``) in the response header, in the context
-    of everything logged while the request is handled, and in the access line written when it ends."""
+class RequestIdMiddleware(HttpMiddleware):
+    """Outermost middleware: the request id (``request_id_for``) in the response header, in the context of
+    everything logged while the request is handled, and in the access line written when it ends."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request_id = request_id_for(scope)
         token = current_request_id.set(request_id.decode("ascii"))

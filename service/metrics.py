@@ -13,7 +13,7 @@ from fastapi import Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.asgi_send import ObservedSend
+from service.asgi import HttpMiddleware, ObservedSend
 from service.settings import Settings
 
 log = logging.getLogger("tracerisk.service")
@@ -52,17 +52,14 @@ class Metrics:
         series[1].observe(seconds)
 
 
-class MetricsMiddleware:
-    """Pure ASGI middleware (cheaper than ``@app.middleware``): request count and latency per route template."""
+class MetricsMiddleware(HttpMiddleware):
+    """Request count and latency per route template."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         send_with_status = ObservedSend(send)
         try:

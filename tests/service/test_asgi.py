@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from starlette.types import Message
 
-from service.asgi_send import ObservedSend
+from service.asgi import ObservedSend
 
 EditHeaders = Callable[[Iterable[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
 
