@@ -1,13 +1,14 @@
-"""The middlewares' ``send``: the response status it keeps and the start headers it edits."""
+"""The middlewares' base (non-HTTP scopes pass through untouched) and their ``send``: the response status it keeps
+and the start headers it edits."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
 
-from starlette.types import Message
+from starlette.types import Message, Receive, Scope, Send
 
-from service.asgi import ObservedSend
+from service.asgi import HttpMiddleware, ObservedSend
 
 EditHeaders = Callable[[Iterable[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
 
@@ -50,3 +51,28 @@ def test_edits_the_start_headers_only() -> None:
     observed, sent = _run([dict(START), BODY], add_id)
     assert sent[0]["headers"] == [(b"content-type", b"text/plain"), (b"x-request-id", b"abc")]
     assert sent[1] == BODY and observed.status == 404
+
+
+class _Marking(HttpMiddleware):
+    """Answers every HTTP request through the app with the scope marked."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app({**scope, "marked": True}, receive, send)
+
+
+def test_the_base_hands_http_requests_to_handle_and_passes_other_scopes_on_untouched() -> None:
+    seen: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    middleware = _Marking(app)
+    for scope_type in ("lifespan", "websocket", "http"):
+        asyncio.run(middleware({"type": scope_type}, receive, send))
+    assert seen == [{"type": "lifespan"}, {"type": "websocket"}, {"type": "http", "marked": True}]
