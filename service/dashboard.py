@@ -342,7 +342,7 @@ def visit_pack(request: Request, entity_type: EntityType, params: WorklistParams
 @router.get("/indicators", response_class=HTMLResponse)
 def indicators_page(request: Request) -> HTMLResponse:
     user = signed_in(request)
-    return render(request, "indicators.html", user, indicators=[indicator_out(i) for i in INDICATORS])
+    return render(request, "indicators.html", user, rows=[indicator_out(i) for i in INDICATORS])
 
 
 @router.get("/indicators/{indicator_id}", response_class=HTMLResponse)
@@ -359,7 +359,7 @@ def models_page(request: Request) -> HTMLResponse:
     user = signed_in(request)
     with service_of(request).store.connect() as conn:
         found = queries.model_list(conn)
-    return render(request, "models.html", user, models=found)
+    return render(request, "models.html", user, rows=found)
 
 
 @router.get("/models/{model_id}", response_class=HTMLResponse)
