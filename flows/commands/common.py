@@ -134,14 +134,16 @@ def run_per_entity_type(
             raise fail(str(exc), exit_code) from exc
 
 
-def lake_home() -> Path:
-    """``$TRACERISK_HOME``; exit 2 when it holds no lake yet."""
+def lake_as_of(as_of: str) -> tuple[Path, date]:
+    """``$TRACERISK_HOME`` and the ``--as-of`` day; exit 2 when the day is not a date or the home holds no lake
+    yet."""
     from data_contracts.home import Home
 
+    day = as_of_day(as_of)
     home = Home.from_env()
     if not home.lake_catalogue.exists():
         raise fail(f"no lake at {home.root}: run `tracerisk ingest` first")
-    return home.root
+    return home.root, day
 
 
 def evidence_from(min_train: int | None, min_fold: int | None) -> Any:

@@ -17,10 +17,9 @@ from flows.commands.common import (
     DaskAddressOption,
     RunnerOption,
     ScaleOption,
-    as_of_day,
     console,
     fail,
-    lake_home,
+    lake_as_of,
     on_runner,
     open_task_runner,
     progress_bar,
@@ -189,8 +188,7 @@ def features(
     """Point-in-time indicator features for every employer, recruiter, desk, border post and inspector."""
     from data_contracts.lake import LakeBusy
 
-    day = as_of_day(as_of)
-    home = lake_home()
+    home, day = lake_as_of(as_of)
     from features.stored import features_dir
     from flows.features import features_flow
 

@@ -15,11 +15,10 @@ from flows.commands.common import (
     MinFoldOption,
     MinTrainOption,
     RunnerOption,
-    as_of_day,
     evidence_from,
     fail,
     figure,
-    lake_home,
+    lake_as_of,
     run_per_entity_type,
 )
 
@@ -36,8 +35,7 @@ def train(
     """Train one calibrated LightGBM model per entity type (point-in-time features and labels) and put it through
     the gate; a type whose evidence is too thin, or whose model does not beat the red-flag count, is served by the
     count."""
-    day = as_of_day(as_of)
-    home = lake_home()
+    home, day = lake_as_of(as_of)
     from features.registry import ENTITY_TYPES
     from flows.models import train_flow
 
@@ -70,8 +68,7 @@ def evaluate(
     """Backtest on new positives: the served ranking, the latest model, the red-flag count and random."""
     import json
 
-    day = as_of_day(as_of)
-    home = lake_home()
+    home, day = lake_as_of(as_of)
     from flows.models import evaluate_flow
 
     result = evaluate_flow(home, day, truth, evidence=evidence_from(min_train_positives, min_fold_positives))
@@ -117,8 +114,7 @@ def score(
     ] = False,
 ) -> None:
     """Score every entity with its type's champion model and publish to the serving store, all-or-nothing."""
-    day = as_of_day(as_of)
-    home = lake_home()
+    home, day = lake_as_of(as_of)
     from flows.models import PublishFailed, score_flow
     from models.champion import NoUsableModel
     from store.engine import redact_url, store_url

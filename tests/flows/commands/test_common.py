@@ -9,8 +9,16 @@ from typing import Any
 import pytest
 import typer
 
+from data_contracts.home import HOME_ENV, Home
 from features.registry import ENTITY_TYPES
-from flows.commands.common import as_of_day, evidence_from, figure, open_task_runner, run_per_entity_type
+from flows.commands.common import (
+    as_of_day,
+    evidence_from,
+    figure,
+    lake_as_of,
+    open_task_runner,
+    run_per_entity_type,
+)
 from models.train import MIN_FOLD_POSITIVES, MIN_TRAIN_POSITIVES
 
 
@@ -26,6 +34,16 @@ def test_as_of_reads_an_iso_day_and_refuses_anything_else() -> None:
     with pytest.raises(typer.Exit) as refused:
         as_of_day("30/06/2024")
     assert refused.value.exit_code == 2
+
+
+def test_lake_as_of_needs_a_day_then_a_lake_under_the_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    for as_of in ("30/06/2024", "2024-06-30"):  # not a date; a date but no lake yet
+        with pytest.raises(typer.Exit) as refused:
+            lake_as_of(as_of)
+        assert refused.value.exit_code == 2
+    Home(tmp_path).lake_catalogue.touch()
+    assert lake_as_of("2024-06-30") == (tmp_path, date(2024, 6, 30))
 
 
 def test_the_local_runner_runs_in_process_and_a_dask_address_needs_dask() -> None:
