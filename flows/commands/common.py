@@ -1,4 +1,5 @@
-"""What the ``tracerisk`` command groups share: the error console, progress bars, date, scale and runner options."""
+"""What the ``tracerisk`` command groups share: the error console, progress bars, the as-of day and lake, and the
+scale, runner, evidence and JSON-file options."""
 
 from __future__ import annotations
 
@@ -77,6 +78,11 @@ MinFoldOption = Annotated[
         "(default: models.train.MIN_FOLD_POSITIVES).",
     ),
 ]
+
+
+def json_file_option(what: str) -> Any:
+    """The ``--json FILE`` option (``Annotated`` metadata) of a command that can write ``what`` as JSON."""
+    return typer.Option("--json", help=f"Write the {what} as JSON to this file.")
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from flows.commands.common import (
     ScaleOption,
     console,
     fail,
+    json_file_option,
     lake_as_of,
     on_runner,
     open_task_runner,
@@ -98,7 +99,7 @@ def ingest(
     mapping: Annotated[
         Path | None, typer.Option(help="TOML file mapping source columns onto contract columns.")
     ] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary as JSON to this file.")] = None,
+    json_path: Annotated[Path | None, json_file_option("summary")] = None,
     gx_sample_rows: Annotated[
         int, typer.Option(help="Rows per batch validated by Great Expectations for the Data Docs (0: off).")
     ] = 2_000,

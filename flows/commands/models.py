@@ -18,6 +18,7 @@ from flows.commands.common import (
     evidence_from,
     fail,
     figure,
+    json_file_option,
     lake_as_of,
     run_per_entity_type,
 )
@@ -61,7 +62,7 @@ def train(
 def evaluate(
     as_of: Annotated[str, typer.Option("--as-of", help="Rank entities as of this day; labels come after it.")],
     truth: Annotated[Path | None, typer.Option(help="Simulator world folder: also measure against its truth.")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON to this file.")] = None,
+    json_path: Annotated[Path | None, json_file_option("metrics")] = None,
     min_train_positives: MinTrainOption = None,
     min_fold_positives: MinFoldOption = None,
 ) -> None:
