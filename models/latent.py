@@ -13,7 +13,8 @@ Expectation-maximisation finds a local optimum of the likelihood, and which one 
 that fire together because an entity is large (many placements, many links) can hold a fit started from the
 count's top share. As is usual for latent class models, the fit is run from several starts (the count's top
 shares, then the entities each flag fires on) and the one with the highest log likelihood is kept; ties keep the
-earlier start. Every start is deterministic, so the fit is too.
+earlier start. Beyond ``SCREEN_ROWS`` entities the starts are compared on that many evenly spaced rows and the
+likeliest is fitted on every row. Every start is deterministic, so the fit is too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 EM_ITERATIONS = 300  # at most, per start
 EM_TOLERANCE = 1e-7  # a start has converged once no entity's risk-class probability moves more than this
 START_SHARES = (0.10, 0.05, 0.20, 0.30)  # starts with the count's top share in the risk class, then one per flag
+SCREEN_ROWS = 4000  # rows every start is tried on; the likeliest start is then fitted on every row
 PRIOR_ROWS = 1.0  # pseudo-rows at the overall flag rate in each class (keeps rates off 0 and 1)
 RATE_BOUNDS = (1e-4, 1 - 1e-4)
 
@@ -58,12 +60,17 @@ def fit_latent_flag_weights(flags: np.ndarray, measured: np.ndarray | None = Non
         raise ValueError(f"measured has shape {seen.shape}, flags {f.shape}")
     f = f * seen  # a flag fires only where its indicator was measured
     overall = f.sum(axis=0) / np.maximum(seen.sum(axis=0), 1.0)  # firing rate among the measured
+    # Every start is tried on at most SCREEN_ROWS evenly spaced rows; the likeliest is then fitted on all rows.
+    screen = np.unique(np.linspace(0, n - 1, min(n, SCREEN_ROWS)).astype(np.int64))
+    screened = len(screen) < n
     best: _Fit | None = None
-    for start in _starts(f):
-        fit = _expectation_maximisation(f, seen, overall, np.where(start, 0.9, 0.1))
+    best_start = START_SHARES_KEY
+    for start in _starts(f[screen]):
+        fit = _expectation_maximisation(f[screen], seen[screen], overall, _start_risk(f[screen], start))
         if best is None or fit.log_likelihood > best.log_likelihood:
-            best = fit
-    assert best is not None  # the count's top shares always give a start
+            best, best_start = fit, start
+    if best is None or screened:
+        best = _expectation_maximisation(f, seen, overall, _start_risk(f, best_start))
     # Firing moves the log odds by log(r1/r0) - log((1-r1)/(1-r0)) >= 0 when r1 >= r0; silence is the baseline.
     weights = np.log(best.rate_risk / best.rate_rest) - np.log((1 - best.rate_risk) / (1 - best.rate_rest))
     weights = np.where((overall > 0) & (seen.sum(axis=0) > 0), np.maximum(weights, 0.0), 0.0)
@@ -84,17 +91,34 @@ class _Fit:
     log_likelihood: float
 
 
-def _starts(f: np.ndarray) -> list[np.ndarray]:
-    """Initial risk classes (bool per entity), distinct and in order: the count's top shares, then each flag's
-    firing entities (flags that fire on every entity or none start nothing new)."""
-    count = f.sum(axis=1)
-    candidates = [count >= np.quantile(count, 1 - share) for share in START_SHARES]
-    candidates += [f[:, j] > 0 for j in range(f.shape[1])]
-    starts: list[np.ndarray] = []
-    for c in candidates:
-        if 0 < c.sum() < len(c) and not any(np.array_equal(c, s) for s in starts):
-            starts.append(c)
-    return starts or [candidates[0]]
+Start = tuple[str, float]  # ("share", top share of the count) or ("flag", column): the entities put in the risk class
+START_SHARES_KEY: Start = ("share", START_SHARES[0])
+
+
+def _start_risk(f: np.ndarray, start: Start) -> np.ndarray:
+    """Initial risk-class probabilities of ``start`` on the rows of ``f``."""
+    kind, value = start
+    if kind == "share":
+        count = f.sum(axis=1)
+        chosen = count >= np.quantile(count, 1 - value)
+    else:
+        chosen = f[:, int(value)] > 0
+    return np.where(chosen, 0.9, 0.1)
+
+
+def _starts(f: np.ndarray) -> list[Start]:
+    """The starts that put a distinct, non-empty, non-total set of the rows of ``f`` in the risk class, in order:
+    the count's top shares, then each flag's firing entities."""
+    candidates: list[Start] = [("share", share) for share in START_SHARES]
+    candidates += [("flag", float(j)) for j in range(f.shape[1])]
+    starts: list[Start] = []
+    chosen: list[np.ndarray] = []
+    for key in candidates:
+        c = _start_risk(f, key) > 0.5
+        if 0 < c.sum() < len(c) and not any(np.array_equal(c, s) for s in chosen):
+            starts.append(key)
+            chosen.append(c)
+    return starts
 
 
 def _expectation_maximisation(f: np.ndarray, seen: np.ndarray, overall: np.ndarray, risk: np.ndarray) -> _Fit:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.latent import _expectation_maximisation, fit_latent_flag_weights
+from models.latent import SCREEN_ROWS, _expectation_maximisation, fit_latent_flag_weights
 from models.ranking import precision_at, tiebreak_keys
 
 
@@ -116,11 +116,13 @@ def _fit_from_count_top_share(flags: np.ndarray) -> tuple[float, np.ndarray]:
     return fit.log_likelihood, np.maximum(weights, 0.0)
 
 
-@pytest.mark.parametrize("seed", [1, 6])
-def test_a_start_held_by_large_entities_gives_way_to_the_likelier_fit(seed: int) -> None:
-    flags, risk = _sized_world(seed)
+# 9,000 rows: more than SCREEN_ROWS, so the starts are compared on a sample and the likeliest fitted on every row.
+@pytest.mark.parametrize(("seed", "n"), [(1, 3000), (6, 3000), (2, 9000)])
+def test_a_start_held_by_large_entities_gives_way_to_the_likelier_fit(seed: int, n: int) -> None:
+    assert (n > SCREEN_ROWS) == (n == 9000)
+    flags, risk = _sized_world(seed, n)
     keys = tiebreak_keys([str(i) for i in range(len(risk))])
-    k = 150
+    k = n // 20
     trapped_ll, trapped_weights = _fit_from_count_top_share(flags)
     fit = fit_latent_flag_weights(flags)
     assert fit.log_likelihood > trapped_ll
