@@ -11,10 +11,10 @@ is the one in which each flag fires at least as often (a flag that would say oth
 
 Expectation-maximisation finds a local optimum of the likelihood, and which one depends on where it starts: flags
 that fire together because an entity is large (many placements, many links) can hold a fit started from the
-count's top share. As is usual for latent class models, the fit is run from several starts (the count's top
-shares, then the entities each flag fires on) and the one with the highest log likelihood is kept; ties keep the
-earlier start. Beyond ``SCREEN_ROWS`` entities the starts are compared on that many evenly spaced rows and the
-likeliest is fitted on every row. Every start is deterministic, so the fit is too.
+count's top share. As is usual for latent class models, the fit is tried from several starts (the count's top
+shares, then the entities each flag fires on) in short runs on at most ``SCREEN_ROWS`` evenly spaced entities;
+the likeliest of them and the count's top share are run to convergence on every entity, and the one with the
+higher log likelihood is kept (ties: the count's top share). Every start is deterministic, so the fit is too.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ EM_ITERATIONS = 300  # at most, per start
 EM_TOLERANCE = 1e-7  # a start has converged once no entity's risk-class probability moves more than this
 START_SHARES = (0.10, 0.05, 0.20, 0.30)  # starts with the count's top share in the risk class, then one per flag
 SCREEN_ROWS = 4000  # rows every start is tried on; the likeliest start is then fitted on every row
+SCREEN_ITERATIONS = 60  # EM iterations of each start before the starts are compared
 PRIOR_ROWS = 1.0  # pseudo-rows at the overall flag rate in each class (keeps rates off 0 and 1)
 RATE_BOUNDS = (1e-4, 1 - 1e-4)
 
@@ -60,17 +61,17 @@ def fit_latent_flag_weights(flags: np.ndarray, measured: np.ndarray | None = Non
         raise ValueError(f"measured has shape {seen.shape}, flags {f.shape}")
     f = f * seen  # a flag fires only where its indicator was measured
     overall = f.sum(axis=0) / np.maximum(seen.sum(axis=0), 1.0)  # firing rate among the measured
-    # Every start is tried on at most SCREEN_ROWS evenly spaced rows; the likeliest is then fitted on all rows.
+    # Every start runs SCREEN_ITERATIONS on at most SCREEN_ROWS evenly spaced rows, all at once; the likeliest
+    # of them and the count's top share are then run to convergence on every row, and the likelier kept.
     screen = np.unique(np.linspace(0, n - 1, min(n, SCREEN_ROWS)).astype(np.int64))
-    screened = len(screen) < n
-    best: _Fit | None = None
-    best_start = START_SHARES_KEY
-    for start in _starts(f[screen]):
-        fit = _expectation_maximisation(f[screen], seen[screen], overall, _start_risk(f[screen], start))
-        if best is None or fit.log_likelihood > best.log_likelihood:
-            best, best_start = fit, start
-    if best is None or screened:
-        best = _expectation_maximisation(f, seen, overall, _start_risk(f, best_start))
+    starts = _starts(f[screen]) or [START_SHARES_KEY]
+    risk = np.stack([_start_risk(f[screen], start) for start in starts], axis=1)
+    screened = _expectation_maximisation(f[screen], seen[screen], overall, risk, SCREEN_ITERATIONS)
+    likeliest = starts[int(np.argmax(screened.log_likelihood))]  # the first of equals: the earlier start
+    finalists = [START_SHARES_KEY] if likeliest == START_SHARES_KEY else [START_SHARES_KEY, likeliest]
+    risk = np.stack([_start_risk(f, start) for start in finalists], axis=1)
+    fits = _expectation_maximisation(f, seen, overall, risk, EM_ITERATIONS)
+    best = fits.one(int(np.argmax(fits.log_likelihood)))
     # Firing moves the log odds by log(r1/r0) - log((1-r1)/(1-r0)) >= 0 when r1 >= r0; silence is the baseline.
     weights = np.log(best.rate_risk / best.rate_rest) - np.log((1 - best.rate_risk) / (1 - best.rate_rest))
     weights = np.where((overall > 0) & (seen.sum(axis=0) > 0), np.maximum(weights, 0.0), 0.0)
@@ -81,6 +82,24 @@ def fit_latent_flag_weights(flags: np.ndarray, measured: np.ndarray | None = Non
         tuple(float(r) for r in best.rate_rest),
         best.log_likelihood,
     )
+
+
+@dataclass(frozen=True)
+class _Fits:
+    """EM fits from several starts at once: per start, its prevalence, its rates per flag and log likelihood."""
+
+    prevalence: np.ndarray  # [starts]
+    rate_risk: np.ndarray  # [starts, flags]
+    rate_rest: np.ndarray  # [starts, flags]
+    log_likelihood: np.ndarray  # [starts], nats
+
+    def one(self, start: int) -> _Fit:
+        return _Fit(
+            float(self.prevalence[start]),
+            self.rate_risk[start],
+            self.rate_rest[start],
+            float(self.log_likelihood[start]),
+        )
 
 
 @dataclass(frozen=True)
@@ -121,25 +140,29 @@ def _starts(f: np.ndarray) -> list[Start]:
     return starts
 
 
-def _expectation_maximisation(f: np.ndarray, seen: np.ndarray, overall: np.ndarray, risk: np.ndarray) -> _Fit:
-    """Two-class EM from the risk-class probabilities ``risk``; flags that would mark the other class are held
-    at the overall rate in both classes."""
+def _expectation_maximisation(
+    f: np.ndarray, seen: np.ndarray, overall: np.ndarray, risk: np.ndarray, iterations: int
+) -> _Fits:
+    """Two-class EM from each column of the risk-class probabilities ``risk`` ([rows, starts]), all starts at once
+    until every one has converged; flags that would mark the other class are held at the overall rate in both
+    classes."""
     lo, hi = RATE_BOUNDS
     silent = seen - f  # measured and not firing
-    prevalence, rate_risk, rate_rest = float(risk.mean()), overall, overall
-    log_risk = log_rest = np.zeros(len(f))
-    for _ in range(EM_ITERATIONS):
-        prevalence = float(np.clip(risk.mean(), lo, hi))
-        rate_risk = (risk @ f + PRIOR_ROWS * overall) / (risk @ seen + PRIOR_ROWS)
-        rate_rest = ((1 - risk) @ f + PRIOR_ROWS * overall) / ((1 - risk) @ seen + PRIOR_ROWS)
+    prevalence = risk.mean(axis=0)
+    rate_risk = rate_rest = np.tile(overall, (risk.shape[1], 1))
+    log_risk = log_rest = np.zeros_like(risk)
+    for _ in range(iterations):
+        prevalence = np.clip(risk.mean(axis=0), lo, hi)
+        rate_risk = (risk.T @ f + PRIOR_ROWS * overall) / (risk.T @ seen + PRIOR_ROWS)
+        rate_rest = ((1 - risk).T @ f + PRIOR_ROWS * overall) / ((1 - risk).T @ seen + PRIOR_ROWS)
         against = rate_risk < rate_rest  # a flag declared as raising risk may not mark the other class
         rate_risk = np.clip(np.where(against, overall, rate_risk), lo, hi)
         rate_rest = np.clip(np.where(against, overall, rate_rest), lo, hi)
-        log_risk = np.log(prevalence) + f @ np.log(rate_risk) + silent @ np.log(1 - rate_risk)
-        log_rest = np.log(1 - prevalence) + f @ np.log(rate_rest) + silent @ np.log(1 - rate_rest)
+        log_risk = np.log(prevalence) + f @ np.log(rate_risk).T + silent @ np.log(1 - rate_risk).T
+        log_rest = np.log(1 - prevalence) + f @ np.log(rate_rest).T + silent @ np.log(1 - rate_rest).T
         updated = 1.0 / (1.0 + np.exp(np.clip(log_rest - log_risk, -50, 50)))
         converged = float(np.max(np.abs(updated - risk))) < EM_TOLERANCE
         risk = updated
         if converged:
             break
-    return _Fit(prevalence, rate_risk, rate_rest, float(np.logaddexp(log_risk, log_rest).sum()))
+    return _Fits(prevalence, rate_risk, rate_rest, np.logaddexp(log_risk, log_rest).sum(axis=0))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.latent import SCREEN_ROWS, _expectation_maximisation, fit_latent_flag_weights
+from models.latent import EM_ITERATIONS, SCREEN_ROWS, _expectation_maximisation, fit_latent_flag_weights
 from models.ranking import precision_at, tiebreak_keys
 
 
@@ -111,7 +111,9 @@ def _fit_from_count_top_share(flags: np.ndarray) -> tuple[float, np.ndarray]:
     """(log likelihood, weights) of the one fit started from the count's top 10%."""
     count = flags.sum(axis=1)
     start = np.where(count >= np.quantile(count, 0.9), 0.9, 0.1)
-    fit = _expectation_maximisation(flags, np.ones_like(flags), flags.mean(axis=0), start)
+    fit = _expectation_maximisation(flags, np.ones_like(flags), flags.mean(axis=0), start[:, None], EM_ITERATIONS).one(
+        0
+    )
     weights = np.log(fit.rate_risk / fit.rate_rest) - np.log((1 - fit.rate_risk) / (1 - fit.rate_rest))
     return fit.log_likelihood, np.maximum(weights, 0.0)
 
