@@ -64,23 +64,27 @@ def fit_latent_flag_weights(flags: np.ndarray, measured: np.ndarray | None = Non
     # Every start runs SCREEN_ITERATIONS on at most SCREEN_ROWS evenly spaced rows, all at once; the likeliest
     # of them and the count's top share are then run to convergence on every row, and the likelier kept.
     screen = np.unique(np.linspace(0, n - 1, min(n, SCREEN_ROWS)).astype(np.int64))
-    starts = _starts(f[screen]) or [START_SHARES_KEY]
-    risk = np.stack([_start_risk(f[screen], start) for start in starts], axis=1)
-    screened = _expectation_maximisation(f[screen], seen[screen], overall, risk, SCREEN_ITERATIONS)
-    likeliest = starts[int(np.argmax(screened.log_likelihood))]  # the first of equals: the earlier start
+    f_screen = f[screen]
+    starts = _starts(f_screen) or [(START_SHARES_KEY, _start_class(f_screen, START_SHARES_KEY))]
+    screened = _expectation_maximisation(
+        f_screen, seen[screen], overall, _responsibilities([c for _, c in starts]), SCREEN_ITERATIONS
+    )
+    likeliest = starts[int(np.argmax(screened.log_likelihood))][0]  # the first of equals: the earlier start
     finalists = [START_SHARES_KEY] if likeliest == START_SHARES_KEY else [START_SHARES_KEY, likeliest]
-    risk = np.stack([_start_risk(f, start) for start in finalists], axis=1)
+    risk = _responsibilities([_start_class(f, start) for start in finalists])
     fits = _expectation_maximisation(f, seen, overall, risk, EM_ITERATIONS)
-    best = fits.one(int(np.argmax(fits.log_likelihood)))
-    # Firing moves the log odds by log(r1/r0) - log((1-r1)/(1-r0)) >= 0 when r1 >= r0; silence is the baseline.
-    weights = np.log(best.rate_risk / best.rate_rest) - np.log((1 - best.rate_risk) / (1 - best.rate_rest))
-    weights = np.where((overall > 0) & (seen.sum(axis=0) > 0), np.maximum(weights, 0.0), 0.0)
+    k = int(np.argmax(fits.log_likelihood))
+    rate_risk, rate_rest = fits.rate_risk[k], fits.rate_rest[k]
+    # Firing moves the log odds by log(r1/r0) - log((1-r1)/(1-r0)) >= 0 when r1 >= r0; silence is the baseline;
+    # a flag that never fires where measured (overall rate 0) weighs nothing.
+    weights = np.log(rate_risk / rate_rest) - np.log((1 - rate_risk) / (1 - rate_rest))
+    weights = np.where(overall > 0, np.maximum(weights, 0.0), 0.0)
     return LatentFlagWeights(
         tuple(float(w) for w in weights),
-        best.prevalence,
-        tuple(float(r) for r in best.rate_risk),
-        tuple(float(r) for r in best.rate_rest),
-        best.log_likelihood,
+        float(fits.prevalence[k]),
+        tuple(float(r) for r in rate_risk),
+        tuple(float(r) for r in rate_rest),
+        float(fits.log_likelihood[k]),
     )
 
 
@@ -93,59 +97,44 @@ class _Fits:
     rate_rest: np.ndarray  # [starts, flags]
     log_likelihood: np.ndarray  # [starts], nats
 
-    def one(self, start: int) -> _Fit:
-        return _Fit(
-            float(self.prevalence[start]),
-            self.rate_risk[start],
-            self.rate_rest[start],
-            float(self.log_likelihood[start]),
-        )
-
-
-@dataclass(frozen=True)
-class _Fit:
-    prevalence: float
-    rate_risk: np.ndarray
-    rate_rest: np.ndarray
-    log_likelihood: float
-
 
 Start = tuple[str, float]  # ("share", top share of the count) or ("flag", column): the entities put in the risk class
 START_SHARES_KEY: Start = ("share", START_SHARES[0])
 
 
-def _start_risk(f: np.ndarray, start: Start) -> np.ndarray:
-    """Initial risk-class probabilities of ``start`` on the rows of ``f``."""
+def _start_class(f: np.ndarray, start: Start) -> np.ndarray:
+    """The rows of ``f`` that ``start`` puts in the risk class (bool)."""
     kind, value = start
     if kind == "share":
         count = f.sum(axis=1)
-        chosen = count >= np.quantile(count, 1 - value)
-    else:
-        chosen = f[:, int(value)] > 0
-    return np.where(chosen, 0.9, 0.1)
+        return np.asarray(count >= np.quantile(count, 1 - value))
+    return np.asarray(f[:, int(value)] > 0)
 
 
-def _starts(f: np.ndarray) -> list[Start]:
-    """The starts that put a distinct, non-empty, non-total set of the rows of ``f`` in the risk class, in order:
-    the count's top shares, then each flag's firing entities."""
+def _responsibilities(classes: list[np.ndarray]) -> np.ndarray:
+    """Initial risk-class probabilities ([rows, starts]) of the starts' classes: 0.9 in the class, 0.1 out."""
+    return np.where(np.stack(classes, axis=1), 0.9, 0.1)
+
+
+def _starts(f: np.ndarray) -> list[tuple[Start, np.ndarray]]:
+    """The starts, each with its class on the rows of ``f``, that put a distinct, non-empty, non-total set of rows
+    in the risk class, in order: the count's top shares, then each flag's firing entities."""
     candidates: list[Start] = [("share", share) for share in START_SHARES]
-    candidates += [("flag", float(j)) for j in range(f.shape[1])]
-    starts: list[Start] = []
-    chosen: list[np.ndarray] = []
+    candidates += [("flag", j) for j in range(f.shape[1])]
+    starts: list[tuple[Start, np.ndarray]] = []
     for key in candidates:
-        c = _start_risk(f, key) > 0.5
-        if 0 < c.sum() < len(c) and not any(np.array_equal(c, s) for s in chosen):
-            starts.append(key)
-            chosen.append(c)
+        chosen = _start_class(f, key)
+        if 0 < chosen.sum() < len(chosen) and not any(np.array_equal(chosen, c) for _, c in starts):
+            starts.append((key, chosen))
     return starts
 
 
 def _expectation_maximisation(
     f: np.ndarray, seen: np.ndarray, overall: np.ndarray, risk: np.ndarray, iterations: int
 ) -> _Fits:
-    """Two-class EM from each column of the risk-class probabilities ``risk`` ([rows, starts]), all starts at once
-    until every one has converged; flags that would mark the other class are held at the overall rate in both
-    classes."""
+    """Two-class EM from each column of the risk-class probabilities ``risk`` ([rows, starts]), all starts at once,
+    for at most ``iterations`` or until every one has converged; flags that would mark the other class are held
+    at the overall rate in both classes."""
     lo, hi = RATE_BOUNDS
     silent = seen - f  # measured and not firing
     prevalence = risk.mean(axis=0)

@@ -111,11 +111,10 @@ def _fit_from_count_top_share(flags: np.ndarray) -> tuple[float, np.ndarray]:
     """(log likelihood, weights) of the one fit started from the count's top 10%."""
     count = flags.sum(axis=1)
     start = np.where(count >= np.quantile(count, 0.9), 0.9, 0.1)
-    fit = _expectation_maximisation(flags, np.ones_like(flags), flags.mean(axis=0), start[:, None], EM_ITERATIONS).one(
-        0
-    )
-    weights = np.log(fit.rate_risk / fit.rate_rest) - np.log((1 - fit.rate_risk) / (1 - fit.rate_rest))
-    return fit.log_likelihood, np.maximum(weights, 0.0)
+    fit = _expectation_maximisation(flags, np.ones_like(flags), flags.mean(axis=0), start[:, None], EM_ITERATIONS)
+    rate_risk, rate_rest = fit.rate_risk[0], fit.rate_rest[0]
+    weights = np.log(rate_risk / rate_rest) - np.log((1 - rate_risk) / (1 - rate_rest))
+    return float(fit.log_likelihood[0]), np.maximum(weights, 0.0)
 
 
 # 9,000 rows: more than SCREEN_ROWS, so the starts are compared on a sample and the likeliest fitted on every row.
