@@ -14,7 +14,6 @@ from features.build import FeatureTable, build_features, write_features
 from features.partitions import LakeSnapshot, build_partition, entity_groups, merge_partitions, snapshot
 from features.registry import ENTITY_TYPES, EntityType
 from features.stored import features_dir, home_lake_state
-from flows.runners import in_tasks
 
 
 @task(name="build-features", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
@@ -82,7 +81,11 @@ def features_flow(
     known); with ``partitions`` > 1, groups of entity types built by parallel tasks (run the flow with a Dask task
     runner to spread them over workers: flows/runners.py)."""
     state = home_lake_state(home)
-    tables = in_tasks(build_task, build_partitioned, home, as_of, entities, partitions, event_time)
+    tables = (
+        build_task(home, as_of, entities, event_time)
+        if partitions <= 1
+        else build_partitioned(home, as_of, entities, partitions, event_time)
+    )
     # Event-time features are not what a known-time reader of the folder expects: they record no state.
     write_task(tables, features_dir(home, as_of), as_of, "event-time" if event_time else state)
     return tables

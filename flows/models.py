@@ -18,7 +18,6 @@ from features.build import FeatureTable, read_features
 from features.registry import ENTITY_TYPES, EntityType
 from features.stored import features_as_of, features_dir, lake_features
 from flows.features import build_partitioned
-from flows.runners import in_tasks
 from flows.supply import enrich_task
 from flows.us_dol import read_backtest
 from models.champion import NoUsableModel, scoring_model
@@ -211,7 +210,11 @@ def score_flow(
     Raises NoUsableModel, before any task, when a type's model should serve and none loads (scoring_model)."""
     for entity in entities:  # fail fast, not after a task's retries
         scoring_model(home, entity, allow_rule_baseline)
-    run = in_tasks(score_task, score_partitioned, home, as_of, entities, partitions, allow_rule_baseline)
+    run = (
+        score_task(home, as_of, entities, allow_rule_baseline)
+        if partitions <= 1
+        else score_partitioned(home, as_of, entities, partitions, allow_rule_baseline)
+    )
     # quote(): Prefect would otherwise walk every row of the run looking for futures, once per task call.
     unwalked = cast(ScoreRun, quote(run))  # the task gets the run itself (Prefect unwraps quote)
     run = enrich_task(home, as_of, unwalked)  # supply-chain roll-up and drift, published with the run

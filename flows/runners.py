@@ -10,13 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
-from pathlib import Path
-from typing import Any, TypeVar
-
-from features.registry import EntityType
-
-T = TypeVar("T")
+from typing import Any
 
 RUNNERS = ("local", "dask")
 LOCAL_WORKERS = 2
@@ -51,22 +45,6 @@ def dask_workers(address: str) -> int:
 
     with Client(address, set_as_default=False, timeout=15) as client:  # type: ignore[no-untyped-call]
         return max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
-
-
-def in_tasks(
-    whole: Callable[[Path, date, tuple[EntityType, ...], bool], T],
-    partitioned: Callable[[Path, date, tuple[EntityType, ...], int, bool], T],
-    home: Path,
-    as_of: date,
-    entities: tuple[EntityType, ...],
-    partitions: int,
-    switch: bool,
-) -> T:
-    """A flow's work over ``entities`` as of ``as_of``: ``whole`` as one task when ``partitions`` <= 1, else
-    ``partitioned`` into that many parallel tasks on the flow's task runner; ``switch`` is the flow's option."""
-    if partitions <= 1:
-        return whole(home, as_of, entities, switch)
-    return partitioned(home, as_of, entities, partitions, switch)
 
 
 class LocalCallback:
