@@ -26,6 +26,7 @@ from benchmarks.check import problems
 from benchmarks.profiling import profiling
 from benchmarks.suite import BENCHMARKS, ON_DEMAND, Row, machine_facts, stamp, versions
 from benchmarks.table import markdown
+from flows.commands.common import json_file_option
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -42,7 +43,7 @@ def run(
         list[str] | None,
         typer.Option(help=f"Run only these: {', '.join(BENCHMARKS)}; on demand only: {', '.join(ON_DEMAND)}."),
     ] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the rows as JSON here.")] = None,
+    json_path: Annotated[Path | None, json_file_option("rows")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Scratch folder (default: a temporary one).")] = None,
     profile: Annotated[
         Path | None,

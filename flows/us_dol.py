@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from data_contracts.home import Home
-from flows.commands.common import fail, progress_bar
+from flows.commands.common import as_of_option, fail, json_file_option, progress_bar
 
 if TYPE_CHECKING:
     from data_contracts.contracts import OrganisationType
@@ -116,7 +116,7 @@ def ingest(
 @us_dol_app.command()
 def score(
     data_dir: DataDir,
-    as_of: Annotated[str, typer.Option("--as-of", help="Use filings decided and debarments started before this day.")],
+    as_of: Annotated[str, as_of_option("Use filings decided and debarments started before this day.")],
     out: Annotated[
         Path,
         typer.Option(help="CSV: employer_name, employer_state, score (the served ranking's), rank, reasons, served."),
@@ -180,7 +180,7 @@ def score(
 @us_dol_app.command()
 def recruiters(
     data_dir: DataDir,
-    as_of: Annotated[str, typer.Option("--as-of", help="Use Appendix C rows of periods ended before this day.")],
+    as_of: Annotated[str, as_of_option("Use Appendix C rows of periods ended before this day.")],
     out: Annotated[Path, typer.Option(help="CSV: recruiter_name, country, red_flags, rank, reasons, context, ...")],
 ) -> None:
     """Foreign recruiter organisations named on H-2B applications (Appendix C, FY2020 on), ranked by their red
@@ -256,9 +256,9 @@ def read_backtest(home: Path) -> list[dict[str, Any]] | None:
 @us_dol_app.command("backtest")
 def backtest_command(
     data_dir: DataDir,
-    as_of: Annotated[str, typer.Option("--as-of", help="Score with what was known before this day.")] = "2013-01-01",
+    as_of: Annotated[str, as_of_option("Score with what was known before this day.")] = "2013-01-01",
     labels_to: Annotated[str, typer.Option(help="Judge on debarments starting up to this day.")] = "2014-12-31",
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")] = None,
+    json_path: Annotated[Path | None, json_file_option("figures")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the figures as a markdown report.")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write the HTML report here.")] = None,
     origins: Annotated[

@@ -80,6 +80,11 @@ MinFoldOption = Annotated[
 ]
 
 
+def as_of_option(help: str) -> Any:
+    """The ``--as-of DAY`` option (``Annotated`` metadata) of a command; ``help`` says what the day bounds."""
+    return typer.Option("--as-of", help=help)
+
+
 def json_file_option(what: str) -> Any:
     """The ``--json FILE`` option (``Annotated`` metadata) of a command that can write ``what`` as JSON."""
     return typer.Option("--json", help=f"Write the {what} as JSON to this file.")

@@ -17,6 +17,7 @@ from flows.commands.common import (
     DaskAddressOption,
     RunnerOption,
     ScaleOption,
+    as_of_option,
     console,
     fail,
     json_file_option,
@@ -172,9 +173,7 @@ def ingest(
 
 
 def features(
-    as_of: Annotated[
-        str, typer.Option("--as-of", help="Build features from records dated and known before this day (ISO).")
-    ],
+    as_of: Annotated[str, as_of_option("Build features from records dated and known before this day (ISO).")],
     runner: RunnerOption = "local",
     dask_address: DaskAddressOption = None,
     event_time: Annotated[

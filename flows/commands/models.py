@@ -15,6 +15,7 @@ from flows.commands.common import (
     MinFoldOption,
     MinTrainOption,
     RunnerOption,
+    as_of_option,
     evidence_from,
     fail,
     figure,
@@ -25,7 +26,7 @@ from flows.commands.common import (
 
 
 def train(
-    as_of: Annotated[str, typer.Option("--as-of", help="Train with what was known on this day (ISO date).")],
+    as_of: Annotated[str, as_of_option("Train with what was known on this day (ISO date).")],
     distributed: Annotated[
         bool, typer.Option("--distributed", help="Train LightGBM data-parallel on a Dask cluster (lightgbm.dask).")
     ] = False,
@@ -60,7 +61,7 @@ def train(
 
 
 def evaluate(
-    as_of: Annotated[str, typer.Option("--as-of", help="Rank entities as of this day; labels come after it.")],
+    as_of: Annotated[str, as_of_option("Rank entities as of this day; labels come after it.")],
     truth: Annotated[Path | None, typer.Option(help="Simulator world folder: also measure against its truth.")] = None,
     json_path: Annotated[Path | None, json_file_option("metrics")] = None,
     min_train_positives: MinTrainOption = None,
@@ -102,7 +103,7 @@ def evaluate(
 
 
 def score(
-    as_of: Annotated[str, typer.Option("--as-of", help="Score with features from records dated before this day.")],
+    as_of: Annotated[str, as_of_option("Score with features from records dated before this day.")],
     runner: RunnerOption = "local",
     dask_address: DaskAddressOption = None,
     allow_rule_baseline: Annotated[

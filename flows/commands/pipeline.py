@@ -18,6 +18,7 @@ from flows.commands.common import (
     RunnerOption,
     ScaleOption,
     as_of_day,
+    as_of_option,
     console,
     evidence_from,
     fail,
@@ -49,7 +50,7 @@ def pipeline(
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="With --source us-dol: train, evaluate from and publish scores as of this day."),
+        as_of_option("With --source us-dol: train, evaluate from and publish scores as of this day."),
     ] = None,
 ) -> None:
     """The whole chain: simulate (synthetic) or read a source folder, ingest, features, train, evaluate, score,

@@ -3,7 +3,6 @@ one batch per file, and a file that does not match its declaration refused whole
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,13 +37,6 @@ BACK_WAGES = "dol_h2_debarments/buzzfeed_2015_backwages/top-total-h2-backwages-2
 @pytest.fixture(scope="module")
 def source() -> Source:
     return load_source("us-dol")
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Iterator[Lake]:
-    lake = Lake(tmp_path / "home")
-    yield lake
-    lake.close()
 
 
 def declared(source: Source, path: str) -> DeclaredFile:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 from data_contracts.contracts import CONTRACTS
 from data_contracts.ingest import FileReport, ingest_file
 from data_contracts.lake import Lake
-from data_contracts.pseudonymise import pseudonym
 from data_contracts.reader import MAX_COLUMNS, MAX_LINE_BYTES
 from data_contracts.sources import load_source
 from data_contracts.validate import CUT_MARK, QUARANTINE_VALUE_CHARS
@@ -106,13 +104,6 @@ def write_csv(
         writer.writeheader()
         writer.writerows(rows)
     return path
-
-
-@pytest.fixture()
-def lake(tmp_path: Path) -> Iterator[Lake]:
-    lake = Lake(tmp_path / "home")
-    yield lake
-    lake.close()
 
 
 def ingest_folder(lake: Lake, folder: Path) -> list[FileReport]:
@@ -378,25 +369,6 @@ def test_file_named_after_no_record_type_is_reported(tmp_path: Path, lake: Lake)
     assert report.status == "unusable" and "names no record type" in (report.error or "")
 
 
-def test_person_identifiers_are_pseudonymised_in_lake_and_quarantine(tmp_path: Path, lake: Lake) -> None:
-    folder = landing(tmp_path)
-    write_csv(
-        folder / "labour_inspection.csv",
-        INSPECTION_HEADER,
-        [inspection_row(1, inspector_id="LI777777"), inspection_row(2, inspector_id="LI888888", trigger="?")],
-    )
-    ingest_folder(lake, folder)
-    accepted = lake.current("labour_inspection").column("inspector_id").to_pylist()
-    assert accepted == [pseudonym(KEY, "LI777777")]
-    quarantined = pq.read_table(lake.files("labour_inspection", "quarantine_file")[0])
-    assert quarantined.column("inspector_id").to_pylist() == [pseudonym(KEY, "LI888888")]
-    directors = lake.current("organisation").column("directors").to_pylist()[0]
-    assert directors == f"{pseudonym(KEY, 'a. smith')}; {pseudonym(KEY, 'b. jones')}"
-    for path in (lake.home / "lake").rglob("*.parquet"):
-        text = path.read_bytes()
-        assert b"LI777777" not in text and b"Smith" not in text
-
-
 def test_kill_before_commit_leaves_the_lake_as_it_was(tmp_path: Path) -> None:
     folder = landing(tmp_path)
     home = tmp_path / "home"
@@ -460,62 +432,6 @@ def test_reconciliation_over_a_simulated_world_with_malformed_rows(tiny_world: P
             checkable += 1
             assert (record_type, record_id) in quarantined, (record_type, record_id, column, kind)
     assert checkable > 20
-
-
-def test_official_refs_are_pseudonymised_once(tmp_path: Path, lake: Lake) -> None:
-    """Raw officer refs are hashed; a ref that is already a pseudonym (an outcome recorded through the service
-    on a scored desk) is kept, so it still names the scored entity."""
-    folder = landing(tmp_path)
-    already = "COR-MAN:" + pseudonym(KEY, "CO123456")
-    header = ["record_id", "source", "outcome_id", "entity_type", "entity_ref", "decided_on", "kind"]
-    rows = [
-        {
-            "record_id": "O1",
-            "source": "s",
-            "outcome_id": "O1",
-            "entity_type": "visa_desk",
-            "entity_ref": "COR-MAN:CO123456",
-            "decided_on": "2024-01-05",
-            "kind": "integrity_case_substantiated",
-        },
-        {
-            "record_id": "O2",
-            "source": "s",
-            "outcome_id": "O2",
-            "entity_type": "visa_desk",
-            "entity_ref": already,
-            "decided_on": "2024-01-06",
-            "kind": "integrity_case_substantiated",
-        },
-        {
-            "record_id": "O3",
-            "source": "s",
-            "outcome_id": "O3",
-            "entity_type": "inspector",
-            "entity_ref": pseudonym(KEY, "LI1"),
-            "decided_on": "2024-01-07",
-            "kind": "conviction",
-        },
-        {
-            "record_id": "O4",
-            "source": "s",
-            "outcome_id": "O4",
-            "entity_type": "employer",
-            "entity_ref": "RN1",
-            "decided_on": "2024-01-07",
-            "kind": "debarment",
-        },
-    ]
-    write_csv(folder / "enforcement_outcome.csv", header, rows)
-    ingest_folder(lake, folder)
-    refs = dict(
-        zip(
-            lake.current("enforcement_outcome").column("record_id").to_pylist(),
-            lake.current("enforcement_outcome").column("entity_ref").to_pylist(),
-            strict=True,
-        )
-    )
-    assert refs == {"O1": already, "O2": already, "O3": pseudonym(KEY, "LI1"), "O4": "RN1"}
 
 
 def test_too_wide_or_too_long_files_are_refused_early_and_the_others_ingested(tmp_path: Path, lake: Lake) -> None:

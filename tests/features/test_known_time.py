@@ -31,58 +31,27 @@ LATER = date(2024, 11, 1)  # an as-of day after every change below took effect a
 Row = dict[str, str]
 
 
-def _record(record_id: str, source: str, id_column: str, fields: Row, over: dict[str, str]) -> Row:
-    """A record whose own identifier (``id_column``) is its record_id; ``over`` replaces any of its values."""
-    return {"record_id": record_id, "source": source, id_column: record_id, **fields, **over}
-
-
-def _org(i: int, name: str, sector: str, **over: str) -> Row:
-    row = {
-        "record_id": f"ORG{i}",
-        "source": "register",
-        "registration_no": f"RN{i}",
-        "name": name,
-        "sector": sector,
+# What each base record holds unless its builder or a test says otherwise, by contract.
+TEMPLATES: dict[str, Row] = {
+    "organisation": {
         "country": "Aldoria",
         "region": "North",
         "registered_on": "2018-01-01",
-        "phone": f"+10{i}",
         "known_on": "2018-03-31",
-    }
-    return {**row, **over}
-
-
-def _recruiter(record_id: str, ref: str, name: str, licence: str, **over: str) -> Row:
-    row = {
-        "record_id": record_id,
-        "source": "register",
-        "recruiter_ref": ref,
-        "name": name,
+    },
+    "recruiter": {
         "agency_type": "licensed_agency",
         "country": "Beloria",
-        "licence_id": licence,
         "licence_status": "active",
         "licence_valid_from": "2018-01-01",
         "licence_valid_to": "2030-12-31",
         "registered_on": "2018-01-01",
         "status_since": "2018-01-01",
         "known_on": "2018-03-31",
-    }
-    return {**row, **over}
-
-
-def _r1(record_id: str, **over: str) -> Row:
-    """A register version of recruiter R1 (Gamma Recruit, licence L1)."""
-    return _recruiter(record_id, "R1", "Gamma Recruit", "L1", **over)
-
-
-def _application(i: int, **over: str) -> Row:
-    day = date(2024, 1, 8) + timedelta(days=9 * i)
-    fields = {
+    },
+    "visa_application": {
         "post_id": "P1",
-        "desk_officer_id": f"CO{i % 2}",
         "visa_class": "work",
-        "applicant_id": f"P{i}",
         "sponsor_name": "Alpha Farms Ltd",
         "sponsor_registration_no": "RN1",
         "recruiter_name": "Gamma Recruit",
@@ -91,35 +60,21 @@ def _application(i: int, **over: str) -> Row:
         "worksite_region": "North",
         "declared_wage": "900",
         "wage_unit": "month",
-        "submitted_at": f"{day.isoformat()}T09:00:00",
-        "decided_at": f"{(day + timedelta(days=12)).isoformat()}T10:00:00",
         "decision": "approved",
         "valid_until": "2025-06-30",
-        "document_check_flag": "true" if i % 3 == 0 else "false",
         "known_on": "2024-06-30",
-    }
-    return _record(f"A{i}", "visa", "application_id", fields, over)
-
-
-def _crossing(i: int, **over: str) -> Row:
-    fields = {
+    },
+    "border_crossing": {
         "border_post_id": "BP1",
         "officer_id": "OF1",
-        "crossed_at": f"2024-0{2 + i % 3}-1{i % 10}T08:00:00",
         "direction": "in",
-        "traveller_id": f"P{i}",
-        "visa_application_id": f"A{i}",
         "document_check_result": "clear",
         "outcome": "admitted",
         "document_later_found_fraudulent": "false",
         "fraud_found_on": "",
         "known_on": "2024-06-30",
-    }
-    return _record(f"C{i}", "border", "crossing_id", fields, over)
-
-
-def _inspection(i: int, **over: str) -> Row:
-    fields = {
+    },
+    "labour_inspection": {
         "organisation_registration_no": "RN1",
         "worksite_name": "Alpha Farms",
         "inspector_id": "LI1",
@@ -132,19 +87,60 @@ def _inspection(i: int, **over: str) -> Row:
         "labour_contractor_name": "Delta Labour",
         "outcome": "none",
         "known_on": "2024-03-31",
+    },
+}
+
+
+def _record(record_id: str, source: str, id_column: str, fields: Row, over: dict[str, str]) -> Row:
+    """A record whose own identifier (``id_column``) is its record_id; ``over`` replaces any of its values."""
+    return {"record_id": record_id, "source": source, id_column: record_id, **fields, **over}
+
+
+def _register_row(record_id: str, contract: str, fields: Row, over: dict[str, str]) -> Row:
+    return {"record_id": record_id, "source": "register", **TEMPLATES[contract], **fields, **over}
+
+
+def _org(i: int, name: str, sector: str, **over: str) -> Row:
+    fields = {"registration_no": f"RN{i}", "name": name, "sector": sector, "phone": f"+10{i}"}
+    return _register_row(f"ORG{i}", "organisation", fields, over)
+
+
+def _recruiter(record_id: str, ref: str, name: str, licence: str, **over: str) -> Row:
+    fields = {"recruiter_ref": ref, "name": name, "licence_id": licence}
+    return _register_row(record_id, "recruiter", fields, over)
+
+
+def _r1(record_id: str, **over: str) -> Row:
+    """A register version of recruiter R1 (Gamma Recruit, licence L1)."""
+    return _recruiter(record_id, "R1", "Gamma Recruit", "L1", **over)
+
+
+def _application(i: int, **over: str) -> Row:
+    day = date(2024, 1, 8) + timedelta(days=9 * i)
+    fields = {
+        **TEMPLATES["visa_application"],
+        "desk_officer_id": f"CO{i % 2}",
+        "applicant_id": f"P{i}",
+        "submitted_at": f"{day.isoformat()}T09:00:00",
+        "decided_at": f"{(day + timedelta(days=12)).isoformat()}T10:00:00",
+        "document_check_flag": "true" if i % 3 == 0 else "false",
     }
-    return _record(f"I{i}", "inspectorate", "inspection_id", fields, over)
+    return _record(f"A{i}", "visa", "application_id", fields, over)
+
+
+def _crossing(i: int, **over: str) -> Row:
+    crossed_at = f"2024-0{2 + i % 3}-1{i % 10}T08:00:00"
+    fields = {"crossed_at": crossed_at, "traveller_id": f"P{i}", "visa_application_id": f"A{i}"}
+    return _record(f"C{i}", "border", "crossing_id", {**TEMPLATES["border_crossing"], **fields}, over)
+
+
+def _inspection(i: int, **over: str) -> Row:
+    return _record(f"I{i}", "inspectorate", "inspection_id", TEMPLATES["labour_inspection"], over)
 
 
 def _outcome(i: int, entity_type: str, ref: str, kind: str, decided_on: str, **over: str) -> Row:
-    fields = {
-        "entity_type": entity_type,
-        "entity_ref": ref,
-        "decided_on": decided_on,
-        "kind": kind,
-        "known_on": decided_on,
-    }
-    return _record(f"O{i}", "court", "outcome_id", fields, over)
+    fields = {"entity_type": entity_type, "entity_ref": ref, "decided_on": decided_on, "kind": kind}
+    return _record(f"O{i}", "court", "outcome_id", {**fields, "known_on": decided_on}, over)
 
 
 def base_records() -> dict[str, list[Row]]:
