@@ -5,18 +5,16 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
-
 from data_contracts.home import Home
 from data_contracts.lake import Lake
 from features.build import FeatureTable, build_features, write_features
 from features.partitions import LakeSnapshot, build_partition, entity_groups, merge_partitions, snapshot
 from features.registry import ENTITY_TYPES, EntityType
 from features.stored import features_dir, home_lake_state
+from flows.declare import flow_named, task_named
 
 
-@task(name="build-features", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
+@task_named("build-features", [2])
 def build_task(
     home: Path, as_of: date, entities: tuple[EntityType, ...], event_time: bool = False
 ) -> dict[EntityType, FeatureTable]:
@@ -28,7 +26,7 @@ def build_task(
         lake.close()
 
 
-@task(name="build-features-partition", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
+@task_named("build-features-partition", [2])
 def build_partition_task(
     lake: LakeSnapshot,
     as_of: date,
@@ -64,12 +62,12 @@ def build_partitioned(
     return merge_partitions([f.result() for f in futures], entities)
 
 
-@task(name="write-features", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
+@task_named("write-features", [2])
 def write_task(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of: date, state: str) -> list[Path]:
     return write_features(tables, out_dir, as_of, state, network_written=True)
 
 
-@flow(name="features", log_prints=False, validate_parameters=False)
+@flow_named("features")
 def features_flow(
     home: Path,
     as_of: date,

@@ -13,8 +13,6 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
 from data_contracts.ingest import (
@@ -28,11 +26,12 @@ from data_contracts.ingest import (
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
 from data_contracts.sources import SourceFile, load_source
+from flows.declare import flow_named, task_named
 
 PREFETCH = 2  # files read and validated ahead of the commits (bounds memory)
 
 
-@task(name="prepare-file", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+@task_named("prepare-file", [1, 5])
 def prepare_task(
     source_file: SourceFile,
     batch_id: str,
@@ -45,7 +44,7 @@ def prepare_task(
     return prepare_file(source_file, batch_id, source, ingest_time, key, known, gx_sample_rows)
 
 
-@task(name="commit-file", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+@task_named("commit-file", [1, 5])
 def commit_task(lake: Lake, prepared: PreparedBatch, source: Any, ingest_time: datetime, gx: Any) -> FileReport:
     # Safe to retry: a committed batch is recognised by its content hash and never added twice.
     done = lake.committed(prepared.batch_id)
@@ -56,12 +55,12 @@ def commit_task(lake: Lake, prepared: PreparedBatch, source: Any, ingest_time: d
     return commit_prepared(lake, prepared, source, ingest_time, gx)
 
 
-@task(name="build-data-docs", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
+@task_named("build-data-docs", [2])
 def build_docs_task(gx: Any) -> str:
     return str(gx.build_docs())
 
 
-@flow(name="ingest", log_prints=False, validate_parameters=False)
+@flow_named("ingest")
 def ingest_flow(
     source_dir: Path,
     source_format: str,

@@ -8,15 +8,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable, read_features
 from features.registry import ENTITY_TYPES, EntityType
 from features.stored import features_as_of, features_dir, lake_features
+from flows.declare import flow_named, task_named
 from flows.features import build_partitioned
 from flows.supply import enrich_task
 from flows.us_dol import read_backtest
@@ -36,7 +35,7 @@ class PublishFailed(RuntimeError):
     """A score run could not be published after its retries; nothing of it is served."""
 
 
-@task(name="train-model", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+@task_named("train-model", [5])
 def train_task(
     home: Path,
     entity: EntityType,
@@ -67,7 +66,7 @@ def train_task(
     return gate_and_record(home, entity, model, lake_fingerprint(cache.lake))
 
 
-@flow(name="train", log_prints=False, validate_parameters=False)
+@flow_named("train")
 def train_flow(
     home: Path,
     as_of: date,
@@ -96,7 +95,7 @@ def train_flow(
     return out
 
 
-@task(name="evaluate-model", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+@task_named("evaluate-model", [5])
 def evaluate_task(
     home: Path,
     as_of: date,
@@ -122,7 +121,7 @@ def evaluate_task(
         lake.close()
 
 
-@flow(name="evaluate", log_prints=False, validate_parameters=False)
+@flow_named("evaluate")
 def evaluate_flow(
     home: Path,
     as_of: date,
@@ -141,7 +140,7 @@ def evaluate_flow(
     return result
 
 
-@task(name="score", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+@task_named("score", [5])
 def score_task(
     home: Path, as_of: date, entities: tuple[EntityType, ...], allow_rule_baseline: bool = False
 ) -> ScoreRun:
@@ -151,7 +150,7 @@ def score_task(
     return score_run(home, as_of, entities, scored)
 
 
-@task(name="score-partition", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+@task_named("score-partition", [5])
 def score_partition_task(
     home: Path, as_of: date, entity: EntityType, part: int, partitions: int, allow_rule_baseline: bool = False
 ) -> ScoredPartition:
@@ -179,7 +178,7 @@ def score_partitioned(
     return score_run(home, as_of, entities, scored)
 
 
-@task(name="publish-scores", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task_named("publish-scores", [2, 10])
 def publish_task(home: Path, run: ScoreRun) -> str:
     """One transaction (store.publish.publish): a failed attempt leaves nothing, the previous run stays served."""
     try:
@@ -197,7 +196,7 @@ def publish_task(home: Path, run: ScoreRun) -> str:
     return run.run_id
 
 
-@flow(name="score", log_prints=False, validate_parameters=False)
+@flow_named("score")
 def score_flow(
     home: Path,
     as_of: date,

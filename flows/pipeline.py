@@ -14,12 +14,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
 from prefect.artifacts import create_link_artifact
-from prefect.cache_policies import NO_CACHE
 
 from data_contracts.home import Home
 from features.registry import ENTITY_TYPES
+from flows.declare import flow_named, task_named
 from flows.features import features_flow
 from flows.ingest import PREFETCH, ingest_flow
 from flows.models import evaluate_flow, score_flow, train_flow
@@ -63,7 +62,7 @@ class PipelineResult:
     report_path: Path
 
 
-@task(name="simulate-world", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+@task_named("simulate-world", [5])
 def simulate_task(scale: str, seed: int, out: Path) -> Path:
     from simulator.world import simulate_world
 
@@ -76,7 +75,7 @@ def simulate_task(scale: str, seed: int, out: Path) -> Path:
     return out
 
 
-@flow(name="pipeline", log_prints=False, validate_parameters=False)
+@flow_named("pipeline")
 def pipeline_flow(
     home: Path,
     scale: str = "small",
@@ -160,7 +159,7 @@ def source_dates(as_of: date, origins: int = 2) -> PipelineDates:
     return PipelineDates(as_of, as_of, earlier)
 
 
-@flow(name="pipeline-source", log_prints=False, validate_parameters=False)
+@flow_named("pipeline-source")
 def source_pipeline_flow(
     home: Path,
     source_dir: Path,

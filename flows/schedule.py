@@ -17,8 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+
+from flows.declare import flow_named
 
 log = logging.getLogger("tracerisk.flows")
 
@@ -31,7 +32,7 @@ def _artifact(key: str, text: str) -> None:
         create_markdown_artifact(key=key, markdown=text, description=text)
 
 
-@flow(name="nightly", log_prints=False, validate_parameters=False, retries=2, retry_delay_seconds=600)
+@flow_named("nightly", retries=2, retry_delay_seconds=600)
 def nightly_flow(home: Path, landing: Path, source_format: str = "csv", as_of: date | None = None) -> dict[str, Any]:
     """Ingest new landing-zone files, build features and score as of ``as_of`` (default today)."""
     from flows.features import features_flow
@@ -54,7 +55,7 @@ def nightly_flow(home: Path, landing: Path, source_format: str = "csv", as_of: d
     return {"new_files": len(committed), "run_id": run.run_id, "message": message}
 
 
-@flow(name="monthly-retrain", log_prints=False, validate_parameters=False, retries=1, retry_delay_seconds=1800)
+@flow_named("monthly-retrain", retries=1, retry_delay_seconds=1800)
 def monthly_retrain_flow(home: Path, as_of: date | None = None) -> dict[str, Any]:
     """Retrain every entity type through the gate as of ``as_of`` (default today); clears the drift marks."""
     from flows.models import train_flow

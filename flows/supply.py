@@ -7,15 +7,13 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
+from flows.declare import task_named
 from models.drift_run import drift_records
 from models.supply_run import supply_rollup
 from store.publish import ScoreRun
 
 
-@task(name="supply-rollup-and-drift", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+@task_named("supply-rollup-and-drift", [5])
 def enrich_task(home: Path, as_of: date, run: ScoreRun) -> ScoreRun:
     """The run with its supply-chain roll-up (and the scope keys that give auditors their buyers' chains) and its
     drift records; published with the run, in one transaction."""

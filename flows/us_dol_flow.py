@@ -10,15 +10,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
-
 from data_contracts.contracts import OrganisationType
 from data_contracts.home import Home
 from data_contracts.lake import Lake
 from data_contracts.sources.country_tables import load_country_context
 from features.registry import ENTITY_TYPES
 from features.stored import features_as_of, features_dir
+from flows.declare import flow_named, task_named
 from flows.ingest import PREFETCH, ingest_flow
 from flows.models import evaluate_task, score_flow, train_flow
 from models.bundle import read_registry
@@ -63,7 +61,7 @@ def _published_as_of(home: Path, entity: OrganisationType, as_of: date) -> tuple
     return runs[entity], rows
 
 
-@flow(name="us-dol-score", log_prints=False, validate_parameters=False)
+@flow_named("us-dol-score")
 def us_dol_score_flow(
     data_dir: Path,
     home: Path,
@@ -127,7 +125,7 @@ def later_debarments(home: Path, start: date, end: date) -> int:
     return sum(1 for r in outcomes if r["kind"] == "debarment" and start < r["decided_on"] <= end)
 
 
-@flow(name="us-dol-backtest", log_prints=False, validate_parameters=False)
+@flow_named("us-dol-backtest")
 def us_dol_backtest_flow(
     data_dir: Path,
     home: Path,
@@ -163,7 +161,7 @@ def us_dol_backtest_flow(
     return results
 
 
-@task(name="us-dol-foreign-recruiters", retries=1, retry_delay_seconds=[5], cache_policy=NO_CACHE)
+@task_named("us-dol-foreign-recruiters", [5])
 def recruiters_task(home: Path, data_dir: Path, as_of: date, rebuild: bool) -> RecruiterList:
     """The recruiter features as of ``as_of`` (the features folder's, else built from the lake and kept;
     ``rebuild``: built anew, as when the lake gained records) with Appendix C and the contractor register as the
@@ -180,7 +178,7 @@ def recruiters_task(home: Path, data_dir: Path, as_of: date, rebuild: bool) -> R
     return foreign_recruiters(features, appendix, register, as_of, load_country_context(data_dir))
 
 
-@flow(name="us-dol-foreign-recruiters", log_prints=False, validate_parameters=False)
+@flow_named("us-dol-foreign-recruiters")
 def us_dol_recruiters_flow(
     data_dir: Path, home: Path, as_of: date, progress: Callable[[int, int, str], None] | None = None
 ) -> RecruiterList:
