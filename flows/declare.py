@@ -26,7 +26,7 @@ class TaskDecorator(Protocol):
     def __call__(self, fn: Callable[P, R], /) -> Task[P, R]: ...
 
 
-def flow_named(name: str, retries: int | None = None, retry_delay_seconds: int | None = None) -> FlowDecorator:
+def flow_named(name: str, *, retries: int | None = None, retry_delay_seconds: int | None = None) -> FlowDecorator:
     """The decorator of a flow named ``name``; a failed run is retried ``retries`` times, ``retry_delay_seconds``
     apart."""
     return flow(
@@ -38,11 +38,11 @@ def flow_named(name: str, retries: int | None = None, retry_delay_seconds: int |
     )
 
 
-def task_named(name: str, retry_delay_seconds: list[float]) -> TaskDecorator:
-    """The decorator of a task named ``name``, retried once per delay in ``retry_delay_seconds`` (seconds)."""
+def task_named(name: str, *, retry_delays: list[float]) -> TaskDecorator:
+    """The decorator of a task named ``name``, retried once per delay in ``retry_delays`` (seconds)."""
     return task(
         name=name,
-        retries=len(retry_delay_seconds),
-        retry_delay_seconds=retry_delay_seconds,
+        retries=len(retry_delays),
+        retry_delay_seconds=retry_delays,
         cache_policy=NO_CACHE,
     )

@@ -14,7 +14,7 @@ from features.stored import features_dir, home_lake_state
 from flows.declare import flow_named, task_named
 
 
-@task_named("build-features", [2])
+@task_named("build-features", retry_delays=[2])
 def build_task(
     home: Path, as_of: date, entities: tuple[EntityType, ...], event_time: bool = False
 ) -> dict[EntityType, FeatureTable]:
@@ -26,7 +26,7 @@ def build_task(
         lake.close()
 
 
-@task_named("build-features-partition", [2])
+@task_named("build-features-partition", retry_delays=[2])
 def build_partition_task(
     lake: LakeSnapshot,
     as_of: date,
@@ -62,7 +62,7 @@ def build_partitioned(
     return merge_partitions([f.result() for f in futures], entities)
 
 
-@task_named("write-features", [2])
+@task_named("write-features", retry_delays=[2])
 def write_task(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of: date, state: str) -> list[Path]:
     return write_features(tables, out_dir, as_of, state, network_written=True)
 

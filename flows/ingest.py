@@ -31,7 +31,7 @@ from flows.declare import flow_named, task_named
 PREFETCH = 2  # files read and validated ahead of the commits (bounds memory)
 
 
-@task_named("prepare-file", [1, 5])
+@task_named("prepare-file", retry_delays=[1, 5])
 def prepare_task(
     source_file: SourceFile,
     batch_id: str,
@@ -44,7 +44,7 @@ def prepare_task(
     return prepare_file(source_file, batch_id, source, ingest_time, key, known, gx_sample_rows)
 
 
-@task_named("commit-file", [1, 5])
+@task_named("commit-file", retry_delays=[1, 5])
 def commit_task(lake: Lake, prepared: PreparedBatch, source: Any, ingest_time: datetime, gx: Any) -> FileReport:
     # Safe to retry: a committed batch is recognised by its content hash and never added twice.
     done = lake.committed(prepared.batch_id)
@@ -55,7 +55,7 @@ def commit_task(lake: Lake, prepared: PreparedBatch, source: Any, ingest_time: d
     return commit_prepared(lake, prepared, source, ingest_time, gx)
 
 
-@task_named("build-data-docs", [2])
+@task_named("build-data-docs", retry_delays=[2])
 def build_docs_task(gx: Any) -> str:
     return str(gx.build_docs())
 

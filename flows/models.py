@@ -35,7 +35,7 @@ class PublishFailed(RuntimeError):
     """A score run could not be published after its retries; nothing of it is served."""
 
 
-@task_named("train-model", [5])
+@task_named("train-model", retry_delays=[5])
 def train_task(
     home: Path,
     entity: EntityType,
@@ -95,7 +95,7 @@ def train_flow(
     return out
 
 
-@task_named("evaluate-model", [5])
+@task_named("evaluate-model", retry_delays=[5])
 def evaluate_task(
     home: Path,
     as_of: date,
@@ -140,7 +140,7 @@ def evaluate_flow(
     return result
 
 
-@task_named("score", [5])
+@task_named("score", retry_delays=[5])
 def score_task(
     home: Path, as_of: date, entities: tuple[EntityType, ...], allow_rule_baseline: bool = False
 ) -> ScoreRun:
@@ -150,7 +150,7 @@ def score_task(
     return score_run(home, as_of, entities, scored)
 
 
-@task_named("score-partition", [5])
+@task_named("score-partition", retry_delays=[5])
 def score_partition_task(
     home: Path, as_of: date, entity: EntityType, part: int, partitions: int, allow_rule_baseline: bool = False
 ) -> ScoredPartition:
@@ -178,7 +178,7 @@ def score_partitioned(
     return score_run(home, as_of, entities, scored)
 
 
-@task_named("publish-scores", [2, 10])
+@task_named("publish-scores", retry_delays=[2, 10])
 def publish_task(home: Path, run: ScoreRun) -> str:
     """One transaction (store.publish.publish): a failed attempt leaves nothing, the previous run stays served."""
     try:

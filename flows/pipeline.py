@@ -62,7 +62,7 @@ class PipelineResult:
     report_path: Path
 
 
-@task_named("simulate-world", [5])
+@task_named("simulate-world", retry_delays=[5])
 def simulate_task(scale: str, seed: int, out: Path) -> Path:
     from simulator.world import simulate_world
 

@@ -13,7 +13,7 @@ from models.supply_run import supply_rollup
 from store.publish import ScoreRun
 
 
-@task_named("supply-rollup-and-drift", [5])
+@task_named("supply-rollup-and-drift", retry_delays=[5])
 def enrich_task(home: Path, as_of: date, run: ScoreRun) -> ScoreRun:
     """The run with its supply-chain roll-up (and the scope keys that give auditors their buyers' chains) and its
     drift records; published with the run, in one transaction."""

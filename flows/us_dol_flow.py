@@ -161,7 +161,7 @@ def us_dol_backtest_flow(
     return results
 
 
-@task_named("us-dol-foreign-recruiters", [5])
+@task_named("us-dol-foreign-recruiters", retry_delays=[5])
 def recruiters_task(home: Path, data_dir: Path, as_of: date, rebuild: bool) -> RecruiterList:
     """The recruiter features as of ``as_of`` (the features folder's, else built from the lake and kept;
     ``rebuild``: built anew, as when the lake gained records) with Appendix C and the contractor register as the

@@ -31,7 +31,7 @@ def test_the_decorators_declare_what_they_say() -> None:
         False,
     )
     assert (made_flow.retries, made_flow.retry_delay_seconds) == (2, 60)
-    made_task = task_named("t", [1, 5])(lambda x: x)
+    made_task = task_named("t", retry_delays=[1, 5])(lambda x: x)
     assert (made_task.name, made_task.retries, made_task.retry_delay_seconds) == ("t", 2, [1, 5])
     assert made_task.cache_policy is NO_CACHE
 
@@ -49,4 +49,4 @@ def test_the_project_declares_its_flows_and_tasks_one_way() -> None:
 
 @pytest.mark.parametrize("delays", [[], [0.5], [1, 5, 30]])
 def test_a_task_is_retried_once_per_delay(delays: list[float]) -> None:
-    assert task_named("t", delays)(lambda: None).retries == len(delays)
+    assert task_named("t", retry_delays=delays)(lambda: None).retries == len(delays)
