@@ -57,7 +57,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 scored = score_type(table, args.as_of.isoformat(), None, model.rule_calibration)
                 out[entity] = {
-                    "train_seconds": train_s,  # the candidates and the gate ran; the weighted red flags or count won
+                    "train_seconds": train_s,  # every candidate was fitted; the weighted red flags or the count won
                     "entities": float(len(scored.rows)),
                     "score_seconds": time.perf_counter() - t0,
                     "shap_rows": 0.0,

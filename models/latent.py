@@ -26,7 +26,7 @@ import numpy as np
 EM_ITERATIONS = 300  # at most, per start
 EM_TOLERANCE = 1e-7  # a start has converged once no entity's risk-class probability moves more than this
 START_SHARES = (0.10, 0.05, 0.20, 0.30)  # starts with the count's top share in the risk class, then one per flag
-SCREEN_ROWS = 4000  # rows every start is tried on; the likeliest start is then fitted on every row
+SCREEN_ROWS = 4000  # rows every start is tried on; the likeliest and the count's top share then run on every row
 SCREEN_ITERATIONS = 60  # EM iterations of each start before the starts are compared
 PRIOR_ROWS = 1.0  # pseudo-rows at the overall flag rate in each class (keeps rates off 0 and 1)
 RATE_BOUNDS = (1e-4, 1 - 1e-4)

@@ -100,6 +100,12 @@ def _register_row(record_id: str, contract: str, fields: Row, over: dict[str, st
     return {"record_id": record_id, "source": "register", **TEMPLATES[contract], **fields, **over}
 
 
+def _event_row(record_id: str, source: str, contract: str, fields: Row, over: dict[str, str]) -> Row:
+    """A record of an event contract, identified by its record_id: its template, then ``fields``, then ``over``."""
+    template = TEMPLATES.get(contract, {})
+    return _record(record_id, source, CONTRACTS[contract].natural_id, {**template, **fields}, over)
+
+
 def _org(i: int, name: str, sector: str, **over: str) -> Row:
     fields = {"registration_no": f"RN{i}", "name": name, "sector": sector, "phone": f"+10{i}"}
     return _register_row(f"ORG{i}", "organisation", fields, over)
@@ -118,29 +124,28 @@ def _r1(record_id: str, **over: str) -> Row:
 def _application(i: int, **over: str) -> Row:
     day = date(2024, 1, 8) + timedelta(days=9 * i)
     fields = {
-        **TEMPLATES["visa_application"],
         "desk_officer_id": f"CO{i % 2}",
         "applicant_id": f"P{i}",
         "submitted_at": f"{day.isoformat()}T09:00:00",
         "decided_at": f"{(day + timedelta(days=12)).isoformat()}T10:00:00",
         "document_check_flag": "true" if i % 3 == 0 else "false",
     }
-    return _record(f"A{i}", "visa", "application_id", fields, over)
+    return _event_row(f"A{i}", "visa", "visa_application", fields, over)
 
 
 def _crossing(i: int, **over: str) -> Row:
     crossed_at = f"2024-0{2 + i % 3}-1{i % 10}T08:00:00"
     fields = {"crossed_at": crossed_at, "traveller_id": f"P{i}", "visa_application_id": f"A{i}"}
-    return _record(f"C{i}", "border", "crossing_id", {**TEMPLATES["border_crossing"], **fields}, over)
+    return _event_row(f"C{i}", "border", "border_crossing", fields, over)
 
 
 def _inspection(i: int, **over: str) -> Row:
-    return _record(f"I{i}", "inspectorate", "inspection_id", TEMPLATES["labour_inspection"], over)
+    return _event_row(f"I{i}", "inspectorate", "labour_inspection", {}, over)
 
 
 def _outcome(i: int, entity_type: str, ref: str, kind: str, decided_on: str, **over: str) -> Row:
     fields = {"entity_type": entity_type, "entity_ref": ref, "decided_on": decided_on, "kind": kind}
-    return _record(f"O{i}", "court", "outcome_id", {**fields, "known_on": decided_on}, over)
+    return _event_row(f"O{i}", "court", "enforcement_outcome", {**fields, "known_on": decided_on}, over)
 
 
 def base_records() -> dict[str, list[Row]]:
