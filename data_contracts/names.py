@@ -97,13 +97,19 @@ def _join_initials(words: list[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=1 << 18)
+# Large enough for every distinct name of a large world's feature build: several statements key the same names
+# in turn (the views' name maps, entity resolution), and a cache that evicts them keys each one again.
+@lru_cache(maxsize=1 << 21)
 def name_key(name: str) -> str:
     """The comparison key of ``name`` (see the module docstring): lower-case ASCII words, or for the rare script
     that transliterates to nothing, its case-folded words; '' when the name has no letter or digit."""
-    bare = _NATIVE_LEGAL_FORM.sub(" ", name)
-    if not normalize(bare, _FLAGS, _CLEANUP):  # nothing but legal forms: keep them
-        bare = name
+    bare = name
+    # The pattern only matches the literal forms: a name containing none (every ASCII name) skips the regex,
+    # which costs most of a key's time when run on every name.
+    if any(form in name for form in NATIVE_LEGAL_FORMS):
+        bare = _NATIVE_LEGAL_FORM.sub(" ", name)
+        if not normalize(bare, _FLAGS, _CLEANUP):  # nothing but legal forms: keep them
+            bare = name
     words = (normalize(_DOTTED_INITIAL.sub(r"\1", ascii_text(bare)), _FLAGS, _CLEANUP) or "").split()
     if not words:
         return normalize(name, _FLAGS, _CLEANUP) or ""

@@ -221,12 +221,15 @@ def _register_statements(a: str) -> list[str]:
 def _application_statements(a: str, s: str) -> list[str]:
     """Visa applications in the window (``va``), each linked to its employer and recruiter by the name maps."""
     return [
-        # Name keys of the distinct names on applications, computed once per name instead of once per row; a name
-        # without a key is left out, so it links to no employer and makes no unregistered recruiter.
+        # Name keys of the distinct names on applications, computed once per name instead of once per row: the
+        # distinct names are materialised first (in one statement DuckDB pushes the key's filter below the
+        # DISTINCT and runs the key on every row). A name without a key is left out, so it links to no employer
+        # and makes no unregistered recruiter.
+        """CREATE OR REPLACE TEMP TABLE va_name_keys AS
+            SELECT DISTINCT sponsor_name AS name FROM raw_visa_application WHERE sponsor_name IS NOT NULL
+            UNION SELECT DISTINCT recruiter_name FROM raw_visa_application WHERE recruiter_name IS NOT NULL""",
         f"""CREATE OR REPLACE TEMP TABLE va_name_keys AS
-            SELECT name, name_key FROM (SELECT name, {name_key_sql("name")} AS name_key FROM (
-                SELECT DISTINCT sponsor_name AS name FROM raw_visa_application WHERE sponsor_name IS NOT NULL
-                UNION SELECT DISTINCT recruiter_name FROM raw_visa_application WHERE recruiter_name IS NOT NULL))
+            SELECT name, name_key FROM (SELECT name, {name_key_sql("name")} AS name_key FROM va_name_keys)
             WHERE name_key IS NOT NULL""",
         f"""CREATE OR REPLACE TEMP TABLE va AS
             SELECT v.application_id,
