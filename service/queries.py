@@ -49,19 +49,22 @@ def scope_set_filter(access: Access, user: User, run_id: str, entity_type: str) 
     )
 
 
-# The single-entity read (the service's hottest path): three indexed lookups, each compiled once per dialect.
+# The single-entity read (the service's hottest path): two indexed lookups, each compiled once per dialect. The
+# published row comes with the entity's scope keys, one row per key (kind and value None when it has none).
 _PUBLISHED_ROW = Prepared(
-    sa.select(scores)
+    sa.select(scores, score_scope.c.kind, score_scope.c.value)
     .join(published, sa.and_(published.c.run_id == scores.c.run_id, published.c.entity_type == scores.c.entity_type))
+    .outerjoin(
+        score_scope,
+        sa.and_(
+            score_scope.c.run_id == scores.c.run_id,
+            score_scope.c.entity_type == scores.c.entity_type,
+            score_scope.c.entity_id == scores.c.entity_id,
+        ),
+    )
     .where(scores.c.entity_type == sa.bindparam("entity_type"), scores.c.entity_id == sa.bindparam("entity_id"))
 )
-_SCOPE_KEYS = Prepared(
-    sa.select(score_scope.c.kind, score_scope.c.value).where(
-        score_scope.c.run_id == sa.bindparam("run_id"),
-        score_scope.c.entity_type == sa.bindparam("entity_type"),
-        score_scope.c.entity_id == sa.bindparam("entity_id"),
-    )
-)
+_SCORE_COLUMNS = len(scores.c)
 _HISTORY = Prepared(
     sa.select(
         scores.c.run_id,
@@ -93,11 +96,9 @@ def entity(conn: Connection, user: User, access: Access, entity_type: str, entit
     found = _PUBLISHED_ROW.rows(conn, entity_type=entity_type, entity_id=entity_id)
     if not found:
         return None
-    row = dict(zip(_PUBLISHED_ROW.columns, found[0], strict=True))
-    if not access.everything:
-        keys = _SCOPE_KEYS.rows(conn, run_id=row["run_id"], entity_type=entity_type, entity_id=entity_id)
-        if not in_scope(access, user, keys):
-            return None
+    row = dict(zip(_PUBLISHED_ROW.columns, found[0], strict=True))  # the score row and its first scope key
+    if not in_scope(access, user, (key[_SCORE_COLUMNS:] for key in found if key[_SCORE_COLUMNS] is not None)):
+        return None
     history = _HISTORY.rows(conn, entity_type=entity_type, entity_id=entity_id)
     return {
         **_score(row),
