@@ -2,13 +2,14 @@
 
 A model's reasons are its TreeSHAP contributions rendered through the indicator registry; the red-flag count's
 reasons are the indicators past their thresholds. Scoring stores a score's reasons as JSON text with
-``encode_reasons``; the service reads them back with ``decode_reasons`` and renders the typed values.
+``encode_reasons``; ``decode_reasons`` reads them back (the service parses the same text into its API model,
+``service.reasons``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import NamedTuple
 
 MIN_CONTRIBUTION = 0.01  # |SHAP contribution| in log-odds below which a reason is left out
@@ -68,9 +69,8 @@ def reasons_text(reasons: Iterable[Reason]) -> str:
     return "; ".join(f"{r.title}: {r.detail}" for r in reasons)
 
 
-def decode_reasons(text: str, link: Callable[[str], str] | None = None, top: int | None = None) -> list[Reason]:
-    """The reasons of stored ``text`` (only the first ``top`` when given); ``link`` maps an indicator id to the link
-    shown (the stored link when None)."""
+def decode_reasons(text: str, top: int | None = None) -> list[Reason]:
+    """The reasons of stored ``text`` (only the first ``top`` when given)."""
     return [
         Reason(
             r["indicator_id"],
@@ -78,7 +78,7 @@ def decode_reasons(text: str, link: Callable[[str], str] | None = None, top: int
             None if r["value"] is None else float(r["value"]),
             r["detail"],
             float(r["contribution"]),
-            r["link"] if link is None else link(r["indicator_id"]),
+            r["link"],
         )
         for r in json.loads(text)[:top]
     ]

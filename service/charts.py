@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from models.reasons import Reason
+from service.reasons import ReasonOut
 
 Translate = Callable[[str], str]
 
@@ -80,7 +80,7 @@ def history_svg(
 
 
 def waterfall_steps(
-    base_value: float, raw_score: float, reasons: list[Reason], gettext: Translate = _same
+    base_value: float, raw_score: float, reasons: list[ReasonOut], gettext: Translate = _same
 ) -> list[dict[str, Any]]:
     """The waterfall's rows: one per reason, then the rest of the indicators together when they move the score.
     ``contribution`` and ``running`` (the score after the step) are log-odds; ``running`` of the last row is
@@ -105,7 +105,7 @@ def probability(log_odds: float) -> float:
 def waterfall_svg(
     base_value: float | None,
     raw_score: float | None,
-    reasons: list[Reason],
+    reasons: list[ReasonOut],
     width: int = 640,
     gettext: Translate = _same,
 ) -> Markup:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,6 +26,25 @@ class StoreBusy(StoreUnavailable):
     is kept)."""
 
 
+class _StoreGuard:
+    """``ReconnectingEngine.guard``: a class, not a generator, because every read enters it several times."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: ReconnectingEngine) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, DB_ERRORS):
+            if is_lock_timeout(exc):
+                raise StoreBusy("the serving store is busy") from exc
+            self._store.reset()
+            raise StoreUnavailable("the serving store is unavailable") from exc
+
+
 class ReconnectingEngine:
     """The serving store's engine, created (and migrated) on first use and dropped after a database error."""
 
@@ -34,6 +54,7 @@ class ReconnectingEngine:
         self._engine: Engine | None = None
         self._held: Connection | None = None  # loop_connection's
         self._lock = threading.Lock()
+        self._guard = _StoreGuard(self)
 
     def engine(self) -> Engine:
         engine = self._engine
@@ -60,18 +81,11 @@ class ReconnectingEngine:
                 self._engine.dispose()
                 self._engine = None
 
-    @contextmanager
-    def guard(self) -> Iterator[None]:
+    def guard(self) -> _StoreGuard:
         """Database errors inside become StoreUnavailable (503) and drop the engine, so the next request
         reconnects (and re-runs migrations) instead of reusing a broken pool. A write lock held past the busy
         timeout becomes StoreBusy, and the engine is kept."""
-        try:
-            yield
-        except DB_ERRORS as exc:
-            if is_lock_timeout(exc):
-                raise StoreBusy("the serving store is busy") from exc
-            self.reset()
-            raise StoreUnavailable("the serving store is unavailable") from exc
+        return self._guard
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -38,9 +38,16 @@ class JsonFormatter(logging.Formatter):
     when the record was written while a request was handled, the record's ``extra`` fields, and the exception
     text."""
 
+    _stamp: tuple[int, str] = (-1, "")  # (whole UTC second, its ISO text): one strftime a second, not a record
+
     def format(self, record: logging.LogRecord) -> str:
+        second, stamp = self._stamp  # one read: another thread may replace it meanwhile
+        if second != int(record.created):
+            second = int(record.created)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._stamp = (second, stamp)
         out: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": f"{stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -103,24 +110,25 @@ def request_id_for(scope: Scope) -> bytes:
 
 
 def log_access(scope: Scope, request_id: bytes, status: int, started: float) -> None:
-    """The access line of one request (path without its query string; ``started``: time.perf_counter())."""
+    """The access line of one request (path without its query string; ``started``: time.perf_counter()). The
+    record goes through the access logger's filters and handlers as ``info`` would send it, without looking up
+    the caller's source line (always this function's)."""
     if not access_log.isEnabledFor(logging.INFO):
         return
     client = scope.get("client")
-    access_log.info(
-        "%s %s %d",
-        scope["method"],
-        scope["path"],
-        status,
-        extra={
-            "request_id": request_id.decode("ascii"),
-            "method": scope["method"],
-            "path": scope["path"],
-            "status": status,
-            "duration_ms": round(1000.0 * (time.perf_counter() - started), 3),
-            "client": client[0] if client else None,
-        },
+    method, path = scope["method"], scope["path"]
+    extra = {
+        "request_id": request_id.decode("ascii"),
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round(1000.0 * (time.perf_counter() - started), 3),
+        "client": client[0] if client else None,
+    }
+    record = access_log.makeRecord(
+        access_log.name, logging.INFO, __file__, 0, "%s %s %d", (method, path, status), None, "log_access", extra
     )
+    access_log.handle(record)
 
 
 def with_request_id(headers: Iterable[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from types import SimpleNamespace
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from models.reasons import Reason, decode_reasons
 from service.auth import User
+from service.reasons import public_reasons
 from service.records import fields_of
 from service.roles import Access, keys_for
 from store.prepared import Prepared
@@ -50,29 +49,22 @@ def scope_set_filter(access: Access, user: User, run_id: str, entity_type: str) 
     )
 
 
-def indicator_link(indicator_id: str) -> str:
-    """The service's page of an indicator (the link a reason shows)."""
-    return f"/v1/indicators/{indicator_id}"
-
-
-def public_reasons(stored: str) -> list[Reason]:
-    """A score's stored reasons, each linking to the service's indicator page."""
-    return decode_reasons(stored, indicator_link)
-
-
-# The single-entity read (the service's hottest path): three indexed lookups, each compiled once per dialect.
+# The single-entity read (the service's hottest path): two indexed lookups, each compiled once per dialect. The
+# published row comes with the entity's scope keys, one row per key (kind and value None when it has none).
 _PUBLISHED_ROW = Prepared(
-    sa.select(scores)
+    sa.select(scores, score_scope.c.kind, score_scope.c.value)
     .join(published, sa.and_(published.c.run_id == scores.c.run_id, published.c.entity_type == scores.c.entity_type))
+    .outerjoin(
+        score_scope,
+        sa.and_(
+            score_scope.c.run_id == scores.c.run_id,
+            score_scope.c.entity_type == scores.c.entity_type,
+            score_scope.c.entity_id == scores.c.entity_id,
+        ),
+    )
     .where(scores.c.entity_type == sa.bindparam("entity_type"), scores.c.entity_id == sa.bindparam("entity_id"))
 )
-_SCOPE_KEYS = Prepared(
-    sa.select(score_scope.c.kind, score_scope.c.value).where(
-        score_scope.c.run_id == sa.bindparam("run_id"),
-        score_scope.c.entity_type == sa.bindparam("entity_type"),
-        score_scope.c.entity_id == sa.bindparam("entity_id"),
-    )
-)
+_SCORE_COLUMNS = len(scores.c)
 _HISTORY = Prepared(
     sa.select(
         scores.c.run_id,
@@ -104,14 +96,12 @@ def entity(conn: Connection, user: User, access: Access, entity_type: str, entit
     found = _PUBLISHED_ROW.rows(conn, entity_type=entity_type, entity_id=entity_id)
     if not found:
         return None
-    row = dict(zip(_PUBLISHED_ROW.columns, found[0], strict=True))
-    if not access.everything:
-        keys = _SCOPE_KEYS.rows(conn, run_id=row["run_id"], entity_type=entity_type, entity_id=entity_id)
-        if not in_scope(access, user, keys):
-            return None
+    row = dict(zip(_PUBLISHED_ROW.columns, found[0], strict=True))  # the score row and its first scope key
+    if not in_scope(access, user, (key[_SCORE_COLUMNS:] for key in found if key[_SCORE_COLUMNS] is not None)):
+        return None
     history = _HISTORY.rows(conn, entity_type=entity_type, entity_id=entity_id)
     return {
-        **_score(SimpleNamespace(**row)),
+        **_score(row),
         "history": [dict(zip(_HISTORY.columns, h, strict=True)) for h in reversed(history)],
     }
 
@@ -120,12 +110,13 @@ PROFILE_FIELDS = ("entity_type", "entity_id", "name", "country", "region", "sect
 SCORE_FIELDS = ("probability", "band", "rank", "rank_in_region", "red_flags", "model_id", "as_of", "run_id")
 
 
-def _score(row: Any) -> dict[str, Any]:
+def _score(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """What the service shows of one published ``scores`` row (by column name)."""
     return {
-        **fields_of(row, PROFILE_FIELDS + SCORE_FIELDS),
-        "reasons": public_reasons(row.reasons),
-        "base_value": row.base_value,
-        "raw_score": row.raw_score,
+        **{name: row[name] for name in PROFILE_FIELDS + SCORE_FIELDS},
+        "reasons": public_reasons(row["reasons"]),
+        "base_value": row["base_value"],
+        "raw_score": row["raw_score"],
     }
 
 
@@ -134,7 +125,7 @@ def ranked(
 ) -> tuple[str | None, list[dict[str, Any]]]:
     """(run id, every in-scope published row of the type, best rank first), optionally in one region."""
     run_id, rows = _ranked(conn, user, access, entity_type, region, [scores])
-    return run_id, [_score(r) for r in rows]
+    return run_id, [_score(r._mapping) for r in rows]
 
 
 def ranked_ids(
@@ -154,7 +145,7 @@ def rows_for(conn: Connection, run_id: str, entity_type: str, entity_ids: list[s
         query = sa.select(scores).where(
             scores.c.run_id == run_id, scores.c.entity_type == entity_type, scores.c.entity_id.in_(chunk)
         )
-        found.update({r.entity_id: _score(r) for r in conn.execute(query)})
+        found.update({r.entity_id: _score(r._mapping) for r in conn.execute(query)})
     return [found[i] for i in entity_ids]
 
 

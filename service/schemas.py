@@ -5,12 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 from pydantic.dataclasses import dataclass
 
 from features.catalogue import render_indicator_page
 from features.registry import ENTITY_TYPES, Indicator
-from service.queries import indicator_link
+from service.reasons import ReasonOut, indicator_link
 from service.records import fields_of
 from store.publish import ModelRecord
 
@@ -24,19 +24,6 @@ class EntityType(StrEnum):
 
 
 assert tuple(EntityType) == ENTITY_TYPES
-
-
-class ReasonOut(BaseModel):
-    """A ``models.reasons.Reason`` as the API shows it (read from its attributes)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    indicator_id: str
-    title: str
-    value: float | None
-    detail: str
-    contribution: float
-    link: str
 
 
 class HistoryPoint(BaseModel):

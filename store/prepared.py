@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -37,13 +36,15 @@ class Prepared:
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         sql, order, constants = self._for(conn.dialect)
         args = self._args(order, constants, params)
-        with _as_sqlalchemy_errors(conn.dialect, sql, args):
+        try:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 cursor.execute(sql, args)
                 return cast(list[tuple[Any, ...]], cursor.fetchall())  # sqlite3's and psycopg's rows are tuples
             finally:
                 cursor.close()
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(conn.dialect, sql, args, exc) from exc
 
     def execute(self, conn: Connection, **params: Any) -> int:
         """Run a write inside the caller's transaction; the number of rows it touched."""
@@ -51,7 +52,7 @@ class Prepared:
 
     def execute_many(self, conn: Connection, params: Sequence[dict[str, Any]]) -> int:
         sql, order, constants = self._for(conn.dialect)
-        with _as_sqlalchemy_errors(conn.dialect, sql, ()):
+        try:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 if len(params) == 1:
@@ -61,14 +62,11 @@ class Prepared:
                 return int(cursor.rowcount)
             finally:
                 cursor.close()
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(conn.dialect, sql, (), exc) from exc
 
 
-@contextmanager
-def _as_sqlalchemy_errors(dialect: sa.Dialect, sql: str, params: Any) -> Iterator[None]:
-    """The driver's errors raised as SQLAlchemy's (OperationalError, ...), as SQLAlchemy's own execution does, so
-    that callers catching those (the service's store guard: 503 and reconnect) see a failed Prepared statement."""
-    dbapi = dialect.loaded_dbapi
-    try:
-        yield
-    except dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi.Error, hide_parameters=True) from exc
+def _as_sqlalchemy_error(dialect: sa.Dialect, sql: str, params: Any, exc: Exception) -> sa.exc.StatementError:
+    """The driver's error as SQLAlchemy's (OperationalError, ...), as SQLAlchemy's own execution raises it, so that
+    callers catching those (the service's store guard: 503 and reconnect) see a failed Prepared statement."""
+    return sa.exc.DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, hide_parameters=True)

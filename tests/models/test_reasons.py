@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.reasons import Reason, decode_reasons, docs_link, encode_reasons, reasons_text
+from models.reasons import Reason, decode_reasons, encode_reasons, reasons_text
 
 # A score's reasons as the scoring renderer stored them (bytes of a published row).
 STORED = (
@@ -50,12 +50,6 @@ def test_the_decoder_reads_stored_json_with_whitespace_and_integral_numbers() ->
     (reason,) = decode_reasons(text)
     assert reason == TYPED[1]._replace(value=2.0, contribution=1.0)
     assert isinstance(reason.value, float) and isinstance(reason.contribution, float)
-
-
-def test_the_link_shown_comes_from_the_decoders_context() -> None:
-    shown = decode_reasons(STORED, link=lambda indicator_id: f"/v1/indicators/{indicator_id}")
-    assert [r.link for r in shown] == ["/v1/indicators/E13", "/v1/indicators/E01"]
-    assert [r._replace(link=docs_link(r.indicator_id)) for r in shown] == TYPED
 
 
 def test_the_decoder_can_stop_after_the_first_reasons() -> None:
