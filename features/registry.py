@@ -1111,41 +1111,29 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
 )
 
 
-def _network(ind_id: str, entity: EntityType, what: str) -> tuple[Indicator, Indicator]:
+def _network(ind_id: str, entity: EntityType, what: str) -> Indicator:
     node = "employer" if entity == "employer" else "recruiter"
-    return (
-        Indicator(
-            id=ind_id,
-            entity=entity,
-            unit="links in the employer-recruiter network (degree)",
-            direction=+1,
-            kind="value",
-            sql=f"SELECT node_id AS entity_id, degree AS num, 1 AS den FROM network_nodes WHERE node_type = '{node}'",
-            detail="linked to {value:.0f} " + what + " through placements or shared contacts; peers {peer:.0f}",
-            threshold="p90",
-            sources=("003:5943-5963",),
-            data=("visa_application", "organisation"),
-        ),
-        Indicator(
-            id=f"G0{int(ind_id[1:]) + 1}",
-            entity=entity,
-            unit="sanctioned or referred entities in its network component",
-            direction=+1,
-            kind="count",
-            sql="SELECT node_id AS entity_id, component_bad AS num, component_size AS den FROM network_nodes "
-            f"WHERE node_type = '{node}'",
-            detail="{num:.0f} referred or sanctioned entities in its network of {den:.0f}",
-            threshold=0.5,
-            sources=("003:688", "003:5943-5963"),
-            data=("visa_application", "organisation", "labour_inspection", "enforcement_outcome"),
-        ),
+    return Indicator(
+        id=ind_id,
+        entity=entity,
+        unit="links in the employer-recruiter network (degree)",
+        direction=+1,
+        kind="value",
+        sql=f"SELECT node_id AS entity_id, degree AS num, 1 AS den FROM network_nodes WHERE node_type = '{node}'",
+        detail="linked to {value:.0f} " + what + " through placements or shared contacts; peers {peer:.0f}",
+        threshold="p90",
+        sources=("003:5943-5963",),
+        data=("visa_application", "organisation"),
     )
 
 
-# Graph features of the network table (features/network.py): not rows of INDICATORS.md.
+# Graph features of the network table (features/network.py): not rows of INDICATORS.md. Sanctions are counted
+# only where a reviewer can check them against the entity's own links (E13, E17, E18, R08, V09, L07, L12, L16), never
+# over a whole connected component: such a count depends on entities many links away, cannot be contested by the
+# entity, jumps when one link joins two components, and tells the models where enforcement already went.
 NETWORK_INDICATORS: tuple[Indicator, ...] = (
-    *_network("G01", "employer", "recruiters or organisations"),
-    *_network("G03", "recruiter", "employers"),
+    _network("G01", "employer", "recruiters or organisations"),
+    _network("G03", "recruiter", "employers"),
 )
 # The detail of a shrunk share says the rate its feature value holds after the raw "num of den".
 SHRUNK_DETAIL = "; {value:.1%} once weighed toward the peers by its number of cases"

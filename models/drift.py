@@ -7,9 +7,8 @@ get fewer bins) plus one bin for missing values.
 
 No edge sits at the reference's maximum: with right-closed bins it would leave the open top bin empty in the
 reference, and a group at the maximum that moves up at all would read as a wholly new category (floored share:
-ln(a / EPS) ~ 9). The count of sanctioned entities in the giant network component (G02 / G04: one value for ~85%
-of employers and recruiters) does that between the fitting origin and the serving date of a small world without
-any displacement (105 -> 135: PSI 12.8 and 11.6, every run flagged). Values above the reference's maximum
+ln(a / EPS) ~ 9): a count that many entities share at its maximum would be flagged whenever that count grows,
+with nothing displaced. Values above the reference's maximum
 therefore fall in its top bin; a tree model trained on the reference cannot split above its largest value and
 scores them like it anyway. A constant reference keeps its value as the edge, so that an indicator no entity
 showed in the training window coming alive still reads as drift.

@@ -17,8 +17,7 @@ population-wide PSI sees displacement only when the displaced operators are a la
 Measured with this module's _run and seed at other prevalences, the recruiter model's
 largest indicator PSI with full displacement is 0.09 at 10% abusive recruiters, 0.24 at 30%, 0.32 at 40% and 0.37
 at 50%; without displacement 0.05 (10%) and 0.04 (50%). The employer model's indicators move much less (at most
-0.03 at 50%): the displaced employers are a few dozen of 4,000. Before models/drift.py kept bin edges off the
-reference's maximum, both worlds were flagged by the network-component counts alone (G02 12.8, G04 11.6).
+0.03 at 50%): the displaced employers are a few dozen of 4,000.
 """
 
 from __future__ import annotations

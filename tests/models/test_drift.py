@@ -45,8 +45,8 @@ def test_bins_and_psi_basics() -> None:
 
 
 def test_a_group_at_the_maximum_moving_up_is_not_a_new_category() -> None:
-    """Most entities share the reference's largest value (the giant network component's count of sanctioned
-    members, G02 / G04) and the group's value grows: the same bin, no drift. A constant reference (an indicator
+    """Most entities share the reference's largest value (say, a count over a network that joins most of them)
+    and the group's value grows: the same bin, no drift. A constant reference (an indicator
     no entity showed in training) coming alive still drifts."""
     rng = np.random.default_rng(4)
     reference = np.where(rng.random(4_000) < 0.85, 105.0, rng.integers(0, 3, 4_000).astype(float))
