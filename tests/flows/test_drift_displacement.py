@@ -10,14 +10,12 @@ threshold, models.drift.PSI_THRESHOLD = 0.25, the usual "significant shift" leve
 
 Both worlds run five years, so that the reference's three-year window (t0 = as_of - 450 days) is full: in a
 three-year world it would start before the first record, and the counts that fill up with time (E11, E19, R11,
-R12 ...) drift by that alone (PSI 1.6-3.1 on the default tiny world).
+R12 ...) drift by that alone.
 
 Half the recruiters are abusive in both worlds ([prevalence] abusive_recruiter = 0.5, default 0.1): the
-population-wide PSI sees displacement only when the displaced operators are a large part of the population.
-Measured with this module's _run and seed at other prevalences, the recruiter model's
-largest indicator PSI with full displacement is 0.09 at 10% abusive recruiters, 0.24 at 30%, 0.32 at 40% and 0.37
-at 50%; without displacement 0.05 (10%) and 0.04 (50%). The employer model's indicators move much less (at most
-0.03 at 50%): the displaced employers are a few dozen of 4,000.
+population-wide PSI sees displacement only when the displaced operators are a large part of the population, and
+it grows with their share. The employer model's indicators move much less: the displaced employers are a few
+dozen of 4,000.
 """
 
 from __future__ import annotations
