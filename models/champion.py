@@ -17,7 +17,14 @@ import numpy as np
 from features.registry import EntityType
 from models.bundle import LoadedModel, load_bundle, model_id_of, read_registry
 from models.datasets import Dataset, feature_frame
-from models.gate import SERVED_COUNT, Window, decide, pooled_gate_metrics, pooled_win_share
+from models.gate import (
+    MIN_PAIRED_WIN_SHARE,
+    SERVED_COUNT,
+    Window,
+    decide,
+    pooled_gate_metrics,
+    pooled_win_share,
+)
 from models.train import LATENT_STRATEGY, TrainedModel
 
 log = logging.getLogger("tracerisk.models")
@@ -122,17 +129,52 @@ def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
     }
 
 
+def trees_beat_label_free(model: TrainedModel) -> tuple[bool, str]:
+    """Whether ``model``'s trees beat its weighted red flags (``model.label_free``) on the fold as clearly as a
+    model must beat the red-flag count: more positives at capacity in ``MIN_PAIRED_WIN_SHARE`` of paired
+    resamples, and a higher average precision. The trees are the best of many candidates on this fold, fitted
+    on labels that follow where inspectors went; the weighted red flags read no label and were not chosen on it."""
+    assert model.label_free is not None
+    trees, flags = model.fold_score(), model.label_free.fold_score()
+    fold = model.fold
+    trees_m = pooled_gate_metrics([(trees, fold.y, fold.keys)])
+    flags_m = pooled_gate_metrics([(flags, fold.y, fold.keys)])
+    share = pooled_win_share([(trees, fold.y, fold.keys)], [flags])
+    ap, ap_flags = trees_m["average_precision"], flags_m["average_precision"]
+    figures = (
+        f"precision@k {trees_m['precision_at_k']:.3f} vs {flags_m['precision_at_k']:.3f}, "
+        f"average precision {ap:.3f} vs {ap_flags:.3f}, ahead in {share:.0%} of paired resamples"
+    )
+    if share != share or share < MIN_PAIRED_WIN_SHARE:
+        return False, f"do not beat the weighted red flags clearly ({figures}; needs {MIN_PAIRED_WIN_SHARE:.0%})"
+    if not ap > ap_flags:
+        return False, f"do not beat the weighted red flags' average precision ({figures})"
+    return True, f"beat the weighted red flags ({figures})"
+
+
 def gate_challengers(home: Path, model: TrainedModel) -> tuple[TrainedModel, dict[str, Any]]:
-    """The gate's decision on what training offers, and the model it concerns: the candidate that won the fold,
-    or, when that was trees and they do not clear the bar, the weighted red flags (``model.label_free``), judged
-    on more held-out windows, if they do. The decision names the other challenger judged and why it failed."""
-    decision = gate_model(home, model)
-    if decision["promote"] or model.label_free is None:
-        return model, decision
-    second = gate_model(home, model.label_free)
-    if not second["promote"]:
-        also = {"strategy": LATENT_STRATEGY, "reason": second["reason"], "challenger": second["challenger"]}
-        return model, {**decision, "second_challenger": also}
-    first = {"strategy": model.strategy, "reason": decision["reason"]}
-    reason = f"{second['reason']} (first challenger, {model.strategy}: {decision['reason']})"
-    return model.label_free, {**second, "reason": reason, "first_challenger": first}
+    """The gate's decision on what training offers, and the model it concerns.
+
+    Where trees won the fold, the weighted red flags (``model.label_free``) are judged first. When they clear the
+    bar, the trees are offered instead only if they beat them on the fold as clearly as any model must beat the
+    red-flag count (``trees_beat_label_free``) and then clear the gate themselves; when they do not, the trees
+    are judged alone. ``other_challenger`` in the decision names the challenger that does not serve and why."""
+    label_free = model.label_free
+    if label_free is None:
+        return model, gate_model(home, model)
+    first = gate_model(home, label_free)
+    flags_judged = {"strategy": LATENT_STRATEGY, "reason": first["reason"], "challenger": first["challenger"]}
+    if not first["promote"]:
+        return model, {**gate_model(home, model), "other_challenger": flags_judged}
+    beaten, why = trees_beat_label_free(model)
+    if beaten:
+        decision = gate_model(home, model)
+        if decision["promote"]:
+            return model, {
+                **decision,
+                "reason": f"{decision['reason']}; the trees {why}",
+                "other_challenger": flags_judged,
+            }
+        why = f"{why}, but {decision['reason']}"
+    trees = {"strategy": model.strategy, "reason": f"the trees {why}"}
+    return label_free, {**first, "reason": f"{first['reason']}; the trees {why}", "other_challenger": trees}

@@ -5,9 +5,9 @@ in the one review order of ``models.ranking``), a model may serve a type only if
 at the type's capacity it finds more in at least ``MIN_PAIRED_WIN_SHARE`` of paired bootstrap resamples (ties
 count half), and its average precision is higher. A challenger that clears the bar replaces a champion that
 also clears it only if it beats that champion too (higher average precision, precision@k not lower). When no
-model clears the bar, the red-flag count serves the type, visibly, and the reason is recorded. Training offers at
-most two challengers, in this order: the candidate that won the fold (by average precision), then, when that was
-trees and they did not clear the bar, the label-free weighted red flags. Nothing here reads the simulator's truth.
+model clears the bar, the red-flag count serves the type, visibly, and the reason is recorded. Where trees won the
+fold, training offers two challengers, the label-free weighted red flags first (``models.champion.gate_challengers``).
+Nothing here reads the simulator's truth.
 """
 
 from __future__ import annotations

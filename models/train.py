@@ -179,8 +179,8 @@ class TrainedModel:
     # can report each candidate on later labels; the fold alone chose among them
     candidates: dict[str, tuple[str, Blend]] = field(default_factory=dict)
     candidate_boosters: dict[str, Booster] = field(default_factory=dict)
-    # where trees won the fold: the weighted red flags as a model of their own, the second challenger the gate
-    # may judge (on more held-out windows than the trees) when the trees do not clear the bar
+    # where trees won the fold: the weighted red flags as a model of their own, which the gate judges first (on
+    # more held-out windows than the trees); the trees serve only if they beat them clearly on the fold
     label_free: TrainedModel | None = None
 
     @property

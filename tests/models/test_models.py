@@ -182,7 +182,7 @@ def test_training_uses_only_what_was_known_on_the_as_of_date(tiny_world: Path, t
         assert trees.booster_.model_to_string() == after.candidate_boosters[strategy].booster_.model_to_string()
 
 
-def test_trees_that_win_the_fold_come_with_the_weighted_red_flags_as_second_challenger(tiny_lake: Lake) -> None:
+def test_trees_that_win_the_fold_come_with_the_weighted_red_flags_as_a_challenger(tiny_lake: Lake) -> None:
     # Trees fitted on the fold's own labels (a leak, only to make trees win the fold here).
     w = training_windows(AS_OF)
     fold = dataset(tiny_lake, "employer", w.fold_as_of, AS_OF, known_by=AS_OF, drop_known=True)
