@@ -97,6 +97,22 @@ def _join_initials(words: list[str]) -> list[str]:
     return out
 
 
+# Distinct words of the names in other scripts: their transliteration costs about 0.3 ms a name, a cache lookup
+# well under a microsecond, and the words repeat across names far more than whole names do.
+@lru_cache(maxsize=1 << 18)
+def _ascii_word(word: str) -> str:
+    return ascii_text(word)
+
+
+def ascii_by_word(text: str) -> str:
+    """``ascii_text`` of ``text``, word by word (split at spaces) where it is not ASCII already. The same as the
+    whole text's as long as no transliteration rule reads across a space (tests check it in every script the
+    records carry)."""
+    if text.isascii():
+        return ascii_text(text)
+    return " ".join(_ascii_word(word) for word in text.split(" "))
+
+
 # Large enough for every distinct name of a large world's feature build: several statements key the same names
 # in turn (the views' name maps, entity resolution), and a cache that evicts them keys each one again.
 @lru_cache(maxsize=1 << 21)
@@ -110,7 +126,7 @@ def name_key(name: str) -> str:
         bare = _NATIVE_LEGAL_FORM.sub(" ", name)
         if not normalize(bare, _FLAGS, _CLEANUP):  # nothing but legal forms: keep them
             bare = name
-    words = (normalize(_DOTTED_INITIAL.sub(r"\1", ascii_text(bare)), _FLAGS, _CLEANUP) or "").split()
+    words = (normalize(_DOTTED_INITIAL.sub(r"\1", ascii_by_word(bare)), _FLAGS, _CLEANUP) or "").split()
     if not words:
         return normalize(name, _FLAGS, _CLEANUP) or ""
     return " ".join(_join_initials(_drop_legal_forms(words)))

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from rigour.text.translit import ascii_text
 
-from data_contracts.names import name_key, name_key_sql, register_name_key
+from data_contracts.names import ascii_by_word, name_key, name_key_sql, register_name_key
 from features.build import build_features
 from features.views import create_views
+from simulator.scripts import SCRIPTS, write_word
 from tests.features.test_build import ingest_folder
 
 # (registration number, registered name, the name as an application writes it), one sponsor per script.
@@ -27,6 +29,8 @@ SPONSORS = (
     ("RN7", "Al Noor Trading W.L.L.", "AL NOOR TRADING WLL"),
     ("RN8", "Ελληνική Εργασία ΑΕ", "Ελληνική Εργασία Α.Ε."),
 )
+# Latin words the simulator writes in each of its scripts (simulator.scripts.write_word).
+WORDS = ("Golden", "Harvest", "Jasmine", "Khalid", "Shevchenko", "Thanh", "Ajay", "Gupta", "Works", "12")
 # Sponsors in no register, in scripts the register also uses: each must stay unattached.
 UNREGISTERED_SPONSORS = ("شركة الفجر للتوظيف", "ООО Василёк", "上海人力资源有限公司")
 # Recruiters in no register: each its own unregistered recruiter; the last has no key and makes none.
@@ -59,6 +63,16 @@ def test_every_script_gets_its_own_non_empty_key() -> None:
     keys = [name_key(n) for n in names]
     assert all(keys), dict(zip(names, keys, strict=True))
     assert len(set(keys)) == len(keys), dict(zip(names, keys, strict=True))
+
+
+def test_transliterating_word_by_word_gives_the_whole_names_transliteration() -> None:
+    written = [" ".join(write_word(w, script) for w in WORDS) for script in SCRIPTS]
+    mixed = ["ООО Shevchenko Agro", "Ромашка  ООО", "Al Noor للتوظيف W.L.L.", " Ελληνική\u00a0Εργασία "]
+    names = [n for sponsor in SPONSORS for n in sponsor[1:]] + list(UNREGISTERED_SPONSORS)
+    names += list(UNREGISTERED_RECRUITERS) + written + mixed
+    assert all(not n.isascii() for n in written[1:])
+    for name in names:
+        assert ascii_by_word(name) == ascii_text(name), name
 
 
 def test_names_differing_in_words_or_numbers_keep_different_keys() -> None:
