@@ -36,23 +36,28 @@ def _gate(monkeypatch: pytest.MonkeyPatch, verdicts: dict[str, bool]) -> list[st
     return judged
 
 
-def _trees_beat_flags(monkeypatch: pytest.MonkeyPatch, beaten: bool) -> None:
-    verdict = (True, "beat the weighted red flags") if beaten else (False, "do not beat the weighted red flags clearly")
+def _challenge(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, trees_clear: bool, flags_clear: bool, trees_beat_flags: bool
+) -> tuple[Any, Any, list[str]]:
+    """gate_challengers on trees won by the fold with the given verdicts: (the model offered, the decision, the
+    strategies the gate judged in order)."""
+    trees, _ = _models()
+    judged = _gate(monkeypatch, {trees.strategy: trees_clear, LATENT_STRATEGY: flags_clear})
+    verdict = (True, "beat the weighted red flags") if trees_beat_flags else (False, "do not beat them clearly")
     monkeypatch.setattr(champion, "trees_beat_label_free", lambda model: verdict)
+    model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
+    return model, decision, judged
 
 
 def test_the_weighted_red_flags_serve_when_they_clear_the_bar_and_the_trees_do_not_beat_them(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    trees, label_free = _models()
-    judged = _gate(monkeypatch, {trees.strategy: True, LATENT_STRATEGY: True})
-    _trees_beat_flags(monkeypatch, False)
-    model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
-    assert model is label_free and judged == [LATENT_STRATEGY]  # the trees never meet the gate
+    model, decision, judged = _challenge(monkeypatch, tmp_path, True, True, trees_beat_flags=False)
+    assert model.strategy == LATENT_STRATEGY and judged == [LATENT_STRATEGY]  # the trees never meet the gate
     assert decision["promote"] and decision["served"] == SERVED_MODEL
     assert decision["other_challenger"] == {
-        "strategy": trees.strategy,
-        "reason": "the trees do not beat the weighted red flags clearly",
+        "strategy": "ipw+count 0.50",
+        "reason": "the trees do not beat them clearly",
     }
     assert decision["reason"].startswith(f"{LATENT_STRATEGY} clears")
 
@@ -60,41 +65,31 @@ def test_the_weighted_red_flags_serve_when_they_clear_the_bar_and_the_trees_do_n
 def test_trees_that_beat_the_weighted_red_flags_and_clear_the_bar_serve(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    trees, _ = _models()
-    judged = _gate(monkeypatch, {trees.strategy: True, LATENT_STRATEGY: True})
-    _trees_beat_flags(monkeypatch, True)
-    model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
-    assert model is trees and judged == [LATENT_STRATEGY, trees.strategy] and decision["promote"]
-    assert decision["reason"] == f"{trees.strategy} clears; the trees beat the weighted red flags"
+    model, decision, judged = _challenge(monkeypatch, tmp_path, True, True, trees_beat_flags=True)
+    assert model.strategy != LATENT_STRATEGY and judged == [LATENT_STRATEGY, model.strategy] and decision["promote"]
+    assert decision["reason"] == f"{model.strategy} clears; the trees beat the weighted red flags"
     assert decision["other_challenger"]["strategy"] == LATENT_STRATEGY
 
 
 def test_trees_that_beat_the_weighted_red_flags_but_fail_the_bar_leave_them_serving(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    trees, label_free = _models()
-    judged = _gate(monkeypatch, {trees.strategy: False, LATENT_STRATEGY: True})
-    _trees_beat_flags(monkeypatch, True)
-    model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
-    assert model is label_free and judged == [LATENT_STRATEGY, trees.strategy] and decision["promote"]
-    assert decision["other_challenger"]["reason"] == (
-        f"the trees beat the weighted red flags, but {trees.strategy} fails"
-    )
+    model, decision, judged = _challenge(monkeypatch, tmp_path, False, True, trees_beat_flags=True)
+    assert model.strategy == LATENT_STRATEGY and judged == [LATENT_STRATEGY, "ipw+count 0.50"] and decision["promote"]
+    assert decision["other_challenger"]["reason"] == "the trees beat the weighted red flags, but ipw+count 0.50 fails"
 
 
+@pytest.mark.parametrize("trees_clear", [True, False])
 def test_trees_are_judged_alone_when_the_weighted_red_flags_fail(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, trees_clear: bool
 ) -> None:
-    trees, _ = _models()
-    for trees_clear in (True, False):
-        judged = _gate(monkeypatch, {trees.strategy: trees_clear, LATENT_STRATEGY: False})
-        model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
-        assert model is trees and judged == [LATENT_STRATEGY, trees.strategy]
-        assert decision["promote"] is trees_clear
-        assert decision["served"] == (SERVED_MODEL if trees_clear else SERVED_COUNT)
-        assert decision["reason"] == f"{trees.strategy} {'clears' if trees_clear else 'fails'}"
-        assert decision["other_challenger"]["strategy"] == LATENT_STRATEGY
-        assert decision["other_challenger"]["reason"] == f"{LATENT_STRATEGY} fails"
+    model, decision, judged = _challenge(monkeypatch, tmp_path, trees_clear, False, trees_beat_flags=True)
+    assert model.strategy != LATENT_STRATEGY and judged == [LATENT_STRATEGY, model.strategy]
+    assert decision["promote"] is trees_clear
+    assert decision["served"] == (SERVED_MODEL if trees_clear else SERVED_COUNT)
+    assert decision["reason"] == f"{model.strategy} {'clears' if trees_clear else 'fails'}"
+    assert decision["other_challenger"]["strategy"] == LATENT_STRATEGY
+    assert decision["other_challenger"]["reason"] == f"{LATENT_STRATEGY} fails"
 
 
 def test_the_weighted_red_flags_that_won_the_fold_are_judged_once(
