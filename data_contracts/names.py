@@ -97,8 +97,8 @@ def _join_initials(words: list[str]) -> list[str]:
     return out
 
 
-# Distinct words of the names in other scripts: their transliteration costs about 0.3 ms a name, a cache lookup
-# well under a microsecond, and the words repeat across names far more than whole names do.
+# Distinct words of the names in other scripts: transliteration costs far more than a cache lookup, and words
+# repeat across names far more than whole names do.
 @lru_cache(maxsize=1 << 18)
 def _ascii_word(word: str) -> str:
     return ascii_text(word)
