@@ -17,14 +17,7 @@ import numpy as np
 from features.registry import EntityType
 from models.bundle import LoadedModel, load_bundle, model_id_of, read_registry
 from models.datasets import Dataset, feature_frame
-from models.gate import (
-    MIN_PAIRED_WIN_SHARE,
-    SERVED_COUNT,
-    Window,
-    decide,
-    pooled_gate_metrics,
-    pooled_win_share,
-)
+from models.gate import SERVED_COUNT, Window, clears_bar, decide, pooled_gate_metrics, pooled_win_share
 from models.train import LATENT_STRATEGY, TrainedModel
 
 log = logging.getLogger("tracerisk.models")
@@ -80,12 +73,15 @@ def scoring_model(home: Path, entity: EntityType, allow_rule_baseline: bool = Fa
     )
 
 
-def _judged_on(scores: list[np.ndarray], windows: list[Dataset]) -> dict[str, float]:
-    """A ranking's gate metrics over held-out windows, with its paired win share against the red-flag count."""
+def _judged_on(
+    scores: list[np.ndarray], windows: list[Dataset], against: list[np.ndarray] | None = None
+) -> dict[str, float]:
+    """A ranking's gate metrics over held-out windows, with its paired win share against ``against`` (the scores
+    of another ranking on each window; default the red-flag count)."""
     judged: list[Window] = [(s, w.y, w.keys) for s, w in zip(scores, windows, strict=True)]
     return {
         **pooled_gate_metrics(judged),
-        "paired_win_share": pooled_win_share(judged, [w.red_flags for w in windows]),
+        "paired_win_share": pooled_win_share(judged, [w.red_flags for w in windows] if against is None else against),
     }
 
 
@@ -130,26 +126,14 @@ def gate_model(home: Path, model: TrainedModel) -> dict[str, Any]:
 
 
 def trees_beat_label_free(model: TrainedModel) -> tuple[bool, str]:
-    """Whether ``model``'s trees beat its weighted red flags (``model.label_free``) on the fold as clearly as a
-    model must beat the red-flag count: more positives at capacity in ``MIN_PAIRED_WIN_SHARE`` of paired
-    resamples, and a higher average precision. The trees are the best of many candidates on this fold, fitted
-    on labels that follow where inspectors went; the weighted red flags read no label and were not chosen on it."""
+    """Whether ``model``'s trees beat its weighted red flags (``model.label_free``) on the fold by the bar a model
+    must clear against the red-flag count (``models.gate.clears_bar``). The trees are the best of many candidates
+    on this fold, fitted on labels that follow where inspectors went; the weighted red flags read no label and
+    were not chosen on it."""
     assert model.label_free is not None
-    trees, flags = model.fold_score(), model.label_free.fold_score()
-    fold = model.fold
-    trees_m = pooled_gate_metrics([(trees, fold.y, fold.keys)])
-    flags_m = pooled_gate_metrics([(flags, fold.y, fold.keys)])
-    share = pooled_win_share([(trees, fold.y, fold.keys)], [flags])
-    ap, ap_flags = trees_m["average_precision"], flags_m["average_precision"]
-    figures = (
-        f"precision@k {trees_m['precision_at_k']:.3f} vs {flags_m['precision_at_k']:.3f}, "
-        f"average precision {ap:.3f} vs {ap_flags:.3f}, ahead in {share:.0%} of paired resamples"
-    )
-    if share != share or share < MIN_PAIRED_WIN_SHARE:
-        return False, f"do not beat the weighted red flags clearly ({figures}; needs {MIN_PAIRED_WIN_SHARE:.0%})"
-    if not ap > ap_flags:
-        return False, f"do not beat the weighted red flags' average precision ({figures})"
-    return True, f"beat the weighted red flags ({figures})"
+    fold, flags = model.fold, model.label_free.fold_score()
+    trees = _judged_on([model.fold_score()], [fold], against=[flags])
+    return clears_bar(trees, pooled_gate_metrics([(flags, fold.y, fold.keys)]), "the weighted red flags")
 
 
 def gate_challengers(home: Path, model: TrainedModel) -> tuple[TrainedModel, dict[str, Any]]:
@@ -172,9 +156,9 @@ def gate_challengers(home: Path, model: TrainedModel) -> tuple[TrainedModel, dic
         if decision["promote"]:
             return model, {
                 **decision,
-                "reason": f"{decision['reason']}; the trees {why}",
+                "reason": f"{decision['reason']}; {model.strategy} {why}",
                 "other_challenger": flags_judged,
             }
         why = f"{why}, but {decision['reason']}"
-    trees = {"strategy": model.strategy, "reason": f"the trees {why}"}
-    return label_free, {**first, "reason": f"{first['reason']}; the trees {why}", "other_challenger": trees}
+    trees = {"strategy": model.strategy, "reason": f"{model.strategy} {why}"}
+    return label_free, {**first, "reason": f"{first['reason']}; {model.strategy} {why}", "other_challenger": trees}

@@ -112,23 +112,32 @@ def pooled_win_share(model: list[Window], count: list[np.ndarray], capacity_shar
     return float(((found_model > found_count) + 0.5 * (found_model == found_count)).mean())
 
 
-def clears_count(metrics: dict[str, float], rule: dict[str, float]) -> tuple[bool, str]:
-    """Whether a model's fold metrics (with its ``paired_win_share``) clear the red-flag count's bar."""
-    share, ap, ap_rule = metrics["paired_win_share"], metrics["average_precision"], rule["average_precision"]
+def clears_bar(
+    metrics: dict[str, float], bar: dict[str, float], bar_name: str = "the red-flag count"
+) -> tuple[bool, str]:
+    """Whether a ranking's fold metrics (with its ``paired_win_share`` against the ranking ``bar`` measures, named
+    ``bar_name``) clear that bar: ahead at capacity in ``MIN_PAIRED_WIN_SHARE`` of paired resamples and a higher
+    average precision."""
+    share, ap, ap_bar = metrics["paired_win_share"], metrics["average_precision"], bar["average_precision"]
     if math.isnan(ap) or math.isnan(share):
         return False, "no new positives on the held-out fold, so nothing can be shown to rank better"
     if share < MIN_PAIRED_WIN_SHARE:
         return False, (
-            f"beats the red-flag count at capacity in {share:.0%} of paired resamples "
+            f"beats {bar_name} at capacity in {share:.0%} of paired resamples "
             f"(needs {MIN_PAIRED_WIN_SHARE:.0%}; precision@k {metrics['precision_at_k']:.3f} vs "
-            f"{rule['precision_at_k']:.3f})"
+            f"{bar['precision_at_k']:.3f})"
         )
-    if not math.isnan(ap_rule) and ap <= ap_rule:
-        return False, f"average precision {ap:.3f} is not above the red-flag count's {ap_rule:.3f}"
+    if not math.isnan(ap_bar) and ap <= ap_bar:
+        return False, f"average precision {ap:.3f} is not above {bar_name}'s {ap_bar:.3f}"
     return True, (
-        f"beats the red-flag count in {share:.0%} of paired resamples, average precision {ap:.3f} vs {ap_rule:.3f}, "
-        f"precision@k {metrics['precision_at_k']:.3f} vs {rule['precision_at_k']:.3f}"
+        f"beats {bar_name} in {share:.0%} of paired resamples, average precision {ap:.3f} vs {ap_bar:.3f}, "
+        f"precision@k {metrics['precision_at_k']:.3f} vs {bar['precision_at_k']:.3f}"
     )
+
+
+def clears_count(metrics: dict[str, float], rule: dict[str, float]) -> tuple[bool, str]:
+    """Whether a model's fold metrics (with its ``paired_win_share``) clear the red-flag count's bar."""
+    return clears_bar(metrics, rule)
 
 
 def _beats_champion(a: dict[str, float], b: dict[str, float]) -> tuple[bool, str]:

@@ -43,7 +43,7 @@ def _challenge(
     strategies the gate judged in order)."""
     trees, _ = _models()
     judged = _gate(monkeypatch, {trees.strategy: trees_clear, LATENT_STRATEGY: flags_clear})
-    verdict = (True, "beat the weighted red flags") if trees_beat_flags else (False, "do not beat them clearly")
+    verdict = (True, "beats the weighted red flags") if trees_beat_flags else (False, "does not beat them clearly")
     monkeypatch.setattr(champion, "trees_beat_label_free", lambda model: verdict)
     model, decision = champion.gate_challengers(tmp_path, cast(TrainedModel, trees))
     return model, decision, judged
@@ -57,7 +57,7 @@ def test_the_weighted_red_flags_serve_when_they_clear_the_bar_and_the_trees_do_n
     assert decision["promote"] and decision["served"] == SERVED_MODEL
     assert decision["other_challenger"] == {
         "strategy": "ipw+count 0.50",
-        "reason": "the trees do not beat them clearly",
+        "reason": "ipw+count 0.50 does not beat them clearly",
     }
     assert decision["reason"].startswith(f"{LATENT_STRATEGY} clears")
 
@@ -67,7 +67,7 @@ def test_trees_that_beat_the_weighted_red_flags_and_clear_the_bar_serve(
 ) -> None:
     model, decision, judged = _challenge(monkeypatch, tmp_path, True, True, trees_beat_flags=True)
     assert model.strategy != LATENT_STRATEGY and judged == [LATENT_STRATEGY, model.strategy] and decision["promote"]
-    assert decision["reason"] == f"{model.strategy} clears; the trees beat the weighted red flags"
+    assert decision["reason"] == f"{model.strategy} clears; {model.strategy} beats the weighted red flags"
     assert decision["other_challenger"]["strategy"] == LATENT_STRATEGY
 
 
@@ -76,7 +76,10 @@ def test_trees_that_beat_the_weighted_red_flags_but_fail_the_bar_leave_them_serv
 ) -> None:
     model, decision, judged = _challenge(monkeypatch, tmp_path, False, True, trees_beat_flags=True)
     assert model.strategy == LATENT_STRATEGY and judged == [LATENT_STRATEGY, "ipw+count 0.50"] and decision["promote"]
-    assert decision["other_challenger"]["reason"] == "the trees beat the weighted red flags, but ipw+count 0.50 fails"
+    assert (
+        decision["other_challenger"]["reason"]
+        == "ipw+count 0.50 beats the weighted red flags, but ipw+count 0.50 fails"
+    )
 
 
 @pytest.mark.parametrize("trees_clear", [True, False])
@@ -114,7 +117,7 @@ def test_trees_beat_the_weighted_red_flags_only_when_clearly_ahead_on_the_fold()
     flags = noise + labels * 0.3  # some signal
     sharper = noise + labels * 3.0  # nearly every positive first
     beaten, why = champion.trees_beat_label_free(_fold_model(sharper, flags, labels))
-    assert beaten and why.startswith("beat the weighted red flags")
+    assert beaten and why.startswith("beats the weighted red flags")
     same, why = champion.trees_beat_label_free(_fold_model(flags.copy(), flags, labels))
     assert not same and "50% of paired resamples" in why  # every resample a tie: half a win
     worse, _ = champion.trees_beat_label_free(_fold_model(noise, sharper, labels))
