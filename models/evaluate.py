@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable, red_flag_matrix
-from features.registry import EntityType
+from features.registry import EntityType, indicator_of
 from models.bundle import LoadedModel
 from models.datasets import HORIZON_DAYS, feature_frame, labelled_by, labels_between
 from models.metrics import (
@@ -277,7 +277,7 @@ def shap_summary(features: list[str], contrib: np.ndarray, top: int = 15) -> lis
     """Mean |TreeSHAP contribution| (log-odds) per indicator, largest first."""
     mean_abs = np.abs(contrib[:, : len(features)]).mean(axis=0) if len(contrib) else np.zeros(len(features))
     order = np.argsort(-mean_abs)[:top]
-    return [(features[j].split("_w", 1)[0], round(float(mean_abs[j]), 5)) for j in order]
+    return [(indicator_of(features[j]), round(float(mean_abs[j]), 5)) for j in order]
 
 
 def group_metrics(
