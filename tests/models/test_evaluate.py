@@ -1,10 +1,11 @@
-"""Paired comparisons of the evaluation: a ranking against the red-flag count on the same resamples."""
+"""Paired comparisons of the evaluation (a ranking against the red-flag count on the same resamples) and the SHAP
+summary."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from models.evaluate import paired_comparison
+from models.evaluate import paired_comparison, shap_summary
 from models.ranking import tiebreak_keys
 
 
@@ -29,3 +30,9 @@ def test_a_ranking_that_finds_the_positives_first_beats_the_count_in_every_resam
 def test_no_positive_gives_no_comparison() -> None:
     keys = tiebreak_keys(["a", "b", "c"])
     assert paired_comparison({"rule": np.ones(3), "served": np.arange(3.0)}, np.zeros(3), 1, keys, 50) == {}
+
+
+def test_the_shap_summary_names_indicators_largest_mean_contribution_first() -> None:
+    contrib = np.array([[0.1, -0.5, 0.0, 2.0], [-0.3, 0.5, 0.0, 2.0]])  # last column: the base value
+    summary = shap_summary(["E01_w1095", "R14_w365", "L03_w1095"], contrib, top=2)
+    assert summary == [("R14", 0.5), ("E01", 0.2)]
