@@ -69,20 +69,16 @@ def write_task(tables: dict[EntityType, FeatureTable], out_dir: Path, as_of: dat
 
 @flow_named("features")
 def features_flow(
-    home: Path,
-    as_of: date,
-    entities: tuple[EntityType, ...] = ENTITY_TYPES,
-    partitions: int = 1,
-    event_time: bool = False,
+    home: Path, as_of: date, partitions: int = 1, event_time: bool = False
 ) -> dict[EntityType, FeatureTable]:
-    """Features as of ``as_of`` from the records known before it (``event_time``: by event dates alone, whenever
-    known); with ``partitions`` > 1, groups of entity types built by parallel tasks (run the flow with a Dask task
-    runner to spread them over workers: flows/runners.py)."""
+    """Features of every entity type as of ``as_of`` from the records known before it (``event_time``: by event
+    dates alone, whenever known); with ``partitions`` > 1, groups of entity types built by parallel tasks (run the
+    flow with a Dask task runner to spread them over workers: flows/runners.py)."""
     state = home_lake_state(home)
     tables = (
-        build_task(home, as_of, entities, event_time)
+        build_task(home, as_of, ENTITY_TYPES, event_time)
         if partitions <= 1
-        else build_partitioned(home, as_of, entities, partitions, event_time)
+        else build_partitioned(home, as_of, ENTITY_TYPES, partitions, event_time)
     )
     # Event-time features are not what a known-time reader of the folder expects: they record no state.
     write_task(tables, features_dir(home, as_of), as_of, "event-time" if event_time else state)

@@ -197,16 +197,11 @@ def publish_task(home: Path, run: ScoreRun) -> str:
 
 
 @flow_named("score")
-def score_flow(
-    home: Path,
-    as_of: date,
-    entities: tuple[EntityType, ...] = ENTITY_TYPES,
-    partitions: int = 1,
-    allow_rule_baseline: bool = False,
-) -> ScoreSummary:
-    """Score every entity with its type's champion (or the rule baseline) and publish, all-or-nothing; with
-    ``partitions`` > 1, each type in that many entity-id hash partitions by parallel tasks (flows/runners.py).
+def score_flow(home: Path, as_of: date, partitions: int = 1, allow_rule_baseline: bool = False) -> ScoreSummary:
+    """Score every entity of every type with its type's champion (or the rule baseline) and publish, all-or-nothing;
+    with ``partitions`` > 1, each type in that many entity-id hash partitions by parallel tasks (flows/runners.py).
     Raises NoUsableModel, before any task, when a type's model should serve and none loads (scoring_model)."""
+    entities = ENTITY_TYPES  # one run publishes every type, all-or-nothing
     for entity in entities:  # fail fast, not after a task's retries
         scoring_model(home, entity, allow_rule_baseline)
     run = (

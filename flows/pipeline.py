@@ -103,12 +103,12 @@ def pipeline_flow(
     for origin in (*dates.earlier, dates.backtest):
         train_flow(home, origin, ENTITY_TYPES, evidence=evidence)  # the lake only: truth never reaches training
         rolling[origin.isoformat()] = evaluate_flow(home, origin, world, evidence=evidence)  # truth measures only
-    features(home, dates.backtest, ENTITY_TYPES, partitions)
+    features(home, dates.backtest, partitions)
     evaluation = rolling[dates.backtest.isoformat()]
     write_rolling_backtest(home, rolling)
     serving = train_flow(home, dates.serving, ENTITY_TYPES, evidence=evidence)
-    features(home, dates.serving, ENTITY_TYPES, partitions)
-    run = score(home, dates.serving, ENTITY_TYPES, partitions)
+    features(home, dates.serving, partitions)
+    run = score(home, dates.serving, partitions)
     report = Home(home).model_report
     create_link_artifact(key="pipeline-report", link=f"file://{report.resolve()}", description="Model report")
     return PipelineResult(
@@ -186,7 +186,7 @@ def source_pipeline_flow(
     write_rolling_backtest(home, rolling)
     # The last training kept the features as of the serving day, network included, on the lake as it stands:
     # scoring reads them (features.stored.features_as_of) instead of building them again.
-    run = score_flow(home, dates.serving, ENTITY_TYPES, 1)
+    run = score_flow(home, dates.serving)
     committed = [r for r in reports if r.status == "committed"]  # the others report what an earlier run stored
     return SourcePipelineResult(
         source_dir,

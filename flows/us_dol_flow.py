@@ -78,7 +78,7 @@ def us_dol_score_flow(
     scored_now = published is None
     if published is None:
         train_flow(home, as_of, ENTITY_TYPES)
-        score_flow(home, as_of, ENTITY_TYPES)
+        score_flow(home, as_of)
         published = _published_as_of(home, entity, as_of)
         if published is None:
             raise RuntimeError(f"the score run as of {as_of} was published but the store serves another")

@@ -133,14 +133,12 @@ def run_per_entity_type(
     fails_on: tuple[type[Exception], ...],
     exit_code: int = 2,
 ) -> Any:
-    """``flow(home, day, ENTITY_TYPES, partitions, switch)`` with its tasks on the chosen runner, its work in
+    """``flow(home, day, partitions, switch)`` (every entity type) with its tasks on the chosen runner, its work in
     ``task_partitions`` pieces; an exception of ``fails_on`` exits with ``exit_code`` and its message."""
-    from features.registry import ENTITY_TYPES
-
     with open_task_runner(runner, dask_address) as (task_runner, workers):
         flow_run = on_runner(flow, task_runner)
         try:
-            return flow_run(home, day, ENTITY_TYPES, task_partitions(task_runner, workers), switch)
+            return flow_run(home, day, task_partitions(task_runner, workers), switch)
         except fails_on as exc:
             raise fail(str(exc), exit_code) from exc
 

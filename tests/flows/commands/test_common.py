@@ -10,7 +10,6 @@ import pytest
 import typer
 
 from data_contracts.home import HOME_ENV, Home
-from features.registry import ENTITY_TYPES
 from flows.commands.common import (
     as_of_day,
     evidence_from,
@@ -62,7 +61,7 @@ def test_evidence_takes_the_options_else_the_training_defaults() -> None:
     assert (given.min_train_positives, given.min_fold_positives) == (MIN_TRAIN_POSITIVES + 3, MIN_FOLD_POSITIVES + 1)
 
 
-def test_a_flow_runs_in_process_over_every_entity_type_and_its_declared_failures_exit() -> None:
+def test_a_flow_runs_in_process_in_one_piece_and_its_declared_failures_exit() -> None:
     calls: list[tuple[Any, ...]] = []
 
     def flow(*args: Any) -> str:
@@ -71,7 +70,7 @@ def test_a_flow_runs_in_process_over_every_entity_type_and_its_declared_failures
 
     day = date(2024, 6, 30)
     assert run_per_entity_type(flow, "local", None, Path("home"), day, True, (LookupError,)) == "ran"
-    assert calls == [(Path("home"), day, ENTITY_TYPES, 1, True)]
+    assert calls == [(Path("home"), day, 1, True)]
 
     def failing(*args: Any) -> str:
         raise KeyError("busy")
