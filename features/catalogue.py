@@ -66,10 +66,10 @@ def render_indicator_page(ind: Indicator) -> str:
             *(
                 [
                     "The feature value the models read is the share shrunk toward its peers' rate (empirical Bayes: "
-                    "(num + a) / (den + a + b), with a beta prior fitted by the method of moments on every entity of "
+                    "(num + a) / (den + a + b), with a beta prior fitted by maximum likelihood on every entity of "
                     f"the type in the same run, written to cutoffs.json as `priors`; column `{ind.feature}`), so "
-                    "that 1 of 1 does not outrank 30 of 100; the red flag and the reason's 'num of den' read the raw "
-                    f"share (column `{ind.feature}__raw`)."
+                    "that 1 of 1 does not outrank 30 of 100 where peers differ little; the red flag and the reason's "
+                    f"'num of den' read the raw share (column `{ind.feature}__raw`)."
                 ]
                 if ind.shrunk
                 else []

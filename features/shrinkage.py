@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
+from scipy.special import betaln
 
 
 @dataclass(frozen=True)
@@ -30,24 +32,35 @@ MAX_PRIOR_STRENGTH = 1_000.0  # nor more than 1,000 (peers all at one rate: no s
 
 
 def fit_beta_prior(x: pd.Series, n: pd.Series) -> BetaPrior:
-    """Beta-binomial prior of the rates ``x / n`` over the peers with ``n > 0``, by the method of moments.
+    """Beta-binomial prior of the rates ``x / n`` over the peers with ``n > 0``.
 
-    Mean: the pooled rate. Spread between entities: the variance of the raw rates (weighted by ``n``) less
-    the binomial variance they would show if every entity had the pooled rate; strength = mean (1 - mean) /
-    spread - 1, clipped to [MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH]. With no peer evidence: a uniform prior.
+    Mean: the pooled rate. Strength: the one in [MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH] under which the peers'
+    counts are likeliest (the beta-binomial marginal likelihood, maximised over log strength). Most peers rest on
+    one or two cases, where the method of moments cannot tell the spread between entities from sampling noise;
+    the likelihood also reads how often the same entity is found again. With no peer evidence: a uniform prior.
     """
     seen = (n > 0) & x.notna() & n.notna()
-    xs, ns = x[seen].to_numpy(dtype=float), n[seen].to_numpy(dtype=float)
+    ns = n[seen].to_numpy(dtype=float)
+    xs = np.clip(x[seen].to_numpy(dtype=float), 0.0, ns)
     if not len(ns) or ns.sum() <= 0:
         return BetaPrior(1.0, 1.0)
     mean = float(np.clip(xs.sum() / ns.sum(), 1e-6, 1 - 1e-6))
-    rates = np.clip(xs / ns, 0.0, 1.0)
-    weights = ns / ns.sum()
-    observed = float(np.sum(weights * (rates - mean) ** 2))
-    sampling = float(np.sum(weights * mean * (1 - mean) / ns))
-    spread = observed - sampling
-    strength = mean * (1 - mean) / spread - 1 if spread > 0 else MAX_PRIOR_STRENGTH
-    strength = float(np.clip(strength, MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH))
+    # Peers share few distinct (x, n) pairs: the likelihood sums over those, each times its peers.
+    pairs, peers = np.unique(np.column_stack([xs, ns]), axis=0, return_counts=True)
+    hits, misses = pairs[:, 0], pairs[:, 1] - pairs[:, 0]
+
+    def negative_log_likelihood(strength: float) -> float:
+        a, b = mean * strength, (1 - mean) * strength
+        return -float(np.sum(peers * (betaln(hits + a, misses + b) - betaln(a, b))))
+
+    fitted = minimize_scalar(
+        lambda log_strength: negative_log_likelihood(float(np.exp(log_strength))),
+        bounds=(np.log(MIN_PRIOR_STRENGTH), np.log(MAX_PRIOR_STRENGTH)),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
+    inside = float(np.clip(np.exp(fitted.x), MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH))
+    strength = min((inside, MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH), key=negative_log_likelihood)
     return BetaPrior(mean * strength, (1 - mean) * strength)
 
 

@@ -148,3 +148,16 @@ def test_the_reason_keeps_x_of_n_and_says_the_shrunk_rate() -> None:
     text = reason_detail(ind, row, 0.05)
     assert text.startswith("1 of 1 inspections found identity documents retained; peers 5.0%")
     assert "7.3%" in text
+
+
+def test_the_prior_recovers_a_known_spread_when_most_peers_rest_on_one_case() -> None:
+    # Written here: rates drawn from Beta(0.1, 2.9) (mean 3.3%, strength 3); 70% of peers seen once. The counts
+    # alone cannot tell that spread from sampling noise; how often the same peer is found again can.
+    rng = np.random.default_rng(11)
+    den = rng.choice([1.0, 2.0, 5.0], size=3_000, p=[0.7, 0.2, 0.1])
+    num = rng.binomial(den.astype(int), rng.beta(0.1, 2.9, den.size)).astype(float)
+    prior = fit_beta_prior(pd.Series(num), pd.Series(den))
+    assert 1.5 < prior.alpha + prior.beta < 6.0
+    assert abs(prior.mean - num.sum() / den.sum()) < 1e-9
+    (two_of_two,) = shrunk_rate(np.array([1.0]), np.array([2.0]), np.array([2.0]), prior)
+    assert two_of_two > 10 * prior.mean  # two findings in two visits stay telling
