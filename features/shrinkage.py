@@ -46,8 +46,10 @@ def fit_beta_prior(x: pd.Series, n: pd.Series) -> BetaPrior:
         return BetaPrior(1.0, 1.0)
     mean = float(np.clip(xs.sum() / ns.sum(), 1e-6, 1 - 1e-6))
     # Peers share few distinct (x, n) pairs: the likelihood sums over those, each times its peers.
-    pairs, peers = np.unique(np.column_stack([xs, ns]), axis=0, return_counts=True)
-    hits, misses = pairs[:, 0], pairs[:, 1] - pairs[:, 0]
+    pairs = pd.DataFrame({"hits": xs, "cases": ns}).value_counts()  # hashed: no sort of every row
+    hits = pairs.index.get_level_values("hits").to_numpy(dtype=float)
+    misses = pairs.index.get_level_values("cases").to_numpy(dtype=float) - hits
+    peers = pairs.to_numpy(dtype=float)
 
     def negative_log_likelihood(strength: float) -> float:
         a, b = mean * strength, (1 - mean) * strength
