@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from features.build import build_features, reason_detail, threshold_column
 from features.registry import BY_ID, ENTITY_TYPES, for_entity
-from features.shrinkage import BetaPrior, fit_beta_prior, shrunk_rate
+from features.shrinkage import MAX_PRIOR_STRENGTH, MIN_PRIOR_STRENGTH, BetaPrior, fit_beta_prior, shrunk_rate
 from tests.features.test_build import GOLDEN, ingest_folder
 
 
@@ -161,3 +161,16 @@ def test_the_prior_recovers_a_known_spread_when_most_peers_rest_on_one_case() ->
     assert abs(prior.mean - num.sum() / den.sum()) < 1e-9
     (two_of_two,) = shrunk_rate(np.array([1.0]), np.array([2.0]), np.array([2.0]), prior)
     assert two_of_two > 10 * prior.mean  # two findings in two visits stay telling
+
+
+@given(
+    cases=st.lists(st.tuples(st.integers(0, 30), st.integers(1, 30)), min_size=1, max_size=60),
+)
+def test_the_prior_keeps_the_pooled_rate_and_a_strength_within_its_bounds(cases: list[tuple[int, int]]) -> None:
+    hits = pd.Series([float(min(h, n)) for h, n in cases])
+    seen = pd.Series([float(n) for _, n in cases])
+    prior = fit_beta_prior(hits, seen)
+    strength = prior.alpha + prior.beta
+    assert MIN_PRIOR_STRENGTH - 1e-9 <= strength <= MAX_PRIOR_STRENGTH + 1e-9
+    pooled = float(np.clip(hits.sum() / seen.sum(), 1e-6, 1 - 1e-6))
+    assert prior.mean == pytest.approx(pooled, rel=1e-9, abs=1e-12)
