@@ -135,11 +135,6 @@ def clears_bar(
     )
 
 
-def clears_count(metrics: dict[str, float], rule: dict[str, float]) -> tuple[bool, str]:
-    """Whether a model's fold metrics (with its ``paired_win_share``) clear the red-flag count's bar."""
-    return clears_bar(metrics, rule)
-
-
 def _beats_champion(a: dict[str, float], b: dict[str, float]) -> tuple[bool, str]:
     ap_a, ap_b, pk_a, pk_b = a["average_precision"], b["average_precision"], a["precision_at_k"], b["precision_at_k"]
     if not math.isnan(ap_b) and ap_a <= ap_b:
@@ -160,7 +155,7 @@ def decide(
 
     ``challenger`` / ``champion``: ``gate_metrics`` plus ``paired_win_share``; ``challenger`` is None when
     training produced no model (``no_model_reason``)."""
-    champion_ok, why_champion = clears_count(champion, rule) if champion is not None else (False, "no champion")
+    champion_ok, why_champion = clears_bar(champion, rule) if champion is not None else (False, "no champion")
 
     def verdict(promote: bool, served: str, reason: str, keep_champion: bool = False) -> GateDecision:
         return GateDecision(promote, served, reason, challenger, champion, rule, champion_id, keep_champion)
@@ -170,7 +165,7 @@ def decide(
         if champion_ok:
             return verdict(False, SERVED_MODEL, f"{why}; champion {champion_id} keeps serving ({why_champion})", True)
         return verdict(False, SERVED_COUNT, f"{why}; the red-flag count serves")
-    ok, why = clears_count(challenger, rule)
+    ok, why = clears_bar(challenger, rule)
     if not ok:
         if champion_ok:
             return verdict(

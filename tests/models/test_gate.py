@@ -12,7 +12,7 @@ from models.gate import (
     MIN_PAIRED_WIN_SHARE,
     SERVED_COUNT,
     SERVED_MODEL,
-    clears_count,
+    clears_bar,
     decide,
     gate_metrics,
     paired_win_share,
@@ -68,7 +68,7 @@ def test_paired_win_share_separates_a_better_ranking_from_the_count_itself() -> 
     assert paired_win_share(count, count, labels, keys) == 0.5  # identical rankings tie in every resample
     assert paired_win_share(-perfect, count, labels, keys) <= 0.01
     better = {**gate_metrics(perfect, labels, keys), "paired_win_share": paired_win_share(perfect, count, labels, keys)}
-    ok, why = clears_count(better, gate_metrics(count, labels, keys))
+    ok, why = clears_bar(better, gate_metrics(count, labels, keys))
     assert ok, why
 
 
