@@ -4,7 +4,9 @@ For each seed, as a user would: ``tracerisk simulate``, ``ingest``, ``train --as
 --truth WORLD`` (B = the pipeline's backtest date: a full label horizon follows it). Training never sees the
 truth; evaluation reads it to measure only. Per entity type, the rows give the mean over seeds of the served
 ranking's truth precision at capacity (top 5%, new positives) against the red-flag count's and random's in the
-same runs, and the lower end of the 95% interval of their paired difference over seeds.
+same runs, and the lower end of the 95% interval of their paired difference over seeds. A ceiling row says how
+far any ranking of the type's features could go: trees fitted on the truth itself, each entity scored by trees
+that never saw it (``models.evaluate.ceiling``); it reads the truth, so it is never served.
 """
 
 from __future__ import annotations
@@ -112,9 +114,19 @@ def summarise(scale: str, per_seed: list[dict[str, Any]]) -> list[Row]:
             for r, c in zip(results, count, strict=True)
             if (m := (r.get("candidates") or {}).get(LATENT_STRATEGY)) and m.get("truth_precision_at_k") is not None
         ]
+        # What any ranking of the type's features could reach: trees fitted on the truth itself, cross-validated;
+        # only where every seed has one (a type with fewer planted entities than folds has none, and a mean over
+        # the few seeds that do would say little).
+        ceiling = [
+            (float(m["precision_at_k"]), c)
+            for r, c in zip(results, count, strict=True)
+            if (m := r.get("ceiling")) and m.get("fitted_on") == "truth"
+        ]
+        ceiling = ceiling if len(ceiling) == len(results) else []
         for what, having, pairs in (
             ("latest model", "a model", trained),
             ("weighted red flags (label-free candidate)", "a candidate", latent),
+            ("truth ceiling (trees fitted on the truth, cross-validated; never served)", "one", ceiling),
         ):
             if pairs:
                 rows.append(
@@ -162,7 +174,8 @@ def evaluation(scale: str, scratch: Path) -> list[Row]:
                     f"count {_truth_pk(r, 'rule'):.3f}, random {_truth_pk(r, 'random'):.3f}, "
                     f"count truth ROC-AUC {(r['rule'].get('truth_roc_auc') or math.nan):.3f}, "
                     f"new positives {r.get('positives', {}).get('eval_new')}, "
-                    f"latest model truth p@k {_truth_pk(r, 'model'):.3f}",
+                    f"latest model truth p@k {_truth_pk(r, 'model'):.3f}, "
+                    f"truth ceiling {(r.get('ceiling') or {}).get('precision_at_k', math.nan):.3f}",
                     flush=True,
                 )
                 for key, m in (r.get("candidates") or {}).items():  # every candidate, on truth: reported only

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pyarrow as pa
+from sklearn.model_selection import StratifiedKFold
 
 from data_contracts.lake import Lake
 from features.build import FeatureTable, red_flag_matrix
-from features.registry import EntityType, indicator_of
+from features.registry import EntityType, feature_columns, indicator_of
 from models.bundle import LoadedModel
 from models.datasets import HORIZON_DAYS, feature_frame, labelled_by, labels_between
 from models.metrics import (
@@ -33,8 +35,11 @@ from models.metrics import (
     safe_auc,
 )
 from models.ranking import precision_at, review_order, tiebreak_keys
+from models.train import LGB_PARAMS
 
 SERVED_MODEL, SERVED_COUNT = "model", "red_flag_count"
+CEILING_FOLDS = 5  # cross-validation folds of the truth ceiling (each entity scored by trees that never saw it)
+CEILING_SEED = 0
 
 
 def _check_trained_before(model: LoadedModel | None, as_of: date) -> None:
@@ -91,13 +96,16 @@ def evaluate_entity(
     candidates: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]] | None = None,
     paired_resamples: int = 0,
     capacity_k: int | None = None,
+    with_ceiling: bool = False,
 ) -> dict[str, Any]:
     """Metrics of the served ranking (``served``; None: the red-flag count), the latest ``model``, the red-flag
     count and random, on the new positives of (as_of, as_of + horizon]; ``decision``: the gate's record;
     ``candidates(x, flags)``: the served scores of every candidate the model's training compared (reported on
     these later labels too, never used to choose); ``paired_resamples`` > 0: also ``paired``, the served ranking
     and the model against the red-flag count on that many resamples of the evaluated entities
-    (``paired_comparison``); ``capacity_k``: k itself instead of ``capacity_share`` of the entities."""
+    (``paired_comparison``); ``capacity_k``: k itself instead of ``capacity_share`` of the entities;
+    ``with_ceiling``: also ``ceiling`` (``ceiling``, fitted on the truth where given, else on these labels), how
+    far a ranking of the type's features could go."""
     for m in (model, served):
         _check_trained_before(m, as_of)
     all_ids = [str(v) for v in table.table.column("entity_id").to_pylist()]
@@ -121,6 +129,11 @@ def evaluate_entity(
     out.update(metrics)
     if paired_resamples > 0:
         out["paired"] = paired_comparison(rankings, ev.y, ev.k, ev.keys, paired_resamples)
+    if with_ceiling:
+        target = ev.truth_y if ev.truth_y is not None else ev.y
+        found = ceiling(feature_frame(ev.rows, feature_columns(entity)), target, ev.k, ev.keys)
+        if found is not None:
+            out["ceiling"] = {"fitted_on": "evaluation labels" if ev.truth_y is None else "truth", **found}
     known_in_window = sum(1 for i in all_ids if i in known and i in labelled)
     windows = (decision or {}).get("windows") or (model.meta.get("windows") if model is not None else None) or {}
     positives = dict((decision or {}).get("positives") or (model.meta.get("positives") if model else None) or {})
@@ -239,6 +252,30 @@ def paired_comparison(
             for metric, key in names.items()
         }
     return out
+
+
+def ceiling(x: np.ndarray, target: np.ndarray, k: int, keys: np.ndarray) -> dict[str, Any] | None:
+    """How far a ranking of these features could go on ``target`` (the simulator's truth, else the evaluation's own
+    labels): trees with the served trees' parameters (``models.train.LGB_PARAMS``, no monotone constraint) fitted
+    on ``target`` itself, every entity scored by the trees of the ``CEILING_FOLDS`` stratified folds that left it
+    out. It reads what it is judged on, so it measures the features and never ranks anything that is served. None
+    when ``target`` has fewer positives or negatives than folds.
+
+    ``x``: [entities, feature columns] of the evaluated entities (NaN: not measured); ``target``: 1.0 positive."""
+    positives = int(target.sum())
+    if min(positives, len(target) - positives) < CEILING_FOLDS:
+        return None
+    scores = np.zeros(len(target))
+    folds = StratifiedKFold(CEILING_FOLDS, shuffle=True, random_state=CEILING_SEED)
+    for fitted, scored in folds.split(x, target):
+        trees = lgb.LGBMClassifier(objective="binary", **LGB_PARAMS).fit(x[fitted], target[fitted])
+        scores[scored] = np.asarray(trees.predict(x[scored], raw_score=True), dtype=float)
+    return {
+        "precision_at_k": precision_at(scores, target, k, keys),
+        "average_precision": safe_ap(scores, target),
+        "roc_auc": safe_auc(scores, target),
+        "folds": CEILING_FOLDS,
+    }
 
 
 def candidate_metrics(

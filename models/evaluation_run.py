@@ -91,6 +91,7 @@ def evaluate_trained(
         paired_resamples=paired_resamples,
         horizon=horizon,
         capacity_k=capacity_k,
+        with_ceiling=True,
     )
     out["world"] = world_facts(truth_dir)
     if model is not None:

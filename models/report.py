@@ -82,6 +82,13 @@ def target_checks(entity: str, result: dict[str, Any]) -> list[str]:
                 "so no ranking can reach the target"
             )
         out.append(f"served truth precision@k {model:.3f} vs {baseline} {base:.3f}: target {factor}x — {verdict}")
+    ceiling = result.get("ceiling") or {}
+    if ceiling.get("fitted_on") == "truth":
+        out.append(
+            f"ceiling {ceiling['precision_at_k']:.3f}: trees fitted on the truth itself reach it, each entity scored "
+            f"by trees that never saw it ({ceiling.get('folds')}-fold); no ranking of these features learnt without "
+            "the truth can be expected above it"
+        )
     ece = (result.get("served_ranking") or {}).get("ece")
     if ece is not None and not math.isnan(ece):
         verdict = "met" if ece <= ECE_TARGET else f"missed by {ece - ECE_TARGET:.3f}"

@@ -191,7 +191,8 @@ SUMMARY_RANKINGS = ("served", "model", "red_flag_count", "random")
 def origin_summary(result: dict[str, Any], k: int = GATE_K) -> dict[str, Any]:
     """One backtest's line of the table over origins: served, new positives, P@k and AP of each ranking, and
     whether the served ranking meets the targets against the red-flag count (P@k at least the count's,
-    average precision at least twice the count's)."""
+    average precision at least twice the count's); with the ceiling's average precision against the count's
+    (NaN where the backtest has no ceiling)."""
     rankings = result["rankings"]
     row: dict[str, Any] = {
         "entity": result["entity"],
@@ -212,6 +213,10 @@ def origin_summary(result: dict[str, Any], k: int = GATE_K) -> dict[str, Any]:
         row[f"{name}_average_precision"] = rankings[name]["average_precision"]
     count_ap = rankings["red_flag_count"]["average_precision"]
     row["served_ap_over_count"] = row["served_average_precision"] / count_ap if count_ap else math.nan
+    # How far the features could go: trees fitted on these very debarments, cross-validated (never served).
+    ceiling_ap = (result.get("ceiling") or {}).get("average_precision", math.nan)
+    row["ceiling_average_precision"] = ceiling_ap
+    row["ceiling_ap_over_count"] = ceiling_ap / count_ap if count_ap else math.nan
     row["meets_precision_target"] = bool(row[f"served_precision_at_{k}"] >= row[f"red_flag_count_precision_at_{k}"])
     row["meets_ap_target"] = bool(row["served_ap_over_count"] >= 2)
     return row
@@ -221,14 +226,14 @@ def origins_markdown(rows: list[dict[str, Any]], k: int = GATE_K) -> str:
     """The table over origins (rows of ``origin_summary``)."""
     head = (
         f"| entity | as of | labels to | new positives | served | P@{k} served | P@{k} model | P@{k} count | "
-        f"P@{k} random | AP served | AP model | AP count | AP random | AP served / count |"
+        f"P@{k} random | AP served | AP model | AP count | AP random | AP served / count | AP ceiling / count |"
     )
-    lines = [head, "|" + " --- |" * 3 + " ---: |" + " --- |" + " ---: |" * 9]
+    lines = [head, "|" + " --- |" * 3 + " ---: |" + " --- |" + " ---: |" * 10]
     for r in rows:
         cells = [r["entity"], r["as_of"], r["labels_to"], str(r["positives_new"]), r["served"]]
         cells += [f"{r[f'{n}_precision_at_{k}']:.3f}" for n in SUMMARY_RANKINGS]
         cells += [f"{r[f'{n}_average_precision']:.4f}" for n in SUMMARY_RANKINGS]
-        cells.append(f"{r['served_ap_over_count']:.2f}")
+        cells += [f"{r['served_ap_over_count']:.2f}", f"{r.get('ceiling_ap_over_count', math.nan):.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -388,6 +393,9 @@ def backtest_view(evaluation: dict[str, Any], labels_to: date, later_debarments:
             "red_flag_count": _view_metrics(evaluation["rule"], k),
             "random": _view_metrics(evaluation["random"], k),
         },
+        # trees fitted on these very debarments, each entity scored by trees that never saw it: what the features
+        # could find at best (models.evaluate.ceiling); never served
+        "ceiling": evaluation.get("ceiling"),
         "paired": _paired_named(paired, "model", k),
         "paired_served": _paired_named(paired, "served", k),
         "gain": {

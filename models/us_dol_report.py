@@ -85,12 +85,20 @@ def us_dol_section(results: list[dict[str, Any]]) -> str:
             diagonal=True,
         )
         heading = US_DOL_ENTITIES.get(r["entity"], r["entity"])
+        ceiling = r.get("ceiling") or {}
+        ceiling_text = (
+            f" Ceiling: trees fitted on these very debarments, each entity scored by trees that never saw it "
+            f"({ceiling.get('folds')}-fold), reach average precision {ceiling['average_precision']:.4f}; no ranking "
+            "of these features learnt before the as-of day can be expected above it."
+            if ceiling.get("average_precision") is not None
+            else ""
+        )
         parts.append(
             f"<h3>{escape(heading)}</h3><p>As of {escape(r['as_of'])}, judged on debarments starting "
             f"{escape(r['labels_from'])} to {escape(r['labels_to'])}: {r['entities_scored']:,} scored, "
             f"{r['positives']} positives (base rate {r['base_rate']:.4f}); {r['later_debarments']} debarments in "
             f"the window, {r['later_debarments_linked_to_a_filer']} linked to an employer filing before the as-of "
-            f"day.{escape(interval)}</p>{_us_dol_table(r)}{_us_dol_paired(r)}"
+            f"day.{escape(interval)}{escape(ceiling_text)}</p>{_us_dol_table(r)}{_us_dol_paired(r)}"
             f"<p>Training origins (features as of each, labels after it, all before the as-of day): "
             f"{escape(origins or 'none: ranked by the red-flag count')}.</p><div class='charts'>{gain}</div>"
         )

@@ -156,3 +156,26 @@ def test_the_evaluation_benchmark_runs_all_seeds_unless_told_fewer(monkeypatch: 
         monkeypatch.setenv("TRACERISK_EVALUATION_SEEDS", wrong)
         with pytest.raises(ValueError, match="TRACERISK_EVALUATION_SEEDS"):
             evaluation_seeds()
+
+
+def test_the_evaluation_rows_report_the_truth_ceiling_beside_the_count() -> None:
+    from benchmarks.evaluation_bench import summarise
+
+    def seed(served: float, count: float, ceiling: float) -> dict[str, Any]:
+        return {
+            "employer": {
+                "served": "model",
+                "served_ranking": {"truth_precision_at_k": served},
+                "rule": {"truth_precision_at_k": count},
+                "random": {"truth_precision_at_k": 0.07},
+                "ceiling": {"fitted_on": "truth", "precision_at_k": ceiling, "folds": 5},
+            }
+        }
+
+    rows = summarise("small", [seed(0.6, 0.5, 0.7), seed(0.62, 0.56, 0.66)])
+    ceiling = [r for r in rows if "truth ceiling" in r["name"]]
+    assert len(ceiling) == 1 and "mean of the 2 of 2 seeds" in ceiling[0]["name"]
+    assert ceiling[0]["figure"] == 0.68 and ceiling[0]["comparison_figure"] == 0.53
+    without = seed(0.6, 0.5, 0.7)
+    del without["employer"]["ceiling"]  # a seed with too few planted entities for one
+    assert not [r for r in summarise("small", [seed(0.6, 0.5, 0.7), without]) if "truth ceiling" in r["name"]]

@@ -1,10 +1,11 @@
-"""The model card says what kind of model it is and, for the weighted red flags, each flag's weight."""
+"""The model card says what kind of model it is and, for the weighted red flags, each flag's weight; the target
+verdicts name the truth ceiling."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from models.report import model_card
+from models.report import model_card, target_checks
 from models.train import LATENT_STRATEGY
 
 
@@ -43,3 +44,20 @@ def test_the_card_says_findings_label_employers_and_no_other_type() -> None:
     recruiter = model_card({**_meta("ipw", []), "entity": "recruiter", "indicator_ids": ["R01"]})
     assert "ILO forced-labour indicator labels the employer" in employer
     assert "forced-labour indicator labels" not in recruiter
+
+
+def test_the_verdicts_name_the_truth_ceiling_when_evaluation_measured_one() -> None:
+    result: dict[str, Any] = {
+        "served_ranking": {"truth_precision_at_k": 0.6},
+        "rule": {"truth_precision_at_k": 0.5},
+        "random": {"truth_precision_at_k": 0.07},
+    }
+    assert not any("ceiling" in line for line in target_checks("employer", result))
+    result["ceiling"] = {"fitted_on": "evaluation labels", "precision_at_k": 0.2, "folds": 5}
+    assert not any("ceiling" in line for line in target_checks("employer", result))
+    result["ceiling"] = {"fitted_on": "truth", "precision_at_k": 0.64, "folds": 5}
+    ceiling = [line for line in target_checks("employer", result) if line.startswith("ceiling")]
+    assert ceiling == [
+        "ceiling 0.640: trees fitted on the truth itself reach it, each entity scored by trees that never saw it "
+        "(5-fold); no ranking of these features learnt without the truth can be expected above it"
+    ]

@@ -23,6 +23,7 @@ def test_model_report_and_card_show_model_rule_and_random_with_intervals() -> No
     for text in ("rule: labour contractors first, then size", "random", "precision@50", "lift@50", "<svg"):
         assert text in html
     assert '0.250 <span class="ci">[0.125, 0.375]</span>' in html
+    assert "(5-fold), reach average precision 0.3125" in html
     assert "higher in 88%, lower in 12% (difference -0.500 to 0.250)" in html
     main = render_report({}, "report", us_dol=results)
     assert "US DOL H-2A / H-2B backtest" in main and "[0.625, 0.875]" in main
@@ -133,3 +134,4 @@ def test_origin_summary_states_served_and_the_targets() -> None:
     assert row["served"] == "model" and row["positives_new"] == 10 and row["positives_known"] == 2
     assert row["served_precision_at_100"] == 0.04 and row["red_flag_count_precision_at_100"] == 0.01
     assert row["served_ap_over_count"] == 4.0 and row["meets_ap_target"] and row["meets_precision_target"]
+    assert row["ceiling_ap_over_count"] == 5.0

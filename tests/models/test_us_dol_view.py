@@ -48,6 +48,7 @@ def evaluation(model: dict[str, Any] | None) -> dict[str, Any]:
         "gate": {"windows": {"fit_origins": ["2011-01-12", "2011-04-12"]}},
         "curves": {"gain": {"rule": [[0.0, 0.0], [1.0, 1.0]], "served": [[0.0, 0.0], [1.0, 1.0]]}},
         "paired": paired,
+        "ceiling": {"fitted_on": "evaluation labels", "precision_at_k": 0.06, "average_precision": 0.03, "folds": 5},
     }
 
 
@@ -66,9 +67,10 @@ def test_backtest_view_names_the_figures_as_the_backtest_does() -> None:
     assert row["bootstrap"]["resamples"] == 1000
     summary = origin_summary(row)
     assert summary["served_precision_at_100"] == 0.03 and summary["served_ap_over_count"] == 2.0
-    assert "| employer | 2013-01-01 | 2014-12-31 | 20 | red_flag_count | 0.030 | 0.050 | 0.020 |" in origins_markdown(
-        [summary]
-    )
+    assert row["ceiling"]["average_precision"] == 0.03 and summary["ceiling_ap_over_count"] == 3.0
+    table = origins_markdown([summary])
+    assert "| employer | 2013-01-01 | 2014-12-31 | 20 | red_flag_count | 0.030 | 0.050 | 0.020 |" in table
+    assert table.splitlines()[-1].endswith("| 2.00 | 3.00 |") and "AP ceiling / count" in table
 
 
 def test_backtest_view_without_a_model_repeats_the_served_ranking() -> None:
