@@ -120,13 +120,16 @@ def name_key(name: str) -> str:
     """The comparison key of ``name`` (see the module docstring): lower-case ASCII words, or for the rare script
     that transliterates to nothing, its case-folded words; '' when the name has no letter or digit."""
     bare = name
-    # The pattern only matches the literal forms: a name containing none (every ASCII name) skips the regex,
-    # which costs most of a key's time when run on every name.
-    if any(form in name for form in NATIVE_LEGAL_FORMS):
+    # The pattern only matches the literal forms, none of them ASCII: an ASCII name (most names) and a name
+    # containing none skip the regex, which costs most of a key's time when run on every name.
+    if not name.isascii() and any(form in name for form in NATIVE_LEGAL_FORMS):
         bare = _NATIVE_LEGAL_FORM.sub(" ", name)
         if not normalize(bare, _FLAGS, _CLEANUP):  # nothing but legal forms: keep them
             bare = name
-    words = (normalize(_DOTTED_INITIAL.sub(r"\1", ascii_by_word(bare)), _FLAGS, _CLEANUP) or "").split()
+    latin = ascii_by_word(bare)
+    if "." in latin:  # a dotted initial needs a full stop; most names have none
+        latin = _DOTTED_INITIAL.sub(r"\1", latin)
+    words = (normalize(latin, _FLAGS, _CLEANUP) or "").split()
     if not words:
         return normalize(name, _FLAGS, _CLEANUP) or ""
     return " ".join(_join_initials(_drop_legal_forms(words)))

@@ -10,9 +10,18 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rigour.text.translit import ascii_text
 
-from data_contracts.names import ascii_by_word, name_key, name_key_sql, register_name_key
+from data_contracts.names import (
+    _DOTTED_INITIAL,
+    NATIVE_LEGAL_FORMS,
+    ascii_by_word,
+    name_key,
+    name_key_sql,
+    register_name_key,
+)
 from features.build import build_features
 from features.views import create_views
 from simulator.scripts import SCRIPTS, write_word
@@ -73,6 +82,18 @@ def test_transliterating_word_by_word_gives_the_whole_names_transliteration() ->
     assert all(not n.isascii() for n in written[1:])
     for name in names:
         assert ascii_by_word(name) == ascii_text(name), name
+
+
+def test_the_shortcuts_of_a_key_skip_nothing_they_would_change() -> None:
+    # name_key looks for native legal forms only in names that are not ASCII, and for dotted initials only in
+    # names with a full stop.
+    assert all(not form.isascii() for form in NATIVE_LEGAL_FORMS)
+
+
+@given(st.text(alphabet=st.sampled_from("aAbZ. ,-\u00a0\t1"), max_size=30))
+def test_dotted_initials_are_only_read_where_a_full_stop_is(text: str) -> None:
+    if "." not in text:
+        assert _DOTTED_INITIAL.sub(r"\1", text) == text
 
 
 def test_names_differing_in_words_or_numbers_keep_different_keys() -> None:
