@@ -23,6 +23,7 @@ from typing import Any
 from benchmarks.measure import run_measured
 from benchmarks.suite import Row, row
 from data_contracts.home import Home
+from models.evaluate import CEILING_ON_PLANTED
 from models.train import LATENT_STRATEGY
 
 EVALUATION_SEEDS = (0, 1, 2, 3, 4)
@@ -120,7 +121,7 @@ def summarise(scale: str, per_seed: list[dict[str, Any]]) -> list[Row]:
         ceiling = [
             (float(m["precision_at_k"]), c)
             for r, c in zip(results, count, strict=True)
-            if (m := r.get("ceiling")) and m.get("fitted_on") == "truth"
+            if (m := r.get("ceiling")) and m.get("fitted_on") == CEILING_ON_PLANTED
         ]
         ceiling = ceiling if len(ceiling) == len(results) else []
         for what, having, pairs in (

@@ -40,6 +40,9 @@ from models.train import LGB_PARAMS
 SERVED_MODEL, SERVED_COUNT = "model", "red_flag_count"
 CEILING_FOLDS = 5  # cross-validation folds of the truth ceiling (each entity scored by trees that never saw it)
 CEILING_SEED = 0
+# What a ceiling was fitted on (``ceiling``'s ``fitted_on``): the simulator's planted risk, else the labels judged.
+CEILING_ON_PLANTED = "planted risk (simulator)"
+CEILING_ON_LABELS = "evaluation labels"
 
 
 def _check_trained_before(model: LoadedModel | None, as_of: date) -> None:
@@ -133,7 +136,7 @@ def evaluate_entity(
         target = ev.truth_y if ev.truth_y is not None else ev.y
         found = ceiling(feature_frame(ev.rows, feature_columns(entity)), target, ev.k, ev.keys)
         if found is not None:
-            out["ceiling"] = {"fitted_on": "evaluation labels" if ev.truth_y is None else "truth", **found}
+            out["ceiling"] = {"fitted_on": CEILING_ON_LABELS if ev.truth_y is None else CEILING_ON_PLANTED, **found}
     known_in_window = sum(1 for i in all_ids if i in known and i in labelled)
     windows = (decision or {}).get("windows") or (model.meta.get("windows") if model is not None else None) or {}
     positives = dict((decision or {}).get("positives") or (model.meta.get("positives") if model else None) or {})

@@ -11,6 +11,7 @@ from typing import Any
 from features.registry import BY_ID, sensitive_indicators
 from models import plots
 from models.datasets import FINDING_LABELS
+from models.evaluate import CEILING_ON_PLANTED
 from models.report_format import figure_text, html_page, interval_html, md_ci
 from models.train import LATENT_STRATEGY
 from models.us_dol_report import (
@@ -83,7 +84,7 @@ def target_checks(entity: str, result: dict[str, Any]) -> list[str]:
             )
         out.append(f"served truth precision@k {model:.3f} vs {baseline} {base:.3f}: target {factor}x — {verdict}")
     ceiling = result.get("ceiling") or {}
-    if ceiling.get("fitted_on") == "truth":
+    if ceiling.get("fitted_on") == CEILING_ON_PLANTED:
         out.append(
             f"ceiling {ceiling['precision_at_k']:.3f}: trees fitted on the truth itself reach it, each entity scored "
             f"by trees that never saw it ({ceiling.get('folds')}-fold); no ranking of these features learnt without "

@@ -160,6 +160,7 @@ def test_the_evaluation_benchmark_runs_all_seeds_unless_told_fewer(monkeypatch: 
 
 def test_the_evaluation_rows_report_the_truth_ceiling_beside_the_count() -> None:
     from benchmarks.evaluation_bench import summarise
+    from models.evaluate import CEILING_ON_PLANTED
 
     def seed(served: float, count: float, ceiling: float) -> dict[str, Any]:
         return {
@@ -168,7 +169,7 @@ def test_the_evaluation_rows_report_the_truth_ceiling_beside_the_count() -> None
                 "served_ranking": {"truth_precision_at_k": served},
                 "rule": {"truth_precision_at_k": count},
                 "random": {"truth_precision_at_k": 0.07},
-                "ceiling": {"fitted_on": "truth", "precision_at_k": ceiling, "folds": 5},
+                "ceiling": {"fitted_on": CEILING_ON_PLANTED, "precision_at_k": ceiling, "folds": 5},
             }
         }
 

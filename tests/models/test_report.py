@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.evaluate import CEILING_ON_LABELS, CEILING_ON_PLANTED
 from models.report import model_card, target_checks
 from models.train import LATENT_STRATEGY
 
@@ -53,9 +54,9 @@ def test_the_verdicts_name_the_truth_ceiling_when_evaluation_measured_one() -> N
         "random": {"truth_precision_at_k": 0.07},
     }
     assert not any("ceiling" in line for line in target_checks("employer", result))
-    result["ceiling"] = {"fitted_on": "evaluation labels", "precision_at_k": 0.2, "folds": 5}
+    result["ceiling"] = {"fitted_on": CEILING_ON_LABELS, "precision_at_k": 0.2, "folds": 5}
     assert not any("ceiling" in line for line in target_checks("employer", result))
-    result["ceiling"] = {"fitted_on": "truth", "precision_at_k": 0.64, "folds": 5}
+    result["ceiling"] = {"fitted_on": CEILING_ON_PLANTED, "precision_at_k": 0.64, "folds": 5}
     ceiling = [line for line in target_checks("employer", result) if line.startswith("ceiling")]
     assert ceiling == [
         "ceiling 0.640: trees fitted on the truth itself reach it, each entity scored by trees that never saw it "
