@@ -38,7 +38,7 @@ from models.ranking import precision_at, review_order, tiebreak_keys
 from models.train import LGB_PARAMS
 
 SERVED_MODEL, SERVED_COUNT = "model", "red_flag_count"
-CEILING_FOLDS = 5  # cross-validation folds of the truth ceiling (each entity scored by trees that never saw it)
+CEILING_FOLDS = 5  # cross-validation folds of the ceiling (each entity scored by trees that never saw it)
 CEILING_SEED = 0
 # What a ceiling was fitted on (``ceiling``'s ``fitted_on``): the simulator's planted risk, else the labels judged.
 CEILING_ON_PLANTED = "planted risk (simulator)"
@@ -133,10 +133,10 @@ def evaluate_entity(
     if paired_resamples > 0:
         out["paired"] = paired_comparison(rankings, ev.y, ev.k, ev.keys, paired_resamples)
     if with_ceiling:
-        target = ev.truth_y if ev.truth_y is not None else ev.y
+        target, fitted_on = (ev.y, CEILING_ON_LABELS) if ev.truth_y is None else (ev.truth_y, CEILING_ON_PLANTED)
         found = ceiling(feature_frame(ev.rows, feature_columns(entity)), target, ev.k, ev.keys)
         if found is not None:
-            out["ceiling"] = {"fitted_on": CEILING_ON_LABELS if ev.truth_y is None else CEILING_ON_PLANTED, **found}
+            out["ceiling"] = {"fitted_on": fitted_on, **found}
     known_in_window = sum(1 for i in all_ids if i in known and i in labelled)
     windows = (decision or {}).get("windows") or (model.meta.get("windows") if model is not None else None) or {}
     positives = dict((decision or {}).get("positives") or (model.meta.get("positives") if model else None) or {})

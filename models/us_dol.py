@@ -233,7 +233,7 @@ def origins_markdown(rows: list[dict[str, Any]], k: int = GATE_K) -> str:
         cells = [r["entity"], r["as_of"], r["labels_to"], str(r["positives_new"]), r["served"]]
         cells += [f"{r[f'{n}_precision_at_{k}']:.3f}" for n in SUMMARY_RANKINGS]
         cells += [f"{r[f'{n}_average_precision']:.4f}" for n in SUMMARY_RANKINGS]
-        cells += [f"{r['served_ap_over_count']:.2f}", f"{r.get('ceiling_ap_over_count', math.nan):.2f}"]
+        cells += [f"{r['served_ap_over_count']:.2f}", f"{r['ceiling_ap_over_count']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

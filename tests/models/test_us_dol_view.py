@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from models.evaluate import CEILING_ON_LABELS
 from models.us_dol import (
     appendix_c_rows,
     backtest_view,
@@ -48,7 +49,7 @@ def evaluation(model: dict[str, Any] | None) -> dict[str, Any]:
         "gate": {"windows": {"fit_origins": ["2011-01-12", "2011-04-12"]}},
         "curves": {"gain": {"rule": [[0.0, 0.0], [1.0, 1.0]], "served": [[0.0, 0.0], [1.0, 1.0]]}},
         "paired": paired,
-        "ceiling": {"fitted_on": "evaluation labels", "precision_at_k": 0.06, "average_precision": 0.03, "folds": 5},
+        "ceiling": {"fitted_on": CEILING_ON_LABELS, "precision_at_k": 0.06, "average_precision": 0.03, "folds": 5},
     }
 
 
