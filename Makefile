@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SCALE ?= small
 SEED ?= 0
+# Test processes (pytest-xdist); each test file runs whole in one of them, so its module fixtures are built once.
+TEST_WORKERS ?= 2
 BENCH_JSON ?= benchmarks/results/latest-$(SCALE).json
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
@@ -31,7 +33,7 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 unit: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test: lint typecheck unit
 
