@@ -25,6 +25,9 @@ us_dol_app = typer.Typer(
     no_args_is_help=True,
 )
 T = TypeVar("T")
+# How `us-dol score` appears in the audit log: the role of a command-line user, and what was done.
+EXPORT_ROLE = "operator"
+EXPORT_ACTION = "scores.exported"
 Progress = Callable[[int, int, str], None]
 DataDir = Annotated[Path, typer.Option(help="The folder of the public data (../shared/data: its README.txt).")]
 
@@ -113,6 +116,29 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _audit_export(kind: str, run_id: str | None, day: date, out: Path, rows: int) -> None:
+    """An export of published scores is a view of every score in it: one entry in the service's hash-chained audit
+    log (as a worklist read writes one), committed before the file is written. The actor is the operating-system
+    user running the command, with the role ``operator``."""
+    import getpass
+
+    from service.audit import append_in
+    from service.settings import InsecureSettings, Settings
+    from store.engine import connect
+
+    try:
+        settings = Settings().check()
+    except InsecureSettings as exc:
+        raise fail(str(exc)) from exc
+    detail = {"run_id": run_id, "as_of": day.isoformat(), "rows": rows, "file": out.name}
+    engine = connect(settings.resolved_store_url())
+    try:
+        with engine.begin() as conn:
+            append_in(conn, settings.secret, getpass.getuser(), EXPORT_ROLE, EXPORT_ACTION, kind, None, detail)
+    finally:
+        engine.dispose()
+
+
 @us_dol_app.command()
 def score(
     data_dir: DataDir,
@@ -150,6 +176,7 @@ def score(
         except (LakeBusy, SourceError) as exc:
             raise fail(str(exc)) from exc
     table = served_scores_csv(view.rows, kind)
+    _audit_export(kind, view.run_id, day, out, len(table))
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.6f")
     console = Console(width=200)

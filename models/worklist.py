@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 DEFAULT_EXPLORATION_SHARE = 0.10
+MIN_EXPLORATION_SHARE = 0.05  # the service's default floor for a requested share
+MAX_EXPLORATION_SHARE = 0.5
 
 
 @dataclass(frozen=True)

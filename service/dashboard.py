@@ -246,6 +246,7 @@ def worklist_page(request: Request, entity_type: EntityType, params: WorklistPar
         region=region,
         regions=region_choices,
         explore=explore,
+        min_explore=service.settings.min_exploration_share,
         query=worklist_query(wl["capacity"], region, explore),
     )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from models.worklist import DEFAULT_EXPLORATION_SHARE
+from models.worklist import DEFAULT_EXPLORATION_SHARE, MAX_EXPLORATION_SHARE
 from service.auth import User
 from service.core import MAX_CAPACITY, Service
 
@@ -48,12 +49,22 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def worklist_params(
+    request: Request,
     capacity: Annotated[int | None, Query(ge=1, le=MAX_CAPACITY, description="list size; default top 5%")] = None,
     region: Annotated[str | None, Query(max_length=100, description="only entities in this region")] = None,
     explore: Annotated[
-        float, Query(ge=0.0, le=0.5, description="share of random exploration picks")
+        float,
+        Query(
+            ge=0.0,
+            le=MAX_EXPLORATION_SHARE,
+            description="share of random exploration picks; at least the deployment's TRACERISK_MIN_EXPLORATION_SHARE",
+        ),
     ] = DEFAULT_EXPLORATION_SHARE,
 ) -> tuple[int | None, str | None, float]:
+    floor = service_of(request).settings.min_exploration_share
+    if explore < floor:
+        why = f"at least {floor:g}: random picks in every worklist keep future findings from following the ranking"
+        raise RequestValidationError([{"loc": ("query", "explore"), "msg": why, "type": "greater_than_equal"}])
     return capacity, region, explore
 
 

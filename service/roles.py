@@ -50,8 +50,8 @@ ROLES: dict[str, Role] = {
         ),
         Role(
             "visa_unit",
-            "recruiters and sponsoring employers behind applications at its posts",
-            {"recruiter": Access(("post",)), "employer": Access(("post",))},
+            "recruiters and sponsoring employers behind applications at its posts, and its posts' own visa desks",
+            {"recruiter": Access(("post",)), "employer": Access(("post",)), "visa_desk": Access(("post",))},
         ),
         Role(
             "anti_corruption",

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data_contracts.home import DEFAULT_HOME, Home
+from models.worklist import MAX_EXPLORATION_SHARE, MIN_EXPLORATION_SHARE
 
 DEFAULT_SECRET = "development-only-secret-change-me"
 BUILTIN_SECRET_WARNING = (
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     # 503 with Retry-After
     store_busy_timeout_ms: int = Field(default=3_000, ge=0)
     default_capacity_share: float = Field(default=0.05, gt=0.0, le=1.0)  # worklist size without ?capacity=
+    # the least share of random exploration picks a worklist request may ask for (?explore=): random picks are what
+    # keeps future labels from following the ranking alone; 0 lets users turn them off
+    min_exploration_share: float = Field(default=MIN_EXPLORATION_SHARE, ge=0.0, le=MAX_EXPLORATION_SHARE)
     cookie_secure: bool = False  # set the dashboard cookie's Secure flag (behind HTTPS); also sends HSTS
     docs: bool | None = None  # /docs, /redoc and /openapi.json; default: on in development mode only
     cors_origins: list[str] = Field(default_factory=list)  # browser origins allowed cross-origin; none by default

@@ -27,8 +27,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "flows": frozenset({"service", "benchmarks"}),
     "service": frozenset({"flows", "simulator", "benchmarks"}),
 }
-# The command line may start the service: flows/cli.py and its commands are the modules of flows allowed to import it.
-ALLOWED: frozenset[tuple[str, str]] = frozenset({("flows/cli.py", "service")})
+# The command line may start the service (flows/cli.py), and a command that exports published scores writes the
+# service's audit log (flows/us_dol.py): the modules of flows allowed to import it.
+ALLOWED: frozenset[tuple[str, str]] = frozenset({("flows/cli.py", "service"), ("flows/us_dol.py", "service")})
 # Imports that break a rule today, each to be removed by moving what it needs downhill.
 NOT_YET: frozenset[tuple[str, str]] = frozenset()
 

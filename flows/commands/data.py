@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data_contracts.home import DEFAULT_HOME, Home
+from data_contracts.home import Home
 from flows.commands.common import (
     DaskAddressOption,
     RunnerOption,
@@ -29,16 +29,18 @@ from flows.commands.common import (
 )
 from simulator.config import EMPLOYERS_PER_SCALE, ConfigError, load_config
 
-DEFAULT_WORLD = Home(DEFAULT_HOME).world  # where `simulate` writes without --out
-
 
 def simulate(
     scale: ScaleOption = "small",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give identical files.")] = 0,
     out: Annotated[
-        Path,
-        typer.Option(help="Output folder for the agency exports, the hidden planted truth and a manifest."),
-    ] = DEFAULT_WORLD,
+        Path | None,
+        typer.Option(
+            help="Output folder for the agency exports, the hidden planted truth and a manifest "
+            "(default: $TRACERISK_HOME/world).",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML file overriding simulator knobs.")] = None,
     file_format: Annotated[str, typer.Option("--format", help="Export file format: parquet or csv.")] = "parquet",
     workers: Annotated[int, typer.Option(help="Worker processes (output does not depend on it).")] = min(
@@ -56,6 +58,7 @@ def simulate(
         raise fail("--seed must be a non-negative integer")
     if workers < 1:
         raise fail("--workers must be at least 1")
+    out = out or Home.from_env().world
     try:
         cfg = load_config(config)
     except ConfigError as exc:

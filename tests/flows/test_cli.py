@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -12,13 +13,12 @@ from flows.cli import app
 runner = CliRunner()
 
 
-def test_simulate_writes_a_world_and_prints_a_summary(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["simulate", "--scale", "tiny", "--seed", "4", "--out", str(tmp_path), "--workers", "1"]
-    )
+def test_simulate_writes_a_world_and_prints_a_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACERISK_HOME", str(tmp_path))  # without --out: the world folder of $TRACERISK_HOME
+    result = runner.invoke(app, ["simulate", "--scale", "tiny", "--seed", "4", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "records/s" in result.output
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "world" / "manifest.json").read_text())
     assert manifest["scale"] == "tiny" and manifest["seed"] == 4
     assert f"{manifest['total_records']:,}" in result.output
 

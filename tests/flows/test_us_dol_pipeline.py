@@ -12,17 +12,20 @@ from urllib.parse import quote
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
 
 from data_contracts.names import sponsor_id
 from flows.cli import app
+from flows.us_dol import EXPORT_ACTION
 from service.api import create_app
 from service.auth import add_user
 from service.settings import Settings
 from store.engine import connect, store_url
 from store.publish import published_runs, published_scores
+from store.tables import audit_log
 from tests.service.conftest import sign_in
 from tests.us_dol_data import DEBARMENTS, require_data
 
@@ -41,8 +44,10 @@ def prefect_server() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def store_in_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The serving store is the one under each test's TRACERISK_HOME."""
+    """The serving store is the one under each test's TRACERISK_HOME, and the commands key its audit log with the
+    service's secret."""
     monkeypatch.delenv("TRACERISK_STORE_URL", raising=False)
+    monkeypatch.setenv("TRACERISK_SECRET_KEY", SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +172,29 @@ def test_us_dol_score_is_the_published_run_as_a_csv(
     result = runner.invoke(app, [*args[:-1], str(agents), "--entity", "recruiter"])
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(agents)) > 100
+
+    # Each export is a view of the scores in it: one entry each in the hash-chained audit log, which still verifies.
+    exports = exported_entries(home)[-2:]
+    assert [(e["role"], e["entity_type"]) for e in exports] == [("operator", "employer"), ("operator", "recruiter")]
+    assert json.loads(exports[0]["detail"]) == {
+        "run_id": served_runs["employer"],
+        "as_of": AS_OF,
+        "rows": len(scores),
+        "file": "scores.csv",
+    }
+    verified = runner.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0 and "audit log intact" in verified.output, verified.output
+
+
+def exported_entries(home: Path) -> list[dict[str, Any]]:
+    """The audit log's entries of score exports, oldest first."""
+    engine = connect(store_url(home))
+    try:
+        with engine.connect() as conn:
+            query = sa.select(audit_log).where(audit_log.c.action == EXPORT_ACTION).order_by(audit_log.c.seq)
+            return [dict(r._mapping) for r in conn.execute(query)]
+    finally:
+        engine.dispose()
 
 
 def test_us_dol_score_for_another_day_trains_scores_and_publishes_it(

@@ -258,8 +258,15 @@ def build_env(backend: str, tmp: Path) -> Env:
     world = make_world()
     publish(engine, score_run(world, "run-2024-01-01", "2024-01-01", -0.05))
     publish(engine, score_run(world, "run-2024-04-01", "2024-04-01", 0.0))
-    settings = Settings(  # production, with /metrics opened for the tests that read it
-        home=tmp, store_url=url, secret_key=SECRET, mode="production", rate_limit_per_minute=0, metrics="open"
+    settings = Settings(  # production, with /metrics opened for the tests that read it; no exploration floor, so
+        # that tests can ask for the ranked top k alone (?explore=0)
+        home=tmp,
+        store_url=url,
+        secret_key=SECRET,
+        mode="production",
+        rate_limit_per_minute=0,
+        metrics="open",
+        min_exploration_share=0.0,
     )
     tokens = {
         role: add_user(

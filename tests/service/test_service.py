@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from models.worklist import DEFAULT_EXPLORATION_SHARE, MIN_EXPLORATION_SHARE, exploration_count
 from service import audit
 from service.api import create_app
 from service.auth import add_user, authenticate, revoke_user
@@ -81,6 +82,22 @@ def test_field_level_422(env: Env) -> None:
     assert "arrest" not in r.text and "nationality" not in r.text.replace("allowed", "")  # input not echoed
     r = env.client.post("/v1/outcomes", content=b"{not json", headers={**h, "Content-Type": "application/json"})
     assert r.status_code == 422
+
+
+def test_every_worklist_keeps_the_deployments_exploration_floor(env: Env) -> None:
+    settings = env.settings.model_copy(update={"min_exploration_share": MIN_EXPLORATION_SHARE})
+    with TestClient(create_app(settings)) as client:
+        h = auth(env.tokens["admin"])
+        for share in ("0", "0.04"):
+            r = client.get(f"/v1/worklists/employer?capacity=20&explore={share}", headers=h)
+            assert r.status_code == 422, r.text
+            assert r.json()["errors"][0]["field"] == "query.explore" and "at least 0.05" in r.text
+        for query, share in (("&explore=0.05", MIN_EXPLORATION_SHARE), ("", DEFAULT_EXPLORATION_SHARE)):
+            wl = client.get(f"/v1/worklists/employer?capacity=20{query}", headers=h).json()
+            assert wl["exploration_share"] == share and len(wl["items"]) > 2
+            assert sum(it["exploration"] for it in wl["items"]) == exploration_count(len(wl["items"]), share) >= 1
+        page = client.get("/worklists/employer?capacity=20&explore=0", headers={**h, "Accept": "text/html"})
+        assert page.status_code == 422
 
 
 def test_outcome_lands_for_the_next_training_run(env: Env) -> None:
