@@ -14,8 +14,8 @@ from typing import Literal, get_args
 import pyarrow as pa
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
-# How a person identifier is pseudonymised: the whole value, each ';'-separated name, or (for
-# references like 'POST:OFFICER') the part after the last ':' when a condition column says so.
+# How a person identifier is pseudonymised: the whole value or each ';'-separated name. A column that names a
+# person only on some rows (an outcome on an official desk) is declared as a ConditionalPersonRef instead.
 PersonId = Literal["whole", "each_name"]
 
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -97,12 +97,16 @@ class Field:
 
 @dataclass(frozen=True)
 class ConditionalPersonRef:
-    """A reference that names a person for some entity types: pseudonymise the part after the last ':'
-    (or the whole value when there is no ':') where ``when_column`` has one of ``when_values``."""
+    """A column that names a person unless ``when_column`` says the row is about an organisation. It fails closed:
+    only where ``when_column`` (trimmed) is exactly one of ``kept_for`` is the value stored as it is. Where it is
+    one of ``suffix_for`` (references like 'POST:OFFICER'), the part after the last ':' is pseudonymised (the whole
+    value when there is no ':'); on every other row (another value, a misspelt or empty one, or no such column)
+    the whole value is. A value that already is a pseudonym there (recorded through the service) is kept."""
 
     column: str
     when_column: str
-    when_values: tuple[str, ...]
+    kept_for: tuple[str, ...]  # values of when_column whose rows keep the column as it is
+    suffix_for: tuple[str, ...] = ()  # values of when_column whose rows hold 'POST:OFFICER' references
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,13 @@ class RecordContract:
     entity_note: str = ""
     versioned_by: str | None = None  # rows are dated versions of one natural id, told apart by this column
     unique_natural_id: bool = True  # False: several rows of a batch may share the natural id (rows of one case)
+    # Columns a source may add that the contract does not declare, kept as they are in ``extra_fields``. Any other
+    # undeclared column is stored there (and in quarantine) as the pseudonym of its value: it may name a person.
+    plain_extras: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        clash = set(self.plain_extras) & set(self.columns)
+        assert not clash, f"{self.name}: plain extras that are contract columns: {sorted(clash)}"
 
     @property
     def unique_key(self) -> list[str]:
@@ -661,13 +672,23 @@ CONTRACTS: dict[str, RecordContract] = {
                     required=True,
                     max_length=128,
                 ),
-                Field("entity_name", "string", "Entity as named in the decision.", max_length=300),
+                Field(
+                    "entity_name",
+                    "string",
+                    "Entity as named in the decision (pseudonymised unless the entity is an organisation).",
+                    max_length=300,
+                ),
                 Field("decided_on", "date", "Date of the decision.", required=True, not_in_future=True),
                 Field("kind", "string", "Kind of outcome.", required=True, values=OUTCOME_KINDS),
                 Field("issuing_body", "string", "Body that decided or received it.", max_length=100),
                 Field("amount_usd", "number", "Amount ordered or found owed (USD), e.g. back wages.", min=0, max=1e10),
             ),
-            conditional_person_refs=(ConditionalPersonRef("entity_ref", "entity_type", OFFICIAL_DESK_TYPES),),
+            conditional_person_refs=(
+                ConditionalPersonRef("entity_ref", "entity_type", ORGANISATION_TYPES, OFFICIAL_DESK_TYPES),
+                ConditionalPersonRef("entity_name", "entity_type", ORGANISATION_TYPES),
+            ),
+            # what an outcome recorded through the service adds (service/outcomes.py)
+            plain_extras=("indicators_observed", "exploration", "worklist_id"),
             entity_note="Labels for every scored entity type; complaints are signals, not labels.",
         ),
     )

@@ -63,9 +63,16 @@ def _person_id(contract: RecordContract, f: Field) -> str:
         return PERSON_ID_HOW[f.person_id]
     for ref in contract.conditional_person_refs:
         if ref.column == f.name:
+            desks = (
+                f"where it is {_or_list(ref.suffix_for)}: the part after the last ':' (the whole value when there "
+                "is none); "
+                if ref.suffix_for
+                else ""
+            )
             return (
-                f"where {_code(ref.when_column)} is {_or_list(ref.when_values)}: the part after the last "
-                "':' (the whole value when there is none)"
+                f"yes, except where {_code(ref.when_column)} is {_or_list(ref.kept_for)} (kept as is); {desks}on "
+                "any other row (a misspelt or empty one included): the whole value. A value that already is a "
+                "pseudonym is kept"
             )
     return ""
 
@@ -116,8 +123,22 @@ def _columns_section(contract: RecordContract) -> list[str]:
         "",
         "Accepted rows also carry the lineage columns " + ", ".join(_code(n) for n, _ in LINEAGE) + ".",
         "",
+        _extras_note(contract),
+        "",
     ]
     return out
+
+
+def _extras_note(contract: RecordContract) -> str:
+    kept = (
+        f" The declared plain extras {', '.join(_code(c) for c in contract.plain_extras)} are kept as they are."
+        if contract.plain_extras
+        else ""
+    )
+    return (
+        "A column the source supplies that this contract does not declare is stored in `extra_fields` (JSON) and "
+        "in quarantine as the pseudonym of its whole value, since it may name a person." + kept
+    )
 
 
 def _date_orders_section(contract: RecordContract) -> list[str]:

@@ -101,20 +101,43 @@ def each_name_sql(column: str) -> str:
     )
 
 
-def ref_suffix_sql(column: str, when_column: str, when_values: tuple[str, ...]) -> str:
-    """SQL: for rows whose when_column is in when_values, 'POST:OFFICER' -> 'POST:ps_...', 'OFFICER' -> 'ps_...'.
+def _in_sql(expr: str, values: tuple[str, ...]) -> str:
+    """SQL: ``trim(expr)`` is one of ``values`` (false, not NULL, when there are none; NULL when expr is NULL,
+    which a CASE branch takes as false)."""
+    if not values:
+        return "false"
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f"trim({expr}) IN ({quoted})"
 
-    A reference whose officer part is already a pseudonym (an outcome recorded through the service about a
-    scored desk) is kept as it is, so it joins the entity it names instead of being hashed twice."""
-    values = ", ".join("'" + v.replace("'", "''") + "'" for v in when_values)
+
+def is_pseudonym_sql(expr: str) -> str:
+    """SQL: ``expr`` (trimmed) is a pseudonym as ``pseudonym`` makes them."""
+    return f"regexp_full_match(trim({expr}), '{PREFIX}[0-9a-f]{{{HEX_DIGITS}}}')"
+
+
+def conditional_ref_sql(
+    column: str, when_column: str | None, kept_for: tuple[str, ...], suffix_for: tuple[str, ...] = ()
+) -> str:
+    """SQL for a column that names a person unless the row is about an organisation. Fails closed:
+
+    - ``when_column`` (trimmed) in ``kept_for`` (organisations): the value as it is;
+    - in ``suffix_for`` (official desks): 'POST:OFFICER' -> 'POST:ps_...', 'OFFICER' -> 'ps_...';
+    - any other row (another value, a misspelt or NULL one, or ``when_column`` None: the file has no such
+      column): the pseudonym of the whole value.
+
+    A value whose officer part (desks) or whole value (other rows) is already a pseudonym (an outcome recorded
+    through the service about a scored desk) is kept as it is, trimmed, so it joins the entity it names instead of
+    being hashed twice."""
+    when = when_column if when_column is not None else "CAST(NULL AS VARCHAR)"
     head = f"left({column}, length({column}) - length(split_part({column}, ':', -1)))"
     tail = f"split_part({column}, ':', -1)"
-    already = f"regexp_full_match(trim({tail}), '{PREFIX}[0-9a-f]{{{HEX_DIGITS}}}')"
     return (
-        f"CASE WHEN trim({when_column}) IN ({values}) AND {already} THEN trim({column}) "
-        f"WHEN trim({when_column}) IN ({values}) THEN "
+        f"CASE WHEN {_in_sql(when, kept_for)} THEN {column} "
+        f"WHEN {_in_sql(when, suffix_for)} AND {is_pseudonym_sql(tail)} THEN trim({column}) "
+        f"WHEN {_in_sql(when, suffix_for)} THEN "
         f"(CASE WHEN contains({column}, ':') THEN {head} || {_hmac_sql(tail)} ELSE {whole_sql(column)} END) "
-        f"ELSE {column} END"
+        f"WHEN {is_pseudonym_sql(column)} THEN trim({column}) "
+        f"ELSE {whole_sql(column)} END"
     )
 
 
@@ -145,25 +168,6 @@ def pseudonymise_each_name(values: pa.Array, key: PseudonymKey) -> pa.Array:
         return "; ".join(pseudonym(key, n) for n in names)
 
     return _map_unique(values, each)
-
-
-def pseudonymise_ref_suffix(
-    values: pa.Array, condition: pa.Array, when_values: tuple[str, ...], key: PseudonymKey
-) -> pa.Array:
-    """For rows whose ``condition`` is in ``when_values``: 'POST:OFFICER' -> 'POST:ps_...', 'OFFICER' -> 'ps_...'.
-
-    The officer pseudonym equals the one the officer gets in its own column (same key, same identifier).
-    """
-
-    def suffix(v: str) -> str:
-        head, sep, tail = v.rpartition(":")
-        return f"{head}{sep}{pseudonym(key, tail)}" if sep else pseudonym(key, v)
-
-    mask = pc.fill_null(pc.is_in(condition.cast(pa.string()), value_set=pa.array(list(when_values))), False)
-    if not pc.any(mask).as_py():
-        return values.cast(pa.string())
-    changed = _map_unique(pc.if_else(mask, values, pa.scalar(None, pa.string())), suffix)
-    return pc.if_else(mask, changed, values.cast(pa.string()))
 
 
 def looks_pseudonymised(values: pa.Array) -> bool:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.contracts import CONTRACTS, RecordContract
-from data_contracts.pseudonymise import PseudonymKey, each_name_sql, ref_suffix_sql, set_sql_key, whole_sql
+from data_contracts.pseudonymise import PseudonymKey, conditional_ref_sql, each_name_sql, set_sql_key, whole_sql
 from data_contracts.reader import RawBatch
 from data_contracts.rules import reference_rule_id, skipped_rules, validation_sql
 
@@ -123,8 +123,12 @@ def validate_batch(
             f"quarantine: {cut} values longer than {QUARANTINE_VALUE_CHARS:,} characters kept as their first "
             f"{QUARANTINE_VALUE_CHARS:,}, marked{CUT_MARK}"
         )
-    if unknown:
-        notes.append(f"unknown columns kept in extra_fields: {', '.join(unknown)}")
+    pseudonymised = [c for c in unknown if c not in contract.plain_extras]
+    if pseudonymised:
+        notes.append(f"unknown columns pseudonymised in extra_fields: {', '.join(pseudonymised)}")
+    if len(pseudonymised) < len(unknown):
+        kept = [c for c in unknown if c in contract.plain_extras]
+        notes.append(f"unknown columns kept as declared extras in extra_fields: {', '.join(kept)}")
     return ValidatedBatch(
         record_type, table.num_rows + len(raw.rejected), accepted, quarantined, unknown, notes, gx_sample, skipped
     )
@@ -174,14 +178,12 @@ def _checked_rows(
     extra_rules: list[tuple[str, str]],
     unsupplied: Collection[str],
 ) -> pa.Table:
-    """One pass over ``raw_rows``: typed (pseudonymised) contract columns, extra_fields, _line, _row, _row_hash
-    and _reasons (the ids of the rules the row broke; empty for an accepted row)."""
+    """One pass over ``raw_rows``: typed (pseudonymised) contract columns, extra_fields (the unknown columns as
+    JSON, each pseudonymised unless a declared plain extra), _line, _row, _row_hash and _reasons (the ids of the
+    rules the row broke; empty for an accepted row)."""
     typed = ", ".join(f"{_stored(contract, f.name, present)} AS {_q(f.name)}" for f in contract.fields)
-    extras = (
-        f"to_json(struct_pack({', '.join(f'{_q(c)} := {_q(c)}' for c in unknown)}))"
-        if unknown
-        else "CAST(NULL AS VARCHAR)"
-    )
+    packed = ", ".join(f"{_q(c)} := {_out(contract, c, '', present)}" for c in unknown)
+    extras = f"to_json(struct_pack({packed}))" if unknown else "CAST(NULL AS VARCHAR)"
     hash_cols = ", ".join(f'"p_{f.name}"' for f in contract.fields)
     return con.sql(
         f"WITH checked AS ({validation_sql(contract, present, 'raw_rows', extra_rules, unsupplied)}) "
@@ -198,8 +200,8 @@ def _quarantined_rows(
     data_columns: list[str],
     present: set[str],
 ) -> pa.Table:
-    """The quarantined rows' raw text (``bad_input``: their input rows), person ids pseudonymised, with the
-    rules they broke and their line."""
+    """The quarantined rows' raw text (``bad_input``: their input rows), person ids and unknown columns (but the
+    declared plain extras) pseudonymised, with the rules they broke and their line."""
     con.register("bad_raw", bad_input)
     raw_cols = ", ".join(f"{_out(contract, c, '', present)} AS {_q(c)}" for c in data_columns)
     raw_bad = con.sql(f"SELECT {raw_cols or '1 AS _empty'} FROM bad_raw").to_arrow_table()
@@ -227,7 +229,8 @@ def _with_rejected_lines(
     quarantined: pa.Table, raw: RawBatch, contract: RecordContract, data_columns: list[str]
 ) -> pa.Table:
     """``quarantined`` plus the lines that could not be parsed, in line order. The raw text of such a line may
-    hold person identifiers: when the contract has any, only its shape is kept, not its content."""
+    hold person identifiers: when the contract has any (conditional ones included) or the file has an unknown
+    column that is not a declared plain extra, only its shape is kept, not its content."""
     rejected = pa.table(
         {
             **{c: pa.nulls(len(raw.rejected), pa.string()) for c in data_columns},
@@ -237,7 +240,8 @@ def _with_rejected_lines(
         }
     )
     quarantined = pa.concat_tables([quarantined.cast(rejected.schema), rejected]).sort_by("_line")
-    if not any(f.person_id for f in contract.fields):
+    unknown = [c for c in data_columns if c not in contract.columns and c not in contract.plain_extras]
+    if not any(f.person_id for f in contract.fields) and not contract.conditional_person_refs and not unknown:
         return quarantined
     return quarantined.set_column(
         quarantined.schema.get_field_index("_raw_line"),
@@ -299,18 +303,21 @@ def _stored(contract: RecordContract, column: str, present: set[str]) -> str:
 
 
 def _out(contract: RecordContract, column: str, prefix: str, present: set[str]) -> str:
-    """SQL for a stored column: person identifiers pseudonymised (DESIGN principle 1), the rest as is."""
+    """SQL for a stored column: person identifiers pseudonymised (DESIGN principle 1), the rest as is. A column
+    the contract does not declare may name a person too: it is pseudonymised whole, unless the contract declares
+    it a plain extra (``RecordContract.plain_extras``)."""
     ref = _q(prefix + column)
     if column not in contract.columns:
-        return ref
+        return ref if column in contract.plain_extras else whole_sql(ref)
     f = contract.field(column)
     if f.person_id == "whole":
         return whole_sql(ref)
     if f.person_id == "each_name":
         return each_name_sql(ref)
     for cond in contract.conditional_person_refs:
-        if cond.column == column and cond.when_column in present:
-            return ref_suffix_sql(ref, _q(prefix + cond.when_column), cond.when_values)
+        if cond.column == column:
+            when = _q(prefix + cond.when_column) if cond.when_column in present else None
+            return conditional_ref_sql(ref, when, cond.kept_for, cond.suffix_for)
     return ref
 
 

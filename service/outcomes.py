@@ -23,7 +23,6 @@ from store.tables import issued_worklists, now_iso, outcomes, worklist_items
 
 CONTRACT = CONTRACTS["enforcement_outcome"]
 SOURCE = "tracerisk-service"
-EXTRA_COLUMNS = ("indicators_observed", "exploration", "worklist_id")  # kept by ingest in extra_fields
 
 
 def _allowed(name: str, value: str) -> str:
@@ -109,7 +108,8 @@ class OutcomeIn(BaseModel):
 
 
 def contract_row(outcome_id: str, body: OutcomeIn, entity_name: str | None, exploration: bool) -> dict[str, str]:
-    """The landing-zone row: every contract column (plus the extra columns), checked against the contract."""
+    """The landing-zone row: every contract column plus the contract's plain extras (kept as they are by ingest in
+    extra_fields), checked against the contract."""
     row = {
         "record_id": outcome_id,
         "source": SOURCE,
@@ -141,7 +141,7 @@ def write_landing(landing: Path, row: dict[str, str]) -> Path:
     landing.mkdir(parents=True, exist_ok=True)
     name = f"enforcement_outcome-{datetime.now(UTC):%Y%m%dT%H%M%S}-{row['outcome_id']}.csv"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[*CONTRACT.columns, *EXTRA_COLUMNS], lineterminator="\r\n")
+    writer = csv.DictWriter(buffer, fieldnames=[*CONTRACT.columns, *CONTRACT.plain_extras], lineterminator="\r\n")
     writer.writeheader()
     writer.writerow(row)
     return write_text_atomically(landing / name, buffer.getvalue())  # written as bytes: CRLF stays CRLF

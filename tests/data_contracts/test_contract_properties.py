@@ -70,7 +70,7 @@ def batches(draw: st.DrawFn, contract: RecordContract) -> RawBatch:
     data: dict[str, list[str | None]] = {
         f.name: [draw(_value(f)) for _ in range(n)] for f in columns
     }  # fmt: skip
-    if draw(st.booleans()):  # an unknown column, kept in extra_fields
+    if draw(st.booleans()):  # an unknown column, kept pseudonymised in extra_fields
         data["agency_note"] = [draw(st.text(max_size=10)) for _ in range(n)]
     if "record_id" in data and n > 1 and draw(st.booleans()):  # a duplicate record id
         data["record_id"][-1] = data["record_id"][0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from datetime import date, datetime
@@ -16,6 +17,7 @@ import pytest
 from data_contracts.contracts import CONTRACTS
 from data_contracts.ingest import FileReport, ingest_file
 from data_contracts.lake import Lake
+from data_contracts.pseudonymise import pseudonym
 from data_contracts.reader import MAX_COLUMNS, MAX_LINE_BYTES
 from data_contracts.sources import load_source
 from data_contracts.validate import CUT_MARK, QUARANTINE_VALUE_CHARS
@@ -164,14 +166,18 @@ def test_missing_required_column_quarantines_every_row_with_the_reason(tmp_path:
     assert report.quarantined == 2 and report.reasons == {"trigger:missing_column": 2}
 
 
-def test_unknown_column_is_kept_and_reported(tmp_path: Path, lake: Lake) -> None:
+def test_unknown_column_is_kept_pseudonymised_and_reported(tmp_path: Path, lake: Lake) -> None:
+    """A column the contract does not declare may name a person: it is kept as the pseudonym of its value."""
     folder = landing(tmp_path)
     rows = [inspection_row(1, inspector_notes="dormitory locked at night")]
     write_csv(folder / "labour_inspection.csv", [*INSPECTION_HEADER, "inspector_notes"], rows)
     report = by_file(ingest_folder(lake, folder))["labour_inspection.csv"]
     assert report.accepted == 1 and report.unknown_columns == ["inspector_notes"]
+    assert "unknown columns pseudonymised in extra_fields: inspector_notes" in report.notes, report.notes
     stored = lake.current("labour_inspection").column("extra_fields").to_pylist()
-    assert stored == ['{"inspector_notes":"dormitory locked at night"}']
+    assert stored == [
+        json.dumps({"inspector_notes": pseudonym(KEY, "dormitory locked at night")}, separators=(",", ":"))
+    ]
 
 
 @pytest.mark.parametrize(
