@@ -93,6 +93,7 @@ class Field:
     not_in_future: bool = False  # dates / datetimes after the ingest time are rejected
     person_id: PersonId | None = None  # pseudonymised at ingestion; the raw value is never stored
     sensitive: bool = False  # kept for fairness audits only, never a model feature (DESIGN principle 2)
+    code: bool = False  # names a post or desk that becomes a scored entity: a placeholder ("n/a") is not a code
 
 
 @dataclass(frozen=True)
@@ -331,7 +332,7 @@ CONTRACTS: dict[str, RecordContract] = {
             "application_id",
             (
                 *_common("application_id"),
-                Field("post_id", "string", "Visa post.", required=True, max_length=32),
+                Field("post_id", "string", "Visa post.", required=True, max_length=32, code=True),
                 Field(
                     "desk_officer_id",
                     "string",
@@ -523,7 +524,7 @@ CONTRACTS: dict[str, RecordContract] = {
             "crossing_id",
             (
                 *_common("crossing_id"),
-                Field("border_post_id", "string", "Border post.", required=True, max_length=32),
+                Field("border_post_id", "string", "Border post.", required=True, max_length=32, code=True),
                 Field("lane", "integer", "Lane.", min=0, max=1_000),
                 Field("shift", "string", "Shift.", values=("day", "night")),
                 Field(

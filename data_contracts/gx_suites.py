@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from data_contracts.contracts import DateOrder, RecordContract, compared_by_day
 from data_contracts.home import Home
-from data_contracts.rules import CONTROL_CHARACTERS, declared_rules
+from data_contracts.rules import CONTROL_CHARACTERS, PLACEHOLDER, declared_rules
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,6 +114,8 @@ def build_suite(
             add(gxe.ExpectColumnValuesToNotBeNull, f"{col}:missing", column=col)
         if f.type == "string" and f.values is None:
             add(gxe.ExpectColumnValuesToNotMatchRegex, f"{col}:control_character", column=col, regex=CONTROL_CHARACTERS)
+        if f.code:
+            add(gxe.ExpectColumnValuesToNotMatchRegex, f"{col}:placeholder", column=col, regex=PLACEHOLDER)
         if f.values is not None:
             add(gxe.ExpectColumnValuesToBeInSet, f"{col}:not_allowed", column=col, value_set=list(f.values))
         if f.min is not None:

@@ -165,7 +165,11 @@ def commit_prepared(
         return report_from_ledger(entry, "unusable")
     gx_success = _run_gx(gx, validated, prepared.batch_id, prepared.unsupplied)
     entry = commit_validated(lake, validated, prepared.batch_id, source.name, file, gx_success, ingest_time)
-    assert entry.read == entry.accepted + entry.quarantined, "reconciliation broken"
+    if entry.read != entry.accepted + entry.quarantined:  # every row read is either accepted or quarantined
+        raise RuntimeError(
+            f"{file}: {entry.read} rows read but {entry.accepted} accepted and {entry.quarantined} quarantined; "
+            "rows were lost between validation and the lake"
+        )
     return report_from_ledger(
         entry, "committed", unknown_columns=validated.unknown_columns, notes=validated.notes, gx_success=gx_success
     )

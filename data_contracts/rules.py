@@ -24,6 +24,9 @@ SQL_TYPES = {
 # C0 and C1 control characters and DEL (RE2 syntax): a string field may hold tab and line breaks, nothing else of
 # these; spreadsheets refuse them and terminals act on them.
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+# What an export writes where a code is unknown: nothing but punctuation, or a stand-in word ("n/a", "UNKNOWN",
+# "tbd", "Other!!", "-", "??"), case-insensitive. Anchored, so a search (Great Expectations) and a match agree.
+PLACEHOLDER = r"(?i)^[^a-z0-9]*(unknown|unk|n\W?a|tbd|tba|none|null|nil|other)?[^a-z0-9]*$"
 FILE_RULES = {
     "malformed_line:wrong_field_count": "The line has more or fewer fields than the header (e.g. a truncated line).",
     "record_id:duplicate_in_batch": "Another row of the same file has the same record_id (the first one is kept).",
@@ -103,6 +106,15 @@ def _value_rules(f: Field) -> list[Rule]:
                 col,
                 f"{col} must not contain control characters (tab and line breaks are allowed).",
                 f"regexp_matches({_q(col)}, '{CONTROL_CHARACTERS}')",
+            )
+        )
+    if f.code:
+        rules.append(
+            Rule(
+                f"{col}:placeholder",
+                col,
+                f"{col} must be a code, not a placeholder such as n/a, unknown, tbd, other or '-'.",
+                f"regexp_matches({raw}, '{PLACEHOLDER}')",
             )
         )
     if f.values is not None:

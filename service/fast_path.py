@@ -46,10 +46,10 @@ class EntityReadFastPath:
         """(entity type, id) of an entity read this path may answer, else None (then the stack answers)."""
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(self.prefix):
             return None
-        parts = scope["path"][len(self.prefix) :].split("/")
-        if len(parts) != 2 or parts[0] not in ENTITY_TYPES or not 0 < len(parts[1]) <= MAX_ENTITY_ID:
+        entity_type, _, entity_id = scope["path"][len(self.prefix) :].partition("/")  # an id may hold "/"
+        if entity_type not in ENTITY_TYPES or not 0 < len(entity_id) <= MAX_ENTITY_ID:
             return None
-        return parts[0], parts[1]
+        return entity_type, entity_id
 
     def token(self, scope: Scope) -> str | None:
         """The request's bearer token; None without one, or with a body (the guard's limit) or a cross-origin

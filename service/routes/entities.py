@@ -13,7 +13,9 @@ from service.problems import ERROR_RESPONSES
 from service.routes.links import ENTITY_LINKS
 from service.schemas import EntityOut, EntityType
 
-ENTITY_PATH = "/v1/entities/{entity_type}/{entity_id}"
+# ``:path``: an id may hold "/" (an official desk is "POST:OFFICER", and a post is named as its source gives it),
+# sent percent-encoded or not
+ENTITY_PATH = "/v1/entities/{entity_type}/{entity_id:path}"
 MAX_ENTITY_ID = 200  # characters
 
 router = APIRouter(tags=["scores"])

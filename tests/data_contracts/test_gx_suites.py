@@ -13,7 +13,7 @@ import pytest
 
 from data_contracts.contracts import CONTRACTS, compared_by_day
 from data_contracts.gx_suites import GxBatchValidator, build_suite, expectation_rule_id, natural_id_rule_id
-from data_contracts.rules import CONTROL_CHARACTERS, declared_rules
+from data_contracts.rules import CONTROL_CHARACTERS, PLACEHOLDER, declared_rules
 
 INGEST = datetime(2025, 6, 1, 12, 0, 0)
 
@@ -49,6 +49,11 @@ def test_suite_covers_every_field_of_every_contract() -> None:
                 expected[f"{col}:control_character"] = (
                     "expect_column_values_to_not_match_regex",
                     {"column": col, "regex": CONTROL_CHARACTERS},
+                )
+            if f.code:
+                expected[f"{col}:placeholder"] = (
+                    "expect_column_values_to_not_match_regex",
+                    {"column": col, "regex": PLACEHOLDER},
                 )
             if f.values is not None:
                 expected[f"{col}:not_allowed"] = (

@@ -234,6 +234,28 @@ def test_decided_before_submitted_is_quarantined(tmp_path: Path, lake: Lake) -> 
     assert report.reasons == {"decided_at:before_submitted_at": 1}
 
 
+@pytest.mark.parametrize("post", ["n/a", "UNKNOWN", "Other!!", "-", "tbd", " N.A. ", "??"])
+def test_a_placeholder_for_a_post_is_quarantined_and_a_code_kept(tmp_path: Path, lake: Lake, post: str) -> None:
+    """A post names an entity that gets scored (its desks): "n/a" is no post, while codes that merely contain
+    such letters are."""
+    folder = empty_landing(tmp_path)
+    header = list(CONTRACTS["visa_application"].required)
+    base = {
+        "source": "visa",
+        "desk_officer_id": "CO1",
+        "visa_class": "work",
+        "applicant_id": "P1",
+        "submitted_at": "2024-01-02T10:00:00",
+        "decision": "approved",
+    }
+    posts = [post, "NAI-01", "OTHERTON", "UNK-2"]
+    rows = [{**base, "record_id": f"A{i}", "application_id": f"A{i}", "post_id": p} for i, p in enumerate(posts)]
+    write_csv(folder / "visa_application.csv", header, rows)
+    report = by_file(ingest_folder(lake, folder))["visa_application.csv"]
+    assert (report.accepted, report.reasons) == (3, {"post_id:placeholder": 1})
+    assert sorted(r["post_id"] for r in lake.current("visa_application").to_pylist()) == sorted(posts[1:])
+
+
 def test_known_on_is_kept_when_given_and_the_ingest_date_otherwise(tmp_path: Path, lake: Lake) -> None:
     folder = empty_landing(tmp_path)
     write_csv(
@@ -432,7 +454,7 @@ def test_reconciliation_over_a_simulated_world_with_malformed_rows(tiny_world: P
             kind in ("unparseable_date", "missing_required")
             or (kind == "future_date" and f.not_in_future)
             or (kind == "negative_value" and f.min is not None)
-            or (kind == "unknown_category" and f.values is not None)
+            or (kind == "unknown_category" and (f.values is not None or f.code))
         )
         if detectable:
             checkable += 1

@@ -252,3 +252,26 @@ def test_demo_users_one_per_role_each_sees_something(env: Env) -> None:
         assert r.status_code == 200 and r.json()["items"], role
     for _, _, _, token in made:
         assert env.client.get("/v1/models", headers=auth(token)).status_code == 401
+
+
+def test_an_entity_id_holding_a_slash_is_read_through_the_api(tmp_path: Path) -> None:
+    """A desk of a post named "n/a" by its source: its id reaches the route whole, encoded or not, on the fast
+    path and on the stack (the app without its fast path)."""
+    world = make_world()
+    desk = "n/a:ps_00000000000000000abc"
+    world.keys[("visa_desk", desk)] = [("post", "n/a"), ("country", "CX")]
+    world.names[("visa_desk", desk)] = f"visa desk {desk}"
+    url = f"sqlite:///{tmp_path / 'serving.db'}"
+    engine = connect(url)
+    publish(engine, score_run(world, "run-2024-04-01", "2024-04-01", 0.0))
+    settings = Settings(home=tmp_path, store_url=url, secret_key=SECRET, mode="production", rate_limit_per_minute=0)
+    token = add_user(engine, settings.secret, "admin-user", "admin", (), ())
+    engine.dispose()
+    for fast in (True, False):
+        app = create_app(settings)
+        if not fast:
+            app.entity_fast_path = None
+        with TestClient(app) as client:
+            for path in ("n/a:ps_00000000000000000abc", "n%2Fa%3Aps_00000000000000000abc"):
+                r = client.get(f"/v1/entities/visa_desk/{path}", headers=auth(token))
+                assert r.status_code == 200 and r.json()["entity_id"] == desk, (fast, path, r.text)
