@@ -136,6 +136,11 @@ class Lake:
             d["error"],
         )
 
+    def committed_formats(self) -> set[str]:
+        """The source formats (``Source.name``) of the batches committed to the lake."""
+        rows = self.con.execute("SELECT DISTINCT source_format FROM batches WHERE status = 'committed'").fetchall()
+        return {str(r[0]) for r in rows if r[0]}
+
     def next_seq(self) -> int:
         rows = self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM batches").fetchall()
         return int(rows[0][0]) if rows else 1

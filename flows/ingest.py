@@ -25,7 +25,7 @@ from data_contracts.ingest import (
 )
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import load_key
-from data_contracts.sources import SourceFile, load_source
+from data_contracts.sources import SourceFile, check_one_world, load_source
 from flows.declare import flow_named, task_named
 
 PREFETCH = 2  # files read and validated ahead of the commits (bounds memory)
@@ -90,6 +90,7 @@ def ingest_flow(
             progress(done, len(files), name)
 
     try:
+        check_one_world(lake.committed_formats(), source.name)
         lake.remove_orphans()
         for record_type, group in groupby(files, key=lambda f: f.record_type):
             # References point at earlier record types, all committed by now: one snapshot per type.

@@ -111,7 +111,10 @@ def users_add(
     ] = None,
     portfolio: Annotated[
         Path | None,
-        typer.Option(help="supplier portfolio: employer ids, one per line"),
+        typer.Option(
+            help="supplier portfolio, one id per line: buyer ids (their supply-chain portfolio, its suppliers of "
+            "both tiers and their recruiters) and employer ids (those employers and the recruiters they use)"
+        ),
     ] = None,
     expires_in_days: Annotated[
         int | None, typer.Option(min=0, help="token lifetime in days (default TRACERISK_TOKEN_TTL_DAYS; 0: never)")

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from data_contracts.contracts import ORGANISATION_TYPES
 from service.auth import UserError, add_user, revoke_user
 from service.roles import ROLES
-from store.tables import published, score_scope, scores
+from store.tables import published, score_scope, scores, supply_rollup
 
 PORTFOLIO_SIZE = 25
 
@@ -34,7 +34,11 @@ def _top(engine: Engine, kind: str, entity_types: tuple[str, ...], n: int = 1) -
 
 
 def _portfolio(engine: Engine) -> list[str]:
-    """A supplier portfolio: every 7th published employer by rank (a mix of risk levels)."""
+    """A supplier portfolio: the first buyer of the published supply roll-up (its portfolio page, and its suppliers
+    of both tiers and their recruiters through the roll-up's scope keys); without a roll-up, every 7th published
+    employer by rank (a mix of risk levels)."""
+    on_published = sa.and_(published.c.run_id == supply_rollup.c.run_id, published.c.entity_type == "employer")
+    buyer = sa.select(sa.func.min(supply_rollup.c.buyer_id)).join(published, on_published)
     query = (
         sa.select(scores.c.entity_id)
         .join(
@@ -44,6 +48,9 @@ def _portfolio(engine: Engine) -> list[str]:
         .order_by(scores.c.rank)
     )
     with engine.connect() as conn:
+        first_buyer = conn.execute(buyer).scalar()
+        if first_buyer is not None:
+            return [str(first_buyer)]
         ids = [str(v) for v in conn.execute(query).scalars()]
     return ids[::7][:PORTFOLIO_SIZE]
 

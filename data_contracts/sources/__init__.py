@@ -22,6 +22,22 @@ class SourceError(ValueError):
     """A source folder or mapping that cannot be used, with a message for the person who supplied it."""
 
 
+# Sources that each make a world of their own (organisations, labels, dates): a lake holds at most one of them,
+# beside landing files (csv) such as the outcomes recorded through the service.
+WORLD_SOURCES = ("synthetic", "us-dol")
+
+
+def check_one_world(committed_formats: set[str], source_name: str) -> None:
+    """Refuse to ingest ``source_name`` into a lake whose committed batches (``committed_formats``) come from
+    another world source: the two would be mixed, and what the lake's home serves replaced."""
+    others = sorted((committed_formats & set(WORLD_SOURCES)) - {source_name})
+    if source_name in WORLD_SOURCES and others:
+        raise SourceError(
+            f"the lake already holds {others[0]} records: {source_name} records would be mixed into them and "
+            "replace what this home serves; ingest them under another TRACERISK_HOME"
+        )
+
+
 @dataclass(frozen=True)
 class SourceFile:
     path: Path

@@ -82,6 +82,7 @@ def _synthetic_pipeline(
     """``tracerisk pipeline`` over a simulated world, evaluated on its planted truth."""
     from data_contracts.home import Home
     from data_contracts.lake import LakeBusy
+    from data_contracts.sources import SourceError
 
     home = Home.from_env().root
     from flows.pipeline import pipeline_flow
@@ -91,7 +92,7 @@ def _synthetic_pipeline(
         bar.add_task(f"{scale} world, seed {seed} under {home}", total=None)
         try:
             result = pipeline_flow(home, scale, seed, task_runner, workers, evidence_from(min_train, min_fold))
-        except LakeBusy as exc:
+        except (LakeBusy, SourceError) as exc:
             raise fail(str(exc)) from exc
     out = Console(width=200)
     table = Table(title="rolling-origin backtest on new positives (truth = the simulator's planted risk, k = top 5%)")

@@ -13,7 +13,7 @@ import pytest
 from data_contracts.ingest import FileReport, ingest_file
 from data_contracts.lake import Lake
 from data_contracts.pseudonymise import pseudonym
-from data_contracts.sources import Source, SourceError, load_source
+from data_contracts.sources import Source, SourceError, check_one_world, load_source
 from data_contracts.sources.declared import DeclarationError, DeclaredFile, cell_text, parse_declarations
 from tests.ingestion import NOW, pseudonym_key
 from tests.us_dol_data import (
@@ -384,3 +384,22 @@ def test_a_slice_of_the_real_files_reads_as_published(source: Source, tmp_path: 
         2338699.6,
         date(2014, 12, 31),
     )
+
+
+@pytest.mark.parametrize(
+    ("committed", "source", "refused"),
+    [
+        (set(), "us-dol", False),
+        ({"synthetic", "csv"}, "synthetic", False),
+        ({"synthetic"}, "csv", False),
+        ({"us-dol", "csv"}, "csv", False),
+        ({"synthetic"}, "us-dol", True),
+        ({"us-dol", "csv"}, "synthetic", True),
+    ],
+)
+def test_a_lake_holds_one_world_beside_its_landing_files(committed: set[str], source: str, refused: bool) -> None:
+    if refused:
+        with pytest.raises(SourceError, match="under another TRACERISK_HOME"):
+            check_one_world(committed, source)
+    else:
+        check_one_world(committed, source)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import duckdb
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -239,6 +240,26 @@ def test_us_dol_backtest_evaluates_on_the_lake_and_leaves_what_serves(
     assert (home / "models" / "registry.json").read_text(encoding="utf-8") == registry
     assert served_now(home)[0] == served_runs
     assert (home / "reports" / "us-dol-backtest.json").is_file()
+
+
+def test_a_simulated_world_is_not_mixed_into_the_us_dol_lake(
+    published: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, _ = published
+    monkeypatch.setenv("TRACERISK_HOME", str(home))
+    world = tmp_path / "world"
+    made = runner.invoke(app, ["simulate", "--scale", "tiny", "--out", str(world), "--workers", "1"])
+    assert made.exit_code == 0, made.output
+    before = batches(home)
+    refused = runner.invoke(app, ["ingest", "--source", str(world), "--format", "synthetic"])
+    assert refused.exit_code == 2 and "already holds us-dol records" in refused.output, refused.output
+    assert batches(home) == before  # nothing ingested
+
+
+def batches(home: Path) -> list[tuple[Any, ...]]:
+    """The lake's ledger of batches."""
+    with duckdb.connect(str(home / "lake.duckdb"), read_only=True) as con:
+        return con.execute("SELECT * FROM batches ORDER BY seq").fetchall()
 
 
 def test_pipeline_options_for_a_source_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from models.rollup import rollup, scored_rows, supply_graph, supply_scope
 from service.auth import add_user
+from service.demo import create_demo_users
 from service.roles import ROLES
 from store.engine import connect, make_engine
 from store.publish import ModelEntry, publish
@@ -165,3 +166,15 @@ def test_drift_of_the_published_runs_is_served(tmp_path: Path) -> None:
         page = env.client.get("/models", headers={**auth(token), "Accept": "text/html"})
         assert page.status_code == 200 and "retraining due" in page.text, role
     env.client.close()
+
+
+def test_the_demo_auditor_sees_the_first_buyers_portfolio(penv: tuple[Env, str]) -> None:
+    env, _ = penv
+    engine = connect(env.url)
+    made = {role: token for _, role, _, token in create_demo_users(engine, env.settings.secret, prefix="pdemo")}
+    engine.dispose()
+    h = auth(made["supply_chain_auditor"])
+    assert env.client.get("/v1/portfolios", headers=h).json() == ["BUY-A"]
+    assert env.client.get("/v1/portfolios/BUY-A", headers=h).json()["suppliers_count"] == 2
+    seen = {it["entity_id"] for it in env.client.get("/v1/worklists/employer?capacity=50", headers=h).json()["items"]}
+    assert seen == {"E1", "E2", "E3"}  # both tiers of the buyer's suppliers
