@@ -12,7 +12,7 @@ from features.registry import BY_ID, sensitive_indicators
 from models import plots
 from models.datasets import FINDING_LABELS
 from models.evaluate import CEILING_ON_PLANTED
-from models.report_format import figure_text, html_page, interval_html, md_ci
+from models.report_format import counts_text, figure_text, html_page, interval_html, md_ci, window_text
 from models.train import LATENT_STRATEGY
 from models.us_dol_report import (
     render_us_dol_recruiters,
@@ -340,8 +340,9 @@ def _card_windows(meta: dict[str, Any]) -> list[str]:
     return [
         "## Windows",
         f"- Fitting origins {', '.join(windows.get('fit_origins', []))}; training labels "
-        f"{windows.get('train_labels')}; held-out fold labels {windows.get('fold_labels')} (disjoint)",
-        f"- Observed positives: {meta.get('positives', {})}",
+        f"{window_text(windows.get('train_labels'))}; held-out fold labels {window_text(windows.get('fold_labels'))} "
+        "(disjoint)",
+        f"- Observed positives: {counts_text(meta.get('positives'))}",
         "",
     ]
 

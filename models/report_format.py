@@ -16,6 +16,21 @@ def figure_text(v: object) -> str:
     return escape(str(v))
 
 
+def window_text(window: object) -> str:
+    """A label window ``[from, to]`` as "(from, to]": labels decided after the first day, up to the second; ``–``
+    when missing."""
+    if isinstance(window, list | tuple) and len(window) == 2:
+        return f"({window[0]}, {window[1]}]"
+    return "–" if window is None else escape(str(window))
+
+
+def counts_text(counts: object) -> str:
+    """Positives per window, ``{"train": 184, "fold": 109}``, as "train 184, fold 109"; ``–`` when none."""
+    if not isinstance(counts, dict) or not counts:
+        return "–"
+    return ", ".join(f"{name} {n}" for name, n in counts.items())
+
+
 def interval_html(m: dict[str, Any], key: str) -> str:
     """The 95% interval of ``m[key]`` as a small HTML span; empty when there is none."""
     ci = m.get(f"{key}_ci95")

@@ -29,6 +29,7 @@ from models.bundle import (
 )
 from models.gate import SERVED_COUNT
 from models.report import model_card
+from models.report_format import counts_text, window_text
 from models.scoring import RULE_BASELINE, ScoredType, score_type
 from store.publish import ModelEntry, ScoreRun
 
@@ -120,10 +121,11 @@ def count_entry(entity: EntityType, registry_entry: dict[str, Any], evaluated: d
         "",
         "The ranking is the number of indicators past their red-flag thresholds (the rule inspectorates use), "
         "with ties in a fixed order; probabilities are the observed label rate per count on the held-out fold.",
+        "",
         f"- Trained as of: {last.get('trained_as_of', '–')}",
-        f"- Training labels: {(last.get('windows') or {}).get('train_labels', '–')}; "
-        f"held-out fold labels: {(last.get('windows') or {}).get('fold_labels', '–')}",
-        f"- Observed positives: {last.get('positives', {})}",
+        f"- Training labels: {window_text((last.get('windows') or {}).get('train_labels'))}; "
+        f"held-out fold labels: {window_text((last.get('windows') or {}).get('fold_labels'))}",
+        f"- Observed positives: {counts_text(last.get('positives'))}",
     ]
     if backtest:
         served = backtest.get("served_ranking") or {}

@@ -69,6 +69,13 @@ def serve(
     from service.logs import LOG_CONFIG
 
     settings = _settings()
+    if settings.store_url is None and not Path(settings.home).is_dir():
+        typer.echo(
+            f"error: no home at {settings.home}, so no published scores to serve: run `tracerisk pipeline` (or "
+            "`tracerisk score`) first, or point TRACERISK_HOME at the home that holds serving.db",
+            err=True,
+        )
+        raise typer.Exit(2)
     from service.core import AuditChainBroken, Service
 
     try:  # the same check the app's start runs (per worker); here it gives a clean message and exit code

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.report_format import figure_text, html_page, interval_html, md_ci
+from models.report_format import counts_text, figure_text, html_page, interval_html, md_ci, window_text
 
 
 def test_a_figure_has_three_decimals_a_dash_when_missing_and_text_is_escaped() -> None:
@@ -25,3 +25,10 @@ def test_the_page_escapes_its_title_and_intro_but_not_its_body() -> None:
     page = html_page("a < b", "x & y", "<p>body</p>")
     assert "<title>a &lt; b</title>" in page and "<h1>a &lt; b</h1>" in page
     assert "<p>x &amp; y</p><p>body</p></body></html>" in page
+
+
+def test_windows_and_positives_read_as_text_not_python() -> None:
+    assert window_text(["2023-01-12", "2024-04-06"]) == "(2023-01-12, 2024-04-06]"
+    assert window_text(None) == "–"
+    assert counts_text({"train": 184, "fold": 109}) == "train 184, fold 109"
+    assert counts_text({}) == counts_text(None) == "–"

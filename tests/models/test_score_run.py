@@ -12,7 +12,11 @@ REGISTRY_ENTRY = {
     "served_reason": "no candidate beat the red-flag count on the held-out fold",
     "decisions": [
         {"trained_as_of": "2023-01-01"},
-        {"trained_as_of": "2024-01-01", "windows": {"train_labels": 40, "fold_labels": 9}, "positives": {"fold": 9}},
+        {
+            "trained_as_of": "2024-01-01",
+            "windows": {"train_labels": ["2022-01-09", "2023-04-06"], "fold_labels": ["2023-04-06", "2024-01-01"]},
+            "positives": {"train": 40, "fold": 9},
+        },
     ],
 }
 
@@ -21,9 +25,12 @@ def test_the_count_entry_serves_as_champion_and_says_why_no_model_does() -> None
     entry = count_entry("recruiter", REGISTRY_ENTRY, None)
     assert entry.model_id == f"{RULE_BASELINE}-recruiter" and entry.status == "champion"
     assert entry.strategy == SERVED_COUNT and entry.trained_as_of == "2024-01-01" and entry.metrics == {}
-    assert entry.gate == {"served": SERVED_COUNT, "reason": REGISTRY_ENTRY["served_reason"], "positives": {"fold": 9}}
+    positives = {"train": 40, "fold": 9}
+    assert entry.gate == {"served": SERVED_COUNT, "reason": REGISTRY_ENTRY["served_reason"], "positives": positives}
     assert entry.card.startswith("# The red-flag count serves recruiter\n")
-    assert "no candidate beat the red-flag count" in entry.card and "held-out fold labels: 9" in entry.card
+    assert "no candidate beat the red-flag count" in entry.card
+    assert "- Training labels: (2022-01-09, 2023-04-06]; held-out fold labels: (2023-04-06, 2024-01-01]" in entry.card
+    assert "- Observed positives: train 40, fold 9" in entry.card and "fold.\n\n- Trained as of" in entry.card
 
 
 def test_the_count_entry_carries_the_backtest_of_the_count_only() -> None:

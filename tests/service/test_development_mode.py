@@ -49,3 +49,16 @@ def test_serve_prints_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     production = {"TRACERISK_HOME": str(tmp_path), "TRACERISK_SECRET_KEY": SECRET, "TRACERISK_MODE": "production"}
     quiet = CliRunner().invoke(cli, ["serve", "--port", "1"], env=production)
     assert quiet.exit_code == 0 and "DEVELOPMENT" not in quiet.output
+
+
+def test_serve_without_a_home_says_what_to_run_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from flows.cli import app as cli
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: served.append(args))
+    result = CliRunner().invoke(cli, ["serve", "--port", "1"], env={"TRACERISK_HOME": str(tmp_path / "absent")})
+    assert result.exit_code == 2 and not served
+    assert "no home at" in result.output and "tracerisk pipeline" in result.output
+    assert not (tmp_path / "absent").exists()
