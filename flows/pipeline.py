@@ -51,7 +51,7 @@ def pipeline_dates(start: date, years: int, horizon: int = HORIZON_DAYS) -> Pipe
 class PipelineResult:
     world: Path
     dates: PipelineDates
-    ingested_rows: int
+    ingested_rows: int  # rows accepted from the files ingested this run (a file already in the lake adds none)
     quarantined_rows: int
     evaluation: dict[str, Any]
     rolling: dict[str, dict[str, Any]]  # origin (ISO date) -> evaluation, oldest first; the last is ``evaluation``
@@ -60,6 +60,7 @@ class PipelineResult:
     published_rows: int
     evaluation_path: Path
     report_path: Path
+    files_already_ingested: int = 0
 
 
 @task_named("simulate-world", retry_delays=[5])
@@ -111,11 +112,12 @@ def pipeline_flow(
     run = score(home, dates.serving, partitions)
     report = Home(home).model_report
     create_link_artifact(key="pipeline-report", link=f"file://{report.resolve()}", description="Model report")
+    ingested = [r for r in reports if r.status == "committed"]
     return PipelineResult(
         world,
         dates,
-        sum(r.accepted for r in reports),
-        sum(r.quarantined for r in reports),
+        sum(r.accepted for r in ingested),
+        sum(r.quarantined for r in ingested),
         evaluation,
         rolling,
         serving,
@@ -123,6 +125,7 @@ def pipeline_flow(
         run.entities,
         Home(home).evaluation_report,
         report,
+        sum(1 for r in reports if r.status == "already_ingested"),
     )
 
 

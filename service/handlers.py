@@ -32,12 +32,15 @@ async def invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = field_errors(exc)
     fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
-    return problem(422, f"invalid {fields}" if fields else "invalid request", errors=errors)
+    detail = f"invalid {fields}" if fields else "invalid request"
+    if is_dashboard(request) and wants_html(request):
+        return html_error(request, 422, "; ".join(f"{e['field']}: {e['message']}" for e in errors) or detail)
+    return problem(422, detail, errors=errors)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code in (401, 403, 404) and request.url.path.split("/")[1:2] != ["v1"] and wants_html(request):
+    if exc.status_code in (401, 403, 404) and is_dashboard(request) and wants_html(request):
         return html_error(request, exc.status_code, str(exc.detail))
     return problem(exc.status_code, str(exc.detail), headers=exc.headers)
 
@@ -61,6 +64,11 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         loc = [str(p) for p in err.get("loc", ())]
         out.append({"field": ".".join(loc), "message": str(err.get("msg", "invalid value"))})
     return out
+
+
+def is_dashboard(request: Request) -> bool:
+    """A dashboard page's request (the API is under /v1)."""
+    return request.url.path.split("/")[1:2] != ["v1"]
 
 
 def wants_html(request: Request) -> bool:

@@ -57,7 +57,8 @@ DaskAddressOption = Annotated[
     str | None,
     typer.Option(
         "--dask-address",
-        help="Dask scheduler address (tcp://HOST:8786) for --runner dask; without it a local cluster of 2 workers.",
+        help="Dask scheduler address (tcp://HOST:8786) for --runner dask (train: --distributed); without it a "
+        "local cluster of 2 workers.",
     ),
 ]
 MinTrainOption = Annotated[

@@ -117,7 +117,9 @@ def _synthetic_pipeline(
     for entity, r in result.serving_models.items():
         out.print(f"{entity}: served by {r.served}, model {r.model_id or '-'} ({r.reason})")
     out.print(
-        f"ingested {result.ingested_rows:,} rows ({result.quarantined_rows:,} quarantined); published "
+        f"ingested {result.ingested_rows:,} rows ({result.quarantined_rows:,} quarantined"
+        + (f"; {result.files_already_ingested} files already in the lake" if result.files_already_ingested else "")
+        + "); published "
         f"{result.published_rows:,} scores as of {result.dates.serving} (run {result.run_id}) in "
         f"{time.perf_counter() - started:.0f} s"
     )

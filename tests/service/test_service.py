@@ -97,7 +97,8 @@ def test_every_worklist_keeps_the_deployments_exploration_floor(env: Env) -> Non
             assert wl["exploration_share"] == share and len(wl["items"]) > 2
             assert sum(it["exploration"] for it in wl["items"]) == exploration_count(len(wl["items"]), share) >= 1
         page = client.get("/worklists/employer?capacity=20&explore=0", headers={**h, "Accept": "text/html"})
-        assert page.status_code == 422
+        assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+        assert "query.explore: at least 0.05" in page.text
 
 
 def test_outcome_lands_for_the_next_training_run(env: Env) -> None:
