@@ -28,6 +28,7 @@ T = TypeVar("T")
 # How `us-dol score` appears in the audit log: the role of a command-line user, and what was done.
 EXPORT_ROLE = "operator"
 EXPORT_ACTION = "scores.exported"
+BACKTEST_AS_OF = "2013-01-01"  # `us-dol backtest`'s day without --as-of or --origins
 Progress = Callable[[int, int, str], None]
 DataDir = Annotated[Path, typer.Option(help="The folder of the public data (../shared/data: its README.txt).")]
 
@@ -283,7 +284,9 @@ def read_backtest(home: Path) -> list[dict[str, Any]] | None:
 @us_dol_app.command("backtest")
 def backtest_command(
     data_dir: DataDir,
-    as_of: Annotated[str, as_of_option("Score with what was known before this day.")] = "2013-01-01",
+    as_of: Annotated[
+        str | None, as_of_option(f"Score with what was known before this day (default {BACKTEST_AS_OF}).")
+    ] = None,
     labels_to: Annotated[str, typer.Option(help="Judge on debarments starting up to this day.")] = "2014-12-31",
     json_path: Annotated[Path | None, json_file_option("figures")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the figures as a markdown report.")] = None,
@@ -304,7 +307,9 @@ def backtest_command(
     from models.report import render_us_dol_report
     from models.us_dol import backtest_markdown, origin_summary, origins_markdown
 
-    day, end = _date(as_of, "--as-of"), _date(labels_to, "--labels-to")
+    if as_of is not None and origins is not None:
+        raise fail("give --as-of (one backtest) or --origins (one per day), not both")
+    day, end = _date(as_of or BACKTEST_AS_OF, "--as-of"), _date(labels_to, "--labels-to")
     days = tuple(_date(d.strip(), "--origins") for d in origins.split(",") if d.strip()) if origins else ()
     if origins is not None and not days:
         raise fail("--origins names no day")

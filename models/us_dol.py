@@ -222,6 +222,13 @@ def origin_summary(result: dict[str, Any], k: int = GATE_K) -> dict[str, Any]:
     return row
 
 
+def _figure(v: Any, decimals: int) -> str:
+    """A table figure; ``–`` where there is none (no new positive to judge on, no ceiling)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{float(v):.{decimals}f}"
+
+
 def origins_markdown(rows: list[dict[str, Any]], k: int = GATE_K) -> str:
     """The table over origins (rows of ``origin_summary``)."""
     head = (
@@ -231,9 +238,9 @@ def origins_markdown(rows: list[dict[str, Any]], k: int = GATE_K) -> str:
     lines = [head, "|" + " --- |" * 3 + " ---: |" + " --- |" + " ---: |" * 10]
     for r in rows:
         cells = [r["entity"], r["as_of"], r["labels_to"], str(r["positives_new"]), r["served"]]
-        cells += [f"{r[f'{n}_precision_at_{k}']:.3f}" for n in SUMMARY_RANKINGS]
-        cells += [f"{r[f'{n}_average_precision']:.4f}" for n in SUMMARY_RANKINGS]
-        cells += [f"{r['served_ap_over_count']:.2f}", f"{r['ceiling_ap_over_count']:.2f}"]
+        cells += [_figure(r[f"{n}_precision_at_{k}"], 3) for n in SUMMARY_RANKINGS]
+        cells += [_figure(r[f"{n}_average_precision"], 4) for n in SUMMARY_RANKINGS]
+        cells += [_figure(r["served_ap_over_count"], 2), _figure(r["ceiling_ap_over_count"], 2)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -139,14 +139,24 @@ def users_add(
         except OSError as exc:
             typer.echo(f"error: cannot read portfolio {portfolio}: {exc.strerror}", err=True)
             raise typer.Exit(2) from exc
+    from service.queries import unpublished_scope_values
+
     try:
         settings = _settings()
         days = settings.token_ttl_days if expires_in_days is None else expires_in_days
         ttl = timedelta(days=days) if days else None
-        token = add_user(_engine(), settings.secret, name, role, tuple(jurisdiction or ()), ids, ttl)
+        engine = _engine()
+        token = add_user(engine, settings.secret, name, role, tuple(jurisdiction or ()), ids, ttl)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    with engine.connect() as conn:
+        for value in unpublished_scope_values(conn, [*(jurisdiction or ()), *ids]):
+            typer.echo(
+                f"warning: {value!r} names no country, region, post, employer or buyer of the published scores: "
+                f"check its spelling; {name} sees nothing through it until a published run does",
+                err=True,
+            )
     typer.echo(f"user {name} ({role}) created; keep this token, it is shown only once:")
     typer.echo(f"token: {token}")
 

@@ -190,6 +190,21 @@ def regions(conn: Connection, entity_type: str) -> list[str]:
     return [str(v) for v in result.scalars()]
 
 
+def unpublished_scope_values(conn: Connection, values: Iterable[str]) -> list[str]:
+    """The ``values`` (jurisdictions, portfolio ids) that no scope key of a published run holds, in their order."""
+    wanted = list(dict.fromkeys(values))
+    if not wanted:
+        return []
+    on_published = sa.and_(
+        published.c.run_id == score_scope.c.run_id, published.c.entity_type == score_scope.c.entity_type
+    )
+    found = conn.execute(
+        sa.select(score_scope.c.value).join(published, on_published).where(score_scope.c.value.in_(wanted)).distinct()
+    )
+    known = {str(v) for v in found.scalars()}
+    return [v for v in wanted if v not in known]
+
+
 def model_list(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(models).order_by(models.c.entity_type, models.c.trained_as_of.desc())).all()
     drift = latest_drift(conn)

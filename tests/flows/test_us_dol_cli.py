@@ -110,6 +110,8 @@ def test_us_dol_backtest_runs_one_backtest_per_origin(tmp_path: Path, monkeypatc
     bad = runner.invoke(app, [*args, "--origins", "2011-01-01,2015-02-01", "--labels-to", "2014-12-31"])
     assert bad.exit_code == 2 and "before an origin" in bad.output
     assert runner.invoke(app, [*args, "--origins", "2011-13-01"]).exit_code == 2
+    both = runner.invoke(app, [*args, "--origins", "2011-01-01", "--as-of", "2013-01-01"])
+    assert both.exit_code == 2 and "not both" in both.output and len(calls) == 1
 
 
 def test_us_dol_ingest_puts_the_files_into_the_lake_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

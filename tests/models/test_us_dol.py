@@ -3,6 +3,7 @@ summary over origins (the pipeline's own checks: tests/flows/test_us_dol_pipelin
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pandas as pd
@@ -12,7 +13,7 @@ from data_contracts.sources.country_tables import load_country_context
 from features.build import FeatureTable
 from features.registry import BY_ID, INDICATORS
 from models.report import render_report, render_us_dol_report, us_dol_model_card
-from models.us_dol import foreign_recruiters, origin_label_end, origin_summary
+from models.us_dol import foreign_recruiters, origin_label_end, origin_summary, origins_markdown
 from tests.us_dol_data import hand_made_backtest, require_data
 
 
@@ -135,3 +136,11 @@ def test_origin_summary_states_served_and_the_targets() -> None:
     assert row["served_precision_at_100"] == 0.04 and row["red_flag_count_precision_at_100"] == 0.01
     assert row["served_ap_over_count"] == 4.0 and row["meets_ap_target"] and row["meets_precision_target"]
     assert row["ceiling_ap_over_count"] == 5.0
+
+
+def test_the_origins_table_shows_a_dash_where_there_is_no_figure() -> None:
+    row = origin_summary(hand_made_backtest("employer"))
+    empty = {k: (math.nan if isinstance(v, float) else v) for k, v in row.items()}
+    table = origins_markdown([row, empty])
+    assert "nan" not in table and "| 0.040 |" in table
+    assert table.splitlines()[-1].endswith("| – | – |")

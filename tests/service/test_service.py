@@ -209,17 +209,20 @@ def test_production_refuses_default_secrets(tmp_path: Path) -> None:
 def test_cli_users_add_prints_the_token_last(tmp_path: Path) -> None:
     from flows.cli import app as cli
 
+    engine = connect(f"sqlite:///{tmp_path / 'serving.db'}")
+    publish(engine, score_run(make_world(), "run-2024-04-01", "2024-04-01", 0.0))
     portfolio = tmp_path / "portfolio.csv"
-    portfolio.write_text("employer_id\nE1\nE2\n", encoding="utf-8")
+    portfolio.write_text("employer_id\nE1\nE2\nE99\n", encoding="utf-8")
     cli_env = {"TRACERISK_HOME": str(tmp_path), "TRACERISK_SECRET_KEY": SECRET, "TRACERISK_MODE": "production"}
     runner = CliRunner()
     args = ["users", "add", "Auditor A", "--role", "supply_chain_auditor", "--portfolio", str(portfolio)]
-    result = runner.invoke(cli, args, env=cli_env)
+    result = runner.invoke(cli, [*args, "--jurisdiction", "Atlantis"], env=cli_env)
     assert result.exit_code == 0, result.output
+    warned = [line.split("'")[1] for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert warned == ["Atlantis", "E99"]  # E1 and E2 are published employers
     token = result.output.strip().splitlines()[-1].split()[-1]
-    engine = connect(f"sqlite:///{tmp_path / 'serving.db'}")
     user = authenticate(engine, SECRET.encode(), token)
-    assert user is not None and user.portfolio == ("E1", "E2") and user.role == "supply_chain_auditor"
+    assert user is not None and user.portfolio == ("E1", "E2", "E99") and user.role == "supply_chain_auditor"
     bad = runner.invoke(cli, ["users", "add", "B", "--role", "king"], env=cli_env)
     assert bad.exit_code == 2 and "unknown role" in bad.output
     assert runner.invoke(cli, ["users", "revoke", "Auditor A"], env=cli_env).exit_code == 0
