@@ -146,7 +146,10 @@ def score(
     as_of: Annotated[str, as_of_option("Use filings decided and debarments started before this day.")],
     out: Annotated[
         Path,
-        typer.Option(help="CSV: employer_name, employer_state, score (the served ranking's), rank, reasons, served."),
+        typer.Option(
+            help="CSV: employer_name, employer_state (with --entity recruiter: recruiter_name, recruiter_state), "
+            "score (the served ranking's), rank, reasons, served."
+        ),
     ],
     entity: Annotated[str, typer.Option(help="employer (the filer) or recruiter (agent / attorney / law firm).")] = (
         "employer"
@@ -196,10 +199,9 @@ def score(
     top = Table(title="top 10")
     for column in ("rank", "name", "state", "score", "reasons"):
         top.add_column(column)
-    for row in table.head(10).itertuples():
-        top.add_row(
-            str(row.rank), str(row.employer_name), str(row.employer_state), f"{row.score:.4f}", str(row.reasons)
-        )
+    name, state = table.columns[0], table.columns[1]
+    for row in table.head(10).to_dict("records"):
+        top.add_row(str(row["rank"]), str(row[name]), str(row[state]), f"{row['score']:.4f}", str(row["reasons"]))
     console.print(top)
     if view.unusable_files:
         raise typer.Exit(1)

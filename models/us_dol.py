@@ -295,7 +295,11 @@ def backtest_markdown(result: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------ the published run as the us-dol score CSV
 DOL_ENTITY_PREFIX: dict[str, str] = {"employer": "sponsor:", "recruiter": "agent:"}  # ids the DOL records give
-SCORE_CSV_COLUMNS = ("employer_name", "employer_state", "score", "rank", "reasons", "served")
+# The `us-dol score` CSV's columns per entity type: the name and US state columns say whose they are.
+SCORE_CSV_COLUMNS: dict[str, tuple[str, ...]] = {
+    entity: (f"{entity}_name", f"{entity}_state", "score", "rank", "reasons", "served")
+    for entity in ("employer", "recruiter")
+}
 
 
 def served_scores_csv(rows: list[dict[str, Any]], entity_type: str) -> pd.DataFrame:
@@ -304,16 +308,17 @@ def served_scores_csv(rows: list[dict[str, Any]], entity_type: str) -> pd.DataFr
     (``title: detail``, most contributing first, '; ' between) and what served (model or red_flag_count)."""
     prefix = DOL_ENTITY_PREFIX[entity_type]
     mine = sorted((r for r in rows if str(r["entity_id"]).startswith(prefix)), key=lambda r: int(r["rank"]))
+    columns = SCORE_CSV_COLUMNS[entity_type]
     return pd.DataFrame(
         {
-            "employer_name": [r["name"] for r in mine],
-            "employer_state": [r["region"] for r in mine],
+            columns[0]: [r["name"] for r in mine],
+            columns[1]: [r["region"] for r in mine],
             "score": [float(r["raw_score"]) if r["raw_score"] is not None else math.nan for r in mine],
             "rank": list(range(1, len(mine) + 1)),
             "reasons": ["; ".join(f"{x['title']}: {x['detail']}" for x in r["reasons"]) for r in mine],
             "served": [SERVED_COUNT if str(r["model_id"]).startswith(RULE_BASELINE) else "model" for r in mine],
         },
-        columns=list(SCORE_CSV_COLUMNS),
+        columns=list(columns),
     )
 
 

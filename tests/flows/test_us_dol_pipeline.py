@@ -172,7 +172,8 @@ def test_us_dol_score_is_the_published_run_as_a_csv(
     agents = tmp_path / "agents.csv"
     result = runner.invoke(app, [*args[:-1], str(agents), "--entity", "recruiter"])
     assert result.exit_code == 0, result.output
-    assert len(pd.read_csv(agents)) > 100
+    agent_rows = pd.read_csv(agents)
+    assert len(agent_rows) > 100 and list(agent_rows.columns[:2]) == ["recruiter_name", "recruiter_state"]
 
     # Each export is a view of the scores in it: one entry each in the hash-chained audit log, which still verifies.
     exports = exported_entries(home)[-2:]
