@@ -16,7 +16,7 @@ from typing import Any
 import lightgbm as lgb
 
 from models.datasets import Dataset
-from models.train import LGB_PARAMS, directions, strategy_weights
+from models.train import LGB_PARAMS, MONOTONE_METHOD, directions, strategy_weights
 
 
 class DaskBoosterFit:
@@ -45,7 +45,7 @@ class DaskBoosterFit:
             **params,
             client=self.client,
             monotone_constraints=directions(ds.features),
-            monotone_constraints_method="advanced",
+            monotone_constraints_method=MONOTONE_METHOD,
         )
         from_array: Any = da.from_array  # untyped in dask
         # lightgbm.dask looks the client up as the current one in places; "n_jobs will be ignored": each worker

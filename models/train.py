@@ -40,6 +40,10 @@ from models.ranking import precision_at
 
 MIN_TRAIN_POSITIVES = 20  # distinct entities with a fitted label; fewer: no model, the red-flag count serves
 MIN_FOLD_POSITIVES = 5  # new positives on the fold; fewer: nothing can be shown, the red-flag count serves
+# How LightGBM keeps every tree monotone in each indicator's declared direction: "basic" bounds each leaf by its
+# siblings, so predictions are monotone by construction; the looser "advanced" method let a fitted employer model
+# fall as a constrained feature rose.
+MONOTONE_METHOD = "basic"
 LGB_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
     "num_leaves": 15,
@@ -138,7 +142,7 @@ def fit_booster(ds: Dataset, strategy: str) -> Booster:
         )
     constraints: dict[str, Any] = {
         "monotone_constraints": directions(ds.features),
-        "monotone_constraints_method": "advanced",
+        "monotone_constraints_method": MONOTONE_METHOD,
     }
     if strategy == "rank_xendcg":
         groups = ds.group[mask] if ds.group is not None else np.zeros(int(mask.sum()), dtype=int)
