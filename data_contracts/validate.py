@@ -123,11 +123,11 @@ def validate_batch(
             f"quarantine: {cut} values longer than {QUARANTINE_VALUE_CHARS:,} characters kept as their first "
             f"{QUARANTINE_VALUE_CHARS:,}, marked{CUT_MARK}"
         )
-    pseudonymised = [c for c in unknown if c not in contract.plain_extras]
+    kept = [c for c in unknown if c in contract.plain_extras]
+    pseudonymised = [c for c in unknown if c not in kept]
     if pseudonymised:
         notes.append(f"unknown columns pseudonymised in extra_fields: {', '.join(pseudonymised)}")
-    if len(pseudonymised) < len(unknown):
-        kept = [c for c in unknown if c in contract.plain_extras]
+    if kept:
         notes.append(f"unknown columns kept as declared extras in extra_fields: {', '.join(kept)}")
     return ValidatedBatch(
         record_type, table.num_rows + len(raw.rejected), accepted, quarantined, unknown, notes, gx_sample, skipped

@@ -7,12 +7,12 @@ from html import escape
 from typing import Any
 
 
-def figure_text(v: object) -> str:
-    """A number with three decimals, ``–`` for a missing or NaN one; anything else as escaped text."""
+def figure_text(v: object, decimals: int = 3) -> str:
+    """A number with ``decimals`` decimals, ``–`` for a missing or NaN one; anything else as escaped text."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if isinstance(v, float | int):
-        return f"{float(v):.3f}"
+        return f"{float(v):.{decimals}f}"
     return escape(str(v))
 
 

@@ -23,6 +23,7 @@ from features.views import NO_NAME_KEYS
 from models.gate import SERVED_COUNT
 from models.reasons import Reason, docs_link, reasons_text
 from models.report import md_ci, us_dol_ks
+from models.report_format import figure_text
 from models.scoring import RULE_BASELINE
 
 HORIZON_DAYS = 730  # days of labels after each backtest origin, at most the --labels-to day
@@ -222,13 +223,6 @@ def origin_summary(result: dict[str, Any], k: int = GATE_K) -> dict[str, Any]:
     return row
 
 
-def _figure(v: Any, decimals: int) -> str:
-    """A table figure; ``–`` where there is none (no new positive to judge on, no ceiling)."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{float(v):.{decimals}f}"
-
-
 def origins_markdown(rows: list[dict[str, Any]], k: int = GATE_K) -> str:
     """The table over origins (rows of ``origin_summary``)."""
     head = (
@@ -238,9 +232,10 @@ def origins_markdown(rows: list[dict[str, Any]], k: int = GATE_K) -> str:
     lines = [head, "|" + " --- |" * 3 + " ---: |" + " --- |" + " ---: |" * 10]
     for r in rows:
         cells = [r["entity"], r["as_of"], r["labels_to"], str(r["positives_new"]), r["served"]]
-        cells += [_figure(r[f"{n}_precision_at_{k}"], 3) for n in SUMMARY_RANKINGS]
-        cells += [_figure(r[f"{n}_average_precision"], 4) for n in SUMMARY_RANKINGS]
-        cells += [_figure(r["served_ap_over_count"], 2), _figure(r["ceiling_ap_over_count"], 2)]
+        # a figure with none to show (no new positive to judge on, no ceiling) reads "–"
+        cells += [figure_text(r[f"{n}_precision_at_{k}"], 3) for n in SUMMARY_RANKINGS]
+        cells += [figure_text(r[f"{n}_average_precision"], 4) for n in SUMMARY_RANKINGS]
+        cells += [figure_text(r["served_ap_over_count"], 2), figure_text(r["ceiling_ap_over_count"], 2)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -297,8 +292,7 @@ def backtest_markdown(result: dict[str, Any]) -> str:
 DOL_ENTITY_PREFIX: dict[str, str] = {"employer": "sponsor:", "recruiter": "agent:"}  # ids the DOL records give
 # The `us-dol score` CSV's columns per entity type: the name and US state columns say whose they are.
 SCORE_CSV_COLUMNS: dict[str, tuple[str, ...]] = {
-    entity: (f"{entity}_name", f"{entity}_state", "score", "rank", "reasons", "served")
-    for entity in ("employer", "recruiter")
+    entity: (f"{entity}_name", f"{entity}_state", "score", "rank", "reasons", "served") for entity in DOL_ENTITY_PREFIX
 }
 
 

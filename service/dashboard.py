@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from features.registry import BY_ID, INDICATORS
+from models.worklist import MAX_EXPLORATION_SHARE
 from service import charts, i18n, queries
 from service.auth import SESSION_HOURS, User, authenticate, csrf_ok, csrf_token, end_session, start_session
 from service.core import COOKIE
@@ -247,6 +248,7 @@ def worklist_page(request: Request, entity_type: EntityType, params: WorklistPar
         regions=region_choices,
         explore=explore,
         min_explore=service.settings.min_exploration_share,
+        max_explore=MAX_EXPLORATION_SHARE,
         query=worklist_query(wl["capacity"], region, explore),
     )
 
