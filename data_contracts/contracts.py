@@ -9,6 +9,7 @@ Arrow schema used to read and store accepted rows (``arrow_schema``) and the doc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal, get_args
 
 import pyarrow as pa
@@ -26,6 +27,9 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "date": pa.date32(),
     "datetime": pa.timestamp("s"),
 }
+# The earliest day any date or datetime field may hold: before it a value is a typing error or an export's
+# sentinel ("0001-01-01", "1800-01-01"), never an event of a register, a visa, a crossing or an inspection.
+EARLIEST_DATE = date(1900, 1, 1)
 
 VISA_CLASSES = (
     "work",

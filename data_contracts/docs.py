@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from data_contracts.contracts import CONTRACTS, INGEST_ORDER, LINEAGE, Field, RecordContract
+from data_contracts.contracts import CONTRACTS, EARLIEST_DATE, INGEST_ORDER, LINEAGE, Field, RecordContract
 from data_contracts.gx_suites import natural_id_rule_id
 from data_contracts.rules import declared_rules, reference_rule_id
 
@@ -53,6 +53,8 @@ def _constraints(f: Field) -> str:
         parts.append(f"at most {_num(f.max)}")
     if f.max_length is not None:
         parts.append(f"at most {f.max_length:,} characters")
+    if f.type in ("date", "datetime"):
+        parts.append(f"not before {EARLIEST_DATE.isoformat()}")
     if f.not_in_future:
         parts.append("not after the ingest time")
     return "; ".join(parts)

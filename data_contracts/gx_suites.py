@@ -15,6 +15,10 @@ between, max only (``max``)            ``<column>:above_max``
 value lengths (``max_length``)         ``<column>:too_long``
 not matching control characters        ``<column>:control_character``
 (strings without listed ``values``)
+not matching ``rules.PLACEHOLDER``       ``<column>:placeholder``
+(``code`` fields)
+between, min = ``EARLIEST_DATE``         ``<column>:too_early``
+(dates and datetimes)
 between, max = ingest time             ``<column>:in_future``
 column pair A >= B (``date_orders``)   ``<later>:before_<earlier>`` (a date against a datetime: by day,
                                        the datetime's day in a column ``<name>__day``)
@@ -38,11 +42,11 @@ import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from data_contracts.contracts import DateOrder, RecordContract, compared_by_day
+from data_contracts.contracts import EARLIEST_DATE, DateOrder, RecordContract, compared_by_day
 from data_contracts.home import Home
 from data_contracts.rules import CONTROL_CHARACTERS, PLACEHOLDER, declared_rules
 
@@ -54,6 +58,7 @@ RESULT_FORMAT = "BASIC"
 DOCS_SITE = "local_site"
 RULE_ID = "rule_id"  # key of the rule id in each expectation's meta
 DAY_SUFFIX = "__day"  # frame column of a datetime's calendar day, for date orders against a date
+EARLIEST = datetime.combine(EARLIEST_DATE, time())  # the first moment a date or datetime field may hold
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +129,8 @@ def build_suite(
             add(gxe.ExpectColumnValuesToBeBetween, f"{col}:above_max", column=col, max_value=f.max)
         if f.max_length is not None:
             add(gxe.ExpectColumnValueLengthsToBeBetween, f"{col}:too_long", column=col, max_value=f.max_length)
+        if f.type in ("date", "datetime"):
+            add(gxe.ExpectColumnValuesToBeBetween, f"{col}:too_early", column=col, min_value=EARLIEST)
         if f.not_in_future:
             add(gxe.ExpectColumnValuesToBeBetween, f"{col}:in_future", column=col, max_value=now)
     for order in contract.date_orders:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from data_contracts.contracts import Field, RecordContract, compared_by_day
+from data_contracts.contracts import EARLIEST_DATE, Field, RecordContract, compared_by_day
 
 # SQL type each contract type is parsed as (TRY_CAST of the trimmed text).
 SQL_TYPES = {
@@ -138,6 +138,15 @@ def _value_rules(f: Field) -> list[Rule]:
                 col,
                 f"{col} must be at most {f.max_length} characters.",
                 f"length({_q(col)}) > {f.max_length}",
+            )
+        )
+    if f.type in ("date", "datetime"):
+        rules.append(
+            Rule(
+                f"{col}:too_early",
+                col,
+                f"{col} must not be before {EARLIEST_DATE.isoformat()}.",
+                f"CAST({_q(p)} AS DATE) < DATE '{EARLIEST_DATE.isoformat()}'",
             )
         )
     if f.not_in_future:

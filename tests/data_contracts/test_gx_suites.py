@@ -16,6 +16,7 @@ from data_contracts.gx_suites import GxBatchValidator, build_suite, expectation_
 from data_contracts.rules import CONTROL_CHARACTERS, PLACEHOLDER, declared_rules
 
 INGEST = datetime(2025, 6, 1, 12, 0, 0)
+EARLIEST = datetime(1900, 1, 1)  # the floor of every date and datetime field
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,11 @@ def test_suite_covers_every_field_of_every_contract() -> None:
                 expected[f"{col}:too_long"] = (
                     "expect_column_value_lengths_to_be_between",
                     {"column": col, "max_value": f.max_length},
+                )
+            if f.type in ("date", "datetime"):
+                expected[f"{col}:too_early"] = (
+                    "expect_column_values_to_be_between",
+                    {"column": col, "min_value": EARLIEST},
                 )
             if f.not_in_future:
                 expected[f"{col}:in_future"] = (
@@ -158,6 +164,7 @@ def test_validation_reports_the_rule_ids_of_the_bad_rows(validator: GxBatchValid
     rows[8]["record_id"] = "r0"  # record_id:duplicate_in_batch
     rows[8]["recruiter_ref"] = "R0"  # recruiter_ref:duplicate_in_batch (GX only)
     rows[9]["name"] = "Bell\x07 Agency"  # name:control_character
+    rows[0]["licence_valid_from"] = date(1800, 1, 1)  # licence_valid_from:too_early
     frame = pd.DataFrame(rows).drop(columns=["source", "phone"])  # source:missing_column; phone is optional
     bad = validator.validate(contract, frame, "recruiter-bad")
     assert not bad.success
@@ -170,6 +177,7 @@ def test_validation_reports_the_rule_ids_of_the_bad_rows(validator: GxBatchValid
             "declared_fee_to_workers_usd:above_max",
             "country:too_long",
             "registered_on:in_future",
+            "licence_valid_from:too_early",
             "licence_valid_to:before_licence_valid_from",
             "record_id:duplicate_in_batch",
             "recruiter_ref:duplicate_in_batch",

@@ -188,6 +188,8 @@ def test_unknown_column_is_kept_pseudonymised_and_reported(tmp_path: Path, lake:
         ("inspected_on", "31/02/2024", "inspected_on:type"),
         ("inspected_on", "not recorded", "inspected_on:type"),
         ("inspected_on", "2099-01-01", "inspected_on:in_future"),
+        ("inspected_on", "1800-01-01", "inspected_on:too_early"),
+        ("inspected_on", "0001-01-01", "inspected_on:too_early"),
         ("workers_present", "-4", "workers_present:below_min"),
         ("avg_weekly_hours", "400", "avg_weekly_hours:above_max"),
         ("trigger", "whim", "trigger:not_allowed"),
