@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from data_contracts.atomic import write_atomically
 from data_contracts.contracts import CONTRACTS
 from data_contracts.home import Home
+from data_contracts.sql_text import literal_list
 
 LEDGER_COLUMNS = (
     "seq INTEGER PRIMARY KEY",
@@ -159,8 +160,7 @@ class Lake:
         files = self.files(record_type)
         if not files:
             return None
-        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        return f"SELECT * FROM read_parquet([{listing}], union_by_name = true)"
+        return f"SELECT * FROM read_parquet([{literal_list(files)}], union_by_name = true)"
 
     def current_sql(self, record_type: str) -> str | None:
         """SQL over the latest version of every record of ``record_type``."""

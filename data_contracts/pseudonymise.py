@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.home import Home
+from data_contracts.sql_text import literal_list
 
 PREFIX = "ps_"
 HEX_DIGITS = 20
@@ -106,8 +107,7 @@ def _in_sql(expr: str, values: tuple[str, ...]) -> str:
     which a CASE branch takes as false)."""
     if not values:
         return "false"
-    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return f"trim({expr}) IN ({quoted})"
+    return f"trim({expr}) IN ({literal_list(values)})"
 
 
 def is_pseudonym_sql(expr: str) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from data_contracts.contracts import EARLIEST_DATE, Field, RecordContract, compared_by_day
+from data_contracts.sql_text import identifier as _q
+from data_contracts.sql_text import literal_list
 
 # SQL type each contract type is parsed as (TRY_CAST of the trimmed text).
 SQL_TYPES = {
@@ -39,10 +41,6 @@ class Rule:
     column: str
     description: str
     sql: str  # boolean SQL expression over the raw (text) columns and parsed columns "p_<name>": TRUE = broken
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _raw(f: Field) -> str:
@@ -118,7 +116,7 @@ def _value_rules(f: Field) -> list[Rule]:
             )
         )
     if f.values is not None:
-        allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in f.values)
+        allowed = literal_list(f.values)
         rules.append(
             Rule(
                 f"{col}:not_allowed",

@@ -21,6 +21,7 @@ from data_contracts.contracts import CONTRACTS, RecordContract
 from data_contracts.pseudonymise import PseudonymKey, conditional_ref_sql, each_name_sql, set_sql_key, whole_sql
 from data_contracts.reader import RawBatch
 from data_contracts.rules import reference_rule_id, skipped_rules, validation_sql
+from data_contracts.sql_text import identifier as _q
 
 # A file is taken for another record type when fewer than this share of the contract's required columns
 # are present and another contract's required columns are a better match.
@@ -287,10 +288,6 @@ def _later_copies(table: pa.Table, has_record_id: bool) -> pa.Array:
     _, first_pos = np.unique(codes[order], return_index=True)
     first[order[first_pos]] = True
     return pa.array(valid & ~first)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _stored(contract: RecordContract, column: str, present: set[str]) -> str:
