@@ -114,6 +114,13 @@ def _metrics_table(result: dict[str, Any]) -> str:
     )
 
 
+def _gate_verdict(gate: dict[str, Any]) -> str:
+    """What the gate did with the type's challenger, in a few words."""
+    if gate.get("promote"):
+        return "promoted to champion"
+    return "kept as challenger" if gate.get("challenger") is not None else "no challenger"
+
+
 def _protocol(result: dict[str, Any]) -> str:
     """What serves, why, the label windows and the positives behind every figure."""
     positives = result.get("positives") or {}
@@ -123,8 +130,8 @@ def _protocol(result: dict[str, Any]) -> str:
         f"<p>Served: <strong>{escape(str(result.get('served')))}</strong>"
         f"{' (' + escape(str(result.get('served_model_id'))) + ')' if result.get('served_model_id') else ''}. "
         f"{escape(str(result.get('served_reason') or ''))}</p>"
-        f"<p>Training labels {escape(str(result.get('train_labels')))}, held-out fold labels "
-        f"{escape(str(result.get('fold_labels')))}, evaluation labels in the {result.get('horizon_days')} days after "
+        f"<p>Training labels {window_text(result.get('train_labels'))}, held-out fold labels "
+        f"{window_text(result.get('fold_labels'))}, evaluation labels in the {result.get('horizon_days')} days after "
         f"{escape(str(result.get('as_of')))}. Observed positives: training {positives.get('train', '–')}, fold "
         f"{positives.get('fold', '–')}, evaluation new {positives.get('eval_new', '–')}, evaluation among entities "
         f"sanctioned before ({known.get('entities_sanctioned_before', '–')}, left out of the headline) "
@@ -228,14 +235,14 @@ def render_report(
         )
         checks = "".join(f"<li>{escape(c)}</li>" for c in target_checks(entity, result))
         gate = result.get("gate") or {}
-        gate_text = (
-            f"{'promoted to champion' if gate.get('promote') else 'kept as challenger'}: {gate.get('reason', '')}"
-            if gate
-            else "no gate decision recorded"
+        gate_text = f"{_gate_verdict(gate)}: {gate.get('reason', '')}" if gate else "no gate decision recorded"
+        lead = (
+            f"model <code>{escape(str(result['model_id']))}</code>"
+            if result.get("model_id")
+            else "no model for this type (the red-flag count ranks it)"
         )
         sections.append(
-            f"<section><h2>{escape(entity)}</h2>"
-            f"<p>model <code>{escape(str(result.get('model_id') or 'none'))}</code>, evaluated as of "
+            f"<section><h2>{escape(entity)}</h2><p>{lead}, evaluated as of "
             f"{escape(result['as_of'])} on labels decided in the {result['horizon_days']} days after it (never seen "
             f"in training).</p>{_protocol(result)}"
             f"<h3>Ranking at capacity</h3>{_metrics_table(result)}<ul>{checks}</ul>"

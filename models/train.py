@@ -243,13 +243,13 @@ def _evidence_shortfall(train_positives: int, fold_positives: int, evidence: Evi
     no_model = no_trees = None
     if fold_positives < evidence.min_fold_positives:
         no_model = (
-            f"{fold_positives} new positives in the held-out fold, fewer than the "
+            f"{fold_positives} new positive{'' if fold_positives == 1 else 's'} in the held-out fold, fewer than the "
             f"{evidence.min_fold_positives} needed to show a model ranks better than the red-flag count"
         )
     if train_positives < evidence.min_train_positives:
         no_trees = (
-            f"{train_positives} observed positives in the training labels, fewer than the "
-            f"{evidence.min_train_positives} a model needs"
+            f"{train_positives} observed positive{'' if train_positives == 1 else 's'} in the training labels, "
+            f"fewer than the {evidence.min_train_positives} a model needs"
         )
     return no_model, no_trees
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.evaluate import CEILING_ON_LABELS, CEILING_ON_PLANTED
-from models.report import model_card, target_checks
+from models.report import model_card, render_report, target_checks
 from models.train import LATENT_STRATEGY
 
 
@@ -62,3 +62,31 @@ def test_the_verdicts_name_the_truth_ceiling_when_evaluation_measured_one() -> N
         "ceiling 0.640: trees fitted on the truth itself reach it, each entity scored by trees that never saw it "
         "(5-fold); no ranking of these features learnt without the truth can be expected above it"
     ]
+
+
+def _no_model_result() -> dict[str, Any]:
+    rule = {"k": 40, "n": 786, "positives": 4, "precision_at_k": 0.025, "truth_precision_at_k": 0.625}
+    return {
+        "as_of": "2024-03-02",
+        "horizon_days": 270,
+        "entity": "recruiter",
+        "model_id": None,
+        "served_ranking": rule,
+        "rule": rule,
+        "random": {"k": 40, "n": 786, "precision_at_k": 0.005, "truth_precision_at_k": 0.088},
+        "served": "red_flag_count",
+        "served_reason": "no model: 1 new positive in the held-out fold",
+        "train_labels": ["2022-03-13", "2023-06-06"],
+        "fold_labels": ["2023-06-06", "2024-03-02"],
+        "positives": {"train": 6, "fold": 1, "eval_new": 4, "eval_known": 0},
+        "gate": {"promote": False, "challenger": None, "reason": "no model: 1 new positive in the held-out fold"},
+    }
+
+
+def test_the_report_writes_windows_as_intervals_and_says_when_no_model_was_trained() -> None:
+    page = render_report({"recruiter": _no_model_result()})
+    assert "Training labels (2022-03-13, 2023-06-06], held-out fold labels (2023-06-06, 2024-03-02]" in page
+    assert "['2022-03-13'" not in page and "&#x27;2022" not in page
+    assert "no model for this type (the red-flag count ranks it)" in page and "<code>None</code>" not in page
+    assert "no challenger: no model: 1 new positive in the held-out fold" in page
+    assert "kept as challenger" not in page
