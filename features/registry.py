@@ -290,7 +290,7 @@ INDICATORS: tuple[Indicator, ...] = (
                    SELECT employer_id, count_if(outcome <> 'none') AS n FROM li GROUP BY 1
                    UNION ALL SELECT entity_ref, count(*) FROM eo WHERE entity_type = 'employer' GROUP BY 1)
                  WHERE employer_id IS NOT NULL GROUP BY 1""",
-        detail="{num:.0f} prior violations, sanctions or complaints on record; peers {peer:.1f}",
+        detail="prior violations, sanctions or complaints on record: {num:.0f}; peers {peer:.1f}",
         threshold="p90",
         sources=("003:5002",),
         data=("labour_inspection", "enforcement_outcome"),

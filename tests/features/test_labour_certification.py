@@ -85,7 +85,7 @@ def test_employers_from_petitions_with_the_debarred_ones_labelled_and_explained(
     ]
     assert BY_ID["E15"] in fired
     reasons = {ind.id: reason_detail(ind, row, after.peers[ind.id]) for ind in fired}
-    assert reasons["E15"].startswith("1 prior violations, sanctions or complaints on record")
+    assert reasons["E15"].startswith("prior violations, sanctions or complaints on record: 1")
     assert row["red_flags"] == len(fired)
 
 

@@ -34,6 +34,7 @@ runner = CliRunner()
 SLICE = ("oflc_h2_disclosure/h2a/H-2A_FY2010.xlsx", "oflc_h2_disclosure/h2a/H-2A_FY2011.xlsx", DEBARMENTS)
 DEBARRED = "R&K Doyle Harvesting Ltd."  # debarred from 2011-06-17 (debarments-2010-2014.csv)
 AS_OF = "2012-01-01"
+PRIOR_SANCTION = "prior violations, sanctions or complaints on record: 1"  # the debarred employer's E15 reason
 SECRET = "us-dol-pipeline-test-secret-key-0123456789abcdef"
 
 
@@ -117,7 +118,7 @@ def test_pipeline_publishes_dol_employers_with_reasons_the_api_serves(
         page = r.json()
         assert page["entity_id"] == entity_id and page["as_of"] == AS_OF and page["name"]
         reasons = {reason["indicator_id"]: reason for reason in page["reasons"]}
-        assert "E15" in reasons and reasons["E15"]["detail"].startswith("1 prior violations, sanctions")
+        assert "E15" in reasons and reasons["E15"]["detail"].startswith(PRIOR_SANCTION)
         assert all(reason["detail"] and reason["link"] for reason in page["reasons"])
 
         # A labour inspectorate scoped to the employer's US state sees it; one scoped elsewhere does not.
@@ -138,7 +139,7 @@ def test_pipeline_publishes_dol_employers_with_reasons_the_api_serves(
         sign_in(browser, local)
         html = browser.get(f"/entities/employer/{quote(entity_id)}")
         assert html.status_code == 200 and escape(page["name"]) in html.text
-        assert "1 prior violations, sanctions" in html.text
+        assert PRIOR_SANCTION in html.text
         listed = browser.get("/worklists/employer")
         assert listed.status_code == 200 and escape(items[0]["name"]) in listed.text
     finally:
@@ -167,7 +168,7 @@ def test_us_dol_score_is_the_published_run_as_a_csv(
     assert scores["employer_name"].tolist() == [r["name"] for r in employers]  # the published order
     assert scores["score"].is_monotonic_decreasing and scores["served"].isin(["model", "red_flag_count"]).all()
     debarred = scores[[sponsor_id(name) == sponsor_id(DEBARRED) for name in scores["employer_name"]]]
-    assert len(debarred) == 1 and "1 prior violations, sanctions" in debarred["reasons"].iloc[0]
+    assert len(debarred) == 1 and PRIOR_SANCTION in debarred["reasons"].iloc[0]
 
     agents = tmp_path / "agents.csv"
     result = runner.invoke(app, [*args[:-1], str(agents), "--entity", "recruiter"])
