@@ -499,7 +499,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="count",
         sql="""SELECT entity_ref AS entity_id, count(*) AS num, 1 AS den FROM eo
                  WHERE entity_type = 'recruiter' AND kind = 'complaint' GROUP BY 1""",
-        detail="{num:.0f} complaints from workers, NGOs or unions; peers {peer:.1f}",
+        detail="complaints from workers, NGOs or unions: {num:.0f}; peers {peer:.1f}",
         threshold="p90",
         sources=("003:5002",),
         data=("enforcement_outcome",),
@@ -1021,8 +1021,8 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                  WHERE p.kind = 'employer' AND e.entity_type = 'employer'
                    AND e.kind IN ('substantiated_forced_labour', 'debarment', 'conviction')
                  GROUP BY 1""",
-        detail="{num:.0f} debarments or sanctions of an employer whose name may be a spelling of this one's "
-        "(possibly the same, not merged)",
+        detail="debarments or sanctions of an employer whose name may be a spelling of this one's (possibly the "
+        "same, not merged): {num:.0f}",
         threshold=0.5,
         sources=("003:2799",),
         data=("labour_certification", "enforcement_outcome"),
@@ -1087,8 +1087,8 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                         count(DISTINCT a.staff_key) AS den
                  FROM staff a LEFT JOIN staff b ON b.staff_key = a.staff_key AND b.recruiter_id <> a.recruiter_id
                  GROUP BY 1""",
-        detail="{num:.0f} other recruiting organisations abroad name the same individual recruiters as its "
-        "{den:.0f} named (a renamed or related organisation); peers {peer:.0f}",
+        detail="other recruiting organisations abroad that name the same individual recruiters as its {den:.0f} "
+        "named (a renamed or related organisation): {num:.0f}; peers {peer:.0f}",
         threshold=0.0,
         sources=("003:1958", "003:2799"),
         data=("petition_recruiter",),

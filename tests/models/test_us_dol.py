@@ -94,8 +94,9 @@ def test_foreign_recruiters_rank_the_feature_tables_organisations_abroad() -> No
         False,
     ]
     assert table.loc["abroad:gamma", "reasons"] == (
-        f"{BY_ID['L15'].title}: 2 other recruiting organisations abroad name the same individual recruiters as its "
-        f"1 named (a renamed or related organisation); peers 0; {BY_ID['L16'].title}: as the agent or law firm of "
+        f"{BY_ID['L15'].title}: other recruiting organisations abroad that name the same individual recruiters as "
+        f"its 1 named (a renamed or related organisation): 2; peers 0; {BY_ID['L16'].title}: as the agent or law "
+        "firm of "
         "the same name it filed petitions for 2 employers, 2 of them debarred or sanctioned before"
     )
     # Applications naming other organisations too: Beta 1 of 1, Alpha 1 of 2, Gamma 0 of 1; shrunk toward 2 of 4.
