@@ -19,7 +19,7 @@ from models.gate import (
     pooled_gate_metrics,
     pooled_win_share,
 )
-from models.ranking import tiebreak_keys
+from models.ranking import review_order, tiebreak_keys
 
 
 def m(ap: float, pk: float, share: float = 1.0) -> dict[str, float]:
@@ -100,3 +100,12 @@ def test_pooled_windows_add_evidence_and_one_window_is_the_fold() -> None:
     found = sum(m["precision_at_k"] * m["k"] for m in singles)
     assert pooled["precision_at_k"] == pytest.approx(found / pooled["k"])
     assert np.isnan(pooled_win_share([(windows[0][0], np.zeros(400), windows[0][2])], [counts[0]]))
+
+
+def test_gate_precision_breaks_ties_by_the_stable_key_not_the_row_order() -> None:
+    keys = tiebreak_keys([f"e{i}" for i in range(100)])
+    labels = np.zeros(100)
+    labels[:5] = 1.0  # the first rows: what row order would review first among equal scores
+    got = gate_metrics(np.zeros(100), labels, keys)
+    assert got["k"] == 5.0
+    assert got["precision_at_k"] == labels[review_order(np.zeros(100), keys)[:5]].mean() < 1.0

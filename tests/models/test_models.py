@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -20,13 +20,13 @@ from features.build import build_features, red_flag_matrix
 from models import treeshap
 from models.blend import Blend
 from models.bundle import candidate_scores, latest_bundle, load_bundle, model_text, save_bundle
-from models.datasets import Dataset, dataset, training_windows
+from models.datasets import HORIZON_DAYS, Dataset, dataset, labelled_by, labels_between, training_windows
 from models.evaluate import evaluate_entity
 from models.metrics import expected_calibration_error, random_expectation, safe_ap
 from models.ranking import precision_at, recall_at, review_order, tiebreak_keys
 from models.reasons import MIN_CONTRIBUTION
 from models.scoring import score_type
-from models.train import LATENT_STRATEGY, Evidence, fit_booster, train_entity
+from models.train import LATENT_STRATEGY, Booster, Evidence, fit_booster, train_entity
 from models.truth_evaluation import truth_positives
 from tests.ingestion import NOW, pseudonym_key
 from tests.models.labelled import add_labels
@@ -86,6 +86,38 @@ def test_random_is_an_exact_expectation_with_its_interval() -> None:
     assert got["random_draws"] >= 200 and 0.03 < float(got["average_precision"]) < 0.08  # type: ignore[arg-type]
 
 
+def test_random_average_precision_is_a_mean_over_draws_not_one_draw() -> None:
+    labels = np.zeros(1000)
+    labels[:50] = 1.0
+    got = random_expectation(labels, None, 50)
+    low, high = got["average_precision_ci95"]  # type: ignore[misc]
+    assert low < float(got["average_precision"]) < high  # type: ignore[arg-type]  # one draw is its own interval
+
+
+def test_the_trees_fit_no_label_of_the_fold_and_the_fold_holds_no_known_entity(tiny_lake: Lake) -> None:
+    w = training_windows(AS_OF)
+    fitted: list[Dataset] = []
+
+    def no_trees(fit: Dataset, strategy: str) -> Booster:
+        fitted.append(fit)
+        raise ValueError("no trees needed here")
+
+    model = train_entity(tiny_lake, "employer", AS_OF, fit_model=no_trees, evidence=EVIDENCE_FOR_TINY)
+    fit = fitted[0]
+    assert fit.group is not None
+    for j, origin in enumerate(w.fit_origins):  # each origin's labels end where the fold's begin
+        positives = {i for i, y, g in zip(fit.ids, fit.y, fit.group, strict=True) if y and g == j}
+        assert positives <= labels_between(tiny_lake, "employer", origin, w.fold_as_of), origin
+    in_fold = labels_between(tiny_lake, "employer", w.fold_as_of, AS_OF)
+    assert in_fold - labels_between(tiny_lake, "employer", w.fit_origins[-1], w.fold_as_of)  # a leak would show
+    # The fold: features as of F, the new positives of (F, D], no entity sanctioned by F.
+    known = labelled_by(tiny_lake, "employer", w.fold_as_of)
+    fold = model.fold
+    assert fold.as_of == w.fold_as_of and known and not known & set(fold.ids)
+    new = {i for i, y in zip(fold.ids, fold.y, strict=True) if y}
+    assert new and new == (in_fold & set(fold.ids)) - known
+
+
 def test_ties_follow_the_stable_key_never_the_id_order() -> None:
     ids = [f"EMP{i:05d}" for i in range(200)]
     keys = tiebreak_keys(ids)
@@ -101,6 +133,19 @@ def test_training_labels_end_where_the_fold_labels_begin() -> None:
             w = training_windows(as_of, horizon)
             assert w.train_labels[1] <= w.fold_labels[0] == w.fold_as_of
             assert w.fold_labels[1] == as_of and list(w.fit_origins) == sorted(w.fit_origins)
+
+
+def test_the_headline_leaves_out_entities_sanctioned_before_the_evaluation_date(tiny_lake: Lake) -> None:
+    day = date(2023, 6, 30)  # labels of the tiny lake fall on both sides of it
+    ft = build_features(tiny_lake, day, ("employer",))["employer"]
+    ids = {str(i) for i in ft.table.column("entity_id").to_pylist()}
+    known = labelled_by(tiny_lake, "employer", day, ft.aliases) & ids
+    new = labels_between(tiny_lake, "employer", day, day + timedelta(days=HORIZON_DAYS), aliases=ft.aliases) & ids
+    result = evaluate_entity(tiny_lake, "employer", ft, day)
+    assert known and new - known
+    assert result["known_positives"]["entities_sanctioned_before"] == len(known)
+    assert result["rule"]["n"] == len(ids) - len(known)
+    assert result["rule"]["positives"] == result["positives"]["eval_new"] == len(new - known)
 
 
 def test_blend_contributions_sum_to_the_served_score() -> None:

@@ -1,4 +1,5 @@
-"""The ranking strategy's queries: a fitting origin with more rows than LightGBM allows in one query is split."""
+"""The ranking strategy's queries: a fitting origin with more rows than LightGBM allows in one query is split; the
+default minimum evidence a model needs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from features.registry import feature_columns
 from models.datasets import Dataset
-from models.train import MAX_QUERY_ROWS, fit_booster, query_sizes
+from models.train import DEFAULT_EVIDENCE, MAX_QUERY_ROWS, _evidence_shortfall, fit_booster, query_sizes
 
 
 def test_query_sizes_split_an_origin_over_the_limit_into_nearly_equal_queries() -> None:
@@ -37,3 +38,10 @@ def test_the_ranker_fits_an_origin_with_more_rows_than_one_query_holds() -> None
     )
     ranker = fit_booster(ds, "rank_xendcg")
     assert ranker.predict(x[:5]).shape == (5,)
+
+
+def test_the_default_evidence_is_twenty_training_and_five_fold_positives() -> None:
+    assert _evidence_shortfall(20, 5, DEFAULT_EVIDENCE) == (None, None)
+    no_model, no_trees = _evidence_shortfall(19, 4, DEFAULT_EVIDENCE)
+    assert no_model is not None and "4 new positives" in no_model and "fewer than the 5 " in no_model
+    assert no_trees is not None and "19 observed positives" in no_trees and "fewer than the 20 " in no_trees
