@@ -240,7 +240,7 @@ def paired_comparison(
     higher, the share in which it is lower, and the percentile interval of the difference. No positive: {}."""
     if not len(y) or not y.sum():
         return {}
-    draws = bootstrap_rankings(rankings, y, (k,), samples=samples, seed=seed, random_name=None, keys=keys)
+    draws = bootstrap_rankings(rankings, y, (k,), keys, samples=samples, seed=seed, random_name=None)
     names = {"precision_at_k": f"precision_at_{k}", "average_precision": "average_precision", "roc_auc": "roc_auc"}
     out: dict[str, Any] = {"resamples": samples, "seed": seed, "level": BOOTSTRAP_LEVEL, "k": int(k)}
     for name in rankings:

@@ -101,7 +101,7 @@ def pooled_win_share(model: list[Window], count: list[np.ndarray], capacity_shar
             continue
         k = capacity(len(scores), capacity_share)
         runs = bootstrap_rankings(
-            {"model": scores, "count": rule}, labels, [k], GATE_RESAMPLES, GATE_SEED, random_name=None, keys=keys
+            {"model": scores, "count": rule}, labels, [k], keys, GATE_RESAMPLES, GATE_SEED, random_name=None
         )
         a = np.nan_to_num(runs["model"][f"precision_at_{k}"]) * k
         b = np.nan_to_num(runs["count"][f"precision_at_{k}"]) * k

@@ -22,21 +22,6 @@ def capacity(n: int, share: float = DEFAULT_CAPACITY_SHARE) -> int:
     return max(1, math.ceil(n * share))
 
 
-def top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of the k highest scores; ties broken at random (so a coarse rule is not favoured by order)."""
-    jitter = rng.random(len(scores)) * 1e-9
-    return np.argsort(-(scores + jitter), kind="stable")[:k]
-
-
-def precision_at_k(scores: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator) -> float:
-    return float(labels[top_k(scores, k, rng)].mean()) if len(scores) else float("nan")
-
-
-def lift_at_k(scores: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator) -> float:
-    base = labels.mean() if len(labels) else 0.0
-    return precision_at_k(scores, labels, k, rng) / base if base else float("nan")
-
-
 def safe_ap(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(average_precision_score(labels, scores)) if 0 < labels.sum() < len(labels) else float("nan")
 
@@ -281,32 +266,27 @@ def bootstrap_rankings(
     rankings: dict[str, np.ndarray],
     labels: np.ndarray,
     ks: Sequence[int],
+    keys: np.ndarray,
     samples: int = 1000,
     seed: int = 7,
-    tie_seed: int = 11,
     random_name: str | None = "random",
     chunk: int = 100,
-    keys: np.ndarray | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Each ranking's metrics on ``samples`` resamples of the entities (the same resamples for every ranking).
 
     Returns ranking -> metric (average_precision, roc_auc, precision_at_k, lift_at_k) -> one value per resample.
-    Ties in precision@k are broken as ``top_k`` breaks them (jitter seeded by ``tie_seed``), so a resample of
-    every entity once gives the point estimates of ``precision_at_k`` / ``safe_ap`` / ``safe_auc``.
+    ``keys``: the entities' tie-break keys (``models.ranking.tiebreak_keys``): precision@k follows the served
+    review order (``models.ranking.review_order``), so a resample of every entity once gives the point estimates
+    of ``models.ranking.precision_at`` / ``safe_ap`` / ``safe_auc``.
     ``random_name``: also a random ranking, drawn afresh in each resample (its interval is what chance gives).
     Vectorised over blocks of ``chunk`` resamples (about n x chunk floats at a time).
-    ``keys``: the entities' tie-break keys (``models.ranking.tiebreak_keys``); given, precision@k follows the
-    served review order (``models.ranking.review_order``) instead of seeded jitter.
     """
     labels = np.asarray(labels, dtype=np.float64)
     n = len(labels)
     prepared = {}
     for name, scores in rankings.items():
         scores = np.asarray(scores, dtype=np.float64)
-        if keys is not None:
-            review = review_order(scores, keys)
-        else:
-            review = np.argsort(-(scores + np.random.default_rng(tie_seed).random(n) * 1e-9), kind="stable")
+        review = review_order(scores, keys)
         by_score = np.argsort(-scores, kind="stable")
         positives = np.flatnonzero(labels[by_score] > 0)
         prepared[name] = (by_score, review, positives, tie_runs(scores[by_score], positives))

@@ -10,7 +10,6 @@ from models.metrics import (
     bootstrap_ap_auc,
     bootstrap_rankings,
     percentile_interval,
-    precision_at_k,
     random_ap,
     resample_counts,
     safe_ap,
@@ -19,6 +18,7 @@ from models.metrics import (
     weighted_ap_auc,
     weighted_precision_at_k,
 )
+from models.ranking import precision_at, tiebreak_keys
 
 # Six hand-made entities: scores with a tie across a positive and a negative, two positives.
 SCORES = np.array([0.9, 0.7, 0.7, 0.5, 0.3, 0.1])
@@ -76,8 +76,9 @@ def test_bootstrap_rankings_intervals() -> None:
     labels = (rng.random(n) < 0.01).astype(float)
     good = rng.random(n) + labels
     coarse = np.round(good * 2)  # many ties
-    draws = bootstrap_rankings({"good": good, "coarse": coarse}, labels, (50,), samples=300, seed=7)
-    again = bootstrap_rankings({"good": good, "coarse": coarse}, labels, (50,), samples=300, seed=7)
+    keys = tiebreak_keys([f"E{i}" for i in range(n)])
+    draws = bootstrap_rankings({"good": good, "coarse": coarse}, labels, (50,), keys, samples=300, seed=7)
+    again = bootstrap_rankings({"good": good, "coarse": coarse}, labels, (50,), keys, samples=300, seed=7)
     assert set(draws) == {"good", "coarse", "random"}
     for name in draws:
         for key, values in draws[name].items():
@@ -87,13 +88,14 @@ def test_bootstrap_rankings_intervals() -> None:
     assert lo <= safe_auc(good, labels) <= hi and lo > 0.9
     lo, hi = percentile_interval(draws["random"]["roc_auc"])
     assert lo < 0.5 < hi
-    point = precision_at_k(coarse, labels, 50, np.random.default_rng(11))
+    point = precision_at(coarse, labels, 50, keys)
     lo, hi = percentile_interval(draws["coarse"]["precision_at_50"])
     assert lo <= point <= hi
 
 
 def test_no_positives_give_nan_intervals() -> None:
-    draws = bootstrap_rankings({"m": np.arange(10.0)}, np.zeros(10), (5,), samples=20)
+    keys = tiebreak_keys(list("abcdefghij"))
+    draws = bootstrap_rankings({"m": np.arange(10.0)}, np.zeros(10), (5,), keys, samples=20)
     assert np.isnan(draws["m"]["average_precision"]).all()
     assert all(np.isnan(v) for v in percentile_interval(draws["m"]["roc_auc"]))
 

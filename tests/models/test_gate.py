@@ -76,8 +76,10 @@ def test_gate_metrics_follow_the_review_order() -> None:
     labels, keys = fold(40, 4)
     perfect = gate_metrics(labels.copy(), labels, keys)
     assert perfect["average_precision"] == 1.0 and perfect["precision_at_k"] == 1.0
-    flat = gate_metrics(np.zeros(40), labels, keys)  # all tied: the tie-break keys alone decide, the same each time
-    assert flat == gate_metrics(np.zeros(40), labels, keys)
+    flat = gate_metrics(np.zeros(40), labels, keys)  # all tied: the tie-break keys alone decide
+    assert flat["precision_at_k"] == labels[review_order(np.zeros(40), keys)[:2]].mean()
+    reversed_rows = gate_metrics(np.zeros(40), labels[::-1], keys[::-1])  # the same entities listed backwards
+    assert reversed_rows == flat
 
 
 def test_pooled_windows_add_evidence_and_one_window_is_the_fold() -> None:

@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 GUARDED_PACKAGES = ("data_contracts", "features", "models", "flows", "service")
 # Modules allowed to read the truth: evaluation against the simulator's truth, nothing else.
 TRUTH_READERS = {"models/truth_evaluation.py"}
+TRUTH_EVALUATION = "models.truth_evaluation"
+# Modules allowed to import it: the evaluation run, which reports what it measures and chooses nothing. Any other
+# import (its folder name, its loaders) would hand the truth to code the served ranking depends on.
+TRUTH_REPORTERS = {"models/evaluation_run.py"}
 TRUTH_FIELDS = {
     "exploitative",
     "abusive",
@@ -25,10 +29,15 @@ TRUTH_FIELDS = {
 }
 
 
-def _violations(path: Path) -> list[str]:
+def _violations(path: Path, may_import_truth_evaluation: bool = False) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
+        if not may_import_truth_evaluation and (
+            (isinstance(node, ast.ImportFrom) and node.module == TRUTH_EVALUATION)
+            or (isinstance(node, ast.Import) and any(a.name == TRUTH_EVALUATION for a in node.names))
+        ):
+            found.append(f"line {node.lineno}: imports {TRUTH_EVALUATION}")
         if (
             isinstance(node, ast.ImportFrom)
             and node.module
@@ -58,7 +67,7 @@ def test_no_pipeline_module_reads_the_truth_folder() -> None:
             checked += 1
             if rel in TRUTH_READERS:
                 continue
-            if found := _violations(path):
+            if found := _violations(path, rel in TRUTH_REPORTERS):
                 problems[rel] = found
     assert checked > 0
     assert problems == {}
@@ -68,6 +77,13 @@ def test_the_guard_catches_a_truth_reader(tmp_path: Path) -> None:
     bad = tmp_path / "leaky.py"
     bad.write_text("from simulator.truth import load_truth\nPATH = 'world/truth/employers'\n")
     assert len(_violations(bad)) == 2
+
+
+def test_the_guard_catches_a_module_borrowing_the_truth_folder_from_the_evaluation(tmp_path: Path) -> None:
+    bad = tmp_path / "leaky.py"
+    bad.write_text("from models.truth_evaluation import TRUTH_FOLDER\nimport models.truth_evaluation\n")
+    assert _violations(bad) == [f"line 1: imports {TRUTH_EVALUATION}", f"line 2: imports {TRUTH_EVALUATION}"]
+    assert _violations(bad, may_import_truth_evaluation=True) == []
 
 
 def test_export_carries_no_truth_field(tiny_world: Path) -> None:
