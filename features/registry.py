@@ -90,7 +90,7 @@ def _share(table: str, entity: str, condition: str, where: str = "TRUE") -> str:
 
 def _fl(what: str) -> str:
     """Reason detail of an inspection-finding share."""
-    return "{num:.0f} of {den:.0f} inspections found " + what + "; peers {peer:.1%}"
+    return "{num:.0f} of {den:.0f} inspections found " + what + "; peers (all employers) {peer:.1%}"
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -201,8 +201,8 @@ INDICATORS: tuple[Indicator, ...] = (
                  SELECT l.employer_id AS entity_id,
                         avg(greatest(0, (d.m - l.wage_found_hourly_usd) / d.m)) AS num, count(*) AS den
                  FROM li l JOIN d USING (employer_id) WHERE l.wage_found_hourly_usd > 0 GROUP BY 1""",
-        detail="wage found at inspection {value:.0%} below the wage declared on visa petitions "
-        "({den:.0f} inspections); peers {peer:.0%}",
+        detail="wage found at its inspections on average {value:.0%} below the median wage on its visa applications "
+        "(inspections: {den:.0f}); peers (median employer) {peer:.0%}",
         threshold="p90",
         sources=("003:4149", "003:4150", "003:4190"),
         data=("visa_application", "labour_inspection"),
@@ -219,7 +219,7 @@ INDICATORS: tuple[Indicator, ...] = (
                  FROM va v JOIN p USING (occupation, worksite_region)
                  WHERE v.employer_id IS NOT NULL AND v.wage_hourly > 0 GROUP BY 1""",
         detail="{num:.0f} of {den:.0f} applications declared a wage under 90% of the prevailing wage for the "
-        "occupation and region; peers {peer:.1%}",
+        "occupation and region; peers (all employers) {peer:.1%}",
         threshold="p90",
         sources=("003:4149",),
         data=("visa_application",),
@@ -235,7 +235,8 @@ INDICATORS: tuple[Indicator, ...] = (
                  FROM va v JOIN org o ON o.registration_no = v.employer_id
                  WHERE v.approved AND v.visa_class IN ('work', 'seasonal_agri', 'domestic_worker', 'entertainer')
                  GROUP BY 1""",
-        detail="{den:.0f} approved employer-tied permits, {value:.2f} per declared employee; peers {peer:.2f}",
+        detail="approved work visas tied to this employer: {den:.0f}, {value:.2f} per employee it declared; "
+        "peers (median employer) {peer:.2f}",
         threshold="p90",
         sources=("003:5172",),
         data=("visa_application", "organisation"),
@@ -263,7 +264,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="share",
         sql=_share("va", "employer_id", "recruiter_risky"),
         detail="{num:.0f} of {den:.0f} applications came through an unlicensed, lapsed or sanctioned "
-        "intermediary; peers {peer:.1%}",
+        "intermediary; peers (all employers) {peer:.1%}",
         threshold="p90",
         sources=("003:688",),
         data=("visa_application", "recruiter", "enforcement_outcome"),
@@ -290,7 +291,7 @@ INDICATORS: tuple[Indicator, ...] = (
                    SELECT employer_id, count_if(outcome <> 'none') AS n FROM li GROUP BY 1
                    UNION ALL SELECT entity_ref, count(*) FROM eo WHERE entity_type = 'employer' GROUP BY 1)
                  WHERE employer_id IS NOT NULL GROUP BY 1""",
-        detail="prior violations, sanctions or complaints on record: {num:.0f}; peers {peer:.1f}",
+        detail="prior violations, sanctions or complaints on record: {num:.0f}; peers (median employer) {peer:g}",
         threshold="p90",
         sources=("003:5002",),
         data=("labour_inspection", "enforcement_outcome"),
@@ -303,7 +304,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="share",
         sql=_share("li", "employer_id", "contractor_name IS NOT NULL AND NOT contractor_licensed"),
         detail="{num:.0f} of {den:.0f} inspections found workers supplied by an unregistered or unlicensed "
-        "labour contractor; peers {peer:.1%}",
+        "labour contractor; peers (all employers) {peer:.1%}",
         threshold=0.0,
         sources=("003:4990", "003:5020"),
         data=("labour_inspection", "recruiter"),
@@ -331,7 +332,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="count",
         sql="""SELECT l.registration_no AS entity_id, count(DISTINCT l.other_id) AS num, 1 AS den
                  FROM org_links l JOIN sanctioned s ON s.employer_id = l.other_id GROUP BY 1""",
-        detail="shares an address, phone or director with {num:.0f} sanctioned organisation(s)",
+        detail="sanctioned organisations sharing its address, phone or director: {num:.0f}",
         threshold=0.5,
         sources=("003:5943-5963",),
         data=("organisation", "enforcement_outcome"),
@@ -343,7 +344,8 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("stays", "employer_id", "overstay"),
-        detail="{num:.0f} of {den:.0f} sponsored workers whose visa ended did not leave; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} sponsored workers whose visa ended did not leave; "
+        "peers (all employers) {peer:.1%}",
         threshold="p90",
         sources=("003:1939",),
         data=("visa_application", "border_crossing"),
@@ -386,8 +388,8 @@ INDICATORS: tuple[Indicator, ...] = (
                         greatest(coalesce(any_value(r.declared_fee), 0), coalesce(median(f.fee), 0)) AS num,
                         count(f.fee) AS den
                  FROM recruiters r LEFT JOIN fees f USING (recruiter_id) GROUP BY 1""",
-        detail="fees to workers of about USD {num:,.0f} (declared or reported at {den:.0f} inspections); "
-        "legal cap USD 500",
+        detail="fee charged to workers about USD {num:,.0f}, the higher of its declared fee and the median found at "
+        "inspections of employers it supplies (fees found: {den:.0f}); legal cap USD 500",
         threshold=500.0,
         sources=("003:688", "003:2309", "003:5172"),
         data=("recruiter", "labour_inspection"),
@@ -401,7 +403,7 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""SELECT p.recruiter_id AS entity_id, count_if(d.employer_id IS NOT NULL) AS num, count(*) AS den
                  FROM placements p LEFT JOIN deceived d USING (employer_id) GROUP BY 1""",
         detail="{num:.0f} of {den:.0f} employers it placed workers with were found deceiving or underpaying "
-        "them; peers {peer:.1%}",
+        "them; peers (all recruiters) {peer:.1%}",
         threshold="p90",
         sources=("001:88", "003:704", "003:4150"),
         data=("visa_application", "labour_inspection"),
@@ -417,7 +419,8 @@ INDICATORS: tuple[Indicator, ...] = (
             "recruiter_id",
             "visa_class = 'entertainer' OR occupation IN ('hostess', 'dancer', 'model', 'entertainer')",
         ),
-        detail="{num:.0f} of {den:.0f} applications for hostess, dancer, model or entertainer work; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} applications for hostess, dancer, model or entertainer work; "
+        "peers (all recruiters) {peer:.1%}",
         threshold="p90",
         sources=("001:13", "001:88", "002:18", "003:3495"),
         data=("visa_application",),
@@ -431,8 +434,8 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""SELECT recruiter_id AS entity_id, avg(n) AS num, sum(a) AS den FROM (
                    SELECT recruiter_id, worksite_country, count(DISTINCT post_id) AS n, count(*) AS a FROM va
                    WHERE recruiter_id IS NOT NULL GROUP BY ALL) GROUP BY 1 HAVING sum(a) >= 3""",
-        detail="applications spread over {value:.1f} visa posts per destination ({den:.0f} applications); "
-        "peers {peer:.1f}",
+        detail="its applications went to {value:.1f} visa posts per destination country on average "
+        "(applications: {den:.0f}); peers (median recruiter) {peer:.1f}",
         threshold="p90",
         sources=("003:1943",),
         data=("visa_application",),
@@ -444,7 +447,8 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("va", "recruiter_id", "visa_class IN ('tourist', 'business')", "recruiter_places_work"),
-        detail="{num:.0f} of {den:.0f} applications of a labour intermediary were on visitor visas; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} applications of a labour intermediary were on visitor visas; "
+        "peers (all recruiters) {peer:.1%}",
         threshold="p90",
         sources=("003:1945", "003:5891"),
         data=("visa_application",),
@@ -456,7 +460,7 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("va", "recruiter_id", "document_check_flag"),
-        detail="{num:.0f} of {den:.0f} applications were flagged by document checks; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} applications were flagged by document checks; peers (all recruiters) {peer:.1%}",
         threshold="p90",
         sources=("003:1489", "003:1957", "003:2089-2093"),
         data=("visa_application",),
@@ -470,7 +474,7 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""SELECT p.recruiter_id AS entity_id, count_if(b.employer_id IS NOT NULL) AS num, count(*) AS den
                  FROM placements p LEFT JOIN bad_employers b USING (employer_id) GROUP BY 1""",
         detail="{num:.0f} of {den:.0f} employers it placed workers with were referred or sanctioned for "
-        "forced labour; peers {peer:.1%}",
+        "forced labour; peers (all recruiters) {peer:.1%}",
         threshold="p90",
         sources=("003:688",),
         data=("visa_application", "labour_inspection", "enforcement_outcome"),
@@ -499,7 +503,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="count",
         sql="""SELECT entity_ref AS entity_id, count(*) AS num, 1 AS den FROM eo
                  WHERE entity_type = 'recruiter' AND kind = 'complaint' GROUP BY 1""",
-        detail="complaints from workers, NGOs or unions: {num:.0f}; peers {peer:.1f}",
+        detail="complaints from workers, NGOs or unions: {num:.0f}; peers (median recruiter) {peer:g}",
         threshold="p90",
         sources=("003:5002",),
         data=("enforcement_outcome",),
@@ -511,7 +515,8 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("stays", "recruiter_id", "overstay"),
-        detail="{num:.0f} of {den:.0f} workers it placed whose visa ended did not leave; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} workers it placed whose visa ended did not leave; "
+        "peers (all recruiters) {peer:.1%}",
         threshold="p90",
         sources=("003:1939",),
         data=("visa_application", "border_crossing"),
@@ -524,7 +529,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="share",
         sql=_share("va", "recruiter_id", "desk_flag_rate_high"),
         detail="{num:.0f} of {den:.0f} applications went to desks that often approve files with failed document "
-        "checks; peers {peer:.1%}",
+        "checks; peers (all recruiters) {peer:.1%}",
         threshold="p90",
         sources=("003:1471", "003:1491"),
         data=("visa_application",),
@@ -556,7 +561,8 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""SELECT recruiter_id AS entity_id, avg(n) AS num, count(*) AS den FROM (
                    SELECT recruiter_id, companion_id, count(DISTINCT traveller_id) AS n FROM bc
                    WHERE recruiter_id IS NOT NULL AND companion_id IS NOT NULL GROUP BY ALL) GROUP BY 1""",
-        detail="its travellers' escorts each crossed with {value:.1f} different travellers; peers {peer:.1f}",
+        detail="its travellers' escorts each crossed with {value:.1f} different travellers; "
+        "peers (median recruiter) {peer:.1f}",
         threshold="p90",
         sources=("003:1898", "003:2721"),
         data=("border_crossing", "visa_application"),
@@ -571,7 +577,8 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""WITH mix AS (SELECT post_id, visa_class, avg(approved::INT) AS m FROM va WHERE decided GROUP BY ALL)
                  SELECT desk_id AS entity_id, avg(approved::INT - mix.m) AS num, count(*) AS den
                  FROM va JOIN mix USING (post_id, visa_class) WHERE decided GROUP BY 1""",
-        detail="approves {value:+.1%} more often than its post for the same visa classes ({den:.0f} decisions)",
+        detail="approves {value:.1%} more of its decisions than its post does for the same visa classes "
+        "(decisions: {den:.0f})",
         threshold="p90",
         sources=("003:1943", "003:1471"),
         data=("visa_application",),
@@ -583,7 +590,7 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("va", "desk_id", "document_check_flag", "approved"),
-        detail="{num:.0f} of {den:.0f} approvals despite failed document checks; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} approvals despite failed document checks; peers (all visa desks) {peer:.1%}",
         threshold="p90",
         sources=("003:1471", "003:1501"),
         data=("visa_application",),
@@ -605,7 +612,7 @@ INDICATORS: tuple[Indicator, ...] = (
                  SELECT desk.desk_id AS entity_id, max(coalesce(rec.share, 0) - desk.share) AS num, 1 AS den
                  FROM desk LEFT JOIN rec ON rec.post_id = desk.post_id AND rec.desk_id = desk.desk_id
                       AND rec.n >= 5 GROUP BY 1""",
-        detail="one intermediary's approvals at the post go to this desk {value:.0%} more often than its share",
+        detail="decided {value:.0%} more of one intermediary's approvals at the post than of all approvals there",
         threshold="p90",
         sources=("003:1489", "003:1491", "003:2799"),
         data=("visa_application",),
@@ -617,7 +624,7 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("va", "desk_id", "expedited"),
-        detail="{num:.0f} of {den:.0f} applications expedited out of queue; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} applications expedited out of queue; peers (all visa desks) {peer:.1%}",
         threshold="p90",
         sources=("003:1499",),
         data=("visa_application",),
@@ -629,7 +636,7 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("va", "desk_id", "hour(dec_ts) < 8 OR hour(dec_ts) >= 18", "decided"),
-        detail="{num:.0f} of {den:.0f} decisions taken outside office hours; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} decisions taken outside office hours; peers (all visa desks) {peer:.1%}",
         threshold="p90",
         sources=("003:1471",),
         data=("visa_application",),
@@ -641,7 +648,7 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("va", "desk_id", "refusal_overturned", "decided"),
-        detail="{num:.0f} of {den:.0f} decisions overturned an earlier refusal; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} decisions overturned an earlier refusal; peers (all visa desks) {peer:.2%}",
         threshold="p90",
         sources=("003:1471",),
         data=("visa_application",),
@@ -673,7 +680,7 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""WITH post AS (SELECT post_id, count(*) / count(DISTINCT desk_id) AS load FROM va GROUP BY 1)
                  SELECT DISTINCT va.desk_id AS entity_id, post.load AS num, 1 AS den
                  FROM va JOIN post USING (post_id)""",
-        detail="its post handles {value:,.0f} applications per desk; peers {peer:,.0f}",
+        detail="applications per desk at its post: {value:,.0f}; peers (median visa desk) {peer:,.0f}",
         threshold="p90",
         sources=("003:1491",),
         data=("visa_application",),
@@ -689,7 +696,7 @@ INDICATORS: tuple[Indicator, ...] = (
                  FROM va v LEFT JOIN bad_employers b USING (employer_id) LEFT JOIN stays s USING (application_id)
                  WHERE v.approved GROUP BY 1""",
         detail="{num:.0f} of {den:.0f} approved applicants were later found at an exploitative employer or "
-        "overstaying; peers {peer:.1%}",
+        "overstaying; peers (all visa desks) {peer:.1%}",
         threshold="p90",
         sources=("003:1939",),
         data=("visa_application", "border_crossing", "labour_inspection", "enforcement_outcome"),
@@ -703,7 +710,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="share",
         sql=_share("bc", "officer_key", "NOT coalesce(secondary_referral, false)", "document_check_result = 'flagged'"),
         detail="{num:.0f} of {den:.0f} travellers with flagged documents were not referred to secondary "
-        "inspection; peers {peer:.1%}",
+        "inspection; peers (all border officers) {peer:.1%}",
         threshold="p90",
         sources=("001:244", "003:635"),
         data=("border_crossing",),
@@ -719,7 +726,7 @@ INDICATORS: tuple[Indicator, ...] = (
                  SELECT b.officer_key AS entity_id, count_if(coalesce(c.n >= 2, false)) AS num, count(*) AS den
                  FROM bc b LEFT JOIN c USING (officer_key, companion_id) GROUP BY 1""",
         detail="{num:.0f} of {den:.0f} crossings with an escort who passed this officer with other travellers; "
-        "peers {peer:.2%}",
+        "peers (all border officers) {peer:.2%}",
         threshold="p90",
         sources=("003:1898", "003:2721"),
         data=("border_crossing",),
@@ -732,7 +739,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="share",
         sql=_share("bc", "officer_key", "shift = 'night' AND anomalous", "admitted"),
         detail="{num:.0f} of {den:.0f} admissions were of travellers with flagged documents on night shifts; "
-        "peers {peer:.2%}",
+        "peers (all border officers) {peer:.2%}",
         threshold="p90",
         sources=("003:635",),
         data=("border_crossing",),
@@ -744,7 +751,8 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("bc", "officer_key", "coalesce(document_later_found_fraudulent, false)", "admitted"),
-        detail="{num:.0f} of {den:.0f} admissions on documents later found fraudulent; peers {peer:.2%}",
+        detail="{num:.0f} of {den:.0f} admissions on documents later found fraudulent; "
+        "peers (all border officers) {peer:.2%}",
         threshold="p90",
         sources=("003:1501", "003:2089"),
         data=("border_crossing",),
@@ -759,7 +767,8 @@ INDICATORS: tuple[Indicator, ...] = (
                             GROUP BY 1)
                  SELECT b.officer_key AS entity_id, avg(v.n) AS num, count(*) AS den FROM bc b JOIN v USING (vehicle_id)
                  GROUP BY 1""",
-        detail="vehicles crossing at this officer carried {value:.1f} different travellers each; peers {peer:.1f}",
+        detail="vehicles it cleared carried {value:.1f} different travellers each on average, over all their "
+        "crossings; peers (median border officer) {peer:.1f}",
         threshold="p90",
         sources=("003:1974", "003:2745"),
         data=("border_crossing",),
@@ -783,7 +792,7 @@ INDICATORS: tuple[Indicator, ...] = (
                  FROM (SELECT officer_key, count(*) AS den FROM admitted GROUP BY 1) d
                  LEFT JOIN after_refusal h USING (officer_key)""",
         detail="{num:.0f} of {den:.0f} admissions were of travellers refused by another officer within two days; "
-        "peers {peer:.2%}",
+        "peers (all border officers) {peer:.2%}",
         threshold="p90",
         sources=("003:635",),
         data=("border_crossing",),
@@ -800,7 +809,8 @@ INDICATORS: tuple[Indicator, ...] = (
             "NOT coalesce(guardian_present, true) OR NOT coalesce(destination_address_verified, true)",
             "admitted AND traveller_age_band = '<18'",
         ),
-        detail="{num:.0f} of {den:.0f} admitted minors had no guardian or an unverified address; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} admitted minors had no guardian or an unverified address; "
+        "peers (all border officers) {peer:.1%}",
         threshold="p90",
         sources=("003:2709",),
         data=("border_crossing",),
@@ -814,7 +824,7 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("li", "inspector_id", "NOT any_finding", "high_risk_site"),
-        detail="{num:.0f} of {den:.0f} visits to high-risk worksites found nothing; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} visits to high-risk worksites found nothing; peers (all inspectors) {peer:.1%}",
         threshold="p90",
         sources=("003:1320-1341", "003:1403"),
         data=("labour_inspection", "enforcement_outcome"),
@@ -832,7 +842,7 @@ INDICATORS: tuple[Indicator, ...] = (
                         count(*) AS den
                  FROM li a WHERE NOT a.any_finding GROUP BY 1""",
         detail="{num:.0f} of {den:.0f} clean visits were followed within 90 days by another inspector's findings; "
-        "peers {peer:.1%}",
+        "peers (all inspectors) {peer:.1%}",
         threshold="p90",
         sources=("003:1367", "003:1403"),
         data=("labour_inspection",),
@@ -844,7 +854,8 @@ INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("li", "inspector_id", "announced", "high_risk_site AND announced IS NOT NULL"),
-        detail="{num:.0f} of {den:.0f} visits to high-risk worksites were announced in advance; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} visits to high-risk worksites were announced in advance; "
+        "peers (all inspectors) {peer:.1%}",
         threshold="p90",
         sources=("003:1403",),
         data=("labour_inspection", "enforcement_outcome"),
@@ -866,7 +877,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         sql="SELECT employer_id AS entity_id, count_if(below) AS num, count(*) AS den FROM lc_wage "
         "WHERE employer_id IS NOT NULL GROUP BY 1",
         detail="{num:.0f} of {den:.0f} petitions offered an hourly wage under 95% of the median of petitions "
-        "for the same region, programme and year; peers {peer:.1%}",
+        "for the same region, programme and year; peers (all employers) {peer:.1%}",
         threshold=0.5,
         sources=("003:4149",),
         data=("labour_certification",),
@@ -882,7 +893,8 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                  sum(workers_requested) AS den FROM lc
                  WHERE employer_id IS NOT NULL AND decision = 'approved' AND workers_requested > 0
                    AND workers_certified IS NOT NULL GROUP BY 1""",
-        detail="{num:.0f} of {den:.0f} workers requested on certified petitions were not certified; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} workers requested on certified petitions were not certified; "
+        "peers (all employers) {peer:.1%}",
         threshold=0.25,
         sources=("003:2799",),
         data=("labour_certification",),
@@ -894,7 +906,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("lc", "employer_id", "decision = 'refused'", "decision IN ('approved', 'refused', 'withdrawn')"),
-        detail="{num:.0f} of {den:.0f} decided petitions were denied; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} decided petitions were denied; peers (all employers) {peer:.1%}",
         threshold=0.0,
         sources=("003:2799",),
         data=("labour_certification",),
@@ -906,7 +918,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("lc", "employer_id", "decision = 'withdrawn'", "decision IN ('approved', 'refused', 'withdrawn')"),
-        detail="{num:.0f} of {den:.0f} decided petitions were withdrawn; peers {peer:.1%}",
+        detail="{num:.0f} of {den:.0f} decided petitions were withdrawn; peers (all employers) {peer:.1%}",
         threshold=0.0,
         sources=("003:2799",),
         data=("labour_certification",),
@@ -957,7 +969,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                         count_if(other_id IN (SELECT employer_id FROM sanctioned)) AS num, count(*) AS den
                  FROM other GROUP BY 1""",
         detail="{num:.0f} of the {den:.0f} other clients of its agents or attorneys were debarred or sanctioned "
-        "before; peers {peer:.1%}",
+        "before; peers (all employers) {peer:.1%}",
         threshold=0.0,
         sources=("003:688",),
         data=("labour_certification", "enforcement_outcome"),
@@ -970,7 +982,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         kind="value",
         sql="SELECT employer_id AS entity_id, count(DISTINCT worksite_region) AS num, count(*) AS den FROM lc "
         "WHERE employer_id IS NOT NULL AND worksite_region IS NOT NULL GROUP BY 1",
-        detail="its petitions place workers in {value:.0f} states or regions; peers {peer:.0f}",
+        detail="states or regions its petitions place workers in: {value:.0f}; peers (median employer) {peer:.0f}",
         threshold=1.0,
         sources=("003:5068",),
         data=("labour_certification",),
@@ -988,8 +1000,8 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                  FROM (SELECT employer_id, age_days, coalesce(workers_requested, workers_certified, 0) AS workers
                        FROM lc WHERE employer_id IS NOT NULL)
                  GROUP BY 1 HAVING sum(workers) FILTER (WHERE age_days > 365 AND age_days <= 730) > 0""",
-        detail="workers requested in the last year {value:.1f} times the {den:.0f} of the year before; "
-        "peers {peer:.1f}",
+        detail="workers requested in the last year: {value:.1f} times the {den:,.0f} requested the year before; "
+        "peers (median employer) {peer:.1f}",
         threshold=2.0,
         sources=("003:2799",),
         data=("labour_certification",),
@@ -1002,7 +1014,8 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         kind="count",
         sql="SELECT employer_id AS entity_id, sum(workers_certified) AS num, count(*) AS den FROM lc "
         "WHERE employer_id IS NOT NULL AND decision = 'approved' AND workers_certified IS NOT NULL GROUP BY 1",
-        detail="{num:.0f} workers certified on {den:.0f} petitions, on visas tied to this employer; peers {peer:.0f}",
+        detail="workers certified on visas tied to this employer: {num:,.0f} (petitions: {den:.0f}); "
+        "peers (median employer) {peer:,.0f}",
         threshold="p90",
         sources=("003:5172",),
         data=("labour_certification",),
@@ -1039,7 +1052,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                  SELECT agent_id AS entity_id, count_if(employer_id IN (SELECT employer_id FROM sanctioned)) AS num,
                         count(*) AS den FROM clients GROUP BY 1""",
         detail="{num:.0f} of the {den:.0f} employers it filed petitions for were debarred or sanctioned before; "
-        "peers {peer:.1%}",
+        "peers (all recruiters) {peer:.1%}",
         threshold=0.0,
         sources=("003:688",),
         data=("labour_certification", "enforcement_outcome"),
@@ -1057,7 +1070,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                  SELECT agent_id AS entity_id, count_if(employer_id IN (SELECT employer_id FROM contractors)) AS num,
                         count(*) AS den FROM clients GROUP BY 1""",
         detail="{num:.0f} of the {den:.0f} employers it filed petitions for file as labour contractors; "
-        "peers {peer:.1%}",
+        "peers (all recruiters) {peer:.1%}",
         threshold=0.0,
         sources=("003:4990", "003:5068"),
         data=("labour_certification",),
@@ -1069,7 +1082,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
         direction=+1,
         kind="share",
         sql=_share("lc", "agent_id", "decision = 'refused'", "decision IN ('approved', 'refused', 'withdrawn')"),
-        detail="{num:.0f} of the {den:.0f} decided petitions it filed were denied; peers {peer:.1%}",
+        detail="{num:.0f} of the {den:.0f} decided petitions it filed were denied; peers (all recruiters) {peer:.1%}",
         threshold=0.0,
         sources=("003:2799",),
         data=("labour_certification",),
@@ -1088,7 +1101,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                  FROM staff a LEFT JOIN staff b ON b.staff_key = a.staff_key AND b.recruiter_id <> a.recruiter_id
                  GROUP BY 1""",
         detail="other recruiting organisations abroad that name the same individual recruiters as its {den:.0f} "
-        "named (a renamed or related organisation): {num:.0f}; peers {peer:.0f}",
+        "named (a renamed or related organisation): {num:.0f}; peers (median recruiter) {peer:.0f}",
         threshold=0.0,
         sources=("003:1958", "003:2799"),
         data=("petition_recruiter",),
@@ -1107,8 +1120,8 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                         count_if(c.employer_id IN (SELECT employer_id FROM sanctioned)) AS num,
                         count(*) AS den
                  FROM orgs o JOIN clients c ON c.agent_key = o.name_key GROUP BY 1""",
-        detail="as the agent or law firm of the same name it filed petitions for {den:.0f} employers, {num:.0f} "
-        "of them debarred or sanctioned before",
+        detail="{num:.0f} of the {den:.0f} employers it filed petitions for as the agent or law firm of the same name "
+        "were debarred or sanctioned before",
         threshold=0.0,
         sources=("003:688",),
         data=("petition_recruiter", "labour_certification", "enforcement_outcome"),
@@ -1125,7 +1138,8 @@ def _network(ind_id: str, entity: EntityType, what: str) -> Indicator:
         direction=+1,
         kind="value",
         sql=f"SELECT node_id AS entity_id, degree AS num, 1 AS den FROM network_nodes WHERE node_type = '{node}'",
-        detail="linked to {value:.0f} " + what + " through placements or shared contacts; peers {peer:.0f}",
+        detail=what + " linked to it through placements or shared contacts: {value:.0f}; peers (median " + node + ") "
+        "{peer:.0f}",
         threshold="p90",
         sources=("003:5943-5963",),
         data=("visa_application", "organisation"),
@@ -1140,12 +1154,16 @@ NETWORK_INDICATORS: tuple[Indicator, ...] = (
     _network("G01", "employer", "recruiters or organisations"),
     _network("G03", "recruiter", "employers"),
 )
-# The detail of a shrunk share says the rate its feature value holds after the raw "num of den".
-SHRUNK_DETAIL = "; {value:.1%} once weighed toward the peers by its number of cases"
+# The detail of a shrunk share says the rate its feature value holds after the raw "num of den", with as many
+# decimals as the peers' rate beside it (so that "peers 0.15%" is not followed by a rate rounded to "0.2%").
+SHRUNK_DETAIL = "; adjusted toward the peers for its number of cases: {value:.1%}"
 
 
 def _detail_with_shrunk_rate(ind: Indicator) -> Indicator:
-    return replace(ind, detail=ind.detail + SHRUNK_DETAIL) if ind.shrunk else ind
+    if not ind.shrunk:
+        return ind
+    shrunk = SHRUNK_DETAIL.replace("{value:.1%}", "{value:.2%}") if "{peer:.2%}" in ind.detail else SHRUNK_DETAIL
+    return replace(ind, detail=ind.detail + shrunk)
 
 
 INDICATORS = tuple(

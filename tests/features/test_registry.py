@@ -106,6 +106,20 @@ def test_reason_detail_fills_in(ind: object) -> None:
     assert "{" not in text and len(text) > 20
 
 
+@pytest.mark.parametrize("ind", [i for i in INDICATORS if i.sql], ids=lambda i: i.id)
+def test_reason_detail_reads_with_a_count_of_one(ind: object) -> None:
+    """A count of one is never written before a plural noun ('1 inspections'): "1 of 1 inspections" reads, and a
+    count stands after its noun ("inspections: 1") where it is not an "x of n"."""
+    from features.build import reason_detail
+    from features.registry import Indicator
+
+    assert isinstance(ind, Indicator)
+    row = {ind.feature: 1.0, f"{ind.feature}__num": 1.0, f"{ind.feature}__den": 1.0}
+    text = reason_detail(ind, row, 1.0)
+    plural = r"(?:inspections|applications|employers|petitions|workers|decisions|states|recruiters|organisations)"
+    assert not re.search(rf"(?<!of )(?<!of the )\b1 {plural}\b", text), text
+
+
 def test_committed_catalogue_is_current(tmp_path: Path) -> None:
     write_catalogue(tmp_path)
     committed = ROOT / "docs" / "indicators"

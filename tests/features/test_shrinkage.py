@@ -146,8 +146,17 @@ def test_the_reason_keeps_x_of_n_and_says_the_shrunk_rate() -> None:
         f"{ind.feature}__raw": 1.0,
     }
     text = reason_detail(ind, row, 0.05)
-    assert text.startswith("1 of 1 inspections found identity documents retained; peers 5.0%")
-    assert "7.3%" in text
+    assert text == (
+        "1 of 1 inspections found identity documents retained; peers (all employers) 5.0%; "
+        "adjusted toward the peers for its number of cases: 7.3%"
+    )
+
+
+def test_the_shrunk_rate_has_as_many_decimals_as_the_peers_rate_beside_it() -> None:
+    ind = BY_ID["B04"]  # peers' rate to two decimals (border officers admit few fraudulent documents)
+    row: dict[str, float | None] = {ind.feature: 0.00224, f"{ind.feature}__num": 1.0, f"{ind.feature}__den": 16.0}
+    text = reason_detail(ind, row, 0.0015)
+    assert text.endswith("peers (all border officers) 0.15%; adjusted toward the peers for its number of cases: 0.22%")
 
 
 def test_the_prior_recovers_a_known_spread_when_most_peers_rest_on_one_case() -> None:

@@ -95,9 +95,9 @@ def test_foreign_recruiters_rank_the_feature_tables_organisations_abroad() -> No
     ]
     assert table.loc["abroad:gamma", "reasons"] == (
         f"{BY_ID['L15'].title}: other recruiting organisations abroad that name the same individual recruiters as "
-        f"its 1 named (a renamed or related organisation): 2; peers 0; {BY_ID['L16'].title}: as the agent or law "
-        "firm of "
-        "the same name it filed petitions for 2 employers, 2 of them debarred or sanctioned before"
+        f"its 1 named (a renamed or related organisation): 2; peers (median recruiter) 0; {BY_ID['L16'].title}: "
+        "2 of the 2 employers it filed petitions for as the agent or law firm of the same name were debarred or "
+        "sanctioned before"
     )
     # Applications naming other organisations too: Beta 1 of 1, Alpha 1 of 2, Gamma 0 of 1; shrunk toward 2 of 4.
     chain = table["chain_share"]
