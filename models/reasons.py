@@ -23,7 +23,7 @@ class Reason(NamedTuple):
     indicator_id: str
     title: str
     value: float | None  # the indicator's value, rounded for display; None where not measured
-    detail: str  # the filled-in detail ("3 of 12 inspections found passports retained; peers 0 of 10")
+    detail: str  # the filled-in detail ("3 of 12 inspections found passports retained; peers (all employers) 0.8%")
     contribution: float  # finite: log-odds (model) or one red flag's share of the count (rule baseline)
     link: str  # where the indicator is explained
 
