@@ -251,7 +251,7 @@ INDICATORS: tuple[Indicator, ...] = (
                         CAST(sector IN ('agriculture', 'construction', 'domestic_work', 'fishing', 'food_processing',
                                         'hospitality_entertainment', 'manufacturing_garment') AS DOUBLE) AS num,
                         1 AS den FROM org""",
-        detail="operates in a sector the sources name as high-risk",
+        detail="operates in a sector the cited reports name as high-risk for forced labour",
         threshold=0.5,
         sources=("003:322-330", "003:3964", "003:4218"),
         data=("organisation",),
@@ -373,7 +373,7 @@ INDICATORS: tuple[Indicator, ...] = (
         kind="flag",
         sql="""SELECT recruiter_id AS entity_id, CAST(NOT licence_valid AS DOUBLE) AS num, 1 AS den
                  FROM recruiters""",
-        detail="no valid licence at the as-of date (unregistered, expired, suspended or revoked)",
+        detail="no valid licence on the day scored (unregistered, expired, suspended or revoked)",
         threshold=0.5,
         sources=("003:4358", "003:5020"),
         data=("recruiter", "visa_application", "labour_inspection"),
@@ -546,7 +546,8 @@ INDICATORS: tuple[Indicator, ...] = (
             "applicant_age_band IN ('<18', '18-24')",
             "visa_class = 'entertainer' AND applicant_age_band IS NOT NULL",
         ),
-        detail="{num:.0f} of {den:.0f} entertainment placements were under 25 (sensitive: fairness note)",
+        detail="{num:.0f} of {den:.0f} entertainment placements were under 25 (age is a sensitive attribute: the "
+        "model report's fairness section shows how this signal falls across groups)",
         threshold="p90",
         sources=("003:714",),
         data=("visa_application",),
@@ -577,7 +578,7 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""WITH mix AS (SELECT post_id, visa_class, avg(approved::INT) AS m FROM va WHERE decided GROUP BY ALL)
                  SELECT desk_id AS entity_id, avg(approved::INT - mix.m) AS num, count(*) AS den
                  FROM va JOIN mix USING (post_id, visa_class) WHERE decided GROUP BY 1""",
-        detail="approves {value:.1%} more of its decisions than its post does for the same visa classes "
+        detail="approves {value:.1%} of its decisions more than its post's rate for the same visa classes would "
         "(decisions: {den:.0f})",
         threshold="p90",
         sources=("003:1943", "003:1471"),
@@ -612,7 +613,8 @@ INDICATORS: tuple[Indicator, ...] = (
                  SELECT desk.desk_id AS entity_id, max(coalesce(rec.share, 0) - desk.share) AS num, 1 AS den
                  FROM desk LEFT JOIN rec ON rec.post_id = desk.post_id AND rec.desk_id = desk.desk_id
                       AND rec.n >= 5 GROUP BY 1""",
-        detail="decided {value:.0%} more of one intermediary's approvals at the post than of all approvals there",
+        detail="its share of one intermediary's approvals at the post is {value:.0%} above, in absolute terms, its "
+        "share of all approvals there (intermediaries with 5 or more approvals)",
         threshold="p90",
         sources=("003:1489", "003:1491", "003:2799"),
         data=("visa_application",),
@@ -666,7 +668,7 @@ INDICATORS: tuple[Indicator, ...] = (
                               GROUP BY ALL HAVING count(*) >= 5)
                  SELECT rec.desk_id AS entity_id, 1 - min(rec.m) / greatest(any_value(desk.m), 0.01) AS num,
                         1 AS den FROM rec JOIN desk USING (desk_id) GROUP BY 1""",
-        detail="one intermediary's files are decided {value:.0%} faster than the desk's average",
+        detail="one intermediary's files (5 or more) are decided {value:.0%} faster than the desk's average",
         threshold="p90",
         sources=("003:1499",),
         data=("visa_application",),
@@ -950,7 +952,7 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                  WHERE employer_id IS NOT NULL AND labour_contractor AND EXISTS (SELECT 1 FROM contractor_register)
                  GROUP BY 1""",
         detail="files as a labour contractor and no labour contractor certificate under its name "
-        "started before the date",
+        "started before the day scored",
         threshold=0.5,
         sources=("003:4990", "003:5020"),
         data=("labour_certification", "recruiter"),
