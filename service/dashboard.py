@@ -253,6 +253,12 @@ def worklist_page(request: Request, entity_type: EntityType, params: WorklistPar
     )
 
 
+# Days of records before the scored day that a type's reasons count (the longest window of its indicators).
+LOOKBACK_DAYS: dict[str, int] = {
+    t: max(i.window_days for i in INDICATORS if i.entity == t) for t in {i.entity for i in INDICATORS}
+}
+
+
 def entity_view(
     request: Request,
     user: User,
@@ -276,6 +282,7 @@ def entity_view(
         user,
         status_code=status_code,
         e=found,
+        lookback_days=LOOKBACK_DAYS[entity_type],
         history_svg=charts.history_svg(found["history"], gettext=gettext),
         waterfall_svg=charts.waterfall_svg(found["base_value"], found["raw_score"], found["reasons"], gettext=gettext),
         waterfall=waterfall,

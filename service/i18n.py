@@ -9,7 +9,7 @@ English.
 Refresh the catalogues after changing a string (then translate the new entries in each ``.po`` file; a test
 fails while one is missing):
 ``pybabel extract -F service/locale/babel.cfg --no-location --sort-output -o service/locale/messages.pot service``
-and ``pybabel update -i service/locale/messages.pot -d service/locale --no-location --ignore-obsolete``.
+and ``pybabel update -i service/locale/messages.pot -d service/locale --ignore-obsolete`` (it rewraps long lines).
 """
 
 from __future__ import annotations

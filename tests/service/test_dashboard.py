@@ -35,6 +35,7 @@ def test_outcome_form_records_like_the_api(env: Env) -> None:
     page = env.client.get(f"/entities/employer/{entity_id}?worklist_id={wl['worklist_id']}", headers=auth(token))
     assert page.status_code == 200
     assert 'action="/outcomes"' in page.text and f'value="{wl["worklist_id"]}"' in page.text  # prefilled
+    assert "Each reason counts the records of the 1,095 days before" in page.text  # the period a contest reads
     before = len(_outcome_rows(env, entity_id))
     form = outcome_body(
         entity_id,
