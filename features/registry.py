@@ -1102,8 +1102,9 @@ LABOUR_CERTIFICATION_INDICATORS: tuple[Indicator, ...] = (
                         count(DISTINCT a.staff_key) AS den
                  FROM staff a LEFT JOIN staff b ON b.staff_key = a.staff_key AND b.recruiter_id <> a.recruiter_id
                  GROUP BY 1""",
-        detail="other recruiting organisations abroad that name the same individual recruiters as its {den:.0f} "
-        "named (a renamed or related organisation): {num:.0f}; peers (median recruiter) {peer:.0f}",
+        detail="other recruiting organisations abroad that name one of its individual recruiters (a renamed or "
+        "related organisation): {num:.0f} (individual recruiters it names: {den:.0f}); peers (median recruiter) "
+        "{peer:.0f}",
         threshold=0.0,
         sources=("003:1958", "003:2799"),
         data=("petition_recruiter",),

@@ -94,8 +94,9 @@ def test_foreign_recruiters_rank_the_feature_tables_organisations_abroad() -> No
         False,
     ]
     assert table.loc["abroad:gamma", "reasons"] == (
-        f"{BY_ID['L15'].title}: other recruiting organisations abroad that name the same individual recruiters as "
-        f"its 1 named (a renamed or related organisation): 2; peers (median recruiter) 0; {BY_ID['L16'].title}: "
+        f"{BY_ID['L15'].title}: other recruiting organisations abroad that name one of its individual recruiters "
+        f"(a renamed or related organisation): 2 (individual recruiters it names: 1); peers (median recruiter) 0; "
+        f"{BY_ID['L16'].title}: "
         "2 of the 2 employers it filed petitions for as the agent or law firm of the same name were debarred or "
         "sanctioned before"
     )
