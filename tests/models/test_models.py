@@ -18,7 +18,7 @@ from data_contracts.lake import Lake
 from data_contracts.sources import load_source
 from features.build import build_features, red_flag_matrix
 from models import treeshap
-from models.blend import Blend
+from models.blend import Blend, Calibrator
 from models.bundle import candidate_scores, latest_bundle, load_bundle, model_text, save_bundle
 from models.datasets import HORIZON_DAYS, Dataset, dataset, labelled_by, labels_between, training_windows
 from models.evaluate import evaluate_entity
@@ -239,6 +239,11 @@ def test_trees_that_win_the_fold_come_with_the_weighted_red_flags_as_a_challenge
         evidence=EVIDENCE_FOR_TINY,
     )
     assert model.booster is not None and model.strategy != LATENT_STRATEGY
+    # Calibrated on the fold alone: the scores the fold judged, against the fold's labels.
+    judged_by_fold = model.fold_score()
+    on_fold = Calibrator().fit(judged_by_fold, model.fold.y)
+    assert model.calibrator.kind_ == on_fold.kind_ != "identity"
+    np.testing.assert_allclose(model.calibrator.predict(judged_by_fold), on_fold.predict(judged_by_fold))
     second = model.label_free
     assert second is not None and second.has_model and second.label_free is None
     assert second.strategy == LATENT_STRATEGY and second.booster is None
