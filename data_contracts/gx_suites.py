@@ -15,9 +15,9 @@ between, max only (``max``)            ``<column>:above_max``
 value lengths (``max_length``)         ``<column>:too_long``
 not matching control characters        ``<column>:control_character``
 (strings without listed ``values``)
-not matching ``rules.PLACEHOLDER``       ``<column>:placeholder``
+not matching ``rules.PLACEHOLDER``     ``<column>:placeholder``
 (``code`` fields)
-between, min = ``EARLIEST_DATE``         ``<column>:too_early``
+between, min = ``EARLIEST_DATE``       ``<column>:too_early``
 (dates and datetimes)
 between, max = ingest time             ``<column>:in_future``
 column pair A >= B (``date_orders``)   ``<later>:before_<earlier>`` (a date against a datetime: by day,

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from data_contracts.atomic import write_atomically
 from data_contracts.lake import Lake
+from data_contracts.sql_text import literal
 from features.filer_resolution import outcome_aliases
 from features.network import build_network
 from features.profiles import entity_profile, entity_scope
@@ -163,7 +164,7 @@ def build_features(
     # Bounded memory (under 6 GB in all): large worlds spill to disk under $TRACERISK_HOME.
     spill = lake.layout.tmp
     spill.mkdir(parents=True, exist_ok=True)
-    con.execute(f"SET temp_directory = '{spill}'")
+    con.execute(f"SET temp_directory = {literal(str(spill))}")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
